@@ -1,0 +1,74 @@
+//! The decision core of bedrock-gates: the state model (accounts, principals, access keys), the
+//! [`Store`] trait that persists it, the [`Gate`]s and the [`Deny`] a closed gate produces.
+//!
+//! Pure: this crate reads an immutable [`State`] snapshot and the catalog and never does I/O. It must
+//! never depend on an I/O crate (no tokio, no axum, no rusqlite): the server, `policy check` and the
+//! doctor's offline mode all call the same functions.
+
+pub mod credentials;
+pub mod region;
+pub mod state;
+
+pub use state::{AccessKey, Account, Change, Entity, Principal, PrincipalKind, State};
+
+use serde::Serialize;
+
+/// The gates a Bedrock call must pass, in the doctor's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gate {
+    Credentials,
+    Region,
+    Iam,
+    ModelAccess,
+    ProviderTerms,
+    Quota,
+}
+
+impl Gate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gate::Credentials => "credentials",
+            Gate::Region => "region",
+            Gate::Iam => "iam",
+            Gate::ModelAccess => "model-access",
+            Gate::ProviderTerms => "provider-terms",
+            Gate::Quota => "quota",
+        }
+    }
+}
+
+/// A refusal: what AWS answers (`error`, `status`, `message`) and what we know beyond AWS (`gate`,
+/// `reason`, `fix`), which goes to the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deny {
+    pub gate: Gate,
+    /// AWS error code, e.g. `UnrecognizedClientException`.
+    pub error: &'static str,
+    pub status: u16,
+    pub message: String,
+    /// Why, in our words (never sent to the client in place of AWS's message).
+    pub reason: String,
+    pub fix: String,
+}
+
+/// Persistence of the state. Writes are durable when `apply` returns: the caller publishes a new
+/// snapshot only after that, so an acknowledged write survives `kill -9`.
+pub trait Store: Send + Sync {
+    /// Every persisted entity, to build the first snapshot.
+    fn load(&self) -> Result<Vec<Entity>, StoreError>;
+    /// Apply the changes atomically (all or nothing).
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Backend(String),
+    #[error("store: corrupt entity {kind}/{id}: {detail}")]
+    Corrupt {
+        kind: String,
+        id: String,
+        detail: String,
+    },
+}

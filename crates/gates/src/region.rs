@@ -1,0 +1,91 @@
+//! Gate 3, Region: does the model identifier name something callable in the Region the request
+//! was signed for. The catalog knows the facts; this turns them into AWS's refusals.
+
+use crate::{Deny, Gate};
+use bg_catalog::{Catalog, InferenceProfile, Model, Resolution};
+
+/// What a runtime call's `modelId` resolved to.
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'c> {
+    pub model: &'c Model,
+    /// Set when the call goes through a system inference profile.
+    pub profile: Option<&'c InferenceProfile>,
+}
+
+pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
+
+/// AWS's message for an INFERENCE_PROFILE-only model called by its bare ID (note AWS's curly
+/// apostrophe in "isn’t").
+pub fn on_demand_unsupported(model_id: &str) -> String {
+    format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+    )
+}
+
+pub fn resolve<'c>(catalog: &'c Catalog, model_identifier: &str, region: &str) -> Result<Target<'c>, Deny> {
+    match catalog.resolve(model_identifier, region) {
+        Resolution::FoundationModel { model } => Ok(Target { model, profile: None }),
+        Resolution::Profile { profile, model } => Ok(Target {
+            model,
+            profile: Some(profile),
+        }),
+        Resolution::ProfileOnly { model } => Err(Deny {
+            gate: Gate::Region,
+            error: "ValidationException",
+            status: 400,
+            message: on_demand_unsupported(&model.id),
+            reason: format!(
+                "{} is offered in {region} only through a cross-Region inference profile",
+                model.id
+            ),
+            fix: profile_fix(catalog, &model.id, region),
+        }),
+        Resolution::NotInRegion => Err(Deny {
+            gate: Gate::Region,
+            error: "ValidationException",
+            status: 400,
+            message: INVALID_MODEL_ID.to_string(),
+            reason: format!("{model_identifier} is not offered in {region}"),
+            fix: regions_fix(catalog, model_identifier),
+        }),
+        Resolution::Unknown => Err(Deny {
+            gate: Gate::Region,
+            error: "ValidationException",
+            status: 400,
+            message: INVALID_MODEL_ID.to_string(),
+            reason: format!("{model_identifier} is not a model or inference profile this catalog knows"),
+            fix: "check the model ID with `aws bedrock list-foundation-models`".to_string(),
+        }),
+    }
+}
+
+fn profile_fix(catalog: &Catalog, model_id: &str, region: &str) -> String {
+    let ids: Vec<&str> = catalog
+        .profiles_in_region(region)
+        .filter(|p| p.model_id == model_id)
+        .map(|p| p.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        format!("call {model_id} through an inference profile from a Region that offers one")
+    } else {
+        format!("call it through an inference profile: {}", ids.join(", "))
+    }
+}
+
+fn regions_fix(catalog: &Catalog, model_identifier: &str) -> String {
+    // Strip an ARN or a geo prefix to find the model the caller meant.
+    let bare = model_identifier.rsplit('/').next().unwrap_or(model_identifier);
+    let model = catalog.model(bare).or_else(|| catalog.profile(bare).and_then(|p| catalog.model(&p.model_id)));
+    match model {
+        Some(m) if !m.on_demand_regions.is_empty() => format!(
+            "sign the request for a Region that offers {}: {}",
+            m.id,
+            m.on_demand_regions.join(", ")
+        ),
+        Some(m) => format!(
+            "{} is reachable only through inference profiles; pick a profile callable from your Region",
+            m.id
+        ),
+        None => "check the model ID and the Region with `aws bedrock list-foundation-models`".to_string(),
+    }
+}

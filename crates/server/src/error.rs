@@ -1,0 +1,102 @@
+//! AWS-shaped errors for both wire protocols.
+//!
+//! restJson1 (bedrock, bedrock-runtime): status, `x-amzn-ErrorType: Code:namespace/`, JSON body
+//! `{"message": …}`. awsQuery (sts, iam): XML `<ErrorResponse><Error><Type/><Code/><Message/></Error>
+//! <RequestId/></ErrorResponse>`.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Response, StatusCode};
+
+/// Namespace AWS puts after the code in `x-amzn-ErrorType` for Bedrock's own errors (seen on the
+/// wire, bedrock-facts.md §1.5).
+pub const BEDROCK_NS: &str = "http://internal.amazon.com/coral/com.amazon.bedrock/";
+/// Namespace for errors raised by the front door before the service (signature, credentials). The
+/// exact value is not documented for Bedrock; this is the one other Coral services send.
+pub const CORAL_NS: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub status: u16,
+    pub message: String,
+    /// True for errors raised before the service (authentication): changes the namespace.
+    pub front_door: bool,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            status,
+            message: message.into(),
+            front_door: false,
+        }
+    }
+
+    pub fn front_door(code: &'static str, status: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            front_door: true,
+            ..ApiError::new(code, status, message)
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> ApiError {
+        ApiError::new("ValidationException", 400, message)
+    }
+
+    /// Coral's wording for a member that must be present.
+    pub fn missing_member(path: &str) -> ApiError {
+        ApiError::validation(format!(
+            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+}
+
+pub fn json_error(err: &ApiError, request_id: &str) -> Response<Body> {
+    let body = serde_json::json!({ "message": err.message }).to_string();
+    let ns = if err.front_door { CORAL_NS } else { BEDROCK_NS };
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&format!("{}:{}", err.code, ns)) {
+        h.insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn query_error(err: &ApiError, request_id: &str, xmlns: &str) -> Response<Body> {
+    let kind = if err.status >= 500 { "Receiver" } else { "Sender" };
+    let body = format!(
+        "<ErrorResponse xmlns=\"{xmlns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+        err.code,
+        xml_escape(&err.message),
+        request_id
+    );
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}

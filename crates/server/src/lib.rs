@@ -1,0 +1,239 @@
+//! `bedrock-gates serve`: a local Amazon Bedrock that real AWS clients reach through
+//! `AWS_ENDPOINT_URL`.
+//!
+//! One port serves every service and Region: restJson1 bedrock and bedrock-runtime (routed by
+//! path), awsQuery STS (routed by the SigV4 credential scope's service). Each request is read
+//! with a size limit, authenticated (gate 5), resolved against the catalog (gate 3), answered by
+//! a backend, or refused exactly as AWS refuses it; every refusal is recorded with its diagnosis
+//! in the audit log. The hot path reads an immutable snapshot (`ArcSwap<State>`); writes go to
+//! the store first and then publish a new snapshot.
+
+pub mod audit;
+pub mod auth;
+pub mod control;
+pub mod converse;
+pub mod error;
+pub mod query;
+pub mod runtime;
+pub mod scenario;
+
+use crate::audit::{Audit, AuditRecord};
+use crate::auth::Proto;
+use crate::error::{json_error, query_error, ApiError};
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::extract::State as AxState;
+use axum::http::{HeaderValue, Method, Request, Response};
+use bg_backends::{Backend, ScriptedBackend};
+use bg_catalog::Catalog;
+use bg_gates::{Change, State, Store, StoreError};
+use bg_sigv4::Verifier;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// The largest body accepted: InvokeModel's `Body` blob may be up to 25,000,000 bytes (service
+/// model); nothing else Bedrock takes is larger.
+pub const MAX_BODY: usize = 25_000_000;
+
+pub struct App {
+    snapshot: ArcSwap<State>,
+    store: Box<dyn Store>,
+    /// Serializes writers so that store order and snapshot order agree.
+    write_lock: Mutex<()>,
+    pub catalog: &'static Catalog,
+    pub verifier: Verifier,
+    pub backend: Arc<dyn Backend>,
+    /// Seconds added to the system clock (tests advance time instead of sleeping).
+    clock_offset: AtomicI64,
+    pub audit: Audit,
+}
+
+impl App {
+    /// Load the state from `store`, create the default account if missing, apply `scenario`.
+    pub fn new(store: Box<dyn Store>, scenario: Option<&scenario::Scenario>) -> Result<Arc<App>, StoreError> {
+        let state = State::from_entities(store.load()?);
+        let mut backend = ScriptedBackend::new();
+        if let Some(s) = scenario {
+            for a in &s.answer {
+                backend.pin(&a.model, &a.text);
+            }
+        }
+        let app = App {
+            snapshot: ArcSwap::from_pointee(state),
+            store,
+            write_lock: Mutex::new(()),
+            catalog: bg_catalog::catalog(),
+            verifier: Verifier::new(),
+            backend: Arc::new(backend),
+            clock_offset: AtomicI64::new(0),
+            audit: Audit::new(1000),
+        };
+        let boot = app.snapshot().bootstrap_changes();
+        app.write(&boot)?;
+        if let Some(s) = scenario {
+            app.write(&s.changes())?;
+        }
+        Ok(Arc::new(app))
+    }
+
+    pub fn snapshot(&self) -> arc_swap::Guard<Arc<State>> {
+        self.snapshot.load()
+    }
+
+    /// Durable first, then visible.
+    pub fn write(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let _g = self.write_lock.lock();
+        self.store.apply(changes)?;
+        let next = self.snapshot.load().with_changes(changes);
+        self.snapshot.store(Arc::new(next));
+        Ok(())
+    }
+
+    pub fn now_unix(&self) -> i64 {
+        let sys = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        sys + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock_offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(app)
+}
+
+/// What every handler gets: the request, read and borrowed-from.
+pub struct Incoming {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+    pub request_id: String,
+}
+
+impl Incoming {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn with_sig_request<R>(&self, f: impl FnOnce(&bg_sigv4::Request) -> R) -> R {
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let req = bg_sigv4::Request {
+            method: self.method.as_str(),
+            path: &self.path,
+            query: &self.query,
+            headers: &headers,
+            body: &self.body,
+        };
+        f(&req)
+    }
+}
+
+fn is_query_protocol(method: &Method, path: &str, query: &str, content_type: Option<&str>) -> bool {
+    path == "/"
+        && (*method == Method::POST
+            && content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+            || *method == Method::GET && query.contains("Action="))
+}
+
+async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
+    let proto = if is_query_protocol(&parts.method, &path, &query, content_type) {
+        Proto::Query
+    } else {
+        Proto::Json
+    };
+
+    if path.starts_with("/_bedrock-gates/") {
+        return audit::admin(&app, &parts.method, &path, &request_id);
+    }
+
+    let declared = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::validation(format!(
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to {MAX_BODY}"
+        ))
+    };
+    let body = if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        Err(too_large())
+    } else {
+        axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| too_large())
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return render(&app, proto, &e, &request_id, "-", None),
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    let inc = Incoming {
+        method: parts.method,
+        path,
+        query,
+        headers,
+        body,
+        request_id,
+    };
+    match proto {
+        Proto::Query => query::handle(&app, &inc),
+        Proto::Json => runtime::handle_json(&app, &inc).await,
+    }
+}
+
+/// Render a refusal in the protocol's shape and record it.
+pub fn render(
+    app: &App,
+    proto: Proto,
+    err: &ApiError,
+    request_id: &str,
+    operation: &str,
+    diagnosis: Option<&bg_gates::Deny>,
+) -> Response<Body> {
+    app.audit.record(AuditRecord::new(app.now_unix(), request_id, operation, err, diagnosis));
+    match proto {
+        Proto::Json => json_error(err, request_id),
+        Proto::Query => query_error(err, request_id, query::STS_XMLNS),
+    }
+}
+
+pub fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// Bind, print the banner, serve until `shutdown` resolves.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

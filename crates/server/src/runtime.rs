@@ -1,0 +1,286 @@
+//! restJson1 routing for bedrock-runtime and the bedrock control plane, and the runtime
+//! operations: Converse, InvokeModel, CountTokens.
+
+use crate::auth::{self, Caller, Proto};
+use crate::error::ApiError;
+use crate::query::credentials_deny;
+use crate::{json_response, render, App, Incoming};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Response};
+use bg_backends::native::{self, NativeRequest};
+use bg_catalog::{Lifecycle, Model};
+use bg_gates::region::{self, Target};
+use bg_gates::{Deny, Gate};
+use std::time::Instant;
+
+/// The operations this endpoint recognises, from the service models' URIs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Converse,
+    ConverseStream,
+    InvokeModel,
+    InvokeModelWithResponseStream,
+    CountTokens,
+    ListFoundationModels,
+    GetFoundationModel,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Converse => "Converse",
+            Op::ConverseStream => "ConverseStream",
+            Op::InvokeModel => "InvokeModel",
+            Op::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
+            Op::CountTokens => "CountTokens",
+            Op::ListFoundationModels => "ListFoundationModels",
+            Op::GetFoundationModel => "GetFoundationModel",
+        }
+    }
+}
+
+/// Route by method and raw path. Labels are percent-decoded here (SDKs encode ':' and '/' in
+/// model IDs and ARNs).
+pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let label = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    match (method, segs.as_slice()) {
+        (&Method::POST, ["", "model", id, op]) if !id.is_empty() => {
+            let op = match *op {
+                "converse" => Op::Converse,
+                "converse-stream" => Op::ConverseStream,
+                "invoke" => Op::InvokeModel,
+                "invoke-with-response-stream" => Op::InvokeModelWithResponseStream,
+                "count-tokens" => Op::CountTokens,
+                _ => return None,
+            };
+            Some((op, Some(label(id))))
+        }
+        (&Method::GET, ["", "foundation-models"]) => Some((Op::ListFoundationModels, None)),
+        (&Method::GET, ["", "foundation-models", id]) if !id.is_empty() => {
+            Some((Op::GetFoundationModel, Some(label(id))))
+        }
+        _ => None,
+    }
+}
+
+pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
+    let rid = inc.request_id.as_str();
+    let routed = route(&inc.method, &inc.path);
+    let op_name = routed.as_ref().map(|(o, _)| o.name()).unwrap_or("-");
+
+    let parsed = match inc.with_sig_request(|r| auth::parse(r, Proto::Json)) {
+        Ok(p) => p,
+        Err(e) => {
+            let d = credentials_deny(&e);
+            return render(app, Proto::Json, &e, rid, op_name, Some(&d));
+        }
+    };
+    let state = app.snapshot();
+    let catalog = app.catalog;
+    let caller = match inc.with_sig_request(|r| {
+        auth::verify(
+            &app.verifier,
+            &state,
+            r,
+            &parsed,
+            "bedrock",
+            &|region| catalog.region(region).is_some(),
+            app.now_unix(),
+            Proto::Json,
+        )
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            let d = credentials_deny(&e);
+            return render(app, Proto::Json, &e, rid, op_name, Some(&d));
+        }
+    };
+    drop(state);
+
+    let Some((op, label)) = routed else {
+        // AWS's answer when a client calls an operation the endpoint doesn't have.
+        let e = ApiError::validation("The requested operation is not recognized by the service.");
+        return render(app, Proto::Json, &e, rid, "-", None);
+    };
+    let label = label.unwrap_or_default();
+    let result = match op {
+        Op::Converse => converse(app, &caller, &label, inc),
+        Op::InvokeModel => invoke_model(app, &caller, &label, inc),
+        Op::CountTokens => count_tokens(app, &caller, &label, inc),
+        Op::ListFoundationModels => crate::control::list_foundation_models(app, &caller, inc),
+        Op::GetFoundationModel => crate::control::get_foundation_model(app, &caller, &label, inc),
+        Op::ConverseStream | Op::InvokeModelWithResponseStream => Err(Refusal::plain(ApiError::new(
+            "ValidationException",
+            400,
+            format!("bedrock-gates does not serve {} yet (event-stream responses are not implemented).", op.name()),
+        ))),
+    };
+    match result {
+        Ok(resp) => resp,
+        Err(r) => render(app, Proto::Json, &r.error, rid, op.name(), r.deny.as_ref()),
+    }
+}
+
+/// A refusal with, where a gate decided it, the diagnosis.
+pub struct Refusal {
+    pub error: ApiError,
+    pub deny: Option<Deny>,
+}
+
+impl Refusal {
+    pub fn plain(error: ApiError) -> Refusal {
+        Refusal { error, deny: None }
+    }
+}
+
+impl From<Deny> for Refusal {
+    fn from(d: Deny) -> Refusal {
+        Refusal {
+            error: ApiError::new(d.error, d.status, d.message.clone()),
+            deny: Some(d),
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Refusal {
+        Refusal::plain(e)
+    }
+}
+
+/// Gate 3 and the lifecycle part of gate 1 (a model past its end of life is refused everywhere).
+pub fn resolve_target<'c>(app: &'c App, caller: &Caller, model_id: &str) -> Result<Target<'c>, Refusal> {
+    let target = region::resolve(app.catalog, model_id, &caller.region)?;
+    if target.model.lifecycle == Lifecycle::EndOfLife {
+        return Err(Deny {
+            gate: Gate::ModelAccess,
+            error: "ResourceNotFoundException",
+            status: 404,
+            message: "This model version has reached the end of its life. Please refer to the AWS documentation for more details.".into(),
+            reason: format!("{} has reached its end of life", target.model.id),
+            fix: "move to a current model (`aws bedrock list-foundation-models`)".into(),
+        }
+        .into());
+    }
+    Ok(target)
+}
+
+const NOT_CHAT: &str =
+    "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
+
+fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
+    if inc.body.is_empty() {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
+    serde_json::from_slice(&inc.body).map_err(|e| {
+        // AWS does not document the text for a body that is not JSON; we name the parse error.
+        ApiError::validation(format!("Malformed input request: the request body is not valid JSON ({e}), please reformat your input and try again."))
+    })
+}
+
+fn converse(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+    let started = Instant::now();
+    let body = parse_json_body(inc)?;
+    let prompt = crate::converse::parse_request(&body)?;
+    let target = resolve_target(app, caller, model_id)?;
+    if !target.model.converse {
+        return Err(ApiError::validation(NOT_CHAT).into());
+    }
+    let completion = app
+        .backend
+        .complete(&target.model.id, &prompt)
+        .map_err(backend_error)?;
+    let latency = started.elapsed().as_millis() as u64;
+    let out = crate::converse::render_response(&completion, latency);
+    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+}
+
+pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
+    match e {
+        bg_backends::BackendError::Validation(m) => ApiError::validation(m),
+        #[allow(unreachable_patterns)]
+        other => ApiError::new("ModelErrorException", 424, other.to_string()),
+    }
+}
+
+fn invoke_model(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+    let started = Instant::now();
+    let target = resolve_target(app, caller, model_id)?;
+    let model: &Model = target.model;
+    let req = native::decode(model.family, &inc.body).map_err(|e| ApiError::validation(e.to_string()))?;
+    let rid = inc.request_id.as_str();
+    let (bytes, input_tokens, output_tokens) = match req {
+        NativeRequest::Completion(prompt) => {
+            let c = app.backend.complete(&model.id, &prompt).map_err(backend_error)?;
+            let (i, o) = (c.usage.input_tokens, c.usage.output_tokens);
+            (native::encode_completion(model.family, &model.id, &prompt, &c, rid), i, o)
+        }
+        NativeRequest::Embedding {
+            texts,
+            dimensions,
+            normalize,
+            input_type: _,
+        } => {
+            let dims = dimensions.or(model.embedding_dimensions.map(|d| d as usize)).unwrap_or(1024);
+            let mut out = Vec::with_capacity(texts.len());
+            for t in &texts {
+                out.push(app.backend.embed(&model.id, t, dims, normalize).map_err(backend_error)?);
+            }
+            let i = out.iter().map(|e| e.input_tokens).sum();
+            (native::encode_embedding(model.family, &model.id, &out, &texts, rid), i, 0)
+        }
+    };
+    let mut resp = json_response(200, bytes, rid);
+    let h = resp.headers_mut();
+    // Not in the service model but sent by AWS on every InvokeModel response (bedrock-facts §1.3).
+    h.insert("x-amzn-bedrock-input-token-count", HeaderValue::from(input_tokens));
+    h.insert("x-amzn-bedrock-output-token-count", HeaderValue::from(output_tokens));
+    h.insert(
+        "x-amzn-bedrock-invocation-latency",
+        HeaderValue::from(started.elapsed().as_millis() as u64),
+    );
+    Ok(resp)
+}
+
+fn count_tokens(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+    let body = parse_json_body(inc)?;
+    let input = body.get("input").ok_or_else(|| ApiError::missing_member("input"))?;
+    let target = resolve_target(app, caller, model_id)?;
+    if !target.model.count_tokens {
+        // AWS's wording for a model without CountTokens is not documented (bedrock-facts §1.3).
+        return Err(ApiError::validation(format!(
+            "The provided model {} doesn't support counting tokens.",
+            target.model.id
+        ))
+        .into());
+    }
+    let tokens = match (input.get("converse"), input.get("invokeModel")) {
+        (Some(c), None) => {
+            let prompt = crate::converse::parse_request(c)?;
+            bg_backends::count_prompt_tokens(&prompt)
+        }
+        (None, Some(im)) => {
+            let b64 = im
+                .get("body")
+                .and_then(|b| b.as_str())
+                .ok_or_else(|| ApiError::missing_member("input.invokeModel.body"))?;
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| ApiError::validation("Malformed input request: input.invokeModel.body is not base64, please reformat your input and try again."))?;
+            match native::decode(target.model.family, &raw).map_err(|e| ApiError::validation(e.to_string()))? {
+                NativeRequest::Completion(p) => bg_backends::count_prompt_tokens(&p),
+                NativeRequest::Embedding { texts, .. } => texts.iter().map(|t| bg_backends::count_tokens(t)).sum(),
+            }
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have exactly one of: converse, invokeModel",
+            )
+            .into())
+        }
+    };
+    let out = serde_json::json!({ "inputTokens": tokens });
+    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+}
