@@ -506,3 +506,514 @@ fn parse_expires(e: &str) -> Result<u64, SigError> {
         )),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Canonical request
+// ---------------------------------------------------------------------------------------------
+
+/// Where canonical text goes: a buffer (for [`canonical_request`]) or straight into a hash
+/// (for [`Verifier::verify`], which never materialises the canonical request).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        Digest::update(self, bytes);
+    }
+}
+
+impl Sink for HmacSha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        Mac::update(self, bytes);
+    }
+}
+
+/// RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` with SigV4's strict URI encoding (`%XX`, uppercase), keeping `'/'` if asked.
+fn put_encoded(sink: &mut impl Sink, bytes: &[u8], keep_slash: bool) {
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if is_unreserved(b) || (keep_slash && b == b'/') {
+            continue;
+        }
+        if start < i {
+            sink.put(&bytes[start..i]);
+        }
+        sink.put(&[b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 15)]]);
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        sink.put(&bytes[start..]);
+    }
+}
+
+/// True when the path has `.`/`..` segments, empty segments (`//`), or no leading `/`.
+fn needs_normalization(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return true;
+    };
+    let mut segs = rest.split('/').peekable();
+    while let Some(s) = segs.next() {
+        let last = segs.peek().is_none();
+        if s == "." || s == ".." || (s.is_empty() && !last) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Canonical URI for every service but S3: the received (already percent-encoded) path,
+/// optionally normalized (RFC 3986 dot-segment removal plus collapsing of empty segments,
+/// trailing slash kept), then URI-encoded once more — so `%3A` becomes `%253A`.
+fn put_canonical_uri(sink: &mut impl Sink, path: &str, normalize: bool) {
+    if path.is_empty() {
+        sink.put(b"/");
+        return;
+    }
+    if !normalize || !needs_normalization(path) {
+        put_encoded(sink, path.as_bytes(), true);
+        return;
+    }
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    sink.put(b"/");
+    for (i, s) in segs.iter().enumerate() {
+        if i > 0 {
+            sink.put(b"/");
+        }
+        put_encoded(sink, s.as_bytes(), false);
+    }
+    let trailing_slash = path.ends_with('/') || path.ends_with("/.") || path.ends_with("/..");
+    if trailing_slash && !segs.is_empty() {
+        sink.put(b"/");
+    }
+}
+
+fn ascii_string(v: Vec<u8>) -> String {
+    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Decodes a raw query component, then re-encodes it strictly (space → `%20`).
+fn canonical_component(raw: &str) -> Cow<'_, str> {
+    let decoded = decode_component(raw);
+    if decoded.iter().all(|&b| is_unreserved(b)) {
+        return match decoded {
+            Cow::Borrowed(_) => Cow::Borrowed(raw),
+            Cow::Owned(v) => Cow::Owned(ascii_string(v)),
+        };
+    }
+    let mut out = Vec::with_capacity(decoded.len() * 3);
+    put_encoded(&mut out, &decoded, false);
+    Cow::Owned(ascii_string(out))
+}
+
+/// Canonical query: pairs decoded and re-encoded, sorted by name then value, joined by `&`;
+/// `X-Amz-Signature` is left out for the presigned form.
+fn put_canonical_query(sink: &mut impl Sink, query: &str, skip_signature: bool) {
+    if query.is_empty() {
+        return;
+    }
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query_pairs(query)
+        .map(|(n, v)| (canonical_component(n), canonical_component(v)))
+        .filter(|(n, _)| !(skip_signature && n == "X-Amz-Signature"))
+        .collect();
+    pairs.sort_unstable();
+    for (i, (n, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            sink.put(b"&");
+        }
+        sink.put(n.as_bytes());
+        sink.put(b"=");
+        sink.put(v.as_bytes());
+    }
+}
+
+/// Header value trimmed, with every inner run of whitespace collapsed to one space.
+fn put_header_value(sink: &mut impl Sink, v: &str) {
+    for (i, word) in v.split_ascii_whitespace().enumerate() {
+        if i > 0 {
+            sink.put(b" ");
+        }
+        sink.put(word.as_bytes());
+    }
+}
+
+/// Signed header names, lowercase, sorted, unique (borrowed when `ParsedAuth` came from
+/// [`parse`], which already stores them that way).
+fn signed_names(auth: &ParsedAuth) -> Cow<'_, [String]> {
+    let h = &auth.signed_headers;
+    let canonical = h.windows(2).all(|w| w[0] < w[1])
+        && h.iter().all(|n| !n.bytes().any(|b| b.is_ascii_uppercase()));
+    if canonical {
+        return Cow::Borrowed(h);
+    }
+    let mut v: Vec<String> = h.iter().map(|n| n.to_ascii_lowercase()).collect();
+    v.sort_unstable();
+    v.dedup();
+    Cow::Owned(v)
+}
+
+enum Payload<'a> {
+    /// The client's `x-amz-content-sha256` value, used verbatim.
+    Given(&'a str),
+    /// Lowercase hex SHA-256 of the body.
+    Computed([u8; 64]),
+}
+
+impl Payload<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Payload::Given(s) => s.as_bytes(),
+            Payload::Computed(h) => h,
+        }
+    }
+}
+
+fn hex32(b: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (i, &x) in b.iter().enumerate() {
+        out[2 * i] = HEX_LOWER[usize::from(x >> 4)];
+        out[2 * i + 1] = HEX_LOWER[usize::from(x & 15)];
+    }
+    out
+}
+
+fn sha256_hex(data: &[u8]) -> [u8; 64] {
+    hex32(&Sha256::digest(data).into())
+}
+
+/// The payload hash of the canonical request. `x-amz-content-sha256`, when present, is what
+/// the client signed: `UNSIGNED-PAYLOAD` and `STREAMING-*` are used as such; a digest is used
+/// as sent but (if `check`) must equal the body's SHA-256. Without the header, the body's
+/// SHA-256 (header and presigned forms alike, as the AWS test suite expects).
+fn payload_hash<'a>(req: &Request<'a>, check: bool) -> Result<Payload<'a>, SigError> {
+    let Some(v) = header(req, "x-amz-content-sha256") else {
+        return Ok(Payload::Computed(sha256_hex(req.body)));
+    };
+    let v = v.trim();
+    if v == "UNSIGNED-PAYLOAD" || v.starts_with("STREAMING-") {
+        return Ok(Payload::Given(v));
+    }
+    if check && !v.as_bytes().eq_ignore_ascii_case(&sha256_hex(req.body)) {
+        return Err(SigError::BadContentSha256);
+    }
+    Ok(Payload::Given(v))
+}
+
+fn put_canonical_request(
+    sink: &mut impl Sink,
+    req: &Request,
+    auth: &ParsedAuth,
+    normalize_path: bool,
+    payload: &[u8],
+) -> Result<(), SigError> {
+    sink.put(req.method.as_bytes());
+    sink.put(b"\n");
+    put_canonical_uri(sink, req.path, normalize_path);
+    sink.put(b"\n");
+    put_canonical_query(sink, req.query, auth.presigned);
+    sink.put(b"\n");
+    let names = signed_names(auth);
+    for name in names.iter() {
+        sink.put(name.as_bytes());
+        sink.put(b":");
+        let mut found = false;
+        for &(n, v) in req.headers {
+            if n.eq_ignore_ascii_case(name) {
+                if found {
+                    sink.put(b",");
+                }
+                put_header_value(sink, v);
+                found = true;
+            }
+        }
+        if !found {
+            // A header the client says it signed is not there: the signature cannot match.
+            return Err(SigError::Mismatch);
+        }
+        sink.put(b"\n");
+    }
+    sink.put(b"\n");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            sink.put(b";");
+        }
+        sink.put(name.as_bytes());
+    }
+    sink.put(b"\n");
+    sink.put(payload);
+    Ok(())
+}
+
+/// The SigV4 canonical request of `req`, as the client must have built it.
+///
+/// `normalize_path`: true for every AWS service except S3. Fails with
+/// [`SigError::Mismatch`] when a header listed in `SignedHeaders` is absent.
+pub fn canonical_request(
+    req: &Request,
+    auth: &ParsedAuth,
+    normalize_path: bool,
+) -> Result<String, SigError> {
+    let payload = payload_hash(req, false)?;
+    let mut out = Vec::with_capacity(256 + req.path.len() + req.query.len());
+    put_canonical_request(&mut out, req, auth, normalize_path, payload.as_bytes())?;
+    Ok(ascii_string(out))
+}
+
+fn put_string_to_sign(sink: &mut impl Sink, auth: &ParsedAuth, creq_hash_hex: &[u8]) {
+    sink.put(ALGORITHM.as_bytes());
+    sink.put(b"\n");
+    sink.put(auth.amz_date.as_bytes());
+    sink.put(b"\n");
+    sink.put(auth.date.as_bytes());
+    sink.put(b"/");
+    sink.put(auth.region.as_bytes());
+    sink.put(b"/");
+    sink.put(auth.service.as_bytes());
+    sink.put(b"/");
+    sink.put(auth.terminator.as_bytes());
+    sink.put(b"\n");
+    sink.put(creq_hash_hex);
+}
+
+/// The SigV4 string to sign: algorithm, signing time, credential scope and the hex SHA-256 of
+/// the canonical request, one per line.
+pub fn string_to_sign(canonical_request: &str, auth: &ParsedAuth) -> String {
+    let mut out = Vec::with_capacity(128);
+    put_string_to_sign(&mut out, auth, &sha256_hex(canonical_request.as_bytes()));
+    ascii_string(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------------------------
+
+fn new_mac(key: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    }
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut m = new_mac(key);
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
+
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    let mut k_secret = Vec::with_capacity(4 + secret.len());
+    k_secret.extend_from_slice(b"AWS4");
+    k_secret.extend_from_slice(secret.as_bytes());
+    let k_date = hmac(&k_secret, date.as_bytes());
+    let k_region = hmac(&k_date, region.as_bytes());
+    let k_service = hmac(&k_region, service.as_bytes());
+    hmac(&k_service, TERMINATOR.as_bytes())
+}
+
+/// Equality that looks at every byte whatever the first difference, so the response time does
+/// not tell an attacker how many leading characters of a forged signature were right. The
+/// length is not secret (a valid signature is always 64 hex digits).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+struct CachedKey {
+    date: String,
+    region: String,
+    service: String,
+    /// The secret the key was derived from: a changed secret means a new key.
+    secret: String,
+    key: [u8; 32],
+}
+
+impl CachedKey {
+    fn scope_is(&self, auth: &ParsedAuth) -> bool {
+        self.date == auth.date && self.region == auth.region && self.service == auth.service
+    }
+}
+
+/// Verifies signatures, caching derived signing keys.
+///
+/// Deriving a SigV4 signing key costs four HMACs; the cache (access key → a few
+/// (date, region, service) scopes, each with the secret it was derived from) brings the hot
+/// path down to one HMAC over the string to sign plus the hashing of the canonical request and
+/// body. Lookups take a read lock and do not allocate. The cache is bounded: it is cleared when
+/// it holds more than 10 000 access keys, and keeps at most 8 scopes per key.
+pub struct Verifier {
+    cache: RwLock<HashMap<String, Vec<CachedKey>>>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print cached secrets or keys.
+        f.debug_struct("Verifier")
+            .field("cached_access_keys", &self.cache.read().len())
+            .finish()
+    }
+}
+
+impl Verifier {
+    pub fn new() -> Self {
+        Self {
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn signing_key(&self, auth: &ParsedAuth, secret: &str) -> [u8; 32] {
+        if let Some(list) = self.cache.read().get(auth.access_key.as_str()) {
+            if let Some(e) = list.iter().find(|e| e.scope_is(auth)) {
+                if ct_eq(e.secret.as_bytes(), secret.as_bytes()) {
+                    return e.key;
+                }
+            }
+        }
+        let key = derive_signing_key(secret, &auth.date, &auth.region, &auth.service);
+        let mut map = self.cache.write();
+        if map.len() >= CACHE_MAX_KEYS && !map.contains_key(auth.access_key.as_str()) {
+            map.clear();
+        }
+        let list = map.entry(auth.access_key.clone()).or_default();
+        list.retain(|e| !e.scope_is(auth));
+        if list.len() >= CACHE_MAX_SCOPES_PER_KEY {
+            list.remove(0);
+        }
+        list.push(CachedKey {
+            date: auth.date.clone(),
+            region: auth.region.clone(),
+            service: auth.service.clone(),
+            secret: secret.to_string(),
+            key,
+        });
+        key
+    }
+
+    /// Checks, in this order:
+    /// 1. the credential scope: region accepted by `region_ok`, service == `expected_service`,
+    ///    terminator `aws4_request`, scope date == date part of the signing time;
+    /// 2. the clock: signing time within [`MAX_SKEW_SECS`] of `now_unix` (seconds); for a
+    ///    presigned URL with `X-Amz-Expires`, not yet current more than 5 min. ahead and not
+    ///    past signing time + expires;
+    /// 3. `host` is among the signed headers (AWS requires it; otherwise
+    ///    [`SigError::Incomplete`] with AWS's sentence);
+    /// 4. `x-amz-content-sha256`, if a digest, matches the body;
+    /// 5. the signature, recomputed with `secret` and compared in constant time.
+    ///
+    /// The canonical URI is always normalized (the rule for every AWS service except S3,
+    /// which this crate does not serve).
+    pub fn verify(
+        &self,
+        req: &Request,
+        auth: &ParsedAuth,
+        secret: &str,
+        expected_service: &str,
+        region_ok: &dyn Fn(&str) -> bool,
+        now_unix: i64,
+    ) -> Result<(), SigError> {
+        if !region_ok(&auth.region) {
+            return Err(SigError::BadRegion {
+                region: auth.region.clone(),
+            });
+        }
+        if auth.service != expected_service {
+            return Err(SigError::BadService {
+                expected: expected_service.to_string(),
+            });
+        }
+        if auth.terminator != TERMINATOR {
+            return Err(SigError::BadTerminator {
+                got: auth.terminator.clone(),
+            });
+        }
+        if auth.amz_date.get(..8) != Some(auth.date.as_str()) {
+            return Err(SigError::DateMismatch {
+                scope: auth.date.clone(),
+                amz_date: auth.amz_date.clone(),
+            });
+        }
+        let signed = parse_amz_date(&auth.amz_date)
+            .ok_or_else(|| bad_date(&auth.amz_date))?
+            .unix_timestamp();
+        check_clock(auth, signed, now_unix)?;
+        if !auth.signed_headers.iter().any(|h| h.eq_ignore_ascii_case("host")) {
+            return Err(SigError::Incomplete(
+                "'Host' must be a 'SignedHeader' in the AWS Authorization.".to_string(),
+            ));
+        }
+
+        let payload = payload_hash(req, true)?;
+        let mut hasher = Sha256::new();
+        put_canonical_request(&mut hasher, req, auth, true, payload.as_bytes())?;
+        let creq_hash = hex32(&hasher.finalize().into());
+
+        let key = self.signing_key(auth, secret);
+        let mut mac = new_mac(&key);
+        put_string_to_sign(&mut mac, auth, &creq_hash);
+        let expected = hex32(&mac.finalize().into_bytes().into());
+        if ct_eq(&expected, auth.signature.as_bytes()) {
+            Ok(())
+        } else {
+            Err(SigError::Mismatch)
+        }
+    }
+}
+
+fn check_clock(auth: &ParsedAuth, signed: i64, now: i64) -> Result<(), SigError> {
+    if signed.saturating_sub(now) > MAX_SKEW_SECS {
+        return Err(SigError::NotYetCurrent {
+            signed: auth.amz_date.clone(),
+            latest: format_unix(now.saturating_add(MAX_SKEW_SECS)),
+            now: format_unix(now),
+        });
+    }
+    let age = now.saturating_sub(signed);
+    match (auth.presigned, auth.expires_secs) {
+        (true, Some(expires)) => {
+            if age > i64::try_from(expires).unwrap_or(i64::MAX) {
+                return Err(SigError::PresignExpired);
+            }
+        }
+        _ => {
+            if age > MAX_SKEW_SECS {
+                return Err(SigError::Expired {
+                    signed: auth.amz_date.clone(),
+                    earliest: format_unix(now.saturating_sub(MAX_SKEW_SECS)),
+                    now: format_unix(now),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! aws-sdk-rust against `bedrock-gates serve`: the same calls and refusals the Python tests make,
+//! through the Rust SDK, with exact fields, codes, statuses and messages.
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const PINNED_MODEL: &str = "amazon.nova-pro-v1:0";
+const PINNED: &str = "Pinned answer from the rust test scenario.";
+const SCENARIO: &str = r#"
+[[account]]
+id = "222222222222"
+[[user]]
+account = "222222222222"
+name = "rusty"
+[[access_key]]
+account = "222222222222"
+user = "rusty"
+id = "AKIARUSTEXAMPLE00001"
+secret = "rust-secret"
+[[answer]]
+model = "amazon.nova-pro-v1:0"
+text = "Pinned answer from the rust test scenario."
+"#;
+
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
+        .args(["serve", "--port", "0", "--state", ":memory:", "--scenario"])
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in banner: {line:?}"))
+        .to_string();
+    Server { child, url, _dir: dir }
+}
+
+async fn config(url: &str, region: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+fn user(text: &str) -> Message {
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(text.into()))
+        .build()
+        .unwrap()
+}
+
+/// (code, status, message) of a service error.
+fn refusal<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: SdkError<E, R>) -> (String, u16, String)
+where
+    R: HasStatus,
+{
+    match e {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status();
+            let err = se.into_err();
+            (
+                err.code().unwrap_or("").to_string(),
+                status,
+                err.message().unwrap_or("").to_string(),
+            )
+        }
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+trait HasStatus {
+    fn status(&self) -> u16;
+}
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+#[tokio::test]
+async fn rust_sdk_end_to_end() {
+    let s = start();
+    let cfg = config(&s.url, "us-east-1", "test", "test").await;
+
+    // STS
+    let me = aws_sdk_sts::Client::new(&cfg).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.account(), Some("000000000000"));
+    assert_eq!(me.arn(), Some("arn:aws:iam::000000000000:root"));
+    let rcfg = config(&s.url, "us-east-1", "AKIARUSTEXAMPLE00001", "rust-secret").await;
+    let me = aws_sdk_sts::Client::new(&rcfg).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.arn(), Some("arn:aws:iam::222222222222:user/rusty"));
+
+    // Control plane
+    let bedrock = aws_sdk_bedrock::Client::new(&cfg);
+    let list = bedrock.list_foundation_models().by_provider("amazon").send().await.unwrap();
+    let ids: Vec<&str> = list.model_summaries().iter().map(|m| m.model_id()).collect();
+    assert!(ids.contains(&"amazon.nova-lite-v1:0"), "{ids:?}");
+    assert!(list.model_summaries().iter().all(|m| m.provider_name() == Some("Amazon")));
+    let got = bedrock
+        .get_foundation_model()
+        .model_identifier("amazon.nova-lite-v1:0")
+        .send()
+        .await
+        .unwrap();
+    let d = got.model_details().unwrap();
+    assert_eq!(d.model_arn(), "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0");
+    assert_eq!(d.model_name(), Some("Nova Lite"));
+
+    // Converse
+    let rt = aws_sdk_bedrockruntime::Client::new(&cfg);
+    let out = rt.converse().model_id(PINNED_MODEL).messages(user("hi")).send().await.unwrap();
+    let msg = out.output().unwrap().as_message().unwrap();
+    assert_eq!(msg.role(), &ConversationRole::Assistant);
+    assert_eq!(msg.content(), &[ContentBlock::Text(PINNED.into())]);
+    assert_eq!(out.stop_reason().as_str(), "end_turn");
+    let usage = out.usage().unwrap();
+    assert_eq!(usage.total_tokens(), usage.input_tokens() + usage.output_tokens());
+
+    // CountTokens agrees with Converse's usage.
+    let counted = rt
+        .count_tokens()
+        .model_id(PINNED_MODEL)
+        .input(aws_sdk_bedrockruntime::types::CountTokensInput::Converse(
+            aws_sdk_bedrockruntime::types::ConverseTokensRequest::builder()
+                .messages(user("hi"))
+                .build(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counted.input_tokens(), usage.input_tokens());
+
+    // InvokeModel, Anthropic native body
+    let body = serde_json::json!({"anthropic_version":"bedrock-2023-05-31","max_tokens":50,"messages":[{"role":"user","content":"hi"}]});
+    let inv = rt
+        .invoke_model()
+        .model_id("anthropic.claude-3-haiku-20240307-v1:0")
+        .content_type("application/json")
+        .body(Blob::new(body.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(inv.body().as_ref()).unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["stop_reason"], "end_turn");
+    assert_eq!(inv.content_type(), "application/json");
+
+    // Titan embeddings v2: real length
+    let inv = rt
+        .invoke_model()
+        .model_id("amazon.titan-embed-text-v2:0")
+        .content_type("application/json")
+        .body(Blob::new(r#"{"inputText":"hello","dimensions":512}"#))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(inv.body().as_ref()).unwrap();
+    assert_eq!(v["embedding"].as_array().unwrap().len(), 512);
+}
+
+#[tokio::test]
+async fn rust_sdk_refusals() {
+    let s = start();
+    let ok = config(&s.url, "us-east-1", "test", "test").await;
+    let rt = aws_sdk_bedrockruntime::Client::new(&ok);
+
+    let bad_secret = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "test", "wrong").await);
+    let e = bad_secret.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    assert_eq!(
+        refusal(e),
+        (
+            "InvalidSignatureException".into(),
+            403,
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into()
+        )
+    );
+
+    let unknown = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "AKIANOPE", "x").await);
+    let e = unknown.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    assert_eq!(
+        refusal(e),
+        (
+            "UnrecognizedClientException".into(),
+            403,
+            "The security token included in the request is invalid.".into()
+        )
+    );
+
+    // Expired signature: the SDK signs with a clock ten minutes behind.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    let skewed = aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::config::Builder::from(&ok)
+            .time_source(aws_smithy_async::time::StaticTimeSource::new(past))
+            .build(),
+    );
+    let e = skewed.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    let (code, status, msg) = refusal(e);
+    assert_eq!((code.as_str(), status), ("InvalidSignatureException", 403));
+    assert!(msg.starts_with("Signature expired: ") && msg.ends_with(" - 5 min.)"), "{msg}");
+
+    let west = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-west-2", "test", "test").await);
+    let e = west.converse().model_id("amazon.nova-canvas-v1:0").messages(user("hi")).send().await.unwrap_err();
+    assert_eq!(
+        refusal(e),
+        ("ValidationException".into(), 400, "The provided model identifier is invalid.".into())
+    );
+
+    let e = rt
+        .converse()
+        .model_id("anthropic.claude-3-7-sonnet-20250219-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(e),
+        (
+            "ValidationException".into(),
+            400,
+            "Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.".into()
+        )
+    );
+
+    let assistant_first = Message::builder()
+        .role(ConversationRole::Assistant)
+        .content(ContentBlock::Text("x".into()))
+        .build()
+        .unwrap();
+    let e = rt
+        .converse()
+        .model_id("amazon.nova-lite-v1:0")
+        .messages(assistant_first)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(e),
+        (
+            "ValidationException".into(),
+            400,
+            "A conversation must start with a user message. Try again with a conversation that starts with a user message.".into()
+        )
+    );
+
+    let e = rt
+        .invoke_model()
+        .model_id("anthropic.claude-3-haiku-20240307-v1:0")
+        .content_type("application/json")
+        .body(Blob::new("{not json"))
+        .send()
+        .await
+        .unwrap_err();
+    let (code, status, msg) = refusal(e);
+    assert_eq!((code.as_str(), status), ("ValidationException", 400));
+    assert!(msg.starts_with("Malformed input request"), "{msg}");
+}
