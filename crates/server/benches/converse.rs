@@ -1,0 +1,56 @@
+//! A whole Converse request in-process: SigV4 verify, key lookup, catalog resolve, scripted
+//! backend, JSON response. No network: the axum router is called directly.
+
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use axum::body::Body;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tower::ServiceExt;
+
+fn signed_converse() -> http::Request<Body> {
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
+    let uri = "http://127.0.0.1:4950/model/amazon.nova-lite-v1%3A0/converse";
+    let identity = aws_credential_types::Credentials::new("test", "test", None, None, "bench").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("bedrock")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = [("host", "127.0.0.1:4950"), ("content-type", "application/json")];
+    let signable = SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body)).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("host", "127.0.0.1:4950")
+        .header("content-type", "application/json")
+        .body(Body::from(&body[..]))
+        .unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    req
+}
+
+fn bench(c: &mut Criterion) {
+    let store = bg_store::SqliteStore::open(":memory:").unwrap();
+    let app = bg_server::App::new(Box::new(store), None).unwrap();
+    let router = bg_server::router(app);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // Sign once: the signature stays valid for the 5-minute window the bench runs in.
+    let template = signed_converse();
+    let (parts, _) = template.into_parts();
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
+    c.bench_function("converse_in_process", |b| {
+        b.iter(|| {
+            let req = http::Request::from_parts(parts.clone(), Body::from(&body[..]));
+            let resp = rt.block_on(router.clone().oneshot(req)).unwrap();
+            assert_eq!(resp.status(), 200);
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
