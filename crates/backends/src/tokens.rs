@@ -9,8 +9,8 @@ use crate::{Block, Prompt};
 /// every word costs at least 1. The empty or all-whitespace string costs 0.
 /// Deterministic and independent of the model.
 ///
-/// Examples: `"Hello world"` → 2, `"internationalization"` (20 chars) → 5,
-/// `"{\"a\":1}"` → 2.
+/// Examples: `"Hi there"` → 1 + 2 = 3, `"Hello world"` → 4,
+/// `"internationalization"` (20 chars) → 5, `"{\"a\":1}"` (7 chars) → 2.
 pub fn count_tokens(text: &str) -> u32 {
     text.split_whitespace()
         .fold(0u32, |acc, w| acc.saturating_add(word_tokens(w)))
@@ -51,7 +51,7 @@ pub(crate) fn block_tokens(block: &Block) -> u32 {
 /// compact JSON of the input; tool result: its content blocks; image:
 /// `max(1, ceil(decoded bytes / 750))`; document: name + text), and every tool
 /// spec (name + description + compact JSON of the input schema). No per-message
-/// overhead is added, so a single user text `"Hello world"` costs exactly 2.
+/// overhead is added, so a single user text `"Hello world"` costs exactly 4.
 pub fn count_prompt_tokens(prompt: &Prompt) -> u32 {
     let mut n = 0u32;
     for s in &prompt.system {
@@ -131,7 +131,9 @@ mod tests {
     fn counts() {
         assert_eq!(count_tokens(""), 0);
         assert_eq!(count_tokens("   \n\t"), 0);
-        assert_eq!(count_tokens("Hello world"), 2);
+        assert_eq!(count_tokens("Hello world"), 4);
+        assert_eq!(count_tokens("Hi there"), 3);
+        assert_eq!(count_tokens("{\"a\":1}"), 2);
         assert_eq!(count_tokens("internationalization"), 5);
         assert_eq!(count_tokens("a b c"), 3);
         assert_eq!(count_tokens("abcd abcde"), 3);

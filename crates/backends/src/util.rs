@@ -89,13 +89,6 @@ impl Obj {
         self
     }
 
-    pub(crate) fn set_opt<T: Into<J>>(self, key: &str, v: Option<T>) -> Self {
-        match v {
-            Some(v) => self.set(key, v),
-            None => self,
-        }
-    }
-
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
     }
@@ -270,7 +263,10 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(find_word("Please use get_weather now", "GET_WEATHER"), Some(11));
+        assert_eq!(
+            find_word("Please use get_weather now", "GET_WEATHER"),
+            Some(11)
+        );
         assert_eq!(find_word("forget_weather", "get_weather"), None);
         assert_eq!(find_word("a weather b", "weather"), Some(2));
         assert_eq!(clip_chars("abcdef", 3), "abc...");

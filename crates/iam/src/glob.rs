@@ -275,6 +275,7 @@ impl Template {
     }
 
     /// The text of a template without variables (wildcards rendered back).
+    #[cfg(test)]
     pub(crate) fn static_string(&self) -> String {
         self.resolve_string(&|_| None).unwrap_or_default()
     }

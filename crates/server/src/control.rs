@@ -8,7 +8,7 @@ use crate::runtime::Refusal;
 use crate::{json_response, App, Incoming};
 use axum::body::Body;
 use axum::http::Response;
-use bg_catalog::{Lifecycle, Model};
+use bg_catalog::{LifecycleStatus as Lifecycle, Model};
 use serde_json::{json, Value};
 
 const MODALITIES: [&str; 3] = ["TEXT", "IMAGE", "EMBEDDING"];
@@ -79,8 +79,8 @@ pub fn list_foundation_models(app: &App, caller: &Caller, inc: &Incoming) -> Res
         .filter(|m| m.lifecycle != Lifecycle::EndOfLife)
         // AWS matches the provider name case-insensitively (`--by-provider amazon` lists Amazon's).
         .filter(|m| provider.is_none_or(|p| m.provider.eq_ignore_ascii_case(p)))
-        .filter(|m| modality.is_none_or(|o| m.output_modalities.iter().any(|x| x == o)))
-        .filter(|m| customization.is_none_or(|c| m.customizations.iter().any(|x| x == c)))
+        .filter(|m| modality.is_none_or(|o| m.output_modalities.iter().any(|x| x.as_str() == o)))
+        .filter(|m| customization.is_none_or(|c| m.customizations.iter().any(|x| x.as_str() == c)))
         .filter(|m| inference.is_none_or(|i| m.inference_types(region).contains(&i)))
         .map(|m| model_json(m, region))
         .collect();

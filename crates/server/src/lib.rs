@@ -183,11 +183,17 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         Ok(b) => b,
         Err(e) => return render(&app, proto, &e, &request_id, "-", None),
     };
-    let headers = parts
+    let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
+    // HTTP/2 carries the host in the :authority pseudo-header; SigV4 signs it as `host`.
+    if !headers.iter().any(|(k, _)| k == "host") {
+        if let Some(a) = parts.uri.authority() {
+            headers.push(("host".to_string(), a.as_str().to_string()));
+        }
+    }
     let inc = Incoming {
         method: parts.method,
         path,

@@ -8,7 +8,7 @@ use crate::{json_response, render, App, Incoming};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response};
 use bg_backends::native::{self, NativeRequest};
-use bg_catalog::{Lifecycle, Model};
+use bg_catalog::{LifecycleStatus as Lifecycle, Model};
 use bg_gates::region::{self, Target};
 use bg_gates::{Deny, Gate};
 use std::time::Instant;
@@ -222,7 +222,7 @@ fn invoke_model(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> R
             normalize,
             input_type: _,
         } => {
-            let dims = dimensions.or(model.embedding_dimensions.map(|d| d as usize)).unwrap_or(1024);
+            let dims = dimensions.or(model.embedding_dimensions.as_ref().map(|d| d.default as usize)).unwrap_or(1024);
             let mut out = Vec::with_capacity(texts.len());
             for t in &texts {
                 out.push(app.backend.embed(&model.id, t, dims, normalize).map_err(backend_error)?);

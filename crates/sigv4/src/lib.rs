@@ -33,6 +33,8 @@
 //! non-normalizing canonical URI, and verification of `aws-chunked` per-chunk signatures
 //! (`STREAMING-*` payloads: only the seed signature is checked).
 
+#![forbid(unsafe_code)]
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -345,7 +347,8 @@ fn unsupported_algorithm(alg: &str) -> SigError {
 /// range); the scope, clock and signature are [`Verifier::verify`]'s job.
 pub fn parse(req: &Request) -> Result<ParsedAuth, SigError> {
     let auth_header = header(req, "authorization").filter(|h| !h.trim().is_empty());
-    let query_alg = query_pairs(req.query).any(|(n, _)| decode_component(n) == &b"X-Amz-Algorithm"[..]);
+    let query_alg =
+        query_pairs(req.query).any(|(n, _)| decode_component(n) == &b"X-Amz-Algorithm"[..]);
     match (auth_header, query_alg) {
         (Some(_), true) => Err(SigError::Incomplete(
             "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
@@ -453,7 +456,7 @@ fn parse_query_form(req: &Request) -> Result<ParsedAuth, SigError> {
 
     let mut msg = String::new();
     for (name, val) in NAMES.iter().zip([&alg, &cred, &sig, &signed, &date]) {
-        if val.as_deref().map_or(true, str::is_empty) {
+        if !matches!(val.as_deref(), Some(v) if !v.is_empty()) {
             msg.push_str("AWS query-string parameters must include '");
             msg.push_str(name);
             msg.push_str("'. ");
@@ -553,7 +556,11 @@ fn put_encoded(sink: &mut impl Sink, bytes: &[u8], keep_slash: bool) {
         if start < i {
             sink.put(&bytes[start..i]);
         }
-        sink.put(&[b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 15)]]);
+        sink.put(&[
+            b'%',
+            HEX_UPPER[usize::from(b >> 4)],
+            HEX_UPPER[usize::from(b & 15)],
+        ]);
         start = i + 1;
     }
     if start < bytes.len() {
@@ -967,7 +974,11 @@ impl Verifier {
             .ok_or_else(|| bad_date(&auth.amz_date))?
             .unix_timestamp();
         check_clock(auth, signed, now_unix)?;
-        if !auth.signed_headers.iter().any(|h| h.eq_ignore_ascii_case("host")) {
+        if !auth
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("host"))
+        {
             return Err(SigError::Incomplete(
                 "'Host' must be a 'SignedHeader' in the AWS Authorization.".to_string(),
             ));

@@ -22,9 +22,22 @@ fn official_v4_suite() {
             eprintln!("excluded: {} [{}]: {reason}", case.name, case.form);
             let res = case.request.with(|req| {
                 let auth = parse(req).expect("parses");
-                verifier.verify(req, &auth, &case.ctx.secret, &case.ctx.service, &|_| true, case.ctx.timestamp_unix)
+                verifier.verify(
+                    req,
+                    &auth,
+                    &case.ctx.secret,
+                    &case.ctx.service,
+                    &|_| true,
+                    case.ctx.timestamp_unix,
+                )
             });
-            assert_eq!(res, Err(bg_sigv4::SigError::Mismatch), "{} [{}]", case.name, case.form);
+            assert_eq!(
+                res,
+                Err(bg_sigv4::SigError::Mismatch),
+                "{} [{}]",
+                case.name,
+                case.form
+            );
         }
     }
     let mut failures = Vec::new();
@@ -129,7 +142,7 @@ fn excluded_cases_are_accounted_for() {
     let req = parse_http(&read(&dir, "header-signed-request.txt").expect("case exists"));
     let expected = read_text(&dir, "header-canonical-request.txt").unwrap();
     let expected_uri = expected.lines().nth(1).unwrap();
-    let auth = req.with(|r| parse(r)).expect("parses");
+    let auth = req.with(parse).expect("parses");
     let creq = req.with(|r| canonical_request(r, &auth, true)).unwrap();
     assert_eq!(creq.lines().nth(1).unwrap(), expected_uri);
     assert_eq!(expected_uri, "/test/%40connections/JBDvjfGEIAMCERw%253D");
@@ -140,8 +153,9 @@ fn excluded_cases_are_accounted_for() {
     if v4a.is_dir() {
         let n = std::fs::read_dir(&v4a).unwrap().count();
         eprintln!("excluded: {n} v4a cases (SigV4a / ECDSA is not supported by this verifier)");
-        let sample = parse_http(&read(&v4a.join("get-vanilla"), "header-signed-request.txt").unwrap());
-        let err = sample.with(|r| parse(r)).unwrap_err();
+        let sample =
+            parse_http(&read(&v4a.join("get-vanilla"), "header-signed-request.txt").unwrap());
+        let err = sample.with(parse).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Unsupported AWS 'algorithm': 'AWS4-ECDSA-P256-SHA256'."
@@ -163,12 +177,25 @@ fn session_token_is_signed_when_listed() {
         let Some(token) = case.ctx.token.clone() else {
             continue;
         };
-        let auth = case.request.with(|r| parse(r)).unwrap();
-        assert_eq!(auth.security_token.as_deref(), Some(token.as_str()), "{}", case.name);
+        let auth = case.request.with(parse).unwrap();
+        assert_eq!(
+            auth.security_token.as_deref(),
+            Some(token.as_str()),
+            "{}",
+            case.name
+        );
         let mut req = case.request.clone();
         if case.form == "header" {
-            if !auth.signed_headers.iter().any(|h| h == "x-amz-security-token") {
-                assert!(case.ctx.omit_session_token, "{}: token not signed", case.name);
+            if !auth
+                .signed_headers
+                .iter()
+                .any(|h| h == "x-amz-security-token")
+            {
+                assert!(
+                    case.ctx.omit_session_token,
+                    "{}: token not signed",
+                    case.name
+                );
                 continue;
             }
             for h in req.headers.iter_mut() {

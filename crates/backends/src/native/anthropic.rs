@@ -100,9 +100,7 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
         let tc = tc.as_object().expect("checked");
         c.keys("#/tool_choice", tc, &["type"], None);
         if let Some(t) = c.field("#/tool_choice", tc, "type", Kind::Str) {
-            if c.one_of("#/tool_choice/type", t, &["auto", "any", "tool", "none"])
-                && t == "tool"
-            {
+            if c.one_of("#/tool_choice/type", t, &["auto", "any", "tool", "none"]) && t == "tool" {
                 c.keys("#/tool_choice", tc, &["name"], None);
                 c.field("#/tool_choice", tc, "name", Kind::Str);
             }
@@ -332,7 +330,10 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
         system,
         messages,
         max_tokens: obj["max_tokens"].as_u64().map(clamp_u32),
-        temperature: obj.get("temperature").and_then(Value::as_f64).map(|x| x as f32),
+        temperature: obj
+            .get("temperature")
+            .and_then(Value::as_f64)
+            .map(|x| x as f32),
         top_p: obj.get("top_p").and_then(Value::as_f64).map(|x| x as f32),
         stop_sequences: strings(obj.get("stop_sequences")),
         tools,
@@ -367,7 +368,10 @@ fn message_id(seed: &str) -> String {
 fn tool_id(seed: &str, index: usize) -> String {
     format!(
         "toolu_bdrk_01{}",
-        base62_id(&[seed.as_bytes(), b"toolu", index.to_string().as_bytes()], 24)
+        base62_id(
+            &[seed.as_bytes(), b"toolu", index.to_string().as_bytes()],
+            24
+        )
     )
 }
 

@@ -51,7 +51,7 @@ mod titan;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::util::{Obj, J};
+use crate::util::Obj;
 use crate::{Completion, Embedding, ModelFamily, Prompt};
 
 /// A decoded native request.
@@ -460,11 +460,6 @@ pub(crate) fn tool_calls(c: &Completion) -> Vec<(usize, &str, &Value)> {
         .collect()
 }
 
-/// Convenience: `J` array of objects.
-pub(crate) fn arr(v: Vec<Obj>) -> J {
-    J::from(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,14 +481,38 @@ mod tests {
             "claude-sonnet-4-20250514"
         );
         assert_eq!(anthropic_model_name("anthropic.claude-v2:1"), "claude-v2:1");
-        assert_eq!(anthropic_model_name("anthropic.claude-instant-v1"), "claude-instant");
-        assert_eq!(base_model_id("eu.amazon.nova-pro-v1:0"), "amazon.nova-pro-v1:0");
-        assert_eq!(base_model_id("amazon.nova-pro-v1:0"), "amazon.nova-pro-v1:0");
-        assert_eq!(default_embedding_dimensions("amazon.titan-embed-text-v1"), Some(1536));
-        assert_eq!(default_embedding_dimensions("amazon.titan-embed-text-v2:0"), Some(1024));
-        assert_eq!(default_embedding_dimensions("cohere.embed-english-v3"), Some(1024));
-        assert_eq!(default_embedding_dimensions("us.cohere.embed-v4:0"), Some(1536));
-        assert_eq!(default_embedding_dimensions("meta.llama3-8b-instruct-v1:0"), None);
+        assert_eq!(
+            anthropic_model_name("anthropic.claude-instant-v1"),
+            "claude-instant"
+        );
+        assert_eq!(
+            base_model_id("eu.amazon.nova-pro-v1:0"),
+            "amazon.nova-pro-v1:0"
+        );
+        assert_eq!(
+            base_model_id("amazon.nova-pro-v1:0"),
+            "amazon.nova-pro-v1:0"
+        );
+        assert_eq!(
+            default_embedding_dimensions("amazon.titan-embed-text-v1"),
+            Some(1536)
+        );
+        assert_eq!(
+            default_embedding_dimensions("amazon.titan-embed-text-v2:0"),
+            Some(1024)
+        );
+        assert_eq!(
+            default_embedding_dimensions("cohere.embed-english-v3"),
+            Some(1024)
+        );
+        assert_eq!(
+            default_embedding_dimensions("us.cohere.embed-v4:0"),
+            Some(1536)
+        );
+        assert_eq!(
+            default_embedding_dimensions("meta.llama3-8b-instruct-v1:0"),
+            None
+        );
     }
 
     #[test]

@@ -76,7 +76,13 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
                     let b = b.as_object().expect("checked");
                     c.keys(&bp, b, &[], Some(BLOCK_KEYS));
                     c.field(&bp, b, "text", Kind::Str);
-                    for k in ["image", "video", "document", "reasoningContent", "cachePoint"] {
+                    for k in [
+                        "image",
+                        "video",
+                        "document",
+                        "reasoningContent",
+                        "cachePoint",
+                    ] {
                         c.field(&bp, b, k, Kind::Obj);
                     }
                     if let Some(tu) = c.field(&bp, b, "toolUse", Kind::Obj) {
@@ -141,7 +147,11 @@ fn str_of<'a>(o: &'a Value, k: &str) -> &'a str {
 }
 
 fn media_len(m: &Value, path: &str) -> Result<usize, NativeError> {
-    match m.get("source").and_then(|s| s.get("bytes")).and_then(Value::as_str) {
+    match m
+        .get("source")
+        .and_then(|s| s.get("bytes"))
+        .and_then(Value::as_str)
+    {
         Some(b) => base64_len(b, &format!("{path}/source/bytes")),
         None => Ok(0),
     }
@@ -212,10 +222,7 @@ fn convert_block(b: &Value, path: &str) -> Result<Option<Block>, NativeError> {
         return Ok(Some(Block::ToolResult {
             tool_use_id: str_of(tr, "toolUseId").to_string(),
             content,
-            status: tr
-                .get("status")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            status: tr.get("status").and_then(Value::as_str).map(str::to_string),
         }));
     }
     if let Some(rc) = b.get("reasoningContent") {
@@ -246,12 +253,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
             Role::User
         };
         let mut content = Vec::new();
-        for (j, b) in m["content"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (j, b) in m["content"].as_array().into_iter().flatten().enumerate() {
             if let Some(b) = convert_block(b, &format!("#/messages/{i}/content/{j}"))? {
                 content.push(b);
             }
@@ -314,7 +316,9 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
             .get("temperature")
             .and_then(Value::as_f64)
             .map(|x| x as f32),
-        top_p: pick("top_p", "topP").and_then(Value::as_f64).map(|x| x as f32),
+        top_p: pick("top_p", "topP")
+            .and_then(Value::as_f64)
+            .map(|x| x as f32),
         stop_sequences: strings(ic.get("stopSequences")),
         tools,
         tool_choice,

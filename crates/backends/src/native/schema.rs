@@ -54,7 +54,6 @@ pub(crate) enum Kind {
     Arr,
     Obj,
     StrOrArr,
-    Any,
 }
 
 impl Kind {
@@ -67,7 +66,6 @@ impl Kind {
             Kind::Arr => "JSONArray",
             Kind::Obj => "JSONObject",
             Kind::StrOrArr => "String or JSONArray",
-            Kind::Any => "any",
         }
     }
 
@@ -80,7 +78,6 @@ impl Kind {
             Kind::Arr => v.is_array(),
             Kind::Obj => v.is_object(),
             Kind::StrOrArr => v.is_string() || v.is_array(),
-            Kind::Any => true,
         }
     }
 }
@@ -170,12 +167,18 @@ impl Checker {
         let Some(x) = v.as_f64() else { return };
         if let Some(m) = min {
             if x < m {
-                self.push(path, format_args!("{v} is not greater or equal to {}", fmt_bound(m)));
+                self.push(
+                    path,
+                    format_args!("{v} is not greater or equal to {}", fmt_bound(m)),
+                );
             }
         }
         if let Some(m) = max {
             if x > m {
-                self.push(path, format_args!("{v} is not less or equal to {}", fmt_bound(m)));
+                self.push(
+                    path,
+                    format_args!("{v} is not less or equal to {}", fmt_bound(m)),
+                );
             }
         }
     }
@@ -208,7 +211,13 @@ impl Checker {
     }
 
     /// Array length bounds.
-    pub(crate) fn items(&mut self, path: &str, a: &[Value], min: Option<usize>, max: Option<usize>) {
+    pub(crate) fn items(
+        &mut self,
+        path: &str,
+        a: &[Value],
+        min: Option<usize>,
+        max: Option<usize>,
+    ) {
         if let Some(m) = min {
             if a.len() < m {
                 self.push(
@@ -245,10 +254,6 @@ impl Checker {
                 self.push(path, format_args!("expected minLength: {min}, actual: {n}"));
             }
         }
-    }
-
-    pub(crate) fn is_clean(&self) -> bool {
-        self.violations.is_empty()
     }
 
     /// `Ok` when nothing was found, else the Bedrock-style error.

@@ -83,7 +83,10 @@ fn parse_llama3(prompt: &str) -> Parsed {
 pub(crate) fn parse_inst(prompt: &str) -> Parsed {
     let mut out = Parsed::default();
     let mut s = prompt.replace("<s>", "").replace("</s>", "");
-    for (open, close) in [("<<SYS>>", "<</SYS>>"), ("[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]")] {
+    for (open, close) in [
+        ("<<SYS>>", "<</SYS>>"),
+        ("[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]"),
+    ] {
         while let Some(start) = s.find(open) {
             let after = start + open.len();
             let end = s[after..].find(close).map(|e| after + e);
@@ -126,7 +129,9 @@ pub(crate) fn parse_deepseek(prompt: &str) -> Parsed {
         .replace("<|Assistant|>", DS_ASSISTANT)
         .replace(DS_BOS, "");
     if !s.contains(DS_USER) {
-        return plain(&strip_think(&s.replace(DS_EOS, "").replace(DS_ASSISTANT, "")));
+        return plain(&strip_think(
+            &s.replace(DS_EOS, "").replace(DS_ASSISTANT, ""),
+        ));
     }
     let mut out = Parsed::default();
     let mut parts = s.split(DS_USER);
@@ -179,7 +184,10 @@ mod tests {
                 (Role::User, "What is 2+2?".into())
             ]
         );
-        assert_eq!(texts(&parse_llama("  just text ")), vec![(Role::User, "just text".into())]);
+        assert_eq!(
+            texts(&parse_llama("  just text ")),
+            vec![(Role::User, "just text".into())]
+        );
     }
 
     #[test]
@@ -205,7 +213,9 @@ mod tests {
         );
         assert_eq!(p.system, vec!["You are helpful."]);
         assert_eq!(texts(&p), vec![(Role::User, "Why is the sky blue?".into())]);
-        let p = parse_deepseek("<|User|>a<|Assistant|><think>x</think>b<|end_of_sentence|><|User|>c<|Assistant|>");
+        let p = parse_deepseek(
+            "<|User|>a<|Assistant|><think>x</think>b<|end_of_sentence|><|User|>c<|Assistant|>",
+        );
         assert_eq!(
             texts(&p),
             vec![
@@ -214,6 +224,9 @@ mod tests {
                 (Role::User, "c".into())
             ]
         );
-        assert_eq!(texts(&parse_deepseek("plain")), vec![(Role::User, "plain".into())]);
+        assert_eq!(
+            texts(&parse_deepseek("plain")),
+            vec![(Role::User, "plain".into())]
+        );
     }
 }

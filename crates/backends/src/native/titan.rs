@@ -138,7 +138,10 @@ pub(crate) enum EmbedVariant {
 }
 
 /// Decode a Titan embeddings request body.
-pub(crate) fn decode_embed(body: &[u8], variant: EmbedVariant) -> Result<NativeRequest, NativeError> {
+pub(crate) fn decode_embed(
+    body: &[u8],
+    variant: EmbedVariant,
+) -> Result<NativeRequest, NativeError> {
     let obj = parse_object(body)?;
     let mut c = Checker::new();
     let (required, allowed): (&[&str], &[&str]) = match variant {
@@ -170,7 +173,10 @@ pub(crate) fn decode_embed(body: &[u8], variant: EmbedVariant) -> Result<NativeR
     c.field("#", &obj, "inputImage", Kind::Str);
     if let Some(d) = c.field("#", &obj, "dimensions", Kind::Int) {
         if !matches!(d.as_u64(), Some(256 | 512 | 1024)) {
-            c.push("#/dimensions", format_args!("{d} is not a valid enum value"));
+            c.push(
+                "#/dimensions",
+                format_args!("{d} is not a valid enum value"),
+            );
         }
     }
     c.field("#", &obj, "normalize", Kind::Bool);
@@ -183,7 +189,12 @@ pub(crate) fn decode_embed(body: &[u8], variant: EmbedVariant) -> Result<NativeR
     let mut dims_from_config = None;
     if let Some(cfg) = c.field("#", &obj, "embeddingConfig", Kind::Obj) {
         let cfg = cfg.as_object().expect("checked");
-        c.keys("#/embeddingConfig", cfg, &[], Some(&["outputEmbeddingLength"]));
+        c.keys(
+            "#/embeddingConfig",
+            cfg,
+            &[],
+            Some(&["outputEmbeddingLength"]),
+        );
         if let Some(d) = c.field("#/embeddingConfig", cfg, "outputEmbeddingLength", Kind::Int) {
             if matches!(d.as_u64(), Some(256 | 384 | 1024)) {
                 dims_from_config = d.as_u64().map(|x| x as usize);
