@@ -70,7 +70,7 @@ def test_sts_unknown_key_is_invalid_client_token_id(client):
 
 def test_sts_wrong_secret_is_signature_does_not_match(client):
     with pytest.raises(ClientError) as ei:
-        client("sts", aws_secret_access_key="wrong").get_caller_identity()
+        client("sts", aws_access_key_id="test", aws_secret_access_key="wrong").get_caller_identity()
     assert error_of(ei) == ("SignatureDoesNotMatch", 403, BAD_SIG)
 
 
@@ -330,7 +330,7 @@ def test_count_tokens_invoke_body(client):
 
 def test_wrong_secret(client):
     with pytest.raises(ClientError) as ei:
-        client("bedrock-runtime", aws_secret_access_key="not-the-secret").converse(modelId=NOVA_LITE, messages=user_msg("hi"))
+        client("bedrock-runtime", aws_access_key_id="test", aws_secret_access_key="not-the-secret").converse(modelId=NOVA_LITE, messages=user_msg("hi"))
     assert error_of(ei) == ("InvalidSignatureException", 403, BAD_SIG)
 
 

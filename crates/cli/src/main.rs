@@ -9,7 +9,11 @@ use std::path::PathBuf;
 const DEFAULT_PORT: u16 = 4950;
 
 #[derive(Parser)]
-#[command(name = "bedrock-gates", version, about = "A local Amazon Bedrock that says no exactly as AWS does, and tells you why")]
+#[command(
+    name = "bedrock-gates",
+    version,
+    about = "A local Amazon Bedrock that says no exactly as AWS does, and tells you why"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,14 +40,18 @@ enum Command {
 
 fn default_state_path() -> String {
     let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
-    base.join("bedrock-gates").join("state.db").to_string_lossy().into_owned()
+    base.join("bedrock-gates")
+        .join("state.db")
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BEDROCK_GATES_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("BEDROCK_GATES_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -61,15 +69,19 @@ fn serve(host: String, port: u16, state: Option<String>, scenario: Option<PathBu
     let state_path = state.unwrap_or_else(default_state_path);
     let scenario = match &scenario {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading scenario {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading scenario {}", p.display()))?;
             Some(bg_server::scenario::Scenario::from_toml(&text)?)
         }
         None => None,
     };
-    let store = bg_store::SqliteStore::open(&state_path).with_context(|| format!("opening state {state_path}"))?;
+    let store = bg_store::SqliteStore::open(&state_path)
+        .with_context(|| format!("opening state {state_path}"))?;
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
@@ -97,7 +109,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

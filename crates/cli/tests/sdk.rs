@@ -52,13 +52,19 @@ fn start() -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in banner: {line:?}"))
         .to_string();
-    Server { child, url, _dir: dir }
+    Server {
+        child,
+        url,
+        _dir: dir,
+    }
 }
 
 async fn config(url: &str, region: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
@@ -80,9 +86,9 @@ fn user(text: &str) -> Message {
 }
 
 /// (code, status, message) of a service error.
-fn refusal<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: SdkError<E, R>) -> (String, u16, String)
+fn refusal<E: ProvideErrorMetadata + std::fmt::Debug, R>(e: SdkError<E, R>) -> (String, u16, String)
 where
-    R: HasStatus,
+    R: HasStatus + std::fmt::Debug,
 {
     match e {
         SdkError::ServiceError(se) => {
@@ -113,19 +119,39 @@ async fn rust_sdk_end_to_end() {
     let cfg = config(&s.url, "us-east-1", "test", "test").await;
 
     // STS
-    let me = aws_sdk_sts::Client::new(&cfg).get_caller_identity().send().await.unwrap();
+    let me = aws_sdk_sts::Client::new(&cfg)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.account(), Some("000000000000"));
     assert_eq!(me.arn(), Some("arn:aws:iam::000000000000:root"));
     let rcfg = config(&s.url, "us-east-1", "AKIARUSTEXAMPLE00001", "rust-secret").await;
-    let me = aws_sdk_sts::Client::new(&rcfg).get_caller_identity().send().await.unwrap();
+    let me = aws_sdk_sts::Client::new(&rcfg)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::222222222222:user/rusty"));
 
     // Control plane
     let bedrock = aws_sdk_bedrock::Client::new(&cfg);
-    let list = bedrock.list_foundation_models().by_provider("amazon").send().await.unwrap();
-    let ids: Vec<&str> = list.model_summaries().iter().map(|m| m.model_id()).collect();
+    let list = bedrock
+        .list_foundation_models()
+        .by_provider("amazon")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list
+        .model_summaries()
+        .iter()
+        .map(|m| m.model_id())
+        .collect();
     assert!(ids.contains(&"amazon.nova-lite-v1:0"), "{ids:?}");
-    assert!(list.model_summaries().iter().all(|m| m.provider_name() == Some("Amazon")));
+    assert!(list
+        .model_summaries()
+        .iter()
+        .all(|m| m.provider_name() == Some("Amazon")));
     let got = bedrock
         .get_foundation_model()
         .model_identifier("amazon.nova-lite-v1:0")
@@ -133,18 +159,30 @@ async fn rust_sdk_end_to_end() {
         .await
         .unwrap();
     let d = got.model_details().unwrap();
-    assert_eq!(d.model_arn(), "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0");
+    assert_eq!(
+        d.model_arn(),
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+    );
     assert_eq!(d.model_name(), Some("Nova Lite"));
 
     // Converse
     let rt = aws_sdk_bedrockruntime::Client::new(&cfg);
-    let out = rt.converse().model_id(PINNED_MODEL).messages(user("hi")).send().await.unwrap();
+    let out = rt
+        .converse()
+        .model_id(PINNED_MODEL)
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap();
     let msg = out.output().unwrap().as_message().unwrap();
     assert_eq!(msg.role(), &ConversationRole::Assistant);
     assert_eq!(msg.content(), &[ContentBlock::Text(PINNED.into())]);
     assert_eq!(out.stop_reason().as_str(), "end_turn");
     let usage = out.usage().unwrap();
-    assert_eq!(usage.total_tokens(), usage.input_tokens() + usage.output_tokens());
+    assert_eq!(
+        usage.total_tokens(),
+        usage.input_tokens() + usage.output_tokens()
+    );
 
     // CountTokens agrees with Converse's usage.
     let counted = rt
@@ -194,8 +232,15 @@ async fn rust_sdk_refusals() {
     let ok = config(&s.url, "us-east-1", "test", "test").await;
     let rt = aws_sdk_bedrockruntime::Client::new(&ok);
 
-    let bad_secret = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "test", "wrong").await);
-    let e = bad_secret.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    let bad_secret =
+        aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "test", "wrong").await);
+    let e = bad_secret
+        .converse()
+        .model_id("amazon.nova-lite-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         refusal(e),
         (
@@ -205,8 +250,15 @@ async fn rust_sdk_refusals() {
         )
     );
 
-    let unknown = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "AKIANOPE", "x").await);
-    let e = unknown.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    let unknown =
+        aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-east-1", "AKIANOPE", "x").await);
+    let e = unknown
+        .converse()
+        .model_id("amazon.nova-lite-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         refusal(e),
         (
@@ -223,16 +275,36 @@ async fn rust_sdk_refusals() {
             .time_source(aws_smithy_async::time::StaticTimeSource::new(past))
             .build(),
     );
-    let e = skewed.converse().model_id("amazon.nova-lite-v1:0").messages(user("hi")).send().await.unwrap_err();
+    let e = skewed
+        .converse()
+        .model_id("amazon.nova-lite-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap_err();
     let (code, status, msg) = refusal(e);
     assert_eq!((code.as_str(), status), ("InvalidSignatureException", 403));
-    assert!(msg.starts_with("Signature expired: ") && msg.ends_with(" - 5 min.)"), "{msg}");
+    assert!(
+        msg.starts_with("Signature expired: ") && msg.ends_with(" - 5 min.)"),
+        "{msg}"
+    );
 
-    let west = aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-west-2", "test", "test").await);
-    let e = west.converse().model_id("amazon.nova-canvas-v1:0").messages(user("hi")).send().await.unwrap_err();
+    let west =
+        aws_sdk_bedrockruntime::Client::new(&config(&s.url, "us-west-2", "test", "test").await);
+    let e = west
+        .converse()
+        .model_id("amazon.nova-canvas-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         refusal(e),
-        ("ValidationException".into(), 400, "The provided model identifier is invalid.".into())
+        (
+            "ValidationException".into(),
+            400,
+            "The provided model identifier is invalid.".into()
+        )
     );
 
     let e = rt

@@ -15,8 +15,12 @@ impl CredentialError {
     /// AWS's exact sentences. Both protocols use the same text; only the code differs.
     pub fn message(self) -> &'static str {
         match self {
-            CredentialError::InvalidToken => "The security token included in the request is invalid.",
-            CredentialError::ExpiredToken => "The security token included in the request is expired",
+            CredentialError::InvalidToken => {
+                "The security token included in the request is invalid."
+            }
+            CredentialError::ExpiredToken => {
+                "The security token included in the request is expired"
+            }
         }
     }
 
@@ -101,11 +105,26 @@ mod tests {
     #[test]
     fn refusals() {
         let s = state();
-        assert_eq!(authenticate(&s, "nope", None, 0).unwrap_err(), CredentialError::InvalidToken);
-        assert_eq!(authenticate(&s, "test", Some("x"), 0).unwrap_err(), CredentialError::InvalidToken);
-        assert_eq!(authenticate(&s, "ASIASESSION", None, 0).unwrap_err(), CredentialError::InvalidToken);
-        assert_eq!(authenticate(&s, "ASIASESSION", Some("tok"), 1000).unwrap_err(), CredentialError::ExpiredToken);
+        assert_eq!(
+            authenticate(&s, "nope", None, 0).unwrap_err(),
+            CredentialError::InvalidToken
+        );
+        assert_eq!(
+            authenticate(&s, "test", Some("x"), 0).unwrap_err(),
+            CredentialError::InvalidToken
+        );
+        assert_eq!(
+            authenticate(&s, "ASIASESSION", None, 0).unwrap_err(),
+            CredentialError::InvalidToken
+        );
+        assert_eq!(
+            authenticate(&s, "ASIASESSION", Some("tok"), 1000).unwrap_err(),
+            CredentialError::ExpiredToken
+        );
         assert!(authenticate(&s, "ASIASESSION", Some("tok"), 999).is_ok());
-        assert_eq!(CredentialError::InvalidToken.message(), "The security token included in the request is invalid.");
+        assert_eq!(
+            CredentialError::InvalidToken.message(),
+            "The security token included in the request is invalid."
+        );
     }
 }

@@ -22,9 +22,16 @@ pub fn on_demand_unsupported(model_id: &str) -> String {
     )
 }
 
-pub fn resolve<'c>(catalog: &'c Catalog, model_identifier: &str, region: &str) -> Result<Target<'c>, Deny> {
+pub fn resolve<'c>(
+    catalog: &'c Catalog,
+    model_identifier: &str,
+    region: &str,
+) -> Result<Target<'c>, Deny> {
     match catalog.resolve(model_identifier, region) {
-        Resolution::FoundationModel { model } => Ok(Target { model, profile: None }),
+        Resolution::FoundationModel { model } => Ok(Target {
+            model,
+            profile: None,
+        }),
         Resolution::Profile { profile, model } => Ok(Target {
             model,
             profile: Some(profile),
@@ -53,7 +60,9 @@ pub fn resolve<'c>(catalog: &'c Catalog, model_identifier: &str, region: &str) -
             error: "ValidationException",
             status: 400,
             message: INVALID_MODEL_ID.to_string(),
-            reason: format!("{model_identifier} is not a model or inference profile this catalog knows"),
+            reason: format!(
+                "{model_identifier} is not a model or inference profile this catalog knows"
+            ),
             fix: "check the model ID with `aws bedrock list-foundation-models`".to_string(),
         }),
     }
@@ -74,8 +83,15 @@ fn profile_fix(catalog: &Catalog, model_id: &str, region: &str) -> String {
 
 fn regions_fix(catalog: &Catalog, model_identifier: &str) -> String {
     // Strip an ARN or a geo prefix to find the model the caller meant.
-    let bare = model_identifier.rsplit('/').next().unwrap_or(model_identifier);
-    let model = catalog.model(bare).or_else(|| catalog.profile(bare).and_then(|p| catalog.model(&p.model_id)));
+    let bare = model_identifier
+        .rsplit('/')
+        .next()
+        .unwrap_or(model_identifier);
+    let model = catalog.model(bare).or_else(|| {
+        catalog
+            .profile(bare)
+            .and_then(|p| catalog.model(&p.model_id))
+    });
     match model {
         Some(m) if !m.on_demand_regions.is_empty() => format!(
             "sign the request for a Region that offers {}: {}",

@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(ch.len(), 3);
         let s2 = s.with_changes(&ch);
         assert!(s2.bootstrap_changes().is_empty());
-        assert_eq!(s2.keys["test"].principal_arn, "arn:aws:iam::000000000000:root");
+        assert_eq!(
+            s2.keys["test"].principal_arn,
+            "arn:aws:iam::000000000000:root"
+        );
         assert!(s.keys.is_empty(), "the old snapshot is untouched");
     }
 

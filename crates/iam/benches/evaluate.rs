@@ -32,7 +32,8 @@ const IDENTITY: [&str; 5] = [
         {"Sid":"NoDelete","Effect":"Deny","Action":["bedrock:Delete*"],"Resource":"*"}]}"#,
 ];
 
-const SCP_ROOT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const SCP_ROOT: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const SCP_OU: &str = r#"{"Version":"2012-10-17","Statement":[
     {"Sid":"FullAccess","Effect":"Allow","Action":"*","Resource":"*"},
     {"Sid":"RegionGuard","Effect":"Deny","NotAction":["iam:*","organizations:*","sts:*","support:*","cloudfront:*"],"Resource":"*",
@@ -42,18 +43,31 @@ const BOUNDARY: &str = r#"{"Version":"2012-10-17","Statement":[
     {"Sid":"Ceiling","Effect":"Allow","Action":["bedrock:*","s3:*","logs:*","cloudwatch:*","kms:Decrypt"],"Resource":"*"},
     {"Sid":"NoOpus","Effect":"Deny","Action":"bedrock:Invoke*","Resource":"arn:aws:bedrock:*::foundation-model/anthropic.claude-3-opus*"}]}"#;
 
-fn setup() -> (Vec<NamedPolicy>, Vec<Vec<NamedPolicy>>, NamedPolicy, Request) {
+fn setup() -> (
+    Vec<NamedPolicy>,
+    Vec<Vec<NamedPolicy>>,
+    NamedPolicy,
+    Request,
+) {
     let identity = IDENTITY
         .iter()
         .enumerate()
-        .map(|(i, p)| NamedPolicy::new(format!("id-{i}"), Policy::parse(p, PolicyKind::Identity).unwrap()))
+        .map(|(i, p)| {
+            NamedPolicy::new(
+                format!("id-{i}"),
+                Policy::parse(p, PolicyKind::Identity).unwrap(),
+            )
+        })
         .collect();
     let scps = vec![
         vec![NamedPolicy::new("FullAWSAccess", Policy::parse(SCP_ROOT, PolicyKind::Scp).unwrap())],
         vec![NamedPolicy::new("ou-guard", Policy::parse(SCP_OU, PolicyKind::Scp).unwrap())
             .with_arn("arn:aws:organizations::111111111111:policy/o-example/service_control_policy/p-example")],
     ];
-    let boundary = NamedPolicy::new("boundary", Policy::parse(BOUNDARY, PolicyKind::Boundary).unwrap());
+    let boundary = NamedPolicy::new(
+        "boundary",
+        Policy::parse(BOUNDARY, PolicyKind::Boundary).unwrap(),
+    );
     let mut principal = Principal::from_arn("arn:aws:sts::123456789012:assumed-role/ml-dev/alice");
     principal.tags.insert("team".into(), "research".into());
     let mut req = Request::new(
@@ -86,14 +100,21 @@ fn bench(c: &mut Criterion) {
 
     let mut denied = req.clone();
     denied.context.set("aws:RequestedRegion", "ap-south-1");
-    assert_eq!(evaluate(&denied, &policies).decision, Decision::ExplicitlyDenied);
+    assert_eq!(
+        evaluate(&denied, &policies).decision,
+        Decision::ExplicitlyDenied
+    );
     c.bench_function("evaluate/bedrock_invoke_scp_region_deny", |b| {
         b.iter(|| evaluate(black_box(&denied), black_box(&policies)))
     });
 
     let mut implicit = req.clone();
-    implicit.resource = "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-70b-instruct-v1:0".into();
-    assert_eq!(evaluate(&implicit, &policies).decision, Decision::ImplicitlyDenied);
+    implicit.resource =
+        "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-70b-instruct-v1:0".into();
+    assert_eq!(
+        evaluate(&implicit, &policies).decision,
+        Decision::ImplicitlyDenied
+    );
     c.bench_function("evaluate/bedrock_invoke_implicit_deny", |b| {
         b.iter(|| evaluate(black_box(&implicit), black_box(&policies)))
     });

@@ -420,7 +420,10 @@ impl Clause {
         let vals = env.lookup(&self.key);
         if let Values::Null(ps) = &self.values {
             let absent = vals.is_none();
-            return ps.iter().flatten().any(|&want_absent| want_absent == absent);
+            return ps
+                .iter()
+                .flatten()
+                .any(|&want_absent| want_absent == absent);
         }
         let neg = self.op.negated();
         match (self.set, vals) {
@@ -559,7 +562,12 @@ mod tests {
         assert!(!check("StringNotEquals", "s3:prefix", &["home/"], c));
         assert!(check("StringNotEquals", "s3:prefix", &["other"], c));
         assert!(check("StringEqualsIgnoreCase", "s3:prefix", &["HOME/"], c));
-        assert!(!check("StringNotEqualsIgnoreCase", "s3:prefix", &["HoMe/"], c));
+        assert!(!check(
+            "StringNotEqualsIgnoreCase",
+            "s3:prefix",
+            &["HoMe/"],
+            c
+        ));
         assert!(check("StringLike", "s3:prefix", &["ho*"], c));
         assert!(check("StringLike", "s3:prefix", &["h?me/"], c));
         assert!(!check("StringLike", "s3:prefix", &["Ho*"], c));
@@ -589,16 +597,51 @@ mod tests {
     #[test]
     fn date_family() {
         let c: &[(&str, &[&str])] = &[("aws:CurrentTime", &["2020-06-15T12:00:00Z"])];
-        assert!(check("DateGreaterThan", "aws:CurrentTime", &["2020-01-01T00:00:00Z"], c));
+        assert!(check(
+            "DateGreaterThan",
+            "aws:CurrentTime",
+            &["2020-01-01T00:00:00Z"],
+            c
+        ));
         assert!(check("DateLessThan", "aws:CurrentTime", &["2021-01-01"], c));
-        assert!(check("DateEquals", "aws:CurrentTime", &["2020-06-15T14:00:00+02:00"], c));
+        assert!(check(
+            "DateEquals",
+            "aws:CurrentTime",
+            &["2020-06-15T14:00:00+02:00"],
+            c
+        ));
         assert!(check("DateEquals", "aws:CurrentTime", &["1592222400"], c));
-        assert!(!check("DateNotEquals", "aws:CurrentTime", &["1592222400"], c));
-        assert!(check("DateLessThanEquals", "aws:CurrentTime", &["1592222400"], c));
-        assert!(check("DateGreaterThanEquals", "aws:CurrentTime", &["2020-06-15T12:00:00.000Z"], c));
+        assert!(!check(
+            "DateNotEquals",
+            "aws:CurrentTime",
+            &["1592222400"],
+            c
+        ));
+        assert!(check(
+            "DateLessThanEquals",
+            "aws:CurrentTime",
+            &["1592222400"],
+            c
+        ));
+        assert!(check(
+            "DateGreaterThanEquals",
+            "aws:CurrentTime",
+            &["2020-06-15T12:00:00.000Z"],
+            c
+        ));
         let epoch: &[(&str, &[&str])] = &[("aws:EpochTime", &["1592222400"])];
-        assert!(check("DateEquals", "aws:EpochTime", &["2020-06-15T12:00:00Z"], epoch));
-        assert!(!check("DateEquals", "aws:EpochTime", &["not a date"], epoch));
+        assert!(check(
+            "DateEquals",
+            "aws:EpochTime",
+            &["2020-06-15T12:00:00Z"],
+            epoch
+        ));
+        assert!(!check(
+            "DateEquals",
+            "aws:EpochTime",
+            &["not a date"],
+            epoch
+        ));
     }
 
     #[test]
@@ -617,7 +660,12 @@ mod tests {
         assert!(check("IpAddress", "aws:SourceIp", &["203.0.113.0/24"], c));
         assert!(check("IpAddress", "aws:SourceIp", &["203.0.113.7"], c));
         assert!(!check("IpAddress", "aws:SourceIp", &["198.51.100.0/24"], c));
-        assert!(check("NotIpAddress", "aws:SourceIp", &["198.51.100.0/24"], c));
+        assert!(check(
+            "NotIpAddress",
+            "aws:SourceIp",
+            &["198.51.100.0/24"],
+            c
+        ));
         assert!(!check("NotIpAddress", "aws:SourceIp", &["0.0.0.0/0"], c));
         assert!(check("IpAddress", "aws:V6", &["2001:db8::/32"], c));
         assert!(!check("IpAddress", "aws:V6", &["2001:db9::/32"], c));
@@ -631,26 +679,83 @@ mod tests {
     #[test]
     fn arn_family() {
         let c: &[(&str, &[&str])] = &[("aws:SourceArn", &["arn:aws:sns:us-east-1:123:topic"])];
-        assert!(check("ArnEquals", "aws:SourceArn", &["arn:aws:sns:us-east-1:123:topic"], c));
-        assert!(check("ArnLike", "aws:SourceArn", &["arn:aws:sns:*:123:*"], c));
-        assert!(check("ArnEquals", "aws:SourceArn", &["arn:aws:sns:*:123:*"], c));
-        assert!(!check("ArnLike", "aws:SourceArn", &["arn:aws:sns:*:999:*"], c));
+        assert!(check(
+            "ArnEquals",
+            "aws:SourceArn",
+            &["arn:aws:sns:us-east-1:123:topic"],
+            c
+        ));
+        assert!(check(
+            "ArnLike",
+            "aws:SourceArn",
+            &["arn:aws:sns:*:123:*"],
+            c
+        ));
+        assert!(check(
+            "ArnEquals",
+            "aws:SourceArn",
+            &["arn:aws:sns:*:123:*"],
+            c
+        ));
+        assert!(!check(
+            "ArnLike",
+            "aws:SourceArn",
+            &["arn:aws:sns:*:999:*"],
+            c
+        ));
         assert!(check("ArnNotLike", "aws:SourceArn", &["arn:aws:sqs:*"], c));
-        assert!(!check("ArnNotEquals", "aws:SourceArn", &["arn:aws:sns:*"], c));
+        assert!(!check(
+            "ArnNotEquals",
+            "aws:SourceArn",
+            &["arn:aws:sns:*"],
+            c
+        ));
     }
 
     #[test]
     fn missing_key_rules() {
         let none: &[(&str, &[&str])] = &[];
-        for op in ["StringEquals", "StringLike", "NumericEquals", "DateEquals", "Bool", "BinaryEquals", "IpAddress", "ArnLike", "ArnEquals", "StringEqualsIgnoreCase"] {
+        for op in [
+            "StringEquals",
+            "StringLike",
+            "NumericEquals",
+            "DateEquals",
+            "Bool",
+            "BinaryEquals",
+            "IpAddress",
+            "ArnLike",
+            "ArnEquals",
+            "StringEqualsIgnoreCase",
+        ] {
             assert!(!check(op, "k:x", &["v"], none), "{op}");
-            assert!(check(&format!("{op}IfExists"), "k:x", &["v"], none), "{op}IfExists");
-            assert!(!check(&format!("ForAnyValue:{op}"), "k:x", &["v"], none), "ForAnyValue:{op}");
-            assert!(check(&format!("ForAllValues:{op}"), "k:x", &["v"], none), "ForAllValues:{op}");
+            assert!(
+                check(&format!("{op}IfExists"), "k:x", &["v"], none),
+                "{op}IfExists"
+            );
+            assert!(
+                !check(&format!("ForAnyValue:{op}"), "k:x", &["v"], none),
+                "ForAnyValue:{op}"
+            );
+            assert!(
+                check(&format!("ForAllValues:{op}"), "k:x", &["v"], none),
+                "ForAllValues:{op}"
+            );
         }
-        for op in ["StringNotEquals", "StringNotLike", "NumericNotEquals", "DateNotEquals", "NotIpAddress", "ArnNotLike", "ArnNotEquals", "StringNotEqualsIgnoreCase"] {
+        for op in [
+            "StringNotEquals",
+            "StringNotLike",
+            "NumericNotEquals",
+            "DateNotEquals",
+            "NotIpAddress",
+            "ArnNotLike",
+            "ArnNotEquals",
+            "StringNotEqualsIgnoreCase",
+        ] {
             assert!(check(op, "k:x", &["v"], none), "{op}");
-            assert!(check(&format!("{op}IfExists"), "k:x", &["v"], none), "{op}IfExists");
+            assert!(
+                check(&format!("{op}IfExists"), "k:x", &["v"], none),
+                "{op}IfExists"
+            );
             assert!(!check(&format!("ForAnyValue:{op}"), "k:x", &["v"], none));
             assert!(check(&format!("ForAllValues:{op}"), "k:x", &["v"], none));
         }
@@ -660,8 +765,18 @@ mod tests {
         assert!(!check("StringEqualsIfExists", "k:x", &["w"], c));
         // an empty multivalued key is absent
         let empty: &[(&str, &[&str])] = &[("aws:TagKeys", &[])];
-        assert!(check("ForAllValues:StringEquals", "aws:TagKeys", &["a"], empty));
-        assert!(!check("ForAnyValue:StringEquals", "aws:TagKeys", &["a"], empty));
+        assert!(check(
+            "ForAllValues:StringEquals",
+            "aws:TagKeys",
+            &["a"],
+            empty
+        ));
+        assert!(!check(
+            "ForAnyValue:StringEquals",
+            "aws:TagKeys",
+            &["a"],
+            empty
+        ));
     }
 
     #[test]
@@ -677,14 +792,54 @@ mod tests {
     #[test]
     fn set_operators() {
         let c: &[(&str, &[&str])] = &[("aws:TagKeys", &["env", "team"])];
-        assert!(check("ForAllValues:StringEquals", "aws:TagKeys", &["env", "team", "cost"], c));
-        assert!(!check("ForAllValues:StringEquals", "aws:TagKeys", &["env"], c));
-        assert!(check("ForAnyValue:StringEquals", "aws:TagKeys", &["env"], c));
-        assert!(!check("ForAnyValue:StringEquals", "aws:TagKeys", &["cost"], c));
-        assert!(check("ForAnyValue:StringNotEquals", "aws:TagKeys", &["env"], c));
-        assert!(!check("ForAllValues:StringNotEquals", "aws:TagKeys", &["env"], c));
-        assert!(check("ForAllValues:StringNotEquals", "aws:TagKeys", &["cost"], c));
-        assert!(check("ForAllValues:StringLike", "aws:TagKeys", &["e*", "t*"], c));
+        assert!(check(
+            "ForAllValues:StringEquals",
+            "aws:TagKeys",
+            &["env", "team", "cost"],
+            c
+        ));
+        assert!(!check(
+            "ForAllValues:StringEquals",
+            "aws:TagKeys",
+            &["env"],
+            c
+        ));
+        assert!(check(
+            "ForAnyValue:StringEquals",
+            "aws:TagKeys",
+            &["env"],
+            c
+        ));
+        assert!(!check(
+            "ForAnyValue:StringEquals",
+            "aws:TagKeys",
+            &["cost"],
+            c
+        ));
+        assert!(check(
+            "ForAnyValue:StringNotEquals",
+            "aws:TagKeys",
+            &["env"],
+            c
+        ));
+        assert!(!check(
+            "ForAllValues:StringNotEquals",
+            "aws:TagKeys",
+            &["env"],
+            c
+        ));
+        assert!(check(
+            "ForAllValues:StringNotEquals",
+            "aws:TagKeys",
+            &["cost"],
+            c
+        ));
+        assert!(check(
+            "ForAllValues:StringLike",
+            "aws:TagKeys",
+            &["e*", "t*"],
+            c
+        ));
         // without a set operator: positive = any value matches; negated = none matches
         assert!(check("StringEquals", "aws:TagKeys", &["team"], c));
         assert!(!check("StringNotEquals", "aws:TagKeys", &["team"], c));
@@ -695,28 +850,75 @@ mod tests {
     fn variables_in_values() {
         let c: &[(&str, &[&str])] = &[("s3:prefix", &["alice/x"]), ("k:team", &["red"])];
         assert!(check("StringLike", "s3:prefix", &["${aws:username}/*"], c));
-        assert!(!check_v("StringLike", "s3:prefix", &["${aws:username}/*"], c, false));
-        assert!(check("StringEquals", "k:team", &["${aws:PrincipalTag/team}"], c));
-        assert!(check("StringEquals", "k:team", &["${aws:PrincipalTag/missing, 'red'}"], c));
+        assert!(!check_v(
+            "StringLike",
+            "s3:prefix",
+            &["${aws:username}/*"],
+            c,
+            false
+        ));
+        assert!(check(
+            "StringEquals",
+            "k:team",
+            &["${aws:PrincipalTag/team}"],
+            c
+        ));
+        assert!(check(
+            "StringEquals",
+            "k:team",
+            &["${aws:PrincipalTag/missing, 'red'}"],
+            c
+        ));
         // unresolved variable: that value does not match; negated operator then true
-        assert!(!check("StringEquals", "k:team", &["${aws:PrincipalTag/missing}"], c));
-        assert!(check("StringNotEquals", "k:team", &["${aws:PrincipalTag/missing}"], c));
+        assert!(!check(
+            "StringEquals",
+            "k:team",
+            &["${aws:PrincipalTag/missing}"],
+            c
+        ));
+        assert!(check(
+            "StringNotEquals",
+            "k:team",
+            &["${aws:PrincipalTag/missing}"],
+            c
+        ));
         // escapes
         let star: &[(&str, &[&str])] = &[("k:x", &["a*"])];
         assert!(check("StringLike", "k:x", &["a${*}"], star));
         let lit: &[(&str, &[&str])] = &[("k:x", &["ab"])];
         assert!(!check("StringLike", "k:x", &["a${*}"], lit));
         // ARN with variable
-        let arn: &[(&str, &[&str])] = &[("aws:SourceArn", &["arn:aws:iam::123456789012:user/alice"])];
-        assert!(check("ArnLike", "aws:SourceArn", &["arn:aws:iam::*:user/${aws:username}"], arn));
+        let arn: &[(&str, &[&str])] =
+            &[("aws:SourceArn", &["arn:aws:iam::123456789012:user/alice"])];
+        assert!(check(
+            "ArnLike",
+            "aws:SourceArn",
+            &["arn:aws:iam::*:user/${aws:username}"],
+            arn
+        ));
     }
 
     #[test]
     fn derived_principal_keys() {
         let none: &[(&str, &[&str])] = &[];
-        assert!(check("StringEquals", "aws:PrincipalTag/Team", &["red"], none));
-        assert!(check("StringEquals", "aws:PrincipalAccount", &["123456789012"], none));
-        assert!(check("ArnEquals", "aws:PrincipalArn", &["arn:aws:iam::123456789012:user/alice"], none));
+        assert!(check(
+            "StringEquals",
+            "aws:PrincipalTag/Team",
+            &["red"],
+            none
+        ));
+        assert!(check(
+            "StringEquals",
+            "aws:PrincipalAccount",
+            &["123456789012"],
+            none
+        ));
+        assert!(check(
+            "ArnEquals",
+            "aws:PrincipalArn",
+            &["arn:aws:iam::123456789012:user/alice"],
+            none
+        ));
         assert!(check("StringEquals", "aws:username", &["alice"], none));
         assert!(check("Bool", "aws:PrincipalIsAWSService", &["false"], none));
         assert!(check("StringEquals", "aws:PrincipalType", &["User"], none));

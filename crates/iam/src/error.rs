@@ -87,7 +87,11 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    pub(crate) fn new(kind: PolicyKind, reason: PolicyErrorReason, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: PolicyKind,
+        reason: PolicyErrorReason,
+        detail: impl Into<String>,
+    ) -> Self {
         PolicyError {
             kind,
             reason,

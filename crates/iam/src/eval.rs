@@ -145,10 +145,7 @@ fn scan(np: &NamedPolicy, env: &Env<'_>) -> Scan {
     let resource_kind = np.policy.kind() == PolicyKind::Resource;
     let mut out = Scan::default();
     for (i, st) in np.policy.statements().iter().enumerate() {
-        if st.effect() == Effect::Allow
-            && !resource_kind
-            && out.allow.is_some()
-        {
+        if st.effect() == Effect::Allow && !resource_kind && out.allow.is_some() {
             continue; // only denies can still change anything
         }
         let grant = if resource_kind {
@@ -159,9 +156,7 @@ fn scan(np: &NamedPolicy, env: &Env<'_>) -> Scan {
         } else {
             Grant::Direct
         };
-        if st.effect() == Effect::Allow
-            && out.allow.as_ref().is_some_and(|(g, _)| *g >= grant)
-        {
+        if st.effect() == Effect::Allow && out.allow.as_ref().is_some_and(|(g, _)| *g >= grant) {
             continue;
         }
         if !st.matches(env) {
@@ -293,7 +288,10 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     }
 
     // Permissions boundary and session policy
-    let limit = |np: Option<&NamedPolicy>, layer: Layer, ev: &mut Evaluation| -> Result<bool, StatementRef> {
+    let limit = |np: Option<&NamedPolicy>,
+                 layer: Layer,
+                 ev: &mut Evaluation|
+     -> Result<bool, StatementRef> {
         let Some(np) = np else { return Ok(true) };
         let s = scan(np, &env);
         if let Some(d) = s.deny {
@@ -391,7 +389,10 @@ pub fn denial_message(
                 Layer::Identity => "an",
                 _ => "a",
             };
-            m.push_str(&format!(" with an explicit deny in {article} {}", layer.aws_name()));
+            m.push_str(&format!(
+                " with an explicit deny in {article} {}",
+                layer.aws_name()
+            ));
             if let Some(arn) = &by.policy_arn {
                 m.push_str(": ");
                 m.push_str(arn);
@@ -429,13 +430,19 @@ mod tests {
         pol(PolicyKind::Identity, "id", statements)
     }
     fn allow_all(kind: PolicyKind, name: &str) -> NamedPolicy {
-        pol(kind, name, r#"[{"Effect":"Allow","Action":"*","Resource":"*"}]"#)
+        pol(
+            kind,
+            name,
+            r#"[{"Effect":"Allow","Action":"*","Resource":"*"}]"#,
+        )
     }
     fn rp(principal: &str, effect: &str) -> NamedPolicy {
         pol(
             PolicyKind::Resource,
             "rp",
-            &format!(r#"[{{"Sid":"R","Effect":"{effect}","Principal":{principal},"Action":"bedrock:*","Resource":"*"}}]"#),
+            &format!(
+                r#"[{{"Sid":"R","Effect":"{effect}","Principal":{principal},"Action":"bedrock:*","Resource":"*"}}]"#
+            ),
         )
     }
     fn req(principal: &str) -> Request {
@@ -444,8 +451,13 @@ mod tests {
 
     #[test]
     fn identity_allow_and_implicit_deny() {
-        let ids = [id(r#"{"Effect":"Allow","Action":"bedrock:Invoke*","Resource":"*"}"#)];
-        let p = Policies { identity: &ids, ..Default::default() };
+        let ids = [id(
+            r#"{"Effect":"Allow","Action":"bedrock:Invoke*","Resource":"*"}"#,
+        )];
+        let p = Policies {
+            identity: &ids,
+            ..Default::default()
+        };
         let ev = evaluate(&req(USER), &p);
         assert_eq!(ev.decision, Decision::Allowed);
         assert_eq!(ev.allowed_by.len(), 1);
@@ -464,9 +476,19 @@ mod tests {
     fn explicit_deny_wins_and_is_reported() {
         let ids = [
             allow_all(PolicyKind::Identity, "admin"),
-            pol(PolicyKind::Identity, "guard", r#"[{"Sid":"NoInvoke","Effect":"Deny","Action":"bedrock:InvokeModel","Resource":"*"}]"#),
+            pol(
+                PolicyKind::Identity,
+                "guard",
+                r#"[{"Sid":"NoInvoke","Effect":"Deny","Action":"bedrock:InvokeModel","Resource":"*"}]"#,
+            ),
         ];
-        let ev = evaluate(&req(USER), &Policies { identity: &ids, ..Default::default() });
+        let ev = evaluate(
+            &req(USER),
+            &Policies {
+                identity: &ids,
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.decision, Decision::ExplicitlyDenied);
         let (layer, by) = ev.denied_by.clone().unwrap();
         assert_eq!(layer, Layer::Identity);
@@ -484,10 +506,18 @@ mod tests {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
         let levels = vec![
             vec![allow_all(PolicyKind::Scp, "FullAWSAccess")],
-            vec![pol(PolicyKind::Scp, "ou", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#)],
+            vec![pol(
+                PolicyKind::Scp,
+                "ou",
+                r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+            )],
             vec![allow_all(PolicyKind::Scp, "acct")],
         ];
-        let p = Policies { identity: &ids, scps: Some(&levels), ..Default::default() };
+        let p = Policies {
+            identity: &ids,
+            scps: Some(&levels),
+            ..Default::default()
+        };
         let ev = evaluate(&req(USER), &p);
         assert_eq!(ev.decision, Decision::ImplicitlyDenied);
         assert_eq!(ev.blocked_by, vec![Layer::Scp]);
@@ -502,10 +532,19 @@ mod tests {
             vec![allow_all(PolicyKind::Scp, "FullAWSAccess")],
             vec![
                 allow_all(PolicyKind::Scp, "FullAWSAccess"),
-                pol(PolicyKind::Scp, "deny-bedrock", r#"[{"Effect":"Deny","Action":"bedrock:*","Resource":"*"}]"#).with_arn(arn),
+                pol(
+                    PolicyKind::Scp,
+                    "deny-bedrock",
+                    r#"[{"Effect":"Deny","Action":"bedrock:*","Resource":"*"}]"#,
+                )
+                .with_arn(arn),
             ],
         ];
-        let p = Policies { identity: &ids, scps: Some(&levels), ..Default::default() };
+        let p = Policies {
+            identity: &ids,
+            scps: Some(&levels),
+            ..Default::default()
+        };
         let ev = evaluate(&req(USER), &p);
         assert_eq!(ev.decision, Decision::ExplicitlyDenied);
         assert_eq!(ev.scp_denied_level, Some(1));
@@ -515,7 +554,14 @@ mod tests {
         );
         // an empty level allows nothing
         let levels = vec![vec![]];
-        let ev = evaluate(&req(USER), &Policies { identity: &ids, scps: Some(&levels), ..Default::default() });
+        let ev = evaluate(
+            &req(USER),
+            &Policies {
+                identity: &ids,
+                scps: Some(&levels),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::Scp]);
         assert_eq!(ev.scp_denied_level, Some(0));
     }
@@ -524,26 +570,56 @@ mod tests {
     fn root_user() {
         let r = req("arn:aws:iam::123456789012:root");
         assert!(evaluate(&r, &Policies::default()).is_allowed());
-        let levels = vec![vec![pol(PolicyKind::Scp, "s3only", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#)]];
-        let ev = evaluate(&r, &Policies { scps: Some(&levels), ..Default::default() });
+        let levels = vec![vec![pol(
+            PolicyKind::Scp,
+            "s3only",
+            r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+        )]];
+        let ev = evaluate(
+            &r,
+            &Policies {
+                scps: Some(&levels),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::Scp]);
     }
 
     #[test]
     fn rcps_only_deny() {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
-        let rcp_levels = vec![vec![], vec![pol(PolicyKind::Rcp, "rcp", r#"[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]"#)]];
-        let p = Policies { identity: &ids, rcps: Some(&rcp_levels), ..Default::default() };
+        let rcp_levels = vec![
+            vec![],
+            vec![pol(
+                PolicyKind::Rcp,
+                "rcp",
+                r#"[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]"#,
+            )],
+        ];
+        let p = Policies {
+            identity: &ids,
+            rcps: Some(&rcp_levels),
+            ..Default::default()
+        };
         assert!(evaluate(&req(USER), &p).is_allowed());
-        let rcp_levels = vec![vec![pol(PolicyKind::Rcp, "rcp", r#"[{"Effect":"Deny","Principal":"*","Action":"bedrock:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalAccount":"123456789012"}}}]"#)]];
-        let p = Policies { identity: &ids, rcps: Some(&rcp_levels), ..Default::default() };
+        let rcp_levels = vec![vec![pol(
+            PolicyKind::Rcp,
+            "rcp",
+            r#"[{"Effect":"Deny","Principal":"*","Action":"bedrock:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalAccount":"123456789012"}}}]"#,
+        )]];
+        let p = Policies {
+            identity: &ids,
+            rcps: Some(&rcp_levels),
+            ..Default::default()
+        };
         assert!(evaluate(&req(USER), &p).is_allowed());
         let mut r = req(USER);
         r.context.set("aws:PrincipalAccount", OTHER);
         let ev = evaluate(&r, &p);
         assert_eq!(ev.decision, Decision::ExplicitlyDenied);
         assert_eq!(ev.denied_by.as_ref().unwrap().0, Layer::Rcp);
-        assert!(denial_message(USER, "bedrock:InvokeModel", None, &ev).ends_with("with an explicit deny in a resource control policy"));
+        assert!(denial_message(USER, "bedrock:InvokeModel", None, &ev)
+            .ends_with("with an explicit deny in a resource control policy"));
     }
 
     #[test]
@@ -551,45 +627,96 @@ mod tests {
         let none: [NamedPolicy; 0] = [];
         // user named directly: grants alone, even past a boundary's implicit deny
         let r_user = rp(&format!(r#"{{"AWS":"{USER}"}}"#), "Allow");
-        let b = pol(PolicyKind::Boundary, "pb", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#);
-        let p = Policies { identity: &none, resource: Some(&r_user), boundary: Some(&b), ..Default::default() };
+        let b = pol(
+            PolicyKind::Boundary,
+            "pb",
+            r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+        );
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_user),
+            boundary: Some(&b),
+            ..Default::default()
+        };
         let ev = evaluate(&req(USER), &p);
         assert!(ev.is_allowed(), "{ev:?}");
         assert_eq!(ev.allowed_by[0].0, Layer::ResourcePolicy);
         // session named directly: not limited by boundary nor session policy
         let r_sess = rp(&format!(r#"{{"AWS":"{SESSION}"}}"#), "Allow");
-        let sp = pol(PolicyKind::Session, "sp", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#);
-        let p = Policies { identity: &none, resource: Some(&r_sess), boundary: Some(&b), session: Some(&sp), ..Default::default() };
+        let sp = pol(
+            PolicyKind::Session,
+            "sp",
+            r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+        );
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_sess),
+            boundary: Some(&b),
+            session: Some(&sp),
+            ..Default::default()
+        };
         assert!(evaluate(&req(SESSION), &p).is_allowed());
         // role ARN: bounded by the boundary and the session policy
         let r_role = rp(&format!(r#"{{"AWS":"{ROLE}"}}"#), "Allow");
-        let p = Policies { identity: &none, resource: Some(&r_role), boundary: Some(&b), ..Default::default() };
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_role),
+            boundary: Some(&b),
+            ..Default::default()
+        };
         let ev = evaluate(&req(SESSION), &p);
         assert_eq!(ev.blocked_by, vec![Layer::Boundary]);
         assert_eq!(
             denial_message(SESSION, "bedrock:InvokeModel", Some(MODEL), &ev),
             format!("User: {SESSION} is not authorized to perform: bedrock:InvokeModel on resource: {MODEL} because no permissions boundary allows the bedrock:InvokeModel action")
         );
-        let p = Policies { identity: &none, resource: Some(&r_role), session: Some(&sp), ..Default::default() };
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_role),
+            session: Some(&sp),
+            ..Default::default()
+        };
         let ev = evaluate(&req(SESSION), &p);
         assert_eq!(ev.blocked_by, vec![Layer::Session]);
-        assert!(denial_message(SESSION, "bedrock:InvokeModel", None, &ev).ends_with("because no session policy allows the bedrock:InvokeModel action"));
-        let p = Policies { identity: &none, resource: Some(&r_role), ..Default::default() };
+        assert!(denial_message(SESSION, "bedrock:InvokeModel", None, &ev)
+            .ends_with("because no session policy allows the bedrock:InvokeModel action"));
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_role),
+            ..Default::default()
+        };
         assert!(evaluate(&req(SESSION), &p).is_allowed());
         // "*" grants directly
         let r_any = rp(r#""*""#, "Allow");
-        let p = Policies { identity: &none, resource: Some(&r_any), boundary: Some(&b), ..Default::default() };
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_any),
+            boundary: Some(&b),
+            ..Default::default()
+        };
         assert!(evaluate(&req(ROLE), &p).is_allowed());
         // the account principal delegates to IAM: no grant on its own
         let r_acct = rp(&format!(r#"{{"AWS":"{ACCT}"}}"#), "Allow");
-        let p = Policies { identity: &none, resource: Some(&r_acct), ..Default::default() };
+        let p = Policies {
+            identity: &none,
+            resource: Some(&r_acct),
+            ..Default::default()
+        };
         assert_eq!(evaluate(&req(USER), &p).blocked_by, vec![Layer::Identity]);
         let ids = [allow_all(PolicyKind::Identity, "admin")];
-        let p = Policies { identity: &ids, resource: Some(&r_acct), ..Default::default() };
+        let p = Policies {
+            identity: &ids,
+            resource: Some(&r_acct),
+            ..Default::default()
+        };
         assert!(evaluate(&req(USER), &p).is_allowed());
         // a statement naming someone else does not apply
         let r_other = rp(r#"{"AWS":"arn:aws:iam::123456789012:user/bob"}"#, "Deny");
-        let p = Policies { identity: &ids, resource: Some(&r_other), ..Default::default() };
+        let p = Policies {
+            identity: &ids,
+            resource: Some(&r_other),
+            ..Default::default()
+        };
         assert!(evaluate(&req(USER), &p).is_allowed());
     }
 
@@ -597,9 +724,17 @@ mod tests {
     fn resource_policy_deny() {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
         let r_deny = rp(&format!(r#"{{"AWS":"{ACCT}"}}"#), "Deny");
-        let ev = evaluate(&req(SESSION), &Policies { identity: &ids, resource: Some(&r_deny), ..Default::default() });
+        let ev = evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &ids,
+                resource: Some(&r_deny),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.denied_by.as_ref().unwrap().0, Layer::ResourcePolicy);
-        assert!(denial_message(SESSION, "bedrock:InvokeModel", None, &ev).ends_with("with an explicit deny in a resource-based policy"));
+        assert!(denial_message(SESSION, "bedrock:InvokeModel", None, &ev)
+            .ends_with("with an explicit deny in a resource-based policy"));
     }
 
     #[test]
@@ -607,44 +742,123 @@ mod tests {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
         let mut r = req(USER);
         r.resource_account = Some(OTHER.into());
-        let ev = evaluate(&r, &Policies { identity: &ids, ..Default::default() });
+        let ev = evaluate(
+            &r,
+            &Policies {
+                identity: &ids,
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::ResourcePolicy]);
-        assert!(denial_message(USER, "bedrock:InvokeModel", None, &ev).ends_with("because no resource-based policy allows the bedrock:InvokeModel action"));
+        assert!(denial_message(USER, "bedrock:InvokeModel", None, &ev)
+            .ends_with("because no resource-based policy allows the bedrock:InvokeModel action"));
         let r_acct = rp(&format!(r#"{{"AWS":"arn:aws:iam::{ACCT}:root"}}"#), "Allow");
-        let ev = evaluate(&r, &Policies { identity: &ids, resource: Some(&r_acct), ..Default::default() });
+        let ev = evaluate(
+            &r,
+            &Policies {
+                identity: &ids,
+                resource: Some(&r_acct),
+                ..Default::default()
+            },
+        );
         assert!(ev.is_allowed());
         let none: [NamedPolicy; 0] = [];
         let r_user = rp(&format!(r#"{{"AWS":"{USER}"}}"#), "Allow");
-        let ev = evaluate(&r, &Policies { identity: &none, resource: Some(&r_user), ..Default::default() });
+        let ev = evaluate(
+            &r,
+            &Policies {
+                identity: &none,
+                resource: Some(&r_user),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::Identity]);
         // the boundary still applies to the identity side
-        let b = pol(PolicyKind::Boundary, "pb", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#);
-        let ev = evaluate(&r, &Policies { identity: &ids, resource: Some(&r_user), boundary: Some(&b), ..Default::default() });
+        let b = pol(
+            PolicyKind::Boundary,
+            "pb",
+            r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+        );
+        let ev = evaluate(
+            &r,
+            &Policies {
+                identity: &ids,
+                resource: Some(&r_user),
+                boundary: Some(&b),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::Boundary]);
     }
 
     #[test]
     fn boundary_and_session_layers() {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
-        let b_deny = pol(PolicyKind::Boundary, "pb", r#"[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"bedrock:*","Resource":"*"}]"#);
-        let ev = evaluate(&req(SESSION), &Policies { identity: &ids, boundary: Some(&b_deny), ..Default::default() });
+        let b_deny = pol(
+            PolicyKind::Boundary,
+            "pb",
+            r#"[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"bedrock:*","Resource":"*"}]"#,
+        );
+        let ev = evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &ids,
+                boundary: Some(&b_deny),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.denied_by.as_ref().unwrap().0, Layer::Boundary);
         assert_eq!(ev.denied_by.as_ref().unwrap().1.index, 1);
-        assert!(denial_message(SESSION, "x:y", None, &ev).ends_with("with an explicit deny in a permissions boundary"));
-        let s_deny = pol(PolicyKind::Session, "sp", r#"[{"Effect":"Deny","Action":"*","Resource":"*"}]"#);
-        let ev = evaluate(&req(SESSION), &Policies { identity: &ids, session: Some(&s_deny), ..Default::default() });
+        assert!(denial_message(SESSION, "x:y", None, &ev)
+            .ends_with("with an explicit deny in a permissions boundary"));
+        let s_deny = pol(
+            PolicyKind::Session,
+            "sp",
+            r#"[{"Effect":"Deny","Action":"*","Resource":"*"}]"#,
+        );
+        let ev = evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &ids,
+                session: Some(&s_deny),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.denied_by.as_ref().unwrap().0, Layer::Session);
-        assert!(denial_message(SESSION, "x:y", None, &ev).ends_with("with an explicit deny in a session policy"));
+        assert!(denial_message(SESSION, "x:y", None, &ev)
+            .ends_with("with an explicit deny in a session policy"));
         let b_ok = allow_all(PolicyKind::Boundary, "pb");
         let s_ok = allow_all(PolicyKind::Session, "sp");
-        let ev = evaluate(&req(SESSION), &Policies { identity: &ids, boundary: Some(&b_ok), session: Some(&s_ok), ..Default::default() });
+        let ev = evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &ids,
+                boundary: Some(&b_ok),
+                session: Some(&s_ok),
+                ..Default::default()
+            },
+        );
         assert!(ev.is_allowed());
         let layers: Vec<Layer> = ev.allowed_by.iter().map(|(l, _)| *l).collect();
-        assert_eq!(layers, vec![Layer::Identity, Layer::Boundary, Layer::Session]);
+        assert_eq!(
+            layers,
+            vec![Layer::Identity, Layer::Boundary, Layer::Session]
+        );
         // identity missing and boundary missing: both reported, identity first
         let none: [NamedPolicy; 0] = [];
-        let b_s3 = pol(PolicyKind::Boundary, "pb", r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#);
-        let ev = evaluate(&req(SESSION), &Policies { identity: &none, boundary: Some(&b_s3), ..Default::default() });
+        let b_s3 = pol(
+            PolicyKind::Boundary,
+            "pb",
+            r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]"#,
+        );
+        let ev = evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &none,
+                boundary: Some(&b_s3),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::Identity, Layer::Boundary]);
     }
 
@@ -655,42 +869,136 @@ mod tests {
         let partial = NamedPolicy::new("np", Policy::parse(
             &format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":"{USER}"}},"Action":"*","Resource":"*"}}]}}"#),
             PolicyKind::Resource).unwrap());
-        assert_eq!(evaluate(&req(USER), &Policies { identity: &ids, resource: Some(&partial), ..Default::default() }).decision, Decision::ExplicitlyDenied);
+        assert_eq!(
+            evaluate(
+                &req(USER),
+                &Policies {
+                    identity: &ids,
+                    resource: Some(&partial),
+                    ..Default::default()
+                }
+            )
+            .decision,
+            Decision::ExplicitlyDenied
+        );
         let full = NamedPolicy::new("np", Policy::parse(
             &format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":["{USER}","{ACCT}"]}},"Action":"*","Resource":"*"}}]}}"#),
             PolicyKind::Resource).unwrap());
-        assert!(evaluate(&req(USER), &Policies { identity: &ids, resource: Some(&full), ..Default::default() }).is_allowed());
+        assert!(evaluate(
+            &req(USER),
+            &Policies {
+                identity: &ids,
+                resource: Some(&full),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
         // other principals are denied
-        assert_eq!(evaluate(&req("arn:aws:iam::123456789012:user/bob"), &Policies { identity: &ids, resource: Some(&full), ..Default::default() }).decision, Decision::ExplicitlyDenied);
+        assert_eq!(
+            evaluate(
+                &req("arn:aws:iam::123456789012:user/bob"),
+                &Policies {
+                    identity: &ids,
+                    resource: Some(&full),
+                    ..Default::default()
+                }
+            )
+            .decision,
+            Decision::ExplicitlyDenied
+        );
         // ...and so is the exempted user once it has a permissions boundary
         let b = allow_all(PolicyKind::Boundary, "pb");
-        assert_eq!(evaluate(&req(USER), &Policies { identity: &ids, resource: Some(&full), boundary: Some(&b), ..Default::default() }).decision, Decision::ExplicitlyDenied);
+        assert_eq!(
+            evaluate(
+                &req(USER),
+                &Policies {
+                    identity: &ids,
+                    resource: Some(&full),
+                    boundary: Some(&b),
+                    ..Default::default()
+                }
+            )
+            .decision,
+            Decision::ExplicitlyDenied
+        );
         // sessions need session, role and account listed
         let sess = NamedPolicy::new("np", Policy::parse(
             &format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":["{SESSION}","{ACCT}"]}},"Action":"*","Resource":"*"}}]}}"#),
             PolicyKind::Resource).unwrap());
-        assert_eq!(evaluate(&req(SESSION), &Policies { identity: &ids, resource: Some(&sess), ..Default::default() }).decision, Decision::ExplicitlyDenied);
+        assert_eq!(
+            evaluate(
+                &req(SESSION),
+                &Policies {
+                    identity: &ids,
+                    resource: Some(&sess),
+                    ..Default::default()
+                }
+            )
+            .decision,
+            Decision::ExplicitlyDenied
+        );
         let sess = NamedPolicy::new("np", Policy::parse(
             &format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":["{SESSION}","{ROLE}","{ACCT}"]}},"Action":"*","Resource":"*"}}]}}"#),
             PolicyKind::Resource).unwrap());
-        assert!(evaluate(&req(SESSION), &Policies { identity: &ids, resource: Some(&sess), ..Default::default() }).is_allowed());
+        assert!(evaluate(
+            &req(SESSION),
+            &Policies {
+                identity: &ids,
+                resource: Some(&sess),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
     }
 
     #[test]
     fn service_and_anonymous_principals() {
         let ids = [allow_all(PolicyKind::Identity, "admin")];
         let levels: Vec<Vec<NamedPolicy>> = vec![vec![]];
-        let svc = Request::new(Principal::service("bedrock.amazonaws.com"), "s3:GetObject", "arn:aws:s3:::b/k");
-        let ev = evaluate(&svc, &Policies { identity: &ids, scps: Some(&levels), ..Default::default() });
+        let svc = Request::new(
+            Principal::service("bedrock.amazonaws.com"),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+        );
+        let ev = evaluate(
+            &svc,
+            &Policies {
+                identity: &ids,
+                scps: Some(&levels),
+                ..Default::default()
+            },
+        );
         assert_eq!(ev.blocked_by, vec![Layer::ResourcePolicy]);
         let r_svc = NamedPolicy::new("bp", Policy::parse(r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"bedrock.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#, PolicyKind::Resource).unwrap());
-        assert!(evaluate(&svc, &Policies { resource: Some(&r_svc), scps: Some(&levels), ..Default::default() }).is_allowed());
+        assert!(evaluate(
+            &svc,
+            &Policies {
+                resource: Some(&r_svc),
+                scps: Some(&levels),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
         let anon = Request::new(Principal::anonymous(), "s3:GetObject", "arn:aws:s3:::b/k");
-        assert!(!evaluate(&anon, &Policies { resource: Some(&r_svc), ..Default::default() }).is_allowed());
+        assert!(!evaluate(
+            &anon,
+            &Policies {
+                resource: Some(&r_svc),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
         let public = rp(r#""*""#, "Allow");
         let mut anon2 = anon.clone();
         anon2.action = "bedrock:InvokeModel".into();
-        assert!(evaluate(&anon2, &Policies { resource: Some(&public), ..Default::default() }).is_allowed());
+        assert!(evaluate(
+            &anon2,
+            &Policies {
+                resource: Some(&public),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
         // GetCallerIdentity is not for anonymous callers
         anon2.action = "sts:GetCallerIdentity".into();
         assert!(!evaluate(&anon2, &Policies::default()).is_allowed());
@@ -698,52 +1006,113 @@ mod tests {
 
     #[test]
     fn get_caller_identity_always_allowed() {
-        let s_deny = pol(PolicyKind::Session, "sp", r#"[{"Effect":"Deny","Action":"*","Resource":"*"}]"#);
-        let ids = [pol(PolicyKind::Identity, "d", r#"[{"Effect":"Deny","Action":"sts:*","Resource":"*"}]"#)];
+        let s_deny = pol(
+            PolicyKind::Session,
+            "sp",
+            r#"[{"Effect":"Deny","Action":"*","Resource":"*"}]"#,
+        );
+        let ids = [pol(
+            PolicyKind::Identity,
+            "d",
+            r#"[{"Effect":"Deny","Action":"sts:*","Resource":"*"}]"#,
+        )];
         let r = Request::new(Principal::from_arn(SESSION), "sts:GetCallerIdentity", "*");
-        assert!(evaluate(&r, &Policies { identity: &ids, session: Some(&s_deny), ..Default::default() }).is_allowed());
+        assert!(evaluate(
+            &r,
+            &Policies {
+                identity: &ids,
+                session: Some(&s_deny),
+                ..Default::default()
+            }
+        )
+        .is_allowed());
     }
 
     #[test]
     fn resource_variables() {
-        let ids = [id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}"#)];
-        let p = Policies { identity: &ids, ..Default::default() };
-        let r = Request::new(Principal::from_arn(USER), "s3:GetObject", "arn:aws:s3:::home/alice/f");
+        let ids = [id(
+            r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}"#,
+        )];
+        let p = Policies {
+            identity: &ids,
+            ..Default::default()
+        };
+        let r = Request::new(
+            Principal::from_arn(USER),
+            "s3:GetObject",
+            "arn:aws:s3:::home/alice/f",
+        );
         assert!(evaluate(&r, &p).is_allowed());
-        let r2 = Request::new(Principal::from_arn(USER), "s3:GetObject", "arn:aws:s3:::home/bob/f");
+        let r2 = Request::new(
+            Principal::from_arn(USER),
+            "s3:GetObject",
+            "arn:aws:s3:::home/bob/f",
+        );
         assert!(!evaluate(&r2, &p).is_allowed());
         // a role session has no aws:username: the entry matches nothing
-        let r3 = Request::new(Principal::from_arn(SESSION), "s3:GetObject", "arn:aws:s3:::home/s/f");
+        let r3 = Request::new(
+            Principal::from_arn(SESSION),
+            "s3:GetObject",
+            "arn:aws:s3:::home/s/f",
+        );
         assert!(!evaluate(&r3, &p).is_allowed());
         // 2008-10-17: no substitution, the text is literal
         let old = [NamedPolicy::new("old", Policy::parse(r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#, PolicyKind::Identity).unwrap())];
-        let p = Policies { identity: &old, ..Default::default() };
+        let p = Policies {
+            identity: &old,
+            ..Default::default()
+        };
         assert!(!evaluate(&r, &p).is_allowed());
-        let lit = Request::new(Principal::from_arn(USER), "s3:GetObject", "arn:aws:s3:::home/${aws:username}/f");
+        let lit = Request::new(
+            Principal::from_arn(USER),
+            "s3:GetObject",
+            "arn:aws:s3:::home/${aws:username}/f",
+        );
         assert!(evaluate(&lit, &p).is_allowed());
         // defaults and principal tags
-        let ids = [id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::team-${aws:PrincipalTag/team, 'none'}/*"}"#)];
-        let p = Policies { identity: &ids, ..Default::default() };
-        let mut tagged = Request::new(Principal::from_arn(USER).with_tag("team", "red"), "s3:GetObject", "arn:aws:s3:::team-red/x");
+        let ids = [id(
+            r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::team-${aws:PrincipalTag/team, 'none'}/*"}"#,
+        )];
+        let p = Policies {
+            identity: &ids,
+            ..Default::default()
+        };
+        let mut tagged = Request::new(
+            Principal::from_arn(USER).with_tag("team", "red"),
+            "s3:GetObject",
+            "arn:aws:s3:::team-red/x",
+        );
         assert!(evaluate(&tagged, &p).is_allowed());
         tagged.principal.tags.clear();
         assert!(!evaluate(&tagged, &p).is_allowed());
         tagged.resource = "arn:aws:s3:::team-none/x".into();
         assert!(evaluate(&tagged, &p).is_allowed());
         // NotResource with a variable
-        let ids = [id(r#"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::home/${aws:username}/*"}"#)];
-        let p = Policies { identity: &ids, ..Default::default() };
+        let ids = [id(
+            r#"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::home/${aws:username}/*"}"#,
+        )];
+        let p = Policies {
+            identity: &ids,
+            ..Default::default()
+        };
         assert!(!evaluate(&r, &p).is_allowed());
         assert!(evaluate(&r2, &p).is_allowed());
     }
 
     #[test]
     fn conditions_in_evaluation() {
-        let ids = [id(r#"{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"}}}"#)];
-        let p = Policies { identity: &ids, ..Default::default() };
+        let ids = [id(
+            r#"{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"}}}"#,
+        )];
+        let p = Policies {
+            identity: &ids,
+            ..Default::default()
+        };
         let mut r = req(USER);
         assert!(!evaluate(&r, &p).is_allowed());
-        r.context.set("aws:SourceIp", "10.1.2.3").set("aws:SecureTransport", "true");
+        r.context
+            .set("aws:SourceIp", "10.1.2.3")
+            .set("aws:SecureTransport", "true");
         assert!(evaluate(&r, &p).is_allowed());
         r.context.set("aws:SecureTransport", "false");
         assert!(!evaluate(&r, &p).is_allowed());
@@ -751,8 +1120,16 @@ mod tests {
 
     #[test]
     fn evaluation_serializes() {
-        let ids = [id(r#"{"Sid":"A","Effect":"Allow","Action":"bedrock:*","Resource":"*"}"#)];
-        let ev = evaluate(&req(USER), &Policies { identity: &ids, ..Default::default() });
+        let ids = [id(
+            r#"{"Sid":"A","Effect":"Allow","Action":"bedrock:*","Resource":"*"}"#,
+        )];
+        let ev = evaluate(
+            &req(USER),
+            &Policies {
+                identity: &ids,
+                ..Default::default()
+            },
+        );
         let j = serde_json::to_value(&ev).unwrap();
         assert_eq!(j["decision"], "Allowed");
         assert_eq!(j["allowed_by"][0][0], "Identity");
@@ -763,6 +1140,7 @@ mod tests {
     #[test]
     fn message_for_allowed_falls_back() {
         let ev = evaluate(&req("arn:aws:iam::123456789012:root"), &Policies::default());
-        assert!(denial_message("a", "x:y", None, &ev).ends_with("because no identity-based policy allows the x:y action"));
+        assert!(denial_message("a", "x:y", None, &ev)
+            .ends_with("because no identity-based policy allows the x:y action"));
     }
 }

@@ -98,9 +98,7 @@ mod policy;
 mod request;
 
 pub use error::{PolicyError, PolicyErrorReason, ORGANIZATIONS_MESSAGE};
-pub use eval::{
-    denial_message, evaluate, Decision, Evaluation, Layer, Policies, StatementRef,
-};
+pub use eval::{denial_message, evaluate, Decision, Evaluation, Layer, Policies, StatementRef};
 pub use policy::{Effect, NamedPolicy, Policy, PolicyKind, PolicyVersion, Statement};
 pub use request::{Context, Principal, PrincipalKind, Request};
 

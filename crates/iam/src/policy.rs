@@ -98,7 +98,7 @@ impl PrincipalSet {
         let mut best = None;
         match &p.kind {
             PrincipalKind::Service => {
-                if self.service.iter().any(|s| *s == p.arn) {
+                if self.service.contains(&p.arn) {
                     return Some(Grant::Direct);
                 }
             }
@@ -132,7 +132,12 @@ impl PrincipalSet {
                 }
             }
         }
-        if self.federated.iter().chain(&self.canonical).any(|s| *s == p.arn) {
+        if self
+            .federated
+            .iter()
+            .chain(&self.canonical)
+            .any(|s| *s == p.arn)
+        {
             return Some(Grant::Direct);
         }
         best
@@ -153,7 +158,7 @@ impl PrincipalSet {
             PrincipalKind::AssumedRole { role_arn, .. } => {
                 self.lists_arn(&p.arn) && self.lists_arn(role_arn) && self.lists_account(&p.account)
             }
-            PrincipalKind::Service => self.service.iter().any(|s| *s == p.arn),
+            PrincipalKind::Service => self.service.contains(&p.arn),
             PrincipalKind::Anonymous => false,
         }
     }
@@ -355,7 +360,8 @@ impl Parser {
         }
         if is_iam_kind(self.kind) {
             for (i, s) in statements.iter().enumerate() {
-                if let Some(sid) = &s.sid {
+                // (empty Sids are not compared: they identify nothing)
+                if let Some(sid) = s.sid.as_ref().filter(|v| !v.is_empty()) {
                     if statements[..i].iter().any(|o| o.sid.as_ref() == Some(sid)) {
                         return Err(self.err(R::DuplicateSid, format!("duplicate Sid {sid:?}")));
                     }
@@ -580,7 +586,10 @@ impl Parser {
     fn resources(&self, i: usize, v: &J, vars: bool) -> Result<Vec<ResourcePattern>, PolicyError> {
         let list = self.strings(v, false, &format!("statement {i}: Resource"))?;
         if list.is_empty() {
-            return Err(self.err(R::MissingResources, format!("statement {i}: empty Resource")));
+            return Err(self.err(
+                R::MissingResources,
+                format!("statement {i}: empty Resource"),
+            ));
         }
         list.iter()
             .map(|r| {
@@ -605,7 +614,9 @@ impl Parser {
         let mut out = Vec::new();
         for (op_name, block) in ops {
             let (op, set, if_exists) = parse_operator(op_name).ok_or_else(|| {
-                self.syntax(format!("statement {i}: unknown condition operator {op_name:?}"))
+                self.syntax(format!(
+                    "statement {i}: unknown condition operator {op_name:?}"
+                ))
             })?;
             let keys = match block {
                 J::Obj(m) => m,
@@ -635,11 +646,16 @@ mod tests {
     use super::*;
 
     fn reason(json: &str, kind: PolicyKind) -> R {
-        Policy::parse(json, kind).expect_err("should fail").reason().clone()
+        Policy::parse(json, kind)
+            .expect_err("should fail")
+            .reason()
+            .clone()
     }
 
     fn msg(json: &str, kind: PolicyKind) -> String {
-        Policy::parse(json, kind).expect_err("should fail").to_string()
+        Policy::parse(json, kind)
+            .expect_err("should fail")
+            .to_string()
     }
 
     const OK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
@@ -698,11 +714,20 @@ mod tests {
     #[test]
     fn element_rules_and_messages() {
         let no_action = r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#;
-        assert_eq!(msg(no_action, PolicyKind::Identity), "Policy statement must contain actions.");
+        assert_eq!(
+            msg(no_action, PolicyKind::Identity),
+            "Policy statement must contain actions."
+        );
         let empty_action = r#"{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#;
-        assert_eq!(reason(empty_action, PolicyKind::Identity), R::MissingActions);
+        assert_eq!(
+            reason(empty_action, PolicyKind::Identity),
+            R::MissingActions
+        );
         let no_res = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#;
-        assert_eq!(msg(no_res, PolicyKind::Identity), "Policy statement must contain resources.");
+        assert_eq!(
+            msg(no_res, PolicyKind::Identity),
+            "Policy statement must contain resources."
+        );
         assert_eq!(reason(no_res, PolicyKind::Boundary), R::MissingResources);
         assert_eq!(reason(no_res, PolicyKind::Session), R::MissingResources);
         let bad_res = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}]}"#;
@@ -710,20 +735,28 @@ mod tests {
             msg(bad_res, PolicyKind::Identity),
             "Resource bucket must be in ARN format or \"*\"."
         );
-        let with_principal = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let with_principal =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
         assert_eq!(
             msg(with_principal, PolicyKind::Identity),
             "Policy document should not specify a principal."
         );
-        assert_eq!(reason(with_principal, PolicyKind::Boundary), R::PrincipalNotAllowed);
-        assert_eq!(reason(with_principal, PolicyKind::Session), R::PrincipalNotAllowed);
+        assert_eq!(
+            reason(with_principal, PolicyKind::Boundary),
+            R::PrincipalNotAllowed
+        );
+        assert_eq!(
+            reason(with_principal, PolicyKind::Session),
+            R::PrincipalNotAllowed
+        );
         assert!(Policy::parse(with_principal, PolicyKind::Resource).is_ok());
         let no_vendor = r#"{"Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*"}]}"#;
         assert_eq!(
             msg(no_vendor, PolicyKind::Identity),
             "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
         );
-        let empty_vendor = r#"{"Statement":[{"Effect":"Allow","Action":":GetObject","Resource":"*"}]}"#;
+        let empty_vendor =
+            r#"{"Statement":[{"Effect":"Allow","Action":":GetObject","Resource":"*"}]}"#;
         assert_eq!(reason(empty_vendor, PolicyKind::Identity), R::MissingVendor);
         let cond_vendor = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"prefix":"x"}}}]}"#;
         assert_eq!(reason(cond_vendor, PolicyKind::Identity), R::MissingVendor);
@@ -738,6 +771,8 @@ mod tests {
             "Statement IDs (SID) in a single policy must be unique."
         );
         assert!(Policy::parse(dup, PolicyKind::Scp).is_ok());
+        let empty_sids = r#"{"Statement":[{"Sid":"","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(Policy::parse(empty_sids, PolicyKind::Identity).is_ok());
         let bad_sid = r#"{"Statement":[{"Sid":"has space","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
         assert_eq!(
             msg(bad_sid, PolicyKind::Identity),
@@ -753,7 +788,10 @@ mod tests {
     #[test]
     fn resource_policy_principal_rules() {
         let none = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-        assert_eq!(msg(none, PolicyKind::Resource), "Missing required field Principal");
+        assert_eq!(
+            msg(none, PolicyKind::Resource),
+            "Missing required field Principal"
+        );
         for bad in [
             r#""arn:aws:iam::123456789012:root""#,
             r#"{"AWS":"arn:aws:iam::123456789012:user/*"}"#,
@@ -763,8 +801,14 @@ mod tests {
             r#"{"Group":"x"}"#,
             r#"{"AWS":"arn:aws:iam"}"#,
         ] {
-            let doc = format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{bad},"Action":"s3:*"}}]}}"#);
-            assert_eq!(msg(&doc, PolicyKind::Resource), "Invalid principal in policy", "{bad}");
+            let doc = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{bad},"Action":"s3:*"}}]}}"#
+            );
+            assert_eq!(
+                msg(&doc, PolicyKind::Resource),
+                "Invalid principal in policy",
+                "{bad}"
+            );
         }
         for good in [
             r#""*""#,
@@ -774,14 +818,17 @@ mod tests {
             r#"{"Service":"bedrock.amazonaws.com"}"#,
             r#"{"Federated":"accounts.google.com","CanonicalUser":"abc"}"#,
         ] {
-            let doc = format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{good},"Action":"s3:*"}}]}}"#);
+            let doc = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{good},"Action":"s3:*"}}]}}"#
+            );
             assert!(Policy::parse(&doc, PolicyKind::Resource).is_ok(), "{good}");
         }
     }
 
     #[test]
     fn organizations_policies() {
-        let with_principal = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let with_principal =
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
         let e = Policy::parse(with_principal, PolicyKind::Scp).unwrap_err();
         assert_eq!(e.reason(), &R::PrincipalNotAllowed);
         assert_eq!(e.kind(), PolicyKind::Scp);
@@ -790,8 +837,12 @@ mod tests {
             "The provided policy document does not meet the requirements of the specified policy type."
         );
         assert!(Policy::parse(with_principal, PolicyKind::Rcp).is_ok());
-        let rcp_no_principal = r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
-        assert_eq!(reason(rcp_no_principal, PolicyKind::Rcp), R::MissingPrincipal);
+        let rcp_no_principal =
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        assert_eq!(
+            reason(rcp_no_principal, PolicyKind::Rcp),
+            R::MissingPrincipal
+        );
         let rcp_named = r#"{"Statement":[{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"s3:*","Resource":"*"}]}"#;
         assert_eq!(reason(rcp_named, PolicyKind::Rcp), R::InvalidPrincipal);
         assert_eq!(reason("nope", PolicyKind::Scp), R::Syntax);
@@ -803,8 +854,15 @@ mod tests {
 
     #[test]
     fn whitespace_and_commas_are_literal_actions() {
-        for a in ["s3:", "s3:      ", "s3:GetBucket   ", "s3:   GetBucket", "s3:GetObject,PutObject"] {
-            let doc = format!(r#"{{"Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"*"}}]}}"#);
+        for a in [
+            "s3:",
+            "s3:      ",
+            "s3:GetBucket   ",
+            "s3:   GetBucket",
+            "s3:GetObject,PutObject",
+        ] {
+            let doc =
+                format!(r#"{{"Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"*"}}]}}"#);
             assert!(Policy::parse(&doc, PolicyKind::Identity).is_ok(), "{a}");
         }
     }

@@ -219,7 +219,11 @@ pub struct Request {
 
 impl Request {
     /// A request with an empty context, in the principal's account.
-    pub fn new(principal: Principal, action: impl Into<String>, resource: impl Into<String>) -> Request {
+    pub fn new(
+        principal: Principal,
+        action: impl Into<String>,
+        resource: impl Into<String>,
+    ) -> Request {
         Request {
             principal,
             action: action.into(),

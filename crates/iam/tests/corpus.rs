@@ -250,12 +250,23 @@ fn parse(v: &Value, kind: PolicyKind, name: String) -> Result<NamedPolicy, Polic
     Policy::parse(&v.to_string(), kind).map(|p| NamedPolicy::new(name, p))
 }
 
-fn levels(v: Option<&Value>, kind: PolicyKind, tag: &str) -> Result<Option<Vec<Vec<NamedPolicy>>>, PolicyError> {
-    let Some(Value::Array(levels)) = v else { return Ok(None) };
+fn levels(
+    v: Option<&Value>,
+    kind: PolicyKind,
+    tag: &str,
+) -> Result<Option<Vec<Vec<NamedPolicy>>>, PolicyError> {
+    let Some(Value::Array(levels)) = v else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for (li, level) in levels.iter().enumerate() {
         let mut ps = Vec::new();
-        for (pi, p) in level["policies"].as_array().expect("policies").iter().enumerate() {
+        for (pi, p) in level["policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .enumerate()
+        {
             ps.push(parse(p, kind, format!("{tag}-{li}-{pi}"))?);
         }
         out.push(ps);
@@ -346,7 +357,10 @@ fn reported_layers(ev: &Evaluation) -> Vec<Layer> {
 /// Checks an evaluation against the corpus expectation; `Err` describes the mismatch.
 fn check(ev: &Evaluation, want: Decision, want_layers: Option<&[Layer]>) -> Result<(), String> {
     if ev.decision != want {
-        return Err(format!("decision {:?}, expected {want:?} ({ev:?})", ev.decision));
+        return Err(format!(
+            "decision {:?}, expected {want:?} ({ev:?})",
+            ev.decision
+        ));
     }
     if let Some(layers) = want_layers {
         if want != Decision::Allowed && reported_layers(ev) != layers {
@@ -361,8 +375,12 @@ fn check(ev: &Evaluation, want: Decision, want_layers: Option<&[Layer]>) -> Resu
 
 fn expected_rejection(fix: &Fix) -> Option<(PolicyKind, PolicyErrorReason)> {
     match fix {
-        Fix::StripIdentityPrincipal => Some((PolicyKind::Identity, PolicyErrorReason::PrincipalNotAllowed)),
-        Fix::DropPrincipallessStatements => Some((PolicyKind::Resource, PolicyErrorReason::MissingPrincipal)),
+        Fix::StripIdentityPrincipal => {
+            Some((PolicyKind::Identity, PolicyErrorReason::PrincipalNotAllowed))
+        }
+        Fix::DropPrincipallessStatements => {
+            Some((PolicyKind::Resource, PolicyErrorReason::MissingPrincipal))
+        }
         Fix::WrapBarePrincipal => Some((PolicyKind::Resource, PolicyErrorReason::InvalidPrincipal)),
         Fix::Decide(..) => None,
     }
@@ -404,7 +422,9 @@ fn iam_simulate_corpus() {
             let want_layers: Option<Vec<Layer>> = case["expected"]["blockedBy"]
                 .as_array()
                 .map(|a| a.iter().map(|l| layer(l.as_str().unwrap())).collect());
-            let listed = DISAGREEMENTS.iter().find(|d| d.file == file && d.case == name);
+            let listed = DISAGREEMENTS
+                .iter()
+                .find(|d| d.file == file && d.case == name);
             let label = format!("{file} :: {name}");
             let Some(d) = listed else {
                 let outcome = map_case(&case)
@@ -455,8 +475,14 @@ fn iam_simulate_corpus() {
         }
     }
     for d in DISAGREEMENTS {
-        if !seen_disagreements.iter().any(|(f, c)| f == d.file && c == d.case) {
-            failures.push(format!("listed disagreement not in the corpus: {} :: {}", d.file, d.case));
+        if !seen_disagreements
+            .iter()
+            .any(|(f, c)| f == d.file && c == d.case)
+        {
+            failures.push(format!(
+                "listed disagreement not in the corpus: {} :: {}",
+                d.file, d.case
+            ));
         }
     }
     println!(
@@ -467,5 +493,9 @@ fn iam_simulate_corpus() {
         files.len(),
         failures.len()
     );
-    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus failures:\n{}",
+        failures.join("\n")
+    );
 }

@@ -10,7 +10,8 @@ use tower::ServiceExt;
 fn signed_converse() -> http::Request<Body> {
     let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
     let uri = "http://127.0.0.1:4950/model/amazon.nova-lite-v1%3A0/converse";
-    let identity = aws_credential_types::Credentials::new("test", "test", None, None, "bench").into();
+    let identity =
+        aws_credential_types::Credentials::new("test", "test", None, None, "bench").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -20,8 +21,12 @@ fn signed_converse() -> http::Request<Body> {
         .build()
         .unwrap()
         .into();
-    let headers = [("host", "127.0.0.1:4950"), ("content-type", "application/json")];
-    let signable = SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body)).unwrap();
+    let headers = [
+        ("host", "127.0.0.1:4950"),
+        ("content-type", "application/json"),
+    ];
+    let signable =
+        SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body)).unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut req = http::Request::builder()
         .method("POST")
@@ -38,7 +43,10 @@ fn bench(c: &mut Criterion) {
     let store = bg_store::SqliteStore::open(":memory:").unwrap();
     let app = bg_server::App::new(Box::new(store), None).unwrap();
     let router = bg_server::router(app);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // Sign once: the signature stays valid for the 5-minute window the bench runs in.
     let template = signed_converse();
     let (parts, _) = template.into_parts();

@@ -27,7 +27,13 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(time: i64, request_id: &str, operation: &str, err: &ApiError, diagnosis: Option<&Deny>) -> Self {
+    pub fn new(
+        time: i64,
+        request_id: &str,
+        operation: &str,
+        err: &ApiError,
+        diagnosis: Option<&Deny>,
+    ) -> Self {
         AuditRecord {
             time,
             request_id: request_id.to_string(),
@@ -72,10 +78,16 @@ impl Audit {
 pub fn admin(app: &App, method: &Method, path: &str, request_id: &str) -> Response<Body> {
     let body = match (method, path) {
         (&Method::GET, "/_bedrock-gates/health") => serde_json::json!({ "status": "ok" }),
-        (&Method::GET, "/_bedrock-gates/audit") => serde_json::json!({ "records": app.audit.records() }),
+        (&Method::GET, "/_bedrock-gates/audit") => {
+            serde_json::json!({ "records": app.audit.records() })
+        }
         _ => {
             return crate::error::json_error(
-                &ApiError::new("ResourceNotFoundException", 404, format!("No such bedrock-gates admin route: {method} {path}")),
+                &ApiError::new(
+                    "ResourceNotFoundException",
+                    404,
+                    format!("No such bedrock-gates admin route: {method} {path}"),
+                ),
                 request_id,
             )
         }

@@ -26,6 +26,8 @@ pub fn parse(req: &Request, proto: Proto) -> Result<ParsedAuth, ApiError> {
     bg_sigv4::parse(req).map_err(|e| sig_error(&e, proto))
 }
 
+// Each argument is a distinct input of one check; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     verifier: &Verifier,
     state: &State,
@@ -36,10 +38,22 @@ pub fn verify(
     now_unix: i64,
     proto: Proto,
 ) -> Result<Caller, ApiError> {
-    let (key, principal) = authenticate(state, &auth.access_key, auth.security_token.as_deref(), now_unix)
-        .map_err(|e| credential_error(e, proto))?;
+    let (key, principal) = authenticate(
+        state,
+        &auth.access_key,
+        auth.security_token.as_deref(),
+        now_unix,
+    )
+    .map_err(|e| credential_error(e, proto))?;
     verifier
-        .verify(req, auth, &key.secret_access_key, expected_service, region_ok, now_unix)
+        .verify(
+            req,
+            auth,
+            &key.secret_access_key,
+            expected_service,
+            region_ok,
+            now_unix,
+        )
         .map_err(|e| sig_error(&e, proto))?;
     Ok(Caller {
         principal: principal.clone(),
@@ -62,15 +76,25 @@ fn credential_error(e: CredentialError, proto: Proto) -> ApiError {
 pub fn sig_error(e: &SigError, proto: Proto) -> ApiError {
     let msg = e.to_string();
     match (e, proto) {
-        (SigError::Missing, Proto::Json) => {
-            ApiError::front_door("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+        (SigError::Missing, Proto::Json) => ApiError::front_door(
+            "MissingAuthenticationTokenException",
+            403,
+            "Missing Authentication Token",
+        ),
+        (SigError::Missing, Proto::Query) => ApiError::front_door(
+            "MissingAuthenticationToken",
+            403,
+            "Request is missing Authentication Token",
+        ),
+        (SigError::Incomplete(_), Proto::Json) => {
+            ApiError::front_door("IncompleteSignatureException", 400, msg)
         }
-        (SigError::Missing, Proto::Query) => {
-            ApiError::front_door("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+        (SigError::Incomplete(_), Proto::Query) => {
+            ApiError::front_door("IncompleteSignature", 400, msg)
         }
-        (SigError::Incomplete(_), Proto::Json) => ApiError::front_door("IncompleteSignatureException", 400, msg),
-        (SigError::Incomplete(_), Proto::Query) => ApiError::front_door("IncompleteSignature", 400, msg),
-        (SigError::PresignExpired, Proto::Query) => ApiError::front_door("RequestExpired", 400, msg),
+        (SigError::PresignExpired, Proto::Query) => {
+            ApiError::front_door("RequestExpired", 400, msg)
+        }
         (_, Proto::Json) => ApiError::front_door("InvalidSignatureException", 403, msg),
         (_, Proto::Query) => ApiError::front_door("SignatureDoesNotMatch", 403, msg),
     }

@@ -41,12 +41,19 @@ fn enum_error(value: &str, member: &str, set: &[&str]) -> ApiError {
     ))
 }
 
-pub fn list_foundation_models(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn list_foundation_models(
+    app: &App,
+    caller: &Caller,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let params = form_pairs(&inc.query);
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let provider = get("byProvider");
     if let Some(p) = provider {
-        let ok = !p.is_empty() && p.len() <= 63 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ');
+        let ok = !p.is_empty()
+            && p.len() <= 63
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ');
         if !ok {
             return Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{p}' at 'byProvider' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9- ]{{1,63}}"
@@ -85,7 +92,11 @@ pub fn list_foundation_models(app: &App, caller: &Caller, inc: &Incoming) -> Res
         .map(|m| model_json(m, region))
         .collect();
     let out = json!({ "modelSummaries": summaries });
-    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        200,
+        out.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }
 
 pub fn get_foundation_model(
@@ -120,5 +131,9 @@ pub fn get_foundation_model(
         .into());
     }
     let out = json!({ "modelDetails": model_json(model, region) });
-    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        200,
+        out.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }

@@ -28,7 +28,9 @@ fn arr<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, ApiError> {
 }
 
 fn string(v: &Value, path: &str) -> Result<String, ApiError> {
-    v.as_str().map(str::to_string).ok_or_else(|| type_error(path, "a string"))
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| type_error(path, "a string"))
 }
 
 fn content_blocks(v: &Value, path: &str) -> Result<Vec<Block>, ApiError> {
@@ -134,7 +136,10 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
                 Some(Value::String(r)) if r == "user" => Role::User,
                 Some(Value::String(r)) if r == "assistant" => Role::Assistant,
                 Some(other) => {
-                    let shown = other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string());
+                    let shown = other
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| other.to_string());
                     return Err(ApiError::validation(format!(
                         "1 validation error detected: Value '{shown}' at '{mp}.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
                     )));
@@ -178,7 +183,9 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
     if let Some(ic) = root.get("inferenceConfig") {
         let ic = obj(ic, "inferenceConfig")?;
         if let Some(v) = ic.get("maxTokens") {
-            let n = v.as_i64().ok_or_else(|| type_error("inferenceConfig.maxTokens", "an integer"))?;
+            let n = v
+                .as_i64()
+                .ok_or_else(|| type_error("inferenceConfig.maxTokens", "an integer"))?;
             if n < 1 {
                 return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{n}' at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1"
@@ -186,7 +193,10 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
             }
             prompt.max_tokens = Some(n.min(u32::MAX as i64) as u32);
         }
-        for (name, slot) in [("temperature", &mut prompt.temperature), ("topP", &mut prompt.top_p)] {
+        for (name, slot) in [
+            ("temperature", &mut prompt.temperature),
+            ("topP", &mut prompt.top_p),
+        ] {
             if let Some(v) = ic.get(name) {
                 let path = format!("inferenceConfig.{name}");
                 let x = v.as_f64().ok_or_else(|| type_error(&path, "a number"))?;
@@ -201,18 +211,23 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
         }
         if let Some(v) = ic.get("stopSequences") {
             for (i, s) in arr(v, "inferenceConfig.stopSequences")?.iter().enumerate() {
-                prompt
-                    .stop_sequences
-                    .push(string(s, &format!("inferenceConfig.stopSequences.{}.member", i + 1))?);
+                prompt.stop_sequences.push(string(
+                    s,
+                    &format!("inferenceConfig.stopSequences.{}.member", i + 1),
+                )?);
             }
         }
     }
 
     if let Some(tc) = root.get("toolConfig") {
         let tc = obj(tc, "toolConfig")?;
-        let tools = tc.get("tools").ok_or_else(|| ApiError::missing_member("toolConfig.tools"))?;
+        let tools = tc
+            .get("tools")
+            .ok_or_else(|| ApiError::missing_member("toolConfig.tools"))?;
         for (i, t) in arr(tools, "toolConfig.tools")?.iter().enumerate() {
-            let Some(spec) = t.get("toolSpec") else { continue };
+            let Some(spec) = t.get("toolSpec") else {
+                continue;
+            };
             let sp = format!("toolConfig.tools.{}.member.toolSpec", i + 1);
             let name = spec
                 .get("name")
@@ -225,7 +240,10 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
                 .ok_or_else(|| ApiError::missing_member(&format!("{sp}.inputSchema")))?;
             prompt.tools.push(ToolSpec {
                 name,
-                description: spec.get("description").and_then(Value::as_str).map(str::to_string),
+                description: spec
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 input_schema: schema,
             });
         }
@@ -233,7 +251,12 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
             if choice.contains_key("any") {
                 prompt.tool_choice = ToolChoice::Any;
             } else if let Some(t) = choice.get("tool") {
-                prompt.tool_choice = ToolChoice::Tool(t.get("name").and_then(Value::as_str).unwrap_or("").to_string());
+                prompt.tool_choice = ToolChoice::Tool(
+                    t.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                );
             }
         }
     }
@@ -243,8 +266,12 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
 pub fn block_json(b: &Block) -> Option<Value> {
     match b {
         Block::Text(t) => Some(json!({ "text": t })),
-        Block::ToolUse { id, name, input } => Some(json!({ "toolUse": { "toolUseId": id, "name": name, "input": input } })),
-        Block::Reasoning(t) => Some(json!({ "reasoningContent": { "reasoningText": { "text": t } } })),
+        Block::ToolUse { id, name, input } => {
+            Some(json!({ "toolUse": { "toolUseId": id, "name": name, "input": input } }))
+        }
+        Block::Reasoning(t) => {
+            Some(json!({ "reasoningContent": { "reasoningText": { "text": t } } }))
+        }
         _ => None,
     }
 }
@@ -271,7 +298,8 @@ mod tests {
     fn conversation_rules() {
         let e = parse_request(&json!({})).unwrap_err();
         assert_eq!(e.message, FIRST_MUST_BE_USER);
-        let e = parse_request(&json!({"messages":[{"role":"assistant","content":[{"text":"x"}]}]})).unwrap_err();
+        let e = parse_request(&json!({"messages":[{"role":"assistant","content":[{"text":"x"}]}]}))
+            .unwrap_err();
         assert_eq!(e.message, FIRST_MUST_BE_USER);
         let e = parse_request(&json!({"messages":[{"role":"user","content":[{"text":"x"}]},{"role":"user","content":[{"text":"y"}]}]})).unwrap_err();
         assert_eq!(e.message, MUST_ALTERNATE);

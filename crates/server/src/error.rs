@@ -84,7 +84,11 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 pub fn query_error(err: &ApiError, request_id: &str, xmlns: &str) -> Response<Body> {
-    let kind = if err.status >= 500 { "Receiver" } else { "Sender" };
+    let kind = if err.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
     let body = format!(
         "<ErrorResponse xmlns=\"{xmlns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
         err.code,

@@ -51,7 +51,10 @@ pub struct App {
 
 impl App {
     /// Load the state from `store`, create the default account if missing, apply `scenario`.
-    pub fn new(store: Box<dyn Store>, scenario: Option<&scenario::Scenario>) -> Result<Arc<App>, StoreError> {
+    pub fn new(
+        store: Box<dyn Store>,
+        scenario: Option<&scenario::Scenario>,
+    ) -> Result<Arc<App>, StoreError> {
         let state = State::from_entities(store.load()?);
         let mut backend = ScriptedBackend::new();
         if let Some(s) = scenario {
@@ -129,7 +132,11 @@ impl Incoming {
     }
 
     pub fn with_sig_request<R>(&self, f: impl FnOnce(&bg_sigv4::Request) -> R) -> R {
-        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let req = bg_sigv4::Request {
             method: self.method.as_str(),
             path: &self.path,
@@ -153,7 +160,10 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
     let proto = if is_query_protocol(&parts.method, &path, &query, content_type) {
         Proto::Query
     } else {
@@ -177,7 +187,9 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let body = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         Err(too_large())
     } else {
-        axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| too_large())
+        axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| too_large())
     };
     let body = match body {
         Ok(b) => b,
@@ -186,7 +198,11 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
         .collect();
     // HTTP/2 carries the host in the :authority pseudo-header; SigV4 signs it as `host`.
     if !headers.iter().any(|(k, _)| k == "host") {
@@ -217,7 +233,13 @@ pub fn render(
     operation: &str,
     diagnosis: Option<&bg_gates::Deny>,
 ) -> Response<Body> {
-    app.audit.record(AuditRecord::new(app.now_unix(), request_id, operation, err, diagnosis));
+    app.audit.record(AuditRecord::new(
+        app.now_unix(),
+        request_id,
+        operation,
+        err,
+        diagnosis,
+    ));
     match proto {
         Proto::Json => json_error(err, request_id),
         Proto::Query => query_error(err, request_id, query::STS_XMLNS),
@@ -226,7 +248,8 @@ pub fn render(
 
 pub fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Body> {
     let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    *resp.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(request_id) {
@@ -241,5 +264,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

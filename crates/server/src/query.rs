@@ -24,7 +24,9 @@ pub fn form_pairs(s: &str) -> Vec<(String, String)> {
 
 fn decode(s: &str) -> String {
     let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
@@ -34,7 +36,12 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     } else {
         form_pairs(&String::from_utf8_lossy(&inc.body))
     };
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let action = param("Action").unwrap_or("");
 
     let parsed = match inc.with_sig_request(|r| auth::parse(r, Proto::Query)) {
@@ -43,7 +50,11 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     };
     // STS and IAM share this route; the scope tells them apart. Anything else is verified as
     // STS so that the client hears AWS's "scoped to correct service" sentence.
-    let service = if parsed.service == "iam" { "iam" } else { "sts" };
+    let service = if parsed.service == "iam" {
+        "iam"
+    } else {
+        "sts"
+    };
     let state = app.snapshot();
     let catalog = app.catalog;
     let caller = match inc.with_sig_request(|r| {
@@ -75,7 +86,11 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     }
     if let Some(v) = param("Version") {
         if v != STS_VERSION {
-            let e = ApiError::new("InvalidAction", 400, format!("Could not find operation {action} for version {v}"));
+            let e = ApiError::new(
+                "InvalidAction",
+                400,
+                format!("Could not find operation {action} for version {v}"),
+            );
             return render(app, Proto::Query, &e, rid, action, None);
         }
     }
@@ -127,10 +142,10 @@ pub fn credentials_deny(e: &ApiError) -> bg_gates::Deny {
 
 fn xml_ok(body: String, rid: &str) -> Response<Body> {
     let mut resp = Response::new(Body::from(body));
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/xml"));
     if let Ok(v) = HeaderValue::from_str(rid) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
     resp
 }
-

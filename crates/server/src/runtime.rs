@@ -43,7 +43,11 @@ impl Op {
 /// model IDs and ARNs).
 pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
     let segs: Vec<&str> = path.split('/').collect();
-    let label = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let label = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     match (method, segs.as_slice()) {
         (&Method::POST, ["", "model", id, op]) if !id.is_empty() => {
             let op = match *op {
@@ -118,14 +122,21 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
     };
     match result {
         Ok(resp) => resp,
-        Err(r) => render(app, Proto::Json, &r.error, rid, op.name(), r.deny.as_ref()),
+        Err(r) => render(
+            app,
+            Proto::Json,
+            &r.error,
+            rid,
+            op.name(),
+            r.deny.as_deref(),
+        ),
     }
 }
 
 /// A refusal with, where a gate decided it, the diagnosis.
 pub struct Refusal {
     pub error: ApiError,
-    pub deny: Option<Deny>,
+    pub deny: Option<Box<Deny>>,
 }
 
 impl Refusal {
@@ -138,7 +149,7 @@ impl From<Deny> for Refusal {
     fn from(d: Deny) -> Refusal {
         Refusal {
             error: ApiError::new(d.error, d.status, d.message.clone()),
-            deny: Some(d),
+            deny: Some(Box::new(d)),
         }
     }
 }
@@ -150,7 +161,11 @@ impl From<ApiError> for Refusal {
 }
 
 /// Gate 3 and the lifecycle part of gate 1 (a model past its end of life is refused everywhere).
-pub fn resolve_target<'c>(app: &'c App, caller: &Caller, model_id: &str) -> Result<Target<'c>, Refusal> {
+pub fn resolve_target<'c>(
+    app: &'c App,
+    caller: &Caller,
+    model_id: &str,
+) -> Result<Target<'c>, Refusal> {
     let target = region::resolve(app.catalog, model_id, &caller.region)?;
     if target.model.lifecycle == Lifecycle::EndOfLife {
         return Err(Deny {
@@ -179,7 +194,12 @@ fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
     })
 }
 
-fn converse(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+fn converse(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let started = Instant::now();
     let body = parse_json_body(inc)?;
     let prompt = crate::converse::parse_request(&body)?;
@@ -193,28 +213,47 @@ fn converse(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Resul
         .map_err(backend_error)?;
     let latency = started.elapsed().as_millis() as u64;
     let out = crate::converse::render_response(&completion, latency);
-    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        200,
+        out.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }
 
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
+    use bg_backends::BackendError as B;
     match e {
-        bg_backends::BackendError::Validation(m) => ApiError::validation(m),
-        #[allow(unreachable_patterns)]
-        other => ApiError::new("ModelErrorException", 424, other.to_string()),
+        B::Validation(m) | B::Unsupported(m) => ApiError::validation(m),
+        B::ModelError(m) => ApiError::new("ModelErrorException", 424, m),
+        B::Unavailable(m) => ApiError::new("ServiceUnavailableException", 503, m),
+        B::Timeout(m) => ApiError::new("ModelTimeoutException", 408, m),
     }
 }
 
-fn invoke_model(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+fn invoke_model(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let started = Instant::now();
     let target = resolve_target(app, caller, model_id)?;
     let model: &Model = target.model;
-    let req = native::decode(model.family, &inc.body).map_err(|e| ApiError::validation(e.to_string()))?;
+    let req = native::decode_for_model(model.family, &model.id, &inc.body)
+        .map_err(|e| ApiError::validation(e.to_string()))?;
     let rid = inc.request_id.as_str();
     let (bytes, input_tokens, output_tokens) = match req {
         NativeRequest::Completion(prompt) => {
-            let c = app.backend.complete(&model.id, &prompt).map_err(backend_error)?;
+            let c = app
+                .backend
+                .complete(&model.id, &prompt)
+                .map_err(backend_error)?;
             let (i, o) = (c.usage.input_tokens, c.usage.output_tokens);
-            (native::encode_completion(model.family, &model.id, &prompt, &c, rid), i, o)
+            (
+                native::encode_completion(model.family, &model.id, &prompt, &c, rid),
+                i,
+                o,
+            )
         }
         NativeRequest::Embedding {
             texts,
@@ -222,20 +261,40 @@ fn invoke_model(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> R
             normalize,
             input_type: _,
         } => {
-            let dims = dimensions.or(model.embedding_dimensions.as_ref().map(|d| d.default as usize)).unwrap_or(1024);
+            let dims = dimensions
+                .or(model
+                    .embedding_dimensions
+                    .as_ref()
+                    .map(|d| d.default as usize))
+                .unwrap_or(1024);
             let mut out = Vec::with_capacity(texts.len());
             for t in &texts {
-                out.push(app.backend.embed(&model.id, t, dims, normalize).map_err(backend_error)?);
+                out.push(
+                    app.backend
+                        .embed(&model.id, t, dims, normalize)
+                        .map_err(backend_error)?,
+                );
             }
             let i = out.iter().map(|e| e.input_tokens).sum();
-            (native::encode_embedding(model.family, &model.id, &out, &texts, rid), i, 0)
+            let types = native::requested_embedding_types(model.family, &inc.body);
+            (
+                native::encode_embedding_typed(model.family, &model.id, &out, &texts, &types, rid),
+                i,
+                0,
+            )
         }
     };
     let mut resp = json_response(200, bytes, rid);
     let h = resp.headers_mut();
     // Not in the service model but sent by AWS on every InvokeModel response (bedrock-facts §1.3).
-    h.insert("x-amzn-bedrock-input-token-count", HeaderValue::from(input_tokens));
-    h.insert("x-amzn-bedrock-output-token-count", HeaderValue::from(output_tokens));
+    h.insert(
+        "x-amzn-bedrock-input-token-count",
+        HeaderValue::from(input_tokens),
+    );
+    h.insert(
+        "x-amzn-bedrock-output-token-count",
+        HeaderValue::from(output_tokens),
+    );
     h.insert(
         "x-amzn-bedrock-invocation-latency",
         HeaderValue::from(started.elapsed().as_millis() as u64),
@@ -243,10 +302,26 @@ fn invoke_model(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> R
     Ok(resp)
 }
 
-fn count_tokens(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+fn count_tokens(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let body = parse_json_body(inc)?;
-    let input = body.get("input").ok_or_else(|| ApiError::missing_member("input"))?;
-    let target = resolve_target(app, caller, model_id)?;
+    let input = body
+        .get("input")
+        .ok_or_else(|| ApiError::missing_member("input"))?;
+    // CountTokens runs no inference, so a model listed in the Region only through inference
+    // profiles is counted by its bare ID too (AWS does not document this case; we choose to
+    // accept it since the tokenizer is the model's, not the profile's).
+    let target = match app.catalog.resolve(model_id, &caller.region) {
+        bg_catalog::Resolution::ProfileOnly { model } => Target {
+            model,
+            profile: None,
+        },
+        _ => resolve_target(app, caller, model_id)?,
+    };
     if !target.model.count_tokens {
         // AWS's wording for a model without CountTokens is not documented (bedrock-facts §1.3).
         return Err(ApiError::validation(format!(
@@ -269,7 +344,7 @@ fn count_tokens(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> R
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|_| ApiError::validation("Malformed input request: input.invokeModel.body is not base64, please reformat your input and try again."))?;
-            match native::decode(target.model.family, &raw).map_err(|e| ApiError::validation(e.to_string()))? {
+            match native::decode_for_model(target.model.family, &target.model.id, &raw).map_err(|e| ApiError::validation(e.to_string()))? {
                 NativeRequest::Completion(p) => bg_backends::count_prompt_tokens(&p),
                 NativeRequest::Embedding { texts, .. } => texts.iter().map(|t| bg_backends::count_tokens(t)).sum(),
             }
@@ -282,5 +357,9 @@ fn count_tokens(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> R
         }
     };
     let out = serde_json::json!({ "inputTokens": tokens });
-    Ok(json_response(200, out.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        200,
+        out.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }

@@ -101,31 +101,55 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), ScenarioError> {
-        let declared = |id: &str| id == bg_gates::state::DEFAULT_ACCOUNT || self.account.iter().any(|a| a.id == id);
+        let declared = |id: &str| {
+            id == bg_gates::state::DEFAULT_ACCOUNT || self.account.iter().any(|a| a.id == id)
+        };
         for a in &self.account {
             if !valid_account(&a.id) {
-                return Err(ScenarioError::Invalid(format!("account id '{}' is not 12 digits", a.id)));
+                return Err(ScenarioError::Invalid(format!(
+                    "account id '{}' is not 12 digits",
+                    a.id
+                )));
             }
         }
         for u in &self.user {
             if !declared(&u.account) {
-                return Err(ScenarioError::Invalid(format!("user '{}' names undeclared account {}", u.name, u.account)));
+                return Err(ScenarioError::Invalid(format!(
+                    "user '{}' names undeclared account {}",
+                    u.name, u.account
+                )));
             }
             if !u.path.starts_with('/') || !u.path.ends_with('/') {
-                return Err(ScenarioError::Invalid(format!("user '{}': path must begin and end with '/'", u.name)));
+                return Err(ScenarioError::Invalid(format!(
+                    "user '{}': path must begin and end with '/'",
+                    u.name
+                )));
             }
         }
         for k in &self.access_key {
             if !declared(&k.account) {
-                return Err(ScenarioError::Invalid(format!("access key '{}' names undeclared account {}", k.id, k.account)));
+                return Err(ScenarioError::Invalid(format!(
+                    "access key '{}' names undeclared account {}",
+                    k.id, k.account
+                )));
             }
             if let Some(u) = &k.user {
-                if !self.user.iter().any(|d| &d.name == u && d.account == k.account) {
-                    return Err(ScenarioError::Invalid(format!("access key '{}' names undeclared user {u}", k.id)));
+                if !self
+                    .user
+                    .iter()
+                    .any(|d| &d.name == u && d.account == k.account)
+                {
+                    return Err(ScenarioError::Invalid(format!(
+                        "access key '{}' names undeclared user {u}",
+                        k.id
+                    )));
                 }
             }
             if k.id.len() < 4 || k.secret.is_empty() {
-                return Err(ScenarioError::Invalid(format!("access key '{}': id must have 4+ chars and secret must not be empty", k.id)));
+                return Err(ScenarioError::Invalid(format!(
+                    "access key '{}': id must have 4+ chars and secret must not be empty",
+                    k.id
+                )));
             }
         }
         Ok(())
@@ -196,8 +220,14 @@ secret = "s"
         .unwrap();
         let ch = s.changes();
         assert_eq!(ch.len(), 4);
-        let err = Scenario::from_toml("[[access_key]]\naccount=\"222222222222\"\nid=\"AKIAX\"\nsecret=\"s\"\n").unwrap_err();
-        assert_eq!(err.to_string(), "scenario: access key 'AKIAX' names undeclared account 222222222222");
+        let err = Scenario::from_toml(
+            "[[access_key]]\naccount=\"222222222222\"\nid=\"AKIAX\"\nsecret=\"s\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "scenario: access key 'AKIAX' names undeclared account 222222222222"
+        );
         assert!(Scenario::from_toml("[[acount]]\nid=\"1\"").is_err());
     }
 }

@@ -36,18 +36,22 @@ impl SqliteStore {
         } else {
             if let Some(dir) = Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
             }
             let c = Connection::open(path).map_err(backend)?;
             // WAL: readers never block the writer; FULL: fsync at every commit (durability over
             // a few hundred microseconds per write, which only control-plane calls pay).
-            c.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+            c.pragma_update(None, "journal_mode", "WAL")
+                .map_err(backend)?;
             c
         };
-        conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -69,7 +73,13 @@ impl Store for SqliteStore {
             .prepare("SELECT kind, id, body FROM entities ORDER BY kind, id")
             .map_err(backend)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .map_err(backend)?;
         let mut out = Vec::new();
         for row in rows {
@@ -90,7 +100,8 @@ impl Store for SqliteStore {
         for c in changes {
             match c {
                 Change::Put(e) => {
-                    let body = serde_json::to_string(e).map_err(|err| StoreError::Backend(err.to_string()))?;
+                    let body = serde_json::to_string(e)
+                        .map_err(|err| StoreError::Backend(err.to_string()))?;
                     tx.execute(
                         "INSERT INTO entities(kind, id, body) VALUES (?1, ?2, ?3)
                          ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
@@ -99,8 +110,11 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 }
                 Change::Delete { kind, id } => {
-                    tx.execute("DELETE FROM entities WHERE kind = ?1 AND id = ?2", params![kind, id])
-                        .map_err(backend)?;
+                    tx.execute(
+                        "DELETE FROM entities WHERE kind = ?1 AND id = ?2",
+                        params![kind, id],
+                    )
+                    .map_err(backend)?;
                 }
             }
         }
@@ -141,7 +155,10 @@ mod tests {
         let s = SqliteStore::open(":memory:").unwrap();
         s.conn
             .lock()
-            .execute("INSERT INTO entities VALUES ('account','x','{not json')", [])
+            .execute(
+                "INSERT INTO entities VALUES ('account','x','{not json')",
+                [],
+            )
             .unwrap();
         assert!(matches!(s.load(), Err(StoreError::Corrupt { .. })));
     }
