@@ -1,7 +1,8 @@
 //! Gate 5, the part after the signature: is the access key known, active, and is its session
 //! token present and unexpired. (The signature itself is checked by `bg-sigv4`.)
 
-use crate::state::{AccessKey, Principal, State};
+use crate::authz::Caller;
+use crate::state::{AccessKey, State};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredentialError {
@@ -41,13 +42,13 @@ impl CredentialError {
     }
 }
 
-/// Find the key and its principal. `token` is the request's `X-Amz-Security-Token`, if any.
+/// Find the key and who it belongs to. `token` is the request's `X-Amz-Security-Token`, if any.
 pub fn authenticate<'s>(
     state: &'s State,
     access_key: &str,
     token: Option<&str>,
     now_unix: i64,
-) -> Result<(&'s AccessKey, &'s Principal), CredentialError> {
+) -> Result<(&'s AccessKey, Caller), CredentialError> {
     let key = state
         .keys
         .get(access_key)
@@ -67,7 +68,7 @@ pub fn authenticate<'s>(
         .principals
         .get(&key.principal_arn)
         .ok_or(CredentialError::InvalidToken)?;
-    Ok((key, principal))
+    Ok((key, Caller::from_key(key, principal)))
 }
 
 #[cfg(test)]
@@ -89,6 +90,8 @@ mod tests {
                 session_token: Some("tok".into()),
                 expires_unix: Some(1000),
                 active: true,
+                session: None,
+                created_unix: 0,
             })),
         ]);
         s

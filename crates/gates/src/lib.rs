@@ -5,11 +5,16 @@
 //! never depend on an I/O crate (no tokio, no axum, no rusqlite): the server, `policy check` and the
 //! doctor's offline mode all call the same functions.
 
+pub mod authz;
 pub mod credentials;
+pub mod managed;
 pub mod region;
 pub mod state;
 
-pub use state::{AccessKey, Account, Change, Entity, Principal, PrincipalKind, State};
+pub use authz::{Caller, CallerKind};
+pub use state::{
+    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal, PrincipalKind, Session, State,
+};
 
 use serde::Serialize;
 

@@ -27,6 +27,21 @@ pub enum PrincipalKind {
         #[serde(default = "default_path")]
         path: String,
     },
+    Role {
+        name: String,
+        #[serde(default = "default_path")]
+        path: String,
+        /// The trust policy (AssumeRolePolicyDocument), JSON.
+        trust_policy: String,
+        #[serde(default = "default_max_session")]
+        max_session_duration: u32,
+        #[serde(default)]
+        description: Option<String>,
+    },
+}
+
+fn default_max_session() -> u32 {
+    3600
 }
 
 fn default_path() -> String {
@@ -42,9 +57,53 @@ pub struct Principal {
     pub kind: PrincipalKind,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Inline policies: name → JSON document.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// Attached managed policy ARNs, in attach order.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+    /// Group names (users only).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Managed policy ARN used as permissions boundary.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub created_unix: i64,
 }
 
 impl Principal {
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            PrincipalKind::Root => "root",
+            PrincipalKind::User { name, .. } | PrincipalKind::Role { name, .. } => name,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match &self.kind {
+            PrincipalKind::Root => "/",
+            PrincipalKind::User { path, .. } | PrincipalKind::Role { path, .. } => path,
+        }
+    }
+
+    pub fn role(account: &str, name: &str, path: &str, trust_policy: &str) -> Principal {
+        Principal {
+            arn: format!("arn:aws:iam::{account}:role{path}{name}"),
+            account: account.to_string(),
+            unique_id: unique_id("AROA", account, name),
+            kind: PrincipalKind::Role {
+                name: name.to_string(),
+                path: path.to_string(),
+                trust_policy: trust_policy.to_string(),
+                max_session_duration: 3600,
+                description: None,
+            },
+            ..Principal::root(account)
+        }
+    }
+
     pub fn root(account: &str) -> Principal {
         Principal {
             arn: format!("arn:aws:iam::{account}:root"),
@@ -52,6 +111,11 @@ impl Principal {
             unique_id: account.to_string(),
             kind: PrincipalKind::Root,
             tags: BTreeMap::new(),
+            inline_policies: BTreeMap::new(),
+            attached_policies: Vec::new(),
+            groups: Vec::new(),
+            permissions_boundary: None,
+            created_unix: 0,
         }
     }
 
@@ -64,7 +128,7 @@ impl Principal {
                 name: name.to_string(),
                 path: path.to_string(),
             },
-            tags: BTreeMap::new(),
+            ..Principal::root(account)
         }
     }
 }
@@ -72,14 +136,20 @@ impl Principal {
 /// A stable `AIDA…` ID (21 chars, as AWS's) derived from account and name, so a scenario applied
 /// twice gives the same ID.
 pub fn user_unique_id(account: &str, name: &str) -> String {
+    unique_id("AIDA", account, name)
+}
+
+/// A stable 21-char AWS-style unique ID with the given 4-char prefix (AIDA user, AROA role,
+/// AGPA group, ANPA policy, AKIA/ASIA keys).
+pub fn unique_id(prefix: &str, account: &str, name: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    // FNV-1a over account/name; good enough for a stable, readable identifier (not a secret).
+    // FNV-1a over prefix/account/name; good enough for a stable, readable identifier (not a secret).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in account.bytes().chain([b'/']).chain(name.bytes()) {
+    for b in prefix.bytes().chain(account.bytes()).chain([b'/']).chain(name.bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    let mut id = String::from("AIDA");
+    let mut id = String::from(prefix);
     let mut x = h;
     for i in 0..17 {
         if i == 12 {
@@ -105,6 +175,151 @@ pub struct AccessKey {
     pub expires_unix: Option<i64>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Set for credentials that AssumeRole issued.
+    #[serde(default)]
+    pub session: Option<Session>,
+    #[serde(default)]
+    pub created_unix: i64,
+}
+
+/// An assumed-role session: who it is and what narrows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub role_arn: String,
+    pub session_name: String,
+    /// Inline session policy (JSON), if the caller passed one.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Managed policy ARNs passed as session policies.
+    #[serde(default)]
+    pub policy_arns: Vec<String>,
+}
+
+impl Session {
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` (the role's path is not part of it).
+    pub fn assumed_role_arn(&self) -> String {
+        let (account, rest) = split_iam_arn(&self.role_arn);
+        let role_name = rest.rsplit('/').next().unwrap_or(rest);
+        format!("arn:aws:sts::{account}:assumed-role/{role_name}/{}", self.session_name)
+    }
+}
+
+/// (account, resource) of an IAM ARN.
+pub fn split_iam_arn(arn: &str) -> (&str, &str) {
+    let mut it = arn.splitn(6, ':');
+    let _ = (it.next(), it.next(), it.next(), it.next());
+    (it.next().unwrap_or(""), it.next().unwrap_or(""))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub arn: String,
+    pub account: String,
+    pub name: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+    pub unique_id: String,
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+    #[serde(default)]
+    pub created_unix: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    pub version_id: String,
+    pub document: String,
+    #[serde(default)]
+    pub created_unix: i64,
+}
+
+/// A managed policy: customer managed (account set) or AWS managed (`account` None,
+/// `arn:aws:iam::aws:policy/…`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    #[serde(default)]
+    pub account: Option<String>,
+    pub name: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+    pub policy_id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub default_version: String,
+    pub versions: Vec<PolicyVersion>,
+    #[serde(default)]
+    pub created_unix: i64,
+    #[serde(default)]
+    pub updated_unix: i64,
+}
+
+impl ManagedPolicy {
+    pub fn default_document(&self) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|v| v.version_id == self.default_version)
+            .map(|v| v.document.as_str())
+    }
+}
+
+/// AWS Organizations, as far as SCPs need it: a root, OUs, member accounts under them, and SCPs
+/// attached to the root, an OU or an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub management_account: String,
+    pub root_id: String,
+    #[serde(default)]
+    pub units: Vec<OrgUnit>,
+    /// account → parent (root id or OU id).
+    #[serde(default)]
+    pub account_parents: BTreeMap<String, String>,
+    #[serde(default)]
+    pub policies: Vec<ServiceControlPolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub parent_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceControlPolicy {
+    pub id: String,
+    pub name: String,
+    pub document: String,
+    /// Root, OU or account IDs it is attached to.
+    pub targets: Vec<String>,
+}
+
+impl Organization {
+    pub fn policy_arn(&self, policy_id: &str) -> String {
+        format!(
+            "arn:aws:organizations::{}:policy/{}/service_control_policy/{policy_id}",
+            self.management_account, self.id
+        )
+    }
+
+    /// The chain of targets from the root down to the account: [root, ou…, account].
+    /// None when the account is not a member.
+    pub fn chain(&self, account: &str) -> Option<Vec<String>> {
+        let mut parent = self.account_parents.get(account)?.clone();
+        let mut chain = vec![account.to_string()];
+        for _ in 0..10 {
+            chain.push(parent.clone());
+            if parent == self.root_id {
+                chain.reverse();
+                return Some(chain);
+            }
+            parent = self.units.iter().find(|u| u.id == parent)?.parent_id.clone();
+        }
+        None
+    }
 }
 
 fn yes() -> bool {
@@ -118,6 +333,9 @@ pub enum Entity {
     Account(Account),
     Principal(Principal),
     AccessKey(AccessKey),
+    Group(Group),
+    ManagedPolicy(ManagedPolicy),
+    Organization(Organization),
 }
 
 impl Entity {
@@ -126,6 +344,9 @@ impl Entity {
             Entity::Account(_) => "account",
             Entity::Principal(_) => "principal",
             Entity::AccessKey(_) => "access-key",
+            Entity::Group(_) => "group",
+            Entity::ManagedPolicy(_) => "managed-policy",
+            Entity::Organization(_) => "organization",
         }
     }
 
@@ -134,6 +355,9 @@ impl Entity {
             Entity::Account(a) => &a.id,
             Entity::Principal(p) => &p.arn,
             Entity::AccessKey(k) => &k.access_key_id,
+            Entity::Group(g) => &g.arn,
+            Entity::ManagedPolicy(p) => &p.arn,
+            Entity::Organization(o) => &o.id,
         }
     }
 }
@@ -151,6 +375,11 @@ pub struct State {
     pub accounts: BTreeMap<String, Account>,
     pub principals: HashMap<String, Principal>,
     pub keys: HashMap<String, AccessKey>,
+    pub groups: HashMap<String, Group>,
+    pub policies: HashMap<String, ManagedPolicy>,
+    pub organizations: BTreeMap<String, Organization>,
+    /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
+    pub compiled: crate::authz::Compiled,
 }
 
 impl State {
@@ -159,6 +388,7 @@ impl State {
         for e in entities {
             s.put(e);
         }
+        s.compiled = crate::authz::Compiled::build(&s);
         s
     }
 
@@ -172,6 +402,15 @@ impl State {
             }
             Entity::AccessKey(k) => {
                 self.keys.insert(k.access_key_id.clone(), k);
+            }
+            Entity::Group(g) => {
+                self.groups.insert(g.arn.clone(), g);
+            }
+            Entity::ManagedPolicy(p) => {
+                self.policies.insert(p.arn.clone(), p);
+            }
+            Entity::Organization(o) => {
+                self.organizations.insert(o.id.clone(), o);
             }
         }
     }
@@ -192,11 +431,28 @@ impl State {
                     "access-key" => {
                         s.keys.remove(id);
                     }
+                    "group" => {
+                        s.groups.remove(id);
+                    }
+                    "managed-policy" => {
+                        s.policies.remove(id);
+                    }
+                    "organization" => {
+                        s.organizations.remove(id);
+                    }
                     _ => {}
                 },
             }
         }
+        s.compiled = crate::authz::Compiled::build(&s);
         s
+    }
+
+    /// The organization the account belongs to (as member or management account).
+    pub fn organization_of(&self, account: &str) -> Option<&Organization> {
+        self.organizations
+            .values()
+            .find(|o| o.management_account == account || o.account_parents.contains_key(account))
     }
 
     /// The changes that create the default account and its root key, if they are missing.
@@ -220,7 +476,14 @@ impl State {
                 session_token: None,
                 expires_unix: None,
                 active: true,
+                session: None,
+                created_unix: 0,
             })));
+        }
+        for p in crate::managed::aws_managed_policies() {
+            if !self.policies.contains_key(&p.arn) {
+                out.push(Change::Put(Entity::ManagedPolicy(p)));
+            }
         }
         out
     }
@@ -243,7 +506,7 @@ mod tests {
     fn bootstrap_then_nothing_more() {
         let s = State::default();
         let ch = s.bootstrap_changes();
-        assert_eq!(ch.len(), 3);
+        assert_eq!(ch.len(), 3 + crate::managed::aws_managed_policies().len());
         let s2 = s.with_changes(&ch);
         assert!(s2.bootstrap_changes().is_empty());
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use bg_gates::credentials::{authenticate, CredentialError};
-use bg_gates::{Principal, State};
+use bg_gates::State;
 use bg_sigv4::{ParsedAuth, Request, SigError, Verifier};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,11 +12,10 @@ pub enum Proto {
     Query,
 }
 
-/// Who called, proven.
+/// Who called, proven, and where the request was signed for.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub principal: Principal,
-    pub access_key: String,
+    pub identity: bg_gates::Caller,
     pub region: String,
     pub service: String,
 }
@@ -38,7 +37,7 @@ pub fn verify(
     now_unix: i64,
     proto: Proto,
 ) -> Result<Caller, ApiError> {
-    let (key, principal) = authenticate(
+    let (key, identity) = authenticate(
         state,
         &auth.access_key,
         auth.security_token.as_deref(),
@@ -56,8 +55,7 @@ pub fn verify(
         )
         .map_err(|e| sig_error(&e, proto))?;
     Ok(Caller {
-        principal: principal.clone(),
-        access_key: key.access_key_id.clone(),
+        identity,
         region: auth.region.clone(),
         service: auth.service.clone(),
     })

@@ -13,9 +13,11 @@ pub mod auth;
 pub mod control;
 pub mod converse;
 pub mod error;
+pub mod iam_api;
 pub mod query;
 pub mod runtime;
 pub mod scenario;
+pub mod sts_api;
 
 use crate::audit::{Audit, AuditRecord};
 use crate::auth::Proto;

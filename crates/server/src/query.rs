@@ -77,12 +77,13 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     };
 
     if service == "iam" {
-        let e = ApiError::new(
-            "InvalidAction",
-            400,
-            format!("Could not find operation {action} for version 2010-05-08 (bedrock-gates does not serve IAM yet)"),
-        );
-        return render(app, Proto::Query, &e, rid, action, None);
+        return match crate::iam_api::handle(app, &caller, action, &params, rid) {
+            Ok(body) => xml_ok(body, rid),
+            Err(e) => {
+                app.audit.record(crate::audit::AuditRecord::new(app.now_unix(), rid, action, &e, None));
+                crate::error::query_error(&e, rid, crate::iam_api::IAM_XMLNS)
+            }
+        };
     }
     if let Some(v) = param("Version") {
         if v != STS_VERSION {
@@ -96,15 +97,19 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     }
     match action {
         "GetCallerIdentity" => {
-            let p = &caller.principal;
+            let p = &caller.identity;
             let body = format!(
                 "<GetCallerIdentityResponse xmlns=\"{STS_XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{rid}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
                 xml_escape(&p.arn),
-                xml_escape(&p.unique_id),
+                xml_escape(&p.user_id),
                 xml_escape(&p.account)
             );
             xml_ok(body, rid)
         }
+        "AssumeRole" => match crate::sts_api::assume_role(app, &caller, &params, rid) {
+            Ok(body) => xml_ok(body, rid),
+            Err(e) => render(app, Proto::Query, &e, rid, action, None),
+        },
         "" => {
             let e = ApiError::new("MissingAction", 400, "Missing Action");
             render(app, Proto::Query, &e, rid, action, None)

@@ -191,6 +191,8 @@ impl Scenario {
                 session_token: k.session_token.clone(),
                 expires_unix: k.expires_unix,
                 active: true,
+                session: None,
+                created_unix: 0,
             })));
         }
         out
