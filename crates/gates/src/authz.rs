@@ -19,12 +19,20 @@ pub struct Compiled {
     pub scps: HashMap<String, Arc<Vec<Vec<NamedPolicy>>>>,
     /// managed policy ARN → its default version, as an identity policy (for session policy ARNs).
     pub managed: HashMap<String, Arc<NamedPolicy>>,
+    /// session access key → its session policies (inline and managed ARNs), compiled.
+    pub sessions: HashMap<String, Arc<Vec<NamedPolicy>>>,
     /// Documents that did not compile (they were validated on write, so this stays empty unless
     /// the database was edited by hand).
     pub errors: Vec<String>,
 }
 
-fn compile(name: &str, arn: Option<&str>, doc: &str, kind: PolicyKind, errors: &mut Vec<String>) -> Option<NamedPolicy> {
+fn compile(
+    name: &str,
+    arn: Option<&str>,
+    doc: &str,
+    kind: PolicyKind,
+    errors: &mut Vec<String>,
+) -> Option<NamedPolicy> {
     match Policy::parse(doc, kind) {
         Ok(p) => {
             let mut np = NamedPolicy::new(name, p);
@@ -46,7 +54,9 @@ impl Compiled {
         let mut errors = Vec::new();
         for (arn, p) in &state.policies {
             if let Some(doc) = p.default_document() {
-                if let Some(np) = compile(&p.name, Some(arn), doc, PolicyKind::Identity, &mut errors) {
+                if let Some(np) =
+                    compile(&p.name, Some(arn), doc, PolicyKind::Identity, &mut errors)
+                {
                     c.managed.insert(arn.clone(), Arc::new(np));
                 }
             }
@@ -66,10 +76,12 @@ impl Compiled {
             }
             for g in &p.groups {
                 let garn = format!("arn:aws:iam::{}:group/{g}", p.account);
-                let group = state
-                    .groups
-                    .get(&garn)
-                    .or_else(|| state.groups.values().find(|x| x.account == p.account && &x.name == g));
+                let group = state.groups.get(&garn).or_else(|| {
+                    state
+                        .groups
+                        .values()
+                        .find(|x| x.account == p.account && &x.name == g)
+                });
                 if let Some(group) = group {
                     for (name, doc) in &group.inline_policies {
                         set.extend(compile(name, None, doc, PolicyKind::Identity, &mut errors));
@@ -83,8 +95,18 @@ impl Compiled {
             }
             c.identity.insert(arn.clone(), Arc::new(set));
             if let Some(b) = &p.permissions_boundary {
-                if let Some(pol) = state.policies.get(b).and_then(|m| m.default_document().map(|d| (m, d))) {
-                    if let Some(np) = compile(&pol.0.name, Some(b), pol.1, PolicyKind::Boundary, &mut errors) {
+                if let Some(pol) = state
+                    .policies
+                    .get(b)
+                    .and_then(|m| m.default_document().map(|d| (m, d)))
+                {
+                    if let Some(np) = compile(
+                        &pol.0.name,
+                        Some(b),
+                        pol.1,
+                        PolicyKind::Boundary,
+                        &mut errors,
+                    ) {
                         c.boundary.insert(arn.clone(), Arc::new(np));
                     }
                 }
@@ -95,17 +117,50 @@ impl Compiled {
                 if *account == org.management_account {
                     continue; // SCPs never apply to the management account
                 }
-                let Some(chain) = org.chain(account) else { continue };
+                let Some(chain) = org.chain(account) else {
+                    continue;
+                };
                 let mut levels = Vec::new();
                 for target in &chain {
                     let mut level = Vec::new();
-                    for scp in org.policies.iter().filter(|p| p.targets.iter().any(|t| t == target)) {
+                    for scp in org
+                        .policies
+                        .iter()
+                        .filter(|p| p.targets.iter().any(|t| t == target))
+                    {
                         let arn = org.policy_arn(&scp.id);
-                        level.extend(compile(&scp.name, Some(&arn), &scp.document, PolicyKind::Scp, &mut errors));
+                        level.extend(compile(
+                            &scp.name,
+                            Some(&arn),
+                            &scp.document,
+                            PolicyKind::Scp,
+                            &mut errors,
+                        ));
                     }
                     levels.push(level);
                 }
                 c.scps.insert(account.clone(), Arc::new(levels));
+            }
+        }
+        for (id, key) in &state.keys {
+            let Some(s) = &key.session else { continue };
+            let mut v = Vec::new();
+            if let Some(doc) = &s.policy {
+                v.extend(compile(
+                    "session policy",
+                    None,
+                    doc,
+                    PolicyKind::Session,
+                    &mut errors,
+                ));
+            }
+            for a in &s.policy_arns {
+                if let Some(np) = c.managed.get(a) {
+                    v.push((**np).clone());
+                }
+            }
+            if !v.is_empty() {
+                c.sessions.insert(id.clone(), Arc::new(v));
             }
         }
         c.errors = errors;
@@ -188,7 +243,14 @@ pub fn base_context(caller: &Caller, facts: &RequestFacts) -> Context {
     ctx.set("aws:PrincipalArn", caller.entity_arn.clone());
     ctx.set("aws:PrincipalAccount", caller.account.clone());
     ctx.set("aws:userid", caller.user_id.clone());
-    ctx.set("aws:SecureTransport", if facts.secure_transport { "true" } else { "false" });
+    ctx.set(
+        "aws:SecureTransport",
+        if facts.secure_transport {
+            "true"
+        } else {
+            "false"
+        },
+    );
     ctx.set("aws:EpochTime", facts.now_unix.to_string());
     if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(facts.now_unix) {
         if let Ok(s) = t.format(&time::format_description::well_known::Rfc3339) {
@@ -218,7 +280,13 @@ pub fn base_context(caller: &Caller, facts: &RequestFacts) -> Context {
 }
 
 /// Evaluate one action on one resource for the caller, through every layer that applies.
-pub fn evaluate(state: &State, caller: &Caller, action: &str, resource: &str, ctx: Context) -> Evaluation {
+pub fn evaluate(
+    state: &State,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    ctx: Context,
+) -> Evaluation {
     let req = bg_iam::Request {
         principal: caller.iam_principal(),
         action: action.to_string(),
@@ -232,22 +300,14 @@ pub fn evaluate(state: &State, caller: &Caller, action: &str, resource: &str, ct
     let boundary = state.compiled.boundary.get(&caller.entity_arn);
     // Session policies: inline plus managed ARNs; AWS intersects them as one layer, which the
     // engine models as one NamedPolicy. With several, we evaluate each separately below.
-    let session_policies: Vec<NamedPolicy> = match &caller.session {
-        Some(s) => {
-            let mut v = Vec::new();
-            if let Some(doc) = &s.policy {
-                if let Ok(p) = Policy::parse(doc, PolicyKind::Session) {
-                    v.push(NamedPolicy::new("session policy", p));
-                }
-            }
-            for a in &s.policy_arns {
-                if let Some(np) = state.compiled.managed.get(a) {
-                    v.push((**np).clone());
-                }
-            }
-            v
-        }
-        None => Vec::new(),
+    let session_policies: &[NamedPolicy] = match &caller.session {
+        Some(_) => state
+            .compiled
+            .sessions
+            .get(&caller.access_key)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]),
+        None => &[],
     };
     let identity_slice: &[NamedPolicy] = identity.map(|v| v.as_slice()).unwrap_or(&empty);
     let scp_levels: Option<&[Vec<NamedPolicy>]> = scps.map(|v| v.as_slice());
@@ -267,14 +327,25 @@ pub fn evaluate(state: &State, caller: &Caller, action: &str, resource: &str, ct
     // identity-based policies and the session policies").
     let evals: Vec<Evaluation> = session_policies
         .iter()
-        .map(|sp| bg_iam::evaluate(&req, &Policies { session: Some(sp), ..base }))
+        .map(|sp| {
+            bg_iam::evaluate(
+                &req,
+                &Policies {
+                    session: Some(sp),
+                    ..base
+                },
+            )
+        })
         .collect();
     let pick = evals
         .iter()
         .position(|e| e.decision == bg_iam::Decision::ExplicitlyDenied)
         .or_else(|| evals.iter().position(|e| e.is_allowed()))
         .unwrap_or(0);
-    evals.into_iter().nth(pick).expect("session_policies is not empty")
+    evals
+        .into_iter()
+        .nth(pick)
+        .expect("session_policies is not empty")
 }
 
 /// The refusal for a non-allowed evaluation, with AWS's message and our diagnosis.
@@ -328,7 +399,12 @@ pub fn authorize(
 
 /// For actions without a resource type (e.g. bedrock:ListFoundationModels): evaluated on `*`,
 /// and the refusal omits "on resource: …", as AWS's does.
-pub fn authorize_no_resource(state: &State, caller: &Caller, action: &str, ctx: Context) -> Result<(), Deny> {
+pub fn authorize_no_resource(
+    state: &State,
+    caller: &Caller,
+    action: &str,
+    ctx: Context,
+) -> Result<(), Deny> {
     let e = evaluate(state, caller, action, "*", ctx);
     if e.is_allowed() {
         Ok(())

@@ -74,7 +74,7 @@ pub fn authenticate<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Change, Entity};
+    use crate::state::{Change, Entity, Principal};
 
     fn state() -> State {
         let s = State::default();
@@ -100,9 +100,10 @@ mod tests {
     #[test]
     fn known_key_passes() {
         let s = state();
-        let (k, p) = authenticate(&s, "test", None, 0).unwrap();
+        let (k, c) = authenticate(&s, "test", None, 0).unwrap();
         assert_eq!(k.secret_access_key, "test");
-        assert_eq!(p.arn, "arn:aws:iam::000000000000:root");
+        assert_eq!(c.arn, "arn:aws:iam::000000000000:root");
+        assert_eq!(c.user_id, "000000000000");
     }
 
     #[test]

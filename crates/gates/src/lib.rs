@@ -7,13 +7,15 @@
 
 pub mod authz;
 pub mod credentials;
+pub mod invoke;
 pub mod managed;
 pub mod region;
 pub mod state;
 
 pub use authz::{Caller, CallerKind};
 pub use state::{
-    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal, PrincipalKind, Session, State,
+    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
+    PrincipalKind, Session, State,
 };
 
 use serde::Serialize;

@@ -145,7 +145,12 @@ pub fn unique_id(prefix: &str, account: &str, name: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     // FNV-1a over prefix/account/name; good enough for a stable, readable identifier (not a secret).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in prefix.bytes().chain(account.bytes()).chain([b'/']).chain(name.bytes()) {
+    for b in prefix
+        .bytes()
+        .chain(account.bytes())
+        .chain([b'/'])
+        .chain(name.bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -200,7 +205,10 @@ impl Session {
     pub fn assumed_role_arn(&self) -> String {
         let (account, rest) = split_iam_arn(&self.role_arn);
         let role_name = rest.rsplit('/').next().unwrap_or(rest);
-        format!("arn:aws:sts::{account}:assumed-role/{role_name}/{}", self.session_name)
+        format!(
+            "arn:aws:sts::{account}:assumed-role/{role_name}/{}",
+            self.session_name
+        )
     }
 }
 
@@ -316,7 +324,12 @@ impl Organization {
                 chain.reverse();
                 return Some(chain);
             }
-            parent = self.units.iter().find(|u| u.id == parent)?.parent_id.clone();
+            parent = self
+                .units
+                .iter()
+                .find(|u| u.id == parent)?
+                .parent_id
+                .clone();
         }
         None
     }

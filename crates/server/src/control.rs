@@ -80,6 +80,13 @@ pub fn list_foundation_models(
         }
     }
     let region = caller.region.as_str();
+    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
+    bg_gates::authz::authorize_no_resource(
+        &app.snapshot(),
+        &caller.identity,
+        "bedrock:ListFoundationModels",
+        ctx,
+    )?;
     let summaries: Vec<Value> = app
         .catalog
         .models_in_region(region)
@@ -122,6 +129,13 @@ pub fn get_foundation_model(
         .models_in_region(region)
         .find(|m| m.id == id)
         .ok_or_else(|| ApiError::validation(bg_gates::region::INVALID_MODEL_ID))?;
+    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
+    bg_gates::authz::authorize(
+        &app.snapshot(),
+        &caller.identity,
+        "bedrock:GetFoundationModel",
+        &[(model.arn(region), ctx)],
+    )?;
     if model.lifecycle == Lifecycle::EndOfLife {
         return Err(ApiError::new(
             "ResourceNotFoundException",

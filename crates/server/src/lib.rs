@@ -106,6 +106,16 @@ impl App {
         sys + self.clock_offset.load(Ordering::Relaxed)
     }
 
+    /// The request facts IAM conditions read.
+    pub fn facts(&self, region: &str, inc: &Incoming) -> bg_gates::authz::RequestFacts {
+        bg_gates::authz::RequestFacts {
+            region: region.to_string(),
+            source_ip: inc.source_ip.clone(),
+            now_unix: self.now_unix(),
+            secure_transport: false,
+        }
+    }
+
     pub fn advance_clock(&self, secs: i64) {
         self.clock_offset.fetch_add(secs, Ordering::Relaxed);
     }
@@ -123,6 +133,8 @@ pub struct Incoming {
     pub headers: Vec<(String, String)>,
     pub body: bytes::Bytes,
     pub request_id: String,
+    /// The peer address, for `aws:SourceIp`.
+    pub source_ip: Option<String>,
 }
 
 impl Incoming {
@@ -160,6 +172,10 @@ fn is_query_protocol(method: &Method, path: &str, query: &str, content_type: Opt
 async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
+    let source_ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     let content_type = parts
@@ -219,6 +235,7 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         headers,
         body,
         request_id,
+        source_ip,
     };
     match proto {
         Proto::Query => query::handle(&app, &inc),

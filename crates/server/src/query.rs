@@ -80,7 +80,13 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
         return match crate::iam_api::handle(app, &caller, action, &params, rid) {
             Ok(body) => xml_ok(body, rid),
             Err(e) => {
-                app.audit.record(crate::audit::AuditRecord::new(app.now_unix(), rid, action, &e, None));
+                app.audit.record(crate::audit::AuditRecord::new(
+                    app.now_unix(),
+                    rid,
+                    action,
+                    &e,
+                    None,
+                ));
                 crate::error::query_error(&e, rid, crate::iam_api::IAM_XMLNS)
             }
         };

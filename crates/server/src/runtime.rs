@@ -181,6 +181,21 @@ pub fn resolve_target<'c>(
     Ok(target)
 }
 
+/// Gate 2 for a runtime call: every ARN AWS checks (profile, source model, destinations).
+pub fn authorize_invoke(
+    app: &App,
+    caller: &Caller,
+    action: &str,
+    target: &Target,
+    inc: &Incoming,
+) -> Result<(), Refusal> {
+    let facts = app.facts(&caller.region, inc);
+    let resources = bg_gates::invoke::invoke_resources(target, &caller.identity, &facts);
+    let state = app.snapshot();
+    bg_gates::authz::authorize(&state, &caller.identity, action, &resources)?;
+    Ok(())
+}
+
 const NOT_CHAT: &str =
     "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
 
@@ -204,6 +219,7 @@ fn converse(
     let body = parse_json_body(inc)?;
     let prompt = crate::converse::parse_request(&body)?;
     let target = resolve_target(app, caller, model_id)?;
+    authorize_invoke(app, caller, "bedrock:InvokeModel", &target, inc)?;
     if !target.model.converse {
         return Err(ApiError::validation(NOT_CHAT).into());
     }
@@ -238,6 +254,7 @@ fn invoke_model(
 ) -> Result<Response<Body>, Refusal> {
     let started = Instant::now();
     let target = resolve_target(app, caller, model_id)?;
+    authorize_invoke(app, caller, "bedrock:InvokeModel", &target, inc)?;
     let model: &Model = target.model;
     let req = native::decode_for_model(model.family, &model.id, &inc.body)
         .map_err(|e| ApiError::validation(e.to_string()))?;
@@ -322,6 +339,7 @@ fn count_tokens(
         },
         _ => resolve_target(app, caller, model_id)?,
     };
+    authorize_invoke(app, caller, "bedrock:CountTokens", &target, inc)?;
     if !target.model.count_tokens {
         // AWS's wording for a model without CountTokens is not documented (bedrock-facts §1.3).
         return Err(ApiError::validation(format!(

@@ -18,9 +18,43 @@
 //! [[answer]]
 //! model = "amazon.nova-lite-v1:0"
 //! text = "Pinned reply."
+//!
+//! [[policy]]                      # customer managed policy
+//! account = "111111111111"
+//! name = "InvokeNova"
+//! document = '{"Version":"2012-10-17","Statement":[…]}'
+//!
+//! [[user]]                        # users, groups and roles take `attach` (policy ARNs, or names
+//! account = "111111111111"        # of AWS managed or same-account policies), `inline`
+//! name = "dev"                    # (name → document), `boundary` (a policy ARN or name)
+//! attach = ["InvokeNova"]
+//!
+//! [[role]]
+//! account = "111111111111"
+//! name = "app"
+//! trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}'
+//!
+//! [organization]                  # SCPs: root → OUs → accounts
+//! id = "o-exampleorg1"
+//! management_account = "999999999999"
+//! units = [{ id = "ou-dev", name = "Dev", parent = "r-root" }]
+//! accounts = { "111111111111" = "ou-dev" }
+//! [[organization.scp]]
+//! id = "p-regions"
+//! name = "OnlyUsEast1"
+//! targets = ["ou-dev"]
+//! document = '{…}'
 //! ```
+//!
+//! Every policy document is validated with the IAM engine at load: a malformed one stops the
+//! start with IAM's message, before anything is written.
 
-use bg_gates::{AccessKey, Account, Change, Entity, Principal};
+use bg_gates::state::{unique_id, OrgUnit, PolicyVersion, ServiceControlPolicy};
+use bg_gates::{
+    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
+    PrincipalKind,
+};
+use bg_iam::{Policy, PolicyKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -35,6 +69,100 @@ pub struct Scenario {
     pub access_key: Vec<KeyDecl>,
     #[serde(default)]
     pub answer: Vec<AnswerDecl>,
+    #[serde(default)]
+    pub policy: Vec<PolicyDecl>,
+    #[serde(default)]
+    pub group: Vec<GroupDecl>,
+    #[serde(default)]
+    pub role: Vec<RoleDecl>,
+    #[serde(default)]
+    pub organization: Option<OrgDecl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDecl {
+    pub account: String,
+    pub name: String,
+    #[serde(default = "slash")]
+    pub path: String,
+    pub document: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDecl {
+    pub account: String,
+    pub name: String,
+    #[serde(default = "slash")]
+    pub path: String,
+    #[serde(default)]
+    pub attach: Vec<String>,
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDecl {
+    pub account: String,
+    pub name: String,
+    #[serde(default = "slash")]
+    pub path: String,
+    pub trust: String,
+    #[serde(default = "hour")]
+    pub max_session_duration: u32,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attach: Vec<String>,
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+    #[serde(default)]
+    pub boundary: Option<String>,
+}
+
+fn hour() -> u32 {
+    3600
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgDecl {
+    pub id: String,
+    pub management_account: String,
+    #[serde(default = "root_id")]
+    pub root_id: String,
+    #[serde(default)]
+    pub units: Vec<UnitDecl>,
+    /// member account → parent (root or OU id)
+    #[serde(default)]
+    pub accounts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub scp: Vec<ScpDecl>,
+}
+
+fn root_id() -> String {
+    "r-root".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitDecl {
+    pub id: String,
+    pub name: String,
+    pub parent: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScpDecl {
+    pub id: String,
+    pub name: String,
+    pub targets: Vec<String>,
+    pub document: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +182,14 @@ pub struct UserDecl {
     pub path: String,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub attach: Vec<String>,
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+    #[serde(default)]
+    pub boundary: Option<String>,
 }
 
 fn slash() -> String {
@@ -126,6 +262,128 @@ impl Scenario {
                 )));
             }
         }
+        let check = |what: &str, doc: &str, kind: PolicyKind| {
+            Policy::parse(doc, kind).map(|_| ()).map_err(|e| {
+                ScenarioError::Invalid(format!("{what}: MalformedPolicyDocument: {e}"))
+            })
+        };
+        for p in &self.policy {
+            if !declared(&p.account) {
+                return Err(ScenarioError::Invalid(format!(
+                    "policy '{}' names undeclared account {}",
+                    p.name, p.account
+                )));
+            }
+            check(
+                &format!("policy '{}'", p.name),
+                &p.document,
+                PolicyKind::Identity,
+            )?;
+        }
+        let known_policy = |account: &str, r: &str| self.policy_arn(account, r).is_some();
+        for u in &self.user {
+            for (n, d) in &u.inline {
+                check(
+                    &format!("user '{}' inline policy '{n}'", u.name),
+                    d,
+                    PolicyKind::Identity,
+                )?;
+            }
+            for a in u.attach.iter().chain(u.boundary.iter()) {
+                if !known_policy(&u.account, a) {
+                    return Err(ScenarioError::Invalid(format!(
+                        "user '{}': unknown policy '{a}'",
+                        u.name
+                    )));
+                }
+            }
+            for g in &u.groups {
+                if !self
+                    .group
+                    .iter()
+                    .any(|d| &d.name == g && d.account == u.account)
+                {
+                    return Err(ScenarioError::Invalid(format!(
+                        "user '{}' names undeclared group {g}",
+                        u.name
+                    )));
+                }
+            }
+        }
+        for g in &self.group {
+            if !declared(&g.account) {
+                return Err(ScenarioError::Invalid(format!(
+                    "group '{}' names undeclared account {}",
+                    g.name, g.account
+                )));
+            }
+            for (n, d) in &g.inline {
+                check(
+                    &format!("group '{}' inline policy '{n}'", g.name),
+                    d,
+                    PolicyKind::Identity,
+                )?;
+            }
+            for a in &g.attach {
+                if !known_policy(&g.account, a) {
+                    return Err(ScenarioError::Invalid(format!(
+                        "group '{}': unknown policy '{a}'",
+                        g.name
+                    )));
+                }
+            }
+        }
+        for r in &self.role {
+            if !declared(&r.account) {
+                return Err(ScenarioError::Invalid(format!(
+                    "role '{}' names undeclared account {}",
+                    r.name, r.account
+                )));
+            }
+            check(
+                &format!("role '{}' trust policy", r.name),
+                &r.trust,
+                PolicyKind::Resource,
+            )?;
+            for (n, d) in &r.inline {
+                check(
+                    &format!("role '{}' inline policy '{n}'", r.name),
+                    d,
+                    PolicyKind::Identity,
+                )?;
+            }
+            for a in r.attach.iter().chain(r.boundary.iter()) {
+                if !known_policy(&r.account, a) {
+                    return Err(ScenarioError::Invalid(format!(
+                        "role '{}': unknown policy '{a}'",
+                        r.name
+                    )));
+                }
+            }
+        }
+        if let Some(o) = &self.organization {
+            for s in &o.scp {
+                check(&format!("SCP '{}'", s.name), &s.document, PolicyKind::Scp)?;
+                for t in &s.targets {
+                    let ok = *t == o.root_id
+                        || o.units.iter().any(|u| &u.id == t)
+                        || o.accounts.contains_key(t);
+                    if !ok {
+                        return Err(ScenarioError::Invalid(format!(
+                            "SCP '{}' targets unknown {t}",
+                            s.name
+                        )));
+                    }
+                }
+            }
+            for (acct, parent) in &o.accounts {
+                if *parent != o.root_id && !o.units.iter().any(|u| &u.id == parent) {
+                    return Err(ScenarioError::Invalid(format!(
+                        "account {acct} has unknown parent {parent}"
+                    )));
+                }
+            }
+        }
         for k in &self.access_key {
             if !declared(&k.account) {
                 return Err(ScenarioError::Invalid(format!(
@@ -155,6 +413,41 @@ impl Scenario {
         Ok(())
     }
 
+    /// A policy reference in a scenario: a full ARN, the name of an AWS managed policy we
+    /// ship, or the name of a policy declared for the same account.
+    fn policy_arn(&self, account: &str, r: &str) -> Option<String> {
+        if r.starts_with("arn:") {
+            let aws = bg_gates::managed::aws_managed_policies()
+                .into_iter()
+                .any(|p| p.arn == r);
+            let declared = self
+                .policy
+                .iter()
+                .any(|p| format!("arn:aws:iam::{}:policy{}{}", p.account, p.path, p.name) == r);
+            return (aws || declared).then(|| r.to_string());
+        }
+        if let Some(p) = self
+            .policy
+            .iter()
+            .find(|p| p.account == account && p.name == r)
+        {
+            return Some(format!(
+                "arn:aws:iam::{}:policy{}{}",
+                p.account, p.path, p.name
+            ));
+        }
+        bg_gates::managed::aws_managed_policies()
+            .into_iter()
+            .find(|p| p.name == r)
+            .map(|p| p.arn)
+    }
+
+    fn attach_list(&self, account: &str, refs: &[String]) -> Vec<String> {
+        refs.iter()
+            .filter_map(|r| self.policy_arn(account, r))
+            .collect()
+    }
+
     /// The upserts that make the store match the scenario; applying them twice changes nothing.
     pub fn changes(&self) -> Vec<Change> {
         let mut out = Vec::new();
@@ -165,10 +458,97 @@ impl Scenario {
             })));
             out.push(Change::Put(Entity::Principal(Principal::root(&a.id))));
         }
+        for p in &self.policy {
+            let arn = format!("arn:aws:iam::{}:policy{}{}", p.account, p.path, p.name);
+            out.push(Change::Put(Entity::ManagedPolicy(ManagedPolicy {
+                policy_id: unique_id("ANPA", &p.account, &p.name),
+                arn,
+                account: Some(p.account.clone()),
+                name: p.name.clone(),
+                path: p.path.clone(),
+                description: p.description.clone(),
+                default_version: "v1".into(),
+                versions: vec![PolicyVersion {
+                    version_id: "v1".into(),
+                    document: p.document.clone(),
+                    created_unix: 0,
+                }],
+                created_unix: 0,
+                updated_unix: 0,
+            })));
+        }
+        for g in &self.group {
+            out.push(Change::Put(Entity::Group(Group {
+                arn: format!("arn:aws:iam::{}:group{}{}", g.account, g.path, g.name),
+                account: g.account.clone(),
+                name: g.name.clone(),
+                path: g.path.clone(),
+                unique_id: unique_id("AGPA", &g.account, &g.name),
+                inline_policies: g.inline.clone(),
+                attached_policies: self.attach_list(&g.account, &g.attach),
+                created_unix: 0,
+            })));
+        }
         for u in &self.user {
             let mut p = Principal::user(&u.account, &u.name, &u.path);
             p.tags = u.tags.clone();
+            p.groups = u.groups.clone();
+            p.inline_policies = u.inline.clone();
+            p.attached_policies = self.attach_list(&u.account, &u.attach);
+            p.permissions_boundary = u
+                .boundary
+                .as_ref()
+                .and_then(|b| self.policy_arn(&u.account, b));
             out.push(Change::Put(Entity::Principal(p)));
+        }
+        for r in &self.role {
+            let mut p = Principal::role(&r.account, &r.name, &r.path, &r.trust);
+            if let PrincipalKind::Role {
+                max_session_duration,
+                ..
+            } = &mut p.kind
+            {
+                *max_session_duration = r.max_session_duration;
+            }
+            p.tags = r.tags.clone();
+            p.inline_policies = r.inline.clone();
+            p.attached_policies = self.attach_list(&r.account, &r.attach);
+            p.permissions_boundary = r
+                .boundary
+                .as_ref()
+                .and_then(|b| self.policy_arn(&r.account, b));
+            out.push(Change::Put(Entity::Principal(p)));
+        }
+        if let Some(o) = &self.organization {
+            let mut accounts = o.accounts.clone();
+            accounts
+                .entry(o.management_account.clone())
+                .or_insert_with(|| o.root_id.clone());
+            out.push(Change::Put(Entity::Organization(Organization {
+                id: o.id.clone(),
+                management_account: o.management_account.clone(),
+                root_id: o.root_id.clone(),
+                units: o
+                    .units
+                    .iter()
+                    .map(|u| OrgUnit {
+                        id: u.id.clone(),
+                        name: u.name.clone(),
+                        parent_id: u.parent.clone(),
+                    })
+                    .collect(),
+                account_parents: accounts,
+                policies: o
+                    .scp
+                    .iter()
+                    .map(|s| ServiceControlPolicy {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        document: s.document.clone(),
+                        targets: s.targets.clone(),
+                    })
+                    .collect(),
+            })));
         }
         for k in &self.access_key {
             let principal_arn = match &k.user {
