@@ -35,6 +35,9 @@ enum Command {
         /// Scenario (TOML) applied idempotently at start: accounts, users, keys, pinned answers.
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Milliseconds between streamed frames (default: as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        stream_pace_ms: u64,
     },
 }
 
@@ -61,11 +64,18 @@ fn main() -> Result<()> {
             port,
             state,
             scenario,
-        } => serve(host, port, state, scenario),
+            stream_pace_ms,
+        } => serve(host, port, state, scenario, stream_pace_ms),
     }
 }
 
-fn serve(host: String, port: u16, state: Option<String>, scenario: Option<PathBuf>) -> Result<()> {
+fn serve(
+    host: String,
+    port: u16,
+    state: Option<String>,
+    scenario: Option<PathBuf>,
+    stream_pace_ms: u64,
+) -> Result<()> {
     let state_path = state.unwrap_or_else(default_state_path);
     let scenario = match &scenario {
         Some(p) => {
@@ -78,6 +88,7 @@ fn serve(host: String, port: u16, state: Option<String>, scenario: Option<PathBu
     let store = bg_store::SqliteStore::open(&state_path)
         .with_context(|| format!("opening state {state_path}"))?;
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
+    app.set_stream_pace_ms(stream_pace_ms);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -25,18 +25,27 @@ pub(crate) struct Env<'a> {
     pub(crate) req: &'a Request,
     pub(crate) resource: ReqArn<'a>,
     pub(crate) action_lc: String,
+    /// Length of the service part of `action_lc` (before its first colon), if it has one.
+    service_len: Option<usize>,
     /// Whether the principal has a permissions boundary (changes `NotPrincipal` + `Deny`).
     pub(crate) has_boundary: bool,
 }
 
 impl<'a> Env<'a> {
     pub(crate) fn new(req: &'a Request, has_boundary: bool) -> Env<'a> {
+        let action_lc = req.action.to_lowercase();
         Env {
             req,
             resource: ReqArn::new(&req.resource),
-            action_lc: req.action.to_lowercase(),
+            service_len: action_lc.find(':'),
+            action_lc,
             has_boundary,
         }
+    }
+
+    /// The service part of the lower-cased action (before its first colon), if any.
+    pub(crate) fn service(&self) -> Option<&str> {
+        self.service_len.map(|n| &self.action_lc[..n])
     }
 
     /// Values of a (lower-cased) condition key; `None` when absent or empty.

@@ -144,7 +144,10 @@ fn sref(np: &NamedPolicy, index: usize) -> StatementRef {
 fn scan(np: &NamedPolicy, env: &Env<'_>) -> Scan {
     let resource_kind = np.policy.kind() == PolicyKind::Resource;
     let mut out = Scan::default();
-    for (i, st) in np.policy.statements().iter().enumerate() {
+    let statements = np.policy.statements();
+    // only the statements whose Action element can match the request's action
+    for i in np.policy.candidates(env.service()) {
+        let st = &statements[i];
         if st.effect() == Effect::Allow && !resource_kind && out.allow.is_some() {
             continue; // only denies can still change anything
         }

@@ -57,6 +57,19 @@ impl Pattern {
         }
     }
 
+    /// The literal text every match must start with (empty when the pattern starts with a
+    /// wildcard).
+    pub(crate) fn literal_prefix(&self) -> &str {
+        match self {
+            Pattern::Any => "",
+            Pattern::Exact(l) | Pattern::Prefix(l) => l,
+            Pattern::General(toks) => match toks.first() {
+                Some(Tok::Lit(l)) => l,
+                _ => "",
+            },
+        }
+    }
+
     /// Whether the pattern's last token is `*` (it may then run past an ARN colon).
     pub(crate) fn ends_with_star(&self) -> bool {
         match self {

@@ -93,6 +93,7 @@ mod env;
 mod error;
 mod eval;
 mod glob;
+mod index;
 mod json;
 mod policy;
 mod request;

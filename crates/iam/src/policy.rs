@@ -5,6 +5,7 @@ use crate::condition::{parse_operator, Clause};
 use crate::env::Env;
 use crate::error::{PolicyError, PolicyErrorReason as R};
 use crate::glob::{Pattern, Template};
+use crate::index::{ActionIndex, Candidates};
 use crate::json::J;
 use crate::request::{Principal, PrincipalKind};
 use serde::Serialize;
@@ -222,6 +223,22 @@ impl Statement {
         self.conditions.iter().all(|c| c.eval(env))
     }
 
+    /// The services (lower-cased text before the colon) that the statement's `Action`
+    /// patterns are limited to; `None` when it may match an action of any service
+    /// (`NotAction`, or a pattern with a wildcard before its colon, such as `*`).
+    fn action_services(&self) -> Option<Vec<&str>> {
+        if self.not_action {
+            return None;
+        }
+        self.actions
+            .iter()
+            .map(|p| {
+                let lit = p.literal_prefix();
+                lit.find(':').map(|c| &lit[..c])
+            })
+            .collect()
+    }
+
     /// For resource-based policies: how the statement's principal element applies to the
     /// caller (`None`: not at all). A `NotPrincipal` that does not exempt the caller applies
     /// as [`Grant::Direct`]; a `Deny` with `NotPrincipal` always applies to a principal that
@@ -246,6 +263,8 @@ pub struct Policy {
     version: PolicyVersion,
     id: Option<String>,
     statements: Vec<Statement>,
+    /// Which statements can match which action (see [`crate::index`]).
+    index: ActionIndex,
 }
 
 /// A policy as the caller names it (the name and ARN appear in explanations and denial
@@ -306,6 +325,12 @@ impl Policy {
     pub fn statements(&self) -> &[Statement] {
         &self.statements
     }
+
+    /// Positions (ascending) of the statements whose action element can match an action
+    /// whose lower-cased service part is `service`; the others cannot match it.
+    pub(crate) fn candidates(&self, service: Option<&str>) -> Candidates<'_> {
+        self.index.candidates(service)
+    }
 }
 
 struct Parser {
@@ -359,20 +384,21 @@ impl Parser {
             statements.push(self.statement(i, s, vars)?);
         }
         if is_iam_kind(self.kind) {
-            for (i, s) in statements.iter().enumerate() {
-                // (empty Sids are not compared: they identify nothing)
-                if let Some(sid) = s.sid.as_ref().filter(|v| !v.is_empty()) {
-                    if statements[..i].iter().any(|o| o.sid.as_ref() == Some(sid)) {
-                        return Err(self.err(R::DuplicateSid, format!("duplicate Sid {sid:?}")));
-                    }
+            let mut seen = std::collections::HashSet::new();
+            // (empty Sids are not compared: they identify nothing)
+            for sid in statements.iter().filter_map(|s| s.sid.as_deref()) {
+                if !sid.is_empty() && !seen.insert(sid) {
+                    return Err(self.err(R::DuplicateSid, format!("duplicate Sid {sid:?}")));
                 }
             }
         }
+        let index = ActionIndex::build(statements.iter().map(Statement::action_services));
         Ok(Policy {
             kind: self.kind,
             version,
             id,
             statements,
+            index,
         })
     }
 

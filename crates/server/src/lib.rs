@@ -17,6 +17,7 @@ pub mod iam_api;
 pub mod query;
 pub mod runtime;
 pub mod scenario;
+pub mod stream;
 pub mod sts_api;
 
 use crate::audit::{Audit, AuditRecord};
@@ -49,6 +50,8 @@ pub struct App {
     /// Seconds added to the system clock (tests advance time instead of sleeping).
     clock_offset: AtomicI64,
     pub audit: Audit,
+    /// Pause between streamed frames, in milliseconds (0: as fast as possible).
+    stream_pace_ms: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -73,6 +76,7 @@ impl App {
             backend: Arc::new(backend),
             clock_offset: AtomicI64::new(0),
             audit: Audit::new(1000),
+            stream_pace_ms: std::sync::atomic::AtomicU64::new(0),
         };
         let boot = app.snapshot().bootstrap_changes();
         app.write(&boot)?;
@@ -104,6 +108,14 @@ impl App {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         sys + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn stream_pace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.stream_pace_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn set_stream_pace_ms(&self, ms: u64) {
+        self.stream_pace_ms.store(ms, Ordering::Relaxed);
     }
 
     /// The request facts IAM conditions read.

@@ -114,11 +114,8 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
         Op::CountTokens => count_tokens(app, &caller, &label, inc),
         Op::ListFoundationModels => crate::control::list_foundation_models(app, &caller, inc),
         Op::GetFoundationModel => crate::control::get_foundation_model(app, &caller, &label, inc),
-        Op::ConverseStream | Op::InvokeModelWithResponseStream => Err(Refusal::plain(ApiError::new(
-            "ValidationException",
-            400,
-            format!("bedrock-gates does not serve {} yet (event-stream responses are not implemented).", op.name()),
-        ))),
+        Op::ConverseStream => converse_stream(app, &caller, &label, inc),
+        Op::InvokeModelWithResponseStream => invoke_stream(app, &caller, &label, inc),
     };
     match result {
         Ok(resp) => resp,
@@ -233,6 +230,87 @@ fn converse(
         200,
         out.to_string().into_bytes(),
         &inc.request_id,
+    ))
+}
+
+fn converse_stream(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
+    let started = Instant::now();
+    let body = parse_json_body(inc)?;
+    let prompt = crate::converse::parse_request(&body)?;
+    let target = resolve_target(app, caller, model_id)?;
+    authorize_invoke(
+        app,
+        caller,
+        "bedrock:InvokeModelWithResponseStream",
+        &target,
+        inc,
+    )?;
+    if !target.model.converse {
+        return Err(ApiError::validation(NOT_CHAT).into());
+    }
+    let completion = app
+        .backend
+        .complete(&target.model.id, &prompt)
+        .map_err(backend_error)?;
+    let frames = crate::stream::converse_frames(&completion, started.elapsed().as_millis() as u64);
+    Ok(crate::stream::response(
+        frames,
+        app.stream_pace(),
+        &inc.request_id,
+        &[],
+    ))
+}
+
+fn invoke_stream(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
+    let target = resolve_target(app, caller, model_id)?;
+    authorize_invoke(
+        app,
+        caller,
+        "bedrock:InvokeModelWithResponseStream",
+        &target,
+        inc,
+    )?;
+    let model: &Model = target.model;
+    if !model.streaming {
+        // AWS's text for a model without streaming is not documented; this is Bedrock's usual
+        // wording for an operation a model does not support.
+        return Err(ApiError::validation("The model is unsupported for streaming.").into());
+    }
+    let req = native::decode_for_model(model.family, &model.id, &inc.body)
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let NativeRequest::Completion(prompt) = req else {
+        return Err(ApiError::validation("The model is unsupported for streaming.").into());
+    };
+    let c = app
+        .backend
+        .complete(&model.id, &prompt)
+        .map_err(backend_error)?;
+    let texts: Vec<String> = c
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            bg_backends::Block::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .flat_map(|t| native::split_text_chunks(t, crate::stream::WORDS_PER_DELTA))
+        .collect();
+    let chunks = native::encode_stream_chunks(model.family, &model.id, &c, &texts);
+    let frames = crate::stream::invoke_frames(&chunks);
+    Ok(crate::stream::response(
+        frames,
+        app.stream_pace(),
+        &inc.request_id,
+        &[("x-amzn-bedrock-content-type", "application/json")],
     ))
 }
 

@@ -1,0 +1,206 @@
+//! Streaming responses: ConverseStream and InvokeModelWithResponseStream over
+//! `application/vnd.amazon.eventstream`.
+//!
+//! The backend answers first (the scripted backend is instant); the answer is then cut into
+//! pieces and written as event frames, one per piece, with an optional pace between frames. The
+//! body is a channel: when the client goes away the receiver is dropped, the next send fails and
+//! the producer stops at once.
+
+use crate::converse::block_json;
+use axum::body::Body;
+use axum::http::{HeaderValue, Response};
+use bg_backends::{Block, Completion};
+use bg_eventstream::{event, padding};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Words per streamed text delta (Bedrock sends a few tokens per delta).
+pub const WORDS_PER_DELTA: usize = 2;
+
+/// Bedrock pads each event with a `"p"` member of varying length (bedrock-facts §1.4); clients
+/// ignore it. We add one, deterministic, so the frames look and size like AWS's.
+fn with_padding(mut v: Value, seed: u64) -> Vec<u8> {
+    if let Value::Object(m) = &mut v {
+        m.insert("p".into(), Value::String(padding(seed).to_string()));
+    }
+    v.to_string().into_bytes()
+}
+
+/// Every frame of a ConverseStream answer, in order.
+pub fn converse_frames(c: &Completion, latency_ms: u64) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    let mut n: u64 = 0;
+    let mut push = |frames: &mut Vec<Vec<u8>>, kind: &str, v: Value| {
+        n += 1;
+        frames.push(event(kind, &with_padding(v, n)));
+    };
+    push(&mut frames, "messageStart", json!({ "role": "assistant" }));
+    for (i, block) in c.content.iter().enumerate() {
+        match block {
+            Block::Text(t) => {
+                for piece in bg_backends::native::split_text_chunks(t, WORDS_PER_DELTA) {
+                    push(
+                        &mut frames,
+                        "contentBlockDelta",
+                        json!({ "contentBlockIndex": i, "delta": { "text": piece } }),
+                    );
+                }
+            }
+            Block::ToolUse { id, name, input } => {
+                push(
+                    &mut frames,
+                    "contentBlockStart",
+                    json!({ "contentBlockIndex": i, "start": { "toolUse": { "toolUseId": id, "name": name } } }),
+                );
+                push(
+                    &mut frames,
+                    "contentBlockDelta",
+                    json!({ "contentBlockIndex": i, "delta": { "toolUse": { "input": input.to_string() } } }),
+                );
+            }
+            Block::Reasoning(t) => {
+                push(
+                    &mut frames,
+                    "contentBlockDelta",
+                    json!({ "contentBlockIndex": i, "delta": { "reasoningContent": { "text": t } } }),
+                );
+            }
+            other => {
+                if block_json(other).is_none() {
+                    continue;
+                }
+            }
+        }
+        push(
+            &mut frames,
+            "contentBlockStop",
+            json!({ "contentBlockIndex": i }),
+        );
+    }
+    push(
+        &mut frames,
+        "messageStop",
+        json!({ "stopReason": c.stop_reason.as_converse() }),
+    );
+    push(
+        &mut frames,
+        "metadata",
+        json!({
+            "usage": {
+                "inputTokens": c.usage.input_tokens,
+                "outputTokens": c.usage.output_tokens,
+                "totalTokens": c.usage.input_tokens + c.usage.output_tokens,
+            },
+            "metrics": { "latencyMs": latency_ms },
+        }),
+    );
+    frames
+}
+
+/// InvokeModelWithResponseStream: each provider-native chunk in a `chunk` event
+/// (`{"bytes": base64}`).
+pub fn invoke_frames(native_chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    native_chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(c);
+            event(
+                "chunk",
+                &with_padding(json!({ "bytes": b64 }), i as u64 + 1),
+            )
+        })
+        .collect()
+}
+
+/// An exception frame after the 200 (`:message-type: exception`).
+pub fn exception_frame(kind: &str, message: &str) -> Vec<u8> {
+    bg_eventstream::exception(kind, json!({ "message": message }).to_string().as_bytes())
+}
+
+/// A 200 event-stream response that writes `frames` with `pace` between them.
+pub fn response(
+    frames: Vec<Vec<u8>>,
+    pace: Duration,
+    request_id: &str,
+    extra: &[(&'static str, &str)],
+) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        for (i, f) in frames.into_iter().enumerate() {
+            if i > 0 && !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+            if tx.send(Ok(Bytes::from(f))).await.is_err() {
+                return; // client went away
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    for (k, v) in extra {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(*k, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bg_backends::{StopReason, Usage};
+
+    #[test]
+    fn converse_sequence_and_crc() {
+        let c = Completion {
+            content: vec![Block::Text("one two three".into())],
+            stop_reason: StopReason::EndTurn,
+            usage: Usage {
+                input_tokens: 3,
+                output_tokens: 3,
+            },
+            stop_sequence: None,
+        };
+        let frames = converse_frames(&c, 7);
+        let mut dec = bg_eventstream::Decoder::new();
+        for f in &frames {
+            dec.push(f);
+        }
+        let mut kinds = Vec::new();
+        let mut text = String::new();
+        while let Some(m) = dec.next().unwrap() {
+            assert_eq!(m.header_str(":message-type"), Some("event"));
+            let kind = m.header_str(":event-type").unwrap().to_string();
+            let v: Value = serde_json::from_slice(&m.payload).unwrap();
+            if kind == "contentBlockDelta" {
+                text.push_str(v["delta"]["text"].as_str().unwrap());
+            }
+            kinds.push(kind);
+        }
+        assert_eq!(
+            kinds,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        assert_eq!(text, "one two three");
+    }
+}
