@@ -126,7 +126,7 @@ def test_explicit_deny_in_identity_policy(iam_server):
         "on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 "
         "with an explicit deny in an identity-based policy",
     )
-    assert converse(c, "anthropic.claude-3-haiku-20240307-v1:0")["stopReason"] == "end_turn"
+    assert converse(c, "meta.llama3-8b-instruct-v1:0")["stopReason"] == "end_turn"
 
 
 def test_control_plane_refusal_has_no_resource(iam_server):

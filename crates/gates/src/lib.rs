@@ -5,6 +5,7 @@
 //! never depend on an I/O crate (no tokio, no axum, no rusqlite): the server, `policy check` and the
 //! doctor's offline mode all call the same functions.
 
+pub mod access;
 pub mod authz;
 pub mod credentials;
 pub mod invoke;

@@ -10,11 +10,153 @@ pub const DEFAULT_ACCOUNT: &str = "000000000000";
 pub const DEFAULT_ACCESS_KEY: &str = "test";
 pub const DEFAULT_SECRET_KEY: &str = "test";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     #[serde(default)]
     pub alias: Option<String>,
+    /// How model access works for this account (gate 1).
+    #[serde(default)]
+    pub access_mode: AccessMode,
+    /// Seconds a Marketplace subscription takes to become active after the first call.
+    #[serde(default)]
+    pub subscription_delay_secs: i64,
+    /// Seconds a console-mode access request stays pending before it is granted.
+    #[serde(default)]
+    pub grant_delay_secs: i64,
+}
+
+/// `automatic`: AWS since late 2025 (serverless models available by default; Marketplace
+/// subscription on first call; the Anthropic form). `console`: the older flow, where a model is
+/// usable in a Region only after access was requested and granted there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessMode {
+    #[default]
+    Automatic,
+    Console,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgreementStatus {
+    #[default]
+    None,
+    Pending,
+    Accepted,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantStatus {
+    #[default]
+    None,
+    Pending,
+    Granted,
+}
+
+/// Per (account, Region, model): the provider agreement (EULA offer) and, in console mode, the
+/// access grant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelAccess {
+    pub account: String,
+    pub region: String,
+    pub model_id: String,
+    #[serde(default)]
+    pub agreement: AgreementStatus,
+    #[serde(default)]
+    pub offer_token: Option<String>,
+    #[serde(default)]
+    pub agreement_error: Option<String>,
+    #[serde(default)]
+    pub grant: GrantStatus,
+    /// When a pending grant becomes granted (console mode).
+    #[serde(default)]
+    pub grant_at: Option<i64>,
+    /// Last successful invocation (for the Legacy-model inactivity lockout); a scenario may set it.
+    #[serde(default)]
+    pub last_used: Option<i64>,
+    #[serde(default)]
+    pub updated_unix: i64,
+}
+
+impl ModelAccess {
+    pub fn key(account: &str, region: &str, model_id: &str) -> String {
+        format!("{account}/{region}/{model_id}")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubscriptionStatus {
+    #[default]
+    None,
+    Subscribing,
+    Active,
+}
+
+/// Per (account, model): the AWS Marketplace entitlement a third-party model needs. Once active
+/// in one Region it holds in all (bedrock-facts §3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub account: String,
+    pub model_id: String,
+    #[serde(default)]
+    pub status: SubscriptionStatus,
+    /// When a subscription in progress becomes active.
+    #[serde(default)]
+    pub active_at: Option<i64>,
+    /// The last first-call attempt that failed for want of Marketplace permissions; AWS asks
+    /// to "try again after 5 minutes" from then.
+    #[serde(default)]
+    pub failed_at: Option<i64>,
+}
+
+impl Subscription {
+    pub fn key(account: &str, model_id: &str) -> String {
+        format!("{account}/{model_id}")
+    }
+}
+
+/// The Anthropic use-case form (PutUseCaseForModelAccess), per account; submitted at an
+/// organization's management account it covers the members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseCase {
+    pub account: String,
+    /// The form JSON as submitted (base64 of the blob, as on the wire).
+    pub form_data: String,
+    pub submitted_unix: i64,
+}
+
+/// An application inference profile (CreateInferenceProfile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppProfile {
+    pub arn: String,
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The model this profile invokes.
+    pub model_id: String,
+    /// Foundation-model ARNs it routes to (copied from the source model or system profile).
+    pub model_arns: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub client_request_token: Option<String>,
+    pub created_unix: i64,
+    pub updated_unix: i64,
+}
+
+/// Model invocation logging configuration, per (account, Region), as the JSON the API took.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggingConfig {
+    pub account: String,
+    pub region: String,
+    pub config: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,6 +491,11 @@ pub enum Entity {
     Group(Group),
     ManagedPolicy(ManagedPolicy),
     Organization(Organization),
+    ModelAccess(ModelAccess),
+    Subscription(Subscription),
+    UseCase(UseCase),
+    AppProfile(AppProfile),
+    LoggingConfig(LoggingConfig),
 }
 
 impl Entity {
@@ -360,17 +507,27 @@ impl Entity {
             Entity::Group(_) => "group",
             Entity::ManagedPolicy(_) => "managed-policy",
             Entity::Organization(_) => "organization",
+            Entity::ModelAccess(_) => "model-access",
+            Entity::Subscription(_) => "subscription",
+            Entity::UseCase(_) => "use-case",
+            Entity::AppProfile(_) => "app-profile",
+            Entity::LoggingConfig(_) => "logging-config",
         }
     }
 
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> String {
         match self {
-            Entity::Account(a) => &a.id,
-            Entity::Principal(p) => &p.arn,
-            Entity::AccessKey(k) => &k.access_key_id,
-            Entity::Group(g) => &g.arn,
-            Entity::ManagedPolicy(p) => &p.arn,
-            Entity::Organization(o) => &o.id,
+            Entity::Account(a) => a.id.clone(),
+            Entity::Principal(p) => p.arn.clone(),
+            Entity::AccessKey(k) => k.access_key_id.clone(),
+            Entity::Group(g) => g.arn.clone(),
+            Entity::ManagedPolicy(p) => p.arn.clone(),
+            Entity::Organization(o) => o.id.clone(),
+            Entity::ModelAccess(m) => ModelAccess::key(&m.account, &m.region, &m.model_id),
+            Entity::Subscription(s) => Subscription::key(&s.account, &s.model_id),
+            Entity::UseCase(u) => u.account.clone(),
+            Entity::AppProfile(p) => p.arn.clone(),
+            Entity::LoggingConfig(l) => format!("{}/{}", l.account, l.region),
         }
     }
 }
@@ -391,6 +548,16 @@ pub struct State {
     pub groups: HashMap<String, Group>,
     pub policies: HashMap<String, ManagedPolicy>,
     pub organizations: BTreeMap<String, Organization>,
+    /// "account/region/model" → access record.
+    pub model_access: HashMap<String, ModelAccess>,
+    /// "account/model" → Marketplace subscription.
+    pub subscriptions: HashMap<String, Subscription>,
+    /// account → Anthropic use-case form.
+    pub use_cases: HashMap<String, UseCase>,
+    /// ARN → application inference profile.
+    pub app_profiles: HashMap<String, AppProfile>,
+    /// "account/region" → logging configuration.
+    pub logging: HashMap<String, LoggingConfig>,
     /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
     pub compiled: crate::authz::Compiled,
 }
@@ -425,6 +592,24 @@ impl State {
             Entity::Organization(o) => {
                 self.organizations.insert(o.id.clone(), o);
             }
+            Entity::ModelAccess(m) => {
+                self.model_access
+                    .insert(ModelAccess::key(&m.account, &m.region, &m.model_id), m);
+            }
+            Entity::Subscription(x) => {
+                self.subscriptions
+                    .insert(Subscription::key(&x.account, &x.model_id), x);
+            }
+            Entity::UseCase(u) => {
+                self.use_cases.insert(u.account.clone(), u);
+            }
+            Entity::AppProfile(p) => {
+                self.app_profiles.insert(p.arn.clone(), p);
+            }
+            Entity::LoggingConfig(l) => {
+                self.logging
+                    .insert(format!("{}/{}", l.account, l.region), l);
+            }
         }
     }
 
@@ -453,6 +638,21 @@ impl State {
                     "organization" => {
                         s.organizations.remove(id);
                     }
+                    "model-access" => {
+                        s.model_access.remove(id);
+                    }
+                    "subscription" => {
+                        s.subscriptions.remove(id);
+                    }
+                    "use-case" => {
+                        s.use_cases.remove(id);
+                    }
+                    "app-profile" => {
+                        s.app_profiles.remove(id);
+                    }
+                    "logging-config" => {
+                        s.logging.remove(id);
+                    }
                     _ => {}
                 },
             }
@@ -474,7 +674,7 @@ impl State {
         if !self.accounts.contains_key(DEFAULT_ACCOUNT) {
             out.push(Change::Put(Entity::Account(Account {
                 id: DEFAULT_ACCOUNT.to_string(),
-                alias: None,
+                ..Account::default()
             })));
             out.push(Change::Put(Entity::Principal(Principal::root(
                 DEFAULT_ACCOUNT,
@@ -491,6 +691,17 @@ impl State {
                 active: true,
                 session: None,
                 created_unix: 0,
+            })));
+        }
+        // The default account is an open sandbox: its Anthropic use-case form is on file.
+        // Accounts declared in scenarios start as a fresh AWS account does, without it.
+        if !self.use_cases.contains_key(DEFAULT_ACCOUNT)
+            && !self.accounts.contains_key(DEFAULT_ACCOUNT)
+        {
+            out.push(Change::Put(Entity::UseCase(UseCase {
+                account: DEFAULT_ACCOUNT.to_string(),
+                form_data: "eyJjb21wYW55TmFtZSI6ImJlZHJvY2stZ2F0ZXMgc2FuZGJveCJ9".to_string(),
+                submitted_unix: 0,
             })));
         }
         for p in crate::managed::aws_managed_policies() {
@@ -519,7 +730,7 @@ mod tests {
     fn bootstrap_then_nothing_more() {
         let s = State::default();
         let ch = s.bootstrap_changes();
-        assert_eq!(ch.len(), 3 + crate::managed::aws_managed_policies().len());
+        assert_eq!(ch.len(), 4 + crate::managed::aws_managed_policies().len());
         let s2 = s.with_changes(&ch);
         assert!(s2.bootstrap_changes().is_empty());
         assert_eq!(
@@ -534,6 +745,6 @@ mod tests {
         let e = Entity::Principal(Principal::user("111111111111", "dev", "/"));
         let j = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Entity>(&j).unwrap(), e);
-        assert_eq!(e.id(), "arn:aws:iam::111111111111:user/dev");
+        assert_eq!(e.id(), "arn:aws:iam::111111111111:user/dev".to_string());
     }
 }

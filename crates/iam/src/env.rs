@@ -2,6 +2,7 @@
 //! lookup (explicit context first, then keys AWS derives from the principal).
 
 use crate::arn::ReqArn;
+use crate::index::ServiceKey;
 use crate::request::{PrincipalKind, Request};
 
 /// The values of a context key.
@@ -25,8 +26,8 @@ pub(crate) struct Env<'a> {
     pub(crate) req: &'a Request,
     pub(crate) resource: ReqArn<'a>,
     pub(crate) action_lc: String,
-    /// Length of the service part of `action_lc` (before its first colon), if it has one.
-    service_len: Option<usize>,
+    /// Hash and length of the service part of `action_lc` (before its first colon).
+    service: Option<(u64, usize)>,
     /// Whether the principal has a permissions boundary (changes `NotPrincipal` + `Deny`).
     pub(crate) has_boundary: bool,
 }
@@ -37,15 +38,19 @@ impl<'a> Env<'a> {
         Env {
             req,
             resource: ReqArn::new(&req.resource),
-            service_len: action_lc.find(':'),
+            service: action_lc
+                .find(':')
+                .map(|n| (ServiceKey::new(&action_lc[..n]).hash(), n)),
             action_lc,
             has_boundary,
         }
     }
 
-    /// The service part of the lower-cased action (before its first colon), if any.
-    pub(crate) fn service(&self) -> Option<&str> {
-        self.service_len.map(|n| &self.action_lc[..n])
+    /// The service part of the lower-cased action (before its first colon), if any, as
+    /// the action index looks it up.
+    pub(crate) fn service_key(&self) -> Option<ServiceKey<'_>> {
+        self.service
+            .map(|(h, n)| ServiceKey::with_hash(h, &self.action_lc[..n]))
     }
 
     /// Values of a (lower-cased) condition key; `None` when absent or empty.

@@ -140,15 +140,17 @@ fn sref(np: &NamedPolicy, index: usize) -> StatementRef {
 
 /// Scans one policy. For resource-based policies the principal element must name the
 /// caller, and the allow kept is the one with the strongest [`Grant`]; other kinds ignore
-/// the principal element.
-fn scan(np: &NamedPolicy, env: &Env<'_>) -> Scan {
+/// the principal element. With `need_allow` false (the caller already holds an allow for
+/// this layer, so another one would be dropped) `Allow` statements of other kinds are not
+/// looked at.
+fn scan(np: &NamedPolicy, env: &Env<'_>, need_allow: bool) -> Scan {
     let resource_kind = np.policy.kind() == PolicyKind::Resource;
     let mut out = Scan::default();
     let statements = np.policy.statements();
     // only the statements whose Action element can match the request's action
-    for i in np.policy.candidates(env.service()) {
+    for i in np.policy.candidates(env.service_key()) {
         let st = &statements[i];
-        if st.effect() == Effect::Allow && !resource_kind && out.allow.is_some() {
+        if st.effect() == Effect::Allow && !resource_kind && (!need_allow || out.allow.is_some()) {
             continue; // only denies can still change anything
         }
         let grant = if resource_kind {
@@ -219,7 +221,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
         for (level, nps) in levels.iter().enumerate() {
             let mut allow = None;
             for np in nps {
-                let s = scan(np, &env);
+                let s = scan(np, &env, allow.is_none());
                 if let Some(d) = s.deny {
                     return ev.deny(Layer::Scp, d, Some(level));
                 }
@@ -244,7 +246,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
         for nps in levels {
             let mut allow = None;
             for np in nps {
-                let s = scan(np, &env);
+                let s = scan(np, &env, allow.is_none());
                 if let Some(d) = s.deny {
                     return ev.deny(Layer::Rcp, d, None);
                 }
@@ -263,7 +265,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     if identity_side {
         let mut first = None;
         for np in policies.identity {
-            let s = scan(np, &env);
+            let s = scan(np, &env, first.is_none());
             if let Some(d) = s.deny {
                 return ev.deny(Layer::Identity, d, None);
             }
@@ -280,7 +282,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     // Resource-based policy
     let mut rp_grant: Option<Grant> = None;
     if let Some(np) = policies.resource {
-        let s = scan(np, &env);
+        let s = scan(np, &env, true);
         if let Some(d) = s.deny {
             return ev.deny(Layer::ResourcePolicy, d, None);
         }
@@ -296,7 +298,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
                  ev: &mut Evaluation|
      -> Result<bool, StatementRef> {
         let Some(np) = np else { return Ok(true) };
-        let s = scan(np, &env);
+        let s = scan(np, &env, true);
         if let Some(d) = s.deny {
             return Err(d);
         }

@@ -9,11 +9,44 @@
 //! request's service and the `always` ones: the skipped statements could not have matched,
 //! so the decision and its explanation are exactly those of a full scan.
 
+/// A request's service part, with its hash computed once per request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServiceKey<'a> {
+    hash: u64,
+    name: &'a str,
+}
+
+impl<'a> ServiceKey<'a> {
+    pub(crate) fn new(name: &'a str) -> ServiceKey<'a> {
+        ServiceKey {
+            hash: fnv1a(name),
+            name,
+        }
+    }
+
+    /// A key whose hash was computed earlier by [`ServiceKey::new`] for the same name.
+    pub(crate) fn with_hash(hash: u64, name: &'a str) -> ServiceKey<'a> {
+        ServiceKey { hash, name }
+    }
+
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// FNV-1a, 64 bits: cheap for the short service names, and deterministic.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Statement positions, grouped by the service their actions are limited to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ActionIndex {
-    /// `(service, ascending statement positions)`, sorted by service.
-    by_service: Vec<(String, Vec<usize>)>,
+    /// `(hash of service, service, ascending statement positions)`, sorted by hash then
+    /// service (looked up by hash, confirmed by name).
+    by_service: Vec<(u64, String, Vec<usize>)>,
     /// Ascending positions of the statements that may match any service.
     always: Vec<usize>,
 }
@@ -33,18 +66,19 @@ impl ActionIndex {
                 continue;
             };
             for svc in services {
+                let h = fnv1a(svc);
                 match index
                     .by_service
-                    .binary_search_by(|(s, _)| s.as_str().cmp(svc))
+                    .binary_search_by(|(eh, s, _)| (*eh, s.as_str()).cmp(&(h, svc)))
                 {
                     Ok(at) => {
-                        let list = &mut index.by_service[at].1;
+                        let list = &mut index.by_service[at].2;
                         // a statement naming the same service twice is filed once
                         if list.last() != Some(&i) {
                             list.push(i);
                         }
                     }
-                    Err(at) => index.by_service.insert(at, (svc.to_string(), vec![i])),
+                    Err(at) => index.by_service.insert(at, (h, svc.to_string(), vec![i])),
                 }
             }
         }
@@ -53,14 +87,18 @@ impl ActionIndex {
 
     /// The positions of the statements that can match an action whose (lower-cased)
     /// service part is `service` (`None` for an action without a colon), ascending.
-    pub(crate) fn candidates(&self, service: Option<&str>) -> Candidates<'_> {
-        let bucket: &[usize] = service
-            .and_then(|svc| {
-                self.by_service
-                    .binary_search_by(|(s, _)| s.as_str().cmp(svc))
-                    .ok()
-            })
-            .map_or(&[], |at| &self.by_service[at].1);
+    pub(crate) fn candidates(&self, service: Option<ServiceKey<'_>>) -> Candidates<'_> {
+        let mut bucket: &[usize] = &[];
+        if let Some(key) = service {
+            let start = self.by_service.partition_point(|(h, _, _)| *h < key.hash);
+            if let Some((_, _, list)) = self.by_service[start..]
+                .iter()
+                .take_while(|(h, _, _)| *h == key.hash)
+                .find(|(_, s, _)| s == key.name)
+            {
+                bucket = list;
+            }
+        }
         Candidates {
             a: bucket,
             b: &self.always,
@@ -109,14 +147,31 @@ mod tests {
             None,
             Some(&["bedrock", "bedrock"]),
         ]);
-        let got: Vec<usize> = ix.candidates(Some("bedrock")).collect();
+        let key = ServiceKey::new;
+        let got: Vec<usize> = ix.candidates(Some(key("bedrock"))).collect();
         assert_eq!(got, vec![1, 2, 4, 5]);
-        let got: Vec<usize> = ix.candidates(Some("s3")).collect();
+        let got: Vec<usize> = ix.candidates(Some(key("s3"))).collect();
         assert_eq!(got, vec![0, 1, 2, 4]);
-        let got: Vec<usize> = ix.candidates(Some("kms")).collect();
+        let got: Vec<usize> = ix.candidates(Some(key("kms"))).collect();
+        assert_eq!(got, vec![1, 4]);
+        let got: Vec<usize> = ix.candidates(Some(key("S3"))).collect();
         assert_eq!(got, vec![1, 4]);
         let got: Vec<usize> = ix.candidates(None).collect();
         assert_eq!(got, vec![1, 4]);
-        assert_eq!(idx(&[]).candidates(Some("s3")).count(), 0);
+        assert_eq!(idx(&[]).candidates(Some(key("s3"))).count(), 0);
+    }
+
+    #[test]
+    fn colliding_hashes_are_told_apart_by_name() {
+        // force two services into one hash bucket by building the table by hand
+        let mut ix = idx(&[Some(&["s3"]), Some(&["ec2"])]);
+        for e in &mut ix.by_service {
+            e.0 = 7;
+        }
+        ix.by_service.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let k = |name| ServiceKey { hash: 7, name };
+        assert_eq!(ix.candidates(Some(k("s3"))).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(ix.candidates(Some(k("ec2"))).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(ix.candidates(Some(k("kms"))).count(), 0);
     }
 }

@@ -5,7 +5,7 @@ use crate::condition::{parse_operator, Clause};
 use crate::env::Env;
 use crate::error::{PolicyError, PolicyErrorReason as R};
 use crate::glob::{Pattern, Template};
-use crate::index::{ActionIndex, Candidates};
+use crate::index::{ActionIndex, Candidates, ServiceKey};
 use crate::json::J;
 use crate::request::{Principal, PrincipalKind};
 use serde::Serialize;
@@ -328,7 +328,7 @@ impl Policy {
 
     /// Positions (ascending) of the statements whose action element can match an action
     /// whose lower-cased service part is `service`; the others cannot match it.
-    pub(crate) fn candidates(&self, service: Option<&str>) -> Candidates<'_> {
+    pub(crate) fn candidates(&self, service: Option<ServiceKey<'_>>) -> Candidates<'_> {
         self.index.candidates(service)
     }
 }

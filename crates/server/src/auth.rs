@@ -20,6 +20,14 @@ pub struct Caller {
     pub service: String,
 }
 
+/// Two clocks: signatures are checked against the wall clock (clients sign with real time);
+/// session expiry, subscriptions, grants and quotas run on the gate clock, which tests advance.
+#[derive(Clone, Copy, Debug)]
+pub struct Clocks {
+    pub wall: i64,
+    pub gate: i64,
+}
+
 /// Parse only, to learn the scope (service and Region) before routing an awsQuery request.
 pub fn parse(req: &Request, proto: Proto) -> Result<ParsedAuth, ApiError> {
     bg_sigv4::parse(req).map_err(|e| sig_error(&e, proto))
@@ -34,9 +42,10 @@ pub fn verify(
     auth: &ParsedAuth,
     expected_service: &str,
     region_ok: &dyn Fn(&str) -> bool,
-    now_unix: i64,
+    clocks: Clocks,
     proto: Proto,
 ) -> Result<Caller, ApiError> {
+    let now_unix = clocks.gate;
     let (key, identity) = authenticate(
         state,
         &auth.access_key,
@@ -51,7 +60,7 @@ pub fn verify(
             &key.secret_access_key,
             expected_service,
             region_ok,
-            now_unix,
+            clocks.wall,
         )
         .map_err(|e| sig_error(&e, proto))?;
     Ok(Caller {

@@ -102,12 +102,17 @@ impl App {
         Ok(())
     }
 
+    /// The gate clock: wall time plus whatever tests advanced it by.
     pub fn now_unix(&self) -> i64 {
-        let sys = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        sys + self.clock_offset.load(Ordering::Relaxed)
+        wall_unix() + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn clocks(&self) -> auth::Clocks {
+        let wall = wall_unix();
+        auth::Clocks {
+            wall,
+            gate: wall + self.clock_offset.load(Ordering::Relaxed),
+        }
     }
 
     pub fn stream_pace(&self) -> std::time::Duration {
@@ -131,6 +136,13 @@ impl App {
     pub fn advance_clock(&self, secs: i64) {
         self.clock_offset.fetch_add(secs, Ordering::Relaxed);
     }
+}
+
+pub fn wall_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -201,7 +213,7 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     };
 
     if path.starts_with("/_bedrock-gates/") {
-        return audit::admin(&app, &parts.method, &path, &request_id);
+        return audit::admin(&app, &parts.method, &path, &query, &request_id);
     }
 
     let declared = parts

@@ -65,7 +65,7 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
             &parsed,
             service,
             &|region| catalog.is_known_region(region),
-            app.now_unix(),
+            app.clocks(),
             Proto::Query,
         )
     }) {

@@ -90,7 +90,7 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
             &parsed,
             "bedrock",
             &|region| catalog.region(region).is_some(),
-            app.now_unix(),
+            app.clocks(),
             Proto::Json,
         )
     }) {
@@ -190,6 +190,36 @@ pub fn authorize_invoke(
     let resources = bg_gates::invoke::invoke_resources(target, &caller.identity, &facts);
     let state = app.snapshot();
     bg_gates::authz::authorize(&state, &caller.identity, action, &resources)?;
+    check_access(app, caller, target, inc)
+}
+
+/// Gates 1 and 4 after IAM: model access, the Anthropic form, the Marketplace subscription.
+/// Writes what the call changed (a subscription started or refused) before answering.
+fn check_access(app: &App, caller: &Caller, target: &Target, inc: &Incoming) -> Result<(), Refusal> {
+    let state = app.snapshot();
+    let serving = bg_gates::invoke::serving_region(target, &caller.region);
+    let can_subscribe = || {
+        let mut ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
+        ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
+        ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
+        ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
+            .iter()
+            .all(|a| bg_gates::authz::evaluate(&state, &caller.identity, a, "*", ctx.clone()).is_allowed())
+    };
+    let facts = bg_gates::access::CallerFacts {
+        account: &caller.identity.account,
+        region: &caller.region,
+        can_subscribe: &can_subscribe,
+        now: app.now_unix(),
+    };
+    let _ = serving;
+    let (changes, verdict) = bg_gates::access::check(&state, target.model, &facts);
+    drop(state);
+    if !changes.is_empty() {
+        app.write(&changes)
+            .map_err(|e| ApiError::new("InternalServerException", 500, format!("state write failed: {e}")))?;
+    }
+    verdict?;
     Ok(())
 }
 

@@ -455,6 +455,7 @@ impl Scenario {
             out.push(Change::Put(Entity::Account(Account {
                 id: a.id.clone(),
                 alias: a.alias.clone(),
+                ..Account::default()
             })));
             out.push(Change::Put(Entity::Principal(Principal::root(&a.id))));
         }
