@@ -80,7 +80,7 @@ def server(state_dir):
             os.environ[k] = v
 
 
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def rt(server, key, secret, region="us-east-1"):
     return boto3.client(
         "bedrock-runtime", endpoint_url=server.url, region_name=region,
         aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"total_max_attempts": 1}),
     )
 
 
@@ -132,7 +132,7 @@ def test_explicit_deny_in_identity_policy(iam_server):
 def test_control_plane_refusal_has_no_resource(iam_server):
     b = boto3.client("bedrock", endpoint_url=iam_server.url, region_name="us-east-1",
                      aws_access_key_id="AKIANOBODY0000000001", aws_secret_access_key="nobody-secret",
-                     config=Config(retries={"max_attempts": 1}))
+                     config=Config(retries={"total_max_attempts": 1}))
     assert refused(lambda: b.list_foundation_models()) == (
         "AccessDeniedException",
         403,

@@ -99,15 +99,13 @@ fn serve(
             .with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
+        // The banner is best effort: a closed stdout (a parent that read the first line and
+        // went away) must not stop the server.
+        let banner = format!(
+            "bedrock-gates serve listening on {url}\n  state:   {state_path}\n  account: 000000000000   root access key: test / test\n  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n"
+        );
         let mut out = std::io::stdout().lock();
-        writeln!(out, "bedrock-gates serve listening on {url}")?;
-        writeln!(out, "  state:   {state_path}")?;
-        writeln!(out, "  account: 000000000000   root access key: test / test")?;
-        writeln!(
-            out,
-            "  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
-        )?;
-        out.flush()?;
+        let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
         drop(out);
         bg_server::serve(app, listener, shutdown_signal()).await?;
         anyhow::Ok(())

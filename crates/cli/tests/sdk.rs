@@ -31,6 +31,8 @@ struct Server {
     child: Child,
     url: String,
     _dir: tempfile::TempDir,
+    // Kept open so the server never writes to a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for Server {

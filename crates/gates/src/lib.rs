@@ -10,6 +10,7 @@ pub mod authz;
 pub mod credentials;
 pub mod invoke;
 pub mod managed;
+pub mod quota;
 pub mod region;
 pub mod state;
 

@@ -59,11 +59,10 @@ fn identity_statements(p: usize) -> Vec<String> {
         ),
     ];
     if p == 2 {
-        s[7] = format!(
-            r#"{{"Sid":"Invoke","Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],
+        s[7] = r#"{"Sid":"Invoke","Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],
                "Resource":["arn:aws:bedrock:*::foundation-model/anthropic.*","arn:aws:bedrock:*::foundation-model/amazon.*"],
-               "Condition":{{"StringEquals":{{"aws:RequestedRegion":["us-east-1","us-west-2"]}}}}}}"#
-        );
+               "Condition":{"StringEquals":{"aws:RequestedRegion":["us-east-1","us-west-2"]}}}"#
+            .to_string();
     }
     if p == 4 {
         s[9] = r#"{"Sid":"CorpNetwork","Effect":"Deny","NotAction":["sts:*","iam:Get*"],"Resource":"*",

@@ -123,7 +123,7 @@ pub struct Policies<'a> {
 }
 
 /// First applicable deny and first applicable allow of a policy.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Scan {
     deny: Option<StatementRef>,
     allow: Option<(Grant, StatementRef)>,
@@ -144,11 +144,22 @@ fn sref(np: &NamedPolicy, index: usize) -> StatementRef {
 /// this layer, so another one would be dropped) `Allow` statements of other kinds are not
 /// looked at.
 fn scan(np: &NamedPolicy, env: &Env<'_>, need_allow: bool) -> Scan {
+    // only the statements whose Action element can match the request's action
+    let candidates = np.policy.candidates(env.service_key());
+    scan_positions(np, env, need_allow, candidates)
+}
+
+/// [`scan`] over the statements at `positions` (ascending).
+fn scan_positions(
+    np: &NamedPolicy,
+    env: &Env<'_>,
+    need_allow: bool,
+    positions: impl Iterator<Item = usize>,
+) -> Scan {
     let resource_kind = np.policy.kind() == PolicyKind::Resource;
     let mut out = Scan::default();
     let statements = np.policy.statements();
-    // only the statements whose Action element can match the request's action
-    for i in np.policy.candidates(env.service_key()) {
+    for i in positions {
         let st = &statements[i];
         if st.effect() == Effect::Allow && !resource_kind && (!need_allow || out.allow.is_some()) {
             continue; // only denies can still change anything
@@ -1140,6 +1151,96 @@ mod tests {
         assert_eq!(j["allowed_by"][0][0], "Identity");
         assert_eq!(j["allowed_by"][0][1]["sid"], "A");
         assert!(j["allowed_by"][0][1].get("policy_arn").is_none());
+    }
+
+    mod index_equivalence {
+        use super::*;
+        use proptest::prelude::*;
+
+        const PATTERNS: &[&str] = &[
+            "*",
+            "*:*",
+            "s3:*",
+            "S3:Get*",
+            "s3*:x",
+            "?3:GetObject",
+            "s3:",
+            "s3:GetObject",
+            "bedrock:InvokeModel",
+            "bedrock:*",
+            "BedRock:invoke*",
+            "ec2:*",
+            "sts:*",
+            "é3:x",
+            "É3:*",
+            "Σ:x",
+            "σ:*",
+            "*3:*",
+            "b?drock:*",
+        ];
+        const ACTIONS: &[&str] = &[
+            "s3:GetObject",
+            "S3:getobject",
+            "s3",
+            "s3:a:b",
+            ":x",
+            "",
+            "bedrock:InvokeModel",
+            "BEDROCK:INVOKEMODEL",
+            "é3:x",
+            "É3:x",
+            "Σ:x",
+            "σ:x",
+            "ec2:RunInstances",
+            "x:y",
+        ];
+
+        fn policy_text(stmts: &[(bool, bool, Vec<&str>)], resource_kind: bool) -> String {
+            let sts: Vec<serde_json::Value> = stmts
+                .iter()
+                .map(|(allow, not, actions)| {
+                    let mut s = serde_json::json!({
+                        "Effect": if *allow { "Allow" } else { "Deny" },
+                        "Resource": "*",
+                    });
+                    s[if *not { "NotAction" } else { "Action" }] = serde_json::json!(actions);
+                    if resource_kind {
+                        s["Principal"] = serde_json::json!("*");
+                    }
+                    s
+                })
+                .collect();
+            serde_json::json!({"Version": "2012-10-17", "Statement": sts}).to_string()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Visiting only the indexed candidates gives exactly the scan of every statement.
+            #[test]
+            fn index_scan_equals_full_scan(
+                stmts in prop::collection::vec(
+                    (any::<bool>(), prop::bool::weighted(0.15),
+                     prop::collection::vec(prop::sample::select(PATTERNS), 1..4)),
+                    0..12),
+                action in prop::sample::select(ACTIONS),
+                resource_kind in any::<bool>(),
+                need_allow in any::<bool>(),
+            ) {
+                let kind = if resource_kind { PolicyKind::Resource } else { PolicyKind::Identity };
+                let parsed = Policy::parse(&policy_text(&stmts, resource_kind), kind);
+                // patterns such as "s3:a:b" are refused; only valid policies matter here
+                prop_assume!(parsed.is_ok());
+                let np = NamedPolicy::new("p", parsed.unwrap());
+                let r = Request::new(Principal::from_arn(USER), action, MODEL);
+                let env = Env::new(&r, false);
+                let all = 0..np.policy.statements().len();
+                prop_assert_eq!(
+                    scan(&np, &env, need_allow),
+                    scan_positions(&np, &env, need_allow, all)
+                );
+            }
+        }
     }
 
     #[test]

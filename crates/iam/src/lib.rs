@@ -61,6 +61,16 @@
 //! which layers blocked and which statements allowed. [`denial_message`] renders AWS's
 //! `AccessDenied` text from it.
 //!
+//! Evaluation cost does not grow with statements that cannot match: at parse time each
+//! policy files its statements under the services their `Action` patterns are limited to
+//! (`s3:Get*` under `s3`; `NotAction`, `*` and patterns with a wildcard before the colon
+//! under "any service"), and evaluation visits, in document order, only the statements
+//! filed under the request's service or under any service. Skipped statements could not
+//! have matched, so decisions and explanations are those of a full scan.
+//!
+//! [`simulate::simulate_json`] wraps parsing and evaluation behind a JSON-in, JSON-out
+//! format (the `bedrock-gates policy simulate` command).
+//!
 //! ```
 //! use bg_iam::*;
 //! let p = Policy::parse(
@@ -97,6 +107,7 @@ mod index;
 mod json;
 mod policy;
 mod request;
+pub mod simulate;
 
 pub use error::{PolicyError, PolicyErrorReason, ORGANIZATIONS_MESSAGE};
 pub use eval::{denial_message, evaluate, Decision, Evaluation, Layer, Policies, StatementRef};

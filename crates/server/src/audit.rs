@@ -75,7 +75,13 @@ impl Audit {
     }
 }
 
-pub fn admin(app: &App, method: &Method, path: &str, query: &str, request_id: &str) -> Response<Body> {
+pub fn admin(
+    app: &App,
+    method: &Method,
+    path: &str,
+    query: &str,
+    request_id: &str,
+) -> Response<Body> {
     let body = match (method, path) {
         (&Method::GET, "/_bedrock-gates/health") => serde_json::json!({ "status": "ok" }),
         // Tests advance the gate clock instead of sleeping (subscriptions, grants, quotas,
@@ -92,7 +98,9 @@ pub fn admin(app: &App, method: &Method, path: &str, query: &str, request_id: &s
                 }
                 _ => {
                     return crate::error::json_error(
-                        &ApiError::validation("advance must be a number of seconds between 0 and 315360000"),
+                        &ApiError::validation(
+                            "advance must be a number of seconds between 0 and 315360000",
+                        ),
                         request_id,
                     )
                 }

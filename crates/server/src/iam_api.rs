@@ -205,13 +205,6 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    pub fn arn(&self) -> &str {
-        match self {
-            Target::Principal(p) => &p.arn,
-            Target::Group(g) => &g.arn,
-        }
-    }
-
     pub fn name(&self) -> &str {
         match self {
             Target::Principal(p) => p.name(),
@@ -283,7 +276,10 @@ pub(crate) fn access_denied(message: impl Into<String>) -> ApiError {
 
 /// AWS's sentence for a user/role/group that does not exist.
 pub(crate) fn no_such_entity(kind: Kind, name: &str) -> ApiError {
-    no_such(format!("The {} with name {name} cannot be found.", kind.word()))
+    no_such(format!(
+        "The {} with name {name} cannot be found.",
+        kind.word()
+    ))
 }
 
 /// AWS's sentence when attaching (or using as a boundary) a policy that does not exist.
@@ -310,17 +306,38 @@ impl<'a> Ctx<'a> {
     }
 
     /// As [`Ctx::authorize`], with request-specific condition keys added to the context.
-    pub fn authorize_with(&self, action: &str, resource: &str, extra: impl FnOnce(&mut Context)) -> Result<(), ApiError> {
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        extra: impl FnOnce(&mut Context),
+    ) -> Result<(), ApiError> {
         let mut ctx = self.context();
         extra(&mut ctx);
-        bg_gates::authz::authorize(&self.state, &self.caller.identity, action, &[(resource.to_string(), ctx)])
-            .map_err(|d| access_denied(d.message))
+        bg_gates::authz::authorize(
+            &self.state,
+            &self.caller.identity,
+            action,
+            &[(resource.to_string(), ctx)],
+        )
+        .map_err(|d| access_denied(d.message))
     }
 
     /// Evaluate on `resource` but name `shown` in the refusal (IAM's list actions name e.g.
     /// `policy path /` rather than an ARN).
-    pub fn authorize_shown(&self, action: &str, resource: &str, shown: &str) -> Result<(), ApiError> {
-        let e = bg_gates::authz::evaluate(&self.state, &self.caller.identity, action, resource, self.context());
+    pub fn authorize_shown(
+        &self,
+        action: &str,
+        resource: &str,
+        shown: &str,
+    ) -> Result<(), ApiError> {
+        let e = bg_gates::authz::evaluate(
+            &self.state,
+            &self.caller.identity,
+            action,
+            resource,
+            self.context(),
+        );
         if e.is_allowed() {
             Ok(())
         } else {
@@ -335,8 +352,18 @@ impl<'a> Ctx<'a> {
 
     /// Authorize on an entity that is identified by its ARN, adding its tags as
     /// `aws:ResourceTag/…` and `iam:ResourceTag/…`.
-    pub fn authorize_entity(&self, action: &str, arn: &str, extra: impl FnOnce(&mut Context)) -> Result<(), ApiError> {
-        let tags = self.state.principals.get(arn).map(|p| p.tags.clone()).unwrap_or_default();
+    pub fn authorize_entity(
+        &self,
+        action: &str,
+        arn: &str,
+        extra: impl FnOnce(&mut Context),
+    ) -> Result<(), ApiError> {
+        let tags = self
+            .state
+            .principals
+            .get(arn)
+            .map(|p| p.tags.clone())
+            .unwrap_or_default();
         self.authorize_with(action, arn, |ctx| {
             for (k, v) in &tags {
                 ctx.set(format!("aws:ResourceTag/{k}"), v.clone());
@@ -385,15 +412,18 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn user(&self, name: &str) -> Result<&Principal, ApiError> {
-        self.find_user(name).ok_or_else(|| no_such_entity(Kind::User, name))
+        self.find_user(name)
+            .ok_or_else(|| no_such_entity(Kind::User, name))
     }
 
     pub fn role(&self, name: &str) -> Result<&Principal, ApiError> {
-        self.find_role(name).ok_or_else(|| no_such_entity(Kind::Role, name))
+        self.find_role(name)
+            .ok_or_else(|| no_such_entity(Kind::Role, name))
     }
 
     pub fn group(&self, name: &str) -> Result<&Group, ApiError> {
-        self.find_group(name).ok_or_else(|| no_such_entity(Kind::Group, name))
+        self.find_group(name)
+            .ok_or_else(|| no_such_entity(Kind::Group, name))
     }
 
     /// The ARN a request about `name` targets: the existing entity's (with its path) or the
@@ -431,11 +461,11 @@ impl<'a> Ctx<'a> {
             bg_gates::CallerKind::AssumedRole => Err(util::validation(
                 "Must specify userName when calling with non-User credentials",
             )),
-            _ => self
-                .state
-                .principals
-                .get(&id.entity_arn)
-                .ok_or_else(|| no_such_entity(Kind::User, id.arn.rsplit('/').next().unwrap_or(""))),
+            _ => {
+                self.state.principals.get(&id.entity_arn).ok_or_else(|| {
+                    no_such_entity(Kind::User, id.arn.rsplit('/').next().unwrap_or(""))
+                })
+            }
         }
     }
 }
@@ -449,7 +479,8 @@ pub(crate) fn check_policy_arn(arn: &str) -> Result<(), ApiError> {
         && parts[1].starts_with("aws")
         && parts[2] == "iam"
         && parts[3].is_empty()
-        && (parts[4] == "aws" || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+        && (parts[4] == "aws"
+            || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
         && parts[5].starts_with("policy/")
         && parts[5].len() > "policy/".len();
     if ok {

@@ -8,6 +8,7 @@
 //! in the audit log. The hot path reads an immutable snapshot (`ArcSwap<State>`); writes go to
 //! the store first and then publish a new snapshot.
 
+pub mod access_api;
 pub mod audit;
 pub mod auth;
 pub mod control;
@@ -52,6 +53,10 @@ pub struct App {
     pub audit: Audit,
     /// Pause between streamed frames, in milliseconds (0: as fast as possible).
     stream_pace_ms: std::sync::atomic::AtomicU64,
+    /// The throughput gate's counters (memory only) and limits.
+    pub meter: bg_gates::quota::Meter,
+    pub quota_overrides: Vec<scenario::QuotaDecl>,
+    pub faults: bg_gates::quota::Faults,
 }
 
 impl App {
@@ -77,11 +82,17 @@ impl App {
             clock_offset: AtomicI64::new(0),
             audit: Audit::new(1000),
             stream_pace_ms: std::sync::atomic::AtomicU64::new(0),
+            meter: bg_gates::quota::Meter::default(),
+            quota_overrides: scenario.map(|s| s.quota.clone()).unwrap_or_default(),
+            faults: bg_gates::quota::Faults::new(
+                scenario.map(|s| s.fault_rules()).unwrap_or_default(),
+            ),
         };
         let boot = app.snapshot().bootstrap_changes();
         app.write(&boot)?;
         if let Some(s) = scenario {
             app.write(&s.changes())?;
+            app.write(&s.access_changes(app.now_unix()))?;
         }
         Ok(Arc::new(app))
     }
@@ -112,6 +123,32 @@ impl App {
         auth::Clocks {
             wall,
             gate: wall + self.clock_offset.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The quota for (account, Region, model): a scenario override, else the catalog's, else
+    /// the documented defaults.
+    pub fn limits(
+        &self,
+        account: &str,
+        region: &str,
+        model: &bg_catalog::Model,
+    ) -> bg_gates::quota::Limits {
+        let o = self.quota_overrides.iter().rev().find(|q| {
+            q.model == model.id
+                && q.account.as_deref().is_none_or(|a| a == account)
+                && q.region.as_deref().is_none_or(|r| r == region)
+        });
+        bg_gates::quota::Limits {
+            rpm: o
+                .and_then(|q| q.rpm)
+                .or(model.rpm.map(u64::from))
+                .unwrap_or(bg_gates::quota::DEFAULT_RPM),
+            tpm: o
+                .and_then(|q| q.tpm)
+                .or(model.tpm.map(u64::from))
+                .unwrap_or(bg_gates::quota::DEFAULT_TPM),
+            tpd: o.and_then(|q| q.tpd),
         }
     }
 

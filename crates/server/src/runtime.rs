@@ -23,6 +23,19 @@ pub enum Op {
     CountTokens,
     ListFoundationModels,
     GetFoundationModel,
+    GetFoundationModelAvailability,
+    ListFoundationModelAgreementOffers,
+    CreateFoundationModelAgreement,
+    DeleteFoundationModelAgreement,
+    PutUseCaseForModelAccess,
+    GetUseCaseForModelAccess,
+    ListInferenceProfiles,
+    GetInferenceProfile,
+    CreateInferenceProfile,
+    DeleteInferenceProfile,
+    GetModelInvocationLoggingConfiguration,
+    PutModelInvocationLoggingConfiguration,
+    DeleteModelInvocationLoggingConfiguration,
 }
 
 impl Op {
@@ -35,6 +48,21 @@ impl Op {
             Op::CountTokens => "CountTokens",
             Op::ListFoundationModels => "ListFoundationModels",
             Op::GetFoundationModel => "GetFoundationModel",
+            Op::GetFoundationModelAvailability => "GetFoundationModelAvailability",
+            Op::ListFoundationModelAgreementOffers => "ListFoundationModelAgreementOffers",
+            Op::CreateFoundationModelAgreement => "CreateFoundationModelAgreement",
+            Op::DeleteFoundationModelAgreement => "DeleteFoundationModelAgreement",
+            Op::PutUseCaseForModelAccess => "PutUseCaseForModelAccess",
+            Op::GetUseCaseForModelAccess => "GetUseCaseForModelAccess",
+            Op::ListInferenceProfiles => "ListInferenceProfiles",
+            Op::GetInferenceProfile => "GetInferenceProfile",
+            Op::CreateInferenceProfile => "CreateInferenceProfile",
+            Op::DeleteInferenceProfile => "DeleteInferenceProfile",
+            Op::GetModelInvocationLoggingConfiguration => "GetModelInvocationLoggingConfiguration",
+            Op::PutModelInvocationLoggingConfiguration => "PutModelInvocationLoggingConfiguration",
+            Op::DeleteModelInvocationLoggingConfiguration => {
+                "DeleteModelInvocationLoggingConfiguration"
+            }
         }
     }
 }
@@ -63,6 +91,41 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
         (&Method::GET, ["", "foundation-models"]) => Some((Op::ListFoundationModels, None)),
         (&Method::GET, ["", "foundation-models", id]) if !id.is_empty() => {
             Some((Op::GetFoundationModel, Some(label(id))))
+        }
+        (&Method::GET, ["", "foundation-model-availability", id]) if !id.is_empty() => {
+            Some((Op::GetFoundationModelAvailability, Some(label(id))))
+        }
+        (&Method::GET, ["", "list-foundation-model-agreement-offers", id]) if !id.is_empty() => {
+            Some((Op::ListFoundationModelAgreementOffers, Some(label(id))))
+        }
+        (&Method::POST, ["", "create-foundation-model-agreement"]) => {
+            Some((Op::CreateFoundationModelAgreement, None))
+        }
+        (&Method::POST, ["", "delete-foundation-model-agreement"]) => {
+            Some((Op::DeleteFoundationModelAgreement, None))
+        }
+        (&Method::POST, ["", "use-case-for-model-access"]) => {
+            Some((Op::PutUseCaseForModelAccess, None))
+        }
+        (&Method::GET, ["", "use-case-for-model-access"]) => {
+            Some((Op::GetUseCaseForModelAccess, None))
+        }
+        (&Method::GET, ["", "inference-profiles"]) => Some((Op::ListInferenceProfiles, None)),
+        (&Method::POST, ["", "inference-profiles"]) => Some((Op::CreateInferenceProfile, None)),
+        (&Method::GET, ["", "inference-profiles", id]) if !id.is_empty() => {
+            Some((Op::GetInferenceProfile, Some(label(id))))
+        }
+        (&Method::DELETE, ["", "inference-profiles", id]) if !id.is_empty() => {
+            Some((Op::DeleteInferenceProfile, Some(label(id))))
+        }
+        (&Method::GET, ["", "logging", "modelinvocations"]) => {
+            Some((Op::GetModelInvocationLoggingConfiguration, None))
+        }
+        (&Method::PUT, ["", "logging", "modelinvocations"]) => {
+            Some((Op::PutModelInvocationLoggingConfiguration, None))
+        }
+        (&Method::DELETE, ["", "logging", "modelinvocations"]) => {
+            Some((Op::DeleteModelInvocationLoggingConfiguration, None))
         }
         _ => None,
     }
@@ -115,6 +178,21 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
         Op::ListFoundationModels => crate::control::list_foundation_models(app, &caller, inc),
         Op::GetFoundationModel => crate::control::get_foundation_model(app, &caller, &label, inc),
         Op::ConverseStream => converse_stream(app, &caller, &label, inc),
+        Op::GetFoundationModelAvailability
+        | Op::ListFoundationModelAgreementOffers
+        | Op::CreateFoundationModelAgreement
+        | Op::DeleteFoundationModelAgreement
+        | Op::PutUseCaseForModelAccess
+        | Op::GetUseCaseForModelAccess
+        | Op::ListInferenceProfiles
+        | Op::GetInferenceProfile
+        | Op::CreateInferenceProfile
+        | Op::DeleteInferenceProfile
+        | Op::GetModelInvocationLoggingConfiguration
+        | Op::PutModelInvocationLoggingConfiguration
+        | Op::DeleteModelInvocationLoggingConfiguration => {
+            crate::access_api::handle(app, &caller, op, &label, inc)
+        }
         Op::InvokeModelWithResponseStream => invoke_stream(app, &caller, &label, inc),
     };
     match result {
@@ -195,16 +273,27 @@ pub fn authorize_invoke(
 
 /// Gates 1 and 4 after IAM: model access, the Anthropic form, the Marketplace subscription.
 /// Writes what the call changed (a subscription started or refused) before answering.
-fn check_access(app: &App, caller: &Caller, target: &Target, inc: &Incoming) -> Result<(), Refusal> {
+fn check_access(
+    app: &App,
+    caller: &Caller,
+    target: &Target,
+    inc: &Incoming,
+) -> Result<(), Refusal> {
     let state = app.snapshot();
     let serving = bg_gates::invoke::serving_region(target, &caller.region);
     let can_subscribe = || {
-        let mut ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
+        let mut ctx =
+            bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
         ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
         ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
-        ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
-            .iter()
-            .all(|a| bg_gates::authz::evaluate(&state, &caller.identity, a, "*", ctx.clone()).is_allowed())
+        [
+            "aws-marketplace:Subscribe",
+            "aws-marketplace:ViewSubscriptions",
+        ]
+        .iter()
+        .all(|a| {
+            bg_gates::authz::evaluate(&state, &caller.identity, a, "*", ctx.clone()).is_allowed()
+        })
     };
     let facts = bg_gates::access::CallerFacts {
         account: &caller.identity.account,
@@ -216,11 +305,71 @@ fn check_access(app: &App, caller: &Caller, target: &Target, inc: &Incoming) -> 
     let (changes, verdict) = bg_gates::access::check(&state, target.model, &facts);
     drop(state);
     if !changes.is_empty() {
-        app.write(&changes)
-            .map_err(|e| ApiError::new("InternalServerException", 500, format!("state write failed: {e}")))?;
+        app.write(&changes).map_err(|e| {
+            ApiError::new(
+                "InternalServerException",
+                500,
+                format!("state write failed: {e}"),
+            )
+        })?;
     }
     verdict?;
     Ok(())
+}
+
+/// The throughput gate and scripted faults, after the access gates and before the backend.
+/// Returns the quota key that admitted the call (its output tokens are added later), and the
+/// stream fault to inject, if any.
+pub fn throttle(
+    app: &App,
+    caller: &Caller,
+    target: &Target,
+    input_tokens: u32,
+    streaming: bool,
+) -> Result<(String, Option<bg_gates::quota::FaultRule>), Refusal> {
+    let fault = app.faults.hit(&target.model.id, streaming);
+    if let Some(f) = &fault {
+        if !f.kind.is_stream() {
+            let (code, status, message) = f.kind.http_error();
+            return Err(Deny {
+                gate: Gate::Quota,
+                error: code,
+                status,
+                message: message.to_string(),
+                reason: format!(
+                    "scripted fault '{:?}' for {} (every {} calls)",
+                    f.kind, target.model.id, f.every
+                ),
+                fix: "this failure was injected by the scenario's [[fault]] entry".into(),
+            }
+            .into());
+        }
+    }
+    let account = caller.identity.account.as_str();
+    let now = app.now_unix();
+    // A profile call may be served by any destination; the serving Region is tried first.
+    let serving = bg_gates::invoke::serving_region(target, &caller.region).to_string();
+    let mut regions = vec![serving.clone()];
+    if let Some(p) = target.profile {
+        regions.extend(
+            p.destination_regions
+                .iter()
+                .filter(|r| **r != serving)
+                .cloned(),
+        );
+    }
+    let mut first_refusal = None;
+    for region in &regions {
+        let key = bg_gates::quota::Meter::key(account, region, &target.model.id);
+        let limits = app.limits(account, region, target.model);
+        match app.meter.admit(&key, &limits, u64::from(input_tokens), now) {
+            Ok(()) => return Ok((key, fault)),
+            Err(e) => {
+                first_refusal.get_or_insert_with(|| e.deny(&key, &limits));
+            }
+        }
+    }
+    Err(first_refusal.expect("at least one Region was tried").into())
 }
 
 const NOT_CHAT: &str =
@@ -250,10 +399,22 @@ fn converse(
     if !target.model.converse {
         return Err(ApiError::validation(NOT_CHAT).into());
     }
+    let (quota_key, _) = throttle(
+        app,
+        caller,
+        &target,
+        bg_backends::count_prompt_tokens(&prompt),
+        false,
+    )?;
     let completion = app
         .backend
         .complete(&target.model.id, &prompt)
         .map_err(backend_error)?;
+    app.meter.record_output(
+        &quota_key,
+        u64::from(completion.usage.output_tokens),
+        app.now_unix(),
+    );
     let latency = started.elapsed().as_millis() as u64;
     let out = crate::converse::render_response(&completion, latency);
     Ok(json_response(
@@ -283,11 +444,26 @@ fn converse_stream(
     if !target.model.converse {
         return Err(ApiError::validation(NOT_CHAT).into());
     }
+    let (key, fault) = throttle(
+        app,
+        caller,
+        &target,
+        bg_backends::count_prompt_tokens(&prompt),
+        true,
+    )?;
     let completion = app
         .backend
         .complete(&target.model.id, &prompt)
         .map_err(backend_error)?;
-    let frames = crate::stream::converse_frames(&completion, started.elapsed().as_millis() as u64);
+    // Tokens counted in the stream feed the tokens-per-minute quota.
+    app.meter.record_output(
+        &key,
+        u64::from(completion.usage.output_tokens),
+        app.now_unix(),
+    );
+    let mut frames =
+        crate::stream::converse_frames(&completion, started.elapsed().as_millis() as u64);
+    inject_stream_fault(&mut frames, fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),
@@ -321,10 +497,19 @@ fn invoke_stream(
     let NativeRequest::Completion(prompt) = req else {
         return Err(ApiError::validation("The model is unsupported for streaming.").into());
     };
+    let (key, fault) = throttle(
+        app,
+        caller,
+        &target,
+        bg_backends::count_prompt_tokens(&prompt),
+        true,
+    )?;
     let c = app
         .backend
         .complete(&model.id, &prompt)
         .map_err(backend_error)?;
+    app.meter
+        .record_output(&key, u64::from(c.usage.output_tokens), app.now_unix());
     let texts: Vec<String> = c
         .content
         .iter()
@@ -335,13 +520,23 @@ fn invoke_stream(
         .flat_map(|t| native::split_text_chunks(t, crate::stream::WORDS_PER_DELTA))
         .collect();
     let chunks = native::encode_stream_chunks(model.family, &model.id, &c, &texts);
-    let frames = crate::stream::invoke_frames(&chunks);
+    let mut frames = crate::stream::invoke_frames(&chunks);
+    inject_stream_fault(&mut frames, fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),
         &inc.request_id,
         &[("x-amzn-bedrock-content-type", "application/json")],
     ))
+}
+
+/// A scripted mid-stream failure: keep `after_frames` frames, then the exception frame.
+fn inject_stream_fault(frames: &mut Vec<Vec<u8>>, fault: Option<bg_gates::quota::FaultRule>) {
+    if let Some(f) = fault {
+        let (kind, message) = f.kind.stream_exception();
+        frames.truncate(f.after_frames.min(frames.len()));
+        frames.push(crate::stream::exception_frame(kind, message));
+    }
 }
 
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
@@ -369,10 +564,19 @@ fn invoke_model(
     let rid = inc.request_id.as_str();
     let (bytes, input_tokens, output_tokens) = match req {
         NativeRequest::Completion(prompt) => {
+            let (key, _) = throttle(
+                app,
+                caller,
+                &target,
+                bg_backends::count_prompt_tokens(&prompt),
+                false,
+            )?;
             let c = app
                 .backend
                 .complete(&model.id, &prompt)
                 .map_err(backend_error)?;
+            app.meter
+                .record_output(&key, u64::from(c.usage.output_tokens), app.now_unix());
             let (i, o) = (c.usage.input_tokens, c.usage.output_tokens);
             (
                 native::encode_completion(model.family, &model.id, &prompt, &c, rid),
@@ -386,6 +590,8 @@ fn invoke_model(
             normalize,
             input_type: _,
         } => {
+            let tokens: u32 = texts.iter().map(|t| bg_backends::count_tokens(t)).sum();
+            throttle(app, caller, &target, tokens, false)?;
             let dims = dimensions
                 .or(model
                     .embedding_dimensions

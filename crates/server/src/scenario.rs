@@ -77,6 +77,66 @@ pub struct Scenario {
     pub role: Vec<RoleDecl>,
     #[serde(default)]
     pub organization: Option<OrgDecl>,
+    #[serde(default)]
+    pub quota: Vec<QuotaDecl>,
+    #[serde(default)]
+    pub fault: Vec<FaultDecl>,
+    #[serde(default)]
+    pub access: Vec<AccessDecl>,
+}
+
+/// A quota override: `[[quota]] model = "…", rpm = 2` (account and Region optional).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDecl {
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub model: String,
+    #[serde(default)]
+    pub rpm: Option<u64>,
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    #[serde(default)]
+    pub tpd: Option<u64>,
+}
+
+/// A scripted fault: every `every`-th call to `model` fails with `kind` (throttle, timeout,
+/// not-ready, unavailable, stream-throttle, stream-error); stream faults send `after_frames`
+/// events first.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultDecl {
+    pub model: String,
+    pub kind: String,
+    #[serde(default = "one")]
+    pub every: u64,
+    #[serde(default)]
+    pub after_frames: usize,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Model-access state for an account: grants (console mode), agreements, subscriptions, the
+/// last use of a Legacy model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessDecl {
+    pub account: String,
+    pub region: String,
+    pub model: String,
+    /// none | pending | granted
+    #[serde(default)]
+    pub grant: Option<String>,
+    /// none | pending | accepted | error
+    #[serde(default)]
+    pub agreement: Option<String>,
+    /// Days since the account last used the model (Legacy lockout after 15).
+    #[serde(default)]
+    pub last_used_days_ago: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +231,16 @@ pub struct AccountDecl {
     pub id: String,
     #[serde(default)]
     pub alias: Option<String>,
+    /// automatic (default) | console
+    #[serde(default)]
+    pub access_mode: Option<String>,
+    #[serde(default)]
+    pub subscription_delay_secs: i64,
+    #[serde(default)]
+    pub grant_delay_secs: i64,
+    /// Submit the Anthropic use-case form for this account.
+    #[serde(default)]
+    pub use_case_form: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -413,6 +483,52 @@ impl Scenario {
         Ok(())
     }
 
+    pub fn fault_rules(&self) -> Vec<bg_gates::quota::FaultRule> {
+        self.fault
+            .iter()
+            .filter_map(|f| {
+                Some(bg_gates::quota::FaultRule {
+                    model: f.model.clone(),
+                    kind: bg_gates::quota::FaultKind::parse(&f.kind)?,
+                    every: f.every,
+                    after_frames: f.after_frames,
+                })
+            })
+            .collect()
+    }
+
+    /// Access entries become ModelAccess records; `now` anchors "days ago".
+    pub fn access_changes(&self, now: i64) -> Vec<Change> {
+        use bg_gates::state::{AgreementStatus, GrantStatus, ModelAccess};
+        self.access
+            .iter()
+            .map(|x| {
+                Change::Put(Entity::ModelAccess(ModelAccess {
+                    account: x.account.clone(),
+                    region: x.region.clone(),
+                    model_id: x.model.clone(),
+                    agreement: match x.agreement.as_deref() {
+                        Some("pending") => AgreementStatus::Pending,
+                        Some("accepted") => AgreementStatus::Accepted,
+                        Some("error") => AgreementStatus::Error,
+                        _ => AgreementStatus::None,
+                    },
+                    offer_token: None,
+                    agreement_error: (x.agreement.as_deref() == Some("error"))
+                        .then(|| "The agreement could not be created.".to_string()),
+                    grant: match x.grant.as_deref() {
+                        Some("pending") => GrantStatus::Pending,
+                        Some("granted") => GrantStatus::Granted,
+                        _ => GrantStatus::None,
+                    },
+                    grant_at: None,
+                    last_used: x.last_used_days_ago.map(|d| now - d * 86_400),
+                    updated_unix: now,
+                }))
+            })
+            .collect()
+    }
+
     /// A policy reference in a scenario: a full ARN, the name of an AWS managed policy we
     /// ship, or the name of a policy declared for the same account.
     fn policy_arn(&self, account: &str, r: &str) -> Option<String> {
@@ -455,8 +571,21 @@ impl Scenario {
             out.push(Change::Put(Entity::Account(Account {
                 id: a.id.clone(),
                 alias: a.alias.clone(),
-                ..Account::default()
+                access_mode: if a.access_mode.as_deref() == Some("console") {
+                    bg_gates::state::AccessMode::Console
+                } else {
+                    bg_gates::state::AccessMode::Automatic
+                },
+                subscription_delay_secs: a.subscription_delay_secs,
+                grant_delay_secs: a.grant_delay_secs,
             })));
+            if a.use_case_form {
+                out.push(Change::Put(Entity::UseCase(bg_gates::state::UseCase {
+                    account: a.id.clone(),
+                    form_data: "eyJjb21wYW55TmFtZSI6InNjZW5hcmlvIn0=".into(),
+                    submitted_unix: 0,
+                })));
+            }
             out.push(Change::Put(Entity::Principal(Principal::root(&a.id))));
         }
         for p in &self.policy {

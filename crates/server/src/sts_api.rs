@@ -1,18 +1,299 @@
 //! STS beyond GetCallerIdentity: AssumeRole.
+//!
+//! The decision follows AWS's rule for trust policies, evaluated by the engine with the role's
+//! trust policy as the resource-based policy: in the role's own account a trust policy naming
+//! the caller (user, session or role ARN) suffices; one naming only the account (`:root` or the
+//! ID) needs an identity-policy allow as well; across accounts both are always needed. The
+//! caller's permissions boundary, session policies and SCPs take part as for any call.
+//!
+//! Choices where AWS's behaviour is not known to us:
+//! * `PackedPolicySize` is the minified inline policy plus the managed policy ARNs, as a
+//!   percentage of 2048 characters (AWS compresses; its percentages are lower).
+//! * A `PolicyArns` entry that is not an existing managed policy is refused with
+//!   ValidationError `Policy ARN does not exist or is not attachable.`
+//! * Session tags, transitive tags, MFA and ProvidedContexts are accepted and ignored;
+//!   `ExternalId`, `SourceIdentity` and `RoleSessionName` become `sts:ExternalId`,
+//!   `sts:SourceIdentity` and `sts:RoleSessionName` condition keys.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::iam_api::util::{self, Checks, Params, Xml};
+use crate::query::STS_XMLNS;
 use crate::App;
+use bg_gates::authz::{base_context, RequestFacts};
+use bg_gates::{AccessKey, CallerKind, Change, Entity, PrincipalKind, Session, State};
+use bg_iam::{Context, Evaluation, Layer, NamedPolicy, Policies, Policy, PolicyKind};
+
+/// The plaintext budget for session policies (inline + managed ARNs).
+const PACKED_LIMIT: usize = 2048;
+
+fn access_denied(message: impl Into<String>) -> ApiError {
+    ApiError::new("AccessDenied", 403, message)
+}
 
 pub fn assume_role(
-    _app: &App,
-    _caller: &Caller,
-    _params: &[(String, String)],
-    _request_id: &str,
+    app: &App,
+    caller: &Caller,
+    params: &[(String, String)],
+    request_id: &str,
 ) -> Result<String, ApiError> {
-    Err(ApiError::new(
-        "InvalidAction",
-        400,
-        "Could not find operation AssumeRole for version 2011-06-15",
+    let p = Params(params);
+    let now = app.now_unix();
+
+    // Coral's input validation comes first.
+    let role_arn = p.required("RoleArn")?;
+    let session_name = p.required("RoleSessionName")?;
+    let duration = p.int("DurationSeconds")?;
+    let policy = p.get("Policy");
+    let external_id = p.get("ExternalId");
+    let source_identity = p.get("SourceIdentity");
+    let mut checks = Checks::new();
+    checks.length(role_arn, "RoleArn", 20, 2048);
+    if !session_name.chars().all(util::is_name_char) {
+        checks.fail(
+            session_name,
+            "roleSessionName",
+            r"satisfy regular expression pattern: [\w+=,.@-]*",
+        );
+    }
+    checks.length(session_name, "RoleSessionName", 2, 64);
+    if let Some(d) = duration {
+        checks.range(d, "DurationSeconds", 900, 43200);
+    }
+    if let Some(pol) = policy {
+        checks.length(pol, "Policy", 1, usize::MAX);
+    }
+    if let Some(e) = external_id {
+        checks.length(e, "ExternalId", 2, 1224);
+    }
+    if let Some(s) = source_identity {
+        checks.length(s, "SourceIdentity", 2, 64);
+    }
+    checks.done()?;
+    let policy_arns: Vec<String> = p
+        .structs("PolicyArns")
+        .iter()
+        .filter_map(|s| Params(s).get("arn").map(str::to_string))
+        .collect();
+
+    let state = app.snapshot();
+    let who = &caller.identity;
+    let refused = || {
+        access_denied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            who.arn
+        ))
+    };
+    if who.kind == CallerKind::Root {
+        return Err(access_denied("Roles may not be assumed by root accounts."));
+    }
+    // A role that does not exist is refused like one that does not trust the caller.
+    let role = state.principals.get(role_arn).ok_or_else(refused)?;
+    let PrincipalKind::Role {
+        trust_policy,
+        max_session_duration,
+        ..
+    } = &role.kind
+    else {
+        return Err(refused());
+    };
+
+    // The session policies, validated before the decision (AWS refuses a malformed one even
+    // for a caller it would not let in).
+    if let Some(doc) = policy {
+        Policy::parse(doc, PolicyKind::Session)
+            .map_err(|e| ApiError::new("MalformedPolicyDocument", 400, e.to_string()))?;
+    }
+    for arn in &policy_arns {
+        if !state.policies.contains_key(arn) {
+            return Err(util::validation(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )));
+        }
+    }
+    let packed =
+        policy.map(minified_len).unwrap_or(0) + policy_arns.iter().map(|a| a.len()).sum::<usize>();
+    let packed_percent = (packed * 100).div_ceil(PACKED_LIMIT);
+    if packed > PACKED_LIMIT {
+        return Err(ApiError::new(
+            "PackedPolicyTooLarge",
+            400,
+            format!("Packed policy consumes {packed_percent}% of allotted space, please use smaller policy."),
+        ));
+    }
+
+    let trust = Policy::parse(trust_policy, PolicyKind::Resource).map_err(|_| refused())?;
+    let trust = NamedPolicy::new("trust policy", trust);
+    let mut ctx = base_context(
+        who,
+        &RequestFacts {
+            region: caller.region.clone(),
+            now_unix: now,
+            ..Default::default()
+        },
+    );
+    ctx.set("sts:RoleSessionName", session_name);
+    if let Some(e) = external_id {
+        ctx.set("sts:ExternalId", e);
+    }
+    if let Some(s) = source_identity {
+        ctx.set("sts:SourceIdentity", s);
+    }
+    let ev = evaluate_assume(&state, who, role_arn, &role.account, &trust, ctx);
+    // The trust policy is not optional: it must name the caller, its role or its account
+    // (an identity-policy allow alone never lets anyone in).
+    let trusted = ev
+        .allowed_by
+        .iter()
+        .any(|(layer, _)| *layer == Layer::ResourcePolicy);
+    if !ev.is_allowed() || !trusted {
+        return Err(refused());
+    }
+
+    let max = if who.kind == CallerKind::AssumedRole {
+        3600
+    } else {
+        i64::from(*max_session_duration)
+    };
+    let duration = duration.unwrap_or(3600.min(max));
+    if duration > max {
+        return Err(util::validation(if who.kind == CallerKind::AssumedRole {
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        } else {
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        }));
+    }
+
+    let session = Session {
+        role_arn: role.arn.clone(),
+        session_name: session_name.to_string(),
+        policy: policy.map(str::to_string),
+        policy_arns: policy_arns.clone(),
+    };
+    let key = AccessKey {
+        access_key_id: util::access_key_id("ASIA"),
+        secret_access_key: util::secret_access_key(),
+        principal_arn: role.arn.clone(),
+        account: role.account.clone(),
+        session_token: Some(util::session_token()),
+        expires_unix: Some(now + duration),
+        active: true,
+        session: Some(session.clone()),
+        created_unix: now,
+    };
+    app.write(&[Change::Put(Entity::AccessKey(key.clone()))])
+        .map_err(|e| {
+            tracing::error!("sts write failed: {e}");
+            ApiError::new("InternalFailure", 500, "An internal error occurred.")
+        })?;
+
+    let mut x = Xml::new();
+    x.opt("SourceIdentity", source_identity);
+    x.open("AssumedRoleUser")
+        .leaf(
+            "AssumedRoleId",
+            format!("{}:{session_name}", role.unique_id),
+        )
+        .leaf("Arn", session.assumed_role_arn())
+        .close("AssumedRoleUser");
+    x.open("Credentials")
+        .leaf("AccessKeyId", &key.access_key_id)
+        .leaf("SecretAccessKey", &key.secret_access_key)
+        .leaf("SessionToken", key.session_token.as_deref().unwrap_or(""))
+        .leaf("Expiration", util::iso8601(now + duration))
+        .close("Credentials");
+    if policy.is_some() || !policy_arns.is_empty() {
+        x.leaf("PackedPolicySize", packed_percent);
+    }
+    Ok(util::response(
+        "AssumeRole",
+        STS_XMLNS,
+        Some(x.finish()),
+        request_id,
     ))
+}
+
+/// Characters of the document once whitespace outside strings is removed.
+fn minified_len(doc: &str) -> usize {
+    serde_json::from_str::<serde_json::Value>(doc)
+        .map(|v| v.to_string().chars().count())
+        .unwrap_or_else(|_| doc.chars().count())
+}
+
+/// `sts:AssumeRole` on the role for the caller: its identity policies, boundary, session
+/// policies and SCPs, with the trust policy as the resource-based policy.
+fn evaluate_assume(
+    state: &State,
+    who: &bg_gates::Caller,
+    role_arn: &str,
+    role_account: &str,
+    trust: &NamedPolicy,
+    ctx: Context,
+) -> Evaluation {
+    let mut principal = bg_iam::Principal::from_arn(&who.arn);
+    principal.tags = who.tags.clone();
+    // The session ARN carries no role path: name the role by its real ARN.
+    if let bg_iam::PrincipalKind::AssumedRole { role_arn, .. } = &mut principal.kind {
+        *role_arn = who.entity_arn.clone();
+    }
+    let req = bg_iam::Request {
+        principal,
+        action: "sts:AssumeRole".to_string(),
+        resource: role_arn.to_string(),
+        resource_account: Some(role_account.to_string()),
+        context: ctx,
+    };
+    let identity: &[NamedPolicy] = state
+        .compiled
+        .identity
+        .get(&who.entity_arn)
+        .map(|v| v.as_slice())
+        .unwrap_or(&[]);
+    let base = Policies {
+        identity,
+        scps: state.compiled.scps.get(&who.account).map(|v| v.as_slice()),
+        rcps: None,
+        resource: Some(trust),
+        boundary: state.compiled.boundary.get(&who.entity_arn).map(|b| &**b),
+        session: None,
+    };
+    let mut session_policies = Vec::new();
+    if let Some(s) = &who.session {
+        if let Some(doc) = &s.policy {
+            if let Ok(p) = Policy::parse(doc, PolicyKind::Session) {
+                session_policies.push(NamedPolicy::new("session policy", p));
+            }
+        }
+        for a in &s.policy_arns {
+            if let Some(np) = state.compiled.managed.get(a) {
+                session_policies.push((**np).clone());
+            }
+        }
+    }
+    if session_policies.is_empty() {
+        return bg_iam::evaluate(&req, &base);
+    }
+    // As the server does: the session policies form one layer (a deny in any denies, an allow
+    // in any satisfies it).
+    let evals: Vec<Evaluation> = session_policies
+        .iter()
+        .map(|sp| {
+            bg_iam::evaluate(
+                &req,
+                &Policies {
+                    session: Some(sp),
+                    ..base
+                },
+            )
+        })
+        .collect();
+    let pick = evals
+        .iter()
+        .position(|e| e.decision == bg_iam::Decision::ExplicitlyDenied)
+        .or_else(|| evals.iter().position(|e| e.is_allowed()))
+        .unwrap_or(0);
+    evals
+        .into_iter()
+        .nth(pick)
+        .expect("session policies are not empty")
 }

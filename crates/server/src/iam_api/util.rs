@@ -10,7 +10,10 @@ pub struct Params<'a>(pub &'a [(String, String)]);
 
 impl<'a> Params<'a> {
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A required member: absent is Coral's "Value null at 'member'" ValidationError.
@@ -44,10 +47,16 @@ impl<'a> Params<'a> {
         let pre = format!("{name}.member.");
         let mut out: std::collections::BTreeMap<u32, Vec<(String, String)>> = Default::default();
         for (k, v) in self.0 {
-            let Some(rest) = k.strip_prefix(&pre) else { continue };
-            let Some((n, field)) = rest.split_once('.') else { continue };
+            let Some(rest) = k.strip_prefix(&pre) else {
+                continue;
+            };
+            let Some((n, field)) = rest.split_once('.') else {
+                continue;
+            };
             let Ok(n) = n.parse::<u32>() else { continue };
-            out.entry(n).or_default().push((field.to_string(), v.clone()));
+            out.entry(n)
+                .or_default()
+                .push((field.to_string(), v.clone()));
         }
         out.into_values().collect()
     }
@@ -65,7 +74,8 @@ impl<'a> Params<'a> {
     }
 
     pub fn bool(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -125,9 +135,17 @@ impl Checks {
     pub fn length(&mut self, value: &str, member: &str, min: usize, max: usize) -> &mut Self {
         let n = value.chars().count();
         if n < min {
-            self.fail(value, member, format!("have length greater than or equal to {min}"));
+            self.fail(
+                value,
+                member,
+                format!("have length greater than or equal to {min}"),
+            );
         } else if n > max {
-            self.fail(value, member, format!("have length less than or equal to {max}"));
+            self.fail(
+                value,
+                member,
+                format!("have length less than or equal to {max}"),
+            );
         }
         self
     }
@@ -135,7 +153,11 @@ impl Checks {
     /// A name member (`[\w+=,.@-]+`, 1..=max).
     pub fn name(&mut self, value: &str, member: &str, max: usize) -> &mut Self {
         if !value.is_empty() && !value.chars().all(is_name_char) {
-            self.fail(value, member, format!("satisfy regular expression pattern: {NAME_PATTERN}"));
+            self.fail(
+                value,
+                member,
+                format!("satisfy regular expression pattern: {NAME_PATTERN}"),
+            );
         }
         self.length(value, member, 1, max)
     }
@@ -148,7 +170,11 @@ impl Checks {
                 && value.ends_with('/')
                 && value.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)));
         if !ok {
-            self.fail(value, member, format!("satisfy regular expression pattern: {PATH_PATTERN}"));
+            self.fail(
+                value,
+                member,
+                format!("satisfy regular expression pattern: {PATH_PATTERN}"),
+            );
         }
         self.length(value, member, 1, 512)
     }
@@ -162,16 +188,28 @@ impl Checks {
                 .chars()
                 .all(|c| c == '/' || c.is_ascii_alphanumeric() || ".,+@=_-".contains(c));
         if !ok {
-            self.fail(value, member, format!("satisfy regular expression pattern: {POLICY_PATH_PATTERN}"));
+            self.fail(
+                value,
+                member,
+                format!("satisfy regular expression pattern: {POLICY_PATH_PATTERN}"),
+            );
         }
         self.length(value, member, 1, 512)
     }
 
     pub fn range(&mut self, value: i64, member: &str, min: i64, max: i64) -> &mut Self {
         if value < min {
-            self.fail(&value.to_string(), member, format!("have value greater than or equal to {min}"));
+            self.fail(
+                &value.to_string(),
+                member,
+                format!("have value greater than or equal to {min}"),
+            );
         } else if value > max {
-            self.fail(&value.to_string(), member, format!("have value less than or equal to {max}"));
+            self.fail(
+                &value.to_string(),
+                member,
+                format!("have value less than or equal to {max}"),
+            );
         }
         self
     }
@@ -179,7 +217,10 @@ impl Checks {
     pub fn done(&mut self) -> Result<(), ApiError> {
         match self.errors.len() {
             0 => Ok(()),
-            1 => Err(validation(format!("1 validation error detected: {}", self.errors[0]))),
+            1 => Err(validation(format!(
+                "1 validation error detected: {}",
+                self.errors[0]
+            ))),
             n => Err(validation(format!(
                 "{n} validation errors detected: {}",
                 self.errors.join("; ")
@@ -225,7 +266,12 @@ impl Xml {
     }
 
     /// `<tag><member>…</member>…</tag>`.
-    pub fn list<T>(&mut self, tag: &str, items: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut Xml, T)) -> &mut Self {
+    pub fn list<T>(
+        &mut self,
+        tag: &str,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(&mut Xml, T),
+    ) -> &mut Self {
         self.open(tag);
         for it in items {
             self.open("member");
@@ -236,7 +282,11 @@ impl Xml {
     }
 
     /// A list of plain strings.
-    pub fn strings<T: Display>(&mut self, tag: &str, items: impl IntoIterator<Item = T>) -> &mut Self {
+    pub fn strings<T: Display>(
+        &mut self,
+        tag: &str,
+        items: impl IntoIterator<Item = T>,
+    ) -> &mut Self {
         self.list(tag, items, |x, s| {
             x.0.push_str(&xml_escape(&s.to_string()));
         })
@@ -269,9 +319,11 @@ pub fn response(op: &str, xmlns: &str, result: Option<String>, request_id: &str)
 
 /// `2026-11-25T18:41:20Z`, the form IAM and STS put in dates.
 pub fn iso8601(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+    t.format(&f)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986; botocore `unquote`s them).
@@ -373,7 +425,10 @@ mod tests {
 
     #[test]
     fn checks_word_like_coral() {
-        let e = Checks::new().name("a b", "UserName", 64).done().unwrap_err();
+        let e = Checks::new()
+            .name("a b", "UserName", 64)
+            .done()
+            .unwrap_err();
         assert_eq!(e.code, "ValidationError");
         assert_eq!(
             e.message,
@@ -382,14 +437,20 @@ mod tests {
         assert!(Checks::new().path("/a/b/", "Path").done().is_ok());
         assert!(Checks::new().path("a", "Path").done().is_err());
         assert!(Checks::new().policy_path("/", "Path").done().is_ok());
-        let e = Checks::new().range(100, "DurationSeconds", 900, 43200).done().unwrap_err();
+        let e = Checks::new()
+            .range(100, "DurationSeconds", 900, 43200)
+            .done()
+            .unwrap_err();
         assert_eq!(e.message, "1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900");
     }
 
     #[test]
     fn formats() {
         assert_eq!(iso8601(1_733_341_867), "2024-12-04T19:51:07Z");
-        assert_eq!(url_encode(r#"{"a": "b/c"}"#), "%7B%22a%22%3A%20%22b%2Fc%22%7D");
+        assert_eq!(
+            url_encode(r#"{"a": "b/c"}"#),
+            "%7B%22a%22%3A%20%22b%2Fc%22%7D"
+        );
         let k = access_key_id("AKIA");
         assert_eq!(k.len(), 20);
         assert!(k[4..].chars().all(|c| BASE32.contains(&(c as u8))));
