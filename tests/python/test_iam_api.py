@@ -614,6 +614,43 @@ def test_assume_role_trust_rules(iam, new_user):
     )
 
 
+def test_assume_role_cross_account(iam, client):
+    """Across accounts both sides must allow: the trust policy and the caller's identity policy."""
+    other = "111111111111"  # the scenario's second account; its root key is below
+    root1 = client("iam", aws_access_key_id="AKIAROOTEXAMPLE00001", aws_secret_access_key="root-secret-key")
+    name = uniq("xacct")
+    root1.create_user(UserName=name)
+    assert root1.get_user(UserName=name)["User"]["Arn"] == f"arn:aws:iam::{other}:user/{name}"
+    k = root1.create_access_key(UserName=name)["AccessKey"]
+    sts = client("sts", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    user_arn = f"arn:aws:iam::{other}:user/{name}"
+
+    role = uniq("shared")
+    role_arn = f"{IAM_NS_ARN}:role/{role}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_naming(user_arn))
+    # trusted by name, but no identity allow in its own account: refused
+    with pytest.raises(ClientError) as ei:
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="x1")
+    assert error_of(ei) == (
+        "AccessDenied", 403, f"User: {user_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    )
+    root1.put_user_policy(UserName=name, PolicyName="assume", PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", role_arn))))
+    out = sts.assume_role(RoleArn=role_arn, RoleSessionName="x2")
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/x2"
+    c = out["Credentials"]
+    who = client("sts", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                 aws_session_token=c["SessionToken"]).get_caller_identity()
+    assert who["Account"] == ACCOUNT
+
+    # an identity allow but a trust policy that names another account: refused
+    role2 = uniq("private")
+    iam.create_role(RoleName=role2, AssumeRolePolicyDocument=trust_naming(f"{IAM_NS_ARN}:root"))
+    root1.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=json.dumps(doc(allow("sts:AssumeRole"))))
+    with pytest.raises(ClientError) as ei:
+        sts.assume_role(RoleArn=f"{IAM_NS_ARN}:role/{role2}", RoleSessionName="x3")
+    assert error_of(ei)[:2] == ("AccessDenied", 403)
+
+
 def test_assume_role_refusals(iam, new_user, client):
     role = uniq("short")
     role_arn = f"{IAM_NS_ARN}:role/{role}"

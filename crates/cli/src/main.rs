@@ -39,6 +39,21 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         stream_pace_ms: u64,
     },
+    /// Offline IAM: simulate a request against policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// JSON in (FILE or `-` for stdin), JSON out: the decision and why. Exit 0 when allowed,
+    /// 2 when denied, 1 when the input is invalid.
+    Simulate {
+        #[arg(long, default_value = "-")]
+        input: String,
+    },
 }
 
 fn default_state_path() -> String {
@@ -66,6 +81,31 @@ fn main() -> Result<()> {
             scenario,
             stream_pace_ms,
         } => serve(host, port, state, scenario, stream_pace_ms),
+        Command::Policy {
+            command: PolicyCommand::Simulate { input },
+        } => simulate(&input),
+    }
+}
+
+fn simulate(input: &str) -> Result<()> {
+    use std::io::Read;
+    let text = if input == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        std::fs::read_to_string(input).with_context(|| format!("reading {input}"))?
+    };
+    match bg_iam::simulate::simulate_json(&text) {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            let allowed = v.get("decision").and_then(|d| d.as_str()) == Some("Allowed");
+            std::process::exit(if allowed { 0 } else { 2 });
+        }
+        Err(e) => {
+            eprintln!("bedrock-gates policy simulate: {e}");
+            std::process::exit(1);
+        }
     }
 }
 

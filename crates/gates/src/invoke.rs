@@ -24,6 +24,22 @@ pub fn invoke_resources(
     let region = facts.region.as_str();
     let base = base_context(caller, facts);
     let model = target.model;
+    if let Some(app) = &target.app {
+        // Application profile: its ARN, then every model ARN it routes to.
+        let mut out = vec![(app.arn.clone(), base.clone())];
+        for arn in &app.model_arns {
+            let mut ctx = base.clone();
+            let dest = arn
+                .split(':')
+                .nth(3)
+                .filter(|r| !r.is_empty())
+                .unwrap_or("unspecified");
+            ctx.set("aws:RequestedRegion", dest.to_string());
+            ctx.set("bedrock:InferenceProfileArn", app.arn.clone());
+            out.push((arn.clone(), ctx));
+        }
+        return out;
+    }
     let Some(profile) = target.profile else {
         return vec![(model.arn(region), base)];
     };

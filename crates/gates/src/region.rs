@@ -5,11 +5,20 @@ use crate::{Deny, Gate};
 use bg_catalog::{Catalog, InferenceProfile, Model, Resolution};
 
 /// What a runtime call's `modelId` resolved to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Target<'c> {
     pub model: &'c Model,
     /// Set when the call goes through a system inference profile.
     pub profile: Option<&'c InferenceProfile>,
+    /// Set when the call goes through an application inference profile.
+    pub app: Option<AppTarget>,
+}
+
+/// An application inference profile as IAM sees it: its ARN and the model ARNs it routes to.
+#[derive(Clone, Debug)]
+pub struct AppTarget {
+    pub arn: String,
+    pub model_arns: Vec<String>,
 }
 
 pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
@@ -31,10 +40,12 @@ pub fn resolve<'c>(
         Resolution::FoundationModel { model } => Ok(Target {
             model,
             profile: None,
+            app: None,
         }),
         Resolution::Profile { profile, model } => Ok(Target {
             model,
             profile: Some(profile),
+            app: None,
         }),
         Resolution::ProfileOnly { model } => Err(Deny {
             gate: Gate::Region,

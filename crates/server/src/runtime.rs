@@ -235,6 +235,27 @@ impl From<ApiError> for Refusal {
     }
 }
 
+/// An application inference profile ARN of the caller's account, in the signed Region.
+fn application_profile<'c>(app: &'c App, caller: &Caller, model_id: &str) -> Option<Target<'c>> {
+    if !model_id.contains(":application-inference-profile/") {
+        return None;
+    }
+    let state = app.snapshot();
+    let p = state.app_profiles.get(model_id)?;
+    if p.region != caller.region || p.account != caller.identity.account {
+        return None;
+    }
+    let model = app.catalog.model(&p.model_id)?;
+    Some(Target {
+        model,
+        profile: None,
+        app: Some(bg_gates::region::AppTarget {
+            arn: p.arn.clone(),
+            model_arns: p.model_arns.clone(),
+        }),
+    })
+}
+
 /// Gate 3 and the lifecycle part of gate 1 (a model past its end of life is refused everywhere).
 pub fn resolve_target<'c>(
     app: &'c App,
@@ -650,6 +671,7 @@ fn count_tokens(
         bg_catalog::Resolution::ProfileOnly { model } => Target {
             model,
             profile: None,
+            app: None,
         },
         _ => resolve_target(app, caller, model_id)?,
     };
