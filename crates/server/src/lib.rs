@@ -283,10 +283,12 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
                 .map(|v| (k.as_str().to_string(), v.to_string()))
         })
         .collect();
-    // HTTP/2 carries the host in the :authority pseudo-header; SigV4 signs it as `host`.
+    // HTTP/2 carries the host in the :authority pseudo-header. Most SDKs sign it as `host`;
+    // the JS SDK signs it as `:authority`. Offer both names to the verifier.
     if !headers.iter().any(|(k, _)| k == "host") {
         if let Some(a) = parts.uri.authority() {
             headers.push(("host".to_string(), a.as_str().to_string()));
+            headers.push((":authority".to_string(), a.as_str().to_string()));
         }
     }
     let inc = Incoming {

@@ -974,10 +974,12 @@ impl Verifier {
             .ok_or_else(|| bad_date(&auth.amz_date))?
             .unix_timestamp();
         check_clock(auth, signed, now_unix)?;
+        // Over HTTP/2 the JS SDK signs the `:authority` pseudo-header instead of `host`; it
+        // names the same thing, so either satisfies AWS's rule.
         if !auth
             .signed_headers
             .iter()
-            .any(|h| h.eq_ignore_ascii_case("host"))
+            .any(|h| h.eq_ignore_ascii_case("host") || h == ":authority")
         {
             return Err(SigError::Incomplete(
                 "'Host' must be a 'SignedHeader' in the AWS Authorization.".to_string(),

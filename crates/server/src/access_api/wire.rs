@@ -12,10 +12,6 @@ use serde_json::{Map, Value};
 pub struct Violations(Vec<String>);
 
 impl Violations {
-    pub fn push(&mut self, v: String) {
-        self.0.push(v);
-    }
-
     /// `Value 'v' at 'member' failed to satisfy constraint: …`; `value` None for members AWS
     /// never echoes (blobs, sensitive strings).
     pub fn constraint(&mut self, value: Option<&str>, member: &str, constraint: &str) {

@@ -69,7 +69,8 @@ fn input_policies(
         sources.push(Source {
             id,
             arn: None,
-            kind: None,
+            // chosen: the type AWS reports for request-supplied policies (not in the model's enum).
+            kind: Some("IAM Policy"),
             doc: doc.to_string(),
         });
     }
@@ -689,8 +690,8 @@ mod tests {
     #[test]
     fn spans() {
         let doc = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"a:b\", \"Resource\": \"*\"},\n    {\"Effect\": \"Deny\", \"Action\": \"a:c\", \"Resource\": \"*\"}\n  ]\n}";
-        assert_eq!(statement_span(doc, 0), Some(((4, 5), (4, 57))));
-        assert_eq!(statement_span(doc, 1), Some(((5, 5), (5, 56))));
+        assert_eq!(statement_span(doc, 0), Some(((4, 5), (4, 58))));
+        assert_eq!(statement_span(doc, 1), Some(((5, 5), (5, 57))));
         assert_eq!(statement_span(doc, 2), None);
         let one = r#"{"Statement":{"Effect":"Allow","Action":"x:y","Resource":"*"},"Version":"2012-10-17"}"#;
         assert_eq!(statement_span(one, 0), Some(((1, 14), (1, 62))));
