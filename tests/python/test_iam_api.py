@@ -565,6 +565,18 @@ def test_assume_role_with_session_policy(iam, new_user, client):
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/build-42 is not authorized to perform: iam:ListUsers "
         f"on resource: {IAM_NS_ARN}:user/ because no session policy allows the iam:ListUsers action",
     )
+    # Managed policies as session policies: AmazonBedrockReadOnly allows no IAM action.
+    ro = make_client("sts").assume_role(RoleArn=role_arn, RoleSessionName="ro", PolicyArns=[{"arn": BEDROCK_RO}])
+    rc = ro["Credentials"]
+    ro_iam = client("iam", aws_access_key_id=rc["AccessKeyId"], aws_secret_access_key=rc["SecretAccessKey"],
+                    aws_session_token=rc["SessionToken"])
+    with pytest.raises(ClientError) as ei:
+        ro_iam.get_role(RoleName=role)
+    assert error_of(ei)[2].endswith("because no session policy allows the iam:GetRole action")
+    missing = f"{IAM_NS_ARN}:policy/{uniq('absent')}"
+    with pytest.raises(ClientError) as ei:
+        make_client("sts").assume_role(RoleArn=role_arn, RoleSessionName="x1", PolicyArns=[{"arn": missing}])
+    assert error_of(ei) == ("ValidationError", 400, f"Policy {missing} does not exist or is not attachable.")
     # The session token is required with session credentials.
     no_token = client("sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
     with pytest.raises(ClientError) as ei:

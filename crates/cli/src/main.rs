@@ -44,6 +44,38 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Walk the gates of one model call against AWS (or `serve`) and say which one is shut.
+    /// Exit 0 when the call works; 10 credentials, 11 region, 12 iam, 13 model-access,
+    /// 14 provider-terms, 15 quota (the first shut gate); 20 unknown.
+    Doctor {
+        /// Model ID, inference profile ID or ARN, as the call would name it.
+        #[arg(long)]
+        model: String,
+        /// Region to call (default: the SDK configuration's).
+        #[arg(long)]
+        region: Option<String>,
+        /// Named profile of the shared AWS config files.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Endpoint for every service (e.g. a `bedrock-gates serve` URL); AWS_ENDPOINT_URL works too.
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Do not make the real call (the verdict then cannot be "open").
+        #[arg(long)]
+        no_invoke: bool,
+        /// Print JSON: {"gates":[{"gate","status","evidence","fix"}],"verdict",…}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain an AWS error text (argument or `-` for stdin): the gate, the cause, the facts and
+    /// the fix. Offline.
+    Explain {
+        /// The error text (several words are joined); `-` or nothing reads stdin.
+        text: Vec<String>,
+        /// Print JSON: {"gate","cause","facts","fix","command"}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -53,6 +85,68 @@ enum PolicyCommand {
     Simulate {
         #[arg(long, default_value = "-")]
         input: String,
+    },
+    /// A least-privilege identity policy for exactly these models, Regions and inference-profile
+    /// prefixes (and, with --scp, a guard-rail SCP), validated by the IAM engine.
+    Generate {
+        /// Model IDs (or system inference-profile IDs); repeat or separate with commas.
+        #[arg(long = "model", required = true, num_args = 1.., value_delimiter = ',')]
+        models: Vec<String>,
+        /// Source Regions the calls are made from (default: AWS_REGION / AWS_DEFAULT_REGION).
+        #[arg(long = "region", num_args = 1.., value_delimiter = ',')]
+        regions: Vec<String>,
+        /// System inference-profile prefixes to allow: us, eu, apac, jp, au, ca, global, …
+        #[arg(long = "profile-prefix", num_args = 1.., value_delimiter = ',')]
+        profile_prefixes: Vec<String>,
+        /// Also allow bedrock:InvokeModelWithResponseStream (ConverseStream).
+        #[arg(long)]
+        streaming: bool,
+        /// Also write a guard-rail SCP denying bedrock:InvokeModel* on every other model; the
+        /// output is then {"IdentityPolicy": …, "ServiceControlPolicy": …}.
+        #[arg(long)]
+        scp: bool,
+        /// The account in inference-profile ARNs (default `*`).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Would this principal be allowed to call this model, and why: the Region gate, then every
+    /// ARN IAM checks with its decision and the deciding statements. Exit 0 allowed, 2 refused
+    /// by IAM, 3 refused by the Region gate, 1 invalid input.
+    Check {
+        /// Identity policy files (JSON); repeat for several.
+        #[arg(long = "policy", num_args = 1..)]
+        policies: Vec<PathBuf>,
+        /// SCP files: each occurrence is one level (root first); a level may list several
+        /// files separated by commas. AWS's FullAWSAccess is added to every level.
+        #[arg(long = "scp")]
+        scps: Vec<String>,
+        /// Do not add FullAWSAccess to the SCP levels (allow-list SCPs).
+        #[arg(long)]
+        no_full_aws_access: bool,
+        /// Permissions boundary policy file.
+        #[arg(long)]
+        boundary: Option<PathBuf>,
+        /// Session policy file (AssumeRole --policy).
+        #[arg(long)]
+        session_policy: Option<PathBuf>,
+        /// The caller: user, role, root or assumed-role ARN.
+        #[arg(long)]
+        principal: String,
+        /// Model ID (or profile ID / ARN).
+        #[arg(long)]
+        model: String,
+        /// The Region the call is signed for.
+        #[arg(long)]
+        region: String,
+        /// Call the model through this system inference profile (e.g. us.<model>).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The action (bedrock:InvokeModelWithResponseStream for ConverseStream).
+        #[arg(long, default_value = "bedrock:InvokeModel")]
+        action: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -84,7 +178,188 @@ fn main() -> Result<()> {
         Command::Policy {
             command: PolicyCommand::Simulate { input },
         } => simulate(&input),
+        Command::Policy {
+            command:
+                PolicyCommand::Generate {
+                    models,
+                    regions,
+                    profile_prefixes,
+                    streaming,
+                    scp,
+                    account,
+                },
+        } => policy_generate(bg_doctor::generate::Request {
+            models,
+            regions,
+            profile_prefixes,
+            streaming,
+            scp,
+            account,
+        }),
+        Command::Policy {
+            command:
+                PolicyCommand::Check {
+                    policies,
+                    scps,
+                    no_full_aws_access,
+                    boundary,
+                    session_policy,
+                    principal,
+                    model,
+                    region,
+                    profile,
+                    action,
+                    json,
+                },
+        } => {
+            let read = |p: &PathBuf| -> Result<bg_doctor::check::Doc> {
+                Ok(bg_doctor::check::Doc {
+                    name: p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| p.display().to_string()),
+                    text: std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                })
+            };
+            let input = bg_doctor::check::Input {
+                identity: policies.iter().map(read).collect::<Result<_>>()?,
+                scp_levels: scps
+                    .iter()
+                    .map(|level| {
+                        level
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(|f| read(&PathBuf::from(f)))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .collect::<Result<_>>()?,
+                full_aws_access: !no_full_aws_access,
+                boundary: boundary.as_ref().map(read).transpose()?,
+                session: session_policy.as_ref().map(read).transpose()?,
+                principal,
+                model,
+                region,
+                profile,
+                action,
+                now_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+            };
+            policy_check(&input, json)
+        }
+        Command::Doctor {
+            model,
+            region,
+            profile,
+            endpoint_url,
+            no_invoke,
+            json,
+        } => doctor(
+            bg_doctor::doctor::Options {
+                model,
+                region,
+                profile,
+                endpoint_url,
+                invoke: !no_invoke,
+            },
+            json,
+        ),
+        Command::Explain { text, json } => explain(&text, json),
     }
+}
+
+fn explain(args: &[String], json: bool) -> Result<()> {
+    use std::io::Read;
+    let text = if args.is_empty() || args == ["-"] {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        args.join(" ")
+    };
+    let e = bg_doctor::explain::explain(&text);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e.to_json())?);
+    } else {
+        print!(
+            "{}",
+            bg_doctor::explain::render(&e, bg_doctor::style::Style::detect())
+        );
+    }
+    Ok(())
+}
+
+fn policy_generate(mut req: bg_doctor::generate::Request) -> Result<()> {
+    if req.regions.is_empty() {
+        if let Some(r) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        {
+            req.regions.push(r);
+        }
+    }
+    match bg_doctor::generate::generate(&req, bg_catalog::catalog()) {
+        Ok(g) => {
+            for n in &g.notes {
+                eprintln!("note: {n}");
+            }
+            match &g.scp {
+                None => println!("{}", g.identity.to_pretty()),
+                Some(scp) => {
+                    let indent = |s: String| s.replace('\n', "\n  ");
+                    println!(
+                        "{{\n  \"IdentityPolicy\": {},\n  \"ServiceControlPolicy\": {}\n}}",
+                        indent(g.identity.to_pretty()),
+                        indent(scp.to_pretty())
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("bedrock-gates policy generate: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn policy_check(input: &bg_doctor::check::Input, json: bool) -> Result<()> {
+    match bg_doctor::check::check(input, bg_catalog::catalog()) {
+        Ok(r) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r.to_json())?);
+            } else {
+                print!(
+                    "{}",
+                    bg_doctor::check::render(&r, bg_doctor::style::Style::detect())
+                );
+            }
+            std::process::exit(r.exit_code());
+        }
+        Err(e) => {
+            eprintln!("bedrock-gates policy check: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn doctor(opts: bg_doctor::doctor::Options, json: bool) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(bg_doctor::doctor::run(&opts));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!(
+            "{}",
+            bg_doctor::doctor::render(&report, bg_doctor::style::Style::detect())
+        );
+    }
+    drop(rt);
+    std::process::exit(report.exit_code);
 }
 
 fn simulate(input: &str) -> Result<()> {

@@ -227,7 +227,7 @@ impl Faults {
             }
             let n = calls.entry(i).or_insert(0);
             *n += 1;
-            if r.every > 0 && *n % r.every == 0 {
+            if r.every > 0 && n.is_multiple_of(r.every) {
                 return Some(r.clone());
             }
         }

@@ -532,6 +532,9 @@ impl Entity {
     }
 }
 
+// Changes are few and short-lived (control-plane writes); boxing the entity would only add
+// an allocation per write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     Put(Entity),

@@ -2,7 +2,7 @@
 //! `bedrock-gates policy simulate --input FILE|-`.
 //!
 //! [`simulate_json`] reads one request and the policies that apply to it, parses every
-//! policy as its kind, runs [`evaluate`](crate::evaluate) and returns the decision, the
+//! policy as its kind, runs [`evaluate`] and returns the decision, the
 //! explanation and AWS's `AccessDenied` message.
 //!
 //! # Input

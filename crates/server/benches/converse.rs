@@ -1,5 +1,5 @@
-//! A whole Converse request in-process: SigV4 verify, key lookup, catalog resolve, scripted
-//! backend, JSON response. No network: the axum router is called directly.
+//! A whole Converse request in-process, through every gate: SigV4 verify, key lookup, catalog
+//! resolve, IAM, model access, quota, scripted backend, JSON response. No network: the axum router is called directly.
 
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
@@ -41,7 +41,12 @@ fn signed_converse() -> http::Request<Body> {
 
 fn bench(c: &mut Criterion) {
     let store = bg_store::SqliteStore::open(":memory:").unwrap();
-    let app = bg_server::App::new(Box::new(store), None).unwrap();
+    // Lift the throughput gate so the bench measures the path, not the quota (it still counts).
+    let scenario = bg_server::scenario::Scenario::from_toml(
+        "[[quota]]\nmodel = \"amazon.nova-lite-v1:0\"\nrpm = 1000000000000\ntpm = 1000000000000\n",
+    )
+    .unwrap();
+    let app = bg_server::App::new(Box::new(store), Some(&scenario)).unwrap();
     let router = bg_server::router(app);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -34,6 +34,15 @@
 //!   derived from (account, Region, name). `createdAt`/`updatedAt` of system profiles appear only
 //!   where the catalog has a real date. ListInferenceProfiles without maxResults returns up to
 //!   1000; system profiles come first (catalog order), then the account's application profiles.
+//!   The nextToken is opaque and bound to the account, Region and `type` filter it came from
+//!   (anything else: ValidationException "The provided nextToken is invalid.").
+//! - CreateInferenceProfile copies from a foundation-model ARN of the signed Region (a model the
+//!   Region lists) or from a system profile ARN of this Region and account; anything else is the
+//!   ValidationException "The provided model identifier is invalid.". The same
+//!   clientRequestToken returns the same profile (201); the token reused with another name, or a
+//!   name already taken, is a 400 ConflictException.
+//! - Logging configuration: stored per (account, Region) as validated (unknown members dropped);
+//!   the log group, role and buckets are not checked for existence. Delete is idempotent.
 
 mod logging;
 mod model_access;
@@ -49,10 +58,20 @@ use crate::{App, Incoming};
 use axum::body::Body;
 use axum::http::Response;
 
-pub fn handle(app: &App, caller: &Caller, op: Op, label: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn handle(
+    app: &App,
+    caller: &Caller,
+    op: Op,
+    label: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     match op {
-        Op::GetFoundationModelAvailability => model_access::get_availability(app, caller, label, inc),
-        Op::ListFoundationModelAgreementOffers => model_access::list_offers(app, caller, label, inc),
+        Op::GetFoundationModelAvailability => {
+            model_access::get_availability(app, caller, label, inc)
+        }
+        Op::ListFoundationModelAgreementOffers => {
+            model_access::list_offers(app, caller, label, inc)
+        }
         Op::CreateFoundationModelAgreement => model_access::create_agreement(app, caller, inc),
         Op::DeleteFoundationModelAgreement => model_access::delete_agreement(app, caller, inc),
         Op::PutUseCaseForModelAccess => model_access::put_use_case(app, caller, inc),

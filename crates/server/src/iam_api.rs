@@ -450,7 +450,7 @@ impl<'a> Ctx<'a> {
         self.state
             .policies
             .get(arn)
-            .filter(|p| p.account.as_deref().map_or(true, |a| a == self.account))
+            .filter(|p| !matches!(p.account.as_deref(), Some(a) if a != self.account))
     }
 
     /// The user a request without `UserName` is about: the calling IAM user (or the root user,

@@ -262,7 +262,10 @@ pub fn resolve_target<'c>(
     caller: &Caller,
     model_id: &str,
 ) -> Result<Target<'c>, Refusal> {
-    let target = region::resolve(app.catalog, model_id, &caller.region)?;
+    let target = match application_profile(app, caller, model_id) {
+        Some(t) => t,
+        None => region::resolve(app.catalog, model_id, &caller.region)?,
+    };
     if target.model.lifecycle == Lifecycle::EndOfLife {
         return Err(Deny {
             gate: Gate::ModelAccess,

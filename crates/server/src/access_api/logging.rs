@@ -22,7 +22,11 @@ const FLAGS: [&str; 5] = [
 ];
 
 fn ok(v: Value, inc: &Incoming) -> Result<Response<Body>, Refusal> {
-    Ok(json_response(200, v.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        200,
+        v.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }
 
 fn key(caller: &Caller) -> String {
@@ -56,18 +60,35 @@ fn role_arn_ok(s: &str) -> bool {
 
 /// An `S3Config` at `path`, reduced to its known members.
 fn s3_config(v: &Value, path: &str, errs: &mut Violations) -> Result<Value, ApiError> {
-    let o = v.as_object().ok_or_else(|| wire::type_error(path, "a structure"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| wire::type_error(path, "a structure"))?;
     let mut out = Map::new();
-    let bucket = wire::opt_str(o, "bucketName").map_err(|_| wire::type_error(&format!("{path}.bucketName"), "a string"))?;
+    let bucket = wire::opt_str(o, "bucketName")
+        .map_err(|_| wire::type_error(&format!("{path}.bucketName"), "a string"))?;
     match bucket {
         None => errs.null(&format!("{path}.bucketName")),
         Some(b) => {
-            errs.length(Some(b), &format!("{path}.bucketName"), b.chars().count(), 3, 63);
+            errs.length(
+                Some(b),
+                &format!("{path}.bucketName"),
+                b.chars().count(),
+                3,
+                63,
+            );
             out.insert("bucketName".into(), json!(b));
         }
     }
-    if let Some(p) = wire::opt_str(o, "keyPrefix").map_err(|_| wire::type_error(&format!("{path}.keyPrefix"), "a string"))? {
-        errs.length(Some(p), &format!("{path}.keyPrefix"), p.chars().count(), 0, 1024);
+    if let Some(p) = wire::opt_str(o, "keyPrefix")
+        .map_err(|_| wire::type_error(&format!("{path}.keyPrefix"), "a string"))?
+    {
+        errs.length(
+            Some(p),
+            &format!("{path}.keyPrefix"),
+            p.chars().count(),
+            0,
+            1024,
+        );
         out.insert("keyPrefix".into(), json!(p));
     }
     Ok(Value::Object(out))
@@ -84,20 +105,38 @@ fn parse_config(inc: &Incoming) -> Result<Value, ApiError> {
     let mut out = Map::new();
     if let Some(cw) = cfg.get("cloudWatchConfig").filter(|v| !v.is_null()) {
         let path = "loggingConfig.cloudWatchConfig";
-        let o = cw.as_object().ok_or_else(|| wire::type_error(path, "a structure"))?;
+        let o = cw
+            .as_object()
+            .ok_or_else(|| wire::type_error(path, "a structure"))?;
         let mut c = Map::new();
-        match wire::opt_str(o, "logGroupName").map_err(|_| wire::type_error(&format!("{path}.logGroupName"), "a string"))? {
+        match wire::opt_str(o, "logGroupName")
+            .map_err(|_| wire::type_error(&format!("{path}.logGroupName"), "a string"))?
+        {
             None => errs.null(&format!("{path}.logGroupName")),
             Some(g) => {
-                errs.length(Some(g), &format!("{path}.logGroupName"), g.chars().count(), 1, 512);
+                errs.length(
+                    Some(g),
+                    &format!("{path}.logGroupName"),
+                    g.chars().count(),
+                    1,
+                    512,
+                );
                 c.insert("logGroupName".into(), json!(g));
             }
         }
-        match wire::opt_str(o, "roleArn").map_err(|_| wire::type_error(&format!("{path}.roleArn"), "a string"))? {
+        match wire::opt_str(o, "roleArn")
+            .map_err(|_| wire::type_error(&format!("{path}.roleArn"), "a string"))?
+        {
             None => errs.null(&format!("{path}.roleArn")),
             Some(r) => {
                 if r.chars().count() > 2048 {
-                    errs.length(Some(r), &format!("{path}.roleArn"), r.chars().count(), 0, 2048);
+                    errs.length(
+                        Some(r),
+                        &format!("{path}.roleArn"),
+                        r.chars().count(),
+                        0,
+                        2048,
+                    );
                 } else if !role_arn_ok(r) {
                     errs.pattern(Some(r), &format!("{path}.roleArn"), ROLE_ARN_PATTERN);
                 }
@@ -125,7 +164,12 @@ fn parse_config(inc: &Incoming) -> Result<Value, ApiError> {
 
 pub fn put(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
     let cfg = parse_config(inc)?;
-    authorize(app, caller, "bedrock:PutModelInvocationLoggingConfiguration", inc)?;
+    authorize(
+        app,
+        caller,
+        "bedrock:PutModelInvocationLoggingConfiguration",
+        inc,
+    )?;
     app.write(&[Change::Put(Entity::LoggingConfig(LoggingConfig {
         account: caller.identity.account.clone(),
         region: caller.region.clone(),
@@ -136,7 +180,12 @@ pub fn put(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>,
 }
 
 pub fn get(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
-    authorize(app, caller, "bedrock:GetModelInvocationLoggingConfiguration", inc)?;
+    authorize(
+        app,
+        caller,
+        "bedrock:GetModelInvocationLoggingConfiguration",
+        inc,
+    )?;
     let state = app.snapshot();
     let out = match state
         .logging
@@ -151,7 +200,12 @@ pub fn get(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>,
 
 /// Deleting when nothing is configured succeeds (the operation models no not-found error).
 pub fn delete(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
-    authorize(app, caller, "bedrock:DeleteModelInvocationLoggingConfiguration", inc)?;
+    authorize(
+        app,
+        caller,
+        "bedrock:DeleteModelInvocationLoggingConfiguration",
+        inc,
+    )?;
     let k = key(caller);
     if app.snapshot().logging.contains_key(&k) {
         app.write(&[Change::Delete {

@@ -23,10 +23,19 @@ pub const NO_USE_CASE: &str = "Model use case details have not been submitted fo
 const OFFER_TYPES: [&str; 2] = ["ALL", "PUBLIC"];
 
 fn ok(status: u16, v: Value, inc: &Incoming) -> Result<Response<Body>, Refusal> {
-    Ok(json_response(status, v.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        status,
+        v.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }
 
-fn authorize_no_resource(app: &App, caller: &Caller, action: &str, inc: &Incoming) -> Result<(), Refusal> {
+fn authorize_no_resource(
+    app: &App,
+    caller: &Caller,
+    action: &str,
+    inc: &Incoming,
+) -> Result<(), Refusal> {
     let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
     bg_gates::authz::authorize_no_resource(&app.snapshot(), &caller.identity, action, ctx)?;
     Ok(())
@@ -69,7 +78,12 @@ fn record(state: &State, account: &str, region: &str, model: &str) -> Option<Mod
 // GetFoundationModelAvailability
 // ---------------------------------------------------------------------------------------------
 
-pub fn get_availability(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn get_availability(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let mut v = Violations::default();
     wire::check_model_id(&mut v, model_id);
     v.into_result()?;
@@ -80,9 +94,22 @@ pub fn get_availability(app: &App, caller: &Caller, model_id: &str, inc: &Incomi
     let region = caller.region.as_str();
     let state = app.snapshot();
     let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    let authorized = bg_gates::authz::evaluate(&state, &caller.identity, "bedrock:InvokeModel", &model.arn(region), ctx)
-        .is_allowed();
-    let a = bg_gates::access::availability(&state, model, &caller.identity.account, region, authorized, app.now_unix());
+    let authorized = bg_gates::authz::evaluate(
+        &state,
+        &caller.identity,
+        "bedrock:InvokeModel",
+        &model.arn(region),
+        ctx,
+    )
+    .is_allowed();
+    let a = bg_gates::access::availability(
+        &state,
+        model,
+        &caller.identity.account,
+        region,
+        authorized,
+        app.now_unix(),
+    );
     let mut agreement = json!({ "status": a.agreement });
     if let Some(e) = a.agreement_error.filter(|_| a.agreement == "ERROR") {
         agreement["errorMessage"] = Value::String(e);
@@ -107,11 +134,17 @@ pub fn get_availability(app: &App, caller: &Caller, model_id: &str, inc: &Incomi
 /// The offer token of (model, Region): 96 derived bytes, base64url (128 characters). The same
 /// for every account, as a public offer is.
 pub fn offer_token(model_id: &str, region: &str) -> String {
-    wire::b64url(&wire::digest(&["bedrock-gates offer token v1", model_id, region], 96))
+    wire::b64url(&wire::digest(
+        &["bedrock-gates offer token v1", model_id, region],
+        96,
+    ))
 }
 
 fn offer_id(model_id: &str, region: &str) -> String {
-    format!("offer-{}", wire::lower_alnum(&["bedrock-gates offer id", model_id, region], 13))
+    format!(
+        "offer-{}",
+        wire::lower_alnum(&["bedrock-gates offer id", model_id, region], 13)
+    )
 }
 
 /// Whether (account, model) has an offer to accept: third-party Marketplace models always; in
@@ -184,7 +217,12 @@ fn eula_url(provider: &str) -> &'static str {
     }
 }
 
-pub fn list_offers(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn list_offers(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let mut v = Violations::default();
     wire::check_model_id(&mut v, model_id);
     v.into_result()?;
@@ -194,7 +232,12 @@ pub fn list_offers(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -
             return Err(wire::enum_error(&t, "offerType", &OFFER_TYPES).into());
         }
     }
-    authorize_no_resource(app, caller, "bedrock:ListFoundationModelAgreementOffers", inc)?;
+    authorize_no_resource(
+        app,
+        caller,
+        "bedrock:ListFoundationModelAgreementOffers",
+        inc,
+    )?;
     let region = caller.region.as_str();
     let model = listed_model(app, model_id, region)?;
     let offers: Vec<Value> = if has_offer(&app.snapshot(), &caller.identity.account, model) {
@@ -219,7 +262,11 @@ pub fn list_offers(app: &App, caller: &Caller, model_id: &str, inc: &Incoming) -
 // Agreements
 // ---------------------------------------------------------------------------------------------
 
-pub fn create_agreement(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn create_agreement(
+    app: &App,
+    caller: &Caller,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let body = wire::body_object(inc)?;
     let token = wire::opt_str(&body, "offerToken")?;
     let model_id = wire::opt_str(&body, "modelId")?;
@@ -254,7 +301,11 @@ pub fn create_agreement(app: &App, caller: &Caller, inc: &Incoming) -> Result<Re
     // otherwise do, so it starts the subscription, and needs the same Marketplace permissions.
     if mode == AccessMode::Automatic && model.marketplace {
         let key = Subscription::key(account, &model.id);
-        let current = state.subscriptions.get(&key).map(|s| s.status).unwrap_or_default();
+        let current = state
+            .subscriptions
+            .get(&key)
+            .map(|s| s.status)
+            .unwrap_or_default();
         if current == SubscriptionStatus::None {
             if !can_subscribe(app, &state, caller, inc) {
                 return Err(Deny {
@@ -323,12 +374,19 @@ fn can_subscribe(app: &App, state: &State, caller: &Caller, inc: &Incoming) -> b
     let mut ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
     ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
     ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
-    ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
-        .iter()
-        .all(|a| bg_gates::authz::evaluate(state, &caller.identity, a, "*", ctx.clone()).is_allowed())
+    [
+        "aws-marketplace:Subscribe",
+        "aws-marketplace:ViewSubscriptions",
+    ]
+    .iter()
+    .all(|a| bg_gates::authz::evaluate(state, &caller.identity, a, "*", ctx.clone()).is_allowed())
 }
 
-pub fn delete_agreement(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn delete_agreement(
+    app: &App,
+    caller: &Caller,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     let body = wire::body_object(inc)?;
     let model_id = wire::opt_str(&body, "modelId")?;
     let mut v = Violations::default();
@@ -343,13 +401,18 @@ pub fn delete_agreement(app: &App, caller: &Caller, inc: &Incoming) -> Result<Re
     let model = listed_model(app, model_id.unwrap_or_default(), region)?;
     let state = app.snapshot();
     let mode = access_mode(&state, account);
-    let existing = record(&state, account, region, &model.id)
-        .filter(|r| r.agreement != AgreementStatus::None || (mode == AccessMode::Console && r.grant != GrantStatus::None));
+    let existing = record(&state, account, region, &model.id).filter(|r| {
+        r.agreement != AgreementStatus::None
+            || (mode == AccessMode::Console && r.grant != GrantStatus::None)
+    });
     let Some(mut r) = existing else {
         return Err(ApiError::new(
             "ResourceNotFoundException",
             404,
-            format!("No agreement exists for model {} in this account and Region.", model.id),
+            format!(
+                "No agreement exists for model {} in this account and Region.",
+                model.id
+            ),
         )
         .into());
     };
@@ -433,10 +496,18 @@ mod tests {
     fn offer_tokens_are_long_stable_and_per_model_and_region() {
         let a = offer_token("anthropic.claude-3-haiku-20240307-v1:0", "us-east-1");
         assert_eq!(a.len(), 128);
-        assert_eq!(a, offer_token("anthropic.claude-3-haiku-20240307-v1:0", "us-east-1"));
-        assert_ne!(a, offer_token("anthropic.claude-3-haiku-20240307-v1:0", "us-west-2"));
+        assert_eq!(
+            a,
+            offer_token("anthropic.claude-3-haiku-20240307-v1:0", "us-east-1")
+        );
+        assert_ne!(
+            a,
+            offer_token("anthropic.claude-3-haiku-20240307-v1:0", "us-west-2")
+        );
         assert_ne!(a, offer_token("cohere.command-r-v1:0", "us-east-1"));
-        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let id = offer_id("cohere.command-r-v1:0", "us-east-1");
         assert!(id.starts_with("offer-") && id.len() == 19);
     }

@@ -26,7 +26,11 @@ const SOURCE_PATTERN: &str = "arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:(|[0-9a-
 const DEFAULT_PAGE: usize = 1000;
 
 fn ok(status: u16, v: Value, inc: &Incoming) -> Result<Response<Body>, Refusal> {
-    Ok(json_response(status, v.to_string().into_bytes(), &inc.request_id))
+    Ok(json_response(
+        status,
+        v.to_string().into_bytes(),
+        &inc.request_id,
+    ))
 }
 
 /// What GetInferenceProfile / DeleteInferenceProfile answer for an identifier that names no
@@ -42,7 +46,7 @@ pub fn not_found(identifier: &str) -> ApiError {
 /// One profile, as either kind renders.
 enum Found<'a> {
     System(&'a InferenceProfile),
-    App(AppProfile),
+    App(Box<AppProfile>),
 }
 
 fn system_json(p: &InferenceProfile, region: &str, account: &str) -> Value {
@@ -83,7 +87,11 @@ fn app_json(p: &AppProfile) -> Value {
         o.insert("updatedAt".into(), json!(t));
     }
     o.insert("inferenceProfileArn".into(), json!(p.arn));
-    let models: Vec<Value> = p.model_arns.iter().map(|a| json!({ "modelArn": a })).collect();
+    let models: Vec<Value> = p
+        .model_arns
+        .iter()
+        .map(|a| json!({ "modelArn": a }))
+        .collect();
     o.insert("models".into(), Value::Array(models));
     o.insert("inferenceProfileId".into(), json!(p.id));
     o.insert("status".into(), json!("ACTIVE"));
@@ -105,7 +113,8 @@ fn app_profile_arn(region: &str, account: &str, id: &str) -> String {
     )
 }
 
-/// The account's application profiles in the Region, oldest first.
+/// The account's application profiles in the Region, oldest first (then by name: creation
+/// times have one-second resolution).
 fn app_profiles(state: &State, account: &str, region: &str) -> Vec<AppProfile> {
     let mut v: Vec<AppProfile> = state
         .app_profiles
@@ -113,7 +122,7 @@ fn app_profiles(state: &State, account: &str, region: &str) -> Vec<AppProfile> {
         .filter(|p| p.account == account && p.region == region)
         .cloned()
         .collect();
-    v.sort_by(|a, b| (a.created_unix, &a.id).cmp(&(b.created_unix, &b.id)));
+    v.sort_by(|a, b| (a.created_unix, &a.name, &a.id).cmp(&(b.created_unix, &b.name, &b.id)));
     v
 }
 
@@ -148,7 +157,11 @@ fn check_identifier(identifier: &str) -> Result<(), ApiError> {
         _ => false,
     };
     if !ok {
-        v.pattern(Some(identifier), "inferenceProfileIdentifier", IDENTIFIER_PATTERN);
+        v.pattern(
+            Some(identifier),
+            "inferenceProfileIdentifier",
+            IDENTIFIER_PATTERN,
+        );
     }
     v.into_result()
 }
@@ -186,7 +199,13 @@ fn ident_arn(identifier: &str, ident: &Ident, region: &str, account: &str) -> St
     }
 }
 
-fn lookup<'c>(app: &'c App, state: &State, ident: &Ident, region: &str, account: &str) -> Option<Found<'c>> {
+fn lookup<'c>(
+    app: &'c App,
+    state: &State,
+    ident: &Ident,
+    region: &str,
+    account: &str,
+) -> Option<Found<'c>> {
     match ident {
         Ident::System(id) => app
             .catalog
@@ -196,8 +215,7 @@ fn lookup<'c>(app: &'c App, state: &State, ident: &Ident, region: &str, account:
         Ident::App(id) => state
             .app_profiles
             .get(&app_profile_arn(region, account, id))
-            .cloned()
-            .map(Found::App),
+            .map(|p| Found::App(Box::new(p.clone()))),
         Ident::Elsewhere => None,
     }
 }
@@ -217,7 +235,12 @@ fn resource_context(base: &Context, found: Option<&Found>) -> Context {
 // Operations
 // ---------------------------------------------------------------------------------------------
 
-pub fn get(app: &App, caller: &Caller, identifier: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn get(
+    app: &App,
+    caller: &Caller,
+    identifier: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     check_identifier(identifier)?;
     let (region, account) = (caller.region.as_str(), caller.identity.account.as_str());
     let ident = classify(identifier, region, account);
@@ -237,7 +260,12 @@ pub fn get(app: &App, caller: &Caller, identifier: &str, inc: &Incoming) -> Resu
     }
 }
 
-pub fn delete(app: &App, caller: &Caller, identifier: &str, inc: &Incoming) -> Result<Response<Body>, Refusal> {
+pub fn delete(
+    app: &App,
+    caller: &Caller,
+    identifier: &str,
+    inc: &Incoming,
+) -> Result<Response<Body>, Refusal> {
     check_identifier(identifier)?;
     let (region, account) = (caller.region.as_str(), caller.identity.account.as_str());
     let ident = classify(identifier, region, account);
@@ -256,7 +284,7 @@ pub fn delete(app: &App, caller: &Caller, identifier: &str, inc: &Incoming) -> R
             drop(state);
             app.write(&[Change::Delete {
                 kind: "app-profile",
-                id: p.arn,
+                id: p.arn.clone(),
             }])
             .map_err(wire::internal)?;
             ok(200, json!({}), inc)
@@ -274,7 +302,10 @@ pub fn delete(app: &App, caller: &Caller, identifier: &str, inc: &Incoming) -> R
 /// account, Region and filter it was issued for.
 fn page_token(offset: usize, filter: &str, account: &str, region: &str) -> String {
     let o = offset.to_string();
-    let check = wire::b64url(&wire::digest(&["bedrock-gates page", &o, filter, account, region], 18));
+    let check = wire::b64url(&wire::digest(
+        &["bedrock-gates page", &o, filter, account, region],
+        18,
+    ));
     wire::b64url(format!("{o}|{filter}|{check}").as_bytes())
 }
 
@@ -292,11 +323,19 @@ pub fn list(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>
         None => DEFAULT_PAGE,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n < 1 => {
-                v.constraint(Some(&s), "maxResults", "Member must have value greater than or equal to 1");
+                v.constraint(
+                    Some(&s),
+                    "maxResults",
+                    "Member must have value greater than or equal to 1",
+                );
                 0
             }
             Ok(n) if n > 1000 => {
-                v.constraint(Some(&s), "maxResults", "Member must have value less than or equal to 1000");
+                v.constraint(
+                    Some(&s),
+                    "maxResults",
+                    "Member must have value less than or equal to 1000",
+                );
                 0
             }
             Ok(n) => n as usize,
@@ -320,7 +359,12 @@ pub fn list(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>
     v.into_result()?;
     let (region, account) = (caller.region.as_str(), caller.identity.account.as_str());
     let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    bg_gates::authz::authorize_no_resource(&app.snapshot(), &caller.identity, "bedrock:ListInferenceProfiles", ctx)?;
+    bg_gates::authz::authorize_no_resource(
+        &app.snapshot(),
+        &caller.identity,
+        "bedrock:ListInferenceProfiles",
+        ctx,
+    )?;
     let filter = type_filter.as_deref().unwrap_or("ALL");
     let start = match &next {
         None => 0,
@@ -437,7 +481,8 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
             let len = c.chars().count();
             let shape_ok = matches!(
                 bg_catalog::parse_model_identifier(c),
-                ModelIdentifier::FoundationModelArn { .. } | ModelIdentifier::InferenceProfileArn { .. }
+                ModelIdentifier::FoundationModelArn { .. }
+                    | ModelIdentifier::InferenceProfileArn { .. }
             );
             if !(1..=2048).contains(&len) {
                 v.length(Some(c), "modelSource.copyFrom", len, 1, 2048);
@@ -453,14 +498,21 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
         None | Some(Value::Null) => {}
         Some(Value::Array(list)) => {
             if list.len() > 200 {
-                v.constraint(None, "tags", "Member must have length less than or equal to 200");
+                v.constraint(
+                    None,
+                    "tags",
+                    "Member must have length less than or equal to 200",
+                );
             }
             for (i, t) in list.iter().enumerate() {
                 let path = format!("tags.{}.member", i + 1);
-                let o = t.as_object().ok_or_else(|| wire::type_error(&path, "a structure"))?;
-                let key = wire::opt_str(o, "key").map_err(|_| wire::type_error(&format!("{path}.key"), "a string"))?;
-                let value =
-                    wire::opt_str(o, "value").map_err(|_| wire::type_error(&format!("{path}.value"), "a string"))?;
+                let o = t
+                    .as_object()
+                    .ok_or_else(|| wire::type_error(&path, "a structure"))?;
+                let key = wire::opt_str(o, "key")
+                    .map_err(|_| wire::type_error(&format!("{path}.key"), "a string"))?;
+                let value = wire::opt_str(o, "value")
+                    .map_err(|_| wire::type_error(&format!("{path}.value"), "a string"))?;
                 match key {
                     None => v.null(&format!("{path}.key")),
                     Some(k) => {
@@ -494,7 +546,9 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
     let mut seen = std::collections::HashSet::new();
     if let Some((k, _)) = tags.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         // AWS's wording for a repeated tag key is not public.
-        return Err(ApiError::validation(format!("Duplicate tag key: {k}. Tag keys must be unique.")));
+        return Err(ApiError::validation(format!(
+            "Duplicate tag key: {k}. Tag keys must be unique."
+        )));
     }
     Ok(CreateRequest {
         name: name.unwrap_or_default().to_string(),
@@ -508,7 +562,15 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
 pub fn create(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {
     let req = parse_create(inc)?;
     let (region, account) = (caller.region.as_str(), caller.identity.account.as_str());
-    let id = wire::lower_alnum(&["bedrock-gates application profile", account, region, &req.name], 12);
+    let id = wire::lower_alnum(
+        &[
+            "bedrock-gates application profile",
+            account,
+            region,
+            &req.name,
+        ],
+        12,
+    );
     let arn = app_profile_arn(region, account, &id);
 
     // IAM: the new profile (with the request's tags) and the source it copies.
@@ -531,13 +593,17 @@ pub fn create(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Bod
     // Idempotency: the same token returns what it created; a token reused for another
     // profile is a conflict.
     if let Some(t) = &req.token {
-        if let Some(p) = state
-            .app_profiles
-            .values()
-            .find(|p| p.account == account && p.region == region && p.client_request_token.as_deref() == Some(t))
-        {
+        if let Some(p) = state.app_profiles.values().find(|p| {
+            p.account == account
+                && p.region == region
+                && p.client_request_token.as_deref() == Some(t)
+        }) {
             if p.name == req.name {
-                return ok(201, json!({ "inferenceProfileArn": p.arn, "status": "ACTIVE" }), inc);
+                return ok(
+                    201,
+                    json!({ "inferenceProfileArn": p.arn, "status": "ACTIVE" }),
+                    inc,
+                );
             }
             return Err(ApiError::new(
                 "ConflictException",
@@ -555,7 +621,10 @@ pub fn create(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Bod
         return Err(ApiError::new(
             "ConflictException",
             400,
-            format!("An inference profile with the name {} already exists.", req.name),
+            format!(
+                "An inference profile with the name {} already exists.",
+                req.name
+            ),
         )
         .into());
     }
@@ -609,7 +678,11 @@ pub fn create(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Bod
     drop(state);
     app.write(&[Change::Put(Entity::AppProfile(profile))])
         .map_err(wire::internal)?;
-    ok(201, json!({ "inferenceProfileArn": arn, "status": "ACTIVE" }), inc)
+    ok(
+        201,
+        json!({ "inferenceProfileArn": arn, "status": "ACTIVE" }),
+        inc,
+    )
 }
 
 #[cfg(test)]
@@ -631,10 +704,22 @@ mod tests {
     #[test]
     fn page_tokens_round_trip_and_are_bound() {
         let t = page_token(5, "ALL", "000000000000", "us-east-1");
-        assert_eq!(parse_page_token(&t, "ALL", "000000000000", "us-east-1"), Some(5));
-        assert_eq!(parse_page_token(&t, "APPLICATION", "000000000000", "us-east-1"), None);
-        assert_eq!(parse_page_token(&t, "ALL", "111111111111", "us-east-1"), None);
-        assert_eq!(parse_page_token("garbage", "ALL", "000000000000", "us-east-1"), None);
+        assert_eq!(
+            parse_page_token(&t, "ALL", "000000000000", "us-east-1"),
+            Some(5)
+        );
+        assert_eq!(
+            parse_page_token(&t, "APPLICATION", "000000000000", "us-east-1"),
+            None
+        );
+        assert_eq!(
+            parse_page_token(&t, "ALL", "111111111111", "us-east-1"),
+            None
+        );
+        assert_eq!(
+            parse_page_token("garbage", "ALL", "000000000000", "us-east-1"),
+            None
+        );
     }
 
     #[test]

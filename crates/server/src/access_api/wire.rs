@@ -30,7 +30,14 @@ impl Violations {
     }
 
     /// Length bounds in characters (strings) or bytes (blobs).
-    pub fn length(&mut self, value: Option<&str>, member: &str, len: usize, min: usize, max: usize) {
+    pub fn length(
+        &mut self,
+        value: Option<&str>,
+        member: &str,
+        len: usize,
+        min: usize,
+        max: usize,
+    ) {
         if len < min {
             self.constraint(
                 value,
@@ -106,7 +113,11 @@ pub fn opt_str<'a>(m: &'a Map<String, Value>, member: &str) -> Result<Option<&'a
     }
 }
 
-pub fn opt_bool(m: &Map<String, Value>, member: &str, path: &str) -> Result<Option<bool>, ApiError> {
+pub fn opt_bool(
+    m: &Map<String, Value>,
+    member: &str,
+    path: &str,
+) -> Result<Option<bool>, ApiError> {
     match m.get(member) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -157,7 +168,11 @@ fn model_id_matches(id: &str) -> bool {
         None => (id, None),
     };
     if let Some(s) = suffix {
-        if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        if s.len() != 12
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
             return false;
         }
     }
@@ -182,7 +197,8 @@ fn model_id_matches(id: &str) -> bool {
 /// RFC 3339 in UTC (`2025-02-18T00:00:00Z`): the service model's `Timestamp` is `iso8601`.
 pub fn rfc3339_unix(t: i64) -> Option<String> {
     let dt = time::OffsetDateTime::from_unix_timestamp(t).ok()?;
-    dt.format(&time::format_description::well_known::Rfc3339).ok()
+    dt.format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// A catalog date (RFC 3339 with any offset) normalised to UTC with `Z`.
@@ -233,7 +249,9 @@ pub fn b64url(bytes: &[u8]) -> String {
 
 pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
 }
 
 pub fn internal(e: bg_gates::StoreError) -> ApiError {
@@ -276,7 +294,9 @@ mod tests {
         assert!(ok("us.anthropic.claude-3-7-sonnet-20250219-v1:0"));
         assert!(!ok("Anthropic.Claude"));
         assert!(!ok("claude"));
-        assert!(!ok("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"));
+        assert!(!ok(
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+        ));
     }
 
     #[test]
@@ -285,7 +305,9 @@ mod tests {
         assert_ne!(digest(&["a", "b"], 40), digest(&["ab"], 40));
         let id = lower_alnum(&["x"], 12);
         assert_eq!(id.len(), 12);
-        assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     }
 
     #[test]

@@ -215,7 +215,7 @@ pub fn list_policies(cx: &Ctx) -> OpResult {
         .filter(|p| match (scope, p.account.as_deref()) {
             ("AWS", a) => a.is_none(),
             ("Local", a) => a == Some(cx.account.as_str()),
-            (_, a) => a.map_or(true, |a| a == cx.account),
+            (_, a) => !matches!(a, Some(a) if a != cx.account),
         })
         .filter(|p| p.path.starts_with(prefix))
         .filter(|p| {

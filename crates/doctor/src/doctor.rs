@@ -1,0 +1,1057 @@
+//! `doctor`: walks the gates of one model call against a real endpoint (AWS by default, or
+//! `serve` with `--endpoint-url`), through aws-sdk-rust and the standard credential chain, then
+//! makes one minimal call (`Converse`, maxTokens 1) and maps its outcome to its gate with the
+//! same classifier as `explain`.
+//!
+//! Order and evidence:
+//!
+//! | gate | evidence |
+//! |---|---|
+//! | credentials | `sts:GetCallerIdentity` |
+//! | region | `GetFoundationModel` (inference types, lifecycle) or `GetInferenceProfile`, else the catalog; the Region the SDK configuration resolves to without `--region` |
+//! | iam | `iam:SimulatePrincipalPolicy` for the caller (the role behind an assumed-role session) on every ARN the call needs, each with its own `aws:RequestedRegion` and `bedrock:InferenceProfileArn` |
+//! | model-access | `GetFoundationModelAvailability` (entitlement), `GetUseCaseForModelAccess` (Anthropic form), lifecycle, the caller's Marketplace permissions (simulated) |
+//! | provider-terms | `GetFoundationModelAvailability` (agreement) |
+//! | quota | not readable here: unknown unless the call is throttled |
+//!
+//! Calls that do not depend on each other run concurrently. The verdict never says "all open"
+//! unless the call succeeded; when it succeeded, every gate is open whatever the probes said.
+
+use crate::explain::{self, Explanation};
+use crate::generate;
+use crate::style::{pad, Style};
+use aws_config::meta::region::ProvideRegion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use bg_catalog::{Catalog, Model};
+use bg_gates::Gate;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub const EXIT_OPEN: i32 = 0;
+pub const EXIT_UNKNOWN: i32 = 20;
+
+/// The exit code for the first shut gate.
+pub fn exit_code(gate: Gate) -> i32 {
+    match gate {
+        Gate::Credentials => 10,
+        Gate::Region => 11,
+        Gate::Iam => 12,
+        Gate::ModelAccess => 13,
+        Gate::ProviderTerms => 14,
+        Gate::Quota => 15,
+    }
+}
+
+pub const ORDER: [Gate; 6] = [
+    Gate::Credentials,
+    Gate::Region,
+    Gate::Iam,
+    Gate::ModelAccess,
+    Gate::ProviderTerms,
+    Gate::Quota,
+];
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub model: String,
+    pub region: Option<String>,
+    /// A named profile of the shared config files.
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Make the real minimal call (default true; `--no-invoke` turns it off).
+    pub invoke: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    Shut,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Shut => "shut",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GateReport {
+    pub gate: Gate,
+    pub status: Status,
+    pub evidence: Vec<String>,
+    pub fix: Option<String>,
+}
+
+impl GateReport {
+    fn new(gate: Gate) -> GateReport {
+        GateReport {
+            gate,
+            status: Status::Unknown,
+            evidence: Vec::new(),
+            fix: None,
+        }
+    }
+
+    fn set(&mut self, status: Status, evidence: impl Into<String>, fix: Option<String>) {
+        // shut is sticky: a later "open" probe does not hide an earlier refusal
+        if self.status != Status::Shut || status == Status::Shut {
+            self.status = status;
+        }
+        self.evidence.push(evidence.into());
+        if fix.is_some() && (status == Status::Shut || self.fix.is_none()) {
+            self.fix = fix;
+        }
+    }
+
+    fn note(&mut self, evidence: impl Into<String>) {
+        self.evidence.push(evidence.into());
+    }
+}
+
+/// The outcome of the real call.
+#[derive(Clone, Debug)]
+pub enum Call {
+    Skipped(String),
+    Succeeded { operation: String, millis: u128 },
+    Failed { operation: String, explanation: Box<Explanation>, raw: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub model: String,
+    pub region: Option<String>,
+    pub caller: Option<String>,
+    pub endpoint: Option<String>,
+    pub gates: Vec<GateReport>,
+    pub call: Call,
+    pub verdict: String,
+    pub exit_code: i32,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "model": self.model,
+            "region": self.region,
+            "caller": self.caller,
+            "endpoint": self.endpoint,
+            "gates": self.gates.iter().map(|g| json!({
+                "gate": g.gate.as_str(),
+                "status": g.status.as_str(),
+                "evidence": g.evidence.join(" "),
+                "fix": g.fix,
+            })).collect::<Vec<_>>(),
+            "call": match &self.call {
+                Call::Skipped(why) => json!({"status": "skipped", "reason": why}),
+                Call::Succeeded { operation, millis } => json!({"status": "succeeded", "operation": operation, "millis": *millis as u64}),
+                Call::Failed { operation, explanation, raw } => json!({
+                    "status": "failed", "operation": operation, "error": raw,
+                    "gate": explanation.gate_name(),
+                }),
+            },
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+        })
+    }
+}
+
+/// An SDK error in the terms the classifier needs.
+#[derive(Clone, Debug)]
+struct CallError {
+    code: Option<String>,
+    message: String,
+    /// A response from the service (as opposed to no credentials, no connection, a timeout).
+    service: bool,
+}
+
+impl CallError {
+    fn of<E>(e: &SdkError<E, HttpResponse>) -> CallError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let service = matches!(e, SdkError::ServiceError(_));
+        let code = e.code().map(str::to_string);
+        let message = if service {
+            e.message().unwrap_or_default().to_string()
+        } else {
+            DisplayErrorContext(e).to_string()
+        };
+        CallError {
+            code,
+            message,
+            service,
+        }
+    }
+
+    fn text(&self) -> String {
+        match &self.code {
+            Some(c) => format!("{c}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+
+    fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    fn explain(&self, operation: &str) -> Explanation {
+        explain::explain_parts(self.code.as_deref(), &self.message, operation)
+    }
+}
+
+fn fix_of(e: &Explanation) -> Option<String> {
+    Some(match &e.command {
+        Some(c) => format!("{} Command: {c}", e.fix),
+        None => e.fix.clone(),
+    })
+}
+
+/// What the caller asked for, resolved against the catalog.
+struct Wanted<'c> {
+    identifier: String,
+    model: Option<&'c Model>,
+    profile: Option<&'c bg_catalog::InferenceProfile>,
+}
+
+fn wanted<'c>(catalog: &'c Catalog, identifier: &str) -> Wanted<'c> {
+    use bg_catalog::ModelIdentifier as M;
+    let (model_id, profile_id) = match bg_catalog::parse_model_identifier(identifier) {
+        M::Id(id) => match catalog.profile(id) {
+            Some(p) => (Some(p.model_id.clone()), Some(p.id.clone())),
+            None => (Some(id.to_string()), None),
+        },
+        M::FoundationModelArn { model_id, .. } => (Some(model_id.to_string()), None),
+        M::InferenceProfileArn { profile_id, .. } => (
+            catalog.profile(profile_id).map(|p| p.model_id.clone()),
+            Some(profile_id.to_string()),
+        ),
+        _ => (None, None),
+    };
+    Wanted {
+        identifier: identifier.to_string(),
+        model: model_id.as_deref().and_then(|m| catalog.model(m)),
+        profile: profile_id.as_deref().and_then(|p| catalog.profile(p)),
+    }
+}
+
+impl Wanted<'_> {
+    /// The foundation-model ID for the control-plane calls.
+    fn model_id(&self) -> String {
+        if let Some(m) = self.model {
+            return m.id.clone();
+        }
+        let id = self.identifier.rsplit('/').next().unwrap_or(&self.identifier);
+        id.to_string()
+    }
+}
+
+async fn configured_region(profile: Option<&str>) -> Option<String> {
+    if let Some(r) = aws_config::environment::region::EnvironmentVariableRegionProvider::new()
+        .region()
+        .await
+    {
+        return Some(r.to_string());
+    }
+    let mut b = aws_config::profile::region::ProfileFileRegionProvider::builder();
+    if let Some(p) = profile {
+        b = b.profile_name(p);
+    }
+    b.build().region().await.map(|r| r.to_string())
+}
+
+/// One simulated resource: (ARN, decision, details).
+type Simulated = Result<Vec<(String, String, String)>, CallError>;
+
+async fn simulate(
+    iam: aws_sdk_iam::Client,
+    source: String,
+    actions: Vec<String>,
+    resource: String,
+    context: Vec<(String, String)>,
+) -> Simulated {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+    let mut req = iam
+        .simulate_principal_policy()
+        .policy_source_arn(source)
+        .resource_arns(resource.clone());
+    for a in actions {
+        req = req.action_names(a);
+    }
+    for (k, v) in context {
+        req = req.context_entries(
+            ContextEntry::builder()
+                .context_key_name(k)
+                .context_key_values(v)
+                .context_key_type(ContextKeyTypeEnum::String)
+                .build(),
+        );
+    }
+    let out = req.send().await.map_err(|e| CallError::of(&e))?;
+    Ok(out
+        .evaluation_results()
+        .iter()
+        .map(|r| {
+            let matched: Vec<String> = r
+                .matched_statements()
+                .iter()
+                .filter_map(|s| s.source_policy_id().map(str::to_string))
+                .collect();
+            let mut details = Vec::new();
+            if !matched.is_empty() {
+                details.push(format!("matched {}", matched.join(", ")));
+            }
+            if let Some(o) = r.organizations_decision_detail() {
+                if !o.allowed_by_organizations() {
+                    details.push("not allowed by the organization's SCPs".to_string());
+                }
+            }
+            if let Some(b) = r.permissions_boundary_decision_detail() {
+                if !b.allowed_by_permissions_boundary() {
+                    details.push("not allowed by the permissions boundary".to_string());
+                }
+            }
+            (
+                format!(
+                    "{} on {}",
+                    r.eval_action_name(),
+                    r.eval_resource_name().unwrap_or(&resource)
+                ),
+                r.eval_decision().as_str().to_string(),
+                details.join("; "),
+            )
+        })
+        .collect())
+}
+
+/// A minimal InvokeModel body for models that Converse does not take.
+fn minimal_body(model: &Model) -> Option<&'static str> {
+    use bg_catalog::ModelFamily as F;
+    match model.family {
+        F::AmazonTitanEmbed => Some(r#"{"inputText":"hi"}"#),
+        F::CohereEmbed => Some(r#"{"texts":["hi"],"input_type":"search_query"}"#),
+        _ => None,
+    }
+}
+
+async fn the_call(
+    runtime: &aws_sdk_bedrockruntime::Client,
+    w: &Wanted<'_>,
+) -> Result<(String, u128), (String, CallError)> {
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlock, ConversationRole, InferenceConfiguration, Message,
+    };
+    let start = Instant::now();
+    if let Some(m) = w.model.filter(|m| !m.converse) {
+        let body = minimal_body(m).unwrap_or("{}");
+        return runtime
+            .invoke_model()
+            .model_id(&w.identifier)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(aws_sdk_bedrockruntime::primitives::Blob::new(body))
+            .send()
+            .await
+            .map(|_| ("InvokeModel".to_string(), start.elapsed().as_millis()))
+            .map_err(|e| ("InvokeModel".to_string(), CallError::of(&e)));
+    }
+    let msg = Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text("hi".into()))
+        .build()
+        .map_err(|e| {
+            (
+                "Converse".to_string(),
+                CallError {
+                    code: None,
+                    message: e.to_string(),
+                    service: false,
+                },
+            )
+        })?;
+    runtime
+        .converse()
+        .model_id(&w.identifier)
+        .messages(msg)
+        .inference_config(InferenceConfiguration::builder().max_tokens(1).build())
+        .send()
+        .await
+        .map(|_| ("Converse".to_string(), start.elapsed().as_millis()))
+        .map_err(|e| ("Converse".to_string(), CallError::of(&e)))
+}
+
+fn gate_mut(gates: &mut [GateReport], g: Gate) -> &mut GateReport {
+    let i = ORDER.iter().position(|x| *x == g).unwrap_or(0);
+    &mut gates[i]
+}
+
+/// Walk the gates. Never panics on network input; every failure becomes evidence.
+pub async fn run(opts: &Options) -> Report {
+    let catalog = bg_catalog::catalog();
+    let mut gates: Vec<GateReport> = ORDER.iter().map(|g| GateReport::new(*g)).collect();
+    let w = wanted(catalog, &opts.model);
+
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &opts.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    let (conf, configured) = tokio::join!(loader.load(), configured_region(opts.profile.as_deref()));
+    let endpoint = opts
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|s| !s.is_empty()));
+    let region = conf.region().map(|r| r.to_string());
+    let mut report = Report {
+        model: opts.model.clone(),
+        region: region.clone(),
+        caller: None,
+        endpoint,
+        gates: Vec::new(),
+        call: Call::Skipped("not reached".into()),
+        verdict: String::new(),
+        exit_code: EXIT_UNKNOWN,
+    };
+    let Some(region) = region else {
+        gate_mut(&mut gates, Gate::Region).set(
+            Status::Shut,
+            "no Region configured (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region)",
+            Some("pass --region or set AWS_REGION, e.g. export AWS_REGION=us-east-1".into()),
+        );
+        for g in gates.iter_mut().filter(|g| g.gate != Gate::Region) {
+            g.note("not checked: no Region to call");
+        }
+        return finish(report, gates);
+    };
+    if let (Some(asked), Some(conf_r)) = (&opts.region, &configured) {
+        if asked != conf_r {
+            gate_mut(&mut gates, Gate::Region).note(format!(
+                "asked for {asked}, while the SDK configuration (AWS_REGION / profile) resolves to {conf_r}: programs that do not set a Region call {conf_r}."
+            ));
+        }
+    }
+
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let bedrock = aws_sdk_bedrock::Client::new(&conf);
+    let runtime = aws_sdk_bedrockruntime::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let model_id = w.model_id();
+    let needs_form = w.model.is_some_and(|m| m.use_case_form);
+
+    // ---- phase 1: independent probes ----
+    let region_probe = async {
+        if let Some(p) = &w.profile {
+            let r = bedrock
+                .get_inference_profile()
+                .inference_profile_identifier(&p.id)
+                .send()
+                .await;
+            (
+                "GetInferenceProfile",
+                r.map(|o| {
+                    let models: Vec<String> = o.models().iter().filter_map(|m| m.model_arn().map(str::to_string)).collect();
+                    (vec!["INFERENCE_PROFILE".to_string()], None, models)
+                })
+                .map_err(|e| CallError::of(&e)),
+            )
+        } else {
+            let r = bedrock
+                .get_foundation_model()
+                .model_identifier(&w.identifier)
+                .send()
+                .await;
+            (
+                "GetFoundationModel",
+                r.map(|o| {
+                    let d = o.model_details();
+                    (
+                        d.map(|d| d.inference_types_supported().iter().map(|t| t.as_str().to_string()).collect())
+                            .unwrap_or_default(),
+                        d.and_then(|d| d.model_lifecycle()).map(|l| l.status().as_str().to_string()),
+                        Vec::new(),
+                    )
+                })
+                .map_err(|e| CallError::of(&e)),
+            )
+        }
+    };
+    let avail_probe = async {
+        bedrock
+            .get_foundation_model_availability()
+            .model_id(&model_id)
+            .send()
+            .await
+            .map_err(|e| CallError::of(&e))
+    };
+    let form_probe = async {
+        if needs_form {
+            Some(
+                bedrock
+                    .get_use_case_for_model_access()
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| CallError::of(&e)),
+            )
+        } else {
+            None
+        }
+    };
+    let (sts_r, region_r, avail_r, form_r) = tokio::join!(
+        async { sts.get_caller_identity().send().await.map_err(|e| CallError::of(&e)) },
+        region_probe,
+        avail_probe,
+        form_probe
+    );
+
+    // ---- credentials ----
+    let identity = match sts_r {
+        Ok(o) => {
+            let arn = o.arn().unwrap_or_default().to_string();
+            let account = o.account().unwrap_or_default().to_string();
+            gate_mut(&mut gates, Gate::Credentials).set(
+                Status::Open,
+                format!("sts:GetCallerIdentity: {arn} (account {account})."),
+                None,
+            );
+            report.caller = Some(arn.clone());
+            Some((arn, account))
+        }
+        Err(e) => {
+            let ex = e.explain("GetCallerIdentity");
+            let g = gate_mut(&mut gates, Gate::Credentials);
+            if ex.gate == Some(Gate::Credentials) {
+                g.set(Status::Shut, format!("sts:GetCallerIdentity refused: {}. {}", e.text(), ex.cause), fix_of(&ex));
+            } else {
+                g.set(Status::Unknown, format!("sts:GetCallerIdentity failed: {}", e.text()), fix_of(&ex));
+            }
+            for g in gates.iter_mut().filter(|g| g.gate != Gate::Credentials) {
+                g.note("not checked: the caller's identity is not known.");
+            }
+            return finish(report, gates);
+        }
+    };
+
+    // ---- region ----
+    let target = bg_gates::region::resolve(catalog, &w.identifier, &region);
+    {
+        let (op, result) = region_r;
+        let g = gate_mut(&mut gates, Gate::Region);
+        let catalog_fix = |e: &bg_gates::Deny| Some(e.fix.clone());
+        match result {
+            Ok((types, lifecycle, models)) => {
+                if w.profile.is_some() {
+                    g.set(
+                        Status::Open,
+                        format!("{op}: {} is callable from {region}{}.", w.identifier, if models.is_empty() { String::new() } else { format!(" and routes to {}", models.join(", ")) }),
+                        None,
+                    );
+                } else if types.iter().any(|t| t == "ON_DEMAND") {
+                    g.set(Status::Open, format!("{op}: {model_id} is offered in {region} on demand (inferenceTypesSupported {types:?})."), None);
+                } else if types.iter().any(|t| t == "INFERENCE_PROFILE") {
+                    let profiles: Vec<String> = catalog
+                        .profiles_in_region(&region)
+                        .filter(|p| p.model_id == model_id)
+                        .map(|p| p.id.clone())
+                        .collect();
+                    g.set(
+                        Status::Shut,
+                        format!("{op}: {model_id} is listed in {region} only for inference profiles (inferenceTypesSupported {types:?}); a call by its bare ID is refused."),
+                        Some(format!(
+                            "call it through an inference profile: {}. Then: bedrock-gates doctor --model {} --region {region}",
+                            if profiles.is_empty() { "see `aws bedrock list-inference-profiles`".to_string() } else { profiles.join(", ") },
+                            profiles.first().cloned().unwrap_or_else(|| format!("us.{model_id}"))
+                        )),
+                    );
+                } else {
+                    g.set(Status::Unknown, format!("{op}: {model_id} reports inferenceTypesSupported {types:?} in {region}."), None);
+                }
+                if let Some(l) = lifecycle {
+                    if l == "END_OF_LIFE" {
+                        gate_mut(&mut gates, Gate::ModelAccess).set(Status::Shut, format!("{op}: {model_id} has reached its end of life (modelLifecycle END_OF_LIFE)."), Some("move to a current model (`aws bedrock list-foundation-models`)".into()));
+                    } else if l == "LEGACY" {
+                        gate_mut(&mut gates, Gate::ModelAccess).note(format!("{model_id} is LEGACY: accounts that have not used it for 15 days lose access."));
+                    }
+                }
+            }
+            Err(e) if e.service && (e.is("ValidationException") || e.is("ResourceNotFoundException")) => {
+                let fix = match &target {
+                    Err(d) => catalog_fix(d),
+                    Ok(_) => fix_of(&explain::explain_parts(Some("ValidationException"), &format!("The provided model identifier is invalid. modelId='{}' region_name='{region}'", w.identifier), "Converse")),
+                };
+                g.set(Status::Shut, format!("{op} in {region}: {}.", e.text()), fix);
+            }
+            Err(e) => {
+                // Not answerable (AccessDenied, connection): fall back to the catalog.
+                let why = format!("{op} did not answer ({}); from the catalog:", e.text());
+                match &target {
+                    Ok(t) => g.set(Status::Open, format!("{why} {} is callable from {region}{}.", w.identifier, t.profile.map(|p| format!(" (routes to {})", p.destination_regions.join(", "))).unwrap_or_default()), None),
+                    Err(d) if w.model.is_some() || w.profile.is_some() => g.set(Status::Shut, format!("{why} {}", d.reason), catalog_fix(d)),
+                    Err(_) => g.set(Status::Unknown, format!("{why} {} is not in the catalog.", w.identifier), None),
+                }
+            }
+        }
+    }
+
+    // ---- model access and provider terms (availability, form) ----
+    let marketplace = w.model.is_some_and(|m| m.marketplace);
+    let mut entitlement_missing = false;
+    let mut agreement_first_use = false;
+    match avail_r {
+        Ok(a) => {
+            let ag = a.agreement_availability().map(|x| x.status().as_str().to_string()).unwrap_or_default();
+            let ag_err = a.agreement_availability().and_then(|x| x.error_message()).map(str::to_string);
+            let ent = a.entitlement_availability().as_str().to_string();
+            let auth = a.authorization_status().as_str().to_string();
+            let reg = a.region_availability().as_str().to_string();
+            let summary = format!("GetFoundationModelAvailability: entitlement {ent}, agreement {ag}, authorization {auth}, region {reg}.");
+            if reg == "NOT_AVAILABLE" {
+                gate_mut(&mut gates, Gate::Region).note(format!("GetFoundationModelAvailability: regionAvailability NOT_AVAILABLE in {region}."));
+            }
+            gate_mut(&mut gates, Gate::Iam).note(format!("GetFoundationModelAvailability: authorizationStatus {auth}."));
+            let ma = gate_mut(&mut gates, Gate::ModelAccess);
+            if ent == "AVAILABLE" {
+                ma.set(Status::Open, summary.clone(), None);
+            } else if marketplace {
+                entitlement_missing = true;
+                ma.set(Status::Unknown, format!("{summary} Not entitled yet: the first call starts the AWS Marketplace subscription (automatic access), or access was never granted (console access mode)."), None);
+            } else {
+                ma.set(
+                    Status::Shut,
+                    format!("{summary} The account is not entitled to {model_id} in {region}."),
+                    Some(format!("request access: aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region}, then aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token <token> --region {region}")),
+                );
+            }
+            let pt = gate_mut(&mut gates, Gate::ProviderTerms);
+            let accept = format!("aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region} --query 'offers[0].offerToken' --output text)\" --region {region}");
+            match ag.as_str() {
+                "AVAILABLE" => pt.set(Status::Open, format!("GetFoundationModelAvailability: agreementAvailability AVAILABLE{}.", if marketplace { "" } else { " (no provider agreement needed)" }), None),
+                "PENDING" => pt.set(Status::Shut, "GetFoundationModelAvailability: agreementAvailability PENDING: the provider's offer is being accepted.", Some("wait a few minutes and retry".into())),
+                "ERROR" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability ERROR{}.", ag_err.map(|e| format!(" ({e})")).unwrap_or_default()), Some(accept)),
+                _ if ent == "AVAILABLE" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability {ag} while the model is entitled: the provider's EULA offer was never accepted."), Some(accept)),
+                _ if marketplace => {
+                    agreement_first_use = true;
+                    pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}: the first call of a third-party model accepts its EULA when it subscribes."), None)
+                }
+                _ => pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}."), None),
+            }
+        }
+        Err(e) => {
+            let t = format!("GetFoundationModelAvailability did not answer: {}.", e.text());
+            gate_mut(&mut gates, Gate::ModelAccess).set(Status::Unknown, t.clone(), None);
+            gate_mut(&mut gates, Gate::ProviderTerms).set(Status::Unknown, t, None);
+        }
+    }
+    match form_r {
+        None => {}
+        Some(Ok(())) => gate_mut(&mut gates, Gate::ModelAccess).note("GetUseCaseForModelAccess: the Anthropic use-case form is on file."),
+        Some(Err(e)) if e.is("ResourceNotFoundException") => gate_mut(&mut gates, Gate::ModelAccess).set(
+            Status::Shut,
+            format!("GetUseCaseForModelAccess: {} ({model_id} needs the Anthropic use-case form; a form submitted by the organization's management account also counts, which this call does not show).", e.text()),
+            fix_of(&explain::explain("Model use case details have not been submitted for this account.")),
+        ),
+        Some(Err(e)) => gate_mut(&mut gates, Gate::ModelAccess).note(format!("GetUseCaseForModelAccess did not answer: {}.", e.text())),
+    }
+
+    // ---- phase 2: IAM simulations and the real call ----
+    let (arn, _account) = identity.clone().unwrap_or_default();
+    let caller = crate::check::caller_from_arn(&arn).ok();
+    let facts = bg_gates::authz::RequestFacts {
+        region: region.clone(),
+        source_ip: None,
+        now_unix: 0,
+        secure_transport: true,
+    };
+    let resources: Option<Vec<(String, Vec<(String, String)>)>> = match (&caller, &target) {
+        (Some(c), Ok(t)) => Some(
+            bg_gates::invoke::invoke_resources(t, c, &facts)
+                .into_iter()
+                .map(|(arn, ctx)| {
+                    let keep: Vec<(String, String)> = ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
+                        .iter()
+                        .filter_map(|k| ctx.get(k).and_then(|v| v.first()).map(|v| (k.to_string(), v.clone())))
+                        .collect();
+                    (arn, keep)
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let source = async {
+        let c = caller.as_ref()?;
+        match c.kind {
+            bg_gates::CallerKind::Root => None,
+            bg_gates::CallerKind::User => Some(c.entity_arn.clone()),
+            bg_gates::CallerKind::AssumedRole => {
+                let name = c.entity_arn.rsplit('/').next().unwrap_or_default().to_string();
+                match iam.get_role().role_name(&name).send().await {
+                    Ok(o) => Some(o.role().map(|r| r.arn().to_string()).unwrap_or_else(|| c.entity_arn.clone())),
+                    Err(_) => Some(c.entity_arn.clone()),
+                }
+            }
+        }
+    };
+    let action = generate::INVOKE.to_string();
+    let sims = async {
+        let source = source.await;
+        let Some(source) = source else { return (None, None, None) };
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (arn, ctx)) in resources.clone().unwrap_or_default().into_iter().enumerate() {
+            let (iam, source, action) = (iam.clone(), source.clone(), action.clone());
+            set.spawn(async move { (i, simulate(iam, source, vec![action], arn, ctx).await) });
+        }
+        let market = if marketplace {
+            let iam = iam.clone();
+            let source = source.clone();
+            Some(tokio::spawn(async move {
+                simulate(
+                    iam,
+                    source,
+                    generate::MARKETPLACE_ACTIONS.iter().map(|s| s.to_string()).collect(),
+                    "*".into(),
+                    vec![("aws:CalledViaLast".into(), "bedrock.amazonaws.com".into())],
+                )
+                .await
+            }))
+        } else {
+            None
+        };
+        let mut results: Vec<(usize, Simulated)> = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let market = match market {
+            Some(h) => h.await.ok(),
+            None => None,
+        };
+        (Some(source), Some(results), market)
+    };
+    let call = async {
+        if opts.invoke {
+            Some(the_call(&runtime, &w).await)
+        } else {
+            None
+        }
+    };
+    let ((source, sim_results, market), call) = tokio::join!(sims, call);
+
+    // ---- iam ----
+    {
+        let prefix = w.profile.map(|p| p.prefix.clone());
+        let fix_policy = w.model.and_then(|m| {
+            generate::generate(
+                &generate::Request {
+                    models: vec![m.id.clone()],
+                    regions: vec![region.clone()],
+                    profile_prefixes: prefix.clone().into_iter().collect(),
+                    streaming: false,
+                    scp: false,
+                    account: identity.as_ref().map(|i| i.1.clone()),
+                },
+                catalog,
+            )
+            .ok()
+        });
+        let fix = fix_policy.map(|g| {
+            format!(
+                "allow the call: {}",
+                explain::put_policy_command(Some(&arn), "bedrock-gates-invoke", &g.identity)
+            )
+        });
+        let g = gate_mut(&mut gates, Gate::Iam);
+        match (&caller, &source, sim_results) {
+            (Some(c), _, _) if c.kind == bg_gates::CallerKind::Root => g.set(
+                Status::Unknown,
+                "the caller is the account's root user: identity policies do not apply to it (SCPs still do) and SimulatePrincipalPolicy does not take it.",
+                None,
+            ),
+            (None, _, _) => g.set(Status::Unknown, format!("cannot simulate {arn}: not a user or role session ARN."), None),
+            (_, _, None) | (_, None, _) => g.set(Status::Unknown, "not simulated.", None),
+            (_, Some(_), Some(_)) if resources.is_none() => g.set(
+                Status::Unknown,
+                "not simulated: the model identifier does not resolve in this Region, so the ARNs the call needs are not known.",
+                None,
+            ),
+            (Some(c), Some(src), Some(results)) => {
+                let mut denied = Vec::new();
+                let mut allowed = 0;
+                let mut errors = Vec::new();
+                for (_, r) in &results {
+                    match r {
+                        Ok(rows) => {
+                            for (what, decision, details) in rows {
+                                if decision == "allowed" {
+                                    allowed += 1;
+                                } else {
+                                    denied.push(format!("{what}: {decision}{}", if details.is_empty() { String::new() } else { format!(" ({details})") }));
+                                }
+                            }
+                        }
+                        Err(e) => errors.push(e.clone()),
+                    }
+                }
+                let session_note = if c.kind == bg_gates::CallerKind::AssumedRole {
+                    " Session policies of the current session are not part of the simulation."
+                } else {
+                    ""
+                };
+                if let Some(e) = errors.first() {
+                    let why = if e.is("AccessDenied") || e.is("AccessDeniedException") {
+                        format!("the caller may not iam:SimulatePrincipalPolicy ({})", e.text())
+                    } else {
+                        e.text()
+                    };
+                    g.set(Status::Unknown, format!("SimulatePrincipalPolicy for {src} did not answer: {why}."), None);
+                } else if denied.is_empty() {
+                    g.set(Status::Open, format!("SimulatePrincipalPolicy for {src}: bedrock:InvokeModel allowed on all {allowed} ARN(s) the call needs.{session_note}"), None);
+                } else {
+                    g.set(Status::Shut, format!("SimulatePrincipalPolicy for {src}: {}.{session_note}", denied.join("; ")), fix.clone());
+                }
+            }
+        }
+    }
+    // Marketplace permissions decide the first-use case.
+    if entitlement_missing {
+        let ma = gate_mut(&mut gates, Gate::ModelAccess);
+        match market {
+            Some(Ok(rows)) if rows.iter().all(|(_, d, _)| d == "allowed") => ma.note("The caller may aws-marketplace:Subscribe and ViewSubscriptions via Bedrock, so a first call can subscribe."),
+            Some(Ok(rows)) => {
+                let doc = crate::document::PolicyDocument { statements: vec![generate::marketplace_statement()] };
+                ma.set(
+                    Status::Shut,
+                    format!("The first call must subscribe through AWS Marketplace, and the caller may not: {}.", rows.iter().filter(|(_, d, _)| d != "allowed").map(|(w, d, _)| format!("{w}: {d}")).collect::<Vec<_>>().join("; ")),
+                    Some(explain::put_policy_command(Some(&arn), "bedrock-marketplace-first-use", &doc)),
+                );
+            }
+            Some(Err(e)) => ma.note(format!("The caller's Marketplace permissions could not be simulated ({}).", e.text())),
+            None => {}
+        }
+    }
+    let _ = agreement_first_use;
+
+    // ---- quota ----
+    {
+        let q = gate_mut(&mut gates, Gate::Quota);
+        let defaults = w.model.and_then(|m| match (m.rpm, m.tpm) {
+            (None, None) => None,
+            (r, t) => Some(format!(
+                " The catalog's default on-demand quota for {}: {}{}.",
+                m.id,
+                r.map(|r| format!("{r} requests/min")).unwrap_or_default(),
+                t.map(|t| format!(" {t} tokens/min")).unwrap_or_default()
+            )),
+        });
+        q.set(Status::Unknown, format!("quotas are not read by this tool (Service Quotas); only a throttled call shows this gate shut.{}", defaults.unwrap_or_default()), None);
+    }
+
+    // ---- the call ----
+    report.call = match call {
+        None => Call::Skipped("--no-invoke".into()),
+        Some(Ok((operation, millis))) => Call::Succeeded { operation, millis },
+        Some(Err((operation, e))) => {
+            let ex = e.explain(&operation);
+            let raw = e.text();
+            if !e.service {
+                // no answer from the service: nothing to map to a gate
+                Call::Failed { operation, explanation: Box::new(Explanation { gate: None, ..ex }), raw }
+            } else {
+                Call::Failed { operation, explanation: Box::new(ex), raw }
+            }
+        }
+    };
+    finish(report, gates)
+}
+
+/// Apply the call's outcome to the gates, then write the verdict and the exit code.
+fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
+    match &report.call {
+        Call::Succeeded { operation, millis } => {
+            for g in gates.iter_mut() {
+                let was = g.status;
+                g.status = Status::Open;
+                g.fix = None;
+                if was != Status::Open {
+                    g.note(format!("The real {operation} call succeeded, so this gate is open (the probe said {}).", was.as_str()));
+                }
+            }
+            gate_mut(&mut gates, Gate::Quota).note(format!("{operation} was admitted."));
+            report.verdict = format!(
+                "all gates open: {operation} with modelId {} in {} answered in {millis} ms.",
+                report.model,
+                report.region.clone().unwrap_or_default()
+            );
+            report.exit_code = EXIT_OPEN;
+        }
+        Call::Failed { operation, explanation, raw } => {
+            if let Some(gate) = explanation.gate {
+                let g = gate_mut(&mut gates, gate);
+                g.status = Status::Shut;
+                g.evidence.insert(0, format!("The real {operation} call was refused: {raw}"));
+                g.fix = fix_of(explanation);
+            }
+        }
+        Call::Skipped(_) => {}
+    }
+    if report.exit_code != EXIT_OPEN {
+        let first = gates.iter().find(|g| g.status == Status::Shut);
+        match (first, &report.call) {
+            (Some(g), _) => {
+                report.exit_code = exit_code(g.gate);
+                report.verdict = format!(
+                    "shut: {}. {}",
+                    g.gate.as_str(),
+                    g.evidence.first().cloned().unwrap_or_default()
+                );
+            }
+            (None, Call::Skipped(why)) => {
+                report.exit_code = EXIT_UNKNOWN;
+                report.verdict = format!(
+                    "no gate found shut, but the call was not made ({why}): not proven open."
+                );
+            }
+            (None, Call::Failed { operation, explanation, raw }) => {
+                report.exit_code = EXIT_UNKNOWN;
+                report.verdict = format!(
+                    "the {operation} call failed outside the gates this tool knows: {raw} ({})",
+                    explanation.cause
+                );
+            }
+            (None, Call::Succeeded { .. }) => {}
+        }
+    }
+    report.gates = gates;
+    report
+}
+
+/// The human form: a table of gate, status and evidence, with the fix under each shut gate.
+pub fn render(r: &Report, style: Style) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} {}  {} {}  {} {}{}\n\n",
+        style.bold("model"),
+        r.model,
+        style.bold("region"),
+        r.region.as_deref().unwrap_or("-"),
+        style.bold("caller"),
+        r.caller.as_deref().unwrap_or("-"),
+        r.endpoint.as_deref().map(|e| format!("  {} {e}", style.bold("endpoint"))).unwrap_or_default()
+    ));
+    out.push_str(&format!("{}{}{}\n", style.bold(&pad("GATE", 16)), style.bold(&pad("STATUS", 9)), style.bold("EVIDENCE")));
+    for g in &r.gates {
+        let status = match g.status {
+            Status::Open => style.green(&pad("open", 9)),
+            Status::Shut => style.red(&pad("shut", 9)),
+            Status::Unknown => style.yellow(&pad("unknown", 9)),
+        };
+        let evidence = if g.evidence.is_empty() { "-".to_string() } else { g.evidence.join(" ") };
+        out.push_str(&format!("{}{status}{evidence}\n", pad(g.gate.as_str(), 16)));
+        if let Some(f) = &g.fix {
+            out.push_str(&format!("{}{} {f}\n", " ".repeat(25), style.bold("fix:")));
+        }
+    }
+    let call = match &r.call {
+        Call::Skipped(why) => format!("not made ({why})"),
+        Call::Succeeded { operation, millis } => format!("{operation} succeeded in {millis} ms"),
+        Call::Failed { operation, raw, .. } => format!("{operation} failed: {raw}"),
+    };
+    out.push_str(&format!("\n{} {call}\n", style.bold("call")));
+    let verdict = if r.exit_code == EXIT_OPEN {
+        style.green(&r.verdict)
+    } else if r.exit_code == EXIT_UNKNOWN {
+        style.yellow(&r.verdict)
+    } else {
+        style.red(&r.verdict)
+    };
+    out.push_str(&format!("{} {verdict}\n", style.bold("verdict")));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(call: Call) -> Report {
+        Report {
+            model: "amazon.nova-lite-v1:0".into(),
+            region: Some("us-east-1".into()),
+            caller: None,
+            endpoint: None,
+            gates: Vec::new(),
+            call,
+            verdict: String::new(),
+            exit_code: EXIT_UNKNOWN,
+        }
+    }
+
+    fn gates() -> Vec<GateReport> {
+        ORDER.iter().map(|g| GateReport::new(*g)).collect()
+    }
+
+    #[test]
+    fn success_opens_every_gate_even_against_a_probe() {
+        let mut g = gates();
+        gate_mut(&mut g, Gate::ModelAccess).set(Status::Shut, "no form on file", Some("submit".into()));
+        let r = finish(base(Call::Succeeded { operation: "Converse".into(), millis: 3 }), g);
+        assert_eq!(r.exit_code, 0);
+        assert!(r.gates.iter().all(|g| g.status == Status::Open && g.fix.is_none()));
+        assert!(r.verdict.starts_with("all gates open"));
+    }
+
+    #[test]
+    fn first_shut_gate_in_order_decides_the_exit_code() {
+        let mut g = gates();
+        gate_mut(&mut g, Gate::ProviderTerms).set(Status::Shut, "pending", None);
+        let ex = explain::explain("An error occurred (AccessDeniedException) when calling the Converse operation: User: arn:aws:iam::111111111111:user/dev is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 because no identity-based policy allows the bedrock:InvokeModel action");
+        let r = finish(
+            base(Call::Failed { operation: "Converse".into(), explanation: Box::new(ex), raw: "AccessDeniedException: …".into() }),
+            g,
+        );
+        assert_eq!(r.exit_code, 12);
+        assert!(r.verdict.starts_with("shut: iam. The real Converse call was refused"));
+        let j = r.to_json();
+        assert_eq!(j["gates"][2]["status"], "shut");
+        assert_eq!(j["gates"][4]["status"], "shut");
+        assert_eq!(j["gates"][0]["status"], "unknown");
+    }
+
+    #[test]
+    fn no_invoke_never_claims_open() {
+        let mut g = gates();
+        for x in g.iter_mut() {
+            x.set(Status::Open, "probe", None);
+        }
+        let r = finish(base(Call::Skipped("--no-invoke".into())), g);
+        assert_eq!(r.exit_code, EXIT_UNKNOWN);
+        assert!(r.verdict.contains("not proven open"));
+    }
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let codes: std::collections::HashSet<i32> = ORDER.iter().map(|g| exit_code(*g)).collect();
+        assert_eq!(codes.len(), 6);
+        assert!(!codes.contains(&EXIT_OPEN) && !codes.contains(&EXIT_UNKNOWN));
+    }
+}

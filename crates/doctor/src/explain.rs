@@ -1,0 +1,1815 @@
+//! `explain`: an AWS error, as people paste it, mapped to the gate that refused, the cause, the
+//! facts in the text, and the fix with the command that applies it. Pure and offline: it reads
+//! only the text and the embedded catalog.
+//!
+//! Accepted renderings: the AWS CLI's `An error occurred (CODE) when calling the OP operation:
+//! MESSAGE`, boto3 tracebacks, raw JSON bodies (`message` or `Message`, `__type`), HTTP dumps
+//! with `x-amzn-ErrorType`, aws-sdk-rust debug prints (`code: Some("…")`), Go SDK v2
+//! (`https response error StatusCode: 403, RequestID: …, AccessDeniedException: …`), the JS SDK v3
+//! (`AccessDeniedException: …`, `name: 'AccessDeniedException'`, `httpStatusCode: 403`), Java and
+//! Swift renderings, awsQuery XML (`<Code>…</Code>`), and the SDKs' own credential-chain and
+//! Region errors.
+//!
+//! Classification is by AWS's message texts (bedrock-facts §1.6, the SigV4 front door's texts),
+//! never by a guess: an `AccessDeniedException` whose text is not recognised stays `unknown`,
+//! since it can come from IAM or from model access.
+
+use crate::document::{Condition, PolicyDocument, Statement};
+use crate::generate;
+use bg_catalog::Catalog;
+use bg_gates::Gate;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// What the text says, as far as it says it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_profile: Option<String>,
+    /// The policy type that denied: identity, boundary, session, scp, rcp, resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_type: Option<String>,
+    /// Whether the deny was explicit (a Deny statement) or implicit (no Allow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explicit_deny: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For signature-time errors: how far the client's clock is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<String>,
+}
+
+/// The diagnosis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// `None`: unknown.
+    pub gate: Option<Gate>,
+    pub cause: String,
+    pub facts: Facts,
+    pub fix: String,
+    pub command: Option<String>,
+}
+
+impl Explanation {
+    pub fn gate_name(&self) -> &'static str {
+        self.gate.map(Gate::as_str).unwrap_or("unknown")
+    }
+
+    /// `{ "gate", "cause", "facts": {...}, "fix", "command" }`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "gate": self.gate_name(),
+            "cause": self.cause,
+            "facts": serde_json::to_value(&self.facts).unwrap_or(Value::Null),
+            "fix": self.fix,
+            "command": self.command,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation and extraction
+// ---------------------------------------------------------------------------------------------
+
+/// The text with JSON escapes undone, the curly apostrophe repaired and whitespace collapsed,
+/// plus its lower-case form for matching.
+struct Text {
+    t: String,
+    l: String,
+    json: Option<Value>,
+}
+
+impl Text {
+    fn new(input: &str) -> Text {
+        let json = serde_json::from_str::<Value>(input.trim()).ok();
+        let s = input
+            .replace("\\u2019", "\u{2019}")
+            .replace("â€™", "\u{2019}")
+            .replace("\\\"", "\"")
+            .replace("\\n", "\n")
+            .replace("\\/", "/");
+        let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let l = t.to_lowercase();
+        Text { t, l, json }
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.l.contains(&needle.to_lowercase())
+    }
+
+    /// The text after the first case-insensitive occurrence of `needle`.
+    fn after(&self, needle: &str) -> Option<&str> {
+        let i = self.l.find(&needle.to_lowercase())?;
+        Some(&self.t[i + needle.len()..])
+    }
+}
+
+/// A token: up to whitespace, without surrounding quotes and trailing punctuation.
+fn token(s: &str) -> String {
+    let s = s.trim_start();
+    let end = s
+        .find(|c: char| {
+            c.is_whitespace()
+                || c == '"'
+                || c == '\''
+                || c == ','
+                || c == ')'
+                || c == '<'
+                || c == '`'
+        })
+        .unwrap_or(s.len());
+    s[..end]
+        .trim_end_matches(['.', ';', ']', '}', ':'])
+        .to_string()
+}
+
+fn ident(s: &str) -> String {
+    s.trim_start()
+        .chars()
+        .take_while(|c| {
+            c.is_ascii_alphanumeric()
+                || *c == '_'
+                || *c == '.'
+                || *c == '#'
+                || *c == ':'
+                || *c == '-'
+        })
+        .collect()
+}
+
+/// `com.amazon.coral…#Code`, `Code:http://…` → `Code`.
+fn clean_code(s: &str) -> Option<String> {
+    let s = s.rsplit('#').next().unwrap_or(s);
+    let s = s.split(':').next().unwrap_or(s);
+    let s = s.rsplit('.').next().unwrap_or(s);
+    let s: String = s
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if s.len() < 3 || !s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let mut c = s.chars();
+    let first = c.next()?.to_ascii_uppercase();
+    Some(std::iter::once(first).chain(c).collect())
+}
+
+/// Error codes an AWS Bedrock, STS or IAM caller can see.
+const KNOWN_CODES: [&str; 34] = [
+    "AccessDeniedException",
+    "ValidationException",
+    "ThrottlingException",
+    "ResourceNotFoundException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "MissingAuthenticationTokenException",
+    "MissingAuthenticationToken",
+    "IncompleteSignatureException",
+    "IncompleteSignature",
+    "ServiceUnavailableException",
+    "ServiceQuotaExceededException",
+    "ModelTimeoutException",
+    "ModelNotReadyException",
+    "ModelErrorException",
+    "ModelStreamErrorException",
+    "InternalServerException",
+    "ConflictException",
+    "RequestExpired",
+    "ExpiredToken",
+    "AccessDenied",
+    "NoSuchEntity",
+    "InvalidAction",
+    "NotAuthorized",
+    "FTUFormNotFilled",
+    "MPAgreementBeingCreated",
+    "BadCScoreException",
+    "NoCredentialsError",
+    "NoRegionError",
+    "CredentialsProviderError",
+    "ThrottledException",
+];
+
+fn word_at(l: &str, i: usize, len: usize) -> bool {
+    let before = l[..i].chars().next_back();
+    let after = l[i + len..].chars().next();
+    !before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+fn extract_code(x: &Text) -> Option<String> {
+    if let Some(rest) = x.after("An error occurred (") {
+        if let Some(end) = rest.find(')') {
+            return clean_code(&rest[..end]);
+        }
+    }
+    if let Some(j) = &x.json {
+        for k in ["__type", "code", "Code", "name", "errorType"] {
+            if let Some(s) = j.get(k).and_then(Value::as_str) {
+                return clean_code(s);
+            }
+        }
+        if let Some(s) = j.pointer("/Error/Code").and_then(Value::as_str) {
+            return clean_code(s);
+        }
+    }
+    for marker in [
+        "x-amzn-errortype:",
+        "x-amzn-errortype\":\"",
+        "x-amzn-errortype': '",
+        "<code>",
+        "code: some(\"",
+        "\"__type\":\"",
+        "\"__type\": \"",
+        "name: '",
+        "\"name\": \"",
+        "error code: ",
+        ":error-code: ",
+    ] {
+        if let Some(rest) = x.after(marker) {
+            if let Some(c) = clean_code(&ident(rest)) {
+                return Some(c);
+            }
+        }
+    }
+    // Go SDK v2: "https response error StatusCode: 403, RequestID: …, Code: message"
+    if let Some(rest) = x.after("RequestID: ") {
+        if let Some((_, tail)) = rest.split_once(", ") {
+            let c = ident(tail);
+            if tail[c.len()..].starts_with(':') {
+                if let Some(c) = clean_code(&c) {
+                    return Some(c);
+                }
+            }
+        }
+    }
+    // The earliest known code anywhere (also the lower-camel stream form).
+    let mut best: Option<(usize, &str)> = None;
+    for code in KNOWN_CODES {
+        let lc = code.to_lowercase();
+        let mut from = 0;
+        while let Some(i) = x.l[from..].find(&lc) {
+            let at = from + i;
+            if word_at(&x.l, at, lc.len()) {
+                if best.is_none_or(|(b, bc)| at < b || (at == b && code.len() > bc.len())) {
+                    best = Some((at, code));
+                }
+                break;
+            }
+            from = at + lc.len();
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+fn extract_status(x: &Text) -> Option<u16> {
+    if let Some(j) = &x.json {
+        if let Some(n) = j
+            .pointer("/$metadata/httpStatusCode")
+            .and_then(Value::as_u64)
+        {
+            return u16::try_from(n).ok();
+        }
+    }
+    for marker in [
+        "statuscode: ",
+        "status code: ",
+        "httpstatuscode: ",
+        "\"httpstatuscode\":",
+        "http/1.1 ",
+        "http/2 ",
+        "http/2.0 ",
+        "status: ",
+        "status_code=",
+        "status code ",
+        "\"status\":",
+        "httpstatuscode\":",
+    ] {
+        let mut from = 0;
+        while let Some(i) = x.l[from..].find(marker) {
+            let at = from + i + marker.len();
+            let digits: String = x.l[at..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if digits.len() == 3 {
+                if let Ok(n) = digits.parse::<u16>() {
+                    if (100..600).contains(&n) {
+                        return Some(n);
+                    }
+                }
+            }
+            from = at;
+        }
+    }
+    None
+}
+
+fn extract_operation(x: &Text) -> Option<String> {
+    if let Some(rest) = x.after("when calling the ") {
+        let op = ident(rest);
+        if rest[op.len()..].trim_start().starts_with("operation") && !op.is_empty() {
+            return Some(op);
+        }
+    }
+    for marker in [
+        "operation error Bedrock Runtime: ",
+        "operation error Bedrock: ",
+        "operation error STS: ",
+        "operation error IAM: ",
+    ] {
+        if let Some(rest) = x.after(marker) {
+            let op = ident(rest);
+            if !op.is_empty() {
+                return Some(op.trim_end_matches(',').to_string());
+            }
+        }
+    }
+    for (suffix, op) in [
+        ("/converse-stream", "ConverseStream"),
+        (
+            "/invoke-with-response-stream",
+            "InvokeModelWithResponseStream",
+        ),
+        ("/converse", "Converse"),
+        ("/invoke", "InvokeModel"),
+        ("/count-tokens", "CountTokens"),
+    ] {
+        if x.l.contains("/model/") && x.l.contains(suffix) {
+            return Some(op.to_string());
+        }
+    }
+    None
+}
+
+fn extract_message(x: &Text) -> Option<String> {
+    if let Some(j) = &x.json {
+        for k in ["message", "Message", "errorMessage"] {
+            if let Some(s) = j.get(k).and_then(Value::as_str) {
+                return Some(s.to_string());
+            }
+        }
+        if let Some(s) = j.pointer("/Error/Message").and_then(Value::as_str) {
+            return Some(s.to_string());
+        }
+    }
+    if let Some(i) = x.l.find(" operation") {
+        if x.l[..i].contains("when calling the ") {
+            let rest = &x.t[i + " operation".len()..];
+            let rest = rest
+                .strip_prefix(" (reached max retries:")
+                .and_then(|r| r.split_once("):"))
+                .map(|(_, m)| m)
+                .or_else(|| rest.strip_prefix(':'))
+                .unwrap_or("");
+            let m = rest.trim();
+            if !m.is_empty() {
+                return Some(m.to_string());
+            }
+        }
+    }
+    for (open, close) in [("<Message>", "</Message>"), ("message: Some(\"", "\")")] {
+        if let Some(rest) = x.after(open) {
+            if let Some(end) = rest.find(close) {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
+    None
+}
+
+fn extract_request_id(x: &Text) -> Option<String> {
+    for marker in [
+        "x-amzn-requestid: ",
+        "requestid: ",
+        "request id: ",
+        "requestid: '",
+        "\"requestid\": \"",
+        "request_id: some(\"",
+    ] {
+        if let Some(rest) = x.after(marker) {
+            let id: String = rest
+                .trim_start_matches(['\'', '"'])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if id.len() >= 8 {
+                return Some(id);
+            }
+        }
+    }
+    None
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A Region named by the endpoint host or the client configuration, if the text shows one.
+fn region_hint(x: &Text, catalog: &Catalog) -> Option<String> {
+    let known = |r: &str| catalog.is_known_region(r) || catalog.region(r).is_some();
+    for prefix in [
+        "bedrock-runtime.",
+        "bedrock-runtime-fips.",
+        "bedrock.",
+        "bedrock-fips.",
+    ] {
+        let mut from = 0;
+        while let Some(i) = x.l[from..].find(prefix) {
+            let at = from + i + prefix.len();
+            let r: String = x.l[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if x.l[at + r.len()..].starts_with(".amazonaws.com") && known(&r) {
+                return Some(r);
+            }
+            from = at;
+        }
+    }
+    for marker in [
+        "--region ",
+        "region_name='",
+        "region_name=\"",
+        "region: '",
+        "region: \"",
+        "\"region\": \"",
+        "aws_region=",
+        "aws_default_region=",
+        "region: some(region(\"",
+        "region=",
+    ] {
+        if let Some(rest) = x.after(marker) {
+            let r: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if known(&r) {
+                return Some(r);
+            }
+        }
+    }
+    None
+}
+
+/// A model identifier named by the request (modelId parameter, CLI flag or URL path).
+fn model_hint(x: &Text) -> Option<String> {
+    for marker in [
+        "modelid='",
+        "modelid=\"",
+        "modelid: '",
+        "modelid: \"",
+        "\"modelid\": \"",
+        "\"modelid\":\"",
+        "modelid=",
+        "--model-id ",
+        "model_id='",
+        "model_id=\"",
+        "model_id: some(\"",
+        "/model/",
+    ] {
+        if let Some(rest) = x.after(marker) {
+            let id: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, '\'' | '"' | ',' | ')' | '?'))
+                .collect();
+            let id = if marker == "/model/" {
+                id.split('/').next().unwrap_or("").to_string()
+            } else {
+                id
+            };
+            let id = percent_decode(&id);
+            if !id.is_empty() && !id.starts_with('<') {
+                return Some(id);
+            }
+        }
+    }
+    None
+}
+
+/// Model or profile facts from a model identifier (bare ID, profile ID or ARN).
+fn identifier_facts(id: &str, f: &mut Facts, catalog: &Catalog) {
+    let id = id.trim_end_matches(['.', ',']);
+    if id.starts_with("arn:") {
+        resource_facts(id, f, catalog);
+        return;
+    }
+    if let Some(p) = catalog.profile(id) {
+        f.inference_profile.get_or_insert_with(|| p.id.clone());
+        f.model.get_or_insert_with(|| p.model_id.clone());
+    } else {
+        f.model.get_or_insert_with(|| id.to_string());
+    }
+}
+
+/// Region, model and profile from a Bedrock ARN (only from complete segments).
+fn resource_facts(arn: &str, f: &mut Facts, catalog: &Catalog) {
+    let truncated = arn.contains('\u{2026}') || arn.ends_with("...");
+    let arn = arn.trim_end_matches("...").trim_end_matches('\u{2026}');
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() >= 5 && parts[2] == "bedrock" {
+        if parts[3].is_empty() {
+            f.region.get_or_insert_with(|| "unspecified".to_string());
+        } else if !parts[3].contains('\u{2026}') {
+            f.region = Some(parts[3].to_string());
+        }
+    }
+    if parts.len() == 6 && !truncated {
+        let res = parts[5];
+        if let Some(m) = res.strip_prefix("foundation-model/") {
+            f.model = Some(m.to_string());
+        } else if let Some(p) = res.strip_prefix("inference-profile/") {
+            f.inference_profile = Some(p.to_string());
+            if let Some(pr) = catalog.profile(p) {
+                f.model = Some(pr.model_id.clone());
+            }
+        } else if res.starts_with("application-inference-profile/") {
+            f.inference_profile = Some(res.to_string());
+        }
+    }
+}
+
+fn extract_facts(x: &Text, catalog: &Catalog) -> Facts {
+    let mut f = Facts {
+        error_code: extract_code(x),
+        http_status: extract_status(x),
+        operation: extract_operation(x),
+        message: extract_message(x),
+        request_id: extract_request_id(x),
+        ..Facts::default()
+    };
+    if let Some(id) = model_hint(x) {
+        identifier_facts(&id, &mut f, catalog);
+    }
+    if let Some(r) = region_hint(x, catalog) {
+        f.region.get_or_insert(r);
+    }
+    f
+}
+
+// ---------------------------------------------------------------------------------------------
+// IAM denials
+// ---------------------------------------------------------------------------------------------
+
+struct Denial {
+    principal: Option<String>,
+    action: String,
+    resource: Option<String>,
+    resource_truncated: bool,
+    /// identity, boundary, session, scp, rcp, resource
+    layer: Option<&'static str>,
+    explicit: bool,
+    policy_arn: Option<String>,
+}
+
+const LAYERS: [(&str, &str); 6] = [
+    ("identity-based policy", "identity"),
+    ("permissions boundary", "boundary"),
+    ("session policy", "session"),
+    ("service control policy", "scp"),
+    ("resource control policy", "rcp"),
+    ("resource-based policy", "resource"),
+];
+
+fn parse_denial(x: &Text) -> Option<Denial> {
+    let key = " is not authorized to perform: ";
+    let i = x.l.find(key)?;
+    let before = &x.t[..i];
+    let principal = before
+        .rfind("User: ")
+        .map(|j| before[j + "User: ".len()..].trim().to_string())
+        .filter(|p| !p.is_empty());
+    let rest = &x.t[i + key.len()..];
+    let action = token(rest);
+    if action.is_empty() {
+        return None;
+    }
+    let mut rest = &rest[rest.find(&action).map(|k| k + action.len()).unwrap_or(0)..];
+    let mut resource = None;
+    let mut resource_truncated = false;
+    if let Some(r) = rest.trim_start().strip_prefix("on resource: ") {
+        let tok = token(r);
+        resource_truncated =
+            tok.contains('\u{2026}') || r.trim_start()[tok.len()..].starts_with("...");
+        rest = &r[r.find(&tok).map(|k| k + tok.len()).unwrap_or(0)..];
+        resource = Some(tok.trim_end_matches('\u{2026}').to_string());
+    }
+    let rl = rest.to_lowercase();
+    let mut layer = None;
+    let mut explicit = false;
+    let mut policy_arn = None;
+    if let Some(k) = rl.find("with an explicit deny in ") {
+        explicit = true;
+        let tail = &rest[k + "with an explicit deny in ".len()..];
+        let tail = tail
+            .strip_prefix("an ")
+            .or_else(|| tail.strip_prefix("a "))
+            .unwrap_or(tail);
+        for (words, short) in LAYERS {
+            if tail.to_lowercase().starts_with(words) {
+                layer = Some(short);
+                if let Some(arn) = tail[words.len()..].strip_prefix(": ") {
+                    let a = token(arn);
+                    if !a.is_empty() {
+                        policy_arn = Some(a.trim_end_matches('\u{2026}').to_string());
+                    }
+                }
+            }
+        }
+    } else if let Some(k) = rl.find("because no ") {
+        let tail = &rl[k + "because no ".len()..];
+        layer = LAYERS
+            .iter()
+            .find(|(w, _)| tail.starts_with(w))
+            .map(|(_, s)| *s);
+    }
+    Some(Denial {
+        principal,
+        action,
+        resource,
+        resource_truncated,
+        layer,
+        explicit,
+        policy_arn,
+    })
+}
+
+/// How to name the entity whose policies to change: (`user`|`role`, name).
+fn entity_of(principal: Option<&str>) -> Option<(&'static str, String)> {
+    let p = principal?;
+    let parts: Vec<&str> = p.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return None;
+    }
+    let res = parts[5];
+    let clean = |s: &str| {
+        if s.is_empty() || s.contains('\u{2026}') || s.contains("***") || s.contains("...") {
+            None
+        } else {
+            Some(s.to_string())
+        }
+    };
+    if let Some(r) = res.strip_prefix("assumed-role/") {
+        let role = r.split('/').next().unwrap_or("");
+        return Some(("role", clean(role).unwrap_or_else(|| "<role-name>".into())));
+    }
+    if let Some(u) = res.strip_prefix("user/") {
+        let name = u.rsplit('/').next().unwrap_or("");
+        return Some(("user", clean(name).unwrap_or_else(|| "<user-name>".into())));
+    }
+    if let Some(r) = res.strip_prefix("role/") {
+        let name = r.rsplit('/').next().unwrap_or("");
+        return Some(("role", clean(name).unwrap_or_else(|| "<role-name>".into())));
+    }
+    None
+}
+
+/// `aws iam put-user-policy …` / `put-role-policy …` with the document inline.
+pub fn put_policy_command(
+    principal: Option<&str>,
+    policy_name: &str,
+    doc: &PolicyDocument,
+) -> String {
+    let (kind, name) = entity_of(principal).unwrap_or(("role", "<role-name>".to_string()));
+    format!(
+        "aws iam put-{kind}-policy --{kind}-name {name} --policy-name {policy_name} --policy-document '{}'",
+        doc.to_compact()
+    )
+}
+
+/// The identity policy that allows `action` on `resource` (and what a profile call needs with
+/// it), or `None` when the resource is not known completely.
+fn allow_document(
+    action: &str,
+    resource: Option<&str>,
+    catalog: &Catalog,
+) -> Option<PolicyDocument> {
+    let lower = action.to_ascii_lowercase();
+    if lower.starts_with("aws-marketplace:") {
+        return Some(PolicyDocument {
+            statements: vec![generate::marketplace_statement()],
+        });
+    }
+    let statements = match resource {
+        None | Some("*") => vec![Statement::allow("AllowAction", &[action], vec!["*".into()])],
+        Some(arn) => {
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            if parts.len() != 6 {
+                return None;
+            }
+            let (region, account, res) = (parts[3], parts[4], parts[5]);
+            if let Some(pid) = res.strip_prefix("inference-profile/") {
+                match catalog
+                    .profile(pid)
+                    .and_then(|p| Some((p, catalog.model(&p.model_id)?)))
+                {
+                    Some((p, m)) if !region.is_empty() => {
+                        generate::profile_arns(p, m, region, account).statements(&[action])
+                    }
+                    _ => vec![Statement::allow(
+                        "AllowAction",
+                        &[action],
+                        vec![arn.to_string()],
+                    )],
+                }
+            } else if let (true, Some(model)) =
+                (region.is_empty(), res.strip_prefix("foundation-model/"))
+            {
+                vec![Statement::allow(
+                    "InvokeModelsThroughGlobalProfiles",
+                    &[action],
+                    vec![arn.to_string()],
+                )
+                .with(Condition::new(
+                    "StringEquals",
+                    "aws:RequestedRegion",
+                    vec!["unspecified".into()],
+                ))
+                .with(Condition::new(
+                    "ArnLike",
+                    "bedrock:InferenceProfileArn",
+                    vec![format!(
+                        "arn:{}:bedrock:*:*:inference-profile/global.{model}",
+                        parts[1]
+                    )],
+                ))]
+            } else {
+                vec![Statement::allow(
+                    "AllowAction",
+                    &[action],
+                    vec![arn.to_string()],
+                )]
+            }
+        }
+    };
+    let doc = PolicyDocument { statements };
+    doc.validate(bg_iam::PolicyKind::Identity).ok().map(|_| doc)
+}
+
+fn iam_explanation(d: Denial, mut f: Facts, x: &Text, catalog: &Catalog) -> Explanation {
+    f.principal = d.principal.clone();
+    f.action = Some(d.action.clone());
+    if let Some(r) = &d.resource {
+        f.resource = Some(if d.resource_truncated {
+            format!("{r}\u{2026} (truncated)")
+        } else {
+            r.clone()
+        });
+        let arn = if d.resource_truncated {
+            format!("{r}\u{2026}")
+        } else {
+            r.clone()
+        };
+        resource_facts(&arn, &mut f, catalog);
+    }
+    f.policy_type = d.layer.map(str::to_string);
+    f.explicit_deny = Some(d.explicit);
+    f.policy_arn = d.policy_arn.clone();
+    let who = d.principal.clone().unwrap_or_else(|| "the caller".into());
+    let on = d
+        .resource
+        .as_deref()
+        .map(|r| {
+            format!(
+                " on {r}{}",
+                if d.resource_truncated { "\u{2026}" } else { "" }
+            )
+        })
+        .unwrap_or_default();
+    let action = d.action.as_str();
+    let converse_note = match f.operation.as_deref() {
+        Some("Converse") => {
+            " (Converse is authorized as bedrock:InvokeModel; there is no bedrock:Converse action)"
+        }
+        Some("ConverseStream") => {
+            " (ConverseStream is authorized as bedrock:InvokeModelWithResponseStream)"
+        }
+        _ => "",
+    };
+    let global = f.region.as_deref() == Some("unspecified");
+    let profile_note = if global {
+        " The Region-less model ARN is what IAM checks for a global cross-Region inference profile (aws:RequestedRegion = unspecified)."
+    } else if d
+        .resource
+        .as_deref()
+        .is_some_and(|r| r.contains(":inference-profile/"))
+    {
+        " A profile call also needs the model ARN in the source Region and in every destination Region."
+    } else {
+        ""
+    };
+    let entity = entity_of(d.principal.as_deref());
+    let generate_hint = match (&f.model, &f.region) {
+        (Some(m), Some(r)) if r != "unspecified" => format!(
+            " `bedrock-gates policy generate --model {m} --region {r}{}` writes the whole least-privilege policy.",
+            f.inference_profile
+                .as_deref()
+                .and_then(|p| catalog.profile(p))
+                .map(|p| format!(" --profile-prefix {}", p.prefix))
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    let (cause, fix, command) = match (d.layer.unwrap_or("identity"), d.explicit) {
+        ("identity", false) => {
+            let doc = if d.resource_truncated {
+                None
+            } else {
+                allow_document(action, d.resource.as_deref(), catalog)
+            };
+            let cause = format!(
+                "no identity-based policy of {who} allows {action}{on}{converse_note}.{profile_note}"
+            );
+            let fix = match &doc {
+                Some(_) => format!(
+                    "Attach an identity policy that allows {action}{on} to the {} behind the caller.{generate_hint}",
+                    entity.as_ref().map(|e| e.0).unwrap_or("user or role")
+                ),
+                None => format!(
+                    "The resource ARN is cut off in this text; find the full ARN in the complete error, then allow {action} on it.{generate_hint}"
+                ),
+            };
+            (cause, fix, doc.map(|doc| put_policy_command(d.principal.as_deref(), "bedrock-gates-allow", &doc)))
+        }
+        ("identity", true) => {
+            let (kind, name) = entity.clone().unwrap_or(("role", "<role-name>".into()));
+            (
+                format!("a Deny statement in an identity-based policy of {who} matches {action}{on}."),
+                format!("Find the Deny statement in the {kind}'s inline and attached policies (and its groups'), then remove or narrow it; an Allow cannot override an explicit Deny."),
+                Some(format!(
+                    "aws iam list-{kind}-policies --{kind}-name {name}\naws iam list-attached-{kind}-policies --{kind}-name {name}"
+                )),
+            )
+        }
+        ("boundary", explicit) => {
+            let (kind, name) = entity.clone().unwrap_or(("role", "<role-name>".into()));
+            let cap = if kind == "user" { "User" } else { "Role" };
+            let doc = allow_document(action, d.resource.as_deref(), catalog);
+            (
+                if explicit {
+                    format!("a Deny statement in the permissions boundary of {who} matches {action}{on}.")
+                } else {
+                    format!("the permissions boundary of {who} does not allow {action}{on}; identity policies alone are not enough.")
+                },
+                format!(
+                    "{} the permissions boundary policy (or remove the boundary), then set the new version as default{}.",
+                    if explicit { "Remove or narrow the Deny in" } else { "Add this action and resource to" },
+                    doc.as_ref()
+                        .map(|d| format!("; the statements to add: {}", d.to_compact()))
+                        .unwrap_or_default()
+                ),
+                Some(format!(
+                    "aws iam get-{kind} --{kind}-name {name} --query {cap}.PermissionsBoundary.PermissionsBoundaryArn\naws iam create-policy-version --policy-arn <boundary-arn> --policy-document file://boundary.json --set-as-default"
+                )),
+            )
+        }
+        ("session", explicit) => {
+            let role = entity.clone().map(|e| e.1).unwrap_or_else(|| "<role-name>".into());
+            let account = d
+                .principal
+                .as_deref()
+                .and_then(|p| p.split(':').nth(4))
+                .filter(|a| !a.is_empty() && !a.contains('*'))
+                .unwrap_or("<account>")
+                .to_string();
+            (
+                if explicit {
+                    format!("a Deny in the session policy passed when {who} was assumed matches {action}{on}.")
+                } else {
+                    format!("the session policy passed when {who} was assumed (AssumeRole --policy / --policy-arns) does not allow {action}{on}; a session gets the intersection of the role's policies and the session policy.")
+                },
+                "Assume the role again without a session policy, or with one that allows this action and resource.".to_string(),
+                Some(format!(
+                    "aws sts assume-role --role-arn arn:aws:iam::{account}:role/{role} --role-session-name bedrock"
+                )),
+            )
+        }
+        ("scp", explicit) => {
+            let policy_id = d
+                .policy_arn
+                .as_deref()
+                .and_then(|a| a.rsplit('/').next())
+                .filter(|p| p.starts_with("p-") && !p.contains('\u{2026}'))
+                .unwrap_or("<policy-id>")
+                .to_string();
+            let account = d
+                .principal
+                .as_deref()
+                .and_then(|p| p.split(':').nth(4))
+                .filter(|a| !a.is_empty())
+                .unwrap_or("<account-id>")
+                .to_string();
+            let cause = if explicit {
+                let region_words = match f.region.as_deref() {
+                    Some("unspecified") => " The call went through a global cross-Region inference profile: IAM checks the Region-less model ARN with aws:RequestedRegion = unspecified, which an SCP that restricts Regions denies.".to_string(),
+                    Some(r) => format!(" aws:RequestedRegion for this ARN is {r}; for a cross-Region profile that is the destination Region, so an SCP restricting Regions denies calls routed there."),
+                    None => String::new(),
+                };
+                format!(
+                    "an explicit Deny in a service control policy{} of the organization matches {action}{on}.{region_words}",
+                    d.policy_arn.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
+                )
+            } else {
+                format!("no service control policy at some level of the organization (root, OU or account) allows {action}; SCPs are allow-lists at every level.")
+            };
+            let alternative = if global {
+                " Or call a geographic profile (us., eu., apac., …) whose destination Regions the SCP allows."
+            } else {
+                ""
+            };
+            (
+                cause,
+                format!("Only the organization's management account can change SCPs: ask its administrator to exempt this call (or this principal) from the SCP.{alternative}"),
+                Some(if explicit {
+                    format!("aws organizations describe-policy --policy-id {policy_id}   # in the management account")
+                } else {
+                    format!("aws organizations list-policies-for-target --target-id {account} --filter SERVICE_CONTROL_POLICY   # in the management account")
+                }),
+            )
+        }
+        ("rcp", _) => (
+            format!("a resource control policy of the organization denies {action}{on}."),
+            "Ask the organization's administrator to change the resource control policy.".to_string(),
+            Some("aws organizations list-policies --filter RESOURCE_CONTROL_POLICY   # in the management account".to_string()),
+        ),
+        (_, explicit) => (
+            format!(
+                "the resource-based policy of the resource {} {action}{on}.",
+                if explicit { "explicitly denies" } else { "does not allow" }
+            ),
+            "Change the resource-based policy (or call from the resource's own account).".to_string(),
+            None,
+        ),
+    };
+    let _ = x;
+    Explanation {
+        gate: Some(Gate::Iam),
+        cause,
+        facts: f,
+        fix,
+        command,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Region and model-access helpers
+// ---------------------------------------------------------------------------------------------
+
+const HI: &str = r#"'[{"role":"user","content":[{"text":"hi"}]}]'"#;
+
+/// The fix for a model identifier that names nothing callable in the Region: (fix, command).
+fn region_fix(f: &Facts, catalog: &Catalog) -> (String, Option<String>) {
+    let region = f.region.as_deref().filter(|r| *r != "unspecified");
+    let Some(model) = f.model.as_deref().and_then(|m| catalog.model(m)) else {
+        let r = region.unwrap_or("<region>");
+        return (
+            format!(
+                "Check the model ID against the Region's catalog{}; IDs are case-sensitive and versioned (e.g. amazon.nova-lite-v1:0).",
+                f.model.as_deref().map(|m| format!(" ({m} is not a model this tool knows)")).unwrap_or_default()
+            ),
+            Some(format!(
+                "aws bedrock list-foundation-models --region {r} --query 'modelSummaries[].[modelId,inferenceTypesSupported[0]]' --output text"
+            )),
+        );
+    };
+    if let (Some(pid), Some(r)) = (f.inference_profile.as_deref(), region) {
+        if let Some(p) = catalog.profile(pid) {
+            if !p.is_callable_from(r) {
+                let here: Vec<&str> = catalog
+                    .profiles_in_region(r)
+                    .filter(|q| q.model_id == model.id)
+                    .map(|q| q.id.as_str())
+                    .collect();
+                return (
+                    format!(
+                        "{pid} can be called only from its source Regions ({}), not {r}.{}",
+                        p.source_regions.join(", "),
+                        if here.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" From {r} use {}.", here.join(" or "))
+                        }
+                    ),
+                    Some(match here.first() {
+                        Some(h) => format!("aws bedrock-runtime converse --region {r} --model-id {h} --messages {HI}"),
+                        None => format!(
+                            "aws bedrock-runtime converse --region {} --model-id {pid} --messages {HI}",
+                            p.source_regions.first().map(String::as_str).unwrap_or("<region>")
+                        ),
+                    }),
+                );
+            }
+        }
+    }
+    if let Some(r) = region {
+        let profiles: Vec<&str> = catalog
+            .profiles_in_region(r)
+            .filter(|p| p.model_id == model.id)
+            .map(|p| p.id.as_str())
+            .collect();
+        if model.is_on_demand_in(r) && f.inference_profile.is_none() {
+            return (
+                format!(
+                    "The catalog lists {} as offered in {r} on demand: check that the request is really signed for {r} (AWS_REGION, the profile's region, region_name) and that the ID is spelled exactly.",
+                    model.id
+                ),
+                Some(format!(
+                    "aws bedrock get-foundation-model --region {r} --model-identifier {}",
+                    model.id
+                )),
+            );
+        }
+        if let Some(p) = profiles.first() {
+            return (
+                format!(
+                    "In {r}, {} is reachable through the inference profile{} {}. IAM must then allow the profile ARN and the model in every destination Region (`bedrock-gates policy generate --model {} --region {r} --profile-prefix {}`).",
+                    model.id,
+                    if profiles.len() > 1 { "s" } else { "" },
+                    profiles.join(", "),
+                    model.id,
+                    p.split('.').next().unwrap_or("us")
+                ),
+                Some(format!("aws bedrock-runtime converse --region {r} --model-id {p} --messages {HI}")),
+            );
+        }
+    }
+    let offered = generate::where_offered(catalog, model);
+    let command = match (
+        model.on_demand_regions.first(),
+        catalog.profiles_for_model(&model.id).next(),
+    ) {
+        (Some(r), _) => format!(
+            "aws bedrock-runtime converse --region {r} --model-id {} --messages {HI}",
+            model.id
+        ),
+        (None, Some(p)) => format!(
+            "aws bedrock-runtime converse --region {} --model-id {} --messages {HI}",
+            p.source_regions
+                .first()
+                .map(String::as_str)
+                .unwrap_or("us-east-1"),
+            p.id
+        ),
+        (None, None) => "aws bedrock list-foundation-models --region <region>".to_string(),
+    };
+    (
+        format!(
+            "{} is not offered in {}. {offered}.",
+            model.id,
+            region.unwrap_or("the Region the request was signed for")
+        ),
+        Some(command),
+    )
+}
+
+fn use_case_command() -> String {
+    [
+        "cat > use-case.json <<'EOF'",
+        r#"{"companyName":"Example Corp","companyWebsite":"https://example.com","intendedUsers":"0","industryOption":"Technology","otherIndustryOption":"","useCases":"Internal assistant"}"#,
+        "EOF",
+        "aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json",
+    ]
+    .join("\n")
+}
+
+fn quota_command(f: &Facts) -> String {
+    format!(
+        "aws service-quotas list-service-quotas --service-code bedrock{} --query \"Quotas[?contains(QuotaName, '{}')].[QuotaName,QuotaCode,Value]\" --output table",
+        f.region.as_deref().filter(|r| *r != "unspecified").map(|r| format!(" --region {r}")).unwrap_or_default(),
+        f.model
+            .as_deref()
+            .and_then(|m| bg_catalog::catalog().model(m))
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "On-demand".into())
+    )
+}
+
+const QUOTA_FIX: &str = "Retry with exponential backoff (boto3: Config(retries={\"mode\": \"adaptive\", \"max_attempts\": 10}); the SDKs' standard retry mode does this), spread the load over a cross-Region inference profile, or request a higher quota in Service Quotas (`aws service-quotas request-service-quota-increase --service-code bedrock --quota-code <code> --desired-value <n>`).";
+
+/// Parse `YYYYMMDDTHHMMSSZ` to seconds since the epoch.
+fn amz_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.len() != 16 || &s[8..9] != "T" || !s.ends_with('Z') {
+        return None;
+    }
+    let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (
+        n(0, 4)?,
+        n(4, 6)?,
+        n(6, 8)?,
+        n(9, 11)?,
+        n(11, 13)?,
+        n(13, 15)?,
+    );
+    // days from civil (Howard Hinnant)
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+fn human_duration(secs: i64) -> String {
+    let s = secs.abs();
+    if s >= 3600 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The classifier
+// ---------------------------------------------------------------------------------------------
+
+fn out(
+    gate: Option<Gate>,
+    cause: impl Into<String>,
+    facts: Facts,
+    fix: impl Into<String>,
+    command: Option<String>,
+) -> Explanation {
+    Explanation {
+        gate,
+        cause: cause.into(),
+        facts,
+        fix: fix.into(),
+        command,
+    }
+}
+
+/// Explain pasted error text.
+pub fn explain(input: &str) -> Explanation {
+    explain_with(input, bg_catalog::catalog())
+}
+
+/// Explain an SDK error from its parts (what the doctor has after a failed call).
+pub fn explain_parts(code: Option<&str>, message: &str, operation: &str) -> Explanation {
+    let text = match code {
+        Some(c) => {
+            format!("An error occurred ({c}) when calling the {operation} operation: {message}")
+        }
+        None => message.to_string(),
+    };
+    explain(&text)
+}
+
+pub fn explain_with(input: &str, catalog: &Catalog) -> Explanation {
+    let x = Text::new(input);
+    let mut f = extract_facts(&x, catalog);
+    let code = f.error_code.clone().unwrap_or_default();
+    let code_is = |names: &[&str]| names.iter().any(|n| code.eq_ignore_ascii_case(n));
+    let region = f.region.clone().filter(|r| r != "unspecified");
+    let r_or = region.clone().unwrap_or_else(|| "<region>".into());
+
+    if x.t.trim().is_empty() {
+        return out(
+            None,
+            "no text to explain",
+            f,
+            "Paste the whole error message (or pipe it: `… 2>&1 | bedrock-gates explain -`).",
+            None,
+        );
+    }
+
+    // ---- credentials (the SigV4 front door and the SDKs' credential chain) ----
+    if x.has("signature expired:") || x.has("signature not yet current:") {
+        let expired = x.has("signature expired:");
+        if let Some(rest) = x.after(if expired {
+            "Signature expired: "
+        } else {
+            "Signature not yet current: "
+        }) {
+            let signed = token(rest);
+            let now = rest
+                .find('(')
+                .map(|i| token(&rest[i + 1..]))
+                .unwrap_or_default();
+            if let (Some(a), Some(b)) = (amz_time(&signed), amz_time(&now)) {
+                let d = b - a;
+                f.clock_skew = Some(if d >= 0 {
+                    format!(
+                        "client clock {} behind (signed {signed}, server time {now})",
+                        human_duration(d)
+                    )
+                } else {
+                    format!(
+                        "client clock {} ahead (signed {signed}, server time {now})",
+                        human_duration(d)
+                    )
+                });
+            }
+        }
+        return out(
+            Some(Gate::Credentials),
+            format!(
+                "the request was signed at a time more than 5 minutes {} AWS's clock: the client's clock is wrong (or the request was replayed late).",
+                if expired { "before" } else { "after" }
+            ),
+            f,
+            "Synchronise the client's clock with NTP, then retry (SigV4 signatures are valid for 5 minutes either side).",
+            Some("sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com".into()),
+        );
+    }
+    if x.has("security token included in the request is expired")
+        || code_is(&["ExpiredTokenException", "ExpiredToken"])
+        || x.has("token has expired and refresh failed")
+        || x.has("sso session associated with this profile has expired")
+        || x.has("the sso session has expired")
+    {
+        return out(
+            Some(Gate::Credentials),
+            "the temporary credentials (session token from SSO, AssumeRole or an instance role) have expired.",
+            f,
+            "Get fresh credentials: log in to SSO again, or assume the role again; long-running programs should use a refreshing credential provider instead of exported keys.",
+            Some("aws sso login   # or: aws sts assume-role … and export the new keys and AWS_SESSION_TOKEN".into()),
+        );
+    }
+    if x.has("security token included in the request is invalid")
+        || code_is(&["UnrecognizedClientException", "InvalidClientTokenId"])
+    {
+        return out(
+            Some(Gate::Credentials),
+            "AWS does not recognise the access key ID, or the session token does not belong to it: a deleted or mistyped key, keys from another account or partition, or temporary keys (ASIA…) sent without their AWS_SESSION_TOKEN (or with a stale one).",
+            f,
+            "Check which credentials the client actually uses and that they are current; for temporary keys set AWS_SESSION_TOKEN too.",
+            Some("aws configure list && aws sts get-caller-identity".into()),
+        );
+    }
+    if x.has("request signature we calculated does not match")
+        || code_is(&["SignatureDoesNotMatch"])
+        || (code_is(&["InvalidSignatureException"]) && !x.has("credential should be scoped"))
+    {
+        return out(
+            Some(Gate::Credentials),
+            "the signature does not match: the secret access key does not belong to the access key ID (mistyped, rotated, trailing whitespace), or something changed the request after it was signed (a proxy rewriting headers or the path).",
+            f,
+            "Re-enter the secret access key for this access key ID, and make sure nothing between the client and AWS rewrites the request.",
+            Some("aws configure   # re-enter AWS Secret Access Key; then: aws sts get-caller-identity".into()),
+        );
+    }
+    if x.has("credential should be scoped to a valid region") {
+        return out(
+            Some(Gate::Credentials),
+            "the request was signed for a Region the endpoint does not accept: the SDK's Region and the endpoint's Region differ, or the Region name is mistyped.",
+            f,
+            "Use one Region for both signing and the endpoint: set AWS_REGION (or region_name / --region) to the Region of the endpoint you call, and drop a hard-coded endpoint URL of another Region.",
+            Some(format!("export AWS_REGION={}", region.as_deref().unwrap_or("us-east-1"))),
+        );
+    }
+    if x.has("credential should be scoped to correct service") {
+        return out(
+            Some(Gate::Credentials),
+            "the request was signed for another service than the one that received it (e.g. signed for bedrock-runtime's neighbour, or a custom endpoint routes to the wrong service).",
+            f,
+            "Sign with the service name of the endpoint: `bedrock` for both bedrock and bedrock-runtime; check any custom endpoint or proxy configuration.",
+            None,
+        );
+    }
+    if x.has("missing authentication token")
+        || code_is(&[
+            "MissingAuthenticationTokenException",
+            "MissingAuthenticationToken",
+        ])
+    {
+        return out(
+            Some(Gate::Credentials),
+            "the request was not signed at all: the client sent no Authorization header (no credentials configured for a raw HTTP call), or the URL names no real operation.",
+            f,
+            "Call through an AWS SDK or the CLI with credentials configured, and check the request path.",
+            Some("aws configure list".into()),
+        );
+    }
+    if x.has("unable to locate credentials")
+        || x.has("no providers in chain provided credentials")
+        || x.has("could not load credentials from any providers")
+        || x.has("nocredentialproviders")
+        || x.has("failed to load credentials")
+        || x.has("credentialsnotloaded")
+        || x.has("no valid credential sources")
+    {
+        return out(
+            Some(Gate::Credentials),
+            "the SDK found no credentials in its chain (environment, shared config/credentials files, SSO, container or instance role).",
+            f,
+            "Configure credentials: `aws configure` (access keys), `aws configure sso` then `aws sso login` (IAM Identity Center), or set AWS_PROFILE to a profile that has them.",
+            Some("aws configure list-profiles && aws sts get-caller-identity".into()),
+        );
+    }
+    if code_is(&["IncompleteSignatureException", "IncompleteSignature"])
+        || x.has("authorization header requires")
+    {
+        return out(
+            Some(Gate::Credentials),
+            "the Authorization header is malformed or incomplete (hand-built signing, or an access key ID with stray characters).",
+            f,
+            "Sign with an AWS SDK; check the access key ID for whitespace or quotes.",
+            Some("aws configure list".into()),
+        );
+    }
+
+    // ---- model access and provider terms (before IAM: these texts quote IAM denials) ----
+    if x.has("model access is denied due to") {
+        if let Some(d) = parse_denial(&x) {
+            f.principal = d.principal.clone();
+            f.action = Some(d.action.clone());
+            f.policy_type = d.layer.map(str::to_string);
+        }
+        let doc = PolicyDocument {
+            statements: vec![generate::marketplace_statement()],
+        };
+        let minutes = if x.has("after 15 minutes") { 15 } else { 5 };
+        return out(
+            Some(Gate::ModelAccess),
+            format!(
+                "the first call to a third-party model starts its AWS Marketplace subscription, and the caller{} may not perform aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, so the subscription could not be completed.",
+                f.principal.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+            ),
+            f.clone(),
+            format!(
+                "Allow aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (via Bedrock) to whoever makes the first call, then retry after {minutes} minutes; once subscribed, every principal of the account can call the model without them."
+            ),
+            Some(put_policy_command(f.principal.as_deref(), "bedrock-marketplace-first-use", &doc)),
+        );
+    }
+    if x.has("marketplace subscription for this model is still being processed")
+        || code_is(&["MPAgreementBeingCreated"])
+    {
+        return out(
+            Some(Gate::ModelAccess),
+            "the AWS Marketplace subscription that the first call started is still being created.",
+            f,
+            "Wait a few minutes (up to 15) and retry; nothing to change.",
+            None,
+        );
+    }
+    if x.has("model use case details have not been submitted")
+        || x.has("required use-case form")
+        || x.has("use case details form")
+        || code_is(&["FTUFormNotFilled"])
+    {
+        if let Some(rest) = x.after("https://") {
+            let host = token(rest);
+            if let Some(r) = host
+                .split('.')
+                .next()
+                .filter(|r| catalog.is_known_region(r))
+            {
+                f.region.get_or_insert_with(|| r.to_string());
+            }
+        }
+        return out(
+            Some(Gate::ModelAccess),
+            "Anthropic models need the account's use-case details (the first-time-use form) before the first call, and this account has not submitted them.",
+            f,
+            "Submit the form once for the account (or once at the Organizations management account, which covers member accounts; opt-in Regions need it again), then retry (allow up to 15 minutes).",
+            Some(use_case_command()),
+        );
+    }
+    if x.has("reached the end of its life") {
+        return out(
+            Some(Gate::ModelAccess),
+            format!("the model{} has reached its end of life and is no longer served.", f.model.as_deref().map(|m| format!(" {m}")).unwrap_or_default()),
+            f.clone(),
+            "Move to a current model of the same family.",
+            Some(format!("aws bedrock list-foundation-models --region {r_or} --by-provider {} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'", f.model.as_deref().and_then(|m| m.split('.').next()).unwrap_or("anthropic"))),
+        );
+    }
+    if x.has("marked by provider as legacy") {
+        return out(
+            Some(Gate::ModelAccess),
+            "the model is Legacy and the account has not used it recently (15 or 30 days), so access to it was withdrawn.",
+            f,
+            "Upgrade to an active model; Legacy models stay available only to accounts that keep using them.",
+            Some(format!("aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'")),
+        );
+    }
+    if x.has("you don't have access to the model with the specified model id")
+        || x.has("you don\u{2019}t have access to the model with the specified model id")
+    {
+        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+        return out(
+            Some(Gate::ModelAccess),
+            "the account has no access to this model in the Region the call was signed for: access was never granted there (console-era access is per Region), the provider's offer was not accepted, or the Marketplace entitlement is missing.",
+            f,
+            format!("Check the model's availability in this Region; where entitlementAvailability or agreementAvailability is not AVAILABLE, accept the offer: `aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}` then `aws bedrock create-foundation-model-agreement --model-id {m} --offer-token <token> --region {r_or}`. Also make sure the Region is the one you meant."),
+            Some(format!("aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}")),
+        );
+    }
+    if x.has("your account is not authorized to invoke this api operation with a prompt resource") {
+        return out(
+            Some(Gate::ModelAccess),
+            "the call named a Prompt management resource (a prompt ARN as modelId), which this account may not invoke that way.",
+            f,
+            "Call the model directly (model ID or inference profile as modelId) and send the prompt's text, or use a prompt that is published for runtime use in this account and Region.",
+            None,
+        );
+    }
+    if x.has("your account is not authorized to invoke this api operation") {
+        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+        return out(
+            Some(Gate::ModelAccess),
+            "the account has no access to this model (2023 wording of the model-access refusal).",
+            f,
+            "Check the model's availability and accept its offer in this Region.",
+            Some(format!(
+                "aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}"
+            )),
+        );
+    }
+    if x.has("your account is not authorized to access this model")
+        || code_is(&["BadCScoreException"])
+    {
+        return out(
+            Some(Gate::ModelAccess),
+            "the account is not allowed to access this model (an account-level restriction, e.g. a new account or a provider's screening).",
+            f,
+            "Open a case with AWS Support (Service: Amazon Bedrock) naming the model and Region.",
+            None,
+        );
+    }
+    if x.has("marketplace agreement failed") || x.has("marketplace agreement pending") {
+        return out(
+            Some(Gate::ProviderTerms),
+            "the provider's AWS Marketplace agreement for this model failed or is still pending.",
+            f.clone(),
+            "Check the agreement status and accept the offer again; a failed agreement often means a missing payment method or Marketplace permission.",
+            Some(format!("aws bedrock get-foundation-model-availability --model-id {} --region {r_or}", f.model.as_deref().unwrap_or("<model-id>"))),
+        );
+    }
+    if code_is(&["ValidationException"]) && x.has("operation not allowed") {
+        return out(
+            Some(Gate::ModelAccess),
+            "the account is blocked from this operation at account level (seen on new or not yet verified accounts, and accounts without a valid payment method).",
+            f,
+            "Check the account's payment method and verification; if they are fine, open a case with AWS Support (Service: Amazon Bedrock).",
+            None,
+        );
+    }
+
+    // ---- GetFoundationModelAvailability output pasted ----
+    if let Some(j) = &x.json {
+        if j.get("regionAvailability").is_some() && j.get("authorizationStatus").is_some() {
+            if let Some(m) = j.get("modelId").and_then(Value::as_str) {
+                f.model = Some(m.to_string());
+            }
+            let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+            let s = |p: &str| j.pointer(p).and_then(Value::as_str).unwrap_or("");
+            if s("/regionAvailability") == "NOT_AVAILABLE" {
+                let (fix, command) = region_fix(&f, catalog);
+                return out(Some(Gate::Region), "regionAvailability is NOT_AVAILABLE: the model is not offered in the Region this was asked in.", f, fix, command);
+            }
+            if s("/authorizationStatus") == "NOT_AUTHORIZED" {
+                return out(Some(Gate::Iam), "authorizationStatus is NOT_AUTHORIZED: IAM does not let the caller invoke the model.", f, format!("Allow bedrock:InvokeModel on the model (`bedrock-gates policy generate --model {m} --region {r_or}`)."), None);
+            }
+            if s("/entitlementAvailability") == "NOT_AVAILABLE" {
+                return out(Some(Gate::ModelAccess), "entitlementAvailability is NOT_AVAILABLE: the account is not entitled to the model (no access grant, or no Marketplace subscription yet: the first call subscribes when the caller may aws-marketplace:Subscribe).", f, "Make the first call with a principal allowed aws-marketplace:Subscribe and ViewSubscriptions, or accept the offer.", Some(format!("aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}")));
+            }
+            let ag = s("/agreementAvailability/status");
+            if ag == "PENDING" || ag == "ERROR" || ag == "NOT_AVAILABLE" {
+                return out(Some(Gate::ProviderTerms), format!("agreementAvailability is {ag}: the provider's offer (EULA) is not accepted{}.", j.pointer("/agreementAvailability/errorMessage").and_then(Value::as_str).map(|e| format!(" ({e})")).unwrap_or_default()), f, "Accept the provider's offer in this Region.", Some(format!("aws bedrock create-foundation-model-agreement --model-id {m} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or} --query 'offers[0].offerToken' --output text)\" --region {r_or}")));
+            }
+            return out(None, "the availability record shows every field AVAILABLE/AUTHORIZED: model access is not what refuses.", f, format!("Run `bedrock-gates doctor --model {m} --region {r_or}` to test the other gates."), None);
+        }
+    }
+
+    // ---- IAM ----
+    if let Some(d) = parse_denial(&x) {
+        return iam_explanation(d, f, &x, catalog);
+    }
+
+    // ---- Region ----
+    if x.has("with on-demand throughput isn") && x.has("invocation of model id") {
+        if let Some(rest) = x.after("Invocation of model ID ") {
+            let id = token(rest);
+            identifier_facts(&id, &mut f, catalog);
+            f.model = Some(id);
+        }
+        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+        let profiles: Vec<String> = match &region {
+            Some(r) => catalog
+                .profiles_in_region(r)
+                .filter(|p| p.model_id == m)
+                .map(|p| p.id.clone())
+                .collect(),
+            None => catalog
+                .profiles_for_model(&m)
+                .map(|p| p.id.clone())
+                .collect(),
+        };
+        let first = profiles
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("us.{m}"));
+        return out(
+            Some(Gate::Region),
+            format!("{m} is offered{} only through cross-Region inference profiles, and the call named the bare model ID.", region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default()),
+            f.clone(),
+            format!(
+                "Call it by an inference profile ID{}: {}. IAM must allow the profile ARN and the model ARN in every destination Region (`bedrock-gates policy generate --model {m} --region {r_or} --profile-prefix {}`).",
+                if region.is_some() { " callable from this Region" } else { "" },
+                if profiles.is_empty() { first.clone() } else { profiles.join(", ") },
+                first.split('.').next().unwrap_or("us"),
+            ),
+            Some(format!("aws bedrock-runtime converse --region {r_or} --model-id {first} --messages {HI}")),
+        );
+    }
+    if x.has("the provided model identifier is invalid") {
+        let (fix, command) = region_fix(&f, catalog);
+        return out(
+            Some(Gate::Region),
+            format!(
+                "the model identifier{} names nothing callable in the Region the request was signed for{}: the model is not offered there, the profile prefix belongs to another geography, or the ID is misspelled.",
+                f.inference_profile.as_deref().or(f.model.as_deref()).map(|m| format!(" {m}")).unwrap_or_default(),
+                region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+            f,
+            fix,
+            command,
+        );
+    }
+    if x.has("the provided model doesn't support on-demand throughput")
+        || x.has("the provided model doesn\u{2019}t support on-demand throughput")
+    {
+        let base = f.model.as_deref().map(|m| {
+            let parts: Vec<&str> = m.split(':').collect();
+            if parts.len() > 2 {
+                parts[..2].join(":")
+            } else {
+                m.to_string()
+            }
+        });
+        return out(
+            Some(Gate::Region),
+            "the model ID names a variant (such as a context-length variant ending in :28k or :200k) that is offered only with Provisioned Throughput, not on demand.",
+            f.clone(),
+            format!("Call the base model ID{} on demand, or buy Provisioned Throughput for the variant.", base.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()),
+            base.map(|b| format!("aws bedrock-runtime converse --region {r_or} --model-id {b} --messages {HI}")),
+        );
+    }
+    if x.has("model not found") && (code_is(&["ResourceNotFoundException"]) || code.is_empty()) {
+        return out(
+            Some(Gate::Region),
+            "the model ID does not name a model Bedrock knows (a made-up variant or a typo).",
+            f,
+            "Use an ID exactly as ListFoundationModels reports it in this Region.",
+            Some(format!("aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[].modelId'")),
+        );
+    }
+    if x.has("you must specify a region")
+        || code_is(&["NoRegionError"])
+        || x.has("could not find region configuration")
+        || x.has("region is missing")
+        || x.has("no region in the config")
+        || x.has("missing region")
+    {
+        return out(
+            Some(Gate::Region),
+            "the client has no Region configured, so it cannot choose an endpoint or sign.",
+            f,
+            "Set a Bedrock Region: AWS_REGION, `region` in the profile, or the client's region parameter.",
+            Some("export AWS_REGION=us-east-1".into()),
+        );
+    }
+    if x.has("could not connect to the endpoint url")
+        || x.has("dns error")
+        || x.has("getaddrinfo enotfound")
+        || x.has("no such host")
+    {
+        let host_region = ["bedrock-runtime.", "bedrock."].iter().find_map(|p| {
+            x.after(p).map(|r| {
+                r.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect::<String>()
+            })
+        });
+        if let Some(r) = host_region.filter(|r| !r.is_empty() && catalog.region(r).is_none()) {
+            f.region = Some(r.clone());
+            return out(
+                Some(Gate::Region),
+                format!("{r} has no Bedrock endpoint (not a Bedrock Region, or a misspelled Region name)."),
+                f,
+                format!("Use a Region where Bedrock runs, e.g. {}.", ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"].join(", ")),
+                Some("export AWS_REGION=us-east-1".into()),
+            );
+        }
+    }
+
+    // ---- quota (throughput) ----
+    if x.has("too many tokens per day") {
+        return out(Some(Gate::Quota), "the account used up its tokens-per-day quota for this model in this Region.", f.clone(), format!("Wait for the daily window to reset, use another Region or a cross-Region inference profile, or request a higher quota. {QUOTA_FIX}"), Some(quota_command(&f)));
+    }
+    if x.has("too many tokens") {
+        return out(
+            Some(Gate::Quota),
+            "the tokens-per-minute quota for this model in this Region is exhausted.",
+            f.clone(),
+            QUOTA_FIX,
+            Some(quota_command(&f)),
+        );
+    }
+    if x.has("too many requests")
+        || code_is(&["ThrottlingException", "ThrottledException"])
+        || x.has("rate exceeded")
+    {
+        return out(Some(Gate::Quota), "the requests-per-minute quota for this model in this Region is exhausted (or Bedrock throttled the call).", f.clone(), QUOTA_FIX, Some(quota_command(&f)));
+    }
+    if code_is(&["ServiceQuotaExceededException"]) {
+        return out(
+            Some(Gate::Quota),
+            "a service quota of the account is exhausted.",
+            f.clone(),
+            "Request a quota increase in Service Quotas, or lower the usage.",
+            Some(quota_command(&f)),
+        );
+    }
+    if x.has("bedrock is unable to process your request")
+        || code_is(&["ServiceUnavailableException"])
+    {
+        return out(Some(Gate::Quota), "Bedrock had no capacity for the call at that moment (a capacity refusal, not your quota).", f, "Retry with backoff, or send the call through a cross-Region inference profile that spreads it over several Regions.", None);
+    }
+    if x.has("model is not ready to serve inference requests")
+        || code_is(&["ModelNotReadyException"])
+    {
+        return out(
+            Some(Gate::Quota),
+            "the model was loading or scaling and could not take the call.",
+            f,
+            "Retry with backoff (the SDKs retry this error automatically up to 5 times).",
+            None,
+        );
+    }
+
+    // ---- recognised, but not a gate ----
+    if x.has("this action doesn't support the model that you provided")
+        || x.has("this action doesn\u{2019}t support the model that you provided")
+    {
+        return out(None, "not a gate: the operation does not support this model (e.g. an embedding or image model sent to Converse).", f, "Call embedding and image models with InvokeModel and the provider's native body; use Converse for text and chat models.", None);
+    }
+    if x.has("exceed the model limit")
+        || x.has("input is too long")
+        || x.has("too many input tokens")
+    {
+        return out(None, "not a gate: the request exceeds one of the model's limits (maximum tokens or input length).", f, "Lower maxTokens / the input size to the model's limit named in the message.", None);
+    }
+    if x.has("validation error detected")
+        || x.has("validation errors detected")
+        || x.has("malformed input request")
+    {
+        return out(None, "not a gate: a request parameter fails the API's validation (the message names the member and the constraint).", f, "Fix the named parameter; model IDs must match the documented pattern.", None);
+    }
+    if x.has("the requested operation is not recognized by the service") {
+        return out(None, "not a gate: the endpoint does not have this operation (an SDK too old for it, or the request went to the wrong endpoint, e.g. bedrock instead of bedrock-runtime).", f, "Upgrade the SDK/CLI and check any custom endpoint URL.", Some("pip install -U boto3 awscli   # or your SDK's update".into()));
+    }
+    if x.has("model has timed out") || code_is(&["ModelTimeoutException"]) {
+        return out(
+            None,
+            "not a gate: the model took too long to answer.",
+            f,
+            "Retry, or ask for a shorter answer (lower maxTokens).",
+            None,
+        );
+    }
+
+    // ---- not recognised: never a guess ----
+    let cause = if code_is(&["AccessDeniedException", "AccessDenied"]) {
+        "an AccessDeniedException whose message this tool does not recognise; it can come from IAM or from model access, so no gate is named.".to_string()
+    } else if !code.is_empty() {
+        format!("{code}: a message this tool does not recognise.")
+    } else {
+        "not an AWS error this tool recognises.".to_string()
+    };
+    let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+    out(
+        None,
+        cause,
+        f,
+        format!(
+            "Walk the gates against the account: `bedrock-gates doctor --model {m}{}`.",
+            region
+                .as_deref()
+                .map(|r| format!(" --region {r}"))
+                .unwrap_or_default()
+        ),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests;
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+/// The human form: a two-column table.
+pub fn render(e: &Explanation, style: crate::style::Style) -> String {
+    use crate::style::{indent_rest, pad};
+    let w = 10;
+    let mut out = String::new();
+    let gate = match e.gate {
+        Some(_) => style.red(e.gate_name()),
+        None => style.yellow(e.gate_name()),
+    };
+    out.push_str(&format!("{}{gate}\n", style.bold(&pad("gate", w))));
+    out.push_str(&format!(
+        "{}{}\n",
+        style.bold(&pad("cause", w)),
+        indent_rest(&e.cause, w)
+    ));
+    let v = serde_json::to_value(&e.facts).unwrap_or(Value::Null);
+    if let Some(map) = v.as_object().filter(|m| !m.is_empty()) {
+        let order = [
+            "error_code",
+            "http_status",
+            "operation",
+            "principal",
+            "action",
+            "resource",
+            "region",
+            "model",
+            "inference_profile",
+            "policy_type",
+            "explicit_deny",
+            "policy_arn",
+            "clock_skew",
+            "request_id",
+            "message",
+        ];
+        let mut first = true;
+        for k in order {
+            let Some(val) = map.get(k) else { continue };
+            let text = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let label = if first {
+                pad("facts", w)
+            } else {
+                " ".repeat(w)
+            };
+            first = false;
+            out.push_str(&format!(
+                "{}{}{}\n",
+                style.bold(&label),
+                style.dim(&pad(&k.replace('_', " "), 18)),
+                indent_rest(&text, w + 18)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{}{}\n",
+        style.bold(&pad("fix", w)),
+        indent_rest(&e.fix, w)
+    ));
+    if let Some(c) = &e.command {
+        out.push_str(&format!(
+            "{}{}\n",
+            style.bold(&pad("command", w)),
+            indent_rest(c, w)
+        ));
+    }
+    out
+}
