@@ -1,0 +1,78 @@
+"""Issue 3 end to end with the real IAM API: create a user, a key and a policy; Converse is
+refused with AWS's exact text, then allowed; a role session narrowed by a session policy gets the
+session variant; SimulatePrincipalPolicy agrees with what the server enforced."""
+
+import json
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+FM = "arn:aws:bedrock:us-east-1::foundation-model/{}"
+LITE, PRO = "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"
+ONE = Config(retries={"total_max_attempts": 1})
+
+
+def rt(key, secret, token=None):
+    return boto3.client("bedrock-runtime", aws_access_key_id=key, aws_secret_access_key=secret,
+                        aws_session_token=token, config=ONE)
+
+
+def converse(c, model):
+    return c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+
+
+def refusal(fn):
+    with pytest.raises(ClientError) as ei:
+        fn()
+    r = ei.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
+
+
+def test_user_policy_role_session_and_simulator_agree(server):
+    iam = boto3.client("iam", config=ONE)
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    user_rt = rt(key["AccessKeyId"], key["SecretAccessKey"])
+
+    assert refusal(lambda: converse(user_rt, LITE)) == (
+        "AccessDeniedException", 403,
+        f"User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: {FM.format(LITE)} "
+        "because no identity-based policy allows the bedrock:InvokeModel action",
+    )
+
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Lite", "Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": FM.format(LITE)},
+        {"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+    pol = iam.create_policy(PolicyName=f"{name}-lite", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=pol)
+    assert converse(user_rt, LITE)["stopReason"] == "end_turn"
+    code, status, msg = refusal(lambda: converse(user_rt, PRO))
+    assert (code, status) == ("AccessDeniedException", 403) and FM.format(PRO) in msg
+
+    # The simulator agrees with what the server just enforced.
+    sim = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["bedrock:InvokeModel"],
+                                        ResourceArns=[FM.format(LITE), FM.format(PRO)])
+    decisions = {r["EvalResourceName"]: r["EvalDecision"] for r in sim["EvaluationResults"]}
+    assert decisions == {FM.format(LITE): "allowed", FM.format(PRO): "implicitDeny"}
+
+    # A role the user may assume, allowed every model; the session policy narrows it to Lite.
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="all-models", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]}))
+    session_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": FM.format(LITE)}]}
+    sts = boto3.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=ONE)
+    creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", Policy=json.dumps(session_policy))["Credentials"]
+    session_rt = rt(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert converse(session_rt, LITE)["stopReason"] == "end_turn"
+    assert refusal(lambda: converse(session_rt, PRO)) == (
+        "AccessDeniedException", 403,
+        f"User: arn:aws:sts::000000000000:assumed-role/{name}-role/s1 is not authorized to perform: "
+        f"bedrock:InvokeModel on resource: {FM.format(PRO)} because no session policy allows the bedrock:InvokeModel action",
+    )
