@@ -121,8 +121,15 @@ impl GateReport {
 #[derive(Clone, Debug)]
 pub enum Call {
     Skipped(String),
-    Succeeded { operation: String, millis: u128 },
-    Failed { operation: String, explanation: Box<Explanation>, raw: String },
+    Succeeded {
+        operation: String,
+        millis: u128,
+    },
+    Failed {
+        operation: String,
+        explanation: Box<Explanation>,
+        raw: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -249,7 +256,11 @@ impl Wanted<'_> {
         if let Some(m) = self.model {
             return m.id.clone();
         }
-        let id = self.identifier.rsplit('/').next().unwrap_or(&self.identifier);
+        let id = self
+            .identifier
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.identifier);
         id.to_string()
     }
 }
@@ -416,11 +427,13 @@ pub async fn run(opts: &Options) -> Report {
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    let (conf, configured) = tokio::join!(loader.load(), configured_region(opts.profile.as_deref()));
-    let endpoint = opts
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|s| !s.is_empty()));
+    let (conf, configured) =
+        tokio::join!(loader.load(), configured_region(opts.profile.as_deref()));
+    let endpoint = opts.endpoint_url.clone().or_else(|| {
+        std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     let region = conf.region().map(|r| r.to_string());
     let mut report = Report {
         model: opts.model.clone(),
@@ -469,7 +482,11 @@ pub async fn run(opts: &Options) -> Report {
             (
                 "GetInferenceProfile",
                 r.map(|o| {
-                    let models: Vec<String> = o.models().iter().filter_map(|m| m.model_arn().map(str::to_string)).collect();
+                    let models: Vec<String> = o
+                        .models()
+                        .iter()
+                        .filter_map(|m| m.model_arn().map(str::to_string))
+                        .collect();
                     (vec!["INFERENCE_PROFILE".to_string()], None, models)
                 })
                 .map_err(|e| CallError::of(&e)),
@@ -485,9 +502,15 @@ pub async fn run(opts: &Options) -> Report {
                 r.map(|o| {
                     let d = o.model_details();
                     (
-                        d.map(|d| d.inference_types_supported().iter().map(|t| t.as_str().to_string()).collect())
-                            .unwrap_or_default(),
-                        d.and_then(|d| d.model_lifecycle()).map(|l| l.status().as_str().to_string()),
+                        d.map(|d| {
+                            d.inference_types_supported()
+                                .iter()
+                                .map(|t| t.as_str().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                        d.and_then(|d| d.model_lifecycle())
+                            .map(|l| l.status().as_str().to_string()),
                         Vec::new(),
                     )
                 })
@@ -518,7 +541,12 @@ pub async fn run(opts: &Options) -> Report {
         }
     };
     let (sts_r, region_r, avail_r, form_r) = tokio::join!(
-        async { sts.get_caller_identity().send().await.map_err(|e| CallError::of(&e)) },
+        async {
+            sts.get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| CallError::of(&e))
+        },
         region_probe,
         avail_probe,
         form_probe
@@ -541,9 +569,17 @@ pub async fn run(opts: &Options) -> Report {
             let ex = e.explain("GetCallerIdentity");
             let g = gate_mut(&mut gates, Gate::Credentials);
             if ex.gate == Some(Gate::Credentials) {
-                g.set(Status::Shut, format!("sts:GetCallerIdentity refused: {}. {}", e.text(), ex.cause), fix_of(&ex));
+                g.set(
+                    Status::Shut,
+                    format!("sts:GetCallerIdentity refused: {}. {}", e.text(), ex.cause),
+                    fix_of(&ex),
+                );
             } else {
-                g.set(Status::Unknown, format!("sts:GetCallerIdentity failed: {}", e.text()), fix_of(&ex));
+                g.set(
+                    Status::Unknown,
+                    format!("sts:GetCallerIdentity failed: {}", e.text()),
+                    fix_of(&ex),
+                );
             }
             for g in gates.iter_mut().filter(|g| g.gate != Gate::Credentials) {
                 g.note("not checked: the caller's identity is not known.");
@@ -563,7 +599,15 @@ pub async fn run(opts: &Options) -> Report {
                 if w.profile.is_some() {
                     g.set(
                         Status::Open,
-                        format!("{op}: {} is callable from {region}{}.", w.identifier, if models.is_empty() { String::new() } else { format!(" and routes to {}", models.join(", ")) }),
+                        format!(
+                            "{op}: {} is callable from {region}{}.",
+                            w.identifier,
+                            if models.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" and routes to {}", models.join(", "))
+                            }
+                        ),
                         None,
                     );
                 } else if types.iter().any(|t| t == "ON_DEMAND") {
@@ -594,20 +638,46 @@ pub async fn run(opts: &Options) -> Report {
                     }
                 }
             }
-            Err(e) if e.service && (e.is("ValidationException") || e.is("ResourceNotFoundException")) => {
+            Err(e)
+                if e.service
+                    && (e.is("ValidationException") || e.is("ResourceNotFoundException")) =>
+            {
                 let fix = match &target {
                     Err(d) => catalog_fix(d),
                     Ok(_) => fix_of(&explain::explain_parts(Some("ValidationException"), &format!("The provided model identifier is invalid. modelId='{}' region_name='{region}'", w.identifier), "Converse")),
                 };
-                g.set(Status::Shut, format!("{op} in {region}: {}.", e.text()), fix);
+                g.set(
+                    Status::Shut,
+                    format!("{op} in {region}: {}.", e.text()),
+                    fix,
+                );
             }
             Err(e) => {
                 // Not answerable (AccessDenied, connection): fall back to the catalog.
                 let why = format!("{op} did not answer ({}); from the catalog:", e.text());
                 match &target {
-                    Ok(t) => g.set(Status::Open, format!("{why} {} is callable from {region}{}.", w.identifier, t.profile.map(|p| format!(" (routes to {})", p.destination_regions.join(", "))).unwrap_or_default()), None),
-                    Err(d) if w.model.is_some() || w.profile.is_some() => g.set(Status::Shut, format!("{why} {}", d.reason), catalog_fix(d)),
-                    Err(_) => g.set(Status::Unknown, format!("{why} {} is not in the catalog.", w.identifier), None),
+                    Ok(t) => g.set(
+                        Status::Open,
+                        format!(
+                            "{why} {} is callable from {region}{}.",
+                            w.identifier,
+                            t.profile
+                                .map(|p| format!(
+                                    " (routes to {})",
+                                    p.destination_regions.join(", ")
+                                ))
+                                .unwrap_or_default()
+                        ),
+                        None,
+                    ),
+                    Err(d) if w.model.is_some() || w.profile.is_some() => {
+                        g.set(Status::Shut, format!("{why} {}", d.reason), catalog_fix(d))
+                    }
+                    Err(_) => g.set(
+                        Status::Unknown,
+                        format!("{why} {} is not in the catalog.", w.identifier),
+                        None,
+                    ),
                 }
             }
         }
@@ -617,18 +687,29 @@ pub async fn run(opts: &Options) -> Report {
     let marketplace = w.model.is_some_and(|m| m.marketplace);
     let mut entitlement_missing = false;
     let mut agreement_first_use = false;
+    let mut iam_note = None;
     match avail_r {
         Ok(a) => {
-            let ag = a.agreement_availability().map(|x| x.status().as_str().to_string()).unwrap_or_default();
-            let ag_err = a.agreement_availability().and_then(|x| x.error_message()).map(str::to_string);
+            let ag = a
+                .agreement_availability()
+                .map(|x| x.status().as_str().to_string())
+                .unwrap_or_default();
+            let ag_err = a
+                .agreement_availability()
+                .and_then(|x| x.error_message())
+                .map(str::to_string);
             let ent = a.entitlement_availability().as_str().to_string();
             let auth = a.authorization_status().as_str().to_string();
             let reg = a.region_availability().as_str().to_string();
             let summary = format!("GetFoundationModelAvailability: entitlement {ent}, agreement {ag}, authorization {auth}, region {reg}.");
             if reg == "NOT_AVAILABLE" {
-                gate_mut(&mut gates, Gate::Region).note(format!("GetFoundationModelAvailability: regionAvailability NOT_AVAILABLE in {region}."));
+                gate_mut(&mut gates, Gate::Region).note(format!(
+                    "GetFoundationModelAvailability: regionAvailability NOT_AVAILABLE in {region}."
+                ));
             }
-            gate_mut(&mut gates, Gate::Iam).note(format!("GetFoundationModelAvailability: authorizationStatus {auth}."));
+            iam_note = Some(format!(
+                "GetFoundationModelAvailability: authorizationStatus {auth}."
+            ));
             let ma = gate_mut(&mut gates, Gate::ModelAccess);
             if ent == "AVAILABLE" {
                 ma.set(Status::Open, summary.clone(), None);
@@ -657,7 +738,10 @@ pub async fn run(opts: &Options) -> Report {
             }
         }
         Err(e) => {
-            let t = format!("GetFoundationModelAvailability did not answer: {}.", e.text());
+            let t = format!(
+                "GetFoundationModelAvailability did not answer: {}.",
+                e.text()
+            );
             gate_mut(&mut gates, Gate::ModelAccess).set(Status::Unknown, t.clone(), None);
             gate_mut(&mut gates, Gate::ProviderTerms).set(Status::Unknown, t, None);
         }
@@ -687,10 +771,15 @@ pub async fn run(opts: &Options) -> Report {
             bg_gates::invoke::invoke_resources(t, c, &facts)
                 .into_iter()
                 .map(|(arn, ctx)| {
-                    let keep: Vec<(String, String)> = ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
-                        .iter()
-                        .filter_map(|k| ctx.get(k).and_then(|v| v.first()).map(|v| (k.to_string(), v.clone())))
-                        .collect();
+                    let keep: Vec<(String, String)> =
+                        ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
+                            .iter()
+                            .filter_map(|k| {
+                                ctx.get(k)
+                                    .and_then(|v| v.first())
+                                    .map(|v| (k.to_string(), v.clone()))
+                            })
+                            .collect();
                     (arn, keep)
                 })
                 .collect(),
@@ -703,9 +792,18 @@ pub async fn run(opts: &Options) -> Report {
             bg_gates::CallerKind::Root => None,
             bg_gates::CallerKind::User => Some(c.entity_arn.clone()),
             bg_gates::CallerKind::AssumedRole => {
-                let name = c.entity_arn.rsplit('/').next().unwrap_or_default().to_string();
+                let name = c
+                    .entity_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 match iam.get_role().role_name(&name).send().await {
-                    Ok(o) => Some(o.role().map(|r| r.arn().to_string()).unwrap_or_else(|| c.entity_arn.clone())),
+                    Ok(o) => Some(
+                        o.role()
+                            .map(|r| r.arn().to_string())
+                            .unwrap_or_else(|| c.entity_arn.clone()),
+                    ),
                     Err(_) => Some(c.entity_arn.clone()),
                 }
             }
@@ -714,9 +812,16 @@ pub async fn run(opts: &Options) -> Report {
     let action = generate::INVOKE.to_string();
     let sims = async {
         let source = source.await;
-        let Some(source) = source else { return (None, None, None) };
+        let Some(source) = source else {
+            return (None, None, None);
+        };
         let mut set = tokio::task::JoinSet::new();
-        for (i, (arn, ctx)) in resources.clone().unwrap_or_default().into_iter().enumerate() {
+        for (i, (arn, ctx)) in resources
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let (iam, source, action) = (iam.clone(), source.clone(), action.clone());
             set.spawn(async move { (i, simulate(iam, source, vec![action], arn, ctx).await) });
         }
@@ -727,7 +832,10 @@ pub async fn run(opts: &Options) -> Report {
                 simulate(
                     iam,
                     source,
-                    generate::MARKETPLACE_ACTIONS.iter().map(|s| s.to_string()).collect(),
+                    generate::MARKETPLACE_ACTIONS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                     "*".into(),
                     vec![("aws:CalledViaLast".into(), "bedrock.amazonaws.com".into())],
                 )
@@ -833,6 +941,9 @@ pub async fn run(opts: &Options) -> Report {
             }
         }
     }
+    if let Some(n) = iam_note {
+        gate_mut(&mut gates, Gate::Iam).note(n);
+    }
     // Marketplace permissions decide the first-use case.
     if entitlement_missing {
         let ma = gate_mut(&mut gates, Gate::ModelAccess);
@@ -876,9 +987,17 @@ pub async fn run(opts: &Options) -> Report {
             let raw = e.text();
             if !e.service {
                 // no answer from the service: nothing to map to a gate
-                Call::Failed { operation, explanation: Box::new(Explanation { gate: None, ..ex }), raw }
+                Call::Failed {
+                    operation,
+                    explanation: Box::new(Explanation { gate: None, ..ex }),
+                    raw,
+                }
             } else {
-                Call::Failed { operation, explanation: Box::new(ex), raw }
+                Call::Failed {
+                    operation,
+                    explanation: Box::new(ex),
+                    raw,
+                }
             }
         }
     };
@@ -905,12 +1024,29 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
             );
             report.exit_code = EXIT_OPEN;
         }
-        Call::Failed { operation, explanation, raw } => {
-            if let Some(gate) = explanation.gate {
+        Call::Failed {
+            operation,
+            explanation,
+            raw,
+        } => {
+            // "You don't have access to the model…" is AWS's text for both a missing grant and an
+            // unaccepted provider offer; the probes tell them apart.
+            let mut gate = explanation.gate;
+            if gate == Some(Gate::ModelAccess)
+                && raw.contains("have access to the model with the specified model ID")
+                && gate_mut(&mut gates, Gate::ModelAccess).status == Status::Open
+                && gate_mut(&mut gates, Gate::ProviderTerms).status == Status::Shut
+            {
+                gate = Some(Gate::ProviderTerms);
+            }
+            if let Some(gate) = gate {
                 let g = gate_mut(&mut gates, gate);
                 g.status = Status::Shut;
-                g.evidence.insert(0, format!("The real {operation} call was refused: {raw}"));
-                g.fix = fix_of(explanation);
+                g.evidence
+                    .insert(0, format!("The real {operation} call was refused: {raw}"));
+                if gate == explanation.gate.unwrap_or(gate) || g.fix.is_none() {
+                    g.fix = fix_of(explanation);
+                }
             }
         }
         Call::Skipped(_) => {}
@@ -932,7 +1068,14 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
                     "no gate found shut, but the call was not made ({why}): not proven open."
                 );
             }
-            (None, Call::Failed { operation, explanation, raw }) => {
+            (
+                None,
+                Call::Failed {
+                    operation,
+                    explanation,
+                    raw,
+                },
+            ) => {
                 report.exit_code = EXIT_UNKNOWN;
                 report.verdict = format!(
                     "the {operation} call failed outside the gates this tool knows: {raw} ({})",
@@ -957,16 +1100,28 @@ pub fn render(r: &Report, style: Style) -> String {
         r.region.as_deref().unwrap_or("-"),
         style.bold("caller"),
         r.caller.as_deref().unwrap_or("-"),
-        r.endpoint.as_deref().map(|e| format!("  {} {e}", style.bold("endpoint"))).unwrap_or_default()
+        r.endpoint
+            .as_deref()
+            .map(|e| format!("  {} {e}", style.bold("endpoint")))
+            .unwrap_or_default()
     ));
-    out.push_str(&format!("{}{}{}\n", style.bold(&pad("GATE", 16)), style.bold(&pad("STATUS", 9)), style.bold("EVIDENCE")));
+    out.push_str(&format!(
+        "{}{}{}\n",
+        style.bold(&pad("GATE", 16)),
+        style.bold(&pad("STATUS", 9)),
+        style.bold("EVIDENCE")
+    ));
     for g in &r.gates {
         let status = match g.status {
             Status::Open => style.green(&pad("open", 9)),
             Status::Shut => style.red(&pad("shut", 9)),
             Status::Unknown => style.yellow(&pad("unknown", 9)),
         };
-        let evidence = if g.evidence.is_empty() { "-".to_string() } else { g.evidence.join(" ") };
+        let evidence = if g.evidence.is_empty() {
+            "-".to_string()
+        } else {
+            g.evidence.join(" ")
+        };
         out.push_str(&format!("{}{status}{evidence}\n", pad(g.gate.as_str(), 16)));
         if let Some(f) = &g.fix {
             out.push_str(&format!("{}{} {f}\n", " ".repeat(25), style.bold("fix:")));
@@ -1013,10 +1168,23 @@ mod tests {
     #[test]
     fn success_opens_every_gate_even_against_a_probe() {
         let mut g = gates();
-        gate_mut(&mut g, Gate::ModelAccess).set(Status::Shut, "no form on file", Some("submit".into()));
-        let r = finish(base(Call::Succeeded { operation: "Converse".into(), millis: 3 }), g);
+        gate_mut(&mut g, Gate::ModelAccess).set(
+            Status::Shut,
+            "no form on file",
+            Some("submit".into()),
+        );
+        let r = finish(
+            base(Call::Succeeded {
+                operation: "Converse".into(),
+                millis: 3,
+            }),
+            g,
+        );
         assert_eq!(r.exit_code, 0);
-        assert!(r.gates.iter().all(|g| g.status == Status::Open && g.fix.is_none()));
+        assert!(r
+            .gates
+            .iter()
+            .all(|g| g.status == Status::Open && g.fix.is_none()));
         assert!(r.verdict.starts_with("all gates open"));
     }
 
@@ -1026,11 +1194,17 @@ mod tests {
         gate_mut(&mut g, Gate::ProviderTerms).set(Status::Shut, "pending", None);
         let ex = explain::explain("An error occurred (AccessDeniedException) when calling the Converse operation: User: arn:aws:iam::111111111111:user/dev is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 because no identity-based policy allows the bedrock:InvokeModel action");
         let r = finish(
-            base(Call::Failed { operation: "Converse".into(), explanation: Box::new(ex), raw: "AccessDeniedException: …".into() }),
+            base(Call::Failed {
+                operation: "Converse".into(),
+                explanation: Box::new(ex),
+                raw: "AccessDeniedException: …".into(),
+            }),
             g,
         );
         assert_eq!(r.exit_code, 12);
-        assert!(r.verdict.starts_with("shut: iam. The real Converse call was refused"));
+        assert!(r
+            .verdict
+            .starts_with("shut: iam. The real Converse call was refused"));
         let j = r.to_json();
         assert_eq!(j["gates"][2]["status"], "shut");
         assert_eq!(j["gates"][4]["status"], "shut");

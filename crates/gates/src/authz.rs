@@ -319,17 +319,26 @@ pub fn evaluate(
         boundary: boundary.map(|b| &**b),
         session: None,
     };
+    evaluate_with_sessions(&req, base, session_policies)
+}
+
+/// Evaluate with the session layer made of several session policies (inline and managed ARNs):
+/// they form one layer, where an explicit deny in any of them denies and an allow in any of
+/// them satisfies it (AWS: "the intersection of the role's identity-based policies and the
+/// session policies"). With none, there is no session layer.
+pub fn evaluate_with_sessions(
+    req: &bg_iam::Request,
+    base: Policies<'_>,
+    session_policies: &[NamedPolicy],
+) -> Evaluation {
     if session_policies.is_empty() {
-        return bg_iam::evaluate(&req, &base);
+        return bg_iam::evaluate(req, &base);
     }
-    // Inline and managed session policies form one layer: an explicit deny in any of them
-    // denies, an allow in any of them satisfies the layer (AWS: "the intersection of the role's
-    // identity-based policies and the session policies").
     let evals: Vec<Evaluation> = session_policies
         .iter()
         .map(|sp| {
             bg_iam::evaluate(
-                &req,
+                req,
                 &Policies {
                     session: Some(sp),
                     ..base

@@ -409,38 +409,65 @@ fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
     })
 }
 
+/// A Converse answer, through every gate, shared by Converse and ConverseStream.
+struct Answered {
+    completion: bg_backends::Completion,
+    latency_ms: u64,
+    fault: Option<bg_gates::quota::FaultRule>,
+}
+
+fn answer_converse(
+    app: &App,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+    streaming: bool,
+) -> Result<Answered, Refusal> {
+    let started = Instant::now();
+    let body = parse_json_body(inc)?;
+    let prompt = crate::converse::parse_request(&body)?;
+    let target = resolve_target(app, caller, model_id)?;
+    let action = if streaming {
+        "bedrock:InvokeModelWithResponseStream"
+    } else {
+        "bedrock:InvokeModel"
+    };
+    authorize_invoke(app, caller, action, &target, inc)?;
+    if !target.model.converse {
+        return Err(ApiError::validation(NOT_CHAT).into());
+    }
+    let (key, fault) = throttle(
+        app,
+        caller,
+        &target,
+        bg_backends::count_prompt_tokens(&prompt),
+        streaming,
+    )?;
+    let completion = app
+        .backend
+        .complete(&target.model.id, &prompt)
+        .map_err(backend_error)?;
+    // Output tokens (streamed ones too) feed the tokens-per-minute quota.
+    app.meter.record_output(
+        &key,
+        u64::from(completion.usage.output_tokens),
+        app.now_unix(),
+    );
+    Ok(Answered {
+        completion,
+        latency_ms: started.elapsed().as_millis() as u64,
+        fault,
+    })
+}
+
 fn converse(
     app: &App,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
-    let target = resolve_target(app, caller, model_id)?;
-    authorize_invoke(app, caller, "bedrock:InvokeModel", &target, inc)?;
-    if !target.model.converse {
-        return Err(ApiError::validation(NOT_CHAT).into());
-    }
-    let (quota_key, _) = throttle(
-        app,
-        caller,
-        &target,
-        bg_backends::count_prompt_tokens(&prompt),
-        false,
-    )?;
-    let completion = app
-        .backend
-        .complete(&target.model.id, &prompt)
-        .map_err(backend_error)?;
-    app.meter.record_output(
-        &quota_key,
-        u64::from(completion.usage.output_tokens),
-        app.now_unix(),
-    );
-    let latency = started.elapsed().as_millis() as u64;
-    let out = crate::converse::render_response(&completion, latency);
+    let a = answer_converse(app, caller, model_id, inc, false)?;
+    let out = crate::converse::render_response(&a.completion, a.latency_ms);
     Ok(json_response(
         200,
         out.to_string().into_bytes(),
@@ -454,40 +481,9 @@ fn converse_stream(
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
-    let target = resolve_target(app, caller, model_id)?;
-    authorize_invoke(
-        app,
-        caller,
-        "bedrock:InvokeModelWithResponseStream",
-        &target,
-        inc,
-    )?;
-    if !target.model.converse {
-        return Err(ApiError::validation(NOT_CHAT).into());
-    }
-    let (key, fault) = throttle(
-        app,
-        caller,
-        &target,
-        bg_backends::count_prompt_tokens(&prompt),
-        true,
-    )?;
-    let completion = app
-        .backend
-        .complete(&target.model.id, &prompt)
-        .map_err(backend_error)?;
-    // Tokens counted in the stream feed the tokens-per-minute quota.
-    app.meter.record_output(
-        &key,
-        u64::from(completion.usage.output_tokens),
-        app.now_unix(),
-    );
-    let mut frames =
-        crate::stream::converse_frames(&completion, started.elapsed().as_millis() as u64);
-    inject_stream_fault(&mut frames, fault);
+    let a = answer_converse(app, caller, model_id, inc, true)?;
+    let mut frames = crate::stream::converse_frames(&a.completion, a.latency_ms);
+    inject_stream_fault(&mut frames, a.fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),

@@ -270,30 +270,5 @@ fn evaluate_assume(
             }
         }
     }
-    if session_policies.is_empty() {
-        return bg_iam::evaluate(&req, &base);
-    }
-    // As the server does: the session policies form one layer (a deny in any denies, an allow
-    // in any satisfies it).
-    let evals: Vec<Evaluation> = session_policies
-        .iter()
-        .map(|sp| {
-            bg_iam::evaluate(
-                &req,
-                &Policies {
-                    session: Some(sp),
-                    ..base
-                },
-            )
-        })
-        .collect();
-    let pick = evals
-        .iter()
-        .position(|e| e.decision == bg_iam::Decision::ExplicitlyDenied)
-        .or_else(|| evals.iter().position(|e| e.is_allowed()))
-        .unwrap_or(0);
-    evals
-        .into_iter()
-        .nth(pick)
-        .expect("session policies are not empty")
+    bg_gates::authz::evaluate_with_sessions(&req, base, &session_policies)
 }
