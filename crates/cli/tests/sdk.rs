@@ -25,6 +25,10 @@ secret = "rust-secret"
 [[answer]]
 model = "amazon.nova-pro-v1:0"
 text = "Pinned answer from the rust test scenario."
+[[fault]]
+model = "amazon.nova-micro-v1:0"
+kind = "stream-throttle"
+after_frames = 2
 "#;
 
 struct Server {
@@ -357,4 +361,83 @@ async fn rust_sdk_refusals() {
     let (code, status, msg) = refusal(e);
     assert_eq!((code.as_str(), status), ("ValidationException", 400));
     assert!(msg.starts_with("Malformed input request"), "{msg}");
+}
+
+#[tokio::test]
+async fn rust_sdk_streams() {
+    use aws_sdk_bedrockruntime::types::{ContentBlockDelta, ConverseStreamOutput as Ev};
+    let s = start();
+    let cfg = config(&s.url, "us-east-1", "test", "test").await;
+    let rt = aws_sdk_bedrockruntime::Client::new(&cfg);
+
+    let mut out = rt
+        .converse_stream()
+        .model_id(PINNED_MODEL)
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    let mut text = String::new();
+    while let Some(ev) = out.stream.recv().await.unwrap() {
+        kinds.push(match &ev {
+            Ev::MessageStart(_) => "messageStart",
+            Ev::ContentBlockStart(_) => "contentBlockStart",
+            Ev::ContentBlockDelta(d) => {
+                if let Some(ContentBlockDelta::Text(t)) = d.delta() {
+                    text.push_str(t);
+                }
+                "contentBlockDelta"
+            }
+            Ev::ContentBlockStop(_) => "contentBlockStop",
+            Ev::MessageStop(m) => {
+                assert_eq!(m.stop_reason().as_str(), "end_turn");
+                "messageStop"
+            }
+            Ev::Metadata(m) => {
+                let u = m.usage().unwrap();
+                assert_eq!(u.total_tokens(), u.input_tokens() + u.output_tokens());
+                "metadata"
+            }
+            _ => "other",
+        });
+    }
+    assert_eq!(
+        kinds,
+        [
+            "messageStart",
+            "contentBlockDelta",
+            "contentBlockDelta",
+            "contentBlockDelta",
+            "contentBlockDelta",
+            "contentBlockStop",
+            "messageStop",
+            "metadata"
+        ]
+    );
+    assert_eq!(text, PINNED);
+
+    // A throttle after two frames surfaces as the SDK's ThrottlingException.
+    let mut out = rt
+        .converse_stream()
+        .model_id("amazon.nova-micro-v1:0")
+        .messages(user("hi"))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = 0;
+    let err = loop {
+        match out.stream.recv().await {
+            Ok(Some(_)) => seen += 1,
+            Ok(None) => panic!("the stream ended without the injected throttle"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(seen, 2);
+    let se = err.into_service_error();
+    assert!(se.is_throttling_exception(), "{se:?}");
+    assert_eq!(
+        se.message(),
+        Some("Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again.")
+    );
 }

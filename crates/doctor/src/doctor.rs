@@ -1042,8 +1042,14 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
             if let Some(gate) = gate {
                 let g = gate_mut(&mut gates, gate);
                 g.status = Status::Shut;
-                g.evidence
-                    .insert(0, format!("The real {operation} call was refused: {raw}"));
+                g.evidence.insert(
+                    0,
+                    format!(
+                        "The real {operation} call was refused: {}. Cause: {}",
+                        raw.trim_end_matches('.'),
+                        explanation.cause
+                    ),
+                );
                 if gate == explanation.gate.unwrap_or(gate) || g.fix.is_none() {
                     g.fix = fix_of(explanation);
                 }
