@@ -210,8 +210,8 @@ impl CallError {
         self.code.as_deref() == Some(code)
     }
 
-    fn explain(&self, operation: &str) -> Explanation {
-        explain::explain_parts(self.code.as_deref(), &self.message, operation)
+    fn explain(&self, operation: &str, hints: &explain::Hints) -> Explanation {
+        explain::explain_call(self.code.as_deref(), &self.message, operation, hints)
     }
 }
 
@@ -362,7 +362,7 @@ async fn the_call(
     };
     let start = Instant::now();
     if let Some(m) = w.model.filter(|m| !m.converse) {
-        let body = minimal_body(m).unwrap_or("{}");
+        let body = minimal_body(m).unwrap_or(r#"{"inputText":"hi"}"#);
         return runtime
             .invoke_model()
             .model_id(&w.identifier)
@@ -456,13 +456,12 @@ pub async fn run(opts: &Options) -> Report {
         }
         return finish(report, gates);
     };
-    if let (Some(asked), Some(conf_r)) = (&opts.region, &configured) {
-        if asked != conf_r {
-            gate_mut(&mut gates, Gate::Region).note(format!(
-                "asked for {asked}, while the SDK configuration (AWS_REGION / profile) resolves to {conf_r}: programs that do not set a Region call {conf_r}."
-            ));
-        }
-    }
+    let region_note = match (&opts.region, &configured) {
+        (Some(asked), Some(conf_r)) if asked != conf_r => Some(format!(
+            "Asked for {asked}, while the SDK configuration (AWS_REGION / profile) resolves to {conf_r}: programs that do not set a Region call {conf_r}."
+        )),
+        _ => None,
+    };
 
     let sts = aws_sdk_sts::Client::new(&conf);
     let bedrock = aws_sdk_bedrock::Client::new(&conf);
@@ -566,12 +565,16 @@ pub async fn run(opts: &Options) -> Report {
             Some((arn, account))
         }
         Err(e) => {
-            let ex = e.explain("GetCallerIdentity");
+            let ex = e.explain("GetCallerIdentity", &explain::Hints::default());
             let g = gate_mut(&mut gates, Gate::Credentials);
             if ex.gate == Some(Gate::Credentials) {
                 g.set(
                     Status::Shut,
-                    format!("sts:GetCallerIdentity refused: {}. {}", e.text(), ex.cause),
+                    format!(
+                        "sts:GetCallerIdentity refused: {}. Cause: {}",
+                        e.text().trim_end_matches('.'),
+                        ex.cause
+                    ),
                     fix_of(&ex),
                 );
             } else {
@@ -648,7 +651,7 @@ pub async fn run(opts: &Options) -> Report {
                 };
                 g.set(
                     Status::Shut,
-                    format!("{op} in {region}: {}.", e.text()),
+                    format!("{op} in {region}: {}.", e.text().trim_end_matches('.')),
                     fix,
                 );
             }
@@ -681,6 +684,10 @@ pub async fn run(opts: &Options) -> Report {
                 }
             }
         }
+    }
+
+    if let Some(n) = region_note {
+        gate_mut(&mut gates, Gate::Region).note(n);
     }
 
     // ---- model access and provider terms (availability, form) ----
@@ -857,8 +864,17 @@ pub async fn run(opts: &Options) -> Report {
         };
         (Some(source), Some(results), market)
     };
+    let no_minimal_request = w
+        .model
+        .filter(|m| !m.converse && minimal_body(m).is_none())
+        .map(|m| {
+            format!(
+                "{} does not take Converse and no minimal InvokeModel request is known for its family ({}); the call was not made",
+                m.id, m.family
+            )
+        });
     let call = async {
-        if opts.invoke {
+        if opts.invoke && no_minimal_request.is_none() {
             Some(the_call(&runtime, &w).await)
         } else {
             None
@@ -980,10 +996,17 @@ pub async fn run(opts: &Options) -> Report {
 
     // ---- the call ----
     report.call = match call {
-        None => Call::Skipped("--no-invoke".into()),
+        None => Call::Skipped(no_minimal_request.unwrap_or_else(|| "--no-invoke".into())),
         Some(Ok((operation, millis))) => Call::Succeeded { operation, millis },
         Some(Err((operation, e))) => {
-            let ex = e.explain(&operation);
+            let ex = e.explain(
+                &operation,
+                &explain::Hints {
+                    principal: report.caller.clone(),
+                    region: Some(region.clone()),
+                    model: Some(w.identifier.clone()),
+                },
+            );
             let raw = e.text();
             if !e.service {
                 // no answer from the service: nothing to map to a gate
@@ -1062,11 +1085,19 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
         match (first, &report.call) {
             (Some(g), _) => {
                 report.exit_code = exit_code(g.gate);
-                report.verdict = format!(
-                    "shut: {}. {}",
-                    g.gate.as_str(),
-                    g.evidence.first().cloned().unwrap_or_default()
-                );
+                let summary = match &report.call {
+                    Call::Failed { operation, explanation, .. }
+                        if g.evidence.first().is_some_and(|e| e.starts_with("The real ")) =>
+                    {
+                        format!(
+                            "{operation} refused with {}: {}",
+                            explanation.facts.error_code.as_deref().unwrap_or("an error"),
+                            explanation.cause
+                        )
+                    }
+                    _ => g.evidence.first().cloned().unwrap_or_default(),
+                };
+                report.verdict = format!("shut: {}. {summary}", g.gate.as_str());
             }
             (None, Call::Skipped(why)) => {
                 report.exit_code = EXIT_UNKNOWN;

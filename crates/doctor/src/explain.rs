@@ -1187,18 +1187,52 @@ pub fn explain(input: &str) -> Explanation {
 
 /// Explain an SDK error from its parts (what the doctor has after a failed call).
 pub fn explain_parts(code: Option<&str>, message: &str, operation: &str) -> Explanation {
+    explain_call(code, message, operation, &Hints::default())
+}
+
+/// What the caller of a failed call knows besides the error: who called, where, which model.
+/// Facts the text does not carry are taken from here (never the gate).
+#[derive(Clone, Debug, Default)]
+pub struct Hints {
+    pub principal: Option<String>,
+    pub region: Option<String>,
+    pub model: Option<String>,
+}
+
+/// Explain a failed SDK call from its parts and what the caller knows.
+pub fn explain_call(
+    code: Option<&str>,
+    message: &str,
+    operation: &str,
+    hints: &Hints,
+) -> Explanation {
     let text = match code {
         Some(c) => {
             format!("An error occurred ({c}) when calling the {operation} operation: {message}")
         }
         None => message.to_string(),
     };
-    explain(&text)
+    explain_hinted(&text, bg_catalog::catalog(), hints)
 }
 
 pub fn explain_with(input: &str, catalog: &Catalog) -> Explanation {
+    explain_hinted(input, catalog, &Hints::default())
+}
+
+fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation {
     let x = Text::new(input);
     let mut f = extract_facts(&x, catalog);
+    if f.model.is_none() && f.inference_profile.is_none() {
+        if let Some(m) = &hints.model {
+            identifier_facts(m, &mut f, catalog);
+        }
+    }
+    if f.region.is_none() {
+        f.region = hints.region.clone();
+    }
+    if f.principal.is_none() {
+        f.principal = hints.principal.clone();
+    }
     let code = f.error_code.clone().unwrap_or_default();
     let code_is = |names: &[&str]| names.iter().any(|n| code.eq_ignore_ascii_case(n));
     let region = f.region.clone().filter(|r| r != "unspecified");
@@ -1353,7 +1387,9 @@ pub fn explain_with(input: &str, catalog: &Catalog) -> Explanation {
     // ---- model access and provider terms (before IAM: these texts quote IAM denials) ----
     if x.has("model access is denied due to") {
         if let Some(d) = parse_denial(&x) {
-            f.principal = d.principal.clone();
+            if d.principal.is_some() {
+                f.principal = d.principal.clone();
+            }
             f.action = Some(d.action.clone());
             f.policy_type = d.layer.map(str::to_string);
         }
