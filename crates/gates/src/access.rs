@@ -225,17 +225,17 @@ fn check_into(
                     .is_some_and(|t| now - t < MARKETPLACE_RETRY_SECS);
                 let can_subscribe = (f.can_subscribe)();
                 if !can_subscribe || recently_failed {
-                    changes.push(Change::Put(Entity::Subscription(Subscription {
-                        account: account.to_string(),
-                        model_id: model.id.clone(),
-                        status: SubscriptionStatus::None,
-                        active_at: None,
-                        failed_at: if recently_failed {
-                            sub.and_then(|s| s.failed_at)
-                        } else {
-                            Some(now)
-                        },
-                    })));
+                    // Remember a new failed attempt (it starts AWS's five-minute wait); a refusal
+                    // inside the wait changes nothing, so it writes nothing.
+                    if !recently_failed {
+                        changes.push(Change::Put(Entity::Subscription(Subscription {
+                            account: account.to_string(),
+                            model_id: model.id.clone(),
+                            status: SubscriptionStatus::None,
+                            active_at: None,
+                            failed_at: Some(now),
+                        })));
+                    }
                     return Err(Deny {
                         gate: Gate::ModelAccess,
                         error: "AccessDeniedException",
@@ -346,5 +346,108 @@ pub fn availability(
             "NOT_AVAILABLE"
         },
         region: if listed { "AVAILABLE" } else { "NOT_AVAILABLE" },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Account, UseCase};
+
+    fn state_with(account: Account, form: bool) -> State {
+        let mut ch = vec![Change::Put(Entity::Account(account.clone()))];
+        if form {
+            ch.push(Change::Put(Entity::UseCase(UseCase {
+                account: account.id.clone(),
+                form_data: "e30=".into(),
+                submitted_unix: 0,
+            })));
+        }
+        State::default().with_changes(&ch)
+    }
+
+    fn facts<'a>(can: &'a dyn Fn() -> bool, now: i64) -> CallerFacts<'a> {
+        CallerFacts {
+            account: "111111111111",
+            region: "us-east-1",
+            can_subscribe: can,
+            now,
+        }
+    }
+
+    fn model(id: &str) -> &'static Model {
+        bg_catalog::catalog().model(id).unwrap()
+    }
+
+    #[test]
+    fn anthropic_needs_the_form() {
+        let s = state_with(
+            Account {
+                id: "111111111111".into(),
+                ..Account::default()
+            },
+            false,
+        );
+        let (_, v) = check(
+            &s,
+            model("anthropic.claude-3-haiku-20240307-v1:0"),
+            &facts(&|| true, 0),
+        );
+        let d = v.unwrap_err();
+        assert_eq!(
+            (d.error, d.status, d.message.as_str()),
+            ("ResourceNotFoundException", 404, FTU_MESSAGE)
+        );
+    }
+
+    #[test]
+    fn marketplace_failure_starts_a_five_minute_wait() {
+        let s = state_with(
+            Account {
+                id: "111111111111".into(),
+                ..Account::default()
+            },
+            true,
+        );
+        let m = model("cohere.command-r-v1:0");
+        let (changes, v) = check(&s, m, &facts(&|| false, 1000));
+        assert_eq!(v.unwrap_err().message, MARKETPLACE_MESSAGE);
+        assert_eq!(changes.len(), 1, "the failed attempt is remembered");
+        let s = s.with_changes(&changes);
+        // Fixed at once, but inside the wait: refused, and nothing written.
+        let (changes, v) = check(&s, m, &facts(&|| true, 1000 + 299));
+        assert!(v.is_err() && changes.is_empty());
+        // After the wait the first call subscribes and accepts the EULA.
+        let (changes, v) = check(&s, m, &facts(&|| true, 1000 + 300));
+        assert!(v.is_ok());
+        assert_eq!(changes.len(), 2);
+        let s = s.with_changes(&changes);
+        let a = availability(&s, m, "111111111111", "us-east-1", true, 1300);
+        assert_eq!((a.agreement, a.entitlement), ("AVAILABLE", "AVAILABLE"));
+    }
+
+    #[test]
+    fn console_grant_turns_on_at_its_time() {
+        let acct = Account {
+            id: "111111111111".into(),
+            access_mode: AccessMode::Console,
+            ..Account::default()
+        };
+        let mut s = state_with(acct, true);
+        let m = model("amazon.nova-lite-v1:0");
+        assert_eq!(
+            check(&s, m, &facts(&|| true, 0)).1.unwrap_err().message,
+            NO_ACCESS_MESSAGE
+        );
+        s = s.with_changes(&[Change::Put(Entity::ModelAccess(ModelAccess {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+            model_id: m.id.clone(),
+            grant: GrantStatus::Pending,
+            grant_at: Some(600),
+            ..ModelAccess::default()
+        }))]);
+        assert!(check(&s, m, &facts(&|| true, 599)).1.is_err());
+        assert!(check(&s, m, &facts(&|| true, 600)).1.is_ok());
     }
 }
