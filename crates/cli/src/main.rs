@@ -39,12 +39,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         stream_pace_ms: u64,
     },
-    /// Offline IAM: simulate a request against policies.
+    /// Offline IAM: simulate a request, check a call, generate a least-privilege policy.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
     },
     /// Walk the gates of one model call against AWS (or `serve`) and say which one is shut.
+    ///
     /// Exit 0 when the call works; 10 credentials, 11 region, 12 iam, 13 model-access,
     /// 14 provider-terms, 15 quota (the first shut gate); 20 unknown.
     Doctor {
@@ -67,8 +68,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Explain an AWS error text (argument or `-` for stdin): the gate, the cause, the facts and
-    /// the fix. Offline.
+    /// Explain an AWS error text: the gate, the cause, the facts and the fix (offline).
+    ///
+    /// The text is read from the arguments, or from stdin with `-` or no argument.
     Explain {
         /// The error text (several words are joined); `-` or nothing reads stdin.
         text: Vec<String>,
@@ -86,8 +88,12 @@ enum PolicyCommand {
         #[arg(long, default_value = "-")]
         input: String,
     },
-    /// A least-privilege identity policy for exactly these models, Regions and inference-profile
-    /// prefixes (and, with --scp, a guard-rail SCP), validated by the IAM engine.
+    /// A least-privilege identity policy for exactly these models (and, with --scp, an SCP).
+    ///
+    /// Covers the named Regions and inference-profile prefixes, every destination-Region model
+    /// ARN the profiles route to and the Marketplace actions where first use needs them;
+    /// validated by the IAM engine before it is printed. Exit 1 on an unknown model or a Region
+    /// that does not offer it.
     Generate {
         /// Model IDs (or system inference-profile IDs); repeat or separate with commas.
         #[arg(long = "model", required = true, num_args = 1.., value_delimiter = ',')]
@@ -109,9 +115,10 @@ enum PolicyCommand {
         #[arg(long)]
         account: Option<String>,
     },
-    /// Would this principal be allowed to call this model, and why: the Region gate, then every
-    /// ARN IAM checks with its decision and the deciding statements. Exit 0 allowed, 2 refused
-    /// by IAM, 3 refused by the Region gate, 1 invalid input.
+    /// Would this principal be allowed to call this model, and why.
+    ///
+    /// The Region gate, then every ARN IAM checks with its decision and the deciding statements.
+    /// Exit 0 allowed, 2 refused by IAM, 3 refused by the Region gate, 1 invalid input.
     Check {
         /// Identity policy files (JSON); repeat for several.
         #[arg(long = "policy", num_args = 1..)]

@@ -190,7 +190,7 @@ impl CallError {
         let message = if service {
             e.message().unwrap_or_default().to_string()
         } else {
-            DisplayErrorContext(e).to_string()
+            transport_text(&DisplayErrorContext(e).to_string())
         };
         CallError {
             code,
@@ -220,6 +220,26 @@ fn fix_of(e: &Explanation) -> Option<String> {
         Some(c) => format!("{} Command: {c}", e.fix),
         None => e.fix.clone(),
     })
+}
+
+/// The SDK's error chain without its trailing debug dump, on one line.
+fn transport_text(s: &str) -> String {
+    let cut = [
+        " (DispatchFailure(",
+        " (ConstructionFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+    ]
+    .iter()
+    .filter_map(|m| s.find(m))
+    .min()
+    .unwrap_or(s.len());
+    s[..cut]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What the caller asked for, resolved against the catalog.
@@ -278,6 +298,9 @@ async fn configured_region(profile: Option<&str>) -> Option<String> {
     }
     b.build().region().await.map(|r| r.to_string())
 }
+
+/// The condition keys that vary per resource: (key, value).
+type ContextKeys = Vec<(String, String)>;
 
 /// One simulated resource: (ARN, decision, details).
 type Simulated = Result<Vec<(String, String, String)>, CallError>;
@@ -581,12 +604,19 @@ pub async fn run(opts: &Options) -> Report {
                 g.set(
                     Status::Unknown,
                     format!("sts:GetCallerIdentity failed: {}", e.text()),
-                    fix_of(&ex),
+                    Some(if e.service {
+                        fix_of(&ex).unwrap_or_default()
+                    } else {
+                        "the endpoint did not answer: check --endpoint-url / AWS_ENDPOINT_URL, the Region, the network and any proxy".to_string()
+                    }),
                 );
             }
             for g in gates.iter_mut().filter(|g| g.gate != Gate::Credentials) {
                 g.note("not checked: the caller's identity is not known.");
             }
+            report.call = Call::Skipped(
+                "sts:GetCallerIdentity did not succeed, so nothing else was tried".into(),
+            );
             return finish(report, gates);
         }
     };
@@ -608,7 +638,24 @@ pub async fn run(opts: &Options) -> Report {
                             if models.is_empty() {
                                 String::new()
                             } else {
-                                format!(" and routes to {}", models.join(", "))
+                                let regions: Vec<&str> = models
+                                    .iter()
+                                    .map(|a| {
+                                        a.split(':')
+                                            .nth(3)
+                                            .filter(|r| !r.is_empty())
+                                            .unwrap_or("(any)")
+                                    })
+                                    .collect();
+                                if regions.len() > 6 {
+                                    format!(
+                                        " and routes to {} Regions ({}, …)",
+                                        regions.len(),
+                                        regions[..6].join(", ")
+                                    )
+                                } else {
+                                    format!(" and routes to {}", regions.join(", "))
+                                }
                             }
                         ),
                         None,
@@ -773,7 +820,7 @@ pub async fn run(opts: &Options) -> Report {
         now_unix: 0,
         secure_transport: true,
     };
-    let resources: Option<Vec<(String, Vec<(String, String)>)>> = match (&caller, &target) {
+    let resources: Option<Vec<(String, ContextKeys)>> = match (&caller, &target) {
         (Some(c), Ok(t)) => Some(
             bg_gates::invoke::invoke_resources(t, c, &facts)
                 .into_iter()
@@ -1086,14 +1133,28 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
             (Some(g), _) => {
                 report.exit_code = exit_code(g.gate);
                 let summary = match &report.call {
-                    Call::Failed { operation, explanation, .. }
-                        if g.evidence.first().is_some_and(|e| e.starts_with("The real ")) =>
+                    Call::Failed {
+                        operation,
+                        explanation,
+                        ..
+                    } if explanation.gate == Some(g.gate)
+                        && g.evidence
+                            .first()
+                            .is_some_and(|e| e.starts_with("The real ")) =>
                     {
                         format!(
                             "{operation} refused with {}: {}",
-                            explanation.facts.error_code.as_deref().unwrap_or("an error"),
+                            explanation
+                                .facts
+                                .error_code
+                                .as_deref()
+                                .unwrap_or("an error"),
                             explanation.cause
                         )
+                    }
+                    // the call's refusal was attributed by the probes: say what they found
+                    Call::Failed { operation, .. } if g.evidence.len() > 1 => {
+                        format!("{operation} refused; {}", g.evidence[1])
                     }
                     _ => g.evidence.first().cloned().unwrap_or_default(),
                 };
@@ -1157,11 +1218,17 @@ pub fn render(r: &Report, style: Style) -> String {
         let evidence = if g.evidence.is_empty() {
             "-".to_string()
         } else {
-            g.evidence.join(" ")
+            // one piece of evidence per line, under the column
+            g.evidence.join(&format!("\n{}", " ".repeat(25)))
         };
         out.push_str(&format!("{}{status}{evidence}\n", pad(g.gate.as_str(), 16)));
         if let Some(f) = &g.fix {
-            out.push_str(&format!("{}{} {f}\n", " ".repeat(25), style.bold("fix:")));
+            out.push_str(&format!(
+                "{}{} {}\n",
+                " ".repeat(25),
+                style.bold("fix:"),
+                crate::style::indent_rest(f, 30)
+            ));
         }
     }
     let call = match &r.call {
@@ -1239,9 +1306,13 @@ mod tests {
             g,
         );
         assert_eq!(r.exit_code, 12);
-        assert!(r
-            .verdict
-            .starts_with("shut: iam. The real Converse call was refused"));
+        assert!(
+            r.verdict.starts_with(
+                "shut: iam. Converse refused with AccessDeniedException: no identity-based policy"
+            ),
+            "{}",
+            r.verdict
+        );
         let j = r.to_json();
         assert_eq!(j["gates"][2]["status"], "shut");
         assert_eq!(j["gates"][4]["status"], "shut");

@@ -257,7 +257,10 @@ fn extract_code(x: &Text) -> Option<String> {
     // Go SDK v2: "https response error StatusCode: 403, RequestID: …, Code: message"
     if let Some(rest) = x.after("RequestID: ") {
         if let Some((_, tail)) = rest.split_once(", ") {
-            let c = ident(tail);
+            let c: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             if tail[c.len()..].starts_with(':') {
                 if let Some(c) = clean_code(&c) {
                     return Some(c);
@@ -376,8 +379,9 @@ fn extract_message(x: &Text) -> Option<String> {
             return Some(s.to_string());
         }
     }
-    if let Some(i) = x.l.find(" operation") {
-        if x.l[..i].contains("when calling the ") {
+    let start = x.l.find("when calling the ");
+    if let Some(i) = start.and_then(|w| x.l[w..].find(" operation").map(|i| w + i)) {
+        {
             let rest = &x.t[i + " operation".len()..];
             let rest = rest
                 .strip_prefix(" (reached max retries:")
@@ -388,6 +392,20 @@ fn extract_message(x: &Text) -> Option<String> {
             let m = rest.trim();
             if !m.is_empty() {
                 return Some(m.to_string());
+            }
+        }
+    }
+    // Go SDK v2: "…, RequestID: id, Code: message"
+    if let Some(rest) = x.after("RequestID: ") {
+        if let Some((_, tail)) = rest.split_once(", ") {
+            let c: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            if let Some(m) = tail[c.len()..].strip_prefix(": ") {
+                if !c.is_empty() {
+                    return Some(m.trim().to_string());
+                }
             }
         }
     }
@@ -1358,6 +1376,8 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
     }
     if x.has("unable to locate credentials")
         || x.has("no providers in chain provided credentials")
+        || x.has("no credentials found in chain")
+        || x.has("the credential provider was not enabled")
         || x.has("could not load credentials from any providers")
         || x.has("nocredentialproviders")
         || x.has("failed to load credentials")

@@ -491,6 +491,7 @@ fn sigv4_missing_and_no_credentials() {
         "credentials"
     );
     assert_eq!(gate("dispatch failure: other: the credential provider was not enabled: no providers in chain provided credentials"), "credentials");
+    assert_eq!(gate("dispatch failure: other: the credential provider was not enabled: no credentials found in chain. Attempted:; Environment: the credential provider was not enabled: environment variable not set"), "credentials");
 }
 
 // ---- renderings ----
@@ -515,6 +516,12 @@ botocore.errorfactory.AccessDeniedException: An error occurred (AccessDeniedExce
     );
     assert_eq!(e.facts.region.as_deref(), Some("us-east-1"));
     assert_eq!(e.facts.operation.as_deref(), Some("Converse"));
+    assert!(e
+        .facts
+        .message
+        .as_deref()
+        .unwrap()
+        .starts_with("User: arn:aws:iam::123456789012:user/alice is not"));
     let c = e.command.unwrap();
     assert!(c.starts_with("aws iam put-user-policy --user-name alice --policy-name bedrock-gates-allow --policy-document '"));
     // the fix allows the profile and the model in the source and every destination Region
@@ -553,6 +560,12 @@ fn go_sdk_rendering() {
         e.facts.request_id.as_deref(),
         Some("3f1e6a3b-8d4c-4b6e-9f0a-1c2d3e4f5a6b")
     );
+    assert!(e
+        .facts
+        .message
+        .as_deref()
+        .unwrap()
+        .starts_with("Invocation of model ID anthropic.claude-sonnet-4-5"));
 }
 
 #[test]
