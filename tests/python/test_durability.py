@@ -59,3 +59,81 @@ def test_kill9_during_write_burst(tmp_path):
         assert len(acked) >= 40
     finally:
         s2.stop()
+
+
+def test_kill9_during_agreement_burst(tmp_path):
+    """Provider-terms state (issue 4): four writers toggle agreements (create, delete, create, …)
+    on their own (Region, model) pairs; `kill -9` mid-burst; after restart each pair shows the
+    last acknowledged write, or the one that was in flight when the server died (it may have
+    committed without its 202 reaching the client)."""
+    state = tmp_path / "state.db"
+    s = Server(state)
+    regions = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
+    probe = {r: boto3.client("bedrock", endpoint_url=s.url, region_name=r, aws_access_key_id="test",
+                             aws_secret_access_key="test") for r in regions}
+    # every Marketplace model offered in each Region: those with an agreement offer
+    pairs = []
+    for r in regions:
+        for m in probe[r].list_foundation_models(byInferenceType="ON_DEMAND")["modelSummaries"]:
+            offers = probe[r].list_foundation_model_agreement_offers(modelId=m["modelId"])["offers"]
+            if offers:
+                pairs.append((r, m["modelId"], offers[0]["offerToken"]))
+    assert len(pairs) >= 8, pairs
+    lock = threading.Lock()
+    last, inflight = {}, {}  # (region, model) -> True (agreement) / False (none)
+    acked = [0]
+    stop = threading.Event()
+
+    def writer(mine):
+        clients = {r: boto3.client("bedrock", endpoint_url=s.url, region_name=r,
+                                   aws_access_key_id="test", aws_secret_access_key="test",
+                                   config=Config(retries={"total_max_attempts": 1}, connect_timeout=2,
+                                                 read_timeout=5)) for r in regions}
+        want = True
+        while not stop.is_set():
+            for r, m, token in mine:
+                with lock:
+                    inflight[(r, m)] = want
+                try:
+                    if want:
+                        resp = clients[r].create_foundation_model_agreement(modelId=m, offerToken=token)
+                    else:
+                        resp = clients[r].delete_foundation_model_agreement(modelId=m)
+                except Exception:
+                    return  # the server is gone
+                assert resp["ResponseMetadata"]["HTTPStatusCode"] == 202
+                with lock:
+                    last[(r, m)] = want
+                    del inflight[(r, m)]
+                    acked[0] += 1
+            want = not want
+
+    threads = [threading.Thread(target=writer, args=(pairs[w::4],)) for w in range(4)]
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if acked[0] >= 3 * len(pairs):
+                break
+    s.kill9()
+    stop.set()
+    for t in threads:
+        t.join()
+
+    s2 = Server(state)
+    try:
+        wrong = []
+        for (r, m), agreed in last.items():
+            c = boto3.client("bedrock", endpoint_url=s2.url, region_name=r,
+                             aws_access_key_id="test", aws_secret_access_key="test")
+            got = c.get_foundation_model_availability(modelId=m)["agreementAvailability"]["status"]
+            allowed = {"AVAILABLE" if agreed else "NOT_AVAILABLE"}
+            if (r, m) in inflight:
+                allowed.add("AVAILABLE" if inflight[(r, m)] else "NOT_AVAILABLE")
+            if got not in allowed:
+                wrong.append((r, m, got, allowed))
+        assert not wrong, f"{len(wrong)} acknowledged agreement writes lost: {wrong[:5]}"
+        assert len(last) == len(pairs)
+        print(f"{len(pairs)} pairs, {acked[0]} acknowledged agreement writes before kill -9")
+    finally:
+        s2.stop()
