@@ -46,7 +46,11 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
 
     let parsed = match inc.with_sig_request(|r| auth::parse(r, Proto::Query)) {
         Ok(p) => p,
-        Err(e) => return render(app, Proto::Query, &e, rid, action, None),
+        Err(e) => {
+            // The same gate as the JSON protocol's front door: an unsigned or malformed request.
+            let deny = credentials_deny(&e);
+            return render(app, Proto::Query, &e, rid, action, Some(&deny));
+        }
     };
     // STS and IAM share this route; the scope tells them apart. Anything else is verified as
     // STS so that the client hears AWS's "scoped to correct service" sentence.

@@ -120,6 +120,23 @@ pub fn exception_frame(kind: &str, message: &str) -> Vec<u8> {
     bg_eventstream::exception(kind, json!({ "message": message }).to_string().as_bytes())
 }
 
+type FrameSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Writes the frames into the body channel; returns how many were handed over. Stops at the
+/// first failed send: the receiver is gone because the client disconnected.
+async fn produce(frames: Vec<Vec<u8>>, pace: Duration, tx: FrameSender) -> usize {
+    let n = frames.len();
+    for (i, f) in frames.into_iter().enumerate() {
+        if i > 0 && !pace.is_zero() {
+            tokio::time::sleep(pace).await;
+        }
+        if tx.send(Ok(Bytes::from(f))).await.is_err() {
+            return i; // client went away
+        }
+    }
+    n
+}
+
 /// A 200 event-stream response that writes `frames` with `pace` between them.
 pub fn response(
     frames: Vec<Vec<u8>>,
@@ -128,16 +145,7 @@ pub fn response(
     extra: &[(&'static str, &str)],
 ) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::spawn(async move {
-        for (i, f) in frames.into_iter().enumerate() {
-            if i > 0 && !pace.is_zero() {
-                tokio::time::sleep(pace).await;
-            }
-            if tx.send(Ok(Bytes::from(f))).await.is_err() {
-                return; // client went away
-            }
-        }
-    });
+    tokio::spawn(produce(frames, pace, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -202,5 +210,38 @@ mod tests {
             ]
         );
         assert_eq!(text, "one two three");
+    }
+
+    /// A client that goes away after the first event ends the producer at once: it does not
+    /// sleep through the remaining paces. Paused tokio time makes this exact, not timed.
+    #[tokio::test(start_paused = true)]
+    async fn disconnect_stops_the_producer_at_once() {
+        let frames: Vec<Vec<u8>> = (0..100).map(|i| vec![i as u8; 16]).collect();
+        let pace = Duration::from_secs(1);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(produce(frames, pace, tx));
+        assert_eq!(
+            rx.recv().await.unwrap().unwrap(),
+            Bytes::from(vec![0u8; 16])
+        );
+        let start = tokio::time::Instant::now();
+        drop(rx);
+        let sent = task.await.unwrap();
+        // frame 0 was read; frame 1 may have been buffered in the channel before the drop
+        assert!(sent <= 2, "{sent} frames handed over after the disconnect");
+        assert!(start.elapsed() <= pace * 2, "{:?}", start.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_gets_every_frame_in_order() {
+        let frames: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8; 4]).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(produce(frames.clone(), Duration::from_millis(5), tx));
+        let mut got = Vec::new();
+        while let Some(f) = rx.recv().await {
+            got.push(f.unwrap().to_vec());
+        }
+        assert_eq!(got, frames);
+        assert_eq!(task.await.unwrap(), 10);
     }
 }
