@@ -5,6 +5,7 @@ import threading
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from conftest import Server
 
@@ -135,5 +136,64 @@ def test_kill9_during_agreement_burst(tmp_path):
         assert not wrong, f"{len(wrong)} acknowledged agreement writes lost: {wrong[:5]}"
         assert len(last) == len(pairs)
         print(f"{len(pairs)} pairs, {acked[0]} acknowledged agreement writes before kill -9")
+    finally:
+        s2.stop()
+
+
+def test_iam_writes_survive_kill9(tmp_path):
+    """IAM state (issue 3): a user, its key, a managed policy attached, an inline policy and a
+    boundary, each acknowledged by the IAM API, then `kill -9`: after restart the key signs, the
+    attached policy allows, the boundary still narrows, and the inline deny still denies."""
+    import json
+
+    state = tmp_path / "state.db"
+    s = Server(state)
+    fm = "arn:aws:bedrock:us-east-1::foundation-model/{}"
+    one = Config(retries={"total_max_attempts": 1})
+
+    def iam(url):
+        return boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                            aws_secret_access_key="test", config=one)
+
+    def converse(url, key, model):
+        c = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                         config=one)
+        try:
+            c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+            return "ok"
+        except ClientError as e:
+            return e.response["Error"]["Message"]
+
+    i = iam(s.url)
+    arn = i.create_user(UserName="durable")["User"]["Arn"]
+    key = i.create_access_key(UserName="durable")["AccessKey"]
+    i.attach_user_policy(UserName="durable", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
+    allow_two = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": [
+        fm.format("amazon.nova-lite-v1:0"), fm.format("amazon.nova-pro-v1:0")]}]}
+    i.put_user_permissions_boundary(
+        UserName="durable",
+        PermissionsBoundary=i.create_policy(PolicyName="two-models",
+                                            PolicyDocument=json.dumps(allow_two))["Policy"]["Arn"])
+    deny_pro = {"Version": "2012-10-17", "Statement": [{"Sid": "NoPro", "Effect": "Deny",
+                                                        "Action": "bedrock:InvokeModel",
+                                                        "Resource": fm.format("amazon.nova-pro-v1:0")}]}
+    i.put_user_policy(UserName="durable", PolicyName="no-pro", PolicyDocument=json.dumps(deny_pro))
+    before = {m: converse(s.url, key, m) for m in ["amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
+                                                   "amazon.nova-micro-v1:0"]}
+    s.kill9()
+
+    s2 = Server(state)
+    try:
+        after = {m: converse(s2.url, key, m) for m in before}
+        assert after == before
+        assert after["amazon.nova-lite-v1:0"] == "ok"
+        assert after["amazon.nova-pro-v1:0"] == (
+            f"User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: "
+            f"{fm.format('amazon.nova-pro-v1:0')} with an explicit deny in an identity-based policy")
+        assert after["amazon.nova-micro-v1:0"] == (
+            f"User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: "
+            f"{fm.format('amazon.nova-micro-v1:0')} because no permissions boundary allows the "
+            "bedrock:InvokeModel action")
     finally:
         s2.stop()
