@@ -1,12 +1,19 @@
 """Fixtures: start `bedrock-gates serve` on a free port with a temporary state file, point the
-real AWS clients at it through AWS_ENDPOINT_URL only, and always stop it."""
+real AWS clients at it through AWS_ENDPOINT_URL only, and always stop it.
 
+Every server the suite starts hands its audit log (GET /_bedrock-gates/audit) to AUDIT before it
+stops or is killed: the refusals the server produced during the session, each with its diagnosis,
+for test_zz_explain_corpus.py, which runs last (see pytest_collection_modifyitems)."""
+
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -19,8 +26,53 @@ SCENARIO = Path(__file__).with_name("scenario.toml")
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", str(ROOT / ".venv"))) / "bin"
 
 
+class AuditCorpus:
+    """The session's audit records from every server, keyed by request id (a uuid per request),
+    so that collecting the same server twice adds nothing. Each record gets `origin`: the
+    scenario file and the test that was running when the record was collected. Also appended as
+    JSON lines to `path` when one is set (the pytest session's temp dir, see pytest_configure)."""
+
+    def __init__(self):
+        self.records = {}
+        self.servers = []  # every Server of the session, in start order
+        self.fetched = 0  # successful audit fetches
+        self.failed = []  # (origin, error) of fetches that failed (a server already gone)
+        self.path = None
+        self.lock = threading.Lock()
+
+    def add(self, server, records):
+        origin = {"scenario": server.scenario_name,
+                  "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" (")[0] or server.started_by}
+        new = []
+        with self.lock:
+            for r in records:
+                rid = r.get("request_id")
+                if rid in self.records:
+                    continue
+                r = dict(r, origin=origin)
+                self.records[rid] = r
+                new.append(r)
+            if new and self.path:
+                with open(self.path, "a") as f:
+                    for r in new:
+                        f.write(json.dumps(r) + "\n")
+        return new
+
+    def collect_live(self):
+        """Collect the servers still running (the session-scoped one is stopped only after the
+        last test)."""
+        for s in list(self.servers):
+            if s.proc.poll() is None:
+                s.collect_audit()
+
+
+AUDIT = AuditCorpus()
+
+
 class Server:
     def __init__(self, state, scenario=None):
+        self.scenario_name = Path(scenario).name if scenario else "(default)"
+        self.started_by = os.environ.get("PYTEST_CURRENT_TEST", "").split(" (")[0] or "(session setup)"
         args = [BIN, "serve", "--port", "0", "--state", str(state)]
         if scenario:
             args += ["--scenario", str(scenario)]
@@ -34,9 +86,25 @@ class Server:
             raise RuntimeError(f"serve did not start: {line!r} {self.log.read()!r}")
         self.url = m.group(1)
         self.banner = [line] + [self.proc.stdout.readline() for _ in range(3)]
+        AUDIT.servers.append(self)
+
+    def collect_audit(self):
+        """Best effort: hand this server's audit records to AUDIT; a server that is already gone
+        (or does not answer in time) is noted, never an error here."""
+        if self.proc.poll() is not None:
+            return []
+        try:
+            with urllib.request.urlopen(self.url + "/_bedrock-gates/audit", timeout=5) as r:
+                records = json.loads(r.read())["records"]
+        except (OSError, ValueError, KeyError) as e:
+            AUDIT.failed.append(((self.scenario_name, self.started_by), repr(e)))
+            return []
+        AUDIT.fetched += 1
+        return AUDIT.add(self, records)
 
     def stop(self):
         if self.proc.poll() is None:
+            self.collect_audit()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 return self.proc.wait(timeout=10)
@@ -46,8 +114,32 @@ class Server:
         return self.proc.returncode
 
     def kill9(self):
+        self.collect_audit()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+
+
+LAST = "test_zz_explain_corpus.py"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        AUDIT.path = Path(factory.getbasetemp()) / "audit-records.jsonl"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """test_zz_explain_corpus.py checks explain against every refusal the other tests produced,
+    so it runs last also when files are named in another order (alphabetical order, the default
+    for the directory, puts it last anyway)."""
+    items.sort(key=lambda i: i.path.name == LAST)
+
+
+@pytest.fixture(scope="session")
+def audit_corpus():
+    """The session's collected audit records (AUDIT), for the last test."""
+    return AUDIT
 
 
 @pytest.fixture(scope="session")
