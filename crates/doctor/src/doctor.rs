@@ -477,7 +477,7 @@ pub async fn run(opts: &Options) -> Report {
         for g in gates.iter_mut().filter(|g| g.gate != Gate::Region) {
             g.note("not checked: no Region to call");
         }
-        return finish(report, gates);
+        return finish(report, gates, None);
     };
     let region_note = match (&opts.region, &configured) {
         (Some(asked), Some(conf_r)) if asked != conf_r => Some(format!(
@@ -617,7 +617,7 @@ pub async fn run(opts: &Options) -> Report {
             report.call = Call::Skipped(
                 "sts:GetCallerIdentity did not succeed, so nothing else was tried".into(),
             );
-            return finish(report, gates);
+            return finish(report, gates, None);
         }
     };
 
@@ -930,6 +930,7 @@ pub async fn run(opts: &Options) -> Report {
     let ((source, sim_results, market), call) = tokio::join!(sims, call);
 
     // ---- iam ----
+    let iam_fix;
     {
         let prefix = w.profile.map(|p| p.prefix.clone());
         let fix_policy = w.model.and_then(|m| {
@@ -946,12 +947,19 @@ pub async fn run(opts: &Options) -> Report {
             )
             .ok()
         });
-        let fix = fix_policy.map(|g| {
-            format!(
-                "allow the call: {}",
-                explain::put_policy_command(Some(&arn), "bedrock-gates-invoke", &g.identity)
-            )
-        });
+        // The whole least-privilege policy for every ARN the call needs (not only the first
+        // one refused), so that applying it once opens the gate.
+        let fix = match (&resources, fix_policy) {
+            (Some(arns), Some(g)) => Some(whole_policy_fix(
+                &arn,
+                &w,
+                &region,
+                arns.len(),
+                &explain::put_policy_command(Some(&arn), "bedrock-gates-invoke", &g.identity),
+            )),
+            _ => None,
+        };
+        iam_fix = fix.clone();
         let g = gate_mut(&mut gates, Gate::Iam);
         match (&caller, &source, sim_results) {
             (Some(c), _, _) if c.kind == bg_gates::CallerKind::Root => g.set(
@@ -1071,11 +1079,45 @@ pub async fn run(opts: &Options) -> Report {
             }
         }
     };
-    finish(report, gates)
+    finish(report, gates, iam_fix)
+}
+
+/// The IAM fix that allows the call on all the ARNs it needs, with the put-policy command.
+fn whole_policy_fix(
+    caller: &str,
+    w: &Wanted<'_>,
+    region: &str,
+    arns: usize,
+    command: &str,
+) -> String {
+    let entity = if caller.contains(":assumed-role/") || caller.contains(":role/") {
+        "role"
+    } else {
+        "user"
+    };
+    let (what, prefix) = match w.profile {
+        Some(p) => (
+            "the inference profile and the model in every destination Region",
+            format!(" --profile-prefix {}", p.prefix),
+        ),
+        None => ("the model in this Region", String::new()),
+    };
+    format!(
+        "Attach an identity policy that allows bedrock:InvokeModel on all {arns} ARN(s) the call needs ({what}) to the {entity} behind the caller; `bedrock-gates policy generate --model {} --region {region}{prefix}` writes the same policy. Command: {command}",
+        w.model_id()
+    )
+}
+
+/// Whether a refusal is an identity policy's implicit deny: no Allow, nothing that denies.
+fn identity_implicit_deny(e: &Explanation) -> bool {
+    e.facts.policy_type.as_deref() == Some("identity") && e.facts.explicit_deny != Some(true)
 }
 
 /// Apply the call's outcome to the gates, then write the verdict and the exit code.
-fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
+///
+/// `iam_fix` is the doctor's own IAM fix (the whole policy for every ARN the call needs), used
+/// instead of the refusal's single-ARN fix when the call was refused for want of an Allow.
+fn finish(mut report: Report, mut gates: Vec<GateReport>, iam_fix: Option<String>) -> Report {
     match &report.call {
         Call::Succeeded { operation, millis } => {
             for g in gates.iter_mut() {
@@ -1121,11 +1163,28 @@ fn finish(mut report: Report, mut gates: Vec<GateReport>) -> Report {
                     ),
                 );
                 if gate == explanation.gate.unwrap_or(gate) || g.fix.is_none() {
-                    g.fix = fix_of(explanation);
+                    g.fix = match &iam_fix {
+                        Some(f) if gate == Gate::Iam && identity_implicit_deny(explanation) => {
+                            Some(f.clone())
+                        }
+                        _ => fix_of(explanation),
+                    };
                 }
             }
         }
         Call::Skipped(_) => {}
+    }
+    // The same refusal comes from keys of the wrong account: say whose keys these are.
+    if let Some(account) = report
+        .caller
+        .as_deref()
+        .and_then(|a| a.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+    {
+        let g = gate_mut(&mut gates, Gate::Iam);
+        if g.status == Status::Shut {
+            g.note(format!("The credentials in use are account {account}'s (sts:GetCallerIdentity): if the policies meant to allow this call are in another account, use that account's credentials instead of changing IAM here."));
+        }
     }
     if report.exit_code != EXIT_OPEN {
         let first = gates.iter().find(|g| g.status == Status::Shut);
@@ -1283,6 +1342,7 @@ mod tests {
                 millis: 3,
             }),
             g,
+            None,
         );
         assert_eq!(r.exit_code, 0);
         assert!(r
@@ -1304,6 +1364,7 @@ mod tests {
                 raw: "AccessDeniedException: …".into(),
             }),
             g,
+            None,
         );
         assert_eq!(r.exit_code, 12);
         assert!(
@@ -1319,13 +1380,152 @@ mod tests {
         assert_eq!(j["gates"][0]["status"], "unknown");
     }
 
+    const IDENTITY_DENY: &str = "An error occurred (AccessDeniedException) when calling the Converse operation: User: arn:aws:iam::151515151515:user/dev is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0 because no identity-based policy allows the bedrock:InvokeModel action";
+
+    fn refused(text: &str) -> Call {
+        Call::Failed {
+            operation: "Converse".into(),
+            explanation: Box::new(explain::explain(text)),
+            // as CallError::text renders it: "Code: message"
+            raw: format!(
+                "AccessDeniedException: {}",
+                text.split("operation: ").nth(1).unwrap_or(text)
+            ),
+        }
+    }
+
+    fn with_caller(call: Call, caller: &str) -> Report {
+        Report {
+            caller: Some(caller.into()),
+            ..base(call)
+        }
+    }
+
+    #[test]
+    fn two_gates_found_by_probes_and_call_are_both_named() {
+        // the form probe shut model access; the call was refused by IAM: both stay shut, each
+        // with its own fix, and the exit code is the first in order (iam)
+        let mut g = gates();
+        gate_mut(&mut g, Gate::ModelAccess).set(
+            Status::Shut,
+            "GetUseCaseForModelAccess: ResourceNotFoundException",
+            Some("submit the form".into()),
+        );
+        let r = finish(
+            with_caller(refused(IDENTITY_DENY), "arn:aws:iam::151515151515:user/dev"),
+            g,
+            None,
+        );
+        let shut: Vec<&str> = r
+            .gates
+            .iter()
+            .filter(|g| g.status == Status::Shut)
+            .map(|g| g.gate.as_str())
+            .collect();
+        assert_eq!(shut, ["iam", "model-access"]);
+        assert_eq!(r.exit_code, 12);
+        assert_eq!(r.gates[3].fix.as_deref(), Some("submit the form"));
+        assert!(r.verdict.starts_with("shut: iam. "), "{}", r.verdict);
+    }
+
+    #[test]
+    fn an_identity_refusal_gets_the_whole_policy_fix() {
+        let whole = "Attach … on all 4 ARN(s) … Command: aws iam put-user-policy --user-name dev --policy-name bedrock-gates-invoke --policy-document '{}'";
+        let r = finish(
+            with_caller(refused(IDENTITY_DENY), "arn:aws:iam::151515151515:user/dev"),
+            gates(),
+            Some(whole.into()),
+        );
+        let iam = &r.gates[2];
+        assert_eq!(iam.status, Status::Shut);
+        assert_eq!(iam.fix.as_deref(), Some(whole));
+        // the refusal itself still comes first in the evidence, and the caller's account is named
+        assert!(iam.evidence[0].starts_with("The real Converse call was refused: AccessDeniedException: User: arn:aws:iam::151515151515:user/dev"));
+        assert!(iam.evidence.iter().any(|e| e.starts_with(
+            "The credentials in use are account 151515151515's (sts:GetCallerIdentity)"
+        )));
+        // without the doctor's policy (the ARNs were not known), the refusal's own fix
+        let r = finish(
+            with_caller(refused(IDENTITY_DENY), "arn:aws:iam::151515151515:user/dev"),
+            gates(),
+            None,
+        );
+        assert!(r.gates[2]
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("aws iam put-user-policy --user-name dev ")));
+    }
+
+    #[test]
+    fn an_explicit_deny_keeps_the_refusals_fix() {
+        // an SCP's Deny is not fixed by an identity policy: the whole-policy fix is not offered
+        let scp = "An error occurred (AccessDeniedException) when calling the Converse operation: User: arn:aws:iam::333333333333:user/dev is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-lite-v1:0 with an explicit deny in a service control policy: arn:aws:organizations::999999999999:policy/o-sandboxorg1/service_control_policy/p-regionsonly";
+        let r = finish(
+            with_caller(refused(scp), "arn:aws:iam::333333333333:user/dev"),
+            gates(),
+            Some("whole policy".into()),
+        );
+        let iam = &r.gates[2];
+        assert_eq!(iam.status, Status::Shut);
+        assert!(iam
+            .fix
+            .as_deref()
+            .is_some_and(|f| f != "whole policy" && f.contains("p-regionsonly")));
+        assert_eq!(r.exit_code, 12);
+    }
+
+    #[test]
+    fn a_success_ignores_the_iam_fix_and_the_account_note() {
+        let r = finish(
+            with_caller(
+                Call::Succeeded {
+                    operation: "Converse".into(),
+                    millis: 1,
+                },
+                "arn:aws:iam::141414141414:user/dev",
+            ),
+            gates(),
+            Some("whole policy".into()),
+        );
+        assert_eq!(r.exit_code, EXIT_OPEN);
+        assert!(r.gates.iter().all(
+            |g| g.fix.is_none() && !g.evidence.iter().any(|e| e.contains("credentials in use"))
+        ));
+    }
+
+    #[test]
+    fn the_whole_policy_fix_names_the_entity_and_the_generate_command() {
+        let catalog = bg_catalog::catalog();
+        let w = wanted(catalog, "us.anthropic.claude-3-7-sonnet-20250219-v1:0");
+        let f = whole_policy_fix(
+            "arn:aws:sts::111111111111:assumed-role/app/session",
+            &w,
+            "us-east-1",
+            4,
+            "aws iam put-role-policy …",
+        );
+        assert_eq!(f, "Attach an identity policy that allows bedrock:InvokeModel on all 4 ARN(s) the call needs (the inference profile and the model in every destination Region) to the role behind the caller; `bedrock-gates policy generate --model anthropic.claude-3-7-sonnet-20250219-v1:0 --region us-east-1 --profile-prefix us` writes the same policy. Command: aws iam put-role-policy …");
+        let w = wanted(catalog, "amazon.nova-lite-v1:0");
+        let f = whole_policy_fix(
+            "arn:aws:iam::111111111111:user/dev",
+            &w,
+            "us-east-1",
+            1,
+            "c",
+        );
+        assert!(f.contains(
+            "on all 1 ARN(s) the call needs (the model in this Region) to the user behind"
+        ));
+        assert!(f.contains("--model amazon.nova-lite-v1:0 --region us-east-1` writes"));
+    }
+
     #[test]
     fn no_invoke_never_claims_open() {
         let mut g = gates();
         for x in g.iter_mut() {
             x.set(Status::Open, "probe", None);
         }
-        let r = finish(base(Call::Skipped("--no-invoke".into())), g);
+        let r = finish(base(Call::Skipped("--no-invoke".into())), g, None);
         assert_eq!(r.exit_code, EXIT_UNKNOWN);
         assert!(r.verdict.contains("not proven open"));
     }
