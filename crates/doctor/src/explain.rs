@@ -1305,6 +1305,17 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
             Some("sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com".into()),
         );
     }
+    // The User Guide's `RequestExpired` (bedrock-facts §1.5): the request's date stamp (or a
+    // presigned URL's expiry) is too far from AWS's clock.
+    if code_is(&["RequestExpired"]) || x.has("request has expired") {
+        return out(
+            Some(Gate::Credentials),
+            "the request reached AWS too long after its date stamp or expiry (or the stamp is in the future): the client's clock is wrong, or a presigned request was used late.",
+            f,
+            "Synchronise the client's clock with NTP and sign the request again.",
+            Some("sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com".into()),
+        );
+    }
     if x.has("security token included in the request is expired")
         || code_is(&["ExpiredTokenException", "ExpiredToken"])
         || x.has("token has expired and refresh failed")

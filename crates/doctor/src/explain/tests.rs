@@ -715,3 +715,206 @@ fn render_is_plain_without_colour() {
     );
     assert!(s.contains("\x1b[1;31mquota\x1b[0m"));
 }
+
+// ---- §1.6 as one table: every row's verbatim text, in every rendering ----
+
+/// A row of bedrock-facts §1.6 ("Real error messages, by gate", verbatim, copied here so that
+/// this test runs without `../shared`): the exception AWS sends it with (where the table names
+/// one), the HTTP status, AWS's message, and the gate (`unknown` for the rows that are not a
+/// gate: `not a gate:` causes).
+struct Row {
+    situation: &'static str,
+    code: Option<&'static str>,
+    status: u16,
+    message: &'static str,
+    gate: &'static str,
+    /// The sentence alone is too generic to name a gate; only with its exception code.
+    needs_code: bool,
+}
+
+const fn row(
+    situation: &'static str,
+    code: Option<&'static str>,
+    status: u16,
+    message: &'static str,
+    gate: &'static str,
+) -> Row {
+    Row {
+        situation,
+        code,
+        status,
+        message,
+        gate,
+        needs_code: false,
+    }
+}
+
+const SECTION_1_6: [Row; 31] = [
+    row("Credentials: bad key/token", Some("UnrecognizedClientException"), 403,
+        "The security token included in the request is invalid.", "credentials"),
+    row("Credentials: clock skew / old signature", Some("InvalidSignatureException"), 403,
+        "Signature expired: 20250130T203827Z is now earlier than 20250130T204131Z (20250130T204631Z - 5 min.)", "credentials"),
+    row("IAM: no allow", Some("AccessDeniedException"), 403,
+        "User: arn:aws:sts::308535385114:assumed-role/…/log_classifier is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0 because no identity-based policy allows the bedrock:InvokeModel action", "iam"),
+    row("IAM: Converse → same action", Some("AccessDeniedException"), 403,
+        "User: arn:aws:sts::***:assumed-role/… is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:eu-w…", "iam"),
+    row("IAM/SCP explicit deny on global CRIS", Some("AccessDeniedException"), 403,
+        "User: arn:aws:sts::1111111111:assumed-role/user_role is not authorized to perform: bedrock:InvokeModelWithResponseStream on resource: arn:aws:bedrock:::foundation-model/anthropic.claude-opus-4-6-v1 with an explicit deny in a service control policy: arn:aws:organizations::0000000000:p…", "iam"),
+    row("Control-plane IAM", Some("AccessDeniedException"), 403,
+        "User: arn:aws:sts::ACCOUNT_ID:assumed-role/…/XXXX is not authorized to perform: bedrock:ListFoundationModels because no identity-based policy allows the bedrock:ListFoundationModels action", "iam"),
+    row("Model access (pre-2025 console grant missing)", Some("AccessDeniedException"), 403,
+        "You don't have access to the model with the specified model ID.", "model-access"),
+    row("Model access (2023 wording)", Some("AccessDeniedException"), 403,
+        "Your account is not authorized to invoke this API operation.", "model-access"),
+    row("Marketplace subscription missing permissions (2026 wording)", Some("AccessDeniedException"), 403,
+        "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 5 minutes.", "model-access"),
+    row("Marketplace subscription missing permissions (2025 wording)", Some("AccessDeniedException"), 403,
+        "Model access is denied due to User: arn:aws:sts::957524092737:assumed-role/… is not authorized to perform: aws-marketplace:ViewSubscriptions on resource: * because no identity-based policy allows the aws-marketplace:ViewSubscriptions action. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 15 minutes.", "model-access"),
+    row("Anthropic FTU form not submitted", Some("ResourceNotFoundException"), 404,
+        "Model use case details have not been submitted for this account. Fill out the Anthropic use case details form before using the model. If you have already filled out the form, try again in 15 minutes.", "model-access"),
+    row("Anthropic form (older wording, via a proxy)", None, 0,
+        "You have not filled out the required use-case form for this model. Complete the form at https://ap-southeast-4.console.aws.amazon.com/bedrock/ before requesting access.", "model-access"),
+    row("Region: model not offered in this Region / wrong geo prefix", Some("ValidationException"), 400,
+        "The provided model identifier is invalid.", "region"),
+    row("Region/ID: unknown variant", Some("ResourceNotFoundException"), 404,
+        "Model not found.", "region"),
+    row("INFERENCE_PROFILE-only model called by bare ID", Some("ValidationException"), 400,
+        "Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.", "region"),
+    row("INFERENCE_PROFILE-only model called by bare ID (amazon.nova-2-lite-v1:0)", Some("ValidationException"), 400,
+        "Invocation of model ID amazon.nova-2-lite-v1:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.", "region"),
+    row("Context-length variant ID", Some("ValidationException"), 400,
+        "The provided model doesn't support on-demand throughput.", "region"),
+    row("Embedding/non-chat model in Converse", Some("ValidationException"), 400,
+        "This action doesn't support the model that you provided. Try again with a supported text or chat model.", "unknown"),
+    row("Lifecycle: EOL", Some("ResourceNotFoundException"), 404,
+        "This model version has reached the end of its life. Please refer to the AWS documentation for more details.", "model-access"),
+    row("Lifecycle: legacy + inactive account", Some("ResourceNotFoundException"), 404,
+        "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 15 days. Please upgrade to an active model on Amazon Bedrock", "model-access"),
+    row("Lifecycle: legacy + inactive account (30 days)", Some("ResourceNotFoundException"), 404,
+        "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days. Please upgrade to an active model on Amazon Bedrock", "model-access"),
+    Row {
+        needs_code: true,
+        ..row("Account-level block (e.g. new/unverified account)", Some("ValidationException"), 400,
+            "Operation not allowed", "model-access")
+    },
+    row("Throttling: RPM", Some("ThrottlingException"), 429,
+        "Too many requests, please wait before trying again. You have sent too many requests. Wait before trying again.", "quota"),
+    row("Throttling: RPM (two spaces before Wait)", Some("ThrottlingException"), 429,
+        "Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again.", "quota"),
+    row("Throttling: TPM", Some("ThrottlingException"), 429,
+        "Too many tokens, please wait before trying again.", "quota"),
+    row("Throttling: tokens/day quota", Some("ThrottlingException"), 429,
+        "Too many tokens per day, please wait before trying again.", "quota"),
+    row("Capacity", Some("ServiceUnavailableException"), 503,
+        "Bedrock is unable to process your request.", "quota"),
+    row("Input limit (model-specific wording)", Some("ValidationException"), 400,
+        "The maximum tokens you requested exceed the model limit of 4096. Try again with a maximum tokens value lower than 4096.", "unknown"),
+    row("Old SDK / wrong endpoint", Some("ValidationException"), 400,
+        "The requested operation is not recognized by the service.", "unknown"),
+    row("Schema validation", Some("ValidationException"), 400,
+        "1 validation error detected: Value 'anthropic.claude-v2:0:100k' at 'modelId' failed to satisfy constraint: Member must satisfy regular expression pattern: …", "unknown"),
+    row("Prompt resource not allowed", Some("AccessDeniedException"), 403,
+        "Your account is not authorized to invoke this API operation with a prompt resource.", "model-access"),
+];
+
+/// The renderings of a row people paste: the bare sentence, the raw JSON body, the AWS CLI /
+/// boto3 line, the CLI after its retries, and the HTTP response with `x-amzn-ErrorType` (§1.5).
+fn renderings(r: &Row) -> Vec<(&'static str, String)> {
+    let body = serde_json::json!({ "message": r.message }).to_string();
+    let mut out = Vec::new();
+    if !r.needs_code || r.code.is_none() {
+        out.push(("sentence", r.message.to_string()));
+        out.push(("json body", body.clone()));
+    }
+    if let Some(code) = r.code {
+        out.push(("cli", cli(code, "Converse", r.message)));
+        out.push((
+            "cli after retries",
+            format!("\nAn error occurred ({code}) when calling the InvokeModel operation (reached max retries: 4): {}\n", r.message),
+        ));
+        out.push((
+            "http",
+            format!(
+                "HTTP/1.1 {}\nContent-Type: application/json\nx-amzn-ErrorType: {code}:http://internal.amazon.com/coral/com.amazon.bedrock/\nx-amzn-RequestId: ca47a5ce-e260-4824-aa0e-2e62669d5d6e\n\n{body}",
+                r.status
+            ),
+        ));
+    }
+    out
+}
+
+#[test]
+fn section_1_6_every_text_every_rendering() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for r in &SECTION_1_6 {
+        for (how, text) in renderings(r) {
+            let e = explain(&text);
+            checked += 1;
+            if e.gate_name() != r.gate {
+                wrong.push(format!(
+                    "{} ({how}): want {}, got {}: {}",
+                    r.situation,
+                    r.gate,
+                    e.gate_name(),
+                    e.cause
+                ));
+            } else if r.gate == "unknown" {
+                assert!(
+                    e.cause.starts_with("not a gate:"),
+                    "{}: {}",
+                    r.situation,
+                    e.cause
+                );
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // 31 rows; the one that needs its code has 3 renderings, the one without a code 2
+    assert_eq!(checked, 29 * 5 + 3 + 2);
+    // every gate appears in the table
+    for g in [
+        "credentials",
+        "region",
+        "iam",
+        "model-access",
+        "quota",
+        "unknown",
+    ] {
+        assert!(SECTION_1_6.iter().any(|r| r.gate == g), "{g}");
+    }
+}
+
+#[test]
+fn section_1_6_texts_as_quoted() {
+    // rows the table quotes inside their rendering
+    for (text, want) in [
+        ("…when calling the Converse operation: User: arn:aws:sts::***:assumed-role/… is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:eu-w…", "iam"),
+        (r#"HTTP 403 {"message":"Signature expired: 20250130T203827Z is now earlier than 20250130T204131Z (20250130T204631Z - 5 min.)"}"#, "credentials"),
+        (r#"status 400, body {"message":"The provided model identifier is invalid."}"#, "region"),
+        ("operation error Bedrock Runtime: Converse, https response error StatusCode: 400, RequestID: 3f1e6a3b-8d4c-4b6e-9f0a-1c2d3e4f5a6b, ValidationException: Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.", "region"),
+        ("403 – Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 5 minutes.", "model-access"),
+        ("x-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock.build/\n{\"message\":\"The requested operation is not recognized by the service.\"}", "unknown"),
+        (r#"{"Message":"User: arn:aws:sts::1:assumed-role/r is not authorized to perform: bedrock:InvokeModelWithResponseStream"}"#, "iam"),
+        ("HTTP/1.1 403\nContent-Type: application/json\nContent-Length: 74\nx-amzn-ErrorType: AccessDeniedException:http://internal.amazon.com/coral/com.amazon.bedrock/\n\n{\"message\":\"Your account is not authorized to invoke this API operation.\"}", "model-access"),
+    ] {
+        assert_eq!(gate(text), want, "{text}");
+    }
+}
+
+#[test]
+fn section_1_5_page_headings() {
+    // The User Guide troubleshooting page's codes (§1.5), with their sentences where it gives one.
+    for (text, want) in [
+        (cli("FTUFormNotFilled", "Converse", "Model use case details have not been submitted for this account"), "model-access"),
+        (cli("BadCScoreException", "Converse", "Your account is not authorized to access this model"), "model-access"),
+        (cli("MPAgreementBeingCreated", "Converse", "Your account is not authorized to access this model. Your AWS Marketplace subscription for this model is still being processed"), "model-access"),
+        (cli("AccessDeniedException", "Converse", "AWS Marketplace Agreement Failed within 15 minutes"), "provider-terms"),
+        (cli("AccessDeniedException", "Converse", "AWS Marketplace Agreement Pending after 15 minutes"), "provider-terms"),
+        (cli("InvalidClientTokenId", "GetCallerIdentity", "The security token included in the request is invalid."), "credentials"),
+        (cli("IncompleteSignature", "GetCallerIdentity", "Authorization header requires 'Signature' parameter."), "credentials"),
+        (cli("RequestExpired", "GetCallerIdentity", "Request has expired."), "credentials"),
+    ] {
+        assert_eq!(gate(&text), want, "{text}");
+    }
+}
