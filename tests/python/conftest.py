@@ -70,12 +70,13 @@ AUDIT = AuditCorpus()
 
 
 class Server:
-    def __init__(self, state, scenario=None):
+    def __init__(self, state, scenario=None, extra=()):
         self.scenario_name = Path(scenario).name if scenario else "(default)"
         self.started_by = os.environ.get("PYTEST_CURRENT_TEST", "").split(" (")[0] or "(session setup)"
         args = [BIN, "serve", "--port", "0", "--state", str(state)]
         if scenario:
             args += ["--scenario", str(scenario)]
+        args += list(extra)
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()

@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import VENV_BIN, Server
+from conftest import BIN, VENV_BIN, Server
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 CLAUDE37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
@@ -712,3 +712,37 @@ def test_logging_configuration_round_trip_with_cli(srv):
         "'loggingConfig.cloudWatchConfig.roleArn' failed to satisfy constraint: Member must satisfy regular "
         "expression pattern: arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"
     )
+
+
+def test_serve_access_mode_flag_is_stored(tmp_path):
+    """`serve --access-mode console` puts the default account in the seeds' console flow: a model
+    never granted is refused; the access request (accepting the offer) grants it after the
+    account's grant delay (0 here). The mode is stored: a restart without the flag keeps it;
+    `--access-mode automatic` brings AWS's current behaviour back. A bad mode is refused at start."""
+    state = tmp_path / "state.db"
+    no_access = ("AccessDeniedException", 403, "You don't have access to the model with the specified model ID.")
+    s = Server(state, extra=["--access-mode", "console"])
+    try:
+        assert refused(lambda: converse(runtime(s, DEFAULT), NOVA_LITE)) == no_access
+        assert availability(s, DEFAULT, NOVA_LITE) == avail("AVAILABLE", "NOT_AVAILABLE", model=NOVA_LITE)
+        b = bedrock(s, DEFAULT)
+        token = b.list_foundation_model_agreement_offers(modelId=NOVA_LITE)["offers"][0]["offerToken"]
+        b.create_foundation_model_agreement(modelId=NOVA_LITE, offerToken=token)
+        assert converse(runtime(s, DEFAULT), NOVA_LITE)["stopReason"] == "end_turn"
+        assert refused(lambda: converse(runtime(s, DEFAULT), "amazon.nova-pro-v1:0")) == no_access
+    finally:
+        s.kill9()
+    s = Server(state)
+    try:
+        assert refused(lambda: converse(runtime(s, DEFAULT), "amazon.nova-pro-v1:0")) == no_access
+        assert converse(runtime(s, DEFAULT), NOVA_LITE)["stopReason"] == "end_turn"
+    finally:
+        s.stop()
+    s = Server(state, extra=["--access-mode", "automatic"])
+    try:
+        assert converse(runtime(s, DEFAULT), "amazon.nova-pro-v1:0")["stopReason"] == "end_turn"
+    finally:
+        s.stop()
+    p = subprocess.run([BIN, "serve", "--port", "0", "--state", ":memory:", "--access-mode", "consol"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "invalid value 'consol' for '--access-mode <ACCESS_MODE>'" in p.stderr, p.stderr

@@ -38,6 +38,11 @@ enum Command {
         /// Milliseconds between streamed frames (default: as fast as possible).
         #[arg(long, default_value_t = 0)]
         stream_pace_ms: u64,
+        /// Model-access mode of the default account and of every scenario account that does not
+        /// set `access_mode`: automatic (AWS since 2025) or console (request access per Region).
+        /// Stored: a later start without the flag keeps it.
+        #[arg(long, value_parser = ["automatic", "console"])]
+        access_mode: Option<String>,
     },
     /// Offline IAM: simulate a request, check a call, generate a least-privilege policy.
     Policy {
@@ -181,7 +186,8 @@ fn main() -> Result<()> {
             state,
             scenario,
             stream_pace_ms,
-        } => serve(host, port, state, scenario, stream_pace_ms),
+            access_mode,
+        } => serve(host, port, state, scenario, stream_pace_ms, access_mode),
         Command::Policy {
             command: PolicyCommand::Simulate { input },
         } => simulate(&input),
@@ -397,9 +403,10 @@ fn serve(
     state: Option<String>,
     scenario: Option<PathBuf>,
     stream_pace_ms: u64,
+    access_mode: Option<String>,
 ) -> Result<()> {
     let state_path = state.unwrap_or_else(default_state_path);
-    let scenario = match &scenario {
+    let mut scenario = match &scenario {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading scenario {}", p.display()))?;
@@ -407,6 +414,11 @@ fn serve(
         }
         None => None,
     };
+    if let Some(mode) = &access_mode {
+        scenario
+            .get_or_insert_with(Default::default)
+            .set_default_access_mode(mode)?;
+    }
     let store = bg_store::SqliteStore::open(&state_path)
         .with_context(|| format!("opening state {state_path}"))?;
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;

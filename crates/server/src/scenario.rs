@@ -299,7 +299,37 @@ fn valid_account(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The model-access modes an account can be in (`access_mode`, `serve --access-mode`).
+pub const ACCESS_MODES: [&str; 2] = ["automatic", "console"];
+
 impl Scenario {
+    /// `serve --access-mode`: the mode of every account that does not choose its own, the
+    /// default account 000000000000 included. Applied at every start like the rest of the
+    /// scenario, so the flag's choice is stored and outlives the run.
+    pub fn set_default_access_mode(&mut self, mode: &str) -> Result<(), ScenarioError> {
+        if !ACCESS_MODES.contains(&mode) {
+            return Err(ScenarioError::Invalid(format!(
+                "access mode '{mode}' is not one of automatic, console"
+            )));
+        }
+        for a in self.account.iter_mut().filter(|a| a.access_mode.is_none()) {
+            a.access_mode = Some(mode.to_string());
+        }
+        let default = bg_gates::state::DEFAULT_ACCOUNT;
+        if !self.account.iter().any(|a| a.id == default) {
+            self.account.push(AccountDecl {
+                id: default.to_string(),
+                alias: None,
+                access_mode: Some(mode.to_string()),
+                subscription_delay_secs: 0,
+                grant_delay_secs: 0,
+                // the default account's form was put on file when it was created; keep it
+                use_case_form: false,
+            });
+        }
+        Ok(())
+    }
+
     pub fn from_toml(s: &str) -> Result<Scenario, ScenarioError> {
         let sc: Scenario = toml::from_str(s).map_err(|e| ScenarioError::Parse(e.to_string()))?;
         sc.validate()?;
@@ -316,6 +346,14 @@ impl Scenario {
                     "account id '{}' is not 12 digits",
                     a.id
                 )));
+            }
+            if let Some(m) = &a.access_mode {
+                if !ACCESS_MODES.contains(&m.as_str()) {
+                    return Err(ScenarioError::Invalid(format!(
+                        "account {}: access_mode '{m}' is not one of automatic, console",
+                        a.id
+                    )));
+                }
             }
         }
         for u in &self.user {
@@ -741,5 +779,34 @@ secret = "s"
             "scenario: access key 'AKIAX' names undeclared account 222222222222"
         );
         assert!(Scenario::from_toml("[[acount]]\nid=\"1\"").is_err());
+    }
+
+    #[test]
+    fn access_mode_is_checked_and_the_flag_fills_the_gaps() {
+        let err = Scenario::from_toml("[[account]]\nid=\"111111111111\"\naccess_mode=\"consol\"\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "scenario: account 111111111111: access_mode 'consol' is not one of automatic, console"
+        );
+        let mut s = Scenario::from_toml(
+            "[[account]]\nid=\"111111111111\"\n[[account]]\nid=\"222222222222\"\naccess_mode=\"automatic\"\n",
+        )
+        .unwrap();
+        s.set_default_access_mode("console").unwrap();
+        let modes: Vec<(&str, Option<&str>)> = s
+            .account
+            .iter()
+            .map(|a| (a.id.as_str(), a.access_mode.as_deref()))
+            .collect();
+        assert_eq!(
+            modes,
+            [
+                ("111111111111", Some("console")),
+                ("222222222222", Some("automatic")),
+                ("000000000000", Some("console")),
+            ]
+        );
+        assert!(s.set_default_access_mode("manual").is_err());
     }
 }
