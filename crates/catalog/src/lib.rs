@@ -12,7 +12,7 @@
 //! for?" ([`Catalog::resolve`]).
 
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -282,10 +282,12 @@ pub struct Model {
     /// Embedding sizes (embedding models only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding_dimensions: Option<EmbeddingDimensions>,
-    /// Default on-demand requests-per-minute quota, when sourced.
+    /// A uniform on-demand requests-per-minute quota for every Region, when sourced as such.
+    /// AWS's published defaults vary by Region and call kind: see [`QuotaDefault`]
+    /// (`[[quotas]]`) and [`Catalog::default_quota`], which take precedence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpm: Option<u32>,
-    /// Default on-demand tokens-per-minute quota, when sourced.
+    /// A uniform on-demand tokens-per-minute quota for every Region (see `rpm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<u32>,
     pub source: String,
@@ -415,6 +417,80 @@ impl InferenceProfile {
     }
 }
 
+/// Which family of AWS quotas a default belongs to: a call to the model in-Region (`On-demand …`)
+/// or through a cross-Region inference profile (`Cross-region …`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaKind {
+    OnDemand = 0,
+    CrossRegion = 1,
+}
+
+impl QuotaKind {
+    /// The kebab-case name used in the data file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaKind::OnDemand => "on-demand",
+            QuotaKind::CrossRegion => "cross-region",
+        }
+    }
+}
+
+impl fmt::Display for QuotaKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One published quota whose default value may differ by Region, as AWS's table writes it:
+/// `us-east-1: 1,000` lines, then `Each of the other supported Regions: 100` (or only
+/// `Each supported Region: 400`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionalQuota {
+    /// The AWS quota name, e.g. `On-demand model inference requests per minute for Amazon Nova Lite`.
+    pub name: String,
+    /// Values for the Regions the table names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, u64>,
+    /// The value in every other supported Region.
+    pub other_regions: u64,
+}
+
+impl RegionalQuota {
+    /// The default value in `region` (no allocation).
+    pub fn in_region(&self, region: &str) -> u64 {
+        self.regions
+            .get(region)
+            .copied()
+            .unwrap_or(self.other_regions)
+    }
+}
+
+/// A model's default quotas of one kind, from AWS's published quota table (`[[quotas]]`).
+/// A missing `rpm`, `tpm` or `tpd` means the source has no value for it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDefault {
+    /// The model these quotas are for.
+    pub model: String,
+    pub kind: QuotaKind,
+    /// Requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<RegionalQuota>,
+    /// Tokens per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<RegionalQuota>,
+    /// Tokens per day, where AWS publishes a value other than the documented default
+    /// (tokens per minute × 24 × 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpd: Option<RegionalQuota>,
+    pub source: String,
+    pub as_of: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
 /// Catalog-level metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -471,6 +547,8 @@ struct RawCatalog {
     models: Vec<Model>,
     #[serde(default)]
     profiles: Vec<InferenceProfile>,
+    #[serde(default)]
+    quotas: Vec<QuotaDefault>,
 }
 
 /// Regions, models and system inference profiles, with lookup indexes.
@@ -483,11 +561,15 @@ pub struct Catalog {
     pub regions: Vec<Region>,
     pub models: Vec<Model>,
     pub profiles: Vec<InferenceProfile>,
+    /// AWS's published default quotas, per model and kind (`[[quotas]]`).
+    pub quotas: Vec<QuotaDefault>,
     region_index: HashMap<String, usize>,
     /// Any known Region name → index into `partitions`.
     known_region_index: HashMap<String, usize>,
     model_index: HashMap<String, usize>,
     profile_index: HashMap<String, usize>,
+    /// Model ID → index into `quotas` for [on-demand, cross-Region].
+    quota_index: HashMap<String, [Option<usize>; 2]>,
 }
 
 /// What a runtime call's `modelId` means in the Region the request was signed for (gate 3).
@@ -530,6 +612,7 @@ impl Catalog {
             regions,
             models,
             mut profiles,
+            quotas,
         } = raw;
 
         for p in &mut profiles {
@@ -576,16 +659,26 @@ impl Catalog {
             }
         }
 
+        let mut quota_index: HashMap<String, [Option<usize>; 2]> = HashMap::new();
+        for (i, q) in quotas.iter().enumerate() {
+            let slot = &mut quota_index.entry(q.model.clone()).or_default()[q.kind as usize];
+            if slot.replace(i).is_some() {
+                return Err(dup("quota default", &format!("{} ({})", q.model, q.kind)));
+            }
+        }
+
         let catalog = Catalog {
             meta,
             partitions,
             regions,
             models,
             profiles,
+            quotas,
             region_index,
             known_region_index,
             model_index,
             profile_index,
+            quota_index,
         };
         validate::check(&catalog)?;
         Ok(catalog)
@@ -616,6 +709,15 @@ impl Catalog {
     /// A foundation model by ID.
     pub fn model(&self, id: &str) -> Option<&Model> {
         self.model_index.get(id).map(|&i| &self.models[i])
+    }
+
+    /// AWS's published default quotas of `kind` for a model, when the catalog has them
+    /// (a map lookup, no allocation: the throughput gate calls this per request).
+    pub fn default_quota(&self, model_id: &str, kind: QuotaKind) -> Option<&QuotaDefault> {
+        self.quota_index
+            .get(model_id)
+            .and_then(|slots| slots[kind as usize])
+            .map(|i| &self.quotas[i])
     }
 
     /// A system inference profile by ID (e.g. `us.amazon.nova-lite-v1:0`).

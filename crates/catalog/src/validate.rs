@@ -1,6 +1,6 @@
 //! Consistency checks run by `Catalog::from_toml_str` (ids are already unique when this runs).
 
-use crate::{partition_of, Catalog, CatalogError, Model};
+use crate::{partition_of, Catalog, CatalogError, Model, QuotaDefault};
 use std::collections::HashSet;
 
 const SCHEMA_VERSION: u32 = 1;
@@ -56,6 +56,10 @@ pub(crate) fn check(c: &Catalog) -> Result<(), CatalogError> {
 
     for m in &c.models {
         check_model(c, m)?;
+    }
+
+    for q in &c.quotas {
+        check_quota(c, q)?;
     }
 
     for p in &c.profiles {
@@ -237,6 +241,43 @@ fn check_model(c: &Catalog, m: &Model) -> Result<(), CatalogError> {
     ] {
         if v == Some(0) {
             return Err(invalid(&owner, format!("`{field}` must be positive")));
+        }
+    }
+    Ok(())
+}
+
+/// A `[[quotas]]` entry: a known model, provenance, at least one value, positive values, AWS
+/// quota names, Bedrock Regions of this catalog.
+fn check_quota(c: &Catalog, q: &QuotaDefault) -> Result<(), CatalogError> {
+    let owner = format!("quota default `{}` ({})", q.model, q.kind);
+    if c.model(&q.model).is_none() {
+        return Err(invalid(
+            &owner,
+            "names a model the catalog does not have".into(),
+        ));
+    }
+    provenance(&owner, &q.source, &q.as_of)?;
+    let values = [("rpm", &q.rpm), ("tpm", &q.tpm), ("tpd", &q.tpd)];
+    if values.iter().all(|(_, v)| v.is_none()) {
+        return Err(invalid(&owner, "has none of `rpm`, `tpm`, `tpd`".into()));
+    }
+    for (field, v) in values {
+        let Some(v) = v else { continue };
+        non_empty(&owner, field, &v.name)?;
+        if v.other_regions == 0 || v.regions.values().any(|&n| n == 0) {
+            return Err(invalid(
+                &owner,
+                format!("`{field}` values must be positive"),
+            ));
+        }
+        for r in v.regions.keys() {
+            if c.region(r).is_none() {
+                return Err(CatalogError::UnknownRegion {
+                    owner: owner.clone(),
+                    field,
+                    region: r.clone(),
+                });
+            }
         }
     }
     Ok(())

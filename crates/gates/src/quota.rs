@@ -15,16 +15,99 @@ pub const RPM_MESSAGE: &str = "Too many requests, please wait before trying agai
 pub const TPM_MESSAGE: &str = "Too many tokens, please wait before trying again.";
 pub const TPD_MESSAGE: &str = "Too many tokens per day, please wait before trying again.";
 
-/// Default on-demand quotas where the catalog has none. AWS's per-model defaults vary by model
-/// and Region and are not in our sources; these are of the same order as the common ones.
+/// Fallback quotas where neither a scenario nor the catalog (AWS's published defaults,
+/// `[[quotas]]` in bg-catalog's data file) gives a value. Unsourced: of the same order as the
+/// common published defaults.
 pub const DEFAULT_RPM: u64 = 500;
 pub const DEFAULT_TPM: u64 = 500_000;
+
+/// AWS: "Model invocation max tokens per day for ${model} … By default, this value is the
+/// per-minute quota multiplied by 24 × 60."
+/// (docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html, read 2026-11-25)
+pub const TPD_PER_TPM: u64 = 24 * 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub rpm: u64,
     pub tpm: u64,
     pub tpd: Option<u64>,
+}
+
+/// A scenario's `[[quota]]` values; `None` leaves the default in force.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Override {
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub tpd: Option<u64>,
+}
+
+impl Limits {
+    /// The quota in force in `region`, value by value: the scenario override, else the catalog's
+    /// published default (`sourced`: the model's `[[quotas]]` entry for the call's kind), else
+    /// the `uniform` per-model value (`Model::rpm` / `tpm`), else [`DEFAULT_RPM`] /
+    /// [`DEFAULT_TPM`]. Tokens per day: the override, else a published value, else the tokens
+    /// per minute in force × [`TPD_PER_TPM`]. No allocation.
+    pub fn resolve(
+        sourced: Option<&bg_catalog::QuotaDefault>,
+        uniform: (Option<u32>, Option<u32>),
+        region: &str,
+        o: Override,
+    ) -> Limits {
+        let published = |f: fn(&bg_catalog::QuotaDefault) -> Option<&bg_catalog::RegionalQuota>| {
+            sourced.and_then(f).map(|q| q.in_region(region))
+        };
+        let rpm = o
+            .rpm
+            .or_else(|| published(|q| q.rpm.as_ref()))
+            .or(uniform.0.map(u64::from))
+            .unwrap_or(DEFAULT_RPM);
+        let tpm = o
+            .tpm
+            .or_else(|| published(|q| q.tpm.as_ref()))
+            .or(uniform.1.map(u64::from))
+            .unwrap_or(DEFAULT_TPM);
+        let tpd = o
+            .tpd
+            .or_else(|| published(|q| q.tpd.as_ref()))
+            .unwrap_or_else(|| tpm.saturating_mul(TPD_PER_TPM));
+        Limits {
+            rpm,
+            tpm,
+            tpd: Some(tpd),
+        }
+    }
+
+    /// The defaults for a call to `model` in `region` (`cross_region`: through an inference
+    /// profile) from a catalog, with no scenario override.
+    pub fn catalog_default(
+        catalog: &bg_catalog::Catalog,
+        model: &bg_catalog::Model,
+        region: &str,
+        cross_region: bool,
+    ) -> Limits {
+        Limits::with_override(catalog, model, region, cross_region, Override::default())
+    }
+
+    /// [`Limits::resolve`] with the catalog's entry for `model` and the call's kind.
+    pub fn with_override(
+        catalog: &bg_catalog::Catalog,
+        model: &bg_catalog::Model,
+        region: &str,
+        cross_region: bool,
+        o: Override,
+    ) -> Limits {
+        let kind = if cross_region {
+            bg_catalog::QuotaKind::CrossRegion
+        } else {
+            bg_catalog::QuotaKind::OnDemand
+        };
+        Limits::resolve(
+            catalog.default_quota(&model.id, kind),
+            (model.rpm, model.tpm),
+            region,
+            o,
+        )
+    }
 }
 
 #[derive(Default, Debug)]
@@ -267,6 +350,132 @@ mod tests {
         assert!(m.admit("k", &l, 5, 60).is_ok());
         assert_eq!(m.admit("k", &l, 2, 120), Err(Exceeded::DailyTokens));
         assert!(m.admit("k", &l, 2, 86_400).is_ok());
+    }
+
+    const NOVA_LITE: &str = "amazon.nova-lite-v1:0";
+
+    fn model(id: &str) -> &'static bg_catalog::Model {
+        bg_catalog::catalog().model(id).unwrap()
+    }
+
+    fn default_in(id: &str, region: &str, cross_region: bool) -> Limits {
+        Limits::catalog_default(bg_catalog::catalog(), model(id), region, cross_region)
+    }
+
+    #[test]
+    fn sourced_default_rpm_refuses_exactly_the_next_request() {
+        // General Reference: "On-demand model inference requests per minute for Amazon Nova
+        // Lite": us-east-1 1,000, each of the other supported Regions 100.
+        let l = default_in(NOVA_LITE, "us-west-2", false);
+        assert_eq!(l.rpm, 100);
+        let m = Meter::default();
+        let key = Meter::key("111122223333", "us-west-2", NOVA_LITE);
+        for i in 0..100 {
+            assert_eq!(m.admit(&key, &l, 1, 120), Ok(()), "request {}", i + 1);
+        }
+        let refused = m.admit(&key, &l, 1, 179).unwrap_err();
+        assert_eq!(refused, Exceeded::Requests);
+        let deny = refused.deny(&key, &l);
+        assert_eq!(
+            (deny.error, deny.status, deny.message.as_str()),
+            (
+                "ThrottlingException",
+                429,
+                "Too many requests, please wait before trying again."
+            )
+        );
+        assert!(deny
+            .reason
+            .ends_with("quota of 100 requests per minute reached"));
+        // The Region with its own value: 1,000 requests.
+        let east = default_in(NOVA_LITE, "us-east-1", false);
+        let key = Meter::key("111122223333", "us-east-1", NOVA_LITE);
+        for _ in 0..1000 {
+            assert!(m.admit(&key, &east, 1, 120).is_ok());
+        }
+        assert_eq!(m.admit(&key, &east, 1, 120), Err(Exceeded::Requests));
+    }
+
+    #[test]
+    fn sourced_default_tpm_and_cross_region_kind() {
+        let l = default_in(NOVA_LITE, "us-east-1", false);
+        assert_eq!((l.rpm, l.tpm), (1000, 2_000_000));
+        let l = default_in(NOVA_LITE, "eu-west-1", false);
+        assert_eq!((l.rpm, l.tpm), (100, 100_000));
+        // Through a profile: "Cross-region model inference … for Amazon Nova Lite".
+        let l = default_in(NOVA_LITE, "us-east-2", true);
+        assert_eq!((l.rpm, l.tpm), (2000, 4_000_000));
+        let l = default_in(NOVA_LITE, "eu-west-1", true);
+        assert_eq!((l.rpm, l.tpm), (200, 200_000));
+        // Only a cross-Region value is published: an in-Region call falls back.
+        let sonnet4 = "anthropic.claude-sonnet-4-20250514-v1:0";
+        let l = default_in(sonnet4, "us-east-1", true);
+        assert_eq!((l.rpm, l.tpm), (200, 200_000));
+        let l = default_in(sonnet4, "us-east-1", false);
+        assert_eq!((l.rpm, l.tpm), (DEFAULT_RPM, DEFAULT_TPM));
+        // Nova Canvas: a published RPM, no published TPM.
+        let l = default_in("amazon.nova-canvas-v1:0", "us-east-1", false);
+        assert_eq!((l.rpm, l.tpm), (100, DEFAULT_TPM));
+    }
+
+    #[test]
+    fn unsourced_models_use_the_fallback() {
+        for id in [
+            "qwen.qwen3-32b-v1:0",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ] {
+            for cross in [false, true] {
+                let l = default_in(id, "us-east-1", cross);
+                assert_eq!((l.rpm, l.tpm), (DEFAULT_RPM, DEFAULT_TPM), "{id}");
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_per_day_default_is_tpm_times_1440() {
+        assert_eq!(TPD_PER_TPM, 1440);
+        for (id, region) in [
+            (NOVA_LITE, "us-east-1"),
+            (NOVA_LITE, "eu-west-1"),
+            ("qwen.qwen3-32b-v1:0", "us-east-1"),
+        ] {
+            let l = default_in(id, region, false);
+            assert_eq!(l.tpd, Some(l.tpm * 1440), "{id} in {region}");
+        }
+        assert_eq!(
+            default_in(NOVA_LITE, "us-east-1", false).tpd,
+            Some(2_880_000_000)
+        );
+        assert_eq!(
+            default_in("qwen.qwen3-32b-v1:0", "us-east-1", false).tpd,
+            Some(720_000_000)
+        );
+    }
+
+    #[test]
+    fn scenario_overrides_win_value_by_value() {
+        let c = bg_catalog::catalog();
+        let o = Override {
+            rpm: Some(2),
+            tpm: None,
+            tpd: None,
+        };
+        let l = Limits::with_override(c, model(NOVA_LITE), "us-west-2", false, o);
+        assert_eq!((l.rpm, l.tpm, l.tpd), (2, 100_000, Some(100_000 * 1440)));
+        let o = Override {
+            rpm: None,
+            tpm: Some(60),
+            tpd: None,
+        };
+        let l = Limits::with_override(c, model(NOVA_LITE), "us-west-2", false, o);
+        assert_eq!((l.rpm, l.tpm, l.tpd), (100, 60, Some(60 * 1440)));
+        let o = Override {
+            rpm: None,
+            tpm: None,
+            tpd: Some(50),
+        };
+        let l = Limits::with_override(c, model(NOVA_LITE), "us-west-2", false, o);
+        assert_eq!(l.tpd, Some(50));
     }
 
     #[test]

@@ -126,30 +126,32 @@ impl App {
         }
     }
 
-    /// The quota for (account, Region, model): a scenario override, else the catalog's, else
-    /// the documented defaults.
+    /// The quota for (account, Region, model): a scenario override, else AWS's published default
+    /// from the catalog for the call's kind (`cross_region`: through an inference profile), else
+    /// the documented fallback; tokens per day default to tokens per minute × 24 × 60.
     pub fn limits(
         &self,
         account: &str,
         region: &str,
         model: &bg_catalog::Model,
+        cross_region: bool,
     ) -> bg_gates::quota::Limits {
-        let o = self.quota_overrides.iter().rev().find(|q| {
-            q.model == model.id
-                && q.account.as_deref().is_none_or(|a| a == account)
-                && q.region.as_deref().is_none_or(|r| r == region)
-        });
-        bg_gates::quota::Limits {
-            rpm: o
-                .and_then(|q| q.rpm)
-                .or(model.rpm.map(u64::from))
-                .unwrap_or(bg_gates::quota::DEFAULT_RPM),
-            tpm: o
-                .and_then(|q| q.tpm)
-                .or(model.tpm.map(u64::from))
-                .unwrap_or(bg_gates::quota::DEFAULT_TPM),
-            tpd: o.and_then(|q| q.tpd),
-        }
+        let o = self
+            .quota_overrides
+            .iter()
+            .rev()
+            .find(|q| {
+                q.model == model.id
+                    && q.account.as_deref().is_none_or(|a| a == account)
+                    && q.region.as_deref().is_none_or(|r| r == region)
+            })
+            .map(|q| bg_gates::quota::Override {
+                rpm: q.rpm,
+                tpm: q.tpm,
+                tpd: q.tpd,
+            })
+            .unwrap_or_default();
+        bg_gates::quota::Limits::with_override(self.catalog, model, region, cross_region, o)
     }
 
     pub fn stream_pace(&self) -> std::time::Duration {

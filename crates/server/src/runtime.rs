@@ -385,7 +385,7 @@ pub fn throttle(
     let mut first_refusal = None;
     for region in &regions {
         let key = bg_gates::quota::Meter::key(account, region, &target.model.id);
-        let limits = app.limits(account, region, target.model);
+        let limits = app.limits(account, region, target.model, target.profile.is_some());
         match app.meter.admit(&key, &limits, u64::from(input_tokens), now) {
             Ok(()) => return Ok((key, fault)),
             Err(e) => {
