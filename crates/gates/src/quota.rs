@@ -15,11 +15,17 @@ pub const RPM_MESSAGE: &str = "Too many requests, please wait before trying agai
 pub const TPM_MESSAGE: &str = "Too many tokens, please wait before trying again.";
 pub const TPD_MESSAGE: &str = "Too many tokens per day, please wait before trying again.";
 
-/// Fallback quotas where neither a scenario nor the catalog (AWS's published defaults,
-/// `[[quotas]]` in bg-catalog's data file) gives a value. Unsourced: of the same order as the
-/// common published defaults.
-pub const DEFAULT_RPM: u64 = 500;
+/// Fallback tokens per minute where neither a scenario nor the catalog (AWS's published
+/// defaults, `[[quotas]]` in bg-catalog's data file) gives a value. Unsourced: of the same order
+/// as the common published defaults.
 pub const DEFAULT_TPM: u64 = 500_000;
+
+/// Requests per minute are not limited unless a scenario sets `rpm`. AWS: "Amazon Bedrock no
+/// longer enforces requests-per-minute (RPM) quotas on the bedrock-runtime endpoint. Throttling
+/// is governed by the token-based quotas." (quotas-runtime.html and the release notes of
+/// 2026-05-27, read 2026-11-25). The catalog keeps the RPM values AWS published before that as
+/// data; a scenario that wants the older behaviour sets them.
+pub const NO_RPM_LIMIT: u64 = u64::MAX;
 
 /// AWS: "Model invocation max tokens per day for ${model} … By default, this value is the
 /// per-minute quota multiplied by 24 × 60."
@@ -42,10 +48,11 @@ pub struct Override {
 }
 
 impl Limits {
-    /// The quota in force in `region`, value by value: the scenario override, else the catalog's
-    /// published default (`sourced`: the model's `[[quotas]]` entry for the call's kind), else
-    /// the `uniform` per-model value (`Model::rpm` / `tpm`), else [`DEFAULT_RPM`] /
-    /// [`DEFAULT_TPM`]. Tokens per day: the override, else a published value, else the tokens
+    /// The quota in force in `region`, value by value. Tokens per minute: the scenario
+    /// override, else the catalog's published default (`sourced`: the model's `[[quotas]]` entry
+    /// for the call's kind), else the `uniform` per-model value (`Model::tpm`), else
+    /// [`DEFAULT_TPM`]. Requests per minute: the override, else [`NO_RPM_LIMIT`] (AWS's rule
+    /// since May 2026). Tokens per day: the override, else a published value, else the tokens
     /// per minute in force × [`TPD_PER_TPM`]. No allocation.
     pub fn resolve(
         sourced: Option<&bg_catalog::QuotaDefault>,
@@ -56,11 +63,7 @@ impl Limits {
         let published = |f: fn(&bg_catalog::QuotaDefault) -> Option<&bg_catalog::RegionalQuota>| {
             sourced.and_then(f).map(|q| q.in_region(region))
         };
-        let rpm = o
-            .rpm
-            .or_else(|| published(|q| q.rpm.as_ref()))
-            .or(uniform.0.map(u64::from))
-            .unwrap_or(DEFAULT_RPM);
+        let rpm = o.rpm.unwrap_or(NO_RPM_LIMIT);
         let tpm = o
             .tpm
             .or_else(|| published(|q| q.tpm.as_ref()))
@@ -363,59 +366,78 @@ mod tests {
     }
 
     #[test]
-    fn sourced_default_rpm_refuses_exactly_the_next_request() {
-        // General Reference: "On-demand model inference requests per minute for Amazon Nova
-        // Lite": us-east-1 1,000, each of the other supported Regions 100.
+    fn sourced_default_tpm_refuses_exactly_the_next_token() {
+        // General Reference: "On-demand model inference tokens per minute for Amazon Nova
+        // Lite": us-east-1 2,000,000, each of the other supported Regions 100,000.
         let l = default_in(NOVA_LITE, "us-west-2", false);
-        assert_eq!(l.rpm, 100);
+        assert_eq!(l.tpm, 100_000);
         let m = Meter::default();
         let key = Meter::key("111122223333", "us-west-2", NOVA_LITE);
         for i in 0..100 {
-            assert_eq!(m.admit(&key, &l, 1, 120), Ok(()), "request {}", i + 1);
+            assert_eq!(m.admit(&key, &l, 1000, 120), Ok(()), "request {}", i + 1);
         }
         let refused = m.admit(&key, &l, 1, 179).unwrap_err();
-        assert_eq!(refused, Exceeded::Requests);
+        assert_eq!(refused, Exceeded::Tokens);
         let deny = refused.deny(&key, &l);
         assert_eq!(
             (deny.error, deny.status, deny.message.as_str()),
             (
                 "ThrottlingException",
                 429,
-                "Too many requests, please wait before trying again."
+                "Too many tokens, please wait before trying again."
             )
         );
-        assert!(deny
-            .reason
-            .ends_with("quota of 100 requests per minute reached"));
-        // The Region with its own value: 1,000 requests.
-        let east = default_in(NOVA_LITE, "us-east-1", false);
-        let key = Meter::key("111122223333", "us-east-1", NOVA_LITE);
-        for _ in 0..1000 {
-            assert!(m.admit(&key, &east, 1, 120).is_ok());
+        // the next minute has room again
+        assert_eq!(m.admit(&key, &l, 1, 180), Ok(()));
+    }
+
+    #[test]
+    fn requests_per_minute_are_unlimited_by_default() {
+        // AWS no longer enforces RPM quotas (May 2026): 10,000 one-token calls in one minute
+        // pass, while a scenario's rpm still counts.
+        let l = default_in(NOVA_LITE, "us-west-2", false);
+        assert_eq!(l.rpm, NO_RPM_LIMIT);
+        let m = Meter::default();
+        for _ in 0..10_000 {
+            assert!(m.admit("k", &l, 1, 60).is_ok());
         }
-        assert_eq!(m.admit(&key, &east, 1, 120), Err(Exceeded::Requests));
+        let o = Override {
+            rpm: Some(100),
+            ..Override::default()
+        };
+        let l = Limits::with_override(
+            bg_catalog::catalog(),
+            model(NOVA_LITE),
+            "us-west-2",
+            false,
+            o,
+        );
+        for _ in 0..100 {
+            assert!(m.admit("k2", &l, 1, 60).is_ok());
+        }
+        assert_eq!(m.admit("k2", &l, 1, 60), Err(Exceeded::Requests));
     }
 
     #[test]
     fn sourced_default_tpm_and_cross_region_kind() {
         let l = default_in(NOVA_LITE, "us-east-1", false);
-        assert_eq!((l.rpm, l.tpm), (1000, 2_000_000));
+        assert_eq!((l.rpm, l.tpm), (NO_RPM_LIMIT, 2_000_000));
         let l = default_in(NOVA_LITE, "eu-west-1", false);
-        assert_eq!((l.rpm, l.tpm), (100, 100_000));
+        assert_eq!((l.rpm, l.tpm), (NO_RPM_LIMIT, 100_000));
         // Through a profile: "Cross-region model inference … for Amazon Nova Lite".
         let l = default_in(NOVA_LITE, "us-east-2", true);
-        assert_eq!((l.rpm, l.tpm), (2000, 4_000_000));
+        assert_eq!(l.tpm, 4_000_000);
         let l = default_in(NOVA_LITE, "eu-west-1", true);
-        assert_eq!((l.rpm, l.tpm), (200, 200_000));
+        assert_eq!(l.tpm, 200_000);
         // Only a cross-Region value is published: an in-Region call falls back.
         let sonnet4 = "anthropic.claude-sonnet-4-20250514-v1:0";
         let l = default_in(sonnet4, "us-east-1", true);
-        assert_eq!((l.rpm, l.tpm), (200, 200_000));
+        assert_eq!(l.tpm, 200_000);
         let l = default_in(sonnet4, "us-east-1", false);
-        assert_eq!((l.rpm, l.tpm), (DEFAULT_RPM, DEFAULT_TPM));
-        // Nova Canvas: a published RPM, no published TPM.
+        assert_eq!(l.tpm, DEFAULT_TPM);
+        // Nova Canvas: a published RPM only (not enforced), no published TPM.
         let l = default_in("amazon.nova-canvas-v1:0", "us-east-1", false);
-        assert_eq!((l.rpm, l.tpm), (100, DEFAULT_TPM));
+        assert_eq!((l.rpm, l.tpm), (NO_RPM_LIMIT, DEFAULT_TPM));
     }
 
     #[test]
@@ -426,7 +448,7 @@ mod tests {
         ] {
             for cross in [false, true] {
                 let l = default_in(id, "us-east-1", cross);
-                assert_eq!((l.rpm, l.tpm), (DEFAULT_RPM, DEFAULT_TPM), "{id}");
+                assert_eq!((l.rpm, l.tpm), (NO_RPM_LIMIT, DEFAULT_TPM), "{id}");
             }
         }
     }
@@ -468,7 +490,7 @@ mod tests {
             tpd: None,
         };
         let l = Limits::with_override(c, model(NOVA_LITE), "us-west-2", false, o);
-        assert_eq!((l.rpm, l.tpm, l.tpd), (100, 60, Some(60 * 1440)));
+        assert_eq!((l.rpm, l.tpm, l.tpd), (NO_RPM_LIMIT, 60, Some(60 * 1440)));
         let o = Override {
             rpm: None,
             tpm: None,
