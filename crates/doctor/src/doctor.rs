@@ -34,6 +34,33 @@ use std::time::{Duration, Instant};
 pub const EXIT_OPEN: i32 = 0;
 pub const EXIT_UNKNOWN: i32 = 20;
 
+/// AWS's published default tokens-per-minute quota for the call's kind (in-Region or through a
+/// profile) in `region`, from the catalog, as evidence for the quota gate: the account's own
+/// value may be lower and is only readable through Service Quotas.
+fn published_quota(
+    catalog: &bg_catalog::Catalog,
+    m: &bg_catalog::Model,
+    through_profile: bool,
+    region: &str,
+) -> String {
+    let kind = if through_profile {
+        bg_catalog::QuotaKind::CrossRegion
+    } else {
+        bg_catalog::QuotaKind::OnDemand
+    };
+    match catalog.default_quota(&m.id, kind).and_then(|q| q.tpm.as_ref()) {
+        Some(t) => format!(
+            " AWS's published default for this call: \"{}\" = {} in {region} (your account's value may be lower: aws service-quotas list-service-quotas --service-code bedrock --region {region}). Requests per minute are not limited (AWS, May 2026).",
+            t.name,
+            t.in_region(region)
+        ),
+        None => format!(
+            " AWS publishes no default {kind} tokens-per-minute quota for {} in the table this tool carries; see aws service-quotas list-service-quotas --service-code bedrock --region {region}.",
+            m.id
+        ),
+    }
+}
+
 /// The exit code for the first shut gate.
 pub fn exit_code(gate: Gate) -> i32 {
     match gate {
@@ -1037,15 +1064,9 @@ pub async fn run(opts: &Options) -> Report {
     // ---- quota ----
     {
         let q = gate_mut(&mut gates, Gate::Quota);
-        let defaults = w.model.and_then(|m| match (m.rpm, m.tpm) {
-            (None, None) => None,
-            (r, t) => Some(format!(
-                " The catalog's default on-demand quota for {}: {}{}.",
-                m.id,
-                r.map(|r| format!("{r} requests/min")).unwrap_or_default(),
-                t.map(|t| format!(" {t} tokens/min")).unwrap_or_default()
-            )),
-        });
+        let defaults = w
+            .model
+            .map(|m| published_quota(catalog, m, w.profile.is_some(), &region));
         q.set(Status::Unknown, format!("quotas are not read by this tool (Service Quotas); only a throttled call shows this gate shut.{}", defaults.unwrap_or_default()), None);
     }
 
@@ -1528,6 +1549,22 @@ mod tests {
         let r = finish(base(Call::Skipped("--no-invoke".into())), g, None);
         assert_eq!(r.exit_code, EXIT_UNKNOWN);
         assert!(r.verdict.contains("not proven open"));
+    }
+
+    #[test]
+    fn quota_evidence_quotes_the_published_default_for_the_call_kind() {
+        let c = bg_catalog::catalog();
+        let lite = c.model("amazon.nova-lite-v1:0").unwrap();
+        assert_eq!(
+            published_quota(c, lite, false, "eu-west-1"),
+            " AWS's published default for this call: \"On-demand model inference tokens per minute for Amazon Nova Lite\" = 100000 in eu-west-1 (your account's value may be lower: aws service-quotas list-service-quotas --service-code bedrock --region eu-west-1). Requests per minute are not limited (AWS, May 2026)."
+        );
+        assert!(published_quota(c, lite, true, "us-east-1")
+            .contains("\"Cross-region model inference tokens per minute for Amazon Nova Lite\" = 4000000 in us-east-1"));
+        let qwen = c.model("qwen.qwen3-32b-v1:0").unwrap();
+        assert!(published_quota(c, qwen, false, "us-east-1").starts_with(
+            " AWS publishes no default on-demand tokens-per-minute quota for qwen.qwen3-32b-v1:0"
+        ));
     }
 
     #[test]
