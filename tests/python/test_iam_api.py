@@ -853,3 +853,42 @@ def test_cli_simulate_custom_policy(aws):
     assert rc == 0, err
     got = [(x["EvalResourceName"], x["EvalDecision"]) for x in json.loads(out)["EvaluationResults"]]
     assert got == [(MODEL_A, "allowed"), (MODEL_B, "implicitDeny")]
+
+
+def audit_for(server, request_id):
+    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit") as r:
+        records = json.loads(r.read())["records"]
+    return next(r for r in records if r["request_id"] == request_id)
+
+
+def test_iam_and_sts_refusals_are_audited_with_their_gate(server, iam, new_user):
+    """The IAM API's and STS's AccessDenied carry the IAM engine's diagnosis to the audit log,
+    as Bedrock's refusals do: the gate, the layer that refused, and the fix."""
+    name, arn, make_client = new_user("audited")
+    target = uniq("victim")
+    with pytest.raises(ClientError) as ei:
+        make_client("iam").create_user(UserName=target)
+    rec = audit_for(server, ei.value.response["ResponseMetadata"]["RequestId"])
+    assert (rec["operation"], rec["error"], rec["status"], rec["gate"]) == ("CreateUser", "AccessDenied", 403, "iam")
+    assert rec["reason"] == "no identity-based policy allows iam:CreateUser"
+    assert rec["fix"] == f"add an Allow for iam:CreateUser on {IAM_NS_ARN}:user/{target} to the identity-based policy"
+
+    # An AWS managed policy cannot be changed, whoever asks.
+    with pytest.raises(ClientError) as ei:
+        iam.create_policy_version(PolicyArn=BEDROCK_RO, PolicyDocument=json.dumps(doc(allow("s3:*"))))
+    rec = audit_for(server, ei.value.response["ResponseMetadata"]["RequestId"])
+    assert (rec["error"], rec["gate"]) == ("AccessDenied", "iam")
+    assert rec["reason"] == f"{BEDROCK_RO} is an AWS managed policy: it belongs to AWS and cannot be changed"
+
+    # A role that does not trust the caller.
+    role = uniq("distrust")
+    _, other_arn, _ = new_user("trusted")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_naming(other_arn))
+    with pytest.raises(ClientError) as ei:
+        make_client("sts").assume_role(RoleArn=f"{IAM_NS_ARN}:role/{role}", RoleSessionName="s1")
+    assert error_of(ei) == ("AccessDenied", 403,
+                            f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: "
+                            f"{IAM_NS_ARN}:role/{role}")
+    rec = audit_for(server, ei.value.response["ResponseMetadata"]["RequestId"])
+    assert (rec["operation"], rec["gate"]) == ("AssumeRole", "iam")
+    assert rec["fix"].startswith("check the role exists (aws iam get-role), that its trust policy names")

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// True for errors raised before the service (authentication): changes the namespace.
     pub front_door: bool,
+    /// The gate, reason and fix behind the refusal, for the audit log (never sent).
+    pub diagnosis: Option<Box<bg_gates::Deny>>,
 }
 
 impl ApiError {
@@ -30,6 +32,15 @@ impl ApiError {
             status,
             message: message.into(),
             front_door: false,
+            diagnosis: None,
+        }
+    }
+
+    /// The same error, with what we know beyond AWS's message for the audit log.
+    pub fn diagnosed(self, d: bg_gates::Deny) -> ApiError {
+        ApiError {
+            diagnosis: Some(Box::new(d)),
+            ..self
         }
     }
 

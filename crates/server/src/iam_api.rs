@@ -274,6 +274,12 @@ pub(crate) fn access_denied(message: impl Into<String>) -> ApiError {
     ApiError::new("AccessDenied", 403, message)
 }
 
+/// IAM's and STS's `AccessDenied` for a refusal of the IAM engine, with its diagnosis (the IAM
+/// gate, the deciding statement or layer, the fix) kept for the audit log.
+pub(crate) fn denied_by(d: bg_gates::Deny) -> ApiError {
+    access_denied(d.message.clone()).diagnosed(d)
+}
+
 /// AWS's sentence for a user/role/group that does not exist.
 pub(crate) fn no_such_entity(kind: Kind, name: &str) -> ApiError {
     no_such(format!(
@@ -320,7 +326,7 @@ impl<'a> Ctx<'a> {
             action,
             &[(resource.to_string(), ctx)],
         )
-        .map_err(|d| access_denied(d.message))
+        .map_err(denied_by)
     }
 
     /// Evaluate on `resource` but name `shown` in the refusal (IAM's list actions name e.g.
@@ -341,8 +347,8 @@ impl<'a> Ctx<'a> {
         if e.is_allowed() {
             Ok(())
         } else {
-            Err(access_denied(bg_iam::denial_message(
-                &self.caller.identity.arn,
+            Err(denied_by(bg_gates::authz::deny(
+                &self.caller.identity,
                 action,
                 Some(shown),
                 &e,

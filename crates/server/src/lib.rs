@@ -322,7 +322,7 @@ pub fn render(
         request_id,
         operation,
         err,
-        diagnosis,
+        diagnosis.or(err.diagnosis.as_deref()),
     ));
     match proto {
         Proto::Json => json_error(err, request_id),

@@ -89,7 +89,7 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
                     rid,
                     action,
                     &e,
-                    None,
+                    e.diagnosis.as_deref(),
                 ));
                 crate::error::query_error(&e, rid, crate::iam_api::IAM_XMLNS)
             }

@@ -89,10 +89,18 @@ fn policy_for(cx: &Ctx, action: &str) -> Result<ManagedPolicy, ApiError> {
 /// resource-based policy.
 fn refuse_aws_managed(cx: &Ctx, p: &ManagedPolicy, action: &str) -> Result<(), ApiError> {
     if p.account.is_none() {
-        return Err(access_denied(format!(
+        let message = format!(
             "User: {} is not authorized to perform: {action} on resource: {} because no resource-based policy allows the {action} action",
             cx.caller.identity.arn, p.arn
-        )));
+        );
+        return Err(access_denied(message.clone()).diagnosed(bg_gates::Deny {
+            gate: bg_gates::Gate::Iam,
+            error: "AccessDenied",
+            status: 403,
+            message,
+            reason: format!("{} is an AWS managed policy: it belongs to AWS and cannot be changed", p.arn),
+            fix: "create a customer managed policy with the document you want (aws iam create-policy) and attach it instead".into(),
+        }));
     }
     Ok(())
 }

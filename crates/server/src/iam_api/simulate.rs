@@ -533,7 +533,7 @@ pub fn simulate_custom_policy(cx: &Ctx) -> OpResult {
         "iam:SimulateCustomPolicy",
         cx.context(),
     )
-    .map_err(|d| super::access_denied(d.message))?;
+    .map_err(super::denied_by)?;
     let caller_arn =
         cx.p.get("CallerArn")
             .map(str::to_string)
