@@ -193,6 +193,32 @@ def converse(client, model):
     return client.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
 
 
+def audit_of(srv, fn):
+    """The audit record of the refusal `fn` gets."""
+    with pytest.raises(ClientError) as ei:
+        fn()
+    rid = ei.value.response["ResponseMetadata"]["RequestId"]
+    with urllib.request.urlopen(srv.url + "/_bedrock-gates/audit") as r:
+        return next(x for x in json.loads(r.read())["records"] if x["request_id"] == rid)
+
+
+def test_control_plane_model_refusals_are_audited_as_the_region_gate(srv):
+    """GetFoundationModel and the access operations refuse a model the Region does not offer with
+    AWS's one sentence; the audit log says which gate and which Regions offer it."""
+    west = bedrock(srv, region="us-west-2")
+    rec = audit_of(srv, lambda: west.get_foundation_model(modelIdentifier="amazon.nova-canvas-v1:0"))
+    assert (rec["operation"], rec["error"], rec["message"], rec["gate"]) == (
+        "GetFoundationModel", "ValidationException", "The provided model identifier is invalid.", "region")
+    assert rec["reason"] == "amazon.nova-canvas-v1:0 is not offered in us-west-2"
+    assert rec["fix"].startswith("sign the request for a Region that offers amazon.nova-canvas-v1:0: ")
+    assert "us-east-1" in rec["fix"]
+    rec = audit_of(srv, lambda: west.list_foundation_model_agreement_offers(modelId="amazon.nova-canvas-v1:0"))
+    assert (rec["gate"], rec["reason"]) == ("region", "amazon.nova-canvas-v1:0 is not offered in us-west-2")
+    rec = audit_of(srv, lambda: west.get_foundation_model(modelIdentifier="amazon.nova-lite-v9:0"))
+    assert (rec["gate"], rec["reason"]) == (
+        "region", "amazon.nova-lite-v9:0 is not a model or inference profile this catalog knows")
+
+
 def availability(srv, who, model):
     return body(bedrock(srv, who).get_foundation_model_availability(modelId=model))
 
@@ -225,6 +251,9 @@ def test_fresh_account_anthropic_flow(srv, tmp_path):
     assert refused(lambda: bedrock(srv, FRESH).get_use_case_for_model_access()) == (
         "ResourceNotFoundException", 404, "Model use case details have not been submitted for this account.",
     )
+    rec = audit_of(srv, lambda: bedrock(srv, FRESH).get_use_case_for_model_access())
+    assert (rec["operation"], rec["gate"]) == ("GetUseCaseForModelAccess", "model-access")
+    assert rec["fix"] == "submit it once: aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json"
 
     form = tmp_path / "use-case.json"
     form_bytes = json.dumps({

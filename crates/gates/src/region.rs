@@ -79,6 +79,33 @@ pub fn resolve<'c>(
     }
 }
 
+/// The diagnosis behind a control-plane operation's "The provided model identifier is invalid."
+/// (GetFoundationModel, agreements, availability, profiles): gate 3, with the Regions that offer
+/// the model when the catalog knows it.
+pub fn invalid_model(catalog: &Catalog, model_identifier: &str, region: &str) -> Deny {
+    let bare = model_identifier
+        .rsplit('/')
+        .next()
+        .unwrap_or(model_identifier);
+    let known = catalog.model(bare).is_some() || catalog.profile(bare).is_some();
+    Deny {
+        gate: Gate::Region,
+        error: "ValidationException",
+        status: 400,
+        message: INVALID_MODEL_ID.to_string(),
+        reason: if known {
+            format!("{model_identifier} is not offered in {region}")
+        } else {
+            format!("{model_identifier} is not a model or inference profile this catalog knows")
+        },
+        fix: if known {
+            regions_fix(catalog, model_identifier)
+        } else {
+            "check the model ID with `aws bedrock list-foundation-models`".to_string()
+        },
+    }
+}
+
 fn profile_fix(catalog: &Catalog, model_id: &str, region: &str) -> String {
     let ids: Vec<&str> = catalog
         .profiles_in_region(region)
@@ -114,5 +141,33 @@ fn regions_fix(catalog: &Catalog, model_identifier: &str) -> String {
             m.id
         ),
         None => "check the model ID and the Region with `aws bedrock list-foundation-models`".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_model_names_the_regions_or_says_unknown() {
+        let c = bg_catalog::catalog();
+        let d = invalid_model(c, "amazon.nova-canvas-v1:0", "us-west-2");
+        assert_eq!(
+            (d.gate, d.status, d.message.as_str(), d.reason.as_str()),
+            (
+                Gate::Region,
+                400,
+                INVALID_MODEL_ID,
+                "amazon.nova-canvas-v1:0 is not offered in us-west-2"
+            )
+        );
+        assert!(d
+            .fix
+            .starts_with("sign the request for a Region that offers amazon.nova-canvas-v1:0: "));
+        let d = invalid_model(c, "nope.model-v1:0", "us-east-1");
+        assert_eq!(
+            d.reason,
+            "nope.model-v1:0 is not a model or inference profile this catalog knows"
+        );
     }
 }

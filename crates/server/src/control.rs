@@ -119,7 +119,15 @@ pub fn get_foundation_model(
             let prefix = format!(":bedrock:{region}::foundation-model/");
             match identifier.find(&prefix) {
                 Some(i) => &identifier[i + prefix.len()..],
-                None => return Err(ApiError::validation(bg_gates::region::INVALID_MODEL_ID).into()),
+                None => {
+                    return Err(ApiError::validation(bg_gates::region::INVALID_MODEL_ID)
+                        .diagnosed(bg_gates::region::invalid_model(
+                            app.catalog,
+                            identifier,
+                            region,
+                        ))
+                        .into())
+                }
             }
         }
         None => identifier,
@@ -128,7 +136,10 @@ pub fn get_foundation_model(
         .catalog
         .models_in_region(region)
         .find(|m| m.id == id)
-        .ok_or_else(|| ApiError::validation(bg_gates::region::INVALID_MODEL_ID))?;
+        .ok_or_else(|| {
+            ApiError::validation(bg_gates::region::INVALID_MODEL_ID)
+                .diagnosed(bg_gates::region::invalid_model(app.catalog, id, region))
+        })?;
     let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
     bg_gates::authz::authorize(
         &app.snapshot(),
