@@ -230,6 +230,73 @@ async fn rust_sdk_end_to_end() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(inv.body().as_ref()).unwrap();
     assert_eq!(v["embedding"].as_array().unwrap().len(), 512);
+
+    // Every other provider family's native body, as aws-sdk-rust sends and reads it.
+    let invoke = |model: &'static str, body: serde_json::Value| {
+        let rt = rt.clone();
+        async move {
+            let out = rt
+                .invoke_model()
+                .model_id(model)
+                .content_type("application/json")
+                .accept("application/json")
+                .body(Blob::new(body.to_string()))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{model}: {e:?}"));
+            assert_eq!(out.content_type(), "application/json", "{model}");
+            serde_json::from_slice::<serde_json::Value>(out.body().as_ref()).unwrap()
+        }
+    };
+    let v = invoke(
+        "amazon.nova-lite-v1:0",
+        serde_json::json!({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":50}}),
+    )
+    .await;
+    assert_eq!(v["stopReason"], "end_turn");
+    assert_eq!(v["output"]["message"]["role"], "assistant");
+    assert_eq!(
+        v["usage"]["totalTokens"].as_u64(),
+        Some(
+            v["usage"]["inputTokens"].as_u64().unwrap()
+                + v["usage"]["outputTokens"].as_u64().unwrap()
+        )
+    );
+    let v = invoke(
+        "amazon.titan-text-express-v1",
+        serde_json::json!({"inputText":"hello","textGenerationConfig":{"maxTokenCount":3}}),
+    )
+    .await;
+    assert_eq!(v["results"][0]["completionReason"], "LENGTH");
+    assert_eq!(v["results"][0]["tokenCount"], 3);
+    let v = invoke(
+        "meta.llama3-8b-instruct-v1:0",
+        serde_json::json!({"prompt":"hi","max_gen_len":64}),
+    )
+    .await;
+    assert_eq!(v["stop_reason"], "stop");
+    assert!(v["generation"].as_str().is_some_and(|g| !g.is_empty()));
+    let v = invoke(
+        "mistral.mistral-large-2402-v1:0",
+        serde_json::json!({"prompt":"<s>[INST] hi [/INST]","max_tokens":64}),
+    )
+    .await;
+    assert_eq!(v["outputs"][0]["stop_reason"], "stop");
+    let v = invoke(
+        "cohere.command-r-plus-v1:0",
+        serde_json::json!({"message":"hi","max_tokens":64}),
+    )
+    .await;
+    assert_eq!(v["finish_reason"], "COMPLETE");
+    assert!(v["text"].as_str().is_some_and(|t| !t.is_empty()));
+    let v = invoke(
+        "cohere.embed-english-v3",
+        serde_json::json!({"texts":["a","b"],"input_type":"search_document"}),
+    )
+    .await;
+    assert_eq!(v["response_type"], "embeddings_floats");
+    assert_eq!(v["embeddings"].as_array().unwrap().len(), 2);
+    assert_eq!(v["embeddings"][0].as_array().unwrap().len(), 1024);
 }
 
 #[tokio::test]
