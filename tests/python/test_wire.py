@@ -205,6 +205,48 @@ def test_converse_tool_use(client):
     assert tu[0]["toolUseId"].startswith("tooluse_")
 
 
+@pytest.mark.parametrize("model,body,check", [
+    ("anthropic.claude-3-haiku-20240307-v1:0",
+     {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]},
+     lambda o: o["type"] == "message" and o["stop_reason"] == "end_turn"),
+    (PINNED_MODEL, {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+     lambda o: o["output"]["message"]["content"] == [{"text": PINNED}]),
+    ("amazon.titan-text-express-v1", {"inputText": "hello", "textGenerationConfig": {"maxTokenCount": 3}},
+     lambda o: o["results"][0]["tokenCount"] == 3 and o["results"][0]["completionReason"] == "LENGTH"),
+    ("amazon.titan-embed-text-v2:0", {"inputText": "hello", "dimensions": 256},
+     lambda o: len(o["embedding"]) == 256),
+    ("meta.llama3-8b-instruct-v1:0", {"prompt": "hi", "max_gen_len": 64}, lambda o: o["stop_reason"] == "stop"),
+    ("mistral.mistral-large-2402-v1:0", {"prompt": "<s>[INST] hi [/INST]", "max_tokens": 64},
+     lambda o: o["outputs"][0]["stop_reason"] == "stop"),
+    ("cohere.command-r-v1:0", {"message": "hi", "max_tokens": 64}, lambda o: o["finish_reason"] == "COMPLETE"),
+    ("cohere.embed-english-v3", {"texts": ["a"], "input_type": "search_query"},
+     lambda o: len(o["embeddings"][0]) == 1024),
+])
+def test_cli_invoke_model_every_family(aws, tmp_path, model, body, check):
+    """`aws bedrock-runtime invoke-model` writes the provider's native answer to the outfile and
+    prints the content type on stdout."""
+    (tmp_path / "body.json").write_text(json.dumps(body))
+    out = tmp_path / "out.json"
+    rc, stdout, err = aws("bedrock-runtime", "invoke-model", "--model-id", model,
+                          "--body", f"fileb://{tmp_path / 'body.json'}", str(out))
+    assert rc == 0, err
+    assert json.loads(stdout) == {"contentType": "application/json"}
+    assert check(json.loads(out.read_text())), out.read_text()[:300]
+
+
+def test_cli_count_tokens_and_get_foundation_model(aws):
+    rc, out, err = aws("bedrock-runtime", "count-tokens", "--model-id", PINNED_MODEL, "--input",
+                       '{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}')
+    assert rc == 0, err
+    assert set(json.loads(out)) == {"inputTokens"} and json.loads(out)["inputTokens"] >= 1
+    rc, out, err = aws("bedrock", "get-foundation-model", "--model-identifier", "amazon.nova-lite-v1:0")
+    assert rc == 0, err
+    d = json.loads(out)["modelDetails"]
+    assert (d["modelId"], d["providerName"], d["modelLifecycle"]["status"]) == (
+        "amazon.nova-lite-v1:0", "Amazon", "ACTIVE")
+    assert d["modelArn"] == "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+
+
 def test_cli_converse(aws):
     rc, out, err = aws(
         "bedrock-runtime",
