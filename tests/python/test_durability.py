@@ -5,6 +5,7 @@ import threading
 import time
 
 import boto3
+import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -199,5 +200,57 @@ def test_iam_writes_survive_kill9(tmp_path):
             f"User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: "
             f"{fm.format('amazon.nova-micro-v1:0')} because no permissions boundary allows the "
             "bedrock:InvokeModel action")
+    finally:
+        s2.stop()
+
+
+def test_access_state_survives_kill9(tmp_path):
+    """Issue 4's other writes: the Anthropic use-case form, the Marketplace subscription a first
+    call starts (and the agreement it accepts), and the invocation logging configuration, each
+    acknowledged, then `kill -9`: after restart each reads back the same, and the Claude call the
+    form unblocked still works."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[[account]]\nid = "277777777777"\n\n[[access_key]]\naccount = "277777777777"\n'
+                        'id = "AKIADURABLEROOT00001"\nsecret = "durable-secret"\n')
+    state = tmp_path / "state.db"
+    one = Config(retries={"total_max_attempts": 1})
+
+    def clients(url):
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIADURABLEROOT00001",
+                  aws_secret_access_key="durable-secret", config=one)
+        return boto3.client("bedrock", **kw), boto3.client("bedrock-runtime", **kw)
+
+    hi = [{"role": "user", "content": [{"text": "hi"}]}]
+    claude, cohere = "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "cohere.command-r-v1:0"
+    form = b'{"companyName":"Durable Corp","useCases":"kill -9 test"}'
+    logging = {"textDataDeliveryEnabled": True, "imageDataDeliveryEnabled": False,
+               "embeddingDataDeliveryEnabled": True,
+               "s3Config": {"bucketName": "bedrock-logs", "keyPrefix": "invocations"}}
+
+    s = Server(state, scenario)
+    b, rt = clients(s.url)
+    with pytest.raises(ClientError) as ei:
+        rt.converse(modelId=claude, messages=hi)
+    assert ei.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert b.put_use_case_for_model_access(formData=form)["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert rt.converse(modelId=cohere, messages=hi)["stopReason"] == "end_turn"  # subscribes
+    b.put_model_invocation_logging_configuration(loggingConfig=logging)
+    before = (b.get_foundation_model_availability(modelId=cohere),
+              b.get_model_invocation_logging_configuration()["loggingConfig"])
+    assert before[0]["entitlementAvailability"] == "AVAILABLE"
+    assert before[0]["agreementAvailability"] == {"status": "AVAILABLE"}
+    s.kill9()
+
+    s2 = Server(state, scenario)
+    try:
+        b, rt = clients(s2.url)
+        assert b.get_use_case_for_model_access()["formData"] == form
+        after = (b.get_foundation_model_availability(modelId=cohere),
+                 b.get_model_invocation_logging_configuration()["loggingConfig"])
+        for r in (before[0], after[0]):
+            r.pop("ResponseMetadata", None)
+        assert after == before
+        assert after[1] == logging
+        assert rt.converse(modelId=claude, messages=hi)["stopReason"] == "end_turn"
     finally:
         s2.stop()
