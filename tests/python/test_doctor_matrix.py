@@ -245,7 +245,7 @@ def put_policy_fix(report, user):
     return cmd
 
 
-FORM = "aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json"
+FORM = "aws bedrock put-use-case-for-model-access --region us-east-1 --form-data fileb://use-case.json"
 
 
 def test_two_gates_iam_and_form(serve, tmp_path):

@@ -833,7 +833,12 @@ pub async fn run(opts: &Options) -> Report {
         Some(Err(e)) if e.is("ResourceNotFoundException") => gate_mut(&mut gates, Gate::ModelAccess).set(
             Status::Shut,
             format!("GetUseCaseForModelAccess: {} ({model_id} needs the Anthropic use-case form; a form submitted by the organization's management account also counts, which this call does not show).", e.text()),
-            fix_of(&explain::explain("Model use case details have not been submitted for this account.")),
+            fix_of(&explain::explain_call(
+                Some("ResourceNotFoundException"),
+                "Model use case details have not been submitted for this account.",
+                "GetUseCaseForModelAccess",
+                &explain::Hints { region: Some(region.clone()), ..Default::default() },
+            )),
         ),
         Some(Err(e)) => gate_mut(&mut gates, Gate::ModelAccess).note(format!("GetUseCaseForModelAccess did not answer: {}.", e.text())),
     }

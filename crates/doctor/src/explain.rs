@@ -1117,12 +1117,18 @@ fn region_fix(f: &Facts, catalog: &Catalog) -> (String, Option<String>) {
     )
 }
 
-fn use_case_command() -> String {
+/// The form is per account, but the call is signed for a Region: name it when known, since the
+/// AWS CLI v1 reads only AWS_DEFAULT_REGION, not AWS_REGION.
+fn use_case_command(region: Option<&str>) -> String {
+    let region = region
+        .filter(|r| *r != "unspecified")
+        .map(|r| format!(" --region {r}"))
+        .unwrap_or_default();
     [
-        "cat > use-case.json <<'EOF'",
-        r#"{"companyName":"Example Corp","companyWebsite":"https://example.com","intendedUsers":"0","industryOption":"Technology","otherIndustryOption":"","useCases":"Internal assistant"}"#,
-        "EOF",
-        "aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json",
+        "cat > use-case.json <<'EOF'".to_string(),
+        r#"{"companyName":"Example Corp","companyWebsite":"https://example.com","intendedUsers":"0","industryOption":"Technology","otherIndustryOption":"","useCases":"Internal assistant"}"#.to_string(),
+        "EOF".to_string(),
+        format!("aws bedrock put-use-case-for-model-access{region} --form-data fileb://use-case.json"),
     ]
     .join("\n")
 }
@@ -1467,12 +1473,13 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
                 f.region.get_or_insert_with(|| r.to_string());
             }
         }
+        let command = use_case_command(f.region.as_deref());
         return out(
             Some(Gate::ModelAccess),
             "Anthropic models need the account's use-case details (the first-time-use form) before the first call, and this account has not submitted them.",
             f,
             "Submit the form once for the account (or once at the Organizations management account, which covers member accounts; opt-in Regions need it again), then retry (allow up to 15 minutes).",
-            Some(use_case_command()),
+            Some(command),
         );
     }
     if x.has("reached the end of its life") {

@@ -207,6 +207,25 @@ fn row_anthropic_use_case_form() {
 }
 
 #[test]
+fn use_case_form_command_names_the_region_when_known() {
+    let e = explain_call(
+        Some("ResourceNotFoundException"),
+        "Model use case details have not been submitted for this account.",
+        "GetUseCaseForModelAccess",
+        &Hints {
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(e.gate, Some(Gate::ModelAccess));
+    let c = e.command.unwrap();
+    assert!(
+        c.ends_with("aws bedrock put-use-case-for-model-access --region eu-west-1 --form-data fileb://use-case.json"),
+        "{c}"
+    );
+}
+
+#[test]
 fn row_anthropic_form_older_wording() {
     let e = explain("You have not filled out the required use-case form for this model. Complete the form at https://ap-southeast-4.console.aws.amazon.com/bedrock/ before requesting access.");
     assert_eq!(e.gate, Some(Gate::ModelAccess));
