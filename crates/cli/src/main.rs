@@ -436,7 +436,7 @@ fn serve(
         // The banner is best effort: a closed stdout (a parent that read the first line and
         // went away) must not stop the server.
         let banner = format!(
-            "bedrock-gates serve listening on {url}\n  state:   {state_path}\n  account: 000000000000   root access key: test / test\n  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n"
+            "bedrock-gates serve listening on {url}\n  state:   {state_path}\n  account: 000000000000   root access key: test / test\n  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\n"
         );
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
