@@ -142,3 +142,31 @@ def test_quota_refusals_are_audited(qserver):
     with urllib.request.urlopen(qserver.url + "/_bedrock-gates/audit", timeout=5) as r:
         recs = [x for x in json.loads(r.read())["records"] if x["gate"] == "quota"]
     assert any(x["reason"] == f"000000000000/us-east-1/{LLAMA}: quota of 3 requests per minute reached" for x in recs)
+
+
+def test_profile_call_is_served_by_a_destination_with_room(qserver):
+    """A cross-Region profile spreads load over its destinations' quotas: with Nova Lite's
+    us-east-1 quota full, the in-Region call is throttled while the us. profile call is served by
+    us-east-2 or us-west-2; the invocation log records which."""
+    fresh_minute(qserver)
+    c = rt(qserver)
+    text = "a prompt of more than one token"
+    with pytest.raises(ClientError) as ei:
+        converse(c, "amazon.nova-lite-v1:0", text)
+    assert error_of(ei) == ("ThrottlingException", 429, "Too many tokens, please wait before trying again.")
+    r = converse(c, "us.amazon.nova-lite-v1:0", text)
+    assert r["stopReason"] == "end_turn"
+    with urllib.request.urlopen(qserver.url + "/_bedrock-gates/invocations", timeout=5) as f:
+        inv = json.loads(f.read())["invocations"]
+    rec = next(i for i in inv if i["request_id"] == r["ResponseMetadata"]["RequestId"])
+    assert (rec["operation"], rec["model_id"], rec["model"], rec["inference_profile"], rec["source_region"]) == (
+        "Converse", "us.amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0", "us.amazon.nova-lite-v1:0", "us-east-1")
+    assert rec["served_region"] in ("us-east-2", "us-west-2")
+    # an in-Region call that is admitted is served where it was signed
+    tokyo = boto3.client("bedrock-runtime", endpoint_url=qserver.url, region_name="ap-northeast-1",
+                         aws_access_key_id="test", aws_secret_access_key="test")
+    r = converse(tokyo, "amazon.nova-lite-v1:0")
+    with urllib.request.urlopen(qserver.url + "/_bedrock-gates/invocations", timeout=5) as f:
+        inv = json.loads(f.read())["invocations"]
+    rec = next(i for i in inv if i["request_id"] == r["ResponseMetadata"]["RequestId"])
+    assert (rec["inference_profile"], rec["source_region"], rec["served_region"]) == (None, "ap-northeast-1", "ap-northeast-1")

@@ -48,21 +48,41 @@ impl AuditRecord {
     }
 }
 
-pub struct Audit {
-    cap: usize,
-    ring: Mutex<VecDeque<AuditRecord>>,
+/// One admitted model call and the Region that served it: a cross-Region profile call is served
+/// by one of the profile's destinations (the first with quota room), which AWS does not tell the
+/// client; we keep it here, readable at `GET /_bedrock-gates/invocations`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Invocation {
+    pub time: i64,
+    pub request_id: String,
+    pub operation: &'static str,
+    pub account: String,
+    /// The `modelId` as called: a model ID, a profile ID or an ARN.
+    pub model_id: String,
+    pub model: String,
+    pub inference_profile: Option<String>,
+    pub source_region: String,
+    pub served_region: String,
 }
 
-impl Audit {
-    pub fn new(cap: usize) -> Audit {
-        Audit {
+/// A bounded in-memory log (oldest dropped first).
+pub struct Log<T> {
+    cap: usize,
+    ring: Mutex<VecDeque<T>>,
+}
+
+/// The refusals, each with its diagnosis.
+pub type Audit = Log<AuditRecord>;
+
+impl<T: Clone> Log<T> {
+    pub fn new(cap: usize) -> Log<T> {
+        Log {
             cap,
             ring: Mutex::new(VecDeque::with_capacity(cap)),
         }
     }
 
-    pub fn record(&self, r: AuditRecord) {
-        tracing::info!(request_id = %r.request_id, operation = %r.operation, error = %r.error, gate = ?r.gate, reason = ?r.reason, "refused");
+    pub fn push(&self, r: T) {
         let mut ring = self.ring.lock();
         if ring.len() == self.cap {
             ring.pop_front();
@@ -70,8 +90,15 @@ impl Audit {
         ring.push_back(r);
     }
 
-    pub fn records(&self) -> Vec<AuditRecord> {
+    pub fn records(&self) -> Vec<T> {
         self.ring.lock().iter().cloned().collect()
+    }
+}
+
+impl Log<AuditRecord> {
+    pub fn record(&self, r: AuditRecord) {
+        tracing::info!(request_id = %r.request_id, operation = %r.operation, error = %r.error, gate = ?r.gate, reason = ?r.reason, "refused");
+        self.push(r);
     }
 }
 
@@ -108,6 +135,9 @@ pub fn admin(
         }
         (&Method::GET, "/_bedrock-gates/audit") => {
             serde_json::json!({ "records": app.audit.records() })
+        }
+        (&Method::GET, "/_bedrock-gates/invocations") => {
+            serde_json::json!({ "invocations": app.invocations.records() })
         }
         _ => {
             return crate::error::json_error(

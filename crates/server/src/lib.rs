@@ -21,7 +21,7 @@ pub mod scenario;
 pub mod stream;
 pub mod sts_api;
 
-use crate::audit::{Audit, AuditRecord};
+use crate::audit::{Audit, AuditRecord, Invocation, Log};
 use crate::auth::Proto;
 use crate::error::{json_error, query_error, ApiError};
 use arc_swap::ArcSwap;
@@ -51,6 +51,8 @@ pub struct App {
     /// Seconds added to the system clock (tests advance time instead of sleeping).
     clock_offset: AtomicI64,
     pub audit: Audit,
+    /// Admitted model calls and the Region that served each.
+    pub invocations: Log<Invocation>,
     /// Pause between streamed frames, in milliseconds (0: as fast as possible).
     stream_pace_ms: std::sync::atomic::AtomicU64,
     /// The throughput gate's counters (memory only) and limits.
@@ -81,6 +83,7 @@ impl App {
             backend: Arc::new(backend),
             clock_offset: AtomicI64::new(0),
             audit: Audit::new(1000),
+            invocations: Log::new(1000),
             stream_pace_ms: std::sync::atomic::AtomicU64::new(0),
             meter: bg_gates::quota::Meter::default(),
             quota_overrides: scenario.map(|s| s.quota.clone()).unwrap_or_default(),

@@ -344,12 +344,20 @@ fn check_access(
 /// The throughput gate and scripted faults, after the access gates and before the backend.
 /// Returns the quota key that admitted the call (its output tokens are added later), and the
 /// stream fault to inject, if any.
+/// The call being admitted, for the invocation log.
+pub struct Call<'a> {
+    pub request_id: &'a str,
+    pub operation: &'static str,
+    pub model_id: &'a str,
+}
+
 pub fn throttle(
     app: &App,
     caller: &Caller,
     target: &Target,
     input_tokens: u32,
     streaming: bool,
+    call: Call,
 ) -> Result<(String, Option<bg_gates::quota::FaultRule>), Refusal> {
     let fault = app.faults.hit(&target.model.id, streaming);
     if let Some(f) = &fault {
@@ -387,7 +395,23 @@ pub fn throttle(
         let key = bg_gates::quota::Meter::key(account, region, &target.model.id);
         let limits = app.limits(account, region, target.model, target.profile.is_some());
         match app.meter.admit(&key, &limits, u64::from(input_tokens), now) {
-            Ok(()) => return Ok((key, fault)),
+            Ok(()) => {
+                app.invocations.push(crate::audit::Invocation {
+                    time: now,
+                    request_id: call.request_id.to_string(),
+                    operation: call.operation,
+                    account: account.to_string(),
+                    model_id: call.model_id.to_string(),
+                    model: target.model.id.clone(),
+                    inference_profile: target
+                        .profile
+                        .map(|p| p.id.clone())
+                        .or_else(|| target.app.as_ref().map(|a| a.arn.clone())),
+                    source_region: caller.region.clone(),
+                    served_region: region.clone(),
+                });
+                return Ok((key, fault));
+            }
             Err(e) => {
                 first_refusal.get_or_insert_with(|| e.deny(&key, &limits));
             }
@@ -442,6 +466,15 @@ fn answer_converse(
         &target,
         bg_backends::count_prompt_tokens(&prompt),
         streaming,
+        Call {
+            request_id: &inc.request_id,
+            operation: if streaming {
+                "ConverseStream"
+            } else {
+                "Converse"
+            },
+            model_id,
+        },
     )?;
     let completion = app
         .backend
@@ -523,6 +556,11 @@ fn invoke_stream(
         &target,
         bg_backends::count_prompt_tokens(&prompt),
         true,
+        Call {
+            request_id: &inc.request_id,
+            operation: "InvokeModelWithResponseStream",
+            model_id,
+        },
     )?;
     let c = app
         .backend
@@ -590,6 +628,11 @@ fn invoke_model(
                 &target,
                 bg_backends::count_prompt_tokens(&prompt),
                 false,
+                Call {
+                    request_id: rid,
+                    operation: "InvokeModel",
+                    model_id,
+                },
             )?;
             let c = app
                 .backend
@@ -611,7 +654,18 @@ fn invoke_model(
             input_type: _,
         } => {
             let tokens: u32 = texts.iter().map(|t| bg_backends::count_tokens(t)).sum();
-            throttle(app, caller, &target, tokens, false)?;
+            throttle(
+                app,
+                caller,
+                &target,
+                tokens,
+                false,
+                Call {
+                    request_id: rid,
+                    operation: "InvokeModel",
+                    model_id,
+                },
+            )?;
             let dims = dimensions
                 .or(model
                     .embedding_dimensions
