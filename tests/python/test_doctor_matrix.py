@@ -7,14 +7,14 @@ first one in gate order and the fix it prints; then apply each fix with the real
 """
 
 import json
-import os
 import re
-import subprocess
 
 import pytest
 
-from conftest import VENV_BIN, Server
-from test_faces import CODES, SCENARIOS, clean_env, doctor, shut, status
+from conftest import Server
+from test_faces import CODES, SCENARIOS, doctor, shut, status
+from test_faces import aws_cli as apply
+from test_faces import run_cli as cli
 
 ALL_OPEN = {g: "open" for g in CODES}
 GATE = {g: i for i, g in enumerate(CODES)}
@@ -37,22 +37,6 @@ def serve(tmp_path):
     yield start
     for s in started:
         s.stop()
-
-
-def cli(server, key, secret, command, cwd, region="us-east-1"):
-    """Run a command exactly as printed, through bash, with the venv's AWS CLI pointed at serve."""
-    env = clean_env(key, secret, region)
-    env["AWS_ENDPOINT_URL"] = server.url
-    env["PATH"] = f"{VENV_BIN}:{os.environ.get('PATH', '')}"
-    p = subprocess.run(["bash", "-euo", "pipefail", "-c", command], capture_output=True, text=True,
-                       timeout=60, env=env, cwd=cwd)
-    return p.returncode, p.stdout, p.stderr
-
-
-def apply(server, key, secret, command, cwd, region="us-east-1"):
-    rc, out, err = cli(server, key, secret, command, cwd, region)
-    assert rc == 0, (command, out, err)
-    return out
 
 
 def command_of(fix):

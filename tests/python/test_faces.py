@@ -72,15 +72,22 @@ def audit(server):
         return json.loads(r.read())["records"]
 
 
-def aws_cli(server, key, secret, command, region="us-east-1"):
-    """Run a fix command exactly as printed, through bash, with the venv's AWS CLI."""
+def run_cli(server, key, secret, command, cwd, region="us-east-1"):
+    """Run a command exactly as printed, through bash, with the venv's AWS CLI pointed at serve,
+    in `cwd` (fixes write files such as use-case.json). Returns (returncode, stdout, stderr)."""
     env = clean_env(key, secret, region)
     env["AWS_ENDPOINT_URL"] = server.url
     env["PATH"] = f"{VENV_BIN}:{os.environ.get('PATH', '')}"
     p = subprocess.run(["bash", "-euo", "pipefail", "-c", command], capture_output=True, text=True,
-                       timeout=60, env=env)
-    assert p.returncode == 0, (command, p.stdout, p.stderr)
-    return p.stdout
+                       timeout=60, env=env, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr
+
+
+def aws_cli(server, key, secret, command, cwd, region="us-east-1"):
+    """run_cli that must succeed; returns stdout."""
+    rc, out, err = run_cli(server, key, secret, command, cwd, region)
+    assert rc == 0, (command, out, err)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +188,7 @@ def test_region_profile_only_model_by_bare_id(servers):
     assert doctor(s, *SANDBOX, "us." + model)[0] == 0
 
 
-def test_iam_lacks_the_action_then_the_fix_turns_it_green(servers):
+def test_iam_lacks_the_action_then_the_fix_turns_it_green(servers, tmp_path):
     s = servers("iam-missing-action.toml")
     key = ("AKIAREADERONLY000001", "reader-secret")
     rc, r = doctor(s, *key, "amazon.nova-lite-v1:0")
@@ -196,7 +203,7 @@ def test_iam_lacks_the_action_then_the_fix_turns_it_green(servers):
     assert e["facts"]["policy_type"] == "identity"
     assert e["command"].startswith("aws iam put-user-policy --user-name reader ")
     # apply explain's command as printed, with the account's root key, then doctor is green
-    aws_cli(s, "AKIAROOTREADER000001", "root-reader-secret", e["command"])
+    aws_cli(s, "AKIAROOTREADER000001", "root-reader-secret", e["command"], tmp_path)
     rc, r = doctor(s, *key, "amazon.nova-lite-v1:0")
     assert rc == 0, r
     # the policy names that one model: another one is still refused
@@ -215,7 +222,7 @@ def test_iam_permissions_boundary(servers):
     assert e["gate"] == "iam" and e["facts"]["policy_type"] == "boundary"
 
 
-def test_anthropic_form_missing_then_submitted(servers):
+def test_anthropic_form_missing_then_submitted(servers, tmp_path):
     s = servers("anthropic-form-missing.toml")
     key = ("AKIANOFORM0000000001", "noform-secret")
     model = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
@@ -227,7 +234,7 @@ def test_anthropic_form_missing_then_submitted(servers):
     text = refusal(lambda: runtime(s, *key).converse(modelId=model, messages=HI))
     e = explain(text)
     assert e["gate"] == "model-access"
-    aws_cli(s, *key, e["command"])
+    aws_cli(s, *key, e["command"], tmp_path)
     rc, r = doctor(s, *key, model)
     assert rc == 0, r
 
@@ -260,7 +267,7 @@ def test_throttled(servers):
     assert rc == 15 and shut(r) == ["quota"]
 
 
-def test_marketplace_permission_missing_then_granted(servers):
+def test_marketplace_permission_missing_then_granted(servers, tmp_path):
     s = servers("marketplace-no-permission.toml")
     key = ("AKIANOMARKETPLACE001", "nomarket-secret")
     model = "cohere.command-r-v1:0"
@@ -274,13 +281,14 @@ def test_marketplace_permission_missing_then_granted(servers):
     assert e["gate"] == "model-access"
     # grant the Marketplace actions with the root key, wait AWS's 5 minutes on the gate clock
     aws_cli(s, "AKIAROOTMARKETPLACE1", "root-market-secret",
-            e["command"].replace("--role-name <role-name>", "--user-name dev").replace("put-role-policy", "put-user-policy"))
+            e["command"].replace("--role-name <role-name>", "--user-name dev").replace("put-role-policy", "put-user-policy"),
+            tmp_path)
     urllib.request.urlopen(urllib.request.Request(s.url + "/_bedrock-gates/clock?advance=301", method="POST")).read()
     rc, r = doctor(s, *key, model)
     assert rc == 0, r
 
 
-def test_provider_terms_in_console_mode(servers):
+def test_provider_terms_in_console_mode(servers, tmp_path):
     s = servers("console-eula-not-accepted.toml")
     key = ("AKIACONSOLEMODE00001", "console-secret")
     rc, r = doctor(s, *key, "cohere.command-r-v1:0")
@@ -298,7 +306,7 @@ def test_provider_terms_in_console_mode(servers):
     rc, r = doctor(s, *key, "cohere.command-r-v1:0", "--no-invoke")
     fix = r["gates"][4]["fix"]
     assert fix.startswith("aws bedrock create-foundation-model-agreement")
-    aws_cli(s, *key, fix)
+    aws_cli(s, *key, fix, tmp_path)
     rc, r = doctor(s, *key, "cohere.command-r-v1:0")
     assert rc == 0, r
 
