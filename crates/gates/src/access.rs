@@ -17,6 +17,9 @@ use crate::{Deny, Gate};
 use bg_catalog::{LifecycleStatus, Model};
 
 pub const FTU_MESSAGE: &str = "Model use case details have not been submitted for this account. Fill out the Anthropic use case details form before using the model. If you have already filled out the form, try again in 15 minutes.";
+/// The fix for a missing Anthropic use-case form (the runtime refusal and GetUseCaseForModelAccess).
+pub const USE_CASE_FIX: &str =
+    "submit it once: aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json";
 pub const MARKETPLACE_MESSAGE: &str = "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 5 minutes.";
 pub const SUBSCRIBING_MESSAGE: &str = "Your account is not authorized to access this model. Your AWS Marketplace subscription for this model is still being processed";
 pub const NO_ACCESS_MESSAGE: &str =
@@ -197,7 +200,7 @@ fn check_into(
             404,
             FTU_MESSAGE,
             format!("account {account} has not submitted the Anthropic use-case form"),
-            "submit it once: aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json".into(),
+            USE_CASE_FIX.into(),
         ));
     }
 

@@ -58,24 +58,34 @@ pub fn resolve<'c>(
             ),
             fix: profile_fix(catalog, &model.id, region),
         }),
-        Resolution::NotInRegion => Err(Deny {
-            gate: Gate::Region,
-            error: "ValidationException",
-            status: 400,
-            message: INVALID_MODEL_ID.to_string(),
-            reason: format!("{model_identifier} is not offered in {region}"),
-            fix: regions_fix(catalog, model_identifier),
-        }),
-        Resolution::Unknown => Err(Deny {
-            gate: Gate::Region,
-            error: "ValidationException",
-            status: 400,
-            message: INVALID_MODEL_ID.to_string(),
-            reason: format!(
-                "{model_identifier} is not a model or inference profile this catalog knows"
-            ),
-            fix: "check the model ID with `aws bedrock list-foundation-models`".to_string(),
-        }),
+        Resolution::NotInRegion => Err(not_in_region(catalog, model_identifier, region)),
+        Resolution::Unknown => Err(unknown_model(model_identifier)),
+    }
+}
+
+/// "The provided model identifier is invalid." for a model the catalog knows elsewhere.
+fn not_in_region(catalog: &Catalog, model_identifier: &str, region: &str) -> Deny {
+    Deny {
+        gate: Gate::Region,
+        error: "ValidationException",
+        status: 400,
+        message: INVALID_MODEL_ID.to_string(),
+        reason: format!("{model_identifier} is not offered in {region}"),
+        fix: regions_fix(catalog, model_identifier),
+    }
+}
+
+/// "The provided model identifier is invalid." for an identifier the catalog does not know.
+fn unknown_model(model_identifier: &str) -> Deny {
+    Deny {
+        gate: Gate::Region,
+        error: "ValidationException",
+        status: 400,
+        message: INVALID_MODEL_ID.to_string(),
+        reason: format!(
+            "{model_identifier} is not a model or inference profile this catalog knows"
+        ),
+        fix: "check the model ID with `aws bedrock list-foundation-models`".to_string(),
     }
 }
 
@@ -87,22 +97,10 @@ pub fn invalid_model(catalog: &Catalog, model_identifier: &str, region: &str) ->
         .rsplit('/')
         .next()
         .unwrap_or(model_identifier);
-    let known = catalog.model(bare).is_some() || catalog.profile(bare).is_some();
-    Deny {
-        gate: Gate::Region,
-        error: "ValidationException",
-        status: 400,
-        message: INVALID_MODEL_ID.to_string(),
-        reason: if known {
-            format!("{model_identifier} is not offered in {region}")
-        } else {
-            format!("{model_identifier} is not a model or inference profile this catalog knows")
-        },
-        fix: if known {
-            regions_fix(catalog, model_identifier)
-        } else {
-            "check the model ID with `aws bedrock list-foundation-models`".to_string()
-        },
+    if catalog.model(bare).is_some() || catalog.profile(bare).is_some() {
+        not_in_region(catalog, model_identifier, region)
+    } else {
+        unknown_model(model_identifier)
     }
 }
 

@@ -120,13 +120,9 @@ pub fn get_foundation_model(
             match identifier.find(&prefix) {
                 Some(i) => &identifier[i + prefix.len()..],
                 None => {
-                    return Err(ApiError::validation(bg_gates::region::INVALID_MODEL_ID)
-                        .diagnosed(bg_gates::region::invalid_model(
-                            app.catalog,
-                            identifier,
-                            region,
-                        ))
-                        .into())
+                    return Err(
+                        bg_gates::region::invalid_model(app.catalog, identifier, region).into(),
+                    )
                 }
             }
         }
@@ -136,10 +132,7 @@ pub fn get_foundation_model(
         .catalog
         .models_in_region(region)
         .find(|m| m.id == id)
-        .ok_or_else(|| {
-            ApiError::validation(bg_gates::region::INVALID_MODEL_ID)
-                .diagnosed(bg_gates::region::invalid_model(app.catalog, id, region))
-        })?;
+        .ok_or_else(|| bg_gates::region::invalid_model(app.catalog, id, region))?;
     let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
     bg_gates::authz::authorize(
         &app.snapshot(),

@@ -36,6 +36,12 @@ impl ApiError {
         }
     }
 
+    /// A refusal the gates decided: AWS's code, status and message from the diagnosis, which
+    /// stays attached for the audit log.
+    pub fn refused(d: bg_gates::Deny) -> ApiError {
+        ApiError::new(d.error, d.status, d.message.clone()).diagnosed(d)
+    }
+
     /// The same error, with what we know beyond AWS's message for the audit log.
     pub fn diagnosed(self, d: bg_gates::Deny) -> ApiError {
         ApiError {

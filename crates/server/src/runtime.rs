@@ -39,6 +39,11 @@ pub enum Op {
 }
 
 impl Op {
+    /// Answers with an event stream (and so meets the stream faults).
+    pub fn streams(self) -> bool {
+        matches!(self, Op::ConverseStream | Op::InvokeModelWithResponseStream)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Op::Converse => "Converse",
@@ -203,29 +208,25 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
             &r.error,
             rid,
             op.name(),
-            r.deny.as_deref(),
+            r.error.diagnosis.as_deref(),
         ),
     }
 }
 
-/// A refusal with, where a gate decided it, the diagnosis.
+/// A refusal; where a gate decided it, the error carries the diagnosis.
 pub struct Refusal {
     pub error: ApiError,
-    pub deny: Option<Box<Deny>>,
 }
 
 impl Refusal {
     pub fn plain(error: ApiError) -> Refusal {
-        Refusal { error, deny: None }
+        Refusal { error }
     }
 }
 
 impl From<Deny> for Refusal {
     fn from(d: Deny) -> Refusal {
-        Refusal {
-            error: ApiError::new(d.error, d.status, d.message.clone()),
-            deny: Some(Box::new(d)),
-        }
+        Refusal::plain(ApiError::refused(d))
     }
 }
 
@@ -342,24 +343,25 @@ fn check_access(
 }
 
 /// The throughput gate and scripted faults, after the access gates and before the backend.
-/// Returns the quota key that admitted the call (its output tokens are added later), and the
-/// stream fault to inject, if any.
-/// The call being admitted, for the invocation log.
+/// The model call being admitted: what the throughput gate and the invocation log need.
+#[derive(Clone, Copy)]
 pub struct Call<'a> {
     pub request_id: &'a str,
-    pub operation: &'static str,
+    pub op: Op,
+    /// The `modelId` as called.
     pub model_id: &'a str,
 }
 
+/// Returns the quota key that admitted the call (its output tokens are added later), and the
+/// stream fault to inject, if any.
 pub fn throttle(
     app: &App,
     caller: &Caller,
     target: &Target,
     input_tokens: u32,
-    streaming: bool,
     call: Call,
 ) -> Result<(String, Option<bg_gates::quota::FaultRule>), Refusal> {
-    let fault = app.faults.hit(&target.model.id, streaming);
+    let fault = app.faults.hit(&target.model.id, call.op.streams());
     if let Some(f) = &fault {
         if !f.kind.is_stream() {
             let (code, status, message) = f.kind.http_error();
@@ -399,7 +401,7 @@ pub fn throttle(
                 app.invocations.push(crate::audit::Invocation {
                     time: now,
                     request_id: call.request_id.to_string(),
-                    operation: call.operation,
+                    operation: call.op.name(),
                     account: account.to_string(),
                     model_id: call.model_id.to_string(),
                     model: target.model.id.clone(),
@@ -465,13 +467,12 @@ fn answer_converse(
         caller,
         &target,
         bg_backends::count_prompt_tokens(&prompt),
-        streaming,
         Call {
             request_id: &inc.request_id,
-            operation: if streaming {
-                "ConverseStream"
+            op: if streaming {
+                Op::ConverseStream
             } else {
-                "Converse"
+                Op::Converse
             },
             model_id,
         },
@@ -555,10 +556,9 @@ fn invoke_stream(
         caller,
         &target,
         bg_backends::count_prompt_tokens(&prompt),
-        true,
         Call {
             request_id: &inc.request_id,
-            operation: "InvokeModelWithResponseStream",
+            op: Op::InvokeModelWithResponseStream,
             model_id,
         },
     )?;
@@ -620,6 +620,11 @@ fn invoke_model(
     let req = native::decode_for_model(model.family, &model.id, &inc.body)
         .map_err(|e| ApiError::validation(e.to_string()))?;
     let rid = inc.request_id.as_str();
+    let call = Call {
+        request_id: rid,
+        op: Op::InvokeModel,
+        model_id,
+    };
     let (bytes, input_tokens, output_tokens) = match req {
         NativeRequest::Completion(prompt) => {
             let (key, _) = throttle(
@@ -627,12 +632,7 @@ fn invoke_model(
                 caller,
                 &target,
                 bg_backends::count_prompt_tokens(&prompt),
-                false,
-                Call {
-                    request_id: rid,
-                    operation: "InvokeModel",
-                    model_id,
-                },
+                call,
             )?;
             let c = app
                 .backend
@@ -654,18 +654,7 @@ fn invoke_model(
             input_type: _,
         } => {
             let tokens: u32 = texts.iter().map(|t| bg_backends::count_tokens(t)).sum();
-            throttle(
-                app,
-                caller,
-                &target,
-                tokens,
-                false,
-                Call {
-                    request_id: rid,
-                    operation: "InvokeModel",
-                    model_id,
-                },
-            )?;
+            throttle(app, caller, &target, tokens, call)?;
             let dims = dimensions
                 .or(model
                     .embedding_dimensions

@@ -83,7 +83,7 @@ pub fn assume_role(
             "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             who.arn
         );
-        access_denied(message.clone()).diagnosed(bg_gates::Deny {
+        ApiError::refused(bg_gates::Deny {
             gate: bg_gates::Gate::Iam,
             error: "AccessDenied",
             status: 403,

@@ -55,8 +55,11 @@ fn listed_model<'c>(app: &'c App, id: &str, region: &str) -> Result<&'c Model, A
     if m.is_listed_in(region) {
         Ok(m)
     } else {
-        Err(ApiError::validation(bg_gates::region::INVALID_MODEL_ID)
-            .diagnosed(bg_gates::region::invalid_model(app.catalog, id, region)))
+        Err(ApiError::refused(bg_gates::region::invalid_model(
+            app.catalog,
+            id,
+            region,
+        )))
     }
 }
 
@@ -485,16 +488,15 @@ pub fn get_use_case(app: &App, caller: &Caller, inc: &Incoming) -> Result<Respon
     // covers the members for invocation, but it is not theirs to read.
     match state.use_cases.get(&caller.identity.account) {
         Some(u) => ok(200, json!({ "formData": u.form_data }), inc),
-        None => Err(ApiError::new("ResourceNotFoundException", 404, NO_USE_CASE)
-            .diagnosed(bg_gates::Deny {
-                gate: bg_gates::Gate::ModelAccess,
-                error: "ResourceNotFoundException",
-                status: 404,
-                message: NO_USE_CASE.to_string(),
-                reason: "this account has not submitted the Anthropic use-case form (Anthropic models refuse their first call until it has)".into(),
-                fix: "submit it once: aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json".into(),
-            })
-            .into()),
+        None => Err(ApiError::refused(bg_gates::Deny {
+            gate: bg_gates::Gate::ModelAccess,
+            error: "ResourceNotFoundException",
+            status: 404,
+            message: NO_USE_CASE.to_string(),
+            reason: "this account has not submitted the Anthropic use-case form (Anthropic models refuse their first call until it has)".into(),
+            fix: bg_gates::access::USE_CASE_FIX.into(),
+        })
+        .into()),
     }
 }
 

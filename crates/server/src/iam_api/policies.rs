@@ -3,8 +3,8 @@
 use super::principals::{check_boundary, page_xml};
 use super::util::{self, Checks, Xml};
 use super::{
-    access_denied, already_exists, check_policy_arn, conflict, limit, malformed, no_such,
-    not_attachable, Ctx, Kind, OpResult, Target,
+    already_exists, check_policy_arn, conflict, limit, malformed, no_such, not_attachable, Ctx,
+    Kind, OpResult, Target,
 };
 use crate::error::ApiError;
 use bg_gates::state::{unique_id, PolicyVersion};
@@ -93,7 +93,7 @@ fn refuse_aws_managed(cx: &Ctx, p: &ManagedPolicy, action: &str) -> Result<(), A
             "User: {} is not authorized to perform: {action} on resource: {} because no resource-based policy allows the {action} action",
             cx.caller.identity.arn, p.arn
         );
-        return Err(access_denied(message.clone()).diagnosed(bg_gates::Deny {
+        return Err(ApiError::refused(bg_gates::Deny {
             gate: bg_gates::Gate::Iam,
             error: "AccessDenied",
             status: 403,
