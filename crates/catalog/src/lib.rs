@@ -427,6 +427,15 @@ pub enum QuotaKind {
 }
 
 impl QuotaKind {
+    /// The kind of quota a call meets: through an inference profile (cross-Region) or not.
+    pub fn of_call(through_profile: bool) -> QuotaKind {
+        if through_profile {
+            QuotaKind::CrossRegion
+        } else {
+            QuotaKind::OnDemand
+        }
+    }
+
     /// The kebab-case name used in the data file.
     pub fn as_str(self) -> &'static str {
         match self {

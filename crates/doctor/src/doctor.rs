@@ -43,11 +43,7 @@ fn published_quota(
     through_profile: bool,
     region: &str,
 ) -> String {
-    let kind = if through_profile {
-        bg_catalog::QuotaKind::CrossRegion
-    } else {
-        bg_catalog::QuotaKind::OnDemand
-    };
+    let kind = bg_catalog::QuotaKind::of_call(through_profile);
     match catalog.default_quota(&m.id, kind).and_then(|q| q.tpm.as_ref()) {
         Some(t) => format!(
             " AWS's published default for this call: \"{}\" = {} in {region} (your account's value may be lower: aws service-quotas list-service-quotas --service-code bedrock --region {region}). Requests per minute are not limited (AWS, May 2026).",

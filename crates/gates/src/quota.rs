@@ -50,13 +50,13 @@ pub struct Override {
 impl Limits {
     /// The quota in force in `region`, value by value. Tokens per minute: the scenario
     /// override, else the catalog's published default (`sourced`: the model's `[[quotas]]` entry
-    /// for the call's kind), else the `uniform` per-model value (`Model::tpm`), else
+    /// for the call's kind), else the per-model `uniform_tpm` (`Model::tpm`), else
     /// [`DEFAULT_TPM`]. Requests per minute: the override, else [`NO_RPM_LIMIT`] (AWS's rule
     /// since May 2026). Tokens per day: the override, else a published value, else the tokens
     /// per minute in force × [`TPD_PER_TPM`]. No allocation.
     pub fn resolve(
         sourced: Option<&bg_catalog::QuotaDefault>,
-        uniform: (Option<u32>, Option<u32>),
+        uniform_tpm: Option<u32>,
         region: &str,
         o: Override,
     ) -> Limits {
@@ -67,7 +67,7 @@ impl Limits {
         let tpm = o
             .tpm
             .or_else(|| published(|q| q.tpm.as_ref()))
-            .or(uniform.1.map(u64::from))
+            .or(uniform_tpm.map(u64::from))
             .unwrap_or(DEFAULT_TPM);
         let tpd = o
             .tpd
@@ -99,14 +99,9 @@ impl Limits {
         cross_region: bool,
         o: Override,
     ) -> Limits {
-        let kind = if cross_region {
-            bg_catalog::QuotaKind::CrossRegion
-        } else {
-            bg_catalog::QuotaKind::OnDemand
-        };
         Limits::resolve(
-            catalog.default_quota(&model.id, kind),
-            (model.rpm, model.tpm),
+            catalog.default_quota(&model.id, bg_catalog::QuotaKind::of_call(cross_region)),
+            model.tpm,
             region,
             o,
         )
