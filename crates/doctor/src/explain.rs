@@ -157,6 +157,16 @@ fn ident(s: &str) -> String {
         .collect()
 }
 
+/// The Go SDK v2 rendering "…, RequestID: id, Code: message": the alphanumeric run after the
+/// request id (the code candidate) and the text right after it.
+fn go_code(x: &Text) -> Option<(&str, &str)> {
+    let (_, tail) = x.after("RequestID: ")?.split_once(", ")?;
+    let end = tail
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(tail.len());
+    Some(tail.split_at(end))
+}
+
 /// `com.amazon.coral…#Code`, `Code:http://…` → `Code`.
 fn clean_code(s: &str) -> Option<String> {
     let s = s.rsplit('#').next().unwrap_or(s);
@@ -255,16 +265,10 @@ fn extract_code(x: &Text) -> Option<String> {
         }
     }
     // Go SDK v2: "https response error StatusCode: 403, RequestID: …, Code: message"
-    if let Some(rest) = x.after("RequestID: ") {
-        if let Some((_, tail)) = rest.split_once(", ") {
-            let c: String = tail
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
-            if tail[c.len()..].starts_with(':') {
-                if let Some(c) = clean_code(&c) {
-                    return Some(c);
-                }
+    if let Some((c, after)) = go_code(x) {
+        if after.starts_with(':') {
+            if let Some(c) = clean_code(c) {
+                return Some(c);
             }
         }
     }
@@ -396,16 +400,10 @@ fn extract_message(x: &Text) -> Option<String> {
         }
     }
     // Go SDK v2: "…, RequestID: id, Code: message"
-    if let Some(rest) = x.after("RequestID: ") {
-        if let Some((_, tail)) = rest.split_once(", ") {
-            let c: String = tail
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
-            if let Some(m) = tail[c.len()..].strip_prefix(": ") {
-                if !c.is_empty() {
-                    return Some(m.trim().to_string());
-                }
+    if let Some((c, after)) = go_code(x) {
+        if let Some(m) = after.strip_prefix(": ") {
+            if !c.is_empty() {
+                return Some(m.trim().to_string());
             }
         }
     }
