@@ -103,6 +103,13 @@ class Server:
         AUDIT.fetched += 1
         return AUDIT.add(self, records)
 
+    @classmethod
+    def with_scenario_text(cls, directory, toml_text, name="scenario.toml"):
+        """A server on a fresh state file in `directory`, with a scenario given inline (written
+        as `name`, which the audit corpus reports as the records' origin)."""
+        (directory / name).write_text(toml_text)
+        return cls(directory / "state.db", directory / name)
+
     def stop(self):
         if self.proc.poll() is None:
             self.collect_audit()

@@ -132,9 +132,7 @@ secret = "tagger-secret"
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    d = tmp_path_factory.mktemp("access")
-    (d / "scenario.toml").write_text(SCENARIO)
-    s = Server(d / "state.db", d / "scenario.toml")
+    s = Server.with_scenario_text(tmp_path_factory.mktemp("access"), SCENARIO)
     yield s
     s.stop()
 

@@ -12,6 +12,24 @@ from botocore.exceptions import ClientError
 from conftest import Server
 
 
+def burst_then_kill9(server, args, writer, stop, enough, lock):
+    """Run one writer thread per entry of `args` against `server`; once `enough()` (read under
+    `lock`) holds, `kill -9` the server mid-burst, stop the writers and wait for them. If every
+    writer died first, the server failed: stop waiting and let the caller's asserts say so."""
+    threads = [threading.Thread(target=writer, args=a) for a in args]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        with lock:
+            if enough():
+                break
+        time.sleep(0.001)
+    server.kill9()
+    stop.set()
+    for t in threads:
+        t.join()
+
+
 def test_kill9_during_write_burst(tmp_path):
     state = tmp_path / "state.db"
     s = Server(state)
@@ -37,20 +55,7 @@ def test_kill9_during_write_burst(tmp_path):
                 with lock:
                     acked.append((name, r["inferenceProfileArn"]))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    # Let the burst run until a good number of writes were acknowledged, then kill -9.
-    # (if every writer died first, the server failed: stop waiting and let the asserts say so)
-    while any(t.is_alive() for t in threads):
-        with lock:
-            if len(acked) >= 40:
-                break
-        time.sleep(0.001)
-    s.kill9()
-    stop.set()
-    for t in threads:
-        t.join()
+    burst_then_kill9(s, [(w,) for w in range(4)], writer, stop, lambda: len(acked) >= 40, lock)
 
     s2 = Server(state)
     try:
@@ -113,18 +118,8 @@ def test_kill9_during_agreement_burst(tmp_path):
                     acked[0] += 1
             want = not want
 
-    threads = [threading.Thread(target=writer, args=(pairs[w::4],)) for w in range(4)]
-    for t in threads:
-        t.start()
-    while any(t.is_alive() for t in threads):
-        with lock:
-            if acked[0] >= 3 * len(pairs):
-                break
-        time.sleep(0.001)
-    s.kill9()
-    stop.set()
-    for t in threads:
-        t.join()
+    burst_then_kill9(s, [(pairs[w::4],) for w in range(4)], writer, stop,
+                     lambda: acked[0] >= 3 * len(pairs), lock)
 
     s2 = Server(state)
     try:

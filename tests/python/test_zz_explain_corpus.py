@@ -302,9 +302,8 @@ def expected(rec):
 
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory):
-    d = tmp_path_factory.mktemp("explain-corpus")
-    (d / "explain-corpus.toml").write_text(SCENARIO)
-    s = Server(d / "state.db", d / "explain-corpus.toml")
+    s = Server.with_scenario_text(tmp_path_factory.mktemp("explain-corpus"), SCENARIO,
+                                   "explain-corpus.toml")
     yield s
     s.stop()
 
