@@ -213,7 +213,7 @@ OWN_REFUSALS = [
      lambda c: c.converse(modelId="amazon.nova-lite-v1:0", messages=HI)),
     ("model-access", "AKIACORPUSCONSOLE001", "corpus-console-secret", None, "us-east-1", "bedrock-runtime",
      lambda c: c.converse(modelId="amazon.titan-text-express-v1", messages=HI)),
-    ("model-access", *DEV, None, "us-west-2", "bedrock-runtime",
+    ("region", *DEV, None, "us-west-2", "bedrock-runtime",
      lambda c: c.converse(modelId="anthropic.claude-3-5-haiku-20241022-v1:0", messages=HI)),
     # granted in the console, the provider's offer never accepted
     ("provider-terms", "AKIACORPUSCONSOLE001", "corpus-console-secret", None, "us-east-1", "bedrock-runtime",

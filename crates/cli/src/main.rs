@@ -156,6 +156,13 @@ enum PolicyCommand {
         /// The action (bedrock:InvokeModelWithResponseStream for ConverseStream).
         #[arg(long, default_value = "bedrock:InvokeModel")]
         action: String,
+        /// Decide against this scenario's state, as `serve --scenario FILE` starts with
+        /// (`--principal` is then an ARN or an access key ID of the scenario).
+        #[arg(long, conflicts_with_all = ["policies", "scps", "boundary", "session_policy", "state"])]
+        scenario: Option<PathBuf>,
+        /// Decide against serve's state database (read, never written).
+        #[arg(long, conflicts_with_all = ["policies", "scps", "boundary", "session_policy"])]
+        state: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -222,9 +229,12 @@ fn main() -> Result<()> {
                     region,
                     profile,
                     action,
+                    scenario,
+                    state,
                     json,
                 },
         } => {
+            let now_unix = bg_server::wall_unix();
             let read = |p: &PathBuf| -> Result<bg_doctor::check::Doc> {
                 Ok(bg_doctor::check::Doc {
                     name: p
@@ -255,10 +265,12 @@ fn main() -> Result<()> {
                 region,
                 profile,
                 action,
-                now_unix: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0),
+                now_unix,
+                state: match (&scenario, &state) {
+                    (Some(path), _) => Some(scenario_state(path, now_unix)?),
+                    (None, Some(path)) => Some(stored_state(path)?),
+                    (None, None) => None,
+                },
             };
             policy_check(&input, json)
         }
@@ -281,6 +293,31 @@ fn main() -> Result<()> {
         ),
         Command::Explain { text, json } => explain(&text, json),
     }
+}
+
+/// The state `serve --scenario FILE` starts with on an empty database: the default account, then
+/// the scenario's entities and its model-access state at `now`.
+fn scenario_state(path: &PathBuf, now: i64) -> Result<bg_gates::State> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let scenario = bg_server::scenario::Scenario::from_toml(&text)
+        .with_context(|| format!("scenario {}", path.display()))?;
+    let state = bg_gates::State::default();
+    let state = state.with_changes(&state.bootstrap_changes());
+    let state = state.with_changes(&scenario.changes());
+    Ok(state.with_changes(&scenario.access_changes(now)))
+}
+
+/// serve's state database as it stands (the default account added as serve adds it).
+fn stored_state(path: &PathBuf) -> Result<bg_gates::State> {
+    use bg_gates::Store;
+    if !path.exists() {
+        anyhow::bail!("no state database at {}", path.display());
+    }
+    let store = bg_store::SqliteStore::open(&path.to_string_lossy())
+        .with_context(|| format!("opening {}", path.display()))?;
+    let state = bg_gates::State::from_entities(store.load()?);
+    Ok(state.with_changes(&state.bootstrap_changes()))
 }
 
 fn explain(args: &[String], json: bool) -> Result<()> {

@@ -6,9 +6,16 @@
 //! ([`bg_gates::authz::deny`]).
 
 use bg_catalog::Catalog;
-use bg_gates::authz::RequestFacts;
-use bg_gates::{Caller, CallerKind, Deny};
-use bg_iam::{Decision, Evaluation, Layer, NamedPolicy, Policies, Policy, PolicyKind};
+use bg_gates::decide::{
+    AuthMethod, AwsError, Call, Counted, Invoke, InvokeKind, Operation, Presented, Protocol,
+    Refusal, StepOutcome, Who,
+};
+use bg_gates::state::{OrgUnit, ServiceControlPolicy};
+use bg_gates::{
+    AccessKey, Caller, CallerKind, Change, Deny, Entity, Gate, ManagedPolicy, Organization,
+    Principal, Snapshot, State,
+};
+use bg_iam::{Decision, Evaluation, Layer, NamedPolicy, Policy, PolicyKind};
 use serde_json::{json, Value};
 
 /// AWS's default SCP, attached at every level of an organization unless detached.
@@ -39,6 +46,9 @@ pub struct Input {
     pub profile: Option<String>,
     pub action: String,
     pub now_unix: i64,
+    /// The state to decide against (a scenario's, or serve's database); `None`: built from the
+    /// policy files.
+    pub state: Option<State>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +65,8 @@ pub enum CheckError {
     },
     #[error("unknown inference profile {0}")]
     UnknownProfile(String),
+    #[error("--principal {0} is not a principal or access key of the given state")]
+    NotInState(String),
 }
 
 /// One resource IAM checks, and its decision.
@@ -77,23 +89,48 @@ pub struct Report {
     /// The Region gate's refusal, when the call does not resolve.
     pub region_refusal: Option<Deny>,
     pub resources: Vec<ResourceDecision>,
-    /// AWS's message for the first refused resource.
+    /// The refusal of a gate after the Region gate (IAM's for the first refused resource).
     pub refusal: Option<Deny>,
+    /// The request is invalid for the model (a Converse-only action on an embedding model…).
+    pub invalid: Option<AwsError>,
+    /// Every gate, in order, as `bg_gates::decide` ran it.
+    pub steps: Vec<GateStep>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GateStep {
+    pub gate: &'static str,
+    /// `passed`, `refused`, or `not checked: why`.
+    pub outcome: String,
+    pub notes: Vec<String>,
 }
 
 impl Report {
     pub fn allowed(&self) -> bool {
-        self.region_refusal.is_none() && self.refusal.is_none()
+        self.region_refusal.is_none() && self.refusal.is_none() && self.invalid.is_none()
     }
 
-    /// 0 allowed, 2 refused by IAM, 3 refused by the Region gate.
+    /// The refusal of whichever gate is shut.
+    pub fn denied(&self) -> Option<&Deny> {
+        self.region_refusal.as_ref().or(self.refusal.as_ref())
+    }
+
+    /// The gate that refused, in the doctor's vocabulary.
+    pub fn gate(&self) -> Option<Gate> {
+        self.denied().map(|d| d.gate)
+    }
+
+    /// 0 allowed; by the gate that refused: 2 IAM, 3 Region, 4 model access or provider terms,
+    /// 5 credentials, 6 quota; 7 the request is invalid for the model; 1 invalid input.
     pub fn exit_code(&self) -> i32 {
-        if self.region_refusal.is_some() {
-            3
-        } else if self.refusal.is_some() {
-            2
-        } else {
-            0
+        match (self.gate(), &self.invalid) {
+            (Some(Gate::Iam), _) => 2,
+            (Some(Gate::Region), _) => 3,
+            (Some(Gate::ModelAccess | Gate::ProviderTerms), _) => 4,
+            (Some(Gate::Credentials), _) => 5,
+            (Some(Gate::Quota), _) => 6,
+            (None, Some(_)) => 7,
+            (None, None) => 0,
         }
     }
 
@@ -113,8 +150,13 @@ impl Report {
                 "context": r.context.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
                 "deciding": r.deciding,
             })).collect::<Vec<_>>(),
-            "message": self.refusal.as_ref().map(|d| d.message.clone()),
-            "fix": self.refusal.as_ref().map(|d| d.fix.clone()),
+            "message": self.denied().map(|d| d.message.clone()).or(self.invalid.as_ref().map(|e| e.message.clone())),
+            "fix": self.denied().map(|d| d.fix.clone()),
+            "gate": self.gate(),
+            "error": self.denied().map(|d| d.error.as_str()).or(self.invalid.as_ref().map(|e| e.code.as_str())),
+            "steps": self.steps.iter().map(|s| json!({
+                "gate": s.gate, "outcome": s.outcome, "notes": s.notes,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -227,62 +269,204 @@ fn deciding(e: &Evaluation) -> Vec<String> {
     }
 }
 
-pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
-    let caller = caller_from_arn(&input.principal)?;
-    let identity: Vec<NamedPolicy> = input
+/// The state the decision reads: the one given (a scenario's or serve's), or one built from the
+/// policy files: the principal (role for a session) with the identity policies inline, the
+/// boundary as a managed policy, the SCP levels as an organization, the session policy on a
+/// session key.
+fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
+    if let Some(s) = &input.state {
+        return Ok(s.clone());
+    }
+    // Parse each file first, so that a broken one is named as before.
+    for d in &input.identity {
+        parse(d, PolicyKind::Identity)?;
+    }
+    if let Some(d) = &input.boundary {
+        parse(d, PolicyKind::Boundary)?;
+    }
+    if let Some(d) = &input.session {
+        parse(d, PolicyKind::Session)?;
+    }
+    for level in &input.scp_levels {
+        for d in level {
+            parse(d, PolicyKind::Scp)?;
+        }
+    }
+    let account = caller.account.as_str();
+    let mut changes = vec![Change::Put(Entity::Account(bg_gates::Account {
+        id: account.to_string(),
+        ..Default::default()
+    }))];
+    let (_, rest) = bg_gates::state::split_iam_arn(&caller.entity_arn);
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    let path = rest
+        .split_once('/')
+        .map(|(_, p)| &p[..p.len() - name.len()])
+        .unwrap_or("/");
+    let mut principal = match caller.kind {
+        CallerKind::Root => Principal::root(account),
+        CallerKind::User => Principal::user(account, name, path),
+        CallerKind::AssumedRole => Principal::role(account, name, path, "{}"),
+    };
+    principal.arn = caller.entity_arn.clone();
+    principal.inline_policies = input
         .identity
         .iter()
-        .map(|d| parse(d, PolicyKind::Identity))
-        .collect::<Result<_, _>>()?;
-    let boundary = input
-        .boundary
-        .as_ref()
-        .map(|d| parse(d, PolicyKind::Boundary))
-        .transpose()?;
-    let session = input
-        .session
-        .as_ref()
-        .map(|d| parse(d, PolicyKind::Session))
-        .transpose()?;
-    let full = Policy::parse(FULL_AWS_ACCESS, PolicyKind::Scp).map_err(|e| CheckError::Policy {
-        name: "FullAWSAccess".into(),
-        error: e.to_string(),
-    })?;
-    let levels: Vec<Vec<NamedPolicy>> = input
-        .scp_levels
-        .iter()
-        .map(|level| {
-            let mut v = Vec::new();
-            if input.full_aws_access {
-                v.push(NamedPolicy::new("FullAWSAccess", full.clone()));
-            }
-            for d in level {
-                v.push(parse(d, PolicyKind::Scp)?);
-            }
-            Ok(v)
-        })
-        .collect::<Result<_, CheckError>>()?;
+        .map(|d| (d.name.clone(), d.text.clone()))
+        .collect();
+    if let Some(b) = &input.boundary {
+        let arn = format!("arn:aws:iam::{account}:policy/{}", b.name);
+        changes.push(Change::Put(Entity::ManagedPolicy(ManagedPolicy {
+            arn: arn.clone(),
+            account: Some(account.to_string()),
+            name: b.name.clone(),
+            path: "/".into(),
+            policy_id: "ANPAPOLICYCHECK".into(),
+            description: None,
+            default_version: "v1".into(),
+            versions: vec![bg_gates::state::PolicyVersion {
+                version_id: "v1".into(),
+                document: b.text.clone(),
+                created_unix: 0,
+            }],
+            created_unix: 0,
+            updated_unix: 0,
+        })));
+        principal.permissions_boundary = Some(arn);
+    }
+    changes.push(Change::Put(Entity::Principal(principal.clone())));
+    changes.push(Change::Put(Entity::AccessKey(AccessKey {
+        access_key_id: caller.access_key.clone(),
+        secret_access_key: String::new(),
+        principal_arn: principal.arn.clone(),
+        account: account.to_string(),
+        session_token: None,
+        expires_unix: None,
+        active: true,
+        session: caller.session.clone().map(|mut s| {
+            s.policy = input.session.as_ref().map(|d| d.text.clone());
+            s
+        }),
+        created_unix: 0,
+    })));
+    if !input.scp_levels.is_empty() {
+        changes.push(Change::Put(Entity::Organization(organization(
+            input, account,
+        ))));
+    }
+    Ok(State::default().with_changes(&changes))
+}
 
-    let identifier = match &input.profile {
-        Some(p) => {
-            let prof = catalog
-                .profile(p)
-                .ok_or_else(|| CheckError::UnknownProfile(p.clone()))?;
-            let model_id = catalog
-                .profile(&input.model)
-                .map(|x| x.model_id.as_str())
-                .unwrap_or(input.model.as_str());
-            if prof.model_id != model_id {
-                return Err(CheckError::ProfileModel {
-                    profile: p.clone(),
-                    routes: prof.model_id.clone(),
-                    model: input.model.clone(),
-                });
-            }
-            p.clone()
+/// The SCP levels as an organization: root, one OU per middle level, the account. With a single
+/// level the account's own level carries only FullAWSAccess (AWS attaches it to every account;
+/// a level with no Allow would deny everything).
+fn organization(input: &Input, account: &str) -> Organization {
+    let n = input.scp_levels.len();
+    let mut targets: Vec<String> = vec!["r-check".to_string()];
+    targets.extend((1..n.saturating_sub(1)).map(|i| format!("ou-check-{i}")));
+    targets.push(account.to_string());
+    let mut policies = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let files: &[Doc] = input.scp_levels.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        let account_level_of_one = n == 1 && i == 1;
+        if input.full_aws_access || account_level_of_one {
+            policies.push(ServiceControlPolicy {
+                id: String::new(),
+                name: "FullAWSAccess".into(),
+                document: FULL_AWS_ACCESS.into(),
+                targets: vec![target.clone()],
+            });
         }
-        None => input.model.clone(),
+        for d in files {
+            policies.push(ServiceControlPolicy {
+                id: String::new(),
+                name: d.name.clone(),
+                document: d.text.clone(),
+                targets: vec![target.clone()],
+            });
+        }
+    }
+    let units = (1..targets.len() - 1)
+        .map(|i| OrgUnit {
+            id: targets[i].clone(),
+            name: targets[i].clone(),
+            parent_id: targets[i - 1].clone(),
+        })
+        .collect();
+    let mut account_parents = std::collections::BTreeMap::new();
+    account_parents.insert(account.to_string(), targets[targets.len() - 2].clone());
+    Organization {
+        id: "o-policycheck".into(),
+        management_account: "999999999999".into(),
+        root_id: "r-check".into(),
+        units,
+        account_parents,
+        policies,
+    }
+}
+
+/// The model operation an IAM action names.
+fn invoke_kind(action: &str) -> InvokeKind {
+    match action {
+        "bedrock:InvokeModelWithResponseStream" => InvokeKind::ConverseStream,
+        "bedrock:CountTokens" => InvokeKind::CountTokens,
+        _ => InvokeKind::InvokeModel,
+    }
+}
+
+/// Every gate for one model call, through `bg_gates::decide` (the function serve decides with),
+/// against the given or built state: credentials (when the principal is an access key of the
+/// state), Region, IAM, model access (when the state describes it), the model's operations.
+/// Quota and scripted faults live in serve's counters and are reported as not run.
+pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
+    let key = input
+        .state
+        .as_ref()
+        .and_then(|s| s.keys.get(&input.principal).map(|k| (s, k)));
+    let caller = match key {
+        Some((s, k)) => {
+            let p = s
+                .principals
+                .get(&k.principal_arn)
+                .ok_or_else(|| CheckError::Principal(input.principal.clone()))?;
+            Caller::from_key(k, p)
+        }
+        None => caller_in(input)?,
     };
+    let identifier = identifier(input, catalog)?;
+    let state = state_for(input, &caller)?;
+    let quotas = bg_gates::quota::Quotas::default();
+    let snap = Snapshot {
+        state: &state,
+        catalog,
+        quotas: &quotas,
+        counters: None,
+        access_known: input.state.is_some(),
+    };
+    let accept_any_signature = |_: &str| Ok(());
+    let who = match key {
+        Some((_, k)) => Who::Presented(Presented {
+            access_key: &k.access_key_id,
+            session_token: k.session_token.as_deref(),
+            method: AuthMethod::SigV4Header,
+            signature: &accept_any_signature,
+        }),
+        None => Who::Authenticated(&caller),
+    };
+    let call = Call {
+        who,
+        protocol: Protocol::Json,
+        region: &input.region,
+        source_ip: None,
+        secure_transport: false,
+        op: Operation::Invoke(Invoke {
+            kind: invoke_kind(&input.action),
+            model_id: &identifier,
+            payload: &Counted(0),
+        }),
+        now: input.now_unix,
+    };
+    let decision = bg_gates::decide_explained(&call, &snap);
     let mut report = Report {
         principal: caller.arn.clone(),
         action: input.action.clone(),
@@ -291,66 +475,97 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
         region_refusal: None,
         resources: Vec::new(),
         refusal: None,
+        invalid: None,
+        steps: Vec::new(),
     };
-    let target = match bg_gates::region::resolve(catalog, &identifier, &input.region) {
-        Ok(t) => t,
-        Err(d) => {
-            report.region_refusal = Some(d);
-            return Ok(report);
+    for step in decision.trace {
+        for e in &step.evaluations {
+            report.resources.push(ResourceDecision {
+                arn: e.arn.clone(),
+                context: e.context.clone(),
+                deciding: deciding(&e.evaluation),
+                evaluation: e.evaluation.clone(),
+            });
         }
-    };
-    let facts = RequestFacts {
-        region: input.region.clone(),
-        source_ip: None,
-        now_unix: input.now_unix,
-        secure_transport: true,
-    };
-    for (arn, ctx) in bg_gates::invoke::invoke_resources(&target, &caller, &facts) {
-        let shown: Vec<(String, String)> = ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
-            .iter()
-            .filter_map(|k| {
-                ctx.get(k)
-                    .and_then(|v| v.first())
-                    .map(|v| (k.to_string(), v.clone()))
-            })
-            .collect();
-        let req = bg_iam::Request {
-            principal: bg_iam::Principal::from_arn(&caller.arn),
-            action: input.action.clone(),
-            resource: arn.clone(),
-            resource_account: None,
-            context: ctx,
-        };
-        let evaluation = bg_iam::evaluate(
-            &req,
-            &Policies {
-                identity: &identity,
-                scps: (!levels.is_empty()).then_some(levels.as_slice()),
-                rcps: None,
-                resource: None,
-                boundary: boundary.as_ref(),
-                session: session.as_ref(),
+        report.steps.push(GateStep {
+            gate: step.gate,
+            outcome: match step.outcome {
+                StepOutcome::Passed => "passed".into(),
+                StepOutcome::Refused => "refused".into(),
+                StepOutcome::Skipped(why) => format!("not checked: {why}"),
             },
-        );
-        if !evaluation.is_allowed() && report.refusal.is_none() {
-            report.refusal = Some(bg_gates::authz::deny(
-                &caller,
-                &input.action,
-                Some(&arn),
-                &evaluation,
-            ));
-        }
-        report.resources.push(ResourceDecision {
-            arn,
-            context: shown,
-            deciding: deciding(&evaluation),
-            evaluation,
+            notes: step.notes,
         });
+    }
+    match decision.verdict {
+        Ok(_) => {}
+        Err(Refusal::Denied(d)) if d.gate == Gate::Region => report.region_refusal = Some(d),
+        Err(Refusal::Denied(d)) => report.refusal = Some(d),
+        Err(Refusal::Invalid(e)) => report.invalid = Some(e),
     }
     Ok(report)
 }
 
-/// The human form.
+/// The caller for a principal ARN: from the given state when it holds that principal (a role is
+/// checked as a session of it), else synthetic from the ARN.
+fn caller_in(input: &Input) -> Result<Caller, CheckError> {
+    let mut caller = caller_from_arn(&input.principal)?;
+    if let Some(state) = &input.state {
+        let p = state
+            .principals
+            .get(&caller.entity_arn)
+            .ok_or_else(|| CheckError::NotInState(input.principal.clone()))?;
+        caller.user_id = match caller.kind {
+            CallerKind::AssumedRole => {
+                format!(
+                    "{}:{}",
+                    p.unique_id,
+                    caller.arn.rsplit('/').next().unwrap_or("")
+                )
+            }
+            _ => p.unique_id.clone(),
+        };
+        caller.tags = p.tags.clone();
+    }
+    if caller.kind == CallerKind::AssumedRole {
+        caller.session = Some(bg_gates::Session {
+            role_arn: caller.entity_arn.clone(),
+            session_name: caller
+                .arn
+                .rsplit('/')
+                .next()
+                .unwrap_or("policy-check")
+                .to_string(),
+            policy: None,
+            policy_arns: Vec::new(),
+        });
+    }
+    Ok(caller)
+}
+
+/// The identifier called: the profile when one is given (it must route to the model).
+fn identifier(input: &Input, catalog: &Catalog) -> Result<String, CheckError> {
+    let Some(p) = &input.profile else {
+        return Ok(input.model.clone());
+    };
+    let prof = catalog
+        .profile(p)
+        .ok_or_else(|| CheckError::UnknownProfile(p.clone()))?;
+    let model_id = catalog
+        .profile(&input.model)
+        .map(|x| x.model_id.as_str())
+        .unwrap_or(input.model.as_str());
+    if prof.model_id != model_id {
+        return Err(CheckError::ProfileModel {
+            profile: p.clone(),
+            routes: prof.model_id.clone(),
+            model: input.model.clone(),
+        });
+    }
+    Ok(p.clone())
+}
+
+/// The human form: every gate as decide ran it, IAM's resources, the verdict.
 pub fn render(r: &Report, style: crate::style::Style) -> String {
     use crate::style::pad;
     let mut out = String::new();
@@ -362,6 +577,23 @@ pub fn render(r: &Report, style: crate::style::Style) -> String {
         r.region,
         r.principal
     ));
+    for (i, step) in r.steps.iter().enumerate() {
+        let label = if i == 0 { "gates" } else { "" };
+        let outcome = match step.outcome.as_str() {
+            "passed" => style.green("passed"),
+            "refused" => style.red("refused"),
+            other => style.dim(other),
+        };
+        out.push_str(&format!(
+            "{}{} {}\n",
+            style.bold(&pad(label, 10)),
+            pad(step.gate, 13),
+            outcome
+        ));
+        for n in &step.notes {
+            out.push_str(&format!("{}{}\n", " ".repeat(24), style.dim(n)));
+        }
+    }
     if let Some(d) = &r.region_refusal {
         out.push_str(&format!(
             "{}{}\n{}{} {}: {}\n{}{}\n",
@@ -377,12 +609,10 @@ pub fn render(r: &Report, style: crate::style::Style) -> String {
         return out;
     }
     for res in &r.resources {
-        let (word, painted) = match res.evaluation.decision {
-            Decision::Allowed => ("ALLOWED", style.green("ALLOWED ")),
-            Decision::ImplicitlyDenied => ("DENIED", style.red("DENIED  ")),
-            Decision::ExplicitlyDenied => ("DENIED", style.red("DENIED  ")),
+        let painted = match res.evaluation.decision {
+            Decision::Allowed => style.green("ALLOWED "),
+            Decision::ImplicitlyDenied | Decision::ExplicitlyDenied => style.red("DENIED  "),
         };
-        let _ = word;
         out.push_str(&format!(
             "{}{} {}\n",
             style.bold(&pad("resource", 10)),
@@ -405,20 +635,42 @@ pub fn render(r: &Report, style: crate::style::Style) -> String {
             ));
         }
     }
-    match &r.refusal {
-        None => out.push_str(&format!(
+    let verdict = |out: &mut String, words: String, error: &str, status: u16, message: &str| {
+        out.push_str(&format!(
+            "{}{}\n{}{} {}: {}\n",
+            style.bold(&pad("verdict", 10)),
+            style.red(&words),
+            style.bold(&pad("AWS says", 10)),
+            error,
+            status,
+            message,
+        ));
+    };
+    match (&r.refusal, &r.invalid) {
+        (Some(d), _) if d.gate == Gate::Iam => {
+            out.push_str(&format!(
+                "{}{}\n{}{}\n{}{}\n",
+                style.bold(&pad("verdict", 10)),
+                style.red("DENIED"),
+                style.bold(&pad("AWS says", 10)),
+                d.message,
+                style.bold(&pad("fix", 10)),
+                d.fix
+            ));
+        }
+        (Some(d), _) => {
+            let words = format!("REFUSED at the {} gate", d.gate.as_str());
+            verdict(&mut out, words, d.error.as_str(), d.status, &d.message);
+            out.push_str(&format!("{}{}\n", style.bold(&pad("fix", 10)), d.fix));
+        }
+        (None, Some(e)) => {
+            let words = "REFUSED: the request is invalid for this model".to_string();
+            verdict(&mut out, words, e.code.as_str(), e.status, &e.message);
+        }
+        (None, None) => out.push_str(&format!(
             "{}{}\n",
             style.bold(&pad("verdict", 10)),
             style.green("ALLOWED")
-        )),
-        Some(d) => out.push_str(&format!(
-            "{}{}\n{}{}\n{}{}\n",
-            style.bold(&pad("verdict", 10)),
-            style.red("DENIED"),
-            style.bold(&pad("AWS says", 10)),
-            d.message,
-            style.bold(&pad("fix", 10)),
-            d.fix
         )),
     }
     out
@@ -451,6 +703,7 @@ mod tests {
             profile: profile.map(str::to_string),
             action: "bedrock:InvokeModel".into(),
             now_unix: 1_800_000_000,
+            state: None,
         }
     }
 

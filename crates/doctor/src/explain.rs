@@ -1481,8 +1481,9 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
         );
     }
     if x.has("reached the end of its life") {
+        // The model is gone in every Region: the Region gate's refusal (gates::checks::region).
         return out(
-            Some(Gate::ModelAccess),
+            Some(Gate::Region),
             format!("the model{} has reached its end of life and is no longer served.", f.model.as_deref().map(|m| format!(" {m}")).unwrap_or_default()),
             f.clone(),
             "Move to a current model of the same family.",

@@ -13,7 +13,7 @@ use crate::state::{
     AccessMode, AgreementStatus, Change, Entity, GrantStatus, ModelAccess, State, Subscription,
     SubscriptionStatus,
 };
-use crate::{Deny, Gate};
+use crate::{Deny, ErrorCode, Gate};
 use bg_catalog::{LifecycleStatus, Model};
 
 pub const FTU_MESSAGE: &str = "Model use case details have not been submitted for this account. Fill out the Anthropic use case details form before using the model. If you have already filled out the form, try again in 15 minutes.";
@@ -101,7 +101,7 @@ fn subscription_effective(
 
 fn deny(
     gate: Gate,
-    error: &'static str,
+    error: ErrorCode,
     status: u16,
     message: &str,
     reason: String,
@@ -146,7 +146,7 @@ fn check_into(
         if last.is_some_and(|t| now - t > LEGACY_INACTIVE_SECS) {
             return Err(deny(
                 Gate::ModelAccess,
-                "ResourceNotFoundException",
+                ErrorCode::ResourceNotFoundException,
                 404,
                 LEGACY_MESSAGE,
                 format!(
@@ -164,7 +164,7 @@ fn check_into(
             let pending = rec.is_some_and(|r| r.grant == GrantStatus::Pending);
             return Err(deny(
                 Gate::ModelAccess,
-                "AccessDeniedException",
+                ErrorCode::AccessDeniedException,
                 403,
                 NO_ACCESS_MESSAGE,
                 if pending {
@@ -181,7 +181,7 @@ fn check_into(
         if model.marketplace && rec.map(|r| r.agreement) != Some(AgreementStatus::Accepted) {
             return Err(deny(
                 Gate::ProviderTerms,
-                "AccessDeniedException",
+                ErrorCode::AccessDeniedException,
                 403,
                 NO_ACCESS_MESSAGE,
                 format!("the {} EULA offer was never accepted in {region}", model.provider),
@@ -196,7 +196,7 @@ fn check_into(
     if model.use_case_form && !use_case_submitted(state, account) {
         return Err(deny(
             Gate::ModelAccess,
-            "ResourceNotFoundException",
+            ErrorCode::ResourceNotFoundException,
             404,
             FTU_MESSAGE,
             format!("account {account} has not submitted the Anthropic use-case form"),
@@ -212,7 +212,7 @@ fn check_into(
             SubscriptionStatus::Subscribing => {
                 return Err(deny(
                     Gate::ModelAccess,
-                    "AccessDeniedException",
+                    ErrorCode::AccessDeniedException,
                     403,
                     SUBSCRIBING_MESSAGE,
                     format!(
@@ -241,7 +241,7 @@ fn check_into(
                     }
                     return Err(Deny {
                         gate: Gate::ModelAccess,
-                        error: "AccessDeniedException",
+                        error: ErrorCode::AccessDeniedException,
                         status: 403,
                         message: MARKETPLACE_MESSAGE.to_string(),
                         reason: if can_subscribe {
@@ -285,7 +285,7 @@ fn check_into(
                 if !active {
                     return Err(deny(
                         Gate::ModelAccess,
-                        "AccessDeniedException",
+                        ErrorCode::AccessDeniedException,
                         403,
                         SUBSCRIBING_MESSAGE,
                         format!("the first call started the AWS Marketplace subscription to {}; it completes in {delay} s", model.id),
@@ -296,6 +296,38 @@ fn check_into(
         }
     }
     Ok(())
+}
+
+/// CreateFoundationModelAgreement in automatic mode starts the Marketplace subscription of a
+/// Marketplace model, and so needs the caller's Marketplace permissions, as a first call does.
+pub fn offer_needs_marketplace(model_id: &str) -> Deny {
+    Deny {
+        gate: Gate::ModelAccess,
+        error: ErrorCode::AccessDeniedException,
+        status: 403,
+        message: MARKETPLACE_MESSAGE.to_string(),
+        reason: format!(
+            "accepting the {model_id} offer starts an AWS Marketplace subscription, and the caller may not aws-marketplace:Subscribe / ViewSubscriptions"
+        ),
+        fix: "allow aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (aws:CalledViaLast = bedrock.amazonaws.com) for this caller, then retry".into(),
+    }
+}
+
+/// AWS's 404 for GetUseCaseForModelAccess when the account has no form on file.
+pub const NO_USE_CASE_MESSAGE: &str =
+    "Model use case details have not been submitted for this account.";
+
+/// GetUseCaseForModelAccess with no form on file (its own account's: a management account's form
+/// covers members for invocation, but is not theirs to read).
+pub fn no_use_case_on_file() -> Deny {
+    Deny {
+        gate: Gate::ModelAccess,
+        error: ErrorCode::ResourceNotFoundException,
+        status: 404,
+        message: NO_USE_CASE_MESSAGE.to_string(),
+        reason: "this account has not submitted the Anthropic use-case form (Anthropic models refuse their first call until it has)".into(),
+        fix: USE_CASE_FIX.into(),
+    }
 }
 
 /// GetFoundationModelAvailability's four fields.
@@ -398,7 +430,7 @@ mod tests {
         );
         let d = v.unwrap_err();
         assert_eq!(
-            (d.error, d.status, d.message.as_str()),
+            (d.error.as_str(), d.status, d.message.as_str()),
             ("ResourceNotFoundException", 404, FTU_MESSAGE)
         );
     }

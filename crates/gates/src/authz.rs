@@ -2,7 +2,7 @@
 //! for one action on one resource with AWS's exact refusal.
 
 use crate::state::{AccessKey, Principal, PrincipalKind, Session, State};
-use crate::{Deny, Gate};
+use crate::{Deny, ErrorCode, Gate};
 use bg_iam::{Context, Evaluation, NamedPolicy, Policies, Policy, PolicyKind};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -128,10 +128,12 @@ impl Compiled {
                         .iter()
                         .filter(|p| p.targets.iter().any(|t| t == target))
                     {
-                        let arn = org.policy_arn(&scp.id);
+                        // An SCP without an ID (one read from a file by `policy check`) has no
+                        // ARN to quote in a refusal.
+                        let arn = (!scp.id.is_empty()).then(|| org.policy_arn(&scp.id));
                         level.extend(compile(
                             &scp.name,
-                            Some(&arn),
+                            arn.as_deref(),
                             &scp.document,
                             PolicyKind::Scp,
                             &mut errors,
@@ -382,11 +384,30 @@ pub fn deny(caller: &Caller, action: &str, resource: Option<&str>, eval: &Evalua
     };
     Deny {
         gate: Gate::Iam,
-        error: "AccessDeniedException",
+        error: ErrorCode::AccessDeniedException,
         status: 403,
         message,
         reason,
         fix,
+    }
+}
+
+/// STS's refusal of AssumeRole: the role is missing, its trust policy does not name the caller,
+/// or the caller's own policies do not allow it (AWS's one sentence for all three).
+pub fn assume_role_denied(caller_arn: &str, role_arn: &str) -> Deny {
+    Deny {
+        gate: Gate::Iam,
+        error: ErrorCode::AccessDenied,
+        status: 403,
+        message: format!(
+            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        ),
+        reason: format!(
+            "the role {role_arn} does not exist, its trust policy does not allow {caller_arn}, or no policy of the caller allows sts:AssumeRole on it"
+        ),
+        fix: format!(
+            "check the role exists (aws iam get-role), that its trust policy names {caller_arn} as Principal with sts:AssumeRole, and that the caller's policies allow sts:AssumeRole on {role_arn}"
+        ),
     }
 }
 

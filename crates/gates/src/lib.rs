@@ -7,7 +7,10 @@
 
 pub mod access;
 pub mod authz;
+pub mod checks;
 pub mod credentials;
+pub mod decide;
+mod error_code;
 pub mod invoke;
 pub mod managed;
 pub mod quota;
@@ -15,6 +18,8 @@ pub mod region;
 pub mod state;
 
 pub use authz::{Caller, CallerKind};
+pub use decide::{decide, decide_explained, Call, Decision, Plan, Refusal, Snapshot};
+pub use error_code::ErrorCode;
 pub use state::{
     AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
     PrincipalKind, Session, State,
@@ -53,7 +58,7 @@ impl Gate {
 pub struct Deny {
     pub gate: Gate,
     /// AWS error code, e.g. `UnrecognizedClientException`.
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub status: u16,
     pub message: String,
     /// Why, in our words (never sent to the client in place of AWS's message).

@@ -7,7 +7,7 @@
 //! tokens are added when the answer is known. A cross-Region profile call may be served by any
 //! destination, each with its own quota: the first destination with room serves it.
 
-use crate::{Deny, Gate};
+use crate::{Deny, ErrorCode, Gate};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -157,12 +157,55 @@ impl Exceeded {
         };
         Deny {
             gate: Gate::Quota,
-            error: "ThrottlingException",
+            error: ErrorCode::ThrottlingException,
             status: 429,
             message: self.message().to_string(),
             reason: format!("{key}: quota of {n} {what} reached"),
             fix: "retry with backoff, spread load over a cross-Region inference profile, or ask for a quota increase (Service Quotas)".into(),
         }
+    }
+}
+
+/// A scenario's `[[quota]]` entry: the values it sets for one model, in one account and Region
+/// or all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaOverride {
+    pub model: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub values: Override,
+}
+
+/// The quotas in force: the scenario's overrides over the catalog's published defaults.
+#[derive(Clone, Debug, Default)]
+pub struct Quotas {
+    pub overrides: Vec<QuotaOverride>,
+}
+
+impl Quotas {
+    /// The quota for (account, Region, model): the last matching override, else AWS's published
+    /// default for the call's kind (`cross_region`: through an inference profile), else the
+    /// documented fallback; tokens per day default to tokens per minute × 24 × 60.
+    pub fn limits(
+        &self,
+        catalog: &bg_catalog::Catalog,
+        account: &str,
+        region: &str,
+        model: &bg_catalog::Model,
+        cross_region: bool,
+    ) -> Limits {
+        let o = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|q| {
+                q.model == model.id
+                    && q.account.as_deref().is_none_or(|a| a == account)
+                    && q.region.as_deref().is_none_or(|r| r == region)
+            })
+            .map(|q| q.values)
+            .unwrap_or_default();
+        Limits::with_override(catalog, model, region, cross_region, o)
     }
 }
 
@@ -248,21 +291,21 @@ impl FaultKind {
 
     /// (error code, HTTP status, message) before the stream; AWS's texts where known
     /// (bedrock-facts §1.6), ours otherwise.
-    pub fn http_error(self) -> (&'static str, u16, &'static str) {
+    pub fn http_error(self) -> (ErrorCode, u16, &'static str) {
         match self {
-            FaultKind::Throttle | FaultKind::StreamThrottle => ("ThrottlingException", 429, RPM_MESSAGE),
+            FaultKind::Throttle | FaultKind::StreamThrottle => (ErrorCode::ThrottlingException, 429, RPM_MESSAGE),
             FaultKind::Timeout => (
-                "ModelTimeoutException",
+                ErrorCode::ModelTimeoutException,
                 408,
                 "Model has timed out in processing the request. Try your request again.",
             ),
             FaultKind::NotReady => (
-                "ModelNotReadyException",
+                ErrorCode::ModelNotReadyException,
                 429,
                 "Model is not ready to serve inference requests. The model may be loading or scaling. Try again later.",
             ),
             FaultKind::Unavailable | FaultKind::StreamError => {
-                ("ServiceUnavailableException", 503, "Bedrock is unable to process your request.")
+                (ErrorCode::ServiceUnavailableException, 503, "Bedrock is unable to process your request.")
             }
         }
     }
@@ -375,7 +418,7 @@ mod tests {
         assert_eq!(refused, Exceeded::Tokens);
         let deny = refused.deny(&key, &l);
         assert_eq!(
-            (deny.error, deny.status, deny.message.as_str()),
+            (deny.error.as_str(), deny.status, deny.message.as_str()),
             (
                 "ThrottlingException",
                 429,

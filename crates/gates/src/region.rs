@@ -1,7 +1,7 @@
 //! Gate 3, Region: does the model identifier name something callable in the Region the request
 //! was signed for. The catalog knows the facts; this turns them into AWS's refusals.
 
-use crate::{Deny, Gate};
+use crate::{Deny, ErrorCode, Gate};
 use bg_catalog::{Catalog, InferenceProfile, Model, Resolution};
 
 /// What a runtime call's `modelId` resolved to.
@@ -49,7 +49,7 @@ pub fn resolve<'c>(
         }),
         Resolution::ProfileOnly { model } => Err(Deny {
             gate: Gate::Region,
-            error: "ValidationException",
+            error: ErrorCode::ValidationException,
             status: 400,
             message: on_demand_unsupported(&model.id),
             reason: format!(
@@ -67,7 +67,7 @@ pub fn resolve<'c>(
 fn not_in_region(catalog: &Catalog, model_identifier: &str, region: &str) -> Deny {
     Deny {
         gate: Gate::Region,
-        error: "ValidationException",
+        error: ErrorCode::ValidationException,
         status: 400,
         message: INVALID_MODEL_ID.to_string(),
         reason: format!("{model_identifier} is not offered in {region}"),
@@ -79,7 +79,7 @@ fn not_in_region(catalog: &Catalog, model_identifier: &str, region: &str) -> Den
 fn unknown_model(model_identifier: &str) -> Deny {
     Deny {
         gate: Gate::Region,
-        error: "ValidationException",
+        error: ErrorCode::ValidationException,
         status: 400,
         message: INVALID_MODEL_ID.to_string(),
         reason: format!(

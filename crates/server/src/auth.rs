@@ -1,23 +1,23 @@
-//! Gate 5 on the wire: SigV4 (via `bg-sigv4`) and the key store (via `bg-gates`), rendered as each
-//! protocol's AWS error.
+//! Gate 5 on the wire: the request's SigV4 (parsed by `bg-sigv4`) handed to the credentials gate
+//! of `bg_gates::decide`, which looks the key up in the request's snapshot and checks the
+//! signature with its secret.
 
 use crate::error::ApiError;
-use bg_gates::credentials::{authenticate, CredentialError};
+use crate::{App, Incoming};
+pub use bg_gates::decide::Protocol as Proto;
+use bg_gates::decide::{AuthMethod, Call, Operation, Presented, Who};
 use bg_gates::State;
-use bg_sigv4::{ParsedAuth, Request, SigError, Verifier};
+use bg_sigv4::{ParsedAuth, SigError};
+use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    Json,
-    Query,
-}
-
-/// Who called, proven, and where the request was signed for.
+/// Who called, proven, where the request was signed for, and the one state snapshot every
+/// decision of this request reads.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub identity: bg_gates::Caller,
     pub region: String,
     pub service: String,
+    pub state: Arc<State>,
 }
 
 /// Two clocks: signatures are checked against the wall clock (clients sign with real time);
@@ -29,80 +29,69 @@ pub struct Clocks {
 }
 
 /// Parse only, to learn the scope (service and Region) before routing an awsQuery request.
-pub fn parse(req: &Request, proto: Proto) -> Result<ParsedAuth, ApiError> {
-    bg_sigv4::parse(req).map_err(|e| sig_error(&e, proto))
+pub fn parse(inc: &Incoming) -> Result<ParsedAuth, SigError> {
+    inc.with_sig_request(bg_sigv4::parse)
 }
 
-// Each argument is a distinct input of one check; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
-pub fn verify(
-    verifier: &Verifier,
-    state: &State,
-    req: &Request,
-    auth: &ParsedAuth,
+/// The credentials gate for this request: `gates::decide` with the credentials as presented.
+pub fn authenticate(
+    app: &App,
+    inc: &Incoming,
+    parsed: &Result<ParsedAuth, SigError>,
     expected_service: &str,
     region_ok: &dyn Fn(&str) -> bool,
-    clocks: Clocks,
     proto: Proto,
 ) -> Result<Caller, ApiError> {
-    let now_unix = clocks.gate;
-    let (key, identity) = authenticate(
-        state,
-        &auth.access_key,
-        auth.security_token.as_deref(),
-        now_unix,
-    )
-    .map_err(|e| credential_error(e, proto))?;
-    verifier
-        .verify(
-            req,
-            auth,
-            &key.secret_access_key,
-            expected_service,
-            region_ok,
-            clocks.wall,
-        )
-        .map_err(|e| sig_error(&e, proto))?;
-    Ok(Caller {
-        identity,
-        region: auth.region.clone(),
-        service: auth.service.clone(),
-    })
-}
-
-fn credential_error(e: CredentialError, proto: Proto) -> ApiError {
-    match proto {
-        Proto::Json => ApiError::front_door(e.json_code(), 403, e.message()),
-        Proto::Query => ApiError::front_door(e.query_code(), 403, e.message()),
-    }
-}
-
-/// The error code and status AWS uses for each signature failure. Where AWS's choice for Bedrock
-/// is not documented (bedrock-facts.md §1.5 marks it unverified), we use the code other Coral
-/// services send for the same sentence.
-pub fn sig_error(e: &SigError, proto: Proto) -> ApiError {
-    let msg = e.to_string();
-    match (e, proto) {
-        (SigError::Missing, Proto::Json) => ApiError::front_door(
-            "MissingAuthenticationTokenException",
-            403,
-            "Missing Authentication Token",
-        ),
-        (SigError::Missing, Proto::Query) => ApiError::front_door(
-            "MissingAuthenticationToken",
-            403,
-            "Request is missing Authentication Token",
-        ),
-        (SigError::Incomplete(_), Proto::Json) => {
-            ApiError::front_door("IncompleteSignatureException", 400, msg)
-        }
-        (SigError::Incomplete(_), Proto::Query) => {
-            ApiError::front_door("IncompleteSignature", 400, msg)
-        }
-        (SigError::PresignExpired, Proto::Query) => {
-            ApiError::front_door("RequestExpired", 400, msg)
-        }
-        (_, Proto::Json) => ApiError::front_door("InvalidSignatureException", 403, msg),
-        (_, Proto::Query) => ApiError::front_door("SignatureDoesNotMatch", 403, msg),
+    let state = app.snapshot_arc();
+    let clocks = app.clocks();
+    let signature = |secret: &str| match parsed {
+        Ok(a) => inc.with_sig_request(|r| {
+            app.verifier
+                .verify(r, a, secret, expected_service, region_ok, clocks.wall)
+        }),
+        Err(e) => Err(e.clone()),
+    };
+    let who = match parsed {
+        Err(e) => Who::Unsigned(e),
+        Ok(a) => Who::Presented(Presented {
+            access_key: &a.access_key,
+            session_token: a.security_token.as_deref(),
+            method: if a.presigned {
+                AuthMethod::SigV4Presigned
+            } else {
+                AuthMethod::SigV4Header
+            },
+            signature: &signature,
+        }),
+    };
+    let region = parsed.as_ref().map(|a| a.region.as_str()).unwrap_or("");
+    let call = Call {
+        who,
+        protocol: proto,
+        region,
+        source_ip: inc.source_ip.as_deref(),
+        secure_transport: false,
+        op: Operation::Authenticate,
+        now: clocks.gate,
+    };
+    let decision = bg_gates::decide(&call, &app.gate_snapshot(&state));
+    match (decision.verdict, parsed) {
+        (Ok(plan), Ok(a)) => match plan.caller {
+            Some(identity) => Ok(Caller {
+                identity,
+                region: a.region.clone(),
+                service: a.service.clone(),
+                state: state.clone(),
+            }),
+            None => Err(ApiError::new(
+                "InternalFailure",
+                500,
+                "the credentials gate admitted no caller",
+            )),
+        },
+        (Ok(_), Err(e)) => Err(ApiError::refused(
+            bg_gates::checks::credentials::signature_refusal(e, proto),
+        )),
+        (Err(r), _) => Err(ApiError::from_refusal(r)),
     }
 }

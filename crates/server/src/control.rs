@@ -2,6 +2,7 @@
 //! access issue).
 
 use crate::auth::Caller;
+use crate::auth::Proto;
 use crate::error::ApiError;
 use crate::query::form_pairs;
 use crate::runtime::Refusal;
@@ -9,6 +10,7 @@ use crate::{json_response, App, Incoming};
 use axum::body::Body;
 use axum::http::Response;
 use bg_catalog::{LifecycleStatus as Lifecycle, Model};
+use bg_gates::decide::Resource;
 use serde_json::{json, Value};
 
 const MODALITIES: [&str; 3] = ["TEXT", "IMAGE", "EMBEDDING"];
@@ -80,12 +82,12 @@ pub fn list_foundation_models(
         }
     }
     let region = caller.region.as_str();
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    bg_gates::authz::authorize_no_resource(
-        &app.snapshot(),
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:ListFoundationModels",
-        ctx,
+        &[],
     )?;
     let summaries: Vec<Value> = app
         .catalog
@@ -133,20 +135,15 @@ pub fn get_foundation_model(
         .models_in_region(region)
         .find(|m| m.id == id)
         .ok_or_else(|| bg_gates::region::invalid_model(app.catalog, id, region))?;
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    bg_gates::authz::authorize(
-        &app.snapshot(),
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:GetFoundationModel",
-        &[(model.arn(region), ctx)],
+        &[Resource::arn(model.arn(region))],
     )?;
     if model.lifecycle == Lifecycle::EndOfLife {
-        return Err(ApiError::new(
-            "ResourceNotFoundException",
-            404,
-            "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
-        )
-        .into());
+        return Err(bg_gates::checks::region::end_of_life(&model.id).into());
     }
     let out = json!({ "modelDetails": model_json(model, region) });
     Ok(json_response(

@@ -39,7 +39,18 @@ impl ApiError {
     /// A refusal the gates decided: AWS's code, status and message from the diagnosis, which
     /// stays attached for the audit log.
     pub fn refused(d: bg_gates::Deny) -> ApiError {
-        ApiError::new(d.error, d.status, d.message.clone()).diagnosed(d)
+        let mut e = ApiError::new(d.error.as_str(), d.status, d.message.clone());
+        // The credentials gate is AWS's front door, which answers before the service.
+        e.front_door = d.gate == bg_gates::Gate::Credentials;
+        e.diagnosed(d)
+    }
+
+    /// A decision's refusal: a gate's, with its diagnosis, or a request invalid for its model.
+    pub fn from_refusal(r: bg_gates::Refusal) -> ApiError {
+        match r {
+            bg_gates::Refusal::Denied(d) => ApiError::refused(d),
+            bg_gates::Refusal::Invalid(e) => ApiError::new(e.code.as_str(), e.status, e.message),
+        }
     }
 
     /// The same error, with what we know beyond AWS's message for the audit log.

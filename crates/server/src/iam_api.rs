@@ -16,11 +16,11 @@ mod simulate;
 pub(crate) mod util;
 
 use crate::auth::Caller;
+use crate::auth::Proto;
 use crate::error::ApiError;
 use crate::App;
-use bg_gates::authz::{base_context, RequestFacts};
+use bg_gates::decide::Resource;
 use bg_gates::{Change, Group, ManagedPolicy, Principal, PrincipalKind, State};
-use bg_iam::Context;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use util::Params;
@@ -38,6 +38,7 @@ pub(crate) type OpResult = Result<Option<String>, ApiError>;
 /// Run one IAM action; Ok is the XML response body.
 pub fn handle(
     app: &App,
+    inc: &crate::Incoming,
     caller: &Caller,
     action: &str,
     params: &[(String, String)],
@@ -57,7 +58,8 @@ pub fn handle(
     let cx = Ctx {
         app,
         caller,
-        state: Arc::clone(&app.snapshot()),
+        inc,
+        state: Arc::clone(&caller.state),
         account: caller.identity.account.clone(),
         p,
         now: app.now_unix(),
@@ -238,6 +240,7 @@ impl Target {
 pub(crate) struct Ctx<'a> {
     pub app: &'a App,
     pub caller: &'a Caller,
+    pub inc: &'a crate::Incoming,
     pub state: Arc<State>,
     pub account: String,
     pub p: Params<'a>,
@@ -270,16 +273,6 @@ pub(crate) fn invalid_input(message: impl Into<String>) -> ApiError {
     ApiError::new("InvalidInput", 400, message)
 }
 
-pub(crate) fn access_denied(message: impl Into<String>) -> ApiError {
-    ApiError::new("AccessDenied", 403, message)
-}
-
-/// IAM's and STS's `AccessDenied` for a refusal of the IAM engine, with its diagnosis (the IAM
-/// gate, the deciding statement or layer, the fix) kept for the audit log.
-pub(crate) fn denied_by(d: bg_gates::Deny) -> ApiError {
-    access_denied(d.message.clone()).diagnosed(d)
-}
-
 /// AWS's sentence for a user/role/group that does not exist.
 pub(crate) fn no_such_entity(kind: Kind, name: &str) -> ApiError {
     no_such(format!(
@@ -294,39 +287,42 @@ pub(crate) fn not_attachable(arn: &str) -> ApiError {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn request_facts(&self) -> RequestFacts {
-        RequestFacts {
+    /// The request facts a simulated request starts from: this request's, as decide sees them.
+    pub fn request_facts(&self) -> bg_gates::authz::RequestFacts {
+        bg_gates::authz::RequestFacts {
             region: self.caller.region.clone(),
+            source_ip: self.inc.source_ip.clone(),
             now_unix: self.now,
-            ..Default::default()
+            secure_transport: false,
         }
     }
 
-    pub fn context(&self) -> Context {
-        base_context(&self.caller.identity, &self.request_facts())
-    }
-
-    /// Authorize `action` on `resource` for the caller; AccessDenied (403) with AWS's sentence.
+    /// Authorize `action` on `resource` for the caller, through `gates::decide`; AccessDenied
+    /// (403) with AWS's sentence.
     pub fn authorize(&self, action: &str, resource: &str) -> Result<(), ApiError> {
         self.authorize_with(action, resource, |_| {})
     }
 
-    /// As [`Ctx::authorize`], with request-specific condition keys added to the context.
+    /// As [`Ctx::authorize`], with request-specific condition keys added.
     pub fn authorize_with(
         &self,
         action: &str,
         resource: &str,
-        extra: impl FnOnce(&mut Context),
+        extra: impl FnOnce(&mut Resource),
     ) -> Result<(), ApiError> {
-        let mut ctx = self.context();
-        extra(&mut ctx);
-        bg_gates::authz::authorize(
-            &self.state,
-            &self.caller.identity,
-            action,
-            &[(resource.to_string(), ctx)],
-        )
-        .map_err(denied_by)
+        let mut r = Resource::arn(resource);
+        extra(&mut r);
+        self.decide(action, &[r])
+    }
+
+    /// An action without a resource type (evaluated on `*`; the refusal names no resource).
+    pub fn authorize_no_resource(&self, action: &str) -> Result<(), ApiError> {
+        self.decide(action, &[])
+    }
+
+    fn decide(&self, action: &str, resources: &[Resource]) -> Result<(), ApiError> {
+        self.app
+            .authorize(self.caller, self.inc, Proto::Query, action, resources)
     }
 
     /// Evaluate on `resource` but name `shown` in the refusal (IAM's list actions name e.g.
@@ -337,23 +333,7 @@ impl<'a> Ctx<'a> {
         resource: &str,
         shown: &str,
     ) -> Result<(), ApiError> {
-        let e = bg_gates::authz::evaluate(
-            &self.state,
-            &self.caller.identity,
-            action,
-            resource,
-            self.context(),
-        );
-        if e.is_allowed() {
-            Ok(())
-        } else {
-            Err(denied_by(bg_gates::authz::deny(
-                &self.caller.identity,
-                action,
-                Some(shown),
-                &e,
-            )))
-        }
+        self.decide(action, &[Resource::arn(resource).shown_as(shown)])
     }
 
     /// Authorize on an entity that is identified by its ARN, adding its tags as
@@ -362,7 +342,7 @@ impl<'a> Ctx<'a> {
         &self,
         action: &str,
         arn: &str,
-        extra: impl FnOnce(&mut Context),
+        extra: impl FnOnce(&mut Resource),
     ) -> Result<(), ApiError> {
         let tags = self
             .state
@@ -370,7 +350,7 @@ impl<'a> Ctx<'a> {
             .get(arn)
             .map(|p| p.tags.clone())
             .unwrap_or_default();
-        self.authorize_with(action, arn, |ctx| {
+        self.authorize_with(action, arn, |ctx: &mut Resource| {
             for (k, v) in &tags {
                 ctx.set(format!("aws:ResourceTag/{k}"), v.clone());
                 ctx.set(format!("iam:ResourceTag/{k}"), v.clone());

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod control;
 pub mod converse;
 pub mod error;
+pub mod gatekeeper;
 pub mod iam_api;
 pub mod query;
 pub mod runtime;
@@ -57,7 +58,7 @@ pub struct App {
     stream_pace_ms: std::sync::atomic::AtomicU64,
     /// The throughput gate's counters (memory only) and limits.
     pub meter: bg_gates::quota::Meter,
-    pub quota_overrides: Vec<scenario::QuotaDecl>,
+    pub quotas: bg_gates::quota::Quotas,
     pub faults: bg_gates::quota::Faults,
 }
 
@@ -86,7 +87,9 @@ impl App {
             invocations: Log::new(1000),
             stream_pace_ms: std::sync::atomic::AtomicU64::new(0),
             meter: bg_gates::quota::Meter::default(),
-            quota_overrides: scenario.map(|s| s.quota.clone()).unwrap_or_default(),
+            quotas: scenario
+                .map(gatekeeper::scenario_quotas)
+                .unwrap_or_default(),
             faults: bg_gates::quota::Faults::new(
                 scenario.map(|s| s.fault_rules()).unwrap_or_default(),
             ),
@@ -102,6 +105,11 @@ impl App {
 
     pub fn snapshot(&self) -> arc_swap::Guard<Arc<State>> {
         self.snapshot.load()
+    }
+
+    /// The snapshot, held for a whole request: every decision of the request reads this one.
+    pub fn snapshot_arc(&self) -> Arc<State> {
+        self.snapshot.load_full()
     }
 
     /// Durable first, then visible.
@@ -129,50 +137,12 @@ impl App {
         }
     }
 
-    /// The quota for (account, Region, model): a scenario override, else AWS's published default
-    /// from the catalog for the call's kind (`cross_region`: through an inference profile), else
-    /// the documented fallback; tokens per day default to tokens per minute × 24 × 60.
-    pub fn limits(
-        &self,
-        account: &str,
-        region: &str,
-        model: &bg_catalog::Model,
-        cross_region: bool,
-    ) -> bg_gates::quota::Limits {
-        let o = self
-            .quota_overrides
-            .iter()
-            .rev()
-            .find(|q| {
-                q.model == model.id
-                    && q.account.as_deref().is_none_or(|a| a == account)
-                    && q.region.as_deref().is_none_or(|r| r == region)
-            })
-            .map(|q| bg_gates::quota::Override {
-                rpm: q.rpm,
-                tpm: q.tpm,
-                tpd: q.tpd,
-            })
-            .unwrap_or_default();
-        bg_gates::quota::Limits::with_override(self.catalog, model, region, cross_region, o)
-    }
-
     pub fn stream_pace(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.stream_pace_ms.load(Ordering::Relaxed))
     }
 
     pub fn set_stream_pace_ms(&self, ms: u64) {
         self.stream_pace_ms.store(ms, Ordering::Relaxed);
-    }
-
-    /// The request facts IAM conditions read.
-    pub fn facts(&self, region: &str, inc: &Incoming) -> bg_gates::authz::RequestFacts {
-        bg_gates::authz::RequestFacts {
-            region: region.to_string(),
-            source_ip: inc.source_ip.clone(),
-            now_unix: self.now_unix(),
-            secure_transport: false,
-        }
     }
 
     pub fn advance_clock(&self, secs: i64) {

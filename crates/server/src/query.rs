@@ -44,44 +44,28 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
     };
     let action = param("Action").unwrap_or("");
 
-    let parsed = match inc.with_sig_request(|r| auth::parse(r, Proto::Query)) {
-        Ok(p) => p,
-        Err(e) => {
-            // The same gate as the JSON protocol's front door: an unsigned or malformed request.
-            let deny = credentials_deny(&e);
-            return render(app, Proto::Query, &e, rid, action, Some(&deny));
-        }
-    };
+    let parsed = auth::parse(inc);
     // STS and IAM share this route; the scope tells them apart. Anything else is verified as
     // STS so that the client hears AWS's "scoped to correct service" sentence.
-    let service = if parsed.service == "iam" {
-        "iam"
-    } else {
-        "sts"
+    let service = match &parsed {
+        Ok(p) if p.service == "iam" => "iam",
+        _ => "sts",
     };
-    let state = app.snapshot();
     let catalog = app.catalog;
-    let caller = match inc.with_sig_request(|r| {
-        auth::verify(
-            &app.verifier,
-            &state,
-            r,
-            &parsed,
-            service,
-            &|region| catalog.is_known_region(region),
-            app.clocks(),
-            Proto::Query,
-        )
-    }) {
+    let caller = match auth::authenticate(
+        app,
+        inc,
+        &parsed,
+        service,
+        &|region| catalog.is_known_region(region),
+        Proto::Query,
+    ) {
         Ok(c) => c,
-        Err(e) => {
-            let deny = credentials_deny(&e);
-            return render(app, Proto::Query, &e, rid, action, Some(&deny));
-        }
+        Err(e) => return render(app, Proto::Query, &e, rid, action, None),
     };
 
     if service == "iam" {
-        return match crate::iam_api::handle(app, &caller, action, &params, rid) {
+        return match crate::iam_api::handle(app, inc, &caller, action, &params, rid) {
             Ok(body) => xml_ok(body, rid),
             Err(e) => {
                 app.audit.record(crate::audit::AuditRecord::new(
@@ -132,26 +116,6 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
             );
             render(app, Proto::Query, &e, rid, action, None)
         }
-    }
-}
-
-pub fn credentials_deny(e: &ApiError) -> bg_gates::Deny {
-    bg_gates::Deny {
-        gate: bg_gates::Gate::Credentials,
-        error: e.code,
-        status: e.status,
-        message: e.message.clone(),
-        reason: format!("request refused at the credentials gate: {}", e.code),
-        fix: match e.code {
-            "UnrecognizedClientException" | "InvalidClientTokenId" => {
-                "use an access key this endpoint knows (default: test/test) or create one in a scenario".into()
-            }
-            "ExpiredTokenException" | "ExpiredToken" => "refresh the session credentials".into(),
-            _ if e.message.starts_with("Signature expired") || e.message.starts_with("Signature not yet current") => {
-                "sync the client's clock (signatures are valid for 5 minutes either side)".into()
-            }
-            _ => "check the secret key and that the request is signed for service 'bedrock' in a Bedrock Region".into(),
-        },
     }
 }
 

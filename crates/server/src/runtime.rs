@@ -3,14 +3,14 @@
 
 use crate::auth::{self, Caller, Proto};
 use crate::error::ApiError;
-use crate::query::credentials_deny;
 use crate::{json_response, render, App, Incoming};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response};
 use bg_backends::native::{self, NativeRequest};
-use bg_catalog::{LifecycleStatus as Lifecycle, Model};
-use bg_gates::region::{self, Target};
-use bg_gates::{Deny, Gate};
+use bg_catalog::Model;
+use bg_gates::decide::{AwsError, Counted, Invoke, InvokeKind, Operation, Payload};
+use bg_gates::{Deny, Plan};
+use std::cell::OnceCell;
 use std::time::Instant;
 
 /// The operations this endpoint recognises, from the service models' URIs.
@@ -141,34 +141,19 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
     let routed = route(&inc.method, &inc.path);
     let op_name = routed.as_ref().map(|(o, _)| o.name()).unwrap_or("-");
 
-    let parsed = match inc.with_sig_request(|r| auth::parse(r, Proto::Json)) {
-        Ok(p) => p,
-        Err(e) => {
-            let d = credentials_deny(&e);
-            return render(app, Proto::Json, &e, rid, op_name, Some(&d));
-        }
-    };
-    let state = app.snapshot();
+    let parsed = auth::parse(inc);
     let catalog = app.catalog;
-    let caller = match inc.with_sig_request(|r| {
-        auth::verify(
-            &app.verifier,
-            &state,
-            r,
-            &parsed,
-            "bedrock",
-            &|region| catalog.region(region).is_some(),
-            app.clocks(),
-            Proto::Json,
-        )
-    }) {
+    let caller = match auth::authenticate(
+        app,
+        inc,
+        &parsed,
+        "bedrock",
+        &|region| catalog.region(region).is_some(),
+        Proto::Json,
+    ) {
         Ok(c) => c,
-        Err(e) => {
-            let d = credentials_deny(&e);
-            return render(app, Proto::Json, &e, rid, op_name, Some(&d));
-        }
+        Err(e) => return render(app, Proto::Json, &e, rid, op_name, None),
     };
-    drop(state);
 
     let Some((op, label)) = routed else {
         // AWS's answer when a client calls an operation the endpoint doesn't have.
@@ -236,194 +221,154 @@ impl From<ApiError> for Refusal {
     }
 }
 
-/// An application inference profile ARN of the caller's account, in the signed Region.
-fn application_profile<'c>(app: &'c App, caller: &Caller, model_id: &str) -> Option<Target<'c>> {
-    if !model_id.contains(":application-inference-profile/") {
-        return None;
-    }
-    let state = app.snapshot();
-    let p = state.app_profiles.get(model_id)?;
-    if p.region != caller.region || p.account != caller.identity.account {
-        return None;
-    }
-    let model = app.catalog.model(&p.model_id)?;
-    Some(Target {
-        model,
-        profile: None,
-        app: Some(bg_gates::region::AppTarget {
-            arn: p.arn.clone(),
-            model_arns: p.model_arns.clone(),
-        }),
-    })
-}
-
-/// Gate 3 and the lifecycle part of gate 1 (a model past its end of life is refused everywhere).
-pub fn resolve_target<'c>(
-    app: &'c App,
-    caller: &Caller,
-    model_id: &str,
-) -> Result<Target<'c>, Refusal> {
-    let target = match application_profile(app, caller, model_id) {
-        Some(t) => t,
-        None => region::resolve(app.catalog, model_id, &caller.region)?,
-    };
-    if target.model.lifecycle == Lifecycle::EndOfLife {
-        return Err(Deny {
-            gate: Gate::ModelAccess,
-            error: "ResourceNotFoundException",
-            status: 404,
-            message: "This model version has reached the end of its life. Please refer to the AWS documentation for more details.".into(),
-            reason: format!("{} has reached its end of life", target.model.id),
-            fix: "move to a current model (`aws bedrock list-foundation-models`)".into(),
-        }
-        .into());
-    }
-    Ok(target)
-}
-
-/// Gate 2 for a runtime call: every ARN AWS checks (profile, source model, destinations).
-pub fn authorize_invoke(
-    app: &App,
-    caller: &Caller,
-    action: &str,
-    target: &Target,
-    inc: &Incoming,
-) -> Result<(), Refusal> {
-    let facts = app.facts(&caller.region, inc);
-    let resources = bg_gates::invoke::invoke_resources(target, &caller.identity, &facts);
-    let state = app.snapshot();
-    bg_gates::authz::authorize(&state, &caller.identity, action, &resources)?;
-    check_access(app, caller, target, inc)
-}
-
-/// Gates 1 and 4 after IAM: model access, the Anthropic form, the Marketplace subscription.
-/// Writes what the call changed (a subscription started or refused) before answering.
-fn check_access(
-    app: &App,
-    caller: &Caller,
-    target: &Target,
-    inc: &Incoming,
-) -> Result<(), Refusal> {
-    let state = app.snapshot();
-    let serving = bg_gates::invoke::serving_region(target, &caller.region);
-    let can_subscribe = || {
-        let mut ctx =
-            bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
-        ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
-        ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
-        [
-            "aws-marketplace:Subscribe",
-            "aws-marketplace:ViewSubscriptions",
-        ]
-        .iter()
-        .all(|a| {
-            bg_gates::authz::evaluate(&state, &caller.identity, a, "*", ctx.clone()).is_allowed()
+impl Op {
+    /// The model operations, as the gates know them.
+    fn invoke_kind(self) -> Option<InvokeKind> {
+        Some(match self {
+            Op::Converse => InvokeKind::Converse,
+            Op::ConverseStream => InvokeKind::ConverseStream,
+            Op::InvokeModel => InvokeKind::InvokeModel,
+            Op::InvokeModelWithResponseStream => InvokeKind::InvokeModelWithResponseStream,
+            Op::CountTokens => InvokeKind::CountTokens,
+            _ => return None,
         })
-    };
-    let facts = bg_gates::access::CallerFacts {
-        account: &caller.identity.account,
-        region: &caller.region,
-        can_subscribe: &can_subscribe,
-        now: app.now_unix(),
-    };
-    let _ = serving;
-    let (changes, verdict) = bg_gates::access::check(&state, target.model, &facts);
-    drop(state);
-    if !changes.is_empty() {
-        app.write(&changes).map_err(|e| {
-            ApiError::new(
-                "InternalServerException",
-                500,
-                format!("state write failed: {e}"),
-            )
-        })?;
     }
-    verdict?;
-    Ok(())
 }
 
-/// The throughput gate and scripted faults, after the access gates and before the backend.
-/// The model call being admitted: what the throughput gate and the invocation log need.
-#[derive(Clone, Copy)]
-pub struct Call<'a> {
-    pub request_id: &'a str,
-    pub op: Op,
-    /// The `modelId` as called.
-    pub model_id: &'a str,
+/// Every gate for one model call, through `gates::decide`; an admitted inference call goes to
+/// the invocation log with the Region that serves it.
+fn admit<'a>(
+    app: &'a App,
+    caller: &'a Caller,
+    inc: &Incoming,
+    op: Op,
+    model_id: &str,
+    payload: &dyn Payload,
+) -> Result<Plan<'a>, Refusal> {
+    let kind = op
+        .invoke_kind()
+        .ok_or_else(|| ApiError::new("InternalFailure", 500, "not a model operation"))?;
+    let plan = app.decide(
+        caller,
+        inc,
+        Proto::Json,
+        Operation::Invoke(Invoke {
+            kind,
+            model_id,
+            payload,
+        }),
+    )?;
+    if let (true, Some(target)) = (kind.infers(), &plan.target) {
+        app.invocations.push(crate::audit::Invocation {
+            time: app.now_unix(),
+            request_id: inc.request_id.clone(),
+            operation: op.name(),
+            account: caller.identity.account.clone(),
+            model_id: model_id.to_string(),
+            model: target.model.id.clone(),
+            inference_profile: target
+                .profile
+                .map(|p| p.id.clone())
+                .or_else(|| target.app.as_ref().map(|a| a.arn.clone())),
+            source_region: caller.region.clone(),
+            served_region: plan
+                .serving_region
+                .clone()
+                .unwrap_or_else(|| caller.region.clone()),
+        });
+    }
+    Ok(plan)
 }
 
-/// Returns the quota key that admitted the call (its output tokens are added later), and the
-/// stream fault to inject, if any.
-pub fn throttle(
-    app: &App,
-    caller: &Caller,
-    target: &Target,
-    input_tokens: u32,
-    call: Call,
-) -> Result<(String, Option<bg_gates::quota::FaultRule>), Refusal> {
-    let fault = app.faults.hit(&target.model.id, call.op.streams());
-    if let Some(f) = &fault {
-        if !f.kind.is_stream() {
-            let (code, status, message) = f.kind.http_error();
-            return Err(Deny {
-                gate: Gate::Quota,
-                error: code,
-                status,
-                message: message.to_string(),
-                reason: format!(
-                    "scripted fault '{:?}' for {} (every {} calls)",
-                    f.kind, target.model.id, f.every
-                ),
-                fix: "this failure was injected by the scenario's [[fault]] entry".into(),
-            }
-            .into());
+/// The model an admitted plan resolved to.
+fn model_of<'a>(plan: &Plan<'a>) -> Result<&'a Model, Refusal> {
+    plan.target
+        .as_ref()
+        .map(|t| t.model)
+        .ok_or_else(|| ApiError::new("InternalFailure", 500, "no model resolved").into())
+}
+
+/// Output tokens (streamed ones too) feed the tokens-per-minute quota the call was charged to.
+fn record_output(app: &App, plan: &Plan, output_tokens: u32) {
+    if let Some(key) = &plan.quota_key {
+        app.meter
+            .record_output(key, u64::from(output_tokens), app.now_unix());
+    }
+}
+
+/// A native InvokeModel body, read for the model the gates resolved (once: the decoded request
+/// is kept for the backend).
+struct NativeBody<'b> {
+    body: &'b [u8],
+    streaming: bool,
+    decoded: OnceCell<NativeRequest>,
+}
+
+impl<'b> NativeBody<'b> {
+    fn new(body: &'b [u8], streaming: bool) -> Self {
+        NativeBody {
+            body,
+            streaming,
+            decoded: OnceCell::new(),
         }
     }
-    let account = caller.identity.account.as_str();
-    let now = app.now_unix();
-    // A profile call may be served by any destination; the serving Region is tried first.
-    let serving = bg_gates::invoke::serving_region(target, &caller.region).to_string();
-    let mut regions = vec![serving.clone()];
-    if let Some(p) = target.profile {
-        regions.extend(
-            p.destination_regions
-                .iter()
-                .filter(|r| **r != serving)
-                .cloned(),
-        );
-    }
-    let mut first_refusal = None;
-    for region in &regions {
-        let key = bg_gates::quota::Meter::key(account, region, &target.model.id);
-        let limits = app.limits(account, region, target.model, target.profile.is_some());
-        match app.meter.admit(&key, &limits, u64::from(input_tokens), now) {
-            Ok(()) => {
-                app.invocations.push(crate::audit::Invocation {
-                    time: now,
-                    request_id: call.request_id.to_string(),
-                    operation: call.op.name(),
-                    account: account.to_string(),
-                    model_id: call.model_id.to_string(),
-                    model: target.model.id.clone(),
-                    inference_profile: target
-                        .profile
-                        .map(|p| p.id.clone())
-                        .or_else(|| target.app.as_ref().map(|a| a.arn.clone())),
-                    source_region: caller.region.clone(),
-                    served_region: region.clone(),
-                });
-                return Ok((key, fault));
-            }
-            Err(e) => {
-                first_refusal.get_or_insert_with(|| e.deny(&key, &limits));
-            }
-        }
-    }
-    Err(first_refusal.expect("at least one Region was tried").into())
 }
 
-const NOT_CHAT: &str =
-    "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
+impl Payload for NativeBody<'_> {
+    fn input_tokens(&self, model: &Model) -> Result<u32, AwsError> {
+        let req = native::decode_for_model(model.family, &model.id, self.body)
+            .map_err(|e| AwsError::validation(e.to_string()))?;
+        let tokens = match &req {
+            NativeRequest::Completion(p) => bg_backends::count_prompt_tokens(p),
+            NativeRequest::Embedding { .. } if self.streaming => {
+                return Err(AwsError::validation(
+                    bg_gates::checks::request::NO_STREAMING,
+                ))
+            }
+            NativeRequest::Embedding { texts, .. } => {
+                texts.iter().map(|t| bg_backends::count_tokens(t)).sum()
+            }
+        };
+        let _ = self.decoded.set(req);
+        Ok(tokens)
+    }
+}
+
+impl NativeBody<'_> {
+    fn take(self) -> Result<NativeRequest, Refusal> {
+        self.decoded
+            .into_inner()
+            .ok_or_else(|| ApiError::new("InternalFailure", 500, "body not decoded").into())
+    }
+}
+
+/// CountTokens' `input`: a Converse request or an InvokeModel body, counted for the model.
+struct CountInput<'v>(&'v serde_json::Value);
+
+impl Payload for CountInput<'_> {
+    fn input_tokens(&self, model: &Model) -> Result<u32, AwsError> {
+        let invalid = |e: ApiError| AwsError::validation(e.message);
+        match (self.0.get("converse"), self.0.get("invokeModel")) {
+            (Some(c), None) => {
+                let prompt = crate::converse::parse_request(c).map_err(invalid)?;
+                Ok(bg_backends::count_prompt_tokens(&prompt))
+            }
+            (None, Some(im)) => {
+                let b64 = im.get("body").and_then(|b| b.as_str()).ok_or_else(|| {
+                    invalid(ApiError::missing_member("input.invokeModel.body"))
+                })?;
+                use base64::Engine;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| AwsError::validation("Malformed input request: input.invokeModel.body is not base64, please reformat your input and try again."))?;
+                NativeBody::new(&raw, false).input_tokens(model)
+            }
+            _ => Err(AwsError::validation(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have exactly one of: converse, invokeModel",
+            )),
+        }
+    }
+}
 
 fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
     if inc.body.is_empty() {
@@ -447,50 +392,23 @@ fn answer_converse(
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
-    streaming: bool,
+    op: Op,
 ) -> Result<Answered, Refusal> {
     let started = Instant::now();
     let body = parse_json_body(inc)?;
     let prompt = crate::converse::parse_request(&body)?;
-    let target = resolve_target(app, caller, model_id)?;
-    let action = if streaming {
-        "bedrock:InvokeModelWithResponseStream"
-    } else {
-        "bedrock:InvokeModel"
-    };
-    authorize_invoke(app, caller, action, &target, inc)?;
-    if !target.model.converse {
-        return Err(ApiError::validation(NOT_CHAT).into());
-    }
-    let (key, fault) = throttle(
-        app,
-        caller,
-        &target,
-        bg_backends::count_prompt_tokens(&prompt),
-        Call {
-            request_id: &inc.request_id,
-            op: if streaming {
-                Op::ConverseStream
-            } else {
-                Op::Converse
-            },
-            model_id,
-        },
-    )?;
+    let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
+    let plan = admit(app, caller, inc, op, model_id, &counted)?;
+    let model = model_of(&plan)?;
     let completion = app
         .backend
-        .complete(&target.model.id, &prompt)
+        .complete(&model.id, &prompt)
         .map_err(backend_error)?;
-    // Output tokens (streamed ones too) feed the tokens-per-minute quota.
-    app.meter.record_output(
-        &key,
-        u64::from(completion.usage.output_tokens),
-        app.now_unix(),
-    );
+    record_output(app, &plan, completion.usage.output_tokens);
     Ok(Answered {
         completion,
         latency_ms: started.elapsed().as_millis() as u64,
-        fault,
+        fault: plan.stream_fault,
     })
 }
 
@@ -500,7 +418,7 @@ fn converse(
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let a = answer_converse(app, caller, model_id, inc, false)?;
+    let a = answer_converse(app, caller, model_id, inc, Op::Converse)?;
     let out = crate::converse::render_response(&a.completion, a.latency_ms);
     Ok(json_response(
         200,
@@ -515,7 +433,7 @@ fn converse_stream(
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let a = answer_converse(app, caller, model_id, inc, true)?;
+    let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream)?;
     let mut frames = crate::stream::converse_frames(&a.completion, a.latency_ms);
     inject_stream_fault(&mut frames, a.fault);
     Ok(crate::stream::response(
@@ -532,42 +450,24 @@ fn invoke_stream(
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let target = resolve_target(app, caller, model_id)?;
-    authorize_invoke(
+    let payload = NativeBody::new(&inc.body, true);
+    let plan = admit(
         app,
         caller,
-        "bedrock:InvokeModelWithResponseStream",
-        &target,
         inc,
+        Op::InvokeModelWithResponseStream,
+        model_id,
+        &payload,
     )?;
-    let model: &Model = target.model;
-    if !model.streaming {
-        // AWS's text for a model without streaming is not documented; this is Bedrock's usual
-        // wording for an operation a model does not support.
-        return Err(ApiError::validation("The model is unsupported for streaming.").into());
-    }
-    let req = native::decode_for_model(model.family, &model.id, &inc.body)
-        .map_err(|e| ApiError::validation(e.to_string()))?;
-    let NativeRequest::Completion(prompt) = req else {
-        return Err(ApiError::validation("The model is unsupported for streaming.").into());
+    let model = model_of(&plan)?;
+    let NativeRequest::Completion(prompt) = payload.take()? else {
+        return Err(ApiError::validation(bg_gates::checks::request::NO_STREAMING).into());
     };
-    let (key, fault) = throttle(
-        app,
-        caller,
-        &target,
-        bg_backends::count_prompt_tokens(&prompt),
-        Call {
-            request_id: &inc.request_id,
-            op: Op::InvokeModelWithResponseStream,
-            model_id,
-        },
-    )?;
     let c = app
         .backend
         .complete(&model.id, &prompt)
         .map_err(backend_error)?;
-    app.meter
-        .record_output(&key, u64::from(c.usage.output_tokens), app.now_unix());
+    record_output(app, &plan, c.usage.output_tokens);
     let texts: Vec<String> = c
         .content
         .iter()
@@ -579,7 +479,7 @@ fn invoke_stream(
         .collect();
     let chunks = native::encode_stream_chunks(model.family, &model.id, &c, &texts);
     let mut frames = crate::stream::invoke_frames(&chunks);
-    inject_stream_fault(&mut frames, fault);
+    inject_stream_fault(&mut frames, plan.stream_fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),
@@ -614,32 +514,17 @@ fn invoke_model(
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
     let started = Instant::now();
-    let target = resolve_target(app, caller, model_id)?;
-    authorize_invoke(app, caller, "bedrock:InvokeModel", &target, inc)?;
-    let model: &Model = target.model;
-    let req = native::decode_for_model(model.family, &model.id, &inc.body)
-        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let payload = NativeBody::new(&inc.body, false);
+    let plan = admit(app, caller, inc, Op::InvokeModel, model_id, &payload)?;
+    let model = model_of(&plan)?;
     let rid = inc.request_id.as_str();
-    let call = Call {
-        request_id: rid,
-        op: Op::InvokeModel,
-        model_id,
-    };
-    let (bytes, input_tokens, output_tokens) = match req {
+    let (bytes, input_tokens, output_tokens) = match payload.take()? {
         NativeRequest::Completion(prompt) => {
-            let (key, _) = throttle(
-                app,
-                caller,
-                &target,
-                bg_backends::count_prompt_tokens(&prompt),
-                call,
-            )?;
             let c = app
                 .backend
                 .complete(&model.id, &prompt)
                 .map_err(backend_error)?;
-            app.meter
-                .record_output(&key, u64::from(c.usage.output_tokens), app.now_unix());
+            record_output(app, &plan, c.usage.output_tokens);
             let (i, o) = (c.usage.input_tokens, c.usage.output_tokens);
             (
                 native::encode_completion(model.family, &model.id, &prompt, &c, rid),
@@ -653,8 +538,6 @@ fn invoke_model(
             normalize,
             input_type: _,
         } => {
-            let tokens: u32 = texts.iter().map(|t| bg_backends::count_tokens(t)).sum();
-            throttle(app, caller, &target, tokens, call)?;
             let dims = dimensions
                 .or(model
                     .embedding_dimensions
@@ -706,53 +589,15 @@ fn count_tokens(
     let input = body
         .get("input")
         .ok_or_else(|| ApiError::missing_member("input"))?;
-    // CountTokens runs no inference, so a model listed in the Region only through inference
-    // profiles is counted by its bare ID too (AWS does not document this case; we choose to
-    // accept it since the tokenizer is the model's, not the profile's).
-    let target = match app.catalog.resolve(model_id, &caller.region) {
-        bg_catalog::Resolution::ProfileOnly { model } => Target {
-            model,
-            profile: None,
-            app: None,
-        },
-        _ => resolve_target(app, caller, model_id)?,
-    };
-    authorize_invoke(app, caller, "bedrock:CountTokens", &target, inc)?;
-    if !target.model.count_tokens {
-        // AWS's wording for a model without CountTokens is not documented (bedrock-facts §1.3).
-        return Err(ApiError::validation(format!(
-            "The provided model {} doesn't support counting tokens.",
-            target.model.id
-        ))
-        .into());
-    }
-    let tokens = match (input.get("converse"), input.get("invokeModel")) {
-        (Some(c), None) => {
-            let prompt = crate::converse::parse_request(c)?;
-            bg_backends::count_prompt_tokens(&prompt)
-        }
-        (None, Some(im)) => {
-            let b64 = im
-                .get("body")
-                .and_then(|b| b.as_str())
-                .ok_or_else(|| ApiError::missing_member("input.invokeModel.body"))?;
-            use base64::Engine;
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| ApiError::validation("Malformed input request: input.invokeModel.body is not base64, please reformat your input and try again."))?;
-            match native::decode_for_model(target.model.family, &target.model.id, &raw).map_err(|e| ApiError::validation(e.to_string()))? {
-                NativeRequest::Completion(p) => bg_backends::count_prompt_tokens(&p),
-                NativeRequest::Embedding { texts, .. } => texts.iter().map(|t| bg_backends::count_tokens(t)).sum(),
-            }
-        }
-        _ => {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have exactly one of: converse, invokeModel",
-            )
-            .into())
-        }
-    };
-    let out = serde_json::json!({ "inputTokens": tokens });
+    let plan = admit(
+        app,
+        caller,
+        inc,
+        Op::CountTokens,
+        model_id,
+        &CountInput(input),
+    )?;
+    let out = serde_json::json!({ "inputTokens": plan.input_tokens });
     Ok(json_response(
         200,
         out.to_string().into_bytes(),

@@ -78,26 +78,7 @@ pub fn assume_role(
 
     let state = app.snapshot();
     let who = &caller.identity;
-    let refused = || {
-        let message = format!(
-            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-            who.arn
-        );
-        ApiError::refused(bg_gates::Deny {
-            gate: bg_gates::Gate::Iam,
-            error: "AccessDenied",
-            status: 403,
-            message,
-            reason: format!(
-                "the role {role_arn} does not exist, its trust policy does not allow {}, or no policy of the caller allows sts:AssumeRole on it",
-                who.arn
-            ),
-            fix: format!(
-                "check the role exists (aws iam get-role), that its trust policy names {} as Principal with sts:AssumeRole, and that the caller's policies allow sts:AssumeRole on {role_arn}",
-                who.arn
-            ),
-        })
-    };
+    let refused = || ApiError::refused(bg_gates::authz::assume_role_denied(&who.arn, &role_arn));
     if who.kind == CallerKind::Root {
         return Err(access_denied("Roles may not be assumed by root accounts."));
     }

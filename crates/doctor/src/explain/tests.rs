@@ -327,7 +327,7 @@ fn row_not_a_gate_embedding_model_in_converse() {
 #[test]
 fn row_lifecycle_end_of_life() {
     let e = explain(&cli("ResourceNotFoundException", "Converse", "This model version has reached the end of its life. Please refer to the AWS documentation for more details."));
-    assert_eq!(e.gate, Some(Gate::ModelAccess));
+    assert_eq!(e.gate, Some(Gate::Region));
 }
 
 #[test]
@@ -806,7 +806,7 @@ const SECTION_1_6: [Row; 31] = [
     row("Embedding/non-chat model in Converse", Some("ValidationException"), 400,
         "This action doesn't support the model that you provided. Try again with a supported text or chat model.", "unknown"),
     row("Lifecycle: EOL", Some("ResourceNotFoundException"), 404,
-        "This model version has reached the end of its life. Please refer to the AWS documentation for more details.", "model-access"),
+        "This model version has reached the end of its life. Please refer to the AWS documentation for more details.", "region"),
     row("Lifecycle: legacy + inactive account", Some("ResourceNotFoundException"), 404,
         "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 15 days. Please upgrade to an active model on Amazon Bedrock", "model-access"),
     row("Lifecycle: legacy + inactive account (30 days)", Some("ResourceNotFoundException"), 404,

@@ -34,8 +34,7 @@ fn key(caller: &Caller) -> String {
 }
 
 fn authorize(app: &App, caller: &Caller, action: &str, inc: &Incoming) -> Result<(), Refusal> {
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
-    bg_gates::authz::authorize_no_resource(&app.snapshot(), &caller.identity, action, ctx)?;
+    app.authorize(caller, inc, crate::auth::Proto::Json, action, &[])?;
     Ok(())
 }
 

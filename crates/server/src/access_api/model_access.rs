@@ -13,12 +13,12 @@ use bg_gates::state::{
     AccessMode, AgreementStatus, GrantStatus, ModelAccess, Subscription, SubscriptionStatus,
     UseCase,
 };
-use bg_gates::{Change, Deny, Entity, Gate, State};
+use bg_gates::{Change, Entity, State};
 use serde_json::{json, Value};
 
 /// What GetUseCaseForModelAccess answers when no form is on file (AWS's text is not public; this
 /// is the first sentence of the runtime's first-time-use refusal, which names the same fact).
-pub const NO_USE_CASE: &str = "Model use case details have not been submitted for this account.";
+pub const NO_USE_CASE: &str = bg_gates::access::NO_USE_CASE_MESSAGE;
 
 const OFFER_TYPES: [&str; 2] = ["ALL", "PUBLIC"];
 
@@ -36,8 +36,7 @@ fn authorize_no_resource(
     action: &str,
     inc: &Incoming,
 ) -> Result<(), Refusal> {
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
-    bg_gates::authz::authorize_no_resource(&app.snapshot(), &caller.identity, action, ctx)?;
+    app.authorize(caller, inc, crate::auth::Proto::Json, action, &[])?;
     Ok(())
 }
 
@@ -96,16 +95,13 @@ pub fn get_availability(
     // catalog does not know at all is refused as GetFoundationModel refuses it.
     let model = known_model(app, model_id)?;
     let region = caller.region.as_str();
-    let state = app.snapshot();
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    let authorized = bg_gates::authz::evaluate(
-        &state,
-        &caller.identity,
+    let state = &caller.state;
+    let authorized = app.allowed(
+        caller,
+        inc,
         "bedrock:InvokeModel",
-        &model.arn(region),
-        ctx,
-    )
-    .is_allowed();
+        &[bg_gates::decide::Resource::arn(model.arn(region))],
+    );
     let a = bg_gates::access::availability(
         &state,
         model,
@@ -311,19 +307,8 @@ pub fn create_agreement(
             .map(|s| s.status)
             .unwrap_or_default();
         if current == SubscriptionStatus::None {
-            if !can_subscribe(app, &state, caller, inc) {
-                return Err(Deny {
-                    gate: Gate::ModelAccess,
-                    error: "AccessDeniedException",
-                    status: 403,
-                    message: bg_gates::access::MARKETPLACE_MESSAGE.to_string(),
-                    reason: format!(
-                        "accepting the {} offer starts an AWS Marketplace subscription, and the caller may not aws-marketplace:Subscribe / ViewSubscriptions",
-                        model.id
-                    ),
-                    fix: "allow aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (aws:CalledViaLast = bedrock.amazonaws.com) for this caller, then retry".into(),
-                }
-                .into());
+            if !can_subscribe(app, caller, inc) {
+                return Err(bg_gates::access::offer_needs_marketplace(&model.id).into());
             }
             let delay = acct.subscription_delay_secs.max(0);
             changes.push(Change::Put(Entity::Subscription(Subscription {
@@ -374,16 +359,16 @@ pub fn create_agreement(
 }
 
 /// The same test the runtime's first call makes: may the caller subscribe through Bedrock.
-fn can_subscribe(app: &App, state: &State, caller: &Caller, inc: &Incoming) -> bool {
-    let mut ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(&caller.region, inc));
-    ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
-    ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
+fn can_subscribe(app: &App, caller: &Caller, inc: &Incoming) -> bool {
+    let via = bg_gates::decide::Resource::arn("*")
+        .with("aws:CalledViaLast", "bedrock.amazonaws.com")
+        .with_multi("aws:CalledVia", vec!["bedrock.amazonaws.com".into()]);
     [
         "aws-marketplace:Subscribe",
         "aws-marketplace:ViewSubscriptions",
     ]
     .iter()
-    .all(|a| bg_gates::authz::evaluate(state, &caller.identity, a, "*", ctx.clone()).is_allowed())
+    .all(|a| app.allowed(caller, inc, a, std::slice::from_ref(&via)))
 }
 
 pub fn delete_agreement(
@@ -488,15 +473,7 @@ pub fn get_use_case(app: &App, caller: &Caller, inc: &Incoming) -> Result<Respon
     // covers the members for invocation, but it is not theirs to read.
     match state.use_cases.get(&caller.identity.account) {
         Some(u) => ok(200, json!({ "formData": u.form_data }), inc),
-        None => Err(ApiError::refused(bg_gates::Deny {
-            gate: bg_gates::Gate::ModelAccess,
-            error: "ResourceNotFoundException",
-            status: 404,
-            message: NO_USE_CASE.to_string(),
-            reason: "this account has not submitted the Anthropic use-case form (Anthropic models refuse their first call until it has)".into(),
-            fix: bg_gates::access::USE_CASE_FIX.into(),
-        })
-        .into()),
+        None => Err(ApiError::refused(bg_gates::access::no_use_case_on_file()).into()),
     }
 }
 

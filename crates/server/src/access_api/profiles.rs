@@ -3,15 +3,16 @@
 
 use super::wire::{self, Violations};
 use crate::auth::Caller;
+use crate::auth::Proto;
 use crate::error::ApiError;
 use crate::runtime::Refusal;
 use crate::{json_response, App, Incoming};
 use axum::body::Body;
 use axum::http::Response;
 use bg_catalog::{partition_of, InferenceProfile, ModelIdentifier};
+use bg_gates::decide::Resource;
 use bg_gates::state::AppProfile;
 use bg_gates::{Change, Entity, State};
-use bg_iam::Context;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -221,14 +222,15 @@ fn lookup<'c>(
 }
 
 /// The IAM context for a request on an application profile: its tags as `aws:ResourceTag/…`.
-fn resource_context(base: &Context, found: Option<&Found>) -> Context {
-    let mut ctx = base.clone();
+/// The profile as IAM sees it: its ARN, with its tags as `aws:ResourceTag/…`.
+fn resource(arn: String, found: Option<&Found>) -> Resource {
+    let mut r = Resource::arn(arn);
     if let Some(Found::App(p)) = found {
         for (k, v) in &p.tags {
-            ctx.set(format!("aws:ResourceTag/{k}"), v.clone());
+            r = r.with(format!("aws:ResourceTag/{k}"), v.clone());
         }
     }
-    ctx
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,13 +248,13 @@ pub fn get(
     let ident = classify(identifier, region, account);
     let state = app.snapshot();
     let found = lookup(app, &state, &ident, region, account);
-    let base = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
     let arn = ident_arn(identifier, &ident, region, account);
-    bg_gates::authz::authorize(
-        &state,
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:GetInferenceProfile",
-        &[(arn, resource_context(&base, found.as_ref()))],
+        &[resource(arn, found.as_ref())],
     )?;
     match found {
         Some(f) => ok(200, found_json(&f, region, account), inc),
@@ -271,13 +273,13 @@ pub fn delete(
     let ident = classify(identifier, region, account);
     let state = app.snapshot();
     let found = lookup(app, &state, &ident, region, account);
-    let base = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
     let arn = ident_arn(identifier, &ident, region, account);
-    bg_gates::authz::authorize(
-        &state,
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:DeleteInferenceProfile",
-        &[(arn, resource_context(&base, found.as_ref()))],
+        &[resource(arn, found.as_ref())],
     )?;
     match found {
         Some(Found::App(p)) => {
@@ -358,12 +360,12 @@ pub fn list(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>
     }
     v.into_result()?;
     let (region, account) = (caller.region.as_str(), caller.identity.account.as_str());
-    let ctx = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    bg_gates::authz::authorize_no_resource(
-        &app.snapshot(),
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:ListInferenceProfiles",
-        ctx,
+        &[],
     )?;
     let filter = type_filter.as_deref().unwrap_or("ALL");
     let start = match &next {
@@ -574,20 +576,23 @@ pub fn create(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Bod
     let arn = app_profile_arn(region, account, &id);
 
     // IAM: the new profile (with the request's tags) and the source it copies.
-    let base = bg_gates::authz::base_context(&caller.identity, &app.facts(region, inc));
-    let mut new_ctx = base.clone();
+    let mut new = Resource::arn(arn.clone());
     for (k, v) in &req.tags {
-        new_ctx.set(format!("aws:RequestTag/{k}"), v.clone());
+        new = new.with(format!("aws:RequestTag/{k}"), v.clone());
     }
     if !req.tags.is_empty() {
-        new_ctx.set_multi("aws:TagKeys", req.tags.iter().map(|(k, _)| k.clone()));
+        new = new.with_multi(
+            "aws:TagKeys",
+            req.tags.iter().map(|(k, _)| k.clone()).collect(),
+        );
     }
     let state = app.snapshot();
-    bg_gates::authz::authorize(
-        &state,
-        &caller.identity,
+    app.authorize(
+        caller,
+        inc,
+        Proto::Json,
         "bedrock:CreateInferenceProfile",
-        &[(arn.clone(), new_ctx), (req.copy_from.clone(), base)],
+        &[new, Resource::arn(req.copy_from.clone())],
     )?;
 
     // Idempotency: the same token returns what it created; a token reused for another

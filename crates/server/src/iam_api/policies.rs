@@ -95,7 +95,7 @@ fn refuse_aws_managed(cx: &Ctx, p: &ManagedPolicy, action: &str) -> Result<(), A
         );
         return Err(ApiError::refused(bg_gates::Deny {
             gate: bg_gates::Gate::Iam,
-            error: "AccessDenied",
+            error: bg_gates::ErrorCode::AccessDenied,
             status: 403,
             message,
             reason: format!("{} is an AWS managed policy: it belongs to AWS and cannot be changed", p.arn),

@@ -5,9 +5,10 @@ use super::{
     already_exists, conflict, invalid_input, limit, malformed, no_such, Ctx, Kind, OpResult,
 };
 use crate::error::ApiError;
+use bg_gates::decide::Resource;
 use bg_gates::state::unique_id;
 use bg_gates::{AccessKey, Change, Entity, Group, Principal, PrincipalKind};
-use bg_iam::{Context, PolicyKind};
+use bg_iam::PolicyKind;
 use std::collections::BTreeMap;
 
 // ---- XML shapes --------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ pub(crate) fn parse_tags(p: &Params) -> Result<Vec<(String, String)>, ApiError> 
 }
 
 /// `aws:RequestTag/K` and `aws:TagKeys`, as AWS sets them for requests that carry tags.
-pub(crate) fn request_tag_context(ctx: &mut Context, tags: &[(String, String)]) {
+pub(crate) fn request_tag_context(ctx: &mut Resource, tags: &[(String, String)]) {
     if tags.is_empty() {
         return;
     }

@@ -527,13 +527,7 @@ pub fn simulate_custom_policy(cx: &Ctx) -> OpResult {
         &mut sources,
     )?;
     let rp = resource_policy(&cx.p, &mut sources)?;
-    bg_gates::authz::authorize_no_resource(
-        &cx.state,
-        &cx.caller.identity,
-        "iam:SimulateCustomPolicy",
-        cx.context(),
-    )
-    .map_err(super::denied_by)?;
+    cx.authorize_no_resource("iam:SimulateCustomPolicy")?;
     let caller_arn =
         cx.p.get("CallerArn")
             .map(str::to_string)

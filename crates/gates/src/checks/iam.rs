@@ -1,0 +1,112 @@
+//! Gate 2, IAM: the caller's identity policies, permissions boundary, SCPs and session policies
+//! allow the action on every resource AWS checks (for a model call: the profile, the source
+//! model and every destination). The only caller of the IAM evaluator on the request path.
+
+use crate::authz::{self, base_context};
+use crate::decide::{
+    Call, GateCheck, Operation, Protocol, Refusal, ResourceEvaluation, Snapshot, Work,
+};
+use crate::ErrorCode;
+use bg_iam::Context;
+
+pub struct Iam;
+
+impl GateCheck for Iam {
+    fn name(&self) -> &'static str {
+        "iam"
+    }
+
+    fn applies(&self, call: &Call, _: &Snapshot) -> Result<(), &'static str> {
+        match call.op {
+            Operation::Authenticate => Err("authentication only"),
+            _ => Ok(()),
+        }
+    }
+
+    fn check(&self, w: &mut Work) -> Result<(), Refusal> {
+        let facts = w.call.facts();
+        let Some(caller) = w.caller().cloned() else {
+            return Ok(());
+        };
+        let base = base_context(&caller, &facts);
+        match &w.call.op {
+            Operation::Invoke(inv) => {
+                let Some(target) = w.plan.target.clone() else {
+                    return Ok(());
+                };
+                let resources = crate::invoke::invoke_resources(&target, &caller, &facts);
+                // Explaining, every resource is evaluated (the first refusal still wins).
+                let mut first = None;
+                for (arn, ctx) in resources {
+                    if let Err(r) = authorize(w, &caller, inv.kind.action(), &arn, Some(&arn), ctx)
+                    {
+                        first.get_or_insert(r);
+                        if !w.explaining() {
+                            break;
+                        }
+                    }
+                }
+                if let Some(r) = first {
+                    return Err(r);
+                }
+            }
+            Operation::Api { action, resources } => {
+                if resources.is_empty() {
+                    return authorize(w, &caller, action, "*", None, base);
+                }
+                for r in resources.iter() {
+                    let mut ctx = base.clone();
+                    for (k, v) in &r.context {
+                        ctx.set(k, v.clone());
+                    }
+                    for (k, vs) in &r.multi {
+                        ctx.set_multi(k, vs.iter().cloned());
+                    }
+                    let shown = r.shown.as_deref().unwrap_or(&r.arn);
+                    authorize(w, &caller, action, &r.arn, Some(shown), ctx)?;
+                }
+            }
+            Operation::Authenticate => {}
+        }
+        Ok(())
+    }
+}
+
+/// Evaluate one action on one resource; refuse with AWS's sentence, naming `shown` (no resource:
+/// the sentence omits "on resource: …", as AWS's does for actions without a resource type).
+fn authorize(
+    w: &mut Work,
+    caller: &crate::Caller,
+    action: &str,
+    arn: &str,
+    shown: Option<&str>,
+    ctx: Context,
+) -> Result<(), Refusal> {
+    let varying: Vec<(String, String)> = if w.explaining() {
+        ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
+            .iter()
+            .filter(|k| arn != "*" || **k != "aws:RequestedRegion")
+            .filter_map(|k| ctx.get(k).map(|v| (k.to_string(), v.join(","))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let e = authz::evaluate(w.snap.state, caller, action, arn, ctx);
+    let allowed = e.is_allowed();
+    let refusal = (!allowed).then(|| authz::deny(caller, action, shown, &e));
+    w.record_evaluation(|| ResourceEvaluation {
+        action: action.to_string(),
+        arn: arn.to_string(),
+        context: varying,
+        evaluation: e,
+    });
+    match refusal {
+        None => Ok(()),
+        Some(mut d) => {
+            if w.call.protocol == Protocol::Query {
+                d.error = ErrorCode::AccessDenied;
+            }
+            Err(d.into())
+        }
+    }
+}

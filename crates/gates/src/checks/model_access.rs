@@ -1,0 +1,66 @@
+//! Gates 1 and 4, model access and provider terms: the account may use this model in this
+//! Region (console grant, EULA, Anthropic use-case form, Marketplace subscription). The rules
+//! and AWS's texts are in [`crate::access`]; this gate asks IAM whether the caller may start the
+//! Marketplace subscription a first call needs, and hands the changes the call causes back as
+//! effects.
+
+use crate::access::{self, CallerFacts};
+use crate::authz::{self, base_context};
+use crate::decide::{Call, GateCheck, Operation, Refusal, Snapshot, Work};
+
+pub struct ModelAccessGate;
+
+impl GateCheck for ModelAccessGate {
+    fn name(&self) -> &'static str {
+        "model-access"
+    }
+
+    fn applies(&self, call: &Call, snap: &Snapshot) -> Result<(), &'static str> {
+        match call.op {
+            Operation::Invoke(_) if !snap.access_known => Err(
+                "the account's model access is not known from policy files: pass --scenario or --state",
+            ),
+            Operation::Invoke(_) => Ok(()),
+            _ => Err("not a model call"),
+        }
+    }
+
+    fn check(&self, w: &mut Work) -> Result<(), Refusal> {
+        let (Some(target), Some(caller)) = (w.plan.target.clone(), w.caller().cloned()) else {
+            return Ok(());
+        };
+        let state = w.snap.state;
+        let facts = w.call.facts();
+        let can_subscribe = || may_subscribe(state, &caller, &facts);
+        let f = CallerFacts {
+            account: &caller.account,
+            region: w.call.region,
+            can_subscribe: &can_subscribe,
+            now: w.call.now,
+        };
+        let (changes, verdict) = access::check(state, target.model, &f);
+        w.effects.extend(changes);
+        verdict?;
+        w.note(|| format!("account {} may use {}", caller.account, target.model.id));
+        Ok(())
+    }
+}
+
+/// May the caller start an AWS Marketplace subscription through Bedrock (the first call of a
+/// Marketplace model, or accepting its offer): aws-marketplace:Subscribe and ViewSubscriptions,
+/// called via bedrock.amazonaws.com.
+pub fn may_subscribe(
+    state: &crate::State,
+    caller: &crate::Caller,
+    facts: &crate::authz::RequestFacts,
+) -> bool {
+    let mut ctx = base_context(caller, facts);
+    ctx.set("aws:CalledViaLast", "bedrock.amazonaws.com");
+    ctx.set_multi("aws:CalledVia", ["bedrock.amazonaws.com"]);
+    [
+        "aws-marketplace:Subscribe",
+        "aws-marketplace:ViewSubscriptions",
+    ]
+    .iter()
+    .all(|a| authz::evaluate(state, caller, a, "*", ctx.clone()).is_allowed())
+}
