@@ -1,6 +1,11 @@
 //! Converse request parsing (JSON → the backend's `Prompt`) and response rendering, with the
 //! validation messages Bedrock sends.
 //!
+//! The request is validated as Coral validates it, against the bedrock-runtime service model:
+//! every member the model marks required must be there (`Value null at '<path>' failed to
+//! satisfy constraint: Member must not be null`), and every violation of the request comes back
+//! in one message, before the conversation rules are looked at. Nothing missing is filled in.
+//!
 //! Where a message is AWS's own it is copied verbatim; for a member of the wrong JSON type (which
 //! the SDKs never send, since they validate types) AWS's text is undocumented and we use Coral's
 //! constraint sentence with the expected type.
