@@ -277,6 +277,30 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind, in the order scenario files document them.
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Throttle,
+        FaultKind::Timeout,
+        FaultKind::NotReady,
+        FaultKind::Unavailable,
+        FaultKind::StreamThrottle,
+        FaultKind::StreamError,
+    ];
+
+    /// The scenario spelling, the one [`FaultKind::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Throttle => "throttle",
+            FaultKind::Timeout => "timeout",
+            FaultKind::NotReady => "not-ready",
+            FaultKind::Unavailable => "unavailable",
+            FaultKind::StreamThrottle => "stream-throttle",
+            FaultKind::StreamError => "stream-error",
+        }
+    }
+}
+
+impl FaultKind {
     pub fn parse(s: &str) -> Option<FaultKind> {
         Some(match s {
             "throttle" => FaultKind::Throttle,

@@ -37,6 +37,18 @@ pub enum AccessMode {
     Console,
 }
 
+impl AccessMode {
+    /// Every mode; [`AccessMode::name`] is the serde (and scenario) spelling.
+    pub const ALL: [AccessMode; 2] = [AccessMode::Automatic, AccessMode::Console];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessMode::Automatic => "automatic",
+            AccessMode::Console => "console",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AgreementStatus {
@@ -47,6 +59,25 @@ pub enum AgreementStatus {
     Error,
 }
 
+impl AgreementStatus {
+    /// Every status; [`AgreementStatus::name`] is the serde (and scenario) spelling.
+    pub const ALL: [AgreementStatus; 4] = [
+        AgreementStatus::None,
+        AgreementStatus::Pending,
+        AgreementStatus::Accepted,
+        AgreementStatus::Error,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AgreementStatus::None => "none",
+            AgreementStatus::Pending => "pending",
+            AgreementStatus::Accepted => "accepted",
+            AgreementStatus::Error => "error",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GrantStatus {
@@ -54,6 +85,23 @@ pub enum GrantStatus {
     None,
     Pending,
     Granted,
+}
+
+impl GrantStatus {
+    /// Every status; [`GrantStatus::name`] is the serde (and scenario) spelling.
+    pub const ALL: [GrantStatus; 3] = [
+        GrantStatus::None,
+        GrantStatus::Pending,
+        GrantStatus::Granted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantStatus::None => "none",
+            GrantStatus::Pending => "pending",
+            GrantStatus::Granted => "granted",
+        }
+    }
 }
 
 /// Per (account, Region, model): the provider agreement (EULA offer) and, in console mode, the

@@ -1,11 +1,16 @@
 //! Converse request parsing (JSON → the backend's `Prompt`) and response rendering, with the
 //! validation messages Bedrock sends.
 //!
+//! The request is validated as Coral validates it, against the bedrock-runtime service model:
+//! every member the model marks required must be there (`Value null at '<path>' failed to
+//! satisfy constraint: Member must not be null`), and every violation of the request comes back
+//! in one message, before the conversation rules are looked at. Nothing missing is filled in.
+//!
 //! Where a message is AWS's own it is copied verbatim; for a member of the wrong JSON type (which
 //! the SDKs never send, since they validate types) AWS's text is undocumented and we use Coral's
 //! constraint sentence with the expected type.
 
-use crate::error::ApiError;
+use crate::error::{list_path, member_path, ApiError, Violations};
 use bg_backends::{Block, Completion, Message, Prompt, Role, ToolChoice, ToolSpec};
 use serde_json::{json, Map, Value};
 
@@ -13,165 +18,544 @@ pub const FIRST_MUST_BE_USER: &str =
     "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
 pub const MUST_ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
 
-fn type_error(path: &str, what: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value at '{path}' failed to satisfy constraint: Member must be {what}"
-    ))
+/// A parsed value, or `None` when the member violated a constraint. `None` is only ever
+/// returned after the violation was recorded in the [`Reader`], so a request that parses with
+/// no violation has every value: nothing is filled in with a default.
+type Parsed<T> = Option<T>;
+
+/// Reads a request's JSON the way Coral validates it: every violation is recorded with its
+/// Coral path (`messages.1.member.content.1.member.toolUse.toolUseId`) and the whole request is
+/// checked before the error is sent, so several violations come back in one message. JSON
+/// `null` counts as absent, as it does for restJson1.
+#[derive(Default)]
+struct Reader {
+    violations: Violations,
 }
 
-fn obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiError> {
-    v.as_object().ok_or_else(|| type_error(path, "a structure"))
+/// A member that is present and not `null`.
+fn present<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    o.get(key).filter(|v| !v.is_null())
 }
 
-fn arr<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, ApiError> {
-    v.as_array().ok_or_else(|| type_error(path, "a list"))
-}
-
-fn string(v: &Value, path: &str) -> Result<String, ApiError> {
-    v.as_str()
-        .map(str::to_string)
-        .ok_or_else(|| type_error(path, "a string"))
-}
-
-fn content_blocks(v: &Value, path: &str) -> Result<Vec<Block>, ApiError> {
-    let mut out = Vec::new();
-    for (i, b) in arr(v, path)?.iter().enumerate() {
-        let bp = format!("{path}.{}.member", i + 1);
-        let o = obj(b, &bp)?;
-        // A ContentBlock is a union: exactly one member.
-        if o.len() != 1 {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value at '{bp}' failed to satisfy constraint: Member must have exactly one member set"
-            )));
-        }
-        let (k, val) = o.iter().next().expect("len checked");
-        let block = match k.as_str() {
-            "text" => Block::Text(string(val, &format!("{bp}.text"))?),
-            "image" => {
-                let im = obj(val, &format!("{bp}.image"))?;
-                let format = im.get("format").and_then(Value::as_str).unwrap_or("png").to_string();
-                let len = im
-                    .get("source")
-                    .and_then(|s| s.get("bytes"))
-                    .and_then(Value::as_str)
-                    .map(|b| b.len() * 3 / 4)
-                    .unwrap_or(0);
-                Block::Image { format, bytes_len: len }
-            }
-            "document" => {
-                let d = obj(val, &format!("{bp}.document"))?;
-                let name = d.get("name").and_then(Value::as_str).unwrap_or("document").to_string();
-                let text = d
-                    .get("source")
-                    .and_then(|s| s.get("text"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                Block::Document { name, text }
-            }
-            "toolUse" => {
-                let t = obj(val, &format!("{bp}.toolUse"))?;
-                Block::ToolUse {
-                    id: t.get("toolUseId").and_then(Value::as_str).unwrap_or("").to_string(),
-                    name: t.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                    input: t.get("input").cloned().unwrap_or(Value::Null),
-                }
-            }
-            "toolResult" => {
-                let t = obj(val, &format!("{bp}.toolResult"))?;
-                let mut content = Vec::new();
-                if let Some(c) = t.get("content").and_then(Value::as_array) {
-                    for item in c {
-                        if let Some(s) = item.get("text").and_then(Value::as_str) {
-                            content.push(Block::Text(s.to_string()));
-                        } else if let Some(j) = item.get("json") {
-                            content.push(Block::Text(j.to_string()));
-                        }
-                    }
-                }
-                Block::ToolResult {
-                    tool_use_id: t.get("toolUseId").and_then(Value::as_str).unwrap_or("").to_string(),
-                    content,
-                    status: t.get("status").and_then(Value::as_str).map(str::to_string),
-                }
-            }
-            "reasoningContent" => Block::Reasoning(
-                val.get("reasoningText")
-                    .and_then(|r| r.get("text"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-            "guardContent" => Block::Text(
-                val.get("text")
-                    .and_then(|t| t.get("text"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-            // Cache points change billing, not the answer.
-            "cachePoint" => continue,
-            "video" | "audio" | "citationsContent" | "searchResult" | "toolAddition" | "toolRemoval" => continue,
-            other => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value at '{bp}' failed to satisfy constraint: Unknown member '{other}'"
-                )))
-            }
-        };
-        out.push(block);
+impl Reader {
+    fn wrong_type<T>(&mut self, path: &str, what: &str) -> Parsed<T> {
+        self.violations.wrong_type(path, what);
+        None
     }
-    Ok(out)
-}
 
-/// Parse a Converse (or CountTokens `converse`) body.
-pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
-    let root = obj(body, "body")?;
-    let mut messages = Vec::new();
-    if let Some(m) = root.get("messages") {
-        for (i, msg) in arr(m, "messages")?.iter().enumerate() {
-            let mp = format!("messages.{}.member", i + 1);
-            let mo = obj(msg, &mp)?;
-            let role = match mo.get("role") {
-                None => return Err(ApiError::missing_member(&format!("{mp}.role"))),
-                Some(Value::String(r)) if r == "user" => Role::User,
-                Some(Value::String(r)) if r == "assistant" => Role::Assistant,
-                Some(other) => {
-                    let shown = other
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| other.to_string());
-                    return Err(ApiError::validation(format!(
-                        "1 validation error detected: Value '{shown}' at '{mp}.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
-                    )));
-                }
-            };
-            let content = match mo.get("content") {
-                None => return Err(ApiError::missing_member(&format!("{mp}.content"))),
-                Some(c) => content_blocks(c, &format!("{mp}.content"))?,
-            };
-            messages.push(Message { role, content });
+    fn obj<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<&'a Map<String, Value>> {
+        match v {
+            Value::Object(o) => Some(o),
+            _ => self.wrong_type(path, "a structure"),
         }
     }
-    match messages.first() {
-        Some(m) if m.role == Role::User => {}
-        _ => return Err(ApiError::validation(FIRST_MUST_BE_USER)),
-    }
-    if messages.windows(2).any(|w| w[0].role == w[1].role) {
-        return Err(ApiError::validation(MUST_ALTERNATE));
+
+    fn list<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<&'a [Value]> {
+        match v {
+            Value::Array(a) => Some(a),
+            _ => self.wrong_type(path, "a list"),
+        }
     }
 
-    let mut system = Vec::new();
-    if let Some(s) = root.get("system") {
-        for (i, b) in arr(s, "system")?.iter().enumerate() {
-            if let Some(t) = b.get("text") {
-                system.push(string(t, &format!("system.{}.member.text", i + 1))?);
+    fn string(&mut self, v: &Value, path: &str) -> Parsed<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            _ => self.wrong_type(path, "a string"),
+        }
+    }
+
+    /// A required member: `Value null at 'path.key' … Member must not be null` when absent.
+    fn required<'a>(
+        &mut self,
+        o: &'a Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Parsed<&'a Value> {
+        let v = present(o, key);
+        if v.is_none() {
+            self.violations.null(&member_path(path, key));
+        }
+        v
+    }
+
+    fn required_obj<'a>(
+        &mut self,
+        o: &'a Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Parsed<&'a Map<String, Value>> {
+        let v = self.required(o, path, key)?;
+        self.obj(v, &member_path(path, key))
+    }
+
+    fn required_list<'a>(
+        &mut self,
+        o: &'a Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Parsed<&'a [Value]> {
+        let v = self.required(o, path, key)?;
+        self.list(v, &member_path(path, key))
+    }
+
+    fn required_string(&mut self, o: &Map<String, Value>, path: &str, key: &str) -> Parsed<String> {
+        let v = self.required(o, path, key)?;
+        self.string(v, &member_path(path, key))
+    }
+
+    /// An optional member read with `read`: `Some(None)` when absent.
+    fn optional<'a, T>(
+        &mut self,
+        o: &'a Map<String, Value>,
+        path: &str,
+        key: &str,
+        read: impl FnOnce(&mut Self, &'a Value, &str) -> Parsed<T>,
+    ) -> Parsed<Option<T>> {
+        match present(o, key) {
+            None => Some(None),
+            Some(v) => read(self, v, &member_path(path, key)).map(Some),
+        }
+    }
+
+    fn optional_string(
+        &mut self,
+        o: &Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Parsed<Option<String>> {
+        self.optional(o, path, key, Self::string)
+    }
+
+    /// Each element of a list read with `read` (every element is checked, so all violations are
+    /// reported); `None` when any element failed.
+    fn each<T>(
+        &mut self,
+        items: &[Value],
+        path: &str,
+        mut read: impl FnMut(&mut Self, &Value, &str) -> Parsed<T>,
+    ) -> Parsed<Vec<T>> {
+        let read: Vec<Parsed<T>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| read(self, v, &list_path(path, i)))
+            .collect();
+        read.into_iter().collect()
+    }
+
+    /// The one member of a union (JSON `null` members count as unset).
+    fn union_member<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<(&'a str, &'a Value)> {
+        let o = self.obj(v, path)?;
+        let mut set = o.iter().filter(|(_, v)| !v.is_null());
+        match (set.next(), set.next()) {
+            (Some((k, v)), None) => Some((k.as_str(), v)),
+            _ => {
+                self.violations
+                    .constraint(None, path, "Member must have exactly one member set");
+                None
             }
         }
     }
 
+    /// The result, or the ValidationException listing every violation.
+    fn finish<T>(self, parsed: Parsed<T>) -> Result<T, ApiError> {
+        match (self.violations.into_error(), parsed) {
+            (Some(e), _) => Err(e),
+            (None, Some(t)) => Ok(t),
+            // A bug in this parser: a member failed without saying why.
+            (None, None) => Err(ApiError::new(
+                "InternalServerException",
+                500,
+                "The request could not be parsed.",
+            )),
+        }
+    }
+}
+
+/// `S3Location`: `uri` is required.
+fn s3_location(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+    let o = r.obj(v, path)?;
+    let uri = r.required_string(o, path, "uri");
+    let owner = r.optional_string(o, path, "bucketOwner");
+    uri.and(owner).map(|_| ())
+}
+
+/// A media `source` (`ImageSource`, `VideoSource`, `AudioSource`, the guardrail image source):
+/// the decoded size of its `bytes` (base64 on the wire), 0 for an `s3Location`.
+fn media_source(r: &mut Reader, v: &Value, path: &str) -> Parsed<usize> {
+    let o = r.obj(v, path)?;
+    let bytes = r.optional_string(o, path, "bytes");
+    let s3 = r.optional(o, path, "s3Location", s3_location);
+    s3?;
+    Some(bytes?.map_or(0, |b| b.len() * 3 / 4))
+}
+
+/// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` and `source` are required.
+fn media(r: &mut Reader, v: &Value, path: &str) -> Parsed<(String, usize)> {
+    let o = r.obj(v, path)?;
+    let format = r.required_string(o, path, "format");
+    let source = r
+        .required(o, path, "source")
+        .and_then(|s| media_source(r, s, &member_path(path, "source")));
+    Some((format?, source?))
+}
+
+fn image(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+    let (format, bytes_len) = media(r, v, path)?;
+    Some(Block::Image { format, bytes_len })
+}
+
+/// `DocumentBlock`: `name` and `source` are required; the block's text is the source's `text`
+/// when the document was sent as text, else empty.
+fn document(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+    let o = r.obj(v, path)?;
+    let name = r.required_string(o, path, "name");
+    let format = r.optional_string(o, path, "format");
+    let sp = member_path(path, "source");
+    let text = r.required_obj(o, path, "source").and_then(|src| {
+        let bytes = r.optional_string(src, &sp, "bytes");
+        let s3 = r.optional(src, &sp, "s3Location", s3_location);
+        let content = r.optional(src, &sp, "content", |r, v, p| {
+            let items = r.list(v, p)?;
+            r.each(items, p, |r, item, ip| {
+                let o = r.obj(item, ip)?;
+                r.optional_string(o, ip, "text")
+            })
+        });
+        let text = r.optional_string(src, &sp, "text");
+        bytes.and(s3).and(content)?;
+        Some(text?.unwrap_or_default())
+    });
+    format?;
+    Some(Block::Document {
+        name: name?,
+        text: text?,
+    })
+}
+
+/// `SearchResultBlock`: `source`, `title` and `content` (each with its `text`) are required.
+fn search_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+    let o = r.obj(v, path)?;
+    let source = r.required_string(o, path, "source");
+    let title = r.required_string(o, path, "title");
+    let cp = member_path(path, "content");
+    let content = r.required_list(o, path, "content").and_then(|items| {
+        r.each(items, &cp, |r, item, ip| {
+            let o = r.obj(item, ip)?;
+            r.required_string(o, ip, "text")
+        })
+    });
+    source.and(title).and(content).map(|_| ())
+}
+
+/// `CachePointBlock`: `type` is required.
+fn cache_point(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+    let o = r.obj(v, path)?;
+    r.required_string(o, path, "type").map(|_| ())
+}
+
+/// `GuardrailConverseContentBlock` (a union of `text` {`text`} and `image` {`format`,
+/// `source`}): the text to guard, empty for an image.
+fn guard_content(r: &mut Reader, v: &Value, path: &str) -> Parsed<String> {
+    let o = r.obj(v, path)?;
+    let text = r.optional(o, path, "text", |r, v, p| {
+        let t = r.obj(v, p)?;
+        r.required_string(t, p, "text")
+    });
+    let image = r.optional(o, path, "image", media);
+    image?;
+    Some(text?.unwrap_or_default())
+}
+
+/// `ToolUseBlock`: `toolUseId`, `name` and `input` are required.
+fn tool_use(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+    let o = r.obj(v, path)?;
+    let id = r.required_string(o, path, "toolUseId");
+    let name = r.required_string(o, path, "name");
+    let input = r.required(o, path, "input").cloned();
+    let kind = r.optional_string(o, path, "type");
+    kind?;
+    Some(Block::ToolUse {
+        id: id?,
+        name: name?,
+        input: input?,
+    })
+}
+
+/// `ToolResultBlock`: `toolUseId` and `content` are required. Text and JSON results are kept
+/// (JSON as its text); images, documents, videos and search results are checked, not kept.
+fn tool_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+    let o = r.obj(v, path)?;
+    let id = r.required_string(o, path, "toolUseId");
+    let cp = member_path(path, "content");
+    let content = r.required_list(o, path, "content").and_then(|items| {
+        r.each(items, &cp, |r, item, ip| {
+            let o = r.obj(item, ip)?;
+            if let Some(t) = present(o, "text") {
+                return r
+                    .string(t, &member_path(ip, "text"))
+                    .map(|t| Some(Block::Text(t)));
+            }
+            if let Some(j) = present(o, "json") {
+                return Some(Some(Block::Text(j.to_string())));
+            }
+            let image = r.optional(o, ip, "image", image);
+            let document = r.optional(o, ip, "document", document);
+            let video = r.optional(o, ip, "video", media);
+            let search = r.optional(o, ip, "searchResult", search_result);
+            image?;
+            document?;
+            video?;
+            search?;
+            Some(None)
+        })
+    });
+    let status = r.optional_string(o, path, "status");
+    Some(Block::ToolResult {
+        tool_use_id: id?,
+        content: content?.into_iter().flatten().collect(),
+        status: status?,
+    })
+}
+
+/// `ReasoningContentBlock` (a union of `reasoningText` {`text`} and `redactedContent`): the
+/// reasoning text, empty when redacted.
+fn reasoning(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+    let o = r.obj(v, path)?;
+    let text = r.optional(o, path, "reasoningText", |r, v, p| {
+        let t = r.obj(v, p)?;
+        let signature = r.optional_string(t, p, "signature");
+        let text = r.required_string(t, p, "text");
+        signature?;
+        text
+    });
+    Some(Block::Reasoning(text?.unwrap_or_default()))
+}
+
+/// One `ContentBlock` (a union: exactly one member). `Some(None)` for the blocks that do not
+/// change the answer (cache points, video, audio, citations, search results, tool changes),
+/// which are checked and dropped.
+fn content_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<Block>> {
+    let (key, val) = r.union_member(v, path)?;
+    let p = member_path(path, key);
+    let block = match key {
+        "text" => r.string(val, &p).map(Block::Text)?,
+        "image" => image(r, val, &p)?,
+        "document" => document(r, val, &p)?,
+        "toolUse" => tool_use(r, val, &p)?,
+        "toolResult" => tool_result(r, val, &p)?,
+        "reasoningContent" => reasoning(r, val, &p)?,
+        "guardContent" => Block::Text(guard_content(r, val, &p)?),
+        // Cache points change billing, not the answer.
+        "cachePoint" => return cache_point(r, val, &p).map(|_| None),
+        "video" | "audio" => return media(r, val, &p).map(|_| None),
+        "searchResult" => return search_result(r, val, &p).map(|_| None),
+        "toolAddition" | "toolRemoval" => {
+            let o = r.obj(val, &p)?;
+            return r.required_obj(o, &p, "tool").map(|_| None);
+        }
+        "citationsContent" => return r.obj(val, &p).map(|_| None),
+        other => {
+            r.violations
+                .constraint(None, path, &format!("Unknown member '{other}'"));
+            return None;
+        }
+    };
+    Some(Some(block))
+}
+
+fn content_blocks(r: &mut Reader, v: &Value, path: &str) -> Parsed<Vec<Block>> {
+    let items = r.list(v, path)?;
+    let blocks = r.each(items, path, content_block)?;
+    Some(blocks.into_iter().flatten().collect())
+}
+
+/// `Message`: `role` (user or assistant) and `content` are required.
+fn message(r: &mut Reader, v: &Value, path: &str) -> Parsed<Message> {
+    let o = r.obj(v, path)?;
+    let rp = member_path(path, "role");
+    let role = r.required(o, path, "role").and_then(|v| match v {
+        Value::String(s) if s == "user" => Some(Role::User),
+        Value::String(s) if s == "assistant" => Some(Role::Assistant),
+        Value::String(s) => {
+            r.violations.not_in_set(s, &rp, &["user", "assistant"]);
+            None
+        }
+        _ => r.wrong_type(&rp, "a string"),
+    });
+    let content = r
+        .required(o, path, "content")
+        .and_then(|c| content_blocks(r, c, &member_path(path, "content")));
+    Some(Message {
+        role: role?,
+        content: content?,
+    })
+}
+
+/// `SystemContentBlock`: `text`, `guardContent` or `cachePoint`; only text is kept.
+fn system_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<String>> {
+    let o = r.obj(v, path)?;
+    let text = r.optional_string(o, path, "text");
+    let guard = r.optional(o, path, "guardContent", guard_content);
+    let cache = r.optional(o, path, "cachePoint", cache_point);
+    guard?;
+    cache?;
+    text
+}
+
+/// `InferenceConfiguration` into the prompt.
+fn inference_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
+    let path = "inferenceConfig";
+    let o = r.obj(v, path)?;
+    let mut ok = Some(());
+    if let Some(v) = present(o, "maxTokens") {
+        let p = member_path(path, "maxTokens");
+        match v.as_i64() {
+            None => ok = r.wrong_type(&p, "an integer"),
+            Some(n) if n < 1 => {
+                r.violations.constraint(
+                    Some(&n.to_string()),
+                    &p,
+                    "Member must have value greater than or equal to 1",
+                );
+                ok = None;
+            }
+            Some(n) => prompt.max_tokens = Some(n.min(u32::MAX as i64) as u32),
+        }
+    }
+    for (name, slot) in [
+        ("temperature", &mut prompt.temperature),
+        ("topP", &mut prompt.top_p),
+    ] {
+        let Some(v) = present(o, name) else { continue };
+        let p = member_path(path, name);
+        match v.as_f64() {
+            None => ok = r.wrong_type(&p, "a number"),
+            Some(x) if x < 0.0 => {
+                r.violations.constraint(
+                    Some(&x.to_string()),
+                    &p,
+                    "Member must have value greater than or equal to 0",
+                );
+                ok = None;
+            }
+            Some(x) if x > 1.0 => {
+                r.violations.constraint(
+                    Some(&x.to_string()),
+                    &p,
+                    "Member must have value less than or equal to 1",
+                );
+                ok = None;
+            }
+            Some(x) => *slot = Some(x as f32),
+        }
+    }
+    let stops = r.optional(o, path, "stopSequences", |r, v, p| {
+        let items = r.list(v, p)?;
+        r.each(items, p, Reader::string)
+    });
+    prompt.stop_sequences = stops?.unwrap_or_default();
+    ok
+}
+
+/// `ToolSpecification`: `name` and `inputSchema` (a union whose one member is `json`) are
+/// required.
+fn tool_spec(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolSpec> {
+    let o = r.obj(v, path)?;
+    let name = r.required_string(o, path, "name");
+    let description = r.optional_string(o, path, "description");
+    let sp = member_path(path, "inputSchema");
+    let schema = r
+        .required(o, path, "inputSchema")
+        .and_then(|s| match r.union_member(s, &sp)? {
+            ("json", json) => Some(json.clone()),
+            (other, _) => {
+                r.violations
+                    .constraint(None, &sp, &format!("Unknown member '{other}'"));
+                None
+            }
+        });
+    Some(ToolSpec {
+        name: name?,
+        description: description?,
+        input_schema: schema?,
+    })
+}
+
+/// `Tool` (a union of `toolSpec`, `systemTool`, `cachePoint`): the tool specs are kept.
+fn tool(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<ToolSpec>> {
+    let o = r.obj(v, path)?;
+    let spec = r.optional(o, path, "toolSpec", tool_spec);
+    let system = r.optional(o, path, "systemTool", |r, v, p| {
+        let o = r.obj(v, p)?;
+        r.required_string(o, p, "name")
+    });
+    let cache = r.optional(o, path, "cachePoint", cache_point);
+    system?;
+    cache?;
+    spec
+}
+
+/// `ToolChoice`: `auto`, `any`, or `tool` with its required `name`.
+fn tool_choice(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolChoice> {
+    let o = r.obj(v, path)?;
+    let named = r.optional(o, path, "tool", |r, v, p| {
+        let t = r.obj(v, p)?;
+        r.required_string(t, p, "name")
+    })?;
+    Some(if present(o, "any").is_some() {
+        ToolChoice::Any
+    } else if let Some(name) = named {
+        ToolChoice::Tool(name)
+    } else {
+        ToolChoice::Auto
+    })
+}
+
+/// `ToolConfiguration`: `tools` is required.
+fn tool_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
+    let path = "toolConfig";
+    let o = r.obj(v, path)?;
+    let tp = member_path(path, "tools");
+    let tools = r
+        .required_list(o, path, "tools")
+        .and_then(|items| r.each(items, &tp, tool));
+    let choice = r.optional(o, path, "toolChoice", tool_choice);
+    prompt.tools = tools?.into_iter().flatten().collect();
+    prompt.tool_choice = choice?.unwrap_or_default();
+    Some(())
+}
+
+/// The members that change nothing here but have required members of their own:
+/// `serviceTier` {`type`} and `outputConfig.textFormat` {`type`, `structure`
+/// {`jsonSchema` {`schema`}}}.
+fn other_members(r: &mut Reader, root: &Map<String, Value>) -> Parsed<()> {
+    let tier = r.optional(root, "", "serviceTier", |r, v, p| {
+        let o = r.obj(v, p)?;
+        r.required_string(o, p, "type")
+    });
+    let output = r.optional(root, "", "outputConfig", |r, v, p| {
+        let o = r.obj(v, p)?;
+        r.optional(o, p, "textFormat", |r, v, p| {
+            let f = r.obj(v, p)?;
+            let kind = r.required_string(f, p, "type");
+            let sp = member_path(p, "structure");
+            let structure = r.required_obj(f, p, "structure").and_then(|s| {
+                r.optional(s, &sp, "jsonSchema", |r, v, p| {
+                    let j = r.obj(v, p)?;
+                    r.required_string(j, p, "schema")
+                })
+            });
+            kind.and(structure).map(|_| ())
+        })
+    });
+    tier.and(output).map(|_| ())
+}
+
+fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
+    let root = r.obj(body, "body")?;
     let mut prompt = Prompt {
-        system,
-        messages,
+        system: Vec::new(),
+        messages: Vec::new(),
         max_tokens: None,
         temperature: None,
         top_p: None,
@@ -179,86 +563,42 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
         tools: Vec::new(),
         tool_choice: ToolChoice::Auto,
     };
+    let messages = r.optional(root, "", "messages", |r, v, p| {
+        let items = r.list(v, p)?;
+        r.each(items, p, message)
+    });
+    let system = r.optional(root, "", "system", |r, v, p| {
+        let items = r.list(v, p)?;
+        r.each(items, p, system_block)
+    });
+    let inference = match present(root, "inferenceConfig") {
+        Some(ic) => inference_config(r, ic, &mut prompt),
+        None => Some(()),
+    };
+    let tools = match present(root, "toolConfig") {
+        Some(tc) => tool_config(r, tc, &mut prompt),
+        None => Some(()),
+    };
+    let other = other_members(r, root);
+    prompt.messages = messages?.unwrap_or_default();
+    prompt.system = system?.unwrap_or_default().into_iter().flatten().collect();
+    inference.and(tools).and(other)?;
+    Some(prompt)
+}
 
-    if let Some(ic) = root.get("inferenceConfig") {
-        let ic = obj(ic, "inferenceConfig")?;
-        if let Some(v) = ic.get("maxTokens") {
-            let n = v
-                .as_i64()
-                .ok_or_else(|| type_error("inferenceConfig.maxTokens", "an integer"))?;
-            if n < 1 {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{n}' at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1"
-                )));
-            }
-            prompt.max_tokens = Some(n.min(u32::MAX as i64) as u32);
-        }
-        for (name, slot) in [
-            ("temperature", &mut prompt.temperature),
-            ("topP", &mut prompt.top_p),
-        ] {
-            if let Some(v) = ic.get(name) {
-                let path = format!("inferenceConfig.{name}");
-                let x = v.as_f64().ok_or_else(|| type_error(&path, "a number"))?;
-                if x < 0.0 {
-                    return Err(ApiError::validation(format!("1 validation error detected: Value '{x}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to 0")));
-                }
-                if x > 1.0 {
-                    return Err(ApiError::validation(format!("1 validation error detected: Value '{x}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to 1")));
-                }
-                *slot = Some(x as f32);
-            }
-        }
-        if let Some(v) = ic.get("stopSequences") {
-            for (i, s) in arr(v, "inferenceConfig.stopSequences")?.iter().enumerate() {
-                prompt.stop_sequences.push(string(
-                    s,
-                    &format!("inferenceConfig.stopSequences.{}.member", i + 1),
-                )?);
-            }
-        }
+/// Parse a Converse (or CountTokens `converse`) body: Coral's validation of the service model
+/// first (every member it marks required, every member's JSON type, the value constraints,
+/// all reported at once), then the conversation rules.
+pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
+    let mut r = Reader::default();
+    let prompt = request(&mut r, body);
+    let prompt = r.finish(prompt)?;
+    match prompt.messages.first() {
+        Some(m) if m.role == Role::User => {}
+        _ => return Err(ApiError::validation(FIRST_MUST_BE_USER)),
     }
-
-    if let Some(tc) = root.get("toolConfig") {
-        let tc = obj(tc, "toolConfig")?;
-        let tools = tc
-            .get("tools")
-            .ok_or_else(|| ApiError::missing_member("toolConfig.tools"))?;
-        for (i, t) in arr(tools, "toolConfig.tools")?.iter().enumerate() {
-            let Some(spec) = t.get("toolSpec") else {
-                continue;
-            };
-            let sp = format!("toolConfig.tools.{}.member.toolSpec", i + 1);
-            let name = spec
-                .get("name")
-                .ok_or_else(|| ApiError::missing_member(&format!("{sp}.name")))
-                .and_then(|n| string(n, &format!("{sp}.name")))?;
-            let schema = spec
-                .get("inputSchema")
-                .and_then(|s| s.get("json"))
-                .cloned()
-                .ok_or_else(|| ApiError::missing_member(&format!("{sp}.inputSchema")))?;
-            prompt.tools.push(ToolSpec {
-                name,
-                description: spec
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                input_schema: schema,
-            });
-        }
-        if let Some(choice) = tc.get("toolChoice").and_then(Value::as_object) {
-            if choice.contains_key("any") {
-                prompt.tool_choice = ToolChoice::Any;
-            } else if let Some(t) = choice.get("tool") {
-                prompt.tool_choice = ToolChoice::Tool(
-                    t.get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                );
-            }
-        }
+    if prompt.messages.windows(2).any(|w| w[0].role == w[1].role) {
+        return Err(ApiError::validation(MUST_ALTERNATE));
     }
     Ok(prompt)
 }
@@ -326,5 +666,282 @@ mod tests {
         assert_eq!(p.stop_sequences, vec!["END".to_string()]);
         assert_eq!(p.tools[0].name, "get_weather");
         assert!(matches!(p.tool_choice, ToolChoice::Any));
+    }
+
+    /// The ValidationException a body gets: status, code and message, exactly.
+    fn refused(body: Value) -> String {
+        let e = parse_request(&body).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "ValidationException"), "{e:?}");
+        e.message
+    }
+
+    fn user(content: Value) -> Value {
+        json!({"messages":[{"role":"user","content":content}]})
+    }
+
+    const NULL: &str = "failed to satisfy constraint: Member must not be null";
+
+    #[test]
+    fn tool_use_members_are_required() {
+        assert_eq!(
+            refused(user(json!([{"toolUse":{"name":"get_weather","input":{}}}]))),
+            format!("1 validation error detected: Value null at 'messages.1.member.content.1.member.toolUse.toolUseId' {NULL}")
+        );
+        assert_eq!(
+            refused(json!({"messages":[
+                {"role":"user","content":[{"text":"weather?"}]},
+                {"role":"assistant","content":[{"text":"calling"},{"toolUse":{"toolUseId":"t1"}}]}
+            ]})),
+            format!("2 validation errors detected: Value null at 'messages.2.member.content.2.member.toolUse.name' {NULL}; Value null at 'messages.2.member.content.2.member.toolUse.input' {NULL}")
+        );
+        // JSON null is absent.
+        assert_eq!(
+            refused(user(json!([{"toolUse":{"toolUseId":null,"name":"n","input":{}}}]))),
+            format!("1 validation error detected: Value null at 'messages.1.member.content.1.member.toolUse.toolUseId' {NULL}")
+        );
+    }
+
+    #[test]
+    fn tool_result_members_are_required() {
+        assert_eq!(
+            refused(user(json!([{"toolResult":{"status":"success"}}]))),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content.1.member.toolResult.toolUseId' {NULL}; Value null at 'messages.1.member.content.1.member.toolResult.content' {NULL}")
+        );
+        // Inside a result: an image needs its format and source, a search result its members.
+        assert_eq!(
+            refused(user(json!([{"toolResult":{"toolUseId":"t1","content":[
+                {"text":"ok"},
+                {"image":{"source":{"bytes":"AAAA"}}},
+                {"searchResult":{"source":"s","title":"t","content":[{}]}}
+            ]}}]))),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content.1.member.toolResult.content.2.member.image.format' {NULL}; Value null at 'messages.1.member.content.1.member.toolResult.content.3.member.searchResult.content.1.member.text' {NULL}")
+        );
+    }
+
+    #[test]
+    fn image_and_document_members_are_required() {
+        assert_eq!(
+            refused(user(json!([{"text":"look"},{"image":{}}]))),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content.2.member.image.format' {NULL}; Value null at 'messages.1.member.content.2.member.image.source' {NULL}")
+        );
+        assert_eq!(
+            refused(user(json!([{"image":{"format":"png","source":{"s3Location":{}}}}]))),
+            format!("1 validation error detected: Value null at 'messages.1.member.content.1.member.image.source.s3Location.uri' {NULL}")
+        );
+        // The service model requires a document's name and source (its format is optional).
+        assert_eq!(
+            refused(user(json!([{"document":{"format":"txt"}}]))),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content.1.member.document.name' {NULL}; Value null at 'messages.1.member.content.1.member.document.source' {NULL}")
+        );
+        assert_eq!(
+            refused(user(json!([{"video":{"format":"mp4"}},{"audio":{"source":{"bytes":"AAAA"}}}]))),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content.1.member.video.source' {NULL}; Value null at 'messages.1.member.content.2.member.audio.format' {NULL}")
+        );
+    }
+
+    #[test]
+    fn other_blocks_members_are_required() {
+        assert_eq!(
+            refused(user(json!([
+                {"text":"x"},
+                {"cachePoint":{}},
+                {"reasoningContent":{"reasoningText":{"signature":"s"}}},
+                {"guardContent":{"text":{}}},
+                {"searchResult":{"title":"t"}},
+                {"toolAddition":{}}
+            ]))),
+            format!("6 validation errors detected: \
+                Value null at 'messages.1.member.content.2.member.cachePoint.type' {NULL}; \
+                Value null at 'messages.1.member.content.3.member.reasoningContent.reasoningText.text' {NULL}; \
+                Value null at 'messages.1.member.content.4.member.guardContent.text.text' {NULL}; \
+                Value null at 'messages.1.member.content.5.member.searchResult.source' {NULL}; \
+                Value null at 'messages.1.member.content.5.member.searchResult.content' {NULL}; \
+                Value null at 'messages.1.member.content.6.member.toolAddition.tool' {NULL}")
+        );
+        assert_eq!(
+            refused(json!({
+                "messages":[{"role":"user","content":[{"text":"x"}]}],
+                "system":[{"text":"s"},{"cachePoint":{}},{"guardContent":{"image":{"format":"png"}}}],
+                "serviceTier":{},
+                "outputConfig":{"textFormat":{"structure":{"jsonSchema":{}}}}
+            })),
+            format!(
+                "5 validation errors detected: \
+                Value null at 'system.2.member.cachePoint.type' {NULL}; \
+                Value null at 'system.3.member.guardContent.image.source' {NULL}; \
+                Value null at 'serviceTier.type' {NULL}; \
+                Value null at 'outputConfig.textFormat.type' {NULL}; \
+                Value null at 'outputConfig.textFormat.structure.jsonSchema.schema' {NULL}"
+            )
+        );
+    }
+
+    #[test]
+    fn message_members_are_required_all_reported() {
+        assert_eq!(
+            refused(json!({"messages":[{}]})),
+            format!("2 validation errors detected: Value null at 'messages.1.member.role' {NULL}; Value null at 'messages.1.member.content' {NULL}")
+        );
+        // Every message is checked, and validation comes before the conversation rules.
+        assert_eq!(
+            refused(json!({"messages":[{"role":"assistant"},{"content":[{"text":"x"}]}]})),
+            format!("2 validation errors detected: Value null at 'messages.1.member.content' {NULL}; Value null at 'messages.2.member.role' {NULL}")
+        );
+    }
+
+    #[test]
+    fn tool_config_members_are_required() {
+        let body = |tools: Value, choice: Value| {
+            json!({"messages":[{"role":"user","content":[{"text":"x"}]}],
+                   "toolConfig":{"tools":tools,"toolChoice":choice}})
+        };
+        assert_eq!(
+            refused(body(json!([{"toolSpec":{"description":"d"}}]), json!({"auto":{}}))),
+            format!("2 validation errors detected: Value null at 'toolConfig.tools.1.member.toolSpec.name' {NULL}; Value null at 'toolConfig.tools.1.member.toolSpec.inputSchema' {NULL}")
+        );
+        assert_eq!(
+            refused(body(
+                json!([{"toolSpec":{"name":"a","inputSchema":{"json":{}}}},{"systemTool":{}}]),
+                json!({"tool":{}})
+            )),
+            format!("2 validation errors detected: Value null at 'toolConfig.tools.2.member.systemTool.name' {NULL}; Value null at 'toolConfig.toolChoice.tool.name' {NULL}")
+        );
+        assert_eq!(
+            refused(body(json!([{"toolSpec":{"name":"a","inputSchema":{}}}]), json!({}))),
+            "1 validation error detected: Value at 'toolConfig.tools.1.member.toolSpec.inputSchema' failed to satisfy constraint: Member must have exactly one member set"
+        );
+        assert_eq!(
+            refused(json!({"toolConfig":{}})),
+            format!("1 validation error detected: Value null at 'toolConfig.tools' {NULL}")
+        );
+    }
+
+    #[test]
+    fn wrong_json_types_and_values_are_collected_too() {
+        assert_eq!(
+            refused(json!({
+                "messages":[{"role":"user","content":"hi"},{"role":7,"content":[{"text":1}]}],
+                "inferenceConfig":{"maxTokens":0,"temperature":1.5,"topP":"x","stopSequences":[1]},
+                "toolConfig":{"tools":[{"toolSpec":{"name":"a","description":3,"inputSchema":{"json":{}}}}],"toolChoice":[]}
+            })),
+            "9 validation errors detected: \
+             Value at 'messages.1.member.content' failed to satisfy constraint: Member must be a list; \
+             Value at 'messages.2.member.role' failed to satisfy constraint: Member must be a string; \
+             Value at 'messages.2.member.content.1.member.text' failed to satisfy constraint: Member must be a string; \
+             Value '0' at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1; \
+             Value '1.5' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value less than or equal to 1; \
+             Value at 'inferenceConfig.topP' failed to satisfy constraint: Member must be a number; \
+             Value at 'inferenceConfig.stopSequences.1.member' failed to satisfy constraint: Member must be a string; \
+             Value at 'toolConfig.tools.1.member.toolSpec.description' failed to satisfy constraint: Member must be a string; \
+             Value at 'toolConfig.toolChoice' failed to satisfy constraint: Member must be a structure"
+        );
+        assert_eq!(
+            refused(user(json!([{"text":"a","image":{}}, {"sound":{}}]))),
+            "2 validation errors detected: \
+             Value at 'messages.1.member.content.1.member' failed to satisfy constraint: Member must have exactly one member set; \
+             Value at 'messages.1.member.content.2.member' failed to satisfy constraint: Unknown member 'sound'"
+        );
+        assert_eq!(
+            refused(json!([])),
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must be a structure"
+        );
+    }
+
+    #[test]
+    fn valid_blocks_parse_as_before() {
+        let p = parse_request(&json!({
+            "messages":[
+                {"role":"user","content":[
+                    {"text":"look"},
+                    {"image":{"format":"jpeg","source":{"bytes":"AAAAAAAA"}}},
+                    {"image":{"format":"png","source":{"s3Location":{"uri":"s3://bucket/a.png"}}}},
+                    {"document":{"name":"notes","format":"txt","source":{"text":"the notes"}}},
+                    {"document":{"name":"scan","source":{"bytes":"AAAA"}}},
+                    {"cachePoint":{"type":"default"}},
+                    {"video":{"format":"mp4","source":{"bytes":"AAAA"}}},
+                    {"guardContent":{"text":{"text":"guarded"}}}
+                ]},
+                {"role":"assistant","content":[
+                    {"reasoningContent":{"reasoningText":{"text":"hmm","signature":"sig"}}},
+                    {"reasoningContent":{"redactedContent":"AAAA"}},
+                    {"toolUse":{"toolUseId":"t1","name":"get_weather","input":{"city":"Paris"}}}
+                ]},
+                {"role":"user","content":[
+                    {"toolResult":{"toolUseId":"t1","status":"success","content":[
+                        {"text":"sunny"},{"json":{"c":21}},{"image":{"format":"png","source":{"bytes":"AAAA"}}}
+                    ]}}
+                ]}
+            ],
+            "system":[{"text":"be brief"},{"cachePoint":{"type":"default"}}],
+            "toolConfig":{"tools":[
+                {"toolSpec":{"name":"get_weather","description":"Weather","inputSchema":{"json":{"type":"object"}}}},
+                {"cachePoint":{"type":"default"}}
+            ],"toolChoice":{"tool":{"name":"get_weather"}}}
+        }))
+        .unwrap();
+        assert_eq!(
+            p,
+            Prompt {
+                system: vec!["be brief".into()],
+                messages: vec![
+                    Message {
+                        role: Role::User,
+                        content: vec![
+                            Block::Text("look".into()),
+                            Block::Image {
+                                format: "jpeg".into(),
+                                bytes_len: 6
+                            },
+                            Block::Image {
+                                format: "png".into(),
+                                bytes_len: 0
+                            },
+                            Block::Document {
+                                name: "notes".into(),
+                                text: "the notes".into()
+                            },
+                            Block::Document {
+                                name: "scan".into(),
+                                text: String::new()
+                            },
+                            Block::Text("guarded".into()),
+                        ],
+                    },
+                    Message {
+                        role: Role::Assistant,
+                        content: vec![
+                            Block::Reasoning("hmm".into()),
+                            Block::Reasoning(String::new()),
+                            Block::ToolUse {
+                                id: "t1".into(),
+                                name: "get_weather".into(),
+                                input: json!({"city":"Paris"}),
+                            },
+                        ],
+                    },
+                    Message {
+                        role: Role::User,
+                        content: vec![Block::ToolResult {
+                            tool_use_id: "t1".into(),
+                            content: vec![
+                                Block::Text("sunny".into()),
+                                Block::Text(r#"{"c":21}"#.into()),
+                            ],
+                            status: Some("success".into()),
+                        }],
+                    },
+                ],
+                max_tokens: None,
+                temperature: None,
+                top_p: None,
+                stop_sequences: vec![],
+                tools: vec![ToolSpec {
+                    name: "get_weather".into(),
+                    description: Some("Weather".into()),
+                    input_schema: json!({"type":"object"}),
+                }],
+                tool_choice: ToolChoice::Tool("get_weather".into()),
+            }
+        );
     }
 }

@@ -74,9 +74,127 @@ impl ApiError {
 
     /// Coral's wording for a member that must be present.
     pub fn missing_member(path: &str) -> ApiError {
-        ApiError::validation(format!(
-            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
-        ))
+        let mut v = Violations::default();
+        v.null(path);
+        v.into_error().expect("one violation")
+    }
+
+    /// A member of the wrong JSON type. SDKs never send one (they validate types) and AWS's
+    /// text is undocumented, so this is Coral's constraint sentence with the expected type
+    /// (`a structure`, `a list`, `a string`, `an integer`, `a number`, `a boolean`).
+    pub fn wrong_type(path: &str, what: &str) -> ApiError {
+        let mut v = Violations::default();
+        v.wrong_type(path, what);
+        v.into_error().expect("one violation")
+    }
+}
+
+/// The Coral path of a structure member: `path.name` (`name` at the top level).
+pub fn member_path(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// The Coral path of the list element at 0-based `index`: `path.N.member`, N counted from 1.
+pub fn list_path(path: &str, index: usize) -> String {
+    format!("{path}.{}.member", index + 1)
+}
+
+/// Coral's request validation: every violated constraint of a request is reported at once,
+/// `1 validation error detected: A` or `2 validation errors detected: A; B`, where each part is
+/// `Value … at 'path' failed to satisfy constraint: …`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Violations(Vec<String>);
+
+impl Violations {
+    /// `Value 'v' at 'member' failed to satisfy constraint: …`; `value` None for members AWS
+    /// never echoes (blobs, sensitive strings, values of the wrong type).
+    pub fn constraint(&mut self, value: Option<&str>, member: &str, constraint: &str) {
+        let v = match value {
+            Some(v) => format!("Value '{v}' at '{member}'"),
+            None => format!("Value at '{member}'"),
+        };
+        self.0
+            .push(format!("{v} failed to satisfy constraint: {constraint}"));
+    }
+
+    /// A required member that is absent (or JSON `null`).
+    pub fn null(&mut self, member: &str) {
+        self.0.push(format!(
+            "Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ));
+    }
+
+    /// A member of the wrong JSON type (see [`ApiError::wrong_type`]).
+    pub fn wrong_type(&mut self, member: &str, what: &str) {
+        self.constraint(None, member, &format!("Member must be {what}"));
+    }
+
+    /// A value outside an enum: `Member must satisfy enum value set: [a, b]`.
+    pub fn not_in_set(&mut self, value: &str, member: &str, set: &[&str]) {
+        self.constraint(
+            Some(value),
+            member,
+            &format!("Member must satisfy enum value set: [{}]", set.join(", ")),
+        );
+    }
+
+    /// Length bounds in characters (strings) or bytes (blobs).
+    pub fn length(
+        &mut self,
+        value: Option<&str>,
+        member: &str,
+        len: usize,
+        min: usize,
+        max: usize,
+    ) {
+        if len < min {
+            self.constraint(
+                value,
+                member,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
+        } else if len > max {
+            self.constraint(
+                value,
+                member,
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    pub fn pattern(&mut self, value: Option<&str>, member: &str, pattern: &str) {
+        self.constraint(
+            value,
+            member,
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
+        );
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ValidationException for what was collected, `None` when nothing was.
+    pub fn into_error(self) -> Option<ApiError> {
+        match self.0.len() {
+            0 => None,
+            1 => Some(ApiError::validation(format!(
+                "1 validation error detected: {}",
+                self.0[0]
+            ))),
+            n => Some(ApiError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), ApiError> {
+        self.into_error().map_or(Ok(()), Err)
     }
 }
 

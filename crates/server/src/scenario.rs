@@ -47,16 +47,96 @@
 //! ```
 //!
 //! Every policy document is validated with the IAM engine at load: a malformed one stops the
-//! start with IAM's message, before anything is written.
+//! start with IAM's message, before anything is written. Fields with a fixed set of values
+//! (fault kinds, grant and agreement states, access modes) are read as the gates' own enums:
+//! a typo stops the start with the list of valid values instead of silently doing nothing.
 
-use bg_gates::state::{unique_id, OrgUnit, PolicyVersion, ServiceControlPolicy};
+use bg_gates::quota::FaultKind;
+use bg_gates::state::{
+    unique_id, AccessMode, AgreementStatus, GrantStatus, OrgUnit, PolicyVersion,
+    ServiceControlPolicy,
+};
 use bg_gates::{
     AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
     PrincipalKind,
 };
 use bg_iam::{Policy, PolicyKind};
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+
+/// A scenario value that is one of a fixed set of names: the gates' enums, spelled as they are
+/// stored.
+trait Choice: Sized + Copy + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.name() == s)
+    }
+
+    /// `a, b, c`
+    fn names() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|v| v.name()).collect();
+        names.join(", ")
+    }
+
+    /// `{what} "{value}" is not one of: a, b, c`
+    fn read(value: &str, what: &str) -> Result<Self, String> {
+        Self::parse(value)
+            .ok_or_else(|| format!("{what} \"{value}\" is not one of: {}", Self::names()))
+    }
+}
+
+impl Choice for FaultKind {
+    const ALL: &'static [Self] = &FaultKind::ALL;
+    fn name(self) -> &'static str {
+        FaultKind::name(self)
+    }
+}
+
+impl Choice for GrantStatus {
+    const ALL: &'static [Self] = &GrantStatus::ALL;
+    fn name(self) -> &'static str {
+        GrantStatus::name(self)
+    }
+}
+
+impl Choice for AgreementStatus {
+    const ALL: &'static [Self] = &AgreementStatus::ALL;
+    fn name(self) -> &'static str {
+        AgreementStatus::name(self)
+    }
+}
+
+impl Choice for AccessMode {
+    const ALL: &'static [Self] = &AccessMode::ALL;
+    fn name(self) -> &'static str {
+        AccessMode::name(self)
+    }
+}
+
+/// Reads a [`Choice`] field; `what` names it in the error (`[[fault]] kind`).
+fn choice<'de, D: Deserializer<'de>, T: Choice>(d: D, what: &str) -> Result<T, D::Error> {
+    let value = String::deserialize(d)?;
+    T::read(&value, what).map_err(D::Error::custom)
+}
+
+fn fault_kind<'de, D: Deserializer<'de>>(d: D) -> Result<FaultKind, D::Error> {
+    choice(d, "[[fault]] kind")
+}
+
+fn grant<'de, D: Deserializer<'de>>(d: D) -> Result<GrantStatus, D::Error> {
+    choice(d, "[[access]] grant")
+}
+
+fn agreement<'de, D: Deserializer<'de>>(d: D) -> Result<AgreementStatus, D::Error> {
+    choice(d, "[[access]] agreement")
+}
+
+fn access_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AccessMode>, D::Error> {
+    choice(d, "[[account]] access_mode").map(Some)
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,7 +189,8 @@ pub struct QuotaDecl {
 #[serde(deny_unknown_fields)]
 pub struct FaultDecl {
     pub model: String,
-    pub kind: String,
+    #[serde(deserialize_with = "fault_kind")]
+    pub kind: FaultKind,
     #[serde(default = "one")]
     pub every: u64,
     #[serde(default)]
@@ -128,12 +209,12 @@ pub struct AccessDecl {
     pub account: String,
     pub region: String,
     pub model: String,
-    /// none | pending | granted
-    #[serde(default)]
-    pub grant: Option<String>,
-    /// none | pending | accepted | error
-    #[serde(default)]
-    pub agreement: Option<String>,
+    /// none (default) | pending | granted
+    #[serde(default, deserialize_with = "grant")]
+    pub grant: GrantStatus,
+    /// none (default) | pending | accepted | error
+    #[serde(default, deserialize_with = "agreement")]
+    pub agreement: AgreementStatus,
     /// Days since the account last used the model (Legacy lockout after 15).
     #[serde(default)]
     pub last_used_days_ago: Option<i64>,
@@ -232,8 +313,8 @@ pub struct AccountDecl {
     #[serde(default)]
     pub alias: Option<String>,
     /// automatic (default) | console
-    #[serde(default)]
-    pub access_mode: Option<String>,
+    #[serde(default, deserialize_with = "access_mode")]
+    pub access_mode: Option<AccessMode>,
     #[serde(default)]
     pub subscription_delay_secs: i64,
     #[serde(default)]
@@ -302,25 +383,32 @@ fn valid_account(id: &str) -> bool {
 /// The model-access modes an account can be in (`access_mode`, `serve --access-mode`).
 pub const ACCESS_MODES: [&str; 2] = ["automatic", "console"];
 
+/// A TOML error as the message first (ours for a bad value, toml's otherwise), then toml's
+/// pointer to the line.
+fn toml_error(e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let full = e.to_string();
+    match full.trim_end().strip_suffix(message).map(str::trim_end) {
+        Some(context) if !context.is_empty() => format!("{message}\n{context}"),
+        _ => message.to_string(),
+    }
+}
+
 impl Scenario {
     /// `serve --access-mode`: the mode of every account that does not choose its own, the
     /// default account 000000000000 included. Applied at every start like the rest of the
     /// scenario, so the flag's choice is stored and outlives the run.
     pub fn set_default_access_mode(&mut self, mode: &str) -> Result<(), ScenarioError> {
-        if !ACCESS_MODES.contains(&mode) {
-            return Err(ScenarioError::Invalid(format!(
-                "access mode '{mode}' is not one of automatic, console"
-            )));
-        }
+        let mode = AccessMode::read(mode, "access mode").map_err(ScenarioError::Invalid)?;
         for a in self.account.iter_mut().filter(|a| a.access_mode.is_none()) {
-            a.access_mode = Some(mode.to_string());
+            a.access_mode = Some(mode);
         }
         let default = bg_gates::state::DEFAULT_ACCOUNT;
         if !self.account.iter().any(|a| a.id == default) {
             self.account.push(AccountDecl {
                 id: default.to_string(),
                 alias: None,
-                access_mode: Some(mode.to_string()),
+                access_mode: Some(mode),
                 subscription_delay_secs: 0,
                 grant_delay_secs: 0,
                 // the default account's form was put on file when it was created; keep it
@@ -331,7 +419,7 @@ impl Scenario {
     }
 
     pub fn from_toml(s: &str) -> Result<Scenario, ScenarioError> {
-        let sc: Scenario = toml::from_str(s).map_err(|e| ScenarioError::Parse(e.to_string()))?;
+        let sc: Scenario = toml::from_str(s).map_err(|e| ScenarioError::Parse(toml_error(&e)))?;
         sc.validate()?;
         Ok(sc)
     }
@@ -347,13 +435,13 @@ impl Scenario {
                     a.id
                 )));
             }
-            if let Some(m) = &a.access_mode {
-                if !ACCESS_MODES.contains(&m.as_str()) {
-                    return Err(ScenarioError::Invalid(format!(
-                        "account {}: access_mode '{m}' is not one of automatic, console",
-                        a.id
-                    )));
-                }
+        }
+        for f in &self.fault {
+            if f.every == 0 {
+                return Err(ScenarioError::Invalid(format!(
+                    "[[fault]] for {}: every must be at least 1 (every 1 fails every call)",
+                    f.model
+                )));
             }
         }
         for u in &self.user {
@@ -524,41 +612,31 @@ impl Scenario {
     pub fn fault_rules(&self) -> Vec<bg_gates::quota::FaultRule> {
         self.fault
             .iter()
-            .filter_map(|f| {
-                Some(bg_gates::quota::FaultRule {
-                    model: f.model.clone(),
-                    kind: bg_gates::quota::FaultKind::parse(&f.kind)?,
-                    every: f.every,
-                    after_frames: f.after_frames,
-                })
+            .map(|f| bg_gates::quota::FaultRule {
+                model: f.model.clone(),
+                kind: f.kind,
+                every: f.every,
+                after_frames: f.after_frames,
             })
             .collect()
     }
 
     /// Access entries become ModelAccess records; `now` anchors "days ago".
     pub fn access_changes(&self, now: i64) -> Vec<Change> {
-        use bg_gates::state::{AgreementStatus, GrantStatus, ModelAccess};
+        use bg_gates::state::ModelAccess;
         self.access
             .iter()
             .map(|x| {
+                let agreement = x.agreement;
                 Change::Put(Entity::ModelAccess(ModelAccess {
                     account: x.account.clone(),
                     region: x.region.clone(),
                     model_id: x.model.clone(),
-                    agreement: match x.agreement.as_deref() {
-                        Some("pending") => AgreementStatus::Pending,
-                        Some("accepted") => AgreementStatus::Accepted,
-                        Some("error") => AgreementStatus::Error,
-                        _ => AgreementStatus::None,
-                    },
+                    agreement,
                     offer_token: None,
-                    agreement_error: (x.agreement.as_deref() == Some("error"))
+                    agreement_error: (agreement == AgreementStatus::Error)
                         .then(|| "The agreement could not be created.".to_string()),
-                    grant: match x.grant.as_deref() {
-                        Some("pending") => GrantStatus::Pending,
-                        Some("granted") => GrantStatus::Granted,
-                        _ => GrantStatus::None,
-                    },
+                    grant: x.grant,
                     grant_at: None,
                     last_used: x.last_used_days_ago.map(|d| now - d * 86_400),
                     updated_unix: now,
@@ -609,11 +687,7 @@ impl Scenario {
             out.push(Change::Put(Entity::Account(Account {
                 id: a.id.clone(),
                 alias: a.alias.clone(),
-                access_mode: if a.access_mode.as_deref() == Some("console") {
-                    bg_gates::state::AccessMode::Console
-                } else {
-                    bg_gates::state::AccessMode::Automatic
-                },
+                access_mode: a.access_mode.unwrap_or_default(),
                 subscription_delay_secs: a.subscription_delay_secs,
                 grant_delay_secs: a.grant_delay_secs,
             })));
@@ -781,32 +855,165 @@ secret = "s"
         assert!(Scenario::from_toml("[[acount]]\nid=\"1\"").is_err());
     }
 
+    fn refused(toml: &str) -> String {
+        Scenario::from_toml(toml).unwrap_err().to_string()
+    }
+
     #[test]
-    fn access_mode_is_checked_and_the_flag_fills_the_gaps() {
-        let err = Scenario::from_toml("[[account]]\nid=\"111111111111\"\naccess_mode=\"consol\"\n")
-            .unwrap_err();
+    fn fault_kind_is_one_of_the_kinds() {
         assert_eq!(
-            err.to_string(),
-            "scenario: account 111111111111: access_mode 'consol' is not one of automatic, console"
+            refused("[[fault]]\nmodel = \"amazon.nova-micro-v1:0\"\nkind = \"throttel\"\n"),
+            "scenario: [[fault]] kind \"throttel\" is not one of: throttle, timeout, not-ready, unavailable, stream-throttle, stream-error\n\
+             TOML parse error at line 3, column 8\n  |\n3 | kind = \"throttel\"\n  |        ^^^^^^^^^^"
+        );
+        let s = Scenario::from_toml(
+            "[[fault]]\nmodel = \"m\"\nkind = \"not-ready\"\nevery = 2\n[[fault]]\nmodel = \"m\"\nkind = \"stream-error\"\nafter_frames = 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.fault_rules(),
+            [
+                bg_gates::quota::FaultRule {
+                    model: "m".into(),
+                    kind: FaultKind::NotReady,
+                    every: 2,
+                    after_frames: 0,
+                },
+                bg_gates::quota::FaultRule {
+                    model: "m".into(),
+                    kind: FaultKind::StreamError,
+                    every: 1,
+                    after_frames: 3,
+                },
+            ]
+        );
+        // A fault that would never fire is refused too.
+        assert_eq!(
+            refused("[[fault]]\nmodel = \"m\"\nkind = \"timeout\"\nevery = 0\n"),
+            "scenario: [[fault]] for m: every must be at least 1 (every 1 fails every call)"
+        );
+    }
+
+    const ACCESS: &str = "[[account]]\nid = \"111111111111\"\n[[access]]\naccount = \"111111111111\"\nregion = \"us-east-1\"\nmodel = \"amazon.nova-pro-v1:0\"\n";
+
+    #[test]
+    fn grant_is_one_of_the_grant_states() {
+        assert_eq!(
+            refused(&format!("{ACCESS}grant = \"Granted\"\n")),
+            "scenario: [[access]] grant \"Granted\" is not one of: none, pending, granted\n\
+             TOML parse error at line 7, column 9\n  |\n7 | grant = \"Granted\"\n  |         ^^^^^^^^^"
+        );
+        let s = Scenario::from_toml(&format!("{ACCESS}grant = \"pending\"\n")).unwrap();
+        let Change::Put(Entity::ModelAccess(m)) = &s.access_changes(1_000_000)[0] else {
+            panic!("a model-access record")
+        };
+        assert_eq!(
+            (m.grant, m.agreement, m.agreement_error.as_deref()),
+            (GrantStatus::Pending, AgreementStatus::None, None)
+        );
+    }
+
+    #[test]
+    fn agreement_is_one_of_the_agreement_states() {
+        assert_eq!(
+            refused(&format!("{ACCESS}agreement = \"accept\"\n")),
+            "scenario: [[access]] agreement \"accept\" is not one of: none, pending, accepted, error\n\
+             TOML parse error at line 7, column 13\n  |\n7 | agreement = \"accept\"\n  |             ^^^^^^^^"
+        );
+        let s = Scenario::from_toml(&format!(
+            "{ACCESS}agreement = \"error\"\nlast_used_days_ago = 2\n"
+        ))
+        .unwrap();
+        let Change::Put(Entity::ModelAccess(m)) = &s.access_changes(1_000_000)[0] else {
+            panic!("a model-access record")
+        };
+        assert_eq!(
+            (
+                m.grant,
+                m.agreement,
+                m.agreement_error.as_deref(),
+                m.last_used
+            ),
+            (
+                GrantStatus::None,
+                AgreementStatus::Error,
+                Some("The agreement could not be created."),
+                Some(1_000_000 - 2 * 86_400)
+            )
+        );
+    }
+
+    #[test]
+    fn access_mode_is_one_of_the_modes_and_the_flag_fills_the_gaps() {
+        assert_eq!(
+            refused("[[account]]\nid=\"111111111111\"\naccess_mode=\"consol\"\n"),
+            "scenario: [[account]] access_mode \"consol\" is not one of: automatic, console\n\
+             TOML parse error at line 3, column 13\n  |\n3 | access_mode=\"consol\"\n  |             ^^^^^^^^"
         );
         let mut s = Scenario::from_toml(
             "[[account]]\nid=\"111111111111\"\n[[account]]\nid=\"222222222222\"\naccess_mode=\"automatic\"\n",
         )
         .unwrap();
         s.set_default_access_mode("console").unwrap();
-        let modes: Vec<(&str, Option<&str>)> = s
+        let modes: Vec<(&str, Option<AccessMode>)> = s
             .account
             .iter()
-            .map(|a| (a.id.as_str(), a.access_mode.as_deref()))
+            .map(|a| (a.id.as_str(), a.access_mode))
             .collect();
         assert_eq!(
             modes,
             [
-                ("111111111111", Some("console")),
-                ("222222222222", Some("automatic")),
-                ("000000000000", Some("console")),
+                ("111111111111", Some(AccessMode::Console)),
+                ("222222222222", Some(AccessMode::Automatic)),
+                ("000000000000", Some(AccessMode::Console)),
             ]
         );
-        assert!(s.set_default_access_mode("manual").is_err());
+        let accounts: Vec<AccessMode> = s
+            .changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Put(Entity::Account(a)) => Some(a.access_mode),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            accounts,
+            [
+                AccessMode::Console,
+                AccessMode::Automatic,
+                AccessMode::Console
+            ]
+        );
+        assert_eq!(
+            s.set_default_access_mode("manual").unwrap_err().to_string(),
+            "scenario: access mode \"manual\" is not one of: automatic, console"
+        );
+    }
+
+    #[test]
+    fn other_toml_errors_keep_toml_message_and_pointer() {
+        assert_eq!(
+            refused("[[fault]]\nmodel = \"m\"\nkind = 5\n"),
+            "scenario: invalid type: integer `5`, expected a string\n\
+             TOML parse error at line 3, column 8\n  |\n3 | kind = 5\n  |        ^"
+        );
+    }
+
+    /// The names a scenario accepts are the gates' own spellings: the ones FaultKind::parse
+    /// reads and the state enums store.
+    #[test]
+    fn choice_names_are_the_gates_spellings() {
+        for k in FaultKind::ALL {
+            assert_eq!(FaultKind::parse(Choice::name(k)), Some(k));
+        }
+        fn stored<T: Choice + serde::Serialize>() {
+            for v in T::ALL {
+                assert_eq!(serde_json::to_value(v).unwrap(), Choice::name(*v));
+            }
+        }
+        stored::<GrantStatus>();
+        stored::<AgreementStatus>();
+        stored::<AccessMode>();
+        assert_eq!(AccessMode::names(), ACCESS_MODES.join(", "));
     }
 }

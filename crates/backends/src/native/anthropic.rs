@@ -1,9 +1,10 @@
 //! Anthropic Claude: the Messages API as served by Bedrock
 //! (`anthropic_version: bedrock-2023-05-31`).
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::schema::{child, parse_object, Checker, Kind};
+use super::schema::{child, lenient, parse_object, Checker, Kind};
 use super::{anthropic_model_name, base64_len, base64_text, json_text, with_metrics, NativeError};
 use crate::util::{base62_id, null, Obj, J};
 use crate::{Block, Completion, Message, Prompt, Role, StopReason, ToolChoice, ToolSpec};
@@ -35,7 +36,8 @@ const BLOCK_TYPES: &[&str] = &[
     "redacted_thinking",
 ];
 
-fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
+/// The schema pass: every violation, in Bedrock's wording.
+fn validate(obj: &Map<String, Value>) -> Checker {
     let mut c = Checker::new();
     c.keys("#", obj, REQUIRED, Some(ALLOWED));
     if let Some(v) = c.field("#", obj, "anthropic_version", Kind::Str) {
@@ -52,7 +54,7 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
     if let Some(Value::Array(sys)) = c.field("#", obj, "system", Kind::StrOrArr) {
         for (i, b) in sys.iter().enumerate() {
             let p = child("#/system", i);
-            if let Some(b) = b.as_object().filter(|_| c.kind(&p, b, Kind::Obj)) {
+            if let Some(b) = c.object(&p, b) {
                 c.keys(&p, b, &["type", "text"], None);
                 c.field(&p, b, "text", Kind::Str);
             }
@@ -61,10 +63,7 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
     if let Some(Value::Array(msgs)) = c.field("#", obj, "messages", Kind::Arr) {
         for (i, m) in msgs.iter().enumerate() {
             let p = child("#/messages", i);
-            if !c.kind(&p, m, Kind::Obj) {
-                continue;
-            }
-            let m = m.as_object().expect("checked");
+            let Some(m) = c.object(&p, m) else { continue };
             c.keys(&p, m, &["role", "content"], Some(&[]));
             if let Some(r) = c.field(&p, m, "role", Kind::Str) {
                 c.one_of(&child(&p, "role"), r, &["user", "assistant"]);
@@ -80,10 +79,7 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
     if let Some(Value::Array(tools)) = c.field("#", obj, "tools", Kind::Arr) {
         for (i, t) in tools.iter().enumerate() {
             let p = child("#/tools", i);
-            if !c.kind(&p, t, Kind::Obj) {
-                continue;
-            }
-            let t = t.as_object().expect("checked");
+            let Some(t) = c.object(&p, t) else { continue };
             // Server tools (computer use, bash, text editor) carry a `type` and no schema.
             let required: &[&str] = if t.contains_key("type") {
                 &["name"]
@@ -96,8 +92,7 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
             c.field(&p, t, "input_schema", Kind::Obj);
         }
     }
-    if let Some(tc) = c.field("#", obj, "tool_choice", Kind::Obj) {
-        let tc = tc.as_object().expect("checked");
+    if let Some(tc) = c.object_field("#", obj, "tool_choice") {
         c.keys("#/tool_choice", tc, &["type"], None);
         if let Some(t) = c.field("#/tool_choice", tc, "type", Kind::Str) {
             if c.one_of("#/tool_choice/type", t, &["auto", "any", "tool", "none"]) && t == "tool" {
@@ -106,14 +101,11 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
             }
         }
     }
-    c.finish()
+    c
 }
 
 fn validate_block(c: &mut Checker, p: &str, b: &Value) {
-    if !c.kind(p, b, Kind::Obj) {
-        return;
-    }
-    let b = b.as_object().expect("checked");
+    let Some(b) = c.object(p, b) else { return };
     c.keys(p, b, &["type"], None);
     let Some(t) = c.field(p, b, "type", Kind::Str) else {
         return;
@@ -121,16 +113,15 @@ fn validate_block(c: &mut Checker, p: &str, b: &Value) {
     if !c.one_of(&child(p, "type"), t, BLOCK_TYPES) {
         return;
     }
-    match t.as_str().unwrap_or_default() {
+    match t.as_str().unwrap_or("") {
         "text" => {
             c.keys(p, b, &["text"], None);
             c.field(p, b, "text", Kind::Str);
         }
         "image" | "document" => {
             c.keys(p, b, &["source"], None);
-            if let Some(src) = c.field(p, b, "source", Kind::Obj) {
+            if let Some(src) = c.object_field(p, b, "source") {
                 let sp = child(p, "source");
-                let src = src.as_object().expect("checked");
                 c.keys(&sp, src, &["type"], None);
                 if let Some(st) = c.field(&sp, src, "type", Kind::Str) {
                     let allowed: &[&str] = if t == "image" {
@@ -138,10 +129,24 @@ fn validate_block(c: &mut Checker, p: &str, b: &Value) {
                     } else {
                         &["base64", "text", "content", "url"]
                     };
-                    if c.one_of(&child(&sp, "type"), st, allowed) && st == "base64" {
-                        c.keys(&sp, src, &["media_type", "data"], None);
-                        c.field(&sp, src, "media_type", Kind::Str);
-                        c.field(&sp, src, "data", Kind::Str);
+                    if c.one_of(&child(&sp, "type"), st, allowed) {
+                        // What each source type carries (a URL is not fetched).
+                        match st.as_str().unwrap_or("") {
+                            "base64" => {
+                                c.keys(&sp, src, &["media_type", "data"], None);
+                                c.field(&sp, src, "media_type", Kind::Str);
+                                c.field(&sp, src, "data", Kind::Str);
+                            }
+                            "text" => {
+                                c.keys(&sp, src, &["data"], None);
+                                c.field(&sp, src, "data", Kind::Str);
+                            }
+                            "content" => {
+                                c.keys(&sp, src, &["content"], None);
+                                c.field(&sp, src, "content", Kind::StrOrArr);
+                            }
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -166,176 +171,260 @@ fn validate_block(c: &mut Checker, p: &str, b: &Value) {
     }
 }
 
-fn str_of<'a>(o: &'a Map<String, Value>, k: &str) -> &'a str {
-    o.get(k).and_then(Value::as_str).unwrap_or_default()
+/// The Messages request, as [`validate`] guarantees it (members it does not check are read
+/// with [`lenient`]).
+#[derive(Deserialize)]
+struct Request {
+    max_tokens: u64,
+    messages: Vec<RequestMessage>,
+    system: Option<System>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    #[serde(default)]
+    tools: Vec<Tool>,
+    tool_choice: Option<Choice>,
 }
 
-fn convert_block(b: &Value, path: &str) -> Result<Option<Block>, NativeError> {
-    let Some(o) = b.as_object() else {
-        return Ok(None);
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum System {
+    Text(String),
+    Blocks(Vec<SystemBlock>),
+}
+
+#[derive(Deserialize)]
+struct SystemBlock {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct RequestMessage {
+    role: Role,
+    content: Content,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Text(String),
+    Blocks(Vec<RequestBlock>),
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RequestBlock {
+    Text {
+        text: String,
+    },
+    Image {
+        source: Source,
+    },
+    Document {
+        #[serde(default, deserialize_with = "lenient")]
+        title: Option<String>,
+        source: Source,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: Option<ResultContent>,
+        is_error: Option<bool>,
+    },
+    Thinking {
+        thinking: String,
+    },
+    RedactedThinking {},
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Source {
+    Base64 {
+        media_type: String,
+        data: String,
+    },
+    Url {},
+    Text {
+        data: String,
+    },
+    /// A string, or content blocks whose texts are the document's.
+    Content {
+        content: Value,
+    },
+}
+
+/// A tool result's content. Its parts are not in the schema pass: a part that reads as a
+/// text, image or document block is one, anything else is kept as its JSON text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ResultContent {
+    Text(String),
+    Parts(Vec<Value>),
+}
+
+#[derive(Deserialize)]
+struct Tool {
+    name: String,
+    description: Option<String>,
+    /// Absent for server tools (computer use, bash, text editor).
+    input_schema: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Choice {
+    Auto {},
+    Any {},
+    Tool { name: String },
+    None {},
+}
+
+fn image(source: &Source, path: &str) -> Result<Block, NativeError> {
+    let (media, bytes_len) = match source {
+        Source::Base64 { media_type, data } => (
+            media_type.as_str(),
+            base64_len(data, &format!("{path}/source/data"))?,
+        ),
+        _ => ("", 0),
     };
-    let empty = Map::new();
-    Ok(match str_of(o, "type") {
-        "text" => Some(Block::Text(str_of(o, "text").to_string())),
-        "image" => {
-            let src = o.get("source").and_then(Value::as_object).unwrap_or(&empty);
-            let media = str_of(src, "media_type");
-            let format = media.strip_prefix("image/").unwrap_or(media);
-            let bytes_len = match str_of(src, "type") {
-                "base64" => base64_len(str_of(src, "data"), &format!("{path}/source/data"))?,
-                _ => 0,
-            };
-            Some(Block::Image {
-                format: if format.is_empty() { "jpeg" } else { format }.to_string(),
-                bytes_len,
-            })
-        }
-        "document" => {
-            let src = o.get("source").and_then(Value::as_object).unwrap_or(&empty);
-            let name = o
-                .get("title")
-                .and_then(Value::as_str)
-                .unwrap_or("document")
-                .to_string();
-            let text = match str_of(src, "type") {
-                "text" => str_of(src, "data").to_string(),
-                "base64" if str_of(src, "media_type").starts_with("text/") => {
-                    base64_text(str_of(src, "data")).unwrap_or_default()
-                }
-                "base64" => {
-                    base64_len(str_of(src, "data"), &format!("{path}/source/data"))?;
-                    String::new()
-                }
-                "content" => match src.get("content") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(parts)) => parts
-                        .iter()
-                        .filter_map(|p| p.get("text").and_then(Value::as_str))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            Some(Block::Document { name, text })
-        }
-        "tool_use" => Some(Block::ToolUse {
-            id: str_of(o, "id").to_string(),
-            name: str_of(o, "name").to_string(),
-            input: o.get("input").cloned().unwrap_or(Value::Null),
-        }),
-        "tool_result" => {
-            let content = match o.get("content") {
-                Some(Value::String(s)) => vec![Block::Text(s.clone())],
-                Some(Value::Array(parts)) => {
-                    let mut out = Vec::new();
-                    for (k, part) in parts.iter().enumerate() {
-                        match part.get("type").and_then(Value::as_str) {
-                            Some("text") | Some("image") | Some("document") => {
-                                if let Some(b) =
-                                    convert_block(part, &format!("{path}/content/{k}"))?
-                                {
-                                    out.push(b);
-                                }
-                            }
-                            _ => out.push(Block::Text(json_text(part))),
-                        }
-                    }
-                    out
-                }
-                _ => Vec::new(),
-            };
-            let is_error = o.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-            Some(Block::ToolResult {
-                tool_use_id: str_of(o, "tool_use_id").to_string(),
-                content,
-                status: is_error.then(|| "error".to_string()),
-            })
-        }
-        "thinking" => Some(Block::Reasoning(str_of(o, "thinking").to_string())),
-        _ => None,
+    let format = media.strip_prefix("image/").unwrap_or(media);
+    Ok(Block::Image {
+        format: if format.is_empty() { "jpeg" } else { format }.to_string(),
+        bytes_len,
     })
+}
+
+fn document(title: Option<String>, source: Source, path: &str) -> Result<Block, NativeError> {
+    let text = match source {
+        Source::Text { data } => data,
+        Source::Base64 { media_type, data } if media_type.starts_with("text/") => {
+            base64_text(&data).unwrap_or_default()
+        }
+        Source::Base64 { data, .. } => {
+            base64_len(&data, &format!("{path}/source/data"))?;
+            String::new()
+        }
+        Source::Content { content } => match content {
+            Value::String(s) => s,
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        },
+        Source::Url {} => String::new(),
+    };
+    Ok(Block::Document {
+        name: title.unwrap_or_else(|| "document".to_string()),
+        text,
+    })
+}
+
+fn tool_result_part(part: Value, path: &str) -> Result<Block, NativeError> {
+    let text = || Block::Text(json_text(&part));
+    Ok(match RequestBlock::deserialize(&part) {
+        Ok(RequestBlock::Text { text }) => Block::Text(text),
+        Ok(RequestBlock::Image { source }) => image(&source, path)?,
+        Ok(RequestBlock::Document { title, source }) => document(title, source, path)?,
+        _ => text(),
+    })
+}
+
+fn convert_block(b: RequestBlock, path: &str) -> Result<Option<Block>, NativeError> {
+    Ok(Some(match b {
+        RequestBlock::Text { text } => Block::Text(text),
+        RequestBlock::Image { source } => image(&source, path)?,
+        RequestBlock::Document { title, source } => document(title, source, path)?,
+        RequestBlock::ToolUse { id, name, input } => Block::ToolUse { id, name, input },
+        RequestBlock::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+        } => {
+            let content = match content {
+                Some(ResultContent::Text(s)) => vec![Block::Text(s)],
+                Some(ResultContent::Parts(parts)) => parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, part)| tool_result_part(part, &format!("{path}/content/{k}")))
+                    .collect::<Result<_, _>>()?,
+                None => Vec::new(),
+            };
+            Block::ToolResult {
+                tool_use_id,
+                content,
+                status: is_error.unwrap_or(false).then(|| "error".to_string()),
+            }
+        }
+        RequestBlock::Thinking { thinking } => Block::Reasoning(thinking),
+        RequestBlock::RedactedThinking {} => return Ok(None),
+    }))
 }
 
 /// Decode an Anthropic Messages request body.
 pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     let obj = parse_object(body)?;
-    validate(&obj)?;
-    let msgs = obj["messages"].as_array().expect("validated");
-    if msgs.is_empty() {
+    let req: Request = validate(&obj).parse(obj)?;
+    if req.messages.is_empty() {
         return Err(NativeError::Malformed(
             "messages: at least one message is required".to_string(),
         ));
     }
-    let mut messages = Vec::with_capacity(msgs.len());
-    for (i, m) in msgs.iter().enumerate() {
-        let role = if m["role"] == "assistant" {
-            Role::Assistant
-        } else {
-            Role::User
-        };
-        let content = match &m["content"] {
-            Value::String(s) => vec![Block::Text(s.clone())],
-            Value::Array(blocks) => {
+    let mut messages = Vec::with_capacity(req.messages.len());
+    for (i, m) in req.messages.into_iter().enumerate() {
+        let content = match m.content {
+            Content::Text(s) => vec![Block::Text(s)],
+            Content::Blocks(blocks) => {
                 let mut out = Vec::with_capacity(blocks.len());
-                for (j, b) in blocks.iter().enumerate() {
+                for (j, b) in blocks.into_iter().enumerate() {
                     if let Some(b) = convert_block(b, &format!("#/messages/{i}/content/{j}"))? {
                         out.push(b);
                     }
                 }
                 out
             }
-            _ => Vec::new(),
         };
-        messages.push(Message { role, content });
+        messages.push(Message {
+            role: m.role,
+            content,
+        });
     }
-    let system = match obj.get("system") {
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect(),
+    let system = match req.system {
+        Some(System::Text(s)) if !s.is_empty() => vec![s],
+        Some(System::Blocks(blocks)) => blocks.into_iter().map(|b| b.text).collect(),
         _ => Vec::new(),
     };
-    let tools = obj
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .map(|t| ToolSpec {
-                    name: t["name"].as_str().unwrap_or_default().to_string(),
-                    description: t
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    input_schema: t
-                        .get("input_schema")
-                        .cloned()
-                        .unwrap_or_else(|| serde_json::json!({"type": "object"})),
-                })
-                .collect()
+    let tools = req
+        .tools
+        .into_iter()
+        .map(|t| ToolSpec {
+            name: t.name,
+            description: t.description,
+            input_schema: t
+                .input_schema
+                .unwrap_or_else(|| serde_json::json!({"type": "object"})),
         })
-        .unwrap_or_default();
-    let tool_choice = match obj.get("tool_choice") {
-        Some(tc) => match tc["type"].as_str().unwrap_or("auto") {
-            "any" => ToolChoice::Any,
-            "tool" => ToolChoice::Tool(tc["name"].as_str().unwrap_or_default().to_string()),
-            "none" => ToolChoice::None,
-            _ => ToolChoice::Auto,
-        },
-        None => ToolChoice::Auto,
+        .collect();
+    let tool_choice = match req.tool_choice {
+        Some(Choice::Any {}) => ToolChoice::Any,
+        Some(Choice::Tool { name }) => ToolChoice::Tool(name),
+        Some(Choice::None {}) => ToolChoice::None,
+        Some(Choice::Auto {}) | None => ToolChoice::Auto,
     };
     Ok(Prompt {
         system,
         messages,
-        max_tokens: obj["max_tokens"].as_u64().map(clamp_u32),
-        temperature: obj
-            .get("temperature")
-            .and_then(Value::as_f64)
-            .map(|x| x as f32),
-        top_p: obj.get("top_p").and_then(Value::as_f64).map(|x| x as f32),
-        stop_sequences: strings(obj.get("stop_sequences")),
+        max_tokens: Some(clamp_u32(req.max_tokens)),
+        temperature: req.temperature.map(|x| x as f32),
+        top_p: req.top_p.map(|x| x as f32),
+        stop_sequences: req.stop_sequences,
         tools,
         tool_choice,
     })
@@ -343,18 +432,6 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
 
 pub(crate) fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        _ => Vec::new(),
-    }
 }
 
 fn stop_reason(r: StopReason) -> &'static str {

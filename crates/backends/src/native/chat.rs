@@ -12,10 +12,11 @@
 //! clients observed against Bedrock read `finish_reason`; both are present).
 //! AI21 Jamba answers `{"id","choices":[…],"usage"}`.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::anthropic::{clamp_u32, strings};
-use super::schema::{child, found_name, parse_object, Checker, Kind};
+use super::anthropic::clamp_u32;
+use super::schema::{child, found_name, lenient, parse_object, Checker, Kind};
 use super::{base64_len, json_text, tool_calls, with_metrics, NativeError};
 use crate::util::{base62_id, null, Obj, J};
 use crate::{
@@ -24,20 +25,22 @@ use crate::{
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
 
-fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
+/// The schema pass: every violation, in Bedrock's wording. An assistant's tool calls need
+/// their `id` and `function` (with its `name`), as the tools do; a tool message needs the
+/// `tool_call_id` it answers.
+fn validate(obj: &Map<String, Value>) -> Checker {
     let mut c = Checker::new();
     c.keys("#", obj, &["messages"], None);
     if let Some(Value::Array(msgs)) = c.field("#", obj, "messages", Kind::Arr) {
         c.items("#/messages", msgs, Some(1), None);
         for (i, m) in msgs.iter().enumerate() {
             let p = child("#/messages", i);
-            if !c.kind(&p, m, Kind::Obj) {
-                continue;
-            }
-            let m = m.as_object().expect("checked");
+            let Some(m) = c.object(&p, m) else { continue };
             c.keys(&p, m, &["role"], None);
             if let Some(r) = c.field(&p, m, "role", Kind::Str) {
-                c.one_of(&child(&p, "role"), r, ROLES);
+                if c.one_of(&child(&p, "role"), r, ROLES) && r == "tool" {
+                    c.keys(&p, m, &["tool_call_id"], None);
+                }
             }
             if let Some(v) = m.get("content") {
                 if !(v.is_string() || v.is_array() || v.is_null()) {
@@ -50,7 +53,21 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
                     );
                 }
             }
-            c.field(&p, m, "tool_calls", Kind::Arr);
+            if let Some(Value::Array(calls)) = c.field(&p, m, "tool_calls", Kind::Arr) {
+                for (k, call) in calls.iter().enumerate() {
+                    let cp = child(&child(&p, "tool_calls"), k);
+                    let Some(call) = c.object(&cp, call) else {
+                        continue;
+                    };
+                    c.keys(&cp, call, &["id", "function"], None);
+                    c.field(&cp, call, "id", Kind::Str);
+                    if let Some(f) = c.object_field(&cp, call, "function") {
+                        let fp = child(&cp, "function");
+                        c.keys(&fp, f, &["name"], None);
+                        c.field(&fp, f, "name", Kind::Str);
+                    }
+                }
+            }
             c.field(&p, m, "tool_call_id", Kind::Str);
         }
     }
@@ -65,18 +82,18 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
     );
     c.number("#", obj, "temperature", Kind::Num, Some(0.0), Some(2.0));
     c.number("#", obj, "top_p", Kind::Num, Some(0.0), Some(1.0));
-    c.field("#", obj, "stop", Kind::StrOrArr);
+    if let Some(Value::Array(stops)) = c.field("#", obj, "stop", Kind::StrOrArr) {
+        for (i, s) in stops.iter().enumerate() {
+            c.kind(&child("#/stop", i), s, Kind::Str);
+        }
+    }
     if let Some(Value::Array(tools)) = c.field("#", obj, "tools", Kind::Arr) {
         for (i, t) in tools.iter().enumerate() {
             let p = child("#/tools", i);
-            if !c.kind(&p, t, Kind::Obj) {
-                continue;
-            }
-            let t = t.as_object().expect("checked");
+            let Some(t) = c.object(&p, t) else { continue };
             c.keys(&p, t, &["function"], None);
-            if let Some(f) = c.field(&p, t, "function", Kind::Obj) {
+            if let Some(f) = c.object_field(&p, t, "function") {
                 let fp = child(&p, "function");
-                let f = f.as_object().expect("checked");
                 c.keys(&fp, f, &["name"], None);
                 c.field(&fp, f, "name", Kind::Str);
                 c.field(&fp, f, "parameters", Kind::Obj);
@@ -88,7 +105,13 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
             Value::String(_) => {
                 c.one_of("#/tool_choice", tc, &["auto", "none", "any", "required"]);
             }
-            Value::Object(_) => {}
+            Value::Object(tc) => {
+                if let Some(f) = c.object_field("#/tool_choice", tc, "function") {
+                    let fp = "#/tool_choice/function";
+                    c.keys(fp, f, &["name"], None);
+                    c.field(fp, f, "name", Kind::Str);
+                }
+            }
             other => c.push(
                 "#/tool_choice",
                 format_args!(
@@ -98,7 +121,97 @@ fn validate(obj: &Map<String, Value>) -> Result<(), NativeError> {
             ),
         }
     }
-    c.finish()
+    c
+}
+
+/// The request, as [`validate`] guarantees it (unknown keys are ignored; members it does not
+/// check are read with [`lenient`]).
+#[derive(Deserialize)]
+struct Request {
+    messages: Vec<ChatMessage>,
+    max_tokens: Option<u64>,
+    max_completion_tokens: Option<u64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    stop: Option<Stop>,
+    #[serde(default)]
+    tools: Vec<Tool>,
+    tool_choice: Option<Choice>,
+}
+
+/// A message, by role. `content` is a string or a list of parts (strings, `text` and
+/// `image_url` parts; others are ignored), `null` for an assistant turn that only calls tools.
+#[derive(Deserialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+enum ChatMessage {
+    System {
+        #[serde(default)]
+        content: Value,
+    },
+    Developer {
+        #[serde(default)]
+        content: Value,
+    },
+    User {
+        #[serde(default)]
+        content: Value,
+    },
+    Assistant {
+        #[serde(default)]
+        content: Value,
+        #[serde(default)]
+        tool_calls: Vec<ToolCall>,
+    },
+    Tool {
+        #[serde(default)]
+        content: Value,
+        tool_call_id: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct ToolCall {
+    id: String,
+    function: CalledFunction,
+}
+
+#[derive(Deserialize)]
+struct CalledFunction {
+    name: String,
+    /// JSON text (as OpenAI sends it) or a JSON value.
+    arguments: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Tool {
+    function: Function,
+}
+
+#[derive(Deserialize)]
+struct Function {
+    name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    description: Option<String>,
+    parameters: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Choice {
+    Mode(String),
+    Named { function: Option<ChosenFunction> },
+}
+
+#[derive(Deserialize)]
+struct ChosenFunction {
+    name: String,
 }
 
 fn content_text(v: &Value) -> String {
@@ -170,53 +283,36 @@ fn content_blocks(v: &Value, path: &str) -> Result<Vec<Block>, NativeError> {
 /// Decode a chat-completions request body.
 pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     let obj = parse_object(body)?;
-    validate(&obj)?;
+    let req: Request = validate(&obj).parse(obj)?;
     let mut prompt = Prompt::default();
-    for (i, m) in obj["messages"]
-        .as_array()
-        .expect("validated")
-        .iter()
-        .enumerate()
-    {
-        let content = m.get("content").unwrap_or(&Value::Null);
+    for (i, m) in req.messages.into_iter().enumerate() {
         let path = format!("#/messages/{i}/content");
-        match m["role"].as_str().unwrap_or_default() {
-            "system" | "developer" => {
-                let t = content_text(content);
+        match m {
+            ChatMessage::System { content } | ChatMessage::Developer { content } => {
+                let t = content_text(&content);
                 if !t.is_empty() {
                     prompt.system.push(t);
                 }
             }
-            "assistant" => {
-                let mut blocks: Vec<Block> = content_blocks(content, &path)?
+            ChatMessage::Assistant {
+                content,
+                tool_calls,
+            } => {
+                let mut blocks: Vec<Block> = content_blocks(&content, &path)?
                     .into_iter()
                     .filter(|b| !matches!(b, Block::Text(t) if t.is_empty()))
                     .collect();
-                for call in m
-                    .get("tool_calls")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let f = call.get("function").unwrap_or(&Value::Null);
-                    let input = match f.get("arguments") {
+                for call in tool_calls {
+                    let input = match call.function.arguments {
                         Some(Value::String(s)) => {
-                            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+                            serde_json::from_str(&s).unwrap_or(Value::String(s))
                         }
-                        Some(other) => other.clone(),
+                        Some(other) => other,
                         None => Value::Object(Map::new()),
                     };
                     blocks.push(Block::ToolUse {
-                        id: call
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        name: f
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
+                        id: call.id,
+                        name: call.function.name,
                         input,
                     });
                 }
@@ -225,15 +321,14 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
                     content: blocks,
                 });
             }
-            "tool" => {
+            ChatMessage::Tool {
+                content,
+                tool_call_id,
+            } => {
                 let result = Block::ToolResult {
-                    tool_use_id: m
-                        .get("tool_call_id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    content: vec![Block::Text(match content {
-                        Value::String(_) | Value::Array(_) => content_text(content),
+                    tool_use_id: tool_call_id,
+                    content: vec![Block::Text(match &content {
+                        Value::String(_) | Value::Array(_) => content_text(&content),
                         Value::Null => String::new(),
                         other => json_text(other),
                     })],
@@ -255,63 +350,40 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
                     }),
                 }
             }
-            _ => prompt.messages.push(Message {
+            ChatMessage::User { content } => prompt.messages.push(Message {
                 role: Role::User,
-                content: content_blocks(content, &path)?,
+                content: content_blocks(&content, &path)?,
             }),
         }
     }
-    prompt.max_tokens = obj
-        .get("max_tokens")
-        .or_else(|| obj.get("max_completion_tokens"))
-        .and_then(Value::as_u64)
-        .map(clamp_u32);
-    prompt.temperature = obj
-        .get("temperature")
-        .and_then(Value::as_f64)
-        .map(|x| x as f32);
-    prompt.top_p = obj.get("top_p").and_then(Value::as_f64).map(|x| x as f32);
-    prompt.stop_sequences = strings(obj.get("stop"));
-    prompt.tools =
-        obj.get("tools")
-            .and_then(Value::as_array)
-            .map(|ts| {
-                ts.iter()
-                    .filter_map(|t| t.get("function"))
-                    .map(|f| ToolSpec {
-                        name: f
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        description: f
-                            .get("description")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        input_schema: f.get("parameters").cloned().unwrap_or_else(
-                            || serde_json::json!({"type": "object", "properties": {}}),
-                        ),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-    prompt.tool_choice = match obj.get("tool_choice") {
-        Some(Value::String(s)) => match s.as_str() {
+    prompt.max_tokens = req.max_tokens.or(req.max_completion_tokens).map(clamp_u32);
+    prompt.temperature = req.temperature.map(|x| x as f32);
+    prompt.top_p = req.top_p.map(|x| x as f32);
+    prompt.stop_sequences = match req.stop {
+        Some(Stop::One(s)) => vec![s],
+        Some(Stop::Many(v)) => v,
+        None => Vec::new(),
+    };
+    prompt.tools = req
+        .tools
+        .into_iter()
+        .map(|t| ToolSpec {
+            name: t.function.name,
+            description: t.function.description,
+            input_schema: t
+                .function
+                .parameters
+                .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+        })
+        .collect();
+    prompt.tool_choice = match req.tool_choice {
+        Some(Choice::Mode(s)) => match s.as_str() {
             "none" => ToolChoice::None,
             "any" | "required" => ToolChoice::Any,
             _ => ToolChoice::Auto,
         },
-        Some(o @ Value::Object(_)) => {
-            match o
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-            {
-                Some(name) => ToolChoice::Tool(name.to_string()),
-                None => ToolChoice::Auto,
-            }
-        }
-        _ => ToolChoice::Auto,
+        Some(Choice::Named { function: Some(f) }) => ToolChoice::Tool(f.name),
+        Some(Choice::Named { function: None }) | None => ToolChoice::Auto,
     };
     Ok(prompt)
 }

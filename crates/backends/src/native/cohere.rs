@@ -1,9 +1,10 @@
 //! Cohere: Command R / R+ (chat), legacy Command (generate), and Embed v3/v4.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::anthropic::{clamp_u32, strings};
-use super::schema::{child, parse_object, Checker, Kind};
+use super::anthropic::clamp_u32;
+use super::schema::{child, lenient, parse_object, Checker, Kind};
 use super::{json_text, tool_calls, with_metrics, NativeError, NativeRequest};
 use crate::util::{hex_id, uuid_id, Obj, J};
 use crate::{Block, Completion, Embedding, Message, Prompt, Role, StopReason, ToolSpec};
@@ -38,10 +39,10 @@ fn check_sampling(c: &mut Checker, obj: &Map<String, Value>) {
 }
 
 /// Cohere `parameter_definitions` → JSON schema.
-fn schema_of(defs: Option<&Value>) -> Value {
+fn schema_of(defs: Option<&Map<String, Value>>) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
-    if let Some(Value::Object(defs)) = defs {
+    if let Some(defs) = defs {
         for (name, d) in defs {
             let ty = match d.get("type").and_then(Value::as_str).unwrap_or("str") {
                 "int" => "integer",
@@ -65,7 +66,75 @@ fn schema_of(defs: Option<&Value>) -> Value {
     serde_json::json!({"type": "object", "properties": props, "required": required})
 }
 
-/// Decode a Command R / R+ chat request body.
+/// Sampling members shared by Command R and Command, as [`check_sampling`] guarantees them.
+#[derive(Deserialize)]
+struct Sampling {
+    max_tokens: Option<u64>,
+    temperature: Option<f64>,
+    p: Option<f64>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+}
+
+impl Sampling {
+    fn apply(self, prompt: &mut Prompt) {
+        prompt.max_tokens = self.max_tokens.map(clamp_u32);
+        prompt.temperature = self.temperature.map(|x| x as f32);
+        prompt.top_p = self.p.map(|x| x as f32);
+        prompt.stop_sequences = self.stop_sequences;
+    }
+}
+
+/// The Command R request, as its checks guarantee it. `documents` are free-form objects.
+#[derive(Deserialize)]
+struct CommandR {
+    message: String,
+    preamble: Option<String>,
+    #[serde(default)]
+    chat_history: Vec<Turn>,
+    #[serde(default)]
+    documents: Vec<Value>,
+    #[serde(default)]
+    tools: Vec<RTool>,
+    #[serde(default)]
+    tool_results: Vec<RToolResult>,
+    #[serde(flatten)]
+    sampling: Sampling,
+}
+
+/// A `chat_history` entry: USER, CHATBOT and SYSTEM turns carry a `message`, TOOL turns their
+/// `tool_results`.
+#[derive(Deserialize)]
+#[serde(tag = "role", rename_all = "UPPERCASE")]
+enum Turn {
+    User { message: String },
+    Chatbot { message: String },
+    System { message: String },
+    Tool { tool_results: Value },
+}
+
+#[derive(Deserialize)]
+struct RTool {
+    name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    description: Option<String>,
+    parameter_definitions: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct RToolResult {
+    call: RCall,
+    outputs: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct RCall {
+    name: String,
+    parameters: Option<Value>,
+}
+
+/// Decode a Command R / R+ chat request body. A chat-history turn needs its `message` (its
+/// `tool_results` for a TOOL turn) and a tool result the `name` of its call.
 pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
     let obj = parse_object(body)?;
     let mut c = Checker::new();
@@ -76,17 +145,18 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
     if let Some(Value::Array(h)) = c.field("#", &obj, "chat_history", Kind::Arr) {
         for (i, m) in h.iter().enumerate() {
             let p = child("#/chat_history", i);
-            if !c.kind(&p, m, Kind::Obj) {
-                continue;
-            }
-            let m = m.as_object().expect("checked");
+            let Some(m) = c.object(&p, m) else { continue };
             c.keys(&p, m, &["role"], None);
             if let Some(r) = c.field(&p, m, "role", Kind::Str) {
-                c.one_of(
-                    &child(&p, "role"),
-                    r,
-                    &["USER", "CHATBOT", "SYSTEM", "TOOL"],
-                );
+                let roles = &["USER", "CHATBOT", "SYSTEM", "TOOL"];
+                if c.one_of(&child(&p, "role"), r, roles) {
+                    let needs = if r == "TOOL" {
+                        "tool_results"
+                    } else {
+                        "message"
+                    };
+                    c.keys(&p, m, &[needs], None);
+                }
             }
             c.field(&p, m, "message", Kind::Str);
         }
@@ -95,8 +165,7 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
     if let Some(Value::Array(tools)) = c.field("#", &obj, "tools", Kind::Arr) {
         for (i, t) in tools.iter().enumerate() {
             let p = child("#/tools", i);
-            if c.kind(&p, t, Kind::Obj) {
-                let t = t.as_object().expect("checked");
+            if let Some(t) = c.object(&p, t) {
                 c.keys(&p, t, &["name"], None);
                 c.field(&p, t, "name", Kind::Str);
                 c.field(&p, t, "parameter_definitions", Kind::Obj);
@@ -106,50 +175,35 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
     if let Some(Value::Array(results)) = c.field("#", &obj, "tool_results", Kind::Arr) {
         for (i, r) in results.iter().enumerate() {
             let p = child("#/tool_results", i);
-            if c.kind(&p, r, Kind::Obj) {
-                let r = r.as_object().expect("checked");
+            if let Some(r) = c.object(&p, r) {
                 c.keys(&p, r, &["call", "outputs"], None);
-                c.field(&p, r, "call", Kind::Obj);
+                if let Some(call) = c.object_field(&p, r, "call") {
+                    let cp = child(&p, "call");
+                    c.keys(&cp, call, &["name"], None);
+                    c.field(&cp, call, "name", Kind::Str);
+                }
                 c.field(&p, r, "outputs", Kind::Arr);
             }
         }
     }
-    c.finish()?;
+    let req: CommandR = c.parse(obj)?;
 
     let mut prompt = Prompt::default();
-    if let Some(p) = obj.get("preamble").and_then(Value::as_str) {
-        if !p.is_empty() {
-            prompt.system.push(p.to_string());
-        }
+    if let Some(p) = req.preamble.filter(|p| !p.is_empty()) {
+        prompt.system.push(p);
     }
-    for m in obj
-        .get("chat_history")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let text = m
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        match m["role"].as_str().unwrap_or_default() {
-            "CHATBOT" => prompt.messages.push(Message::assistant(text)),
-            "SYSTEM" => prompt.system.push(text),
-            "TOOL" => prompt.messages.push(Message::user(
-                m.get("tool_results").map(json_text).unwrap_or(text),
-            )),
-            _ => prompt.messages.push(Message::user(text)),
+    for turn in req.chat_history {
+        match turn {
+            Turn::Chatbot { message } => prompt.messages.push(Message::assistant(message)),
+            Turn::System { message } => prompt.system.push(message),
+            Turn::Tool { tool_results } => prompt
+                .messages
+                .push(Message::user(json_text(&tool_results))),
+            Turn::User { message } => prompt.messages.push(Message::user(message)),
         }
     }
     let mut current = Vec::new();
-    for (i, d) in obj
-        .get("documents")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, d) in req.documents.iter().enumerate() {
         let name = d
             .get("title")
             .and_then(Value::as_str)
@@ -162,9 +216,8 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
             .unwrap_or_else(|| json_text(d));
         current.push(Block::Document { name, text });
     }
-    let message = obj["message"].as_str().unwrap_or_default();
-    if !message.is_empty() {
-        current.push(Block::Text(message.to_string()));
+    if !req.message.is_empty() {
+        current.push(Block::Text(req.message));
     }
     if !current.is_empty() {
         prompt.messages.push(Message {
@@ -172,75 +225,49 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
             content: current,
         });
     }
-    if let Some(results) = obj.get("tool_results").and_then(Value::as_array) {
-        let mut calls = Vec::new();
-        let mut outputs = Vec::new();
-        for (i, r) in results.iter().enumerate() {
-            let id = format!("cohere_call_{i}");
-            let call = r.get("call").unwrap_or(&Value::Null);
-            calls.push(Block::ToolUse {
-                id: id.clone(),
-                name: call
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                input: call
-                    .get("parameters")
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Map::new())),
-            });
-            outputs.push(Block::ToolResult {
-                tool_use_id: id,
-                content: r
-                    .get("outputs")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|o| Block::Text(json_text(o)))
-                    .collect(),
-                status: None,
-            });
-        }
-        if !calls.is_empty() {
-            prompt.messages.push(Message {
-                role: Role::Assistant,
-                content: calls,
-            });
-            prompt.messages.push(Message {
-                role: Role::User,
-                content: outputs,
-            });
-        }
+    let mut calls = Vec::new();
+    let mut outputs = Vec::new();
+    for (i, r) in req.tool_results.into_iter().enumerate() {
+        let id = format!("cohere_call_{i}");
+        calls.push(Block::ToolUse {
+            id: id.clone(),
+            name: r.call.name,
+            input: r
+                .call
+                .parameters
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        });
+        outputs.push(Block::ToolResult {
+            tool_use_id: id,
+            content: r
+                .outputs
+                .iter()
+                .map(|o| Block::Text(json_text(o)))
+                .collect(),
+            status: None,
+        });
     }
-    prompt.tools = obj
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .map(|t| ToolSpec {
-                    name: t["name"].as_str().unwrap_or_default().to_string(),
-                    description: t
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    input_schema: schema_of(t.get("parameter_definitions")),
-                })
-                .collect()
+    if !calls.is_empty() {
+        prompt.messages.push(Message {
+            role: Role::Assistant,
+            content: calls,
+        });
+        prompt.messages.push(Message {
+            role: Role::User,
+            content: outputs,
+        });
+    }
+    prompt.tools = req
+        .tools
+        .into_iter()
+        .map(|t| ToolSpec {
+            input_schema: schema_of(t.parameter_definitions.as_ref()),
+            name: t.name,
+            description: t.description,
         })
-        .unwrap_or_default();
-    apply_sampling(&mut prompt, &obj);
+        .collect();
+    req.sampling.apply(&mut prompt);
     Ok(prompt)
-}
-
-fn apply_sampling(prompt: &mut Prompt, obj: &Map<String, Value>) {
-    prompt.max_tokens = obj.get("max_tokens").and_then(Value::as_u64).map(clamp_u32);
-    prompt.temperature = obj
-        .get("temperature")
-        .and_then(Value::as_f64)
-        .map(|x| x as f32);
-    prompt.top_p = obj.get("p").and_then(Value::as_f64).map(|x| x as f32);
-    prompt.stop_sequences = strings(obj.get("stop_sequences"));
 }
 
 fn r_finish_reason(r: StopReason) -> &'static str {
@@ -385,13 +412,21 @@ pub(crate) fn decode_command(body: &[u8]) -> Result<Prompt, NativeError> {
     );
     c.field("#", &obj, "stream", Kind::Bool);
     c.field("#", &obj, "logit_bias", Kind::Obj);
-    c.finish()?;
+    let req: Command = c.parse(obj)?;
     let mut prompt = Prompt {
-        messages: vec![Message::user(obj["prompt"].as_str().unwrap_or_default())],
+        messages: vec![Message::user(req.prompt)],
         ..Prompt::default()
     };
-    apply_sampling(&mut prompt, &obj);
+    req.sampling.apply(&mut prompt);
     Ok(prompt)
+}
+
+/// The legacy Command request, as its checks guarantee it.
+#[derive(Deserialize)]
+struct Command {
+    prompt: String,
+    #[serde(flatten)]
+    sampling: Sampling,
 }
 
 fn legacy_reason(r: StopReason) -> &'static str {
@@ -538,23 +573,18 @@ pub(crate) fn decode_embed(
         }
     }
     c.number("#", &obj, "max_tokens", Kind::Int, Some(1.0), None);
-    c.finish()?;
+    let req: Embed = c.parse(obj)?;
 
-    let texts: Vec<String> = if let Some(t) = obj.get("texts").and_then(Value::as_array) {
-        t.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    } else if let Some(imgs) = obj.get("images").and_then(Value::as_array) {
-        imgs.iter()
-            .filter_map(Value::as_str)
+    let texts: Vec<String> = if let Some(texts) = req.texts {
+        texts
+    } else if let Some(images) = req.images {
+        images
+            .iter()
             .map(|i| format!("image:{}", hex_id(&[i.as_bytes()], 16)))
             .collect()
     } else {
-        obj.get("inputs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        req.inputs
+            .iter()
             .map(|input| {
                 input
                     .get("content")
@@ -572,16 +602,22 @@ pub(crate) fn decode_embed(
     };
     Ok(NativeRequest::Embedding {
         texts,
-        dimensions: obj
-            .get("output_dimension")
-            .and_then(Value::as_u64)
-            .map(|d| d as usize),
+        dimensions: req.output_dimension.map(|d| d as usize),
         normalize: true,
-        input_type: obj
-            .get("input_type")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        input_type: Some(req.input_type),
     })
+}
+
+/// The Embed request, as its checks guarantee it. `inputs` (Embed v4) are free-form: each
+/// one's `content` parts are texts or images.
+#[derive(Deserialize)]
+struct Embed {
+    texts: Option<Vec<String>>,
+    images: Option<Vec<String>>,
+    #[serde(default)]
+    inputs: Vec<Value>,
+    input_type: String,
+    output_dimension: Option<u64>,
 }
 
 fn quantize(v: &[f32], ty: &str) -> Value {

@@ -1,9 +1,9 @@
 //! DeepSeek-R1: `{"prompt","max_tokens","temperature","top_p","stop"}` →
 //! `{"choices":[{"text","stop_reason"}]}`.
 
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::anthropic::{clamp_u32, strings};
+use super::anthropic::clamp_u32;
 use super::mistral::stop_reason;
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_deepseek;
@@ -26,20 +26,28 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     c.number("#", &obj, "temperature", Kind::Num, Some(0.0), Some(1.0));
     c.number("#", &obj, "top_p", Kind::Num, Some(0.0), Some(1.0));
     c.string_array("#", &obj, "stop");
-    c.finish()?;
-    let parsed = parse_deepseek(obj["prompt"].as_str().unwrap_or_default());
+    let req: PromptRequest = c.parse(obj)?;
+    let parsed = parse_deepseek(&req.prompt);
     Ok(Prompt {
         system: parsed.system,
         messages: parsed.messages,
-        max_tokens: obj.get("max_tokens").and_then(Value::as_u64).map(clamp_u32),
-        temperature: obj
-            .get("temperature")
-            .and_then(Value::as_f64)
-            .map(|x| x as f32),
-        top_p: obj.get("top_p").and_then(Value::as_f64).map(|x| x as f32),
-        stop_sequences: strings(obj.get("stop")),
+        max_tokens: req.max_tokens.map(clamp_u32),
+        temperature: req.temperature.map(|x| x as f32),
+        top_p: req.top_p.map(|x| x as f32),
+        stop_sequences: req.stop,
         ..Prompt::default()
     })
+}
+
+/// The request, as its checks guarantee it.
+#[derive(Deserialize)]
+struct PromptRequest {
+    prompt: String,
+    max_tokens: Option<u64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    #[serde(default)]
+    stop: Vec<String>,
 }
 
 /// `{"choices":[{"text","stop_reason"}]}`.

@@ -1,5 +1,7 @@
 //! Meta Llama: `{"prompt","max_gen_len","temperature","top_p"}`.
 
+use serde::Deserialize;
+
 use super::anthropic::clamp_u32;
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_llama;
@@ -24,25 +26,25 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     c.number("#", &obj, "temperature", Kind::Num, Some(0.0), Some(1.0));
     c.number("#", &obj, "top_p", Kind::Num, Some(0.0), Some(1.0));
     c.string_array("#", &obj, "images");
-    c.finish()?;
-    let parsed = parse_llama(obj["prompt"].as_str().unwrap_or_default());
+    let req: PromptRequest = c.parse(obj)?;
+    let parsed = parse_llama(&req.prompt);
     Ok(Prompt {
         system: parsed.system,
         messages: parsed.messages,
-        max_tokens: obj
-            .get("max_gen_len")
-            .and_then(serde_json::Value::as_u64)
-            .map(clamp_u32),
-        temperature: obj
-            .get("temperature")
-            .and_then(serde_json::Value::as_f64)
-            .map(|x| x as f32),
-        top_p: obj
-            .get("top_p")
-            .and_then(serde_json::Value::as_f64)
-            .map(|x| x as f32),
+        max_tokens: req.max_gen_len.map(clamp_u32),
+        temperature: req.temperature.map(|x| x as f32),
+        top_p: req.top_p.map(|x| x as f32),
         ..Prompt::default()
     })
+}
+
+/// The request, as its checks guarantee it.
+#[derive(Deserialize)]
+struct PromptRequest {
+    prompt: String,
+    max_gen_len: Option<u64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
 }
 
 fn stop_reason(r: StopReason) -> &'static str {

@@ -3,9 +3,14 @@
 //! `Malformed input request: {violation}, please reformat your input and try again.`
 //! When more than one violation is found the message is
 //! `Malformed input request: #: N schema violations found, please reformat your input and try again.`
+//!
+//! A body the checks accept is then read once into the dialect's typed request
+//! ([`Checker::parse`]): the checks give Bedrock's messages, the types carry what they
+//! guarantee, so nothing is looked up twice or unwrapped on faith.
 
 use std::fmt::Display;
 
+use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 use serde_json::{Map, Value};
 
 use super::NativeError;
@@ -146,6 +151,32 @@ impl Checker {
         }
     }
 
+    /// `v` as an object, or a type violation at `path`.
+    pub(crate) fn object<'a>(
+        &mut self,
+        path: &str,
+        v: &'a Value,
+    ) -> Option<&'a Map<String, Value>> {
+        match v {
+            Value::Object(m) => Some(m),
+            other => {
+                self.kind(path, other, Kind::Obj);
+                None
+            }
+        }
+    }
+
+    /// The field `key` of `obj` when present and an object.
+    pub(crate) fn object_field<'a>(
+        &mut self,
+        path: &str,
+        obj: &'a Map<String, Value>,
+        key: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        self.field(path, obj, key, Kind::Obj)
+            .and_then(Value::as_object)
+    }
+
     /// The field `key` of `obj` when present and of the right kind.
     pub(crate) fn field<'a>(
         &mut self,
@@ -264,6 +295,28 @@ impl Checker {
             n => Err(malformed(format_args!("#: {n} schema violations found"))),
         }
     }
+
+    /// The Bedrock-style error when something was found, else the body read into the
+    /// dialect's typed request. The types mirror what the checks guarantee, so reading fails
+    /// only if the two disagree (a bug, reported as a malformed request rather than a panic).
+    pub(crate) fn parse<T: DeserializeOwned>(
+        self,
+        obj: Map<String, Value>,
+    ) -> Result<T, NativeError> {
+        self.finish()?;
+        serde_json::from_value(Value::Object(obj)).map_err(|e| malformed(format_args!("#: {e}")))
+    }
+}
+
+/// For a member the checks do not cover, read as it always was: the value when it has the
+/// type, `None` when it is absent or has another type (use with `#[serde(default)]`).
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 #[cfg(test)]
@@ -296,6 +349,44 @@ mod tests {
         assert_eq!(
             parse_object(b"[1]").unwrap_err().to_string(),
             "Malformed input request: #: expected type: JSONObject, found: JSONArray, please reformat your input and try again."
+        );
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Typed {
+        a: String,
+        #[serde(default, deserialize_with = "lenient")]
+        b: Option<String>,
+    }
+
+    #[test]
+    fn parse_reads_what_the_checks_passed() {
+        let obj = |v: Value| v.as_object().unwrap().clone();
+        let t: Typed = Checker::new()
+            .parse(obj(json!({"a": "x", "b": 5})))
+            .unwrap();
+        assert_eq!(
+            t,
+            Typed {
+                a: "x".into(),
+                b: None
+            }
+        );
+        let t: Typed = Checker::new()
+            .parse(obj(json!({"a": "x", "b": "y"})))
+            .unwrap();
+        assert_eq!(t.b.as_deref(), Some("y"));
+        // The checks' error comes first ...
+        let mut c = Checker::new();
+        c.keys("#", &obj(json!({})), &["a"], None);
+        assert_eq!(
+            c.parse::<Typed>(obj(json!({}))).unwrap_err().to_string(),
+            "Malformed input request: #: required key [a] not found, please reformat your input and try again."
+        );
+        // ... and a type the checks did not guarantee is a malformed request, not a panic.
+        assert_eq!(
+            Checker::new().parse::<Typed>(obj(json!({"a": 1}))).unwrap_err().to_string(),
+            "Malformed input request: #: invalid type: integer `1`, expected a string, please reformat your input and try again."
         );
     }
 }

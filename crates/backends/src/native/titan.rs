@@ -1,8 +1,9 @@
 //! Amazon Titan Text (`inputText` + `textGenerationConfig`) and Titan embeddings.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::anthropic::{clamp_u32, strings};
+use super::anthropic::clamp_u32;
 use super::schema::{child, parse_object, Checker, Kind};
 use super::{with_metrics, NativeError, NativeRequest};
 use crate::tokens::count_tokens;
@@ -22,8 +23,7 @@ pub(crate) fn decode_text(body: &[u8]) -> Result<Prompt, NativeError> {
     if let Some(t) = c.field("#", &obj, "inputText", Kind::Str) {
         c.min_length("#/inputText", t, 1);
     }
-    if let Some(cfg) = c.field("#", &obj, "textGenerationConfig", Kind::Obj) {
-        let cfg = cfg.as_object().expect("checked");
+    if let Some(cfg) = c.object_field("#", &obj, "textGenerationConfig") {
         let p = "#/textGenerationConfig";
         c.keys(
             p,
@@ -36,24 +36,34 @@ pub(crate) fn decode_text(body: &[u8]) -> Result<Prompt, NativeError> {
         c.number(p, cfg, "topP", Kind::Num, Some(0.0), Some(1.0));
         c.string_array(p, cfg, "stopSequences");
     }
-    c.finish()?;
-    let text = obj["inputText"].as_str().unwrap_or_default();
-    let empty = Value::Object(Map::new());
-    let cfg = obj.get("textGenerationConfig").unwrap_or(&empty);
+    let req: TextRequest = c.parse(obj)?;
+    let cfg = req.text_generation_config.unwrap_or_default();
     Ok(Prompt {
-        messages: vec![Message::user(strip_labels(text))],
-        max_tokens: cfg
-            .get("maxTokenCount")
-            .and_then(Value::as_u64)
-            .map(clamp_u32),
-        temperature: cfg
-            .get("temperature")
-            .and_then(Value::as_f64)
-            .map(|x| x as f32),
-        top_p: cfg.get("topP").and_then(Value::as_f64).map(|x| x as f32),
-        stop_sequences: strings(cfg.get("stopSequences")),
+        messages: vec![Message::user(strip_labels(&req.input_text))],
+        max_tokens: cfg.max_token_count.map(clamp_u32),
+        temperature: cfg.temperature.map(|x| x as f32),
+        top_p: cfg.top_p.map(|x| x as f32),
+        stop_sequences: cfg.stop_sequences,
         ..Prompt::default()
     })
+}
+
+/// The Titan Text request, as its checks guarantee it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TextRequest {
+    input_text: String,
+    text_generation_config: Option<TextConfig>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TextConfig {
+    max_token_count: Option<u64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
 }
 
 /// `User: question\nBot:` → `question` (Titan's conversational convention).
@@ -186,9 +196,7 @@ pub(crate) fn decode_embed(
             c.one_of(&child("#/embeddingTypes", i), t, &["float", "binary"]);
         }
     }
-    let mut dims_from_config = None;
-    if let Some(cfg) = c.field("#", &obj, "embeddingConfig", Kind::Obj) {
-        let cfg = cfg.as_object().expect("checked");
+    if let Some(cfg) = c.object_field("#", &obj, "embeddingConfig") {
         c.keys(
             "#/embeddingConfig",
             cfg,
@@ -196,9 +204,7 @@ pub(crate) fn decode_embed(
             Some(&["outputEmbeddingLength"]),
         );
         if let Some(d) = c.field("#/embeddingConfig", cfg, "outputEmbeddingLength", Kind::Int) {
-            if matches!(d.as_u64(), Some(256 | 384 | 1024)) {
-                dims_from_config = d.as_u64().map(|x| x as usize);
-            } else {
+            if !matches!(d.as_u64(), Some(256 | 384 | 1024)) {
                 c.push(
                     "#/embeddingConfig/outputEmbeddingLength",
                     format_args!("{d} is not a valid enum value"),
@@ -206,14 +212,11 @@ pub(crate) fn decode_embed(
             }
         }
     }
-    c.finish()?;
+    let req: EmbedRequest = c.parse(obj)?;
 
-    let mut text = obj
-        .get("inputText")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if let Some(img) = obj.get("inputImage").and_then(Value::as_str) {
+    // The checks require one of the two; an image alone embeds as its tag.
+    let mut text = req.input_text.unwrap_or_default();
+    if let Some(img) = req.input_image {
         let tag = format!("image:{}", hex_id(&[img.as_bytes()], 16));
         text = if text.is_empty() {
             tag
@@ -222,19 +225,30 @@ pub(crate) fn decode_embed(
         };
     }
     let default_normalize = !matches!(variant, EmbedVariant::V1);
+    let from_config = req.embedding_config.and_then(|c| c.output_embedding_length);
     Ok(NativeRequest::Embedding {
         texts: vec![text],
-        dimensions: obj
-            .get("dimensions")
-            .and_then(Value::as_u64)
-            .map(|d| d as usize)
-            .or(dims_from_config),
-        normalize: obj
-            .get("normalize")
-            .and_then(Value::as_bool)
-            .unwrap_or(default_normalize),
+        dimensions: req.dimensions.or(from_config).map(|d| d as usize),
+        normalize: req.normalize.unwrap_or(default_normalize),
         input_type: None,
     })
+}
+
+/// The Titan embeddings request, as its checks guarantee it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbedRequest {
+    input_text: Option<String>,
+    input_image: Option<String>,
+    dimensions: Option<u64>,
+    normalize: Option<bool>,
+    embedding_config: Option<EmbedConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbedConfig {
+    output_embedding_length: Option<u64>,
 }
 
 /// The Titan embeddings response: v2 `{"embedding","embeddingsByType","inputTextTokenCount"}`,
