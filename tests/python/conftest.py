@@ -3,7 +3,11 @@ real AWS clients at it through AWS_ENDPOINT_URL only, and always stop it.
 
 Every server the suite starts hands its audit log (GET /_bedrock-gates/audit) to AUDIT before it
 stops or is killed: the refusals the server produced during the session, each with its diagnosis,
-for test_zz_explain_corpus.py, which runs last (see pytest_collection_modifyitems)."""
+for test_zz_explain_corpus.py, which runs last (see pytest_collection_modifyitems).
+
+Helpers the test files import from here rather than copy: client_for (a boto3 client for a server,
+one attempt per call), retry_config / NO_RETRY (the botocore Config behind it), converse (one user
+turn), error_of and refused (a ClientError's code, HTTP status and message)."""
 
 import json
 import os
@@ -19,6 +23,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("BEDROCK_GATES_BIN", str(ROOT / "target" / "debug" / "bedrock-gates"))
@@ -180,7 +185,50 @@ def server(state_dir):
             os.environ[k] = v
 
 
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+# ---------------------------------------------------------------- helpers shared by the test files
+
+
+def retry_config(attempts=1, **options):
+    """A botocore Config making `attempts` attempts per call in standard retry mode (1: no retry;
+    None: botocore's default retries), with any other Config options (timeouts, ...)."""
+    if attempts is not None:
+        options["retries"] = {"total_max_attempts": attempts, "mode": "standard"}
+    return Config(**options)
+
+
+NO_RETRY = retry_config()
+
+
+def client_for(service, server=None, key=None, secret=None, token=None, region="us-east-1", attempts=1,
+               **options):
+    """A boto3 client for `service`. Endpoint: `server`'s URL, or AWS_ENDPOINT_URL (the session
+    server) when `server` is None. Credentials: `key`/`secret`/`token`, or the environment's when
+    `key` is None. One attempt per call unless `attempts` says otherwise (see retry_config, which
+    also takes `options`)."""
+    kw = {"region_name": region, "config": retry_config(attempts, **options)}
+    if server is not None:
+        kw["endpoint_url"] = server.url
+    if key is not None:
+        kw.update(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token)
+    return boto3.client(service, **kw)
+
+
+def converse(client, model, text="hi"):
+    """One user turn of `text` to `model`."""
+    return client.converse(modelId=model, messages=[{"role": "user", "content": [{"text": text}]}])
+
+
+def error_of(exc_info):
+    """(code, HTTP status, message) of the ClientError caught by pytest.raises."""
+    e = exc_info.value.response
+    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]
+
+
+def refused(fn):
+    """Call `fn`, which must raise a ClientError; its (code, HTTP status, message)."""
+    with pytest.raises(ClientError) as ei:
+        fn()
+    return error_of(ei)
 
 
 @pytest.fixture

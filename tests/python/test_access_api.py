@@ -9,15 +9,13 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
-import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import BIN, VENV_BIN, Server
+from conftest import BIN, VENV_BIN, Server, client_for, converse, refused
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 CLAUDE37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
@@ -139,20 +137,12 @@ def srv(tmp_path_factory):
 
 def bedrock(srv, who=DEFAULT, region="us-east-1", **cfg):
     _, key, secret = who
-    return boto3.client(
-        "bedrock", endpoint_url=srv.url, region_name=region,
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}, **cfg),
-    )
+    return client_for("bedrock", srv, key, secret, region=region, **cfg)
 
 
 def runtime(srv, who=DEFAULT, region="us-east-1"):
     _, key, secret = who
-    return boto3.client(
-        "bedrock-runtime", endpoint_url=srv.url, region_name=region,
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    return client_for("bedrock-runtime", srv, key, secret, region=region)
 
 
 def cli(srv, *args, who=DEFAULT, region="us-east-1"):
@@ -176,19 +166,8 @@ def cli_json(srv, *args, **kw):
     return json.loads(out)
 
 
-def refused(fn):
-    with pytest.raises(ClientError) as ei:
-        fn()
-    r = ei.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
-
-
 def body(resp):
     return {k: v for k, v in resp.items() if k != "ResponseMetadata"}
-
-
-def converse(client, model):
-    return client.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
 
 
 def audit_of(srv, fn):

@@ -4,12 +4,10 @@ middle of it, restart on the same state file: every write that returned 2xx is t
 import threading
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, client_for, converse
 
 
 def burst_then_kill9(server, args, writer, stop, enough, lock):
@@ -37,9 +35,7 @@ def test_kill9_during_write_burst(tmp_path):
     stop = threading.Event()
 
     def writer(worker):
-        c = boto3.client("bedrock", endpoint_url=s.url, region_name="us-east-1",
-                         aws_access_key_id="test", aws_secret_access_key="test",
-                         config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5))
+        c = client_for("bedrock", s, "test", "test", connect_timeout=2, read_timeout=5)
         i = 0
         while not stop.is_set():
             name = f"burst-{worker}-{i}"
@@ -59,8 +55,7 @@ def test_kill9_during_write_burst(tmp_path):
 
     s2 = Server(state)
     try:
-        c = boto3.client("bedrock", endpoint_url=s2.url, region_name="us-east-1",
-                         aws_access_key_id="test", aws_secret_access_key="test")
+        c = client_for("bedrock", s2, "test", "test", attempts=None)
         pages = c.get_paginator("list_inference_profiles").paginate(typeEquals="APPLICATION")
         stored = {p["inferenceProfileName"]: p["inferenceProfileArn"] for page in pages
                   for p in page["inferenceProfileSummaries"]}
@@ -79,8 +74,7 @@ def test_kill9_during_agreement_burst(tmp_path):
     state = tmp_path / "state.db"
     s = Server(state)
     regions = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
-    probe = {r: boto3.client("bedrock", endpoint_url=s.url, region_name=r, aws_access_key_id="test",
-                             aws_secret_access_key="test") for r in regions}
+    probe = {r: client_for("bedrock", s, "test", "test", region=r, attempts=None) for r in regions}
     # every Marketplace model offered in each Region: those with an agreement offer
     pairs = []
     for r in regions:
@@ -95,10 +89,8 @@ def test_kill9_during_agreement_burst(tmp_path):
     stop = threading.Event()
 
     def writer(mine):
-        clients = {r: boto3.client("bedrock", endpoint_url=s.url, region_name=r,
-                                   aws_access_key_id="test", aws_secret_access_key="test",
-                                   config=Config(retries={"total_max_attempts": 1}, connect_timeout=2,
-                                                 read_timeout=5)) for r in regions}
+        clients = {r: client_for("bedrock", s, "test", "test", region=r, connect_timeout=2, read_timeout=5)
+                   for r in regions}
         want = True
         while not stop.is_set():
             for r, m, token in mine:
@@ -125,8 +117,7 @@ def test_kill9_during_agreement_burst(tmp_path):
     try:
         wrong = []
         for (r, m), agreed in last.items():
-            c = boto3.client("bedrock", endpoint_url=s2.url, region_name=r,
-                             aws_access_key_id="test", aws_secret_access_key="test")
+            c = client_for("bedrock", s2, "test", "test", region=r, attempts=None)
             got = c.get_foundation_model_availability(modelId=m)["agreementAvailability"]["status"]
             allowed = {"AVAILABLE" if agreed else "NOT_AVAILABLE"}
             if (r, m) in inflight:
@@ -149,23 +140,17 @@ def test_iam_writes_survive_kill9(tmp_path):
     state = tmp_path / "state.db"
     s = Server(state)
     fm = "arn:aws:bedrock:us-east-1::foundation-model/{}"
-    one = Config(retries={"total_max_attempts": 1})
 
-    def iam(url):
-        return boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                            aws_secret_access_key="test", config=one)
-
-    def converse(url, key, model):
-        c = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
-                         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-                         config=one)
+    def outcome(server, key, model):
+        """The call's outcome: "ok", or the refusal's message."""
+        c = client_for("bedrock-runtime", server, key["AccessKeyId"], key["SecretAccessKey"])
         try:
-            c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+            converse(c, model)
             return "ok"
         except ClientError as e:
             return e.response["Error"]["Message"]
 
-    i = iam(s.url)
+    i = client_for("iam", s, "test", "test")
     arn = i.create_user(UserName="durable")["User"]["Arn"]
     key = i.create_access_key(UserName="durable")["AccessKey"]
     i.attach_user_policy(UserName="durable", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
@@ -179,13 +164,13 @@ def test_iam_writes_survive_kill9(tmp_path):
                                                         "Action": "bedrock:InvokeModel",
                                                         "Resource": fm.format("amazon.nova-pro-v1:0")}]}
     i.put_user_policy(UserName="durable", PolicyName="no-pro", PolicyDocument=json.dumps(deny_pro))
-    before = {m: converse(s.url, key, m) for m in ["amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
+    before = {m: outcome(s, key, m) for m in ["amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
                                                    "amazon.nova-micro-v1:0"]}
     s.kill9()
 
     s2 = Server(state)
     try:
-        after = {m: converse(s2.url, key, m) for m in before}
+        after = {m: outcome(s2, key, m) for m in before}
         assert after == before
         assert after["amazon.nova-lite-v1:0"] == "ok"
         assert after["amazon.nova-pro-v1:0"] == (
@@ -208,12 +193,10 @@ def test_access_state_survives_kill9(tmp_path):
     scenario.write_text('[[account]]\nid = "277777777777"\n\n[[access_key]]\naccount = "277777777777"\n'
                         'id = "AKIADURABLEROOT00001"\nsecret = "durable-secret"\n')
     state = tmp_path / "state.db"
-    one = Config(retries={"total_max_attempts": 1})
 
-    def clients(url):
-        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIADURABLEROOT00001",
-                  aws_secret_access_key="durable-secret", config=one)
-        return boto3.client("bedrock", **kw), boto3.client("bedrock-runtime", **kw)
+    def clients(server):
+        key = ("AKIADURABLEROOT00001", "durable-secret")
+        return client_for("bedrock", server, *key), client_for("bedrock-runtime", server, *key)
 
     hi = [{"role": "user", "content": [{"text": "hi"}]}]
     claude, cohere = "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "cohere.command-r-v1:0"
@@ -223,7 +206,7 @@ def test_access_state_survives_kill9(tmp_path):
                "s3Config": {"bucketName": "bedrock-logs", "keyPrefix": "invocations"}}
 
     s = Server(state, scenario)
-    b, rt = clients(s.url)
+    b, rt = clients(s)
     with pytest.raises(ClientError) as ei:
         rt.converse(modelId=claude, messages=hi)
     assert ei.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -238,7 +221,7 @@ def test_access_state_survives_kill9(tmp_path):
 
     s2 = Server(state, scenario)
     try:
-        b, rt = clients(s2.url)
+        b, rt = clients(s2)
         assert b.get_use_case_for_model_access()["formData"] == form
         after = (b.get_foundation_model_availability(modelId=cohere),
                  b.get_model_invocation_logging_configuration()["loggingConfig"])

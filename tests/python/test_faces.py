@@ -9,12 +9,10 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, VENV_BIN, Server
+from conftest import BIN, VENV_BIN, Server, client_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -55,9 +53,7 @@ def shut(report):
 
 
 def runtime(server, key, secret, region="us-east-1", token=None):
-    return boto3.client("bedrock-runtime", endpoint_url=server.url, region_name=region,
-                        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
-                        config=Config(retries={"total_max_attempts": 1}))
+    return client_for("bedrock-runtime", server, key, secret, token, region)
 
 
 def refusal(fn):

@@ -9,8 +9,9 @@ import urllib.request
 import uuid
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from conftest import error_of, retry_config
 
 ACCOUNT = "000000000000"
 IAM_NS_ARN = f"arn:aws:iam::{ACCOUNT}"
@@ -23,11 +24,6 @@ DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 def uniq(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error_of(exc_info):
-    e = exc_info.value.response
-    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]
 
 
 def doc(*statements):
@@ -398,7 +394,7 @@ def test_permissions_boundary_limits(iam, new_user):
 
 
 def test_missing_required_member_is_validation_error(client):
-    raw = client("iam", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    raw = client("iam", config=retry_config(parameter_validation=False))
     with pytest.raises(ClientError) as ei:
         raw.create_user()
     assert error_of(ei) == (

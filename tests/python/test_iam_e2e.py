@@ -5,40 +5,24 @@ session variant; SimulatePrincipalPolicy agrees with what the server enforced.""
 import json
 import uuid
 
-import boto3
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from conftest import client_for, converse, refused
 
 FM = "arn:aws:bedrock:us-east-1::foundation-model/{}"
 LITE, PRO = "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"
-ONE = Config(retries={"total_max_attempts": 1})
 
 
 def rt(key, secret, token=None):
-    return boto3.client("bedrock-runtime", aws_access_key_id=key, aws_secret_access_key=secret,
-                        aws_session_token=token, config=ONE)
-
-
-def converse(c, model):
-    return c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
-
-
-def refusal(fn):
-    with pytest.raises(ClientError) as ei:
-        fn()
-    r = ei.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
+    return client_for("bedrock-runtime", key=key, secret=secret, token=token)
 
 
 def test_user_policy_role_session_and_simulator_agree(server):
-    iam = boto3.client("iam", config=ONE)
+    iam = client_for("iam")
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     arn = iam.create_user(UserName=name)["User"]["Arn"]
     key = iam.create_access_key(UserName=name)["AccessKey"]
     user_rt = rt(key["AccessKeyId"], key["SecretAccessKey"])
 
-    assert refusal(lambda: converse(user_rt, LITE)) == (
+    assert refused(lambda: converse(user_rt, LITE)) == (
         "AccessDeniedException", 403,
         f"User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: {FM.format(LITE)} "
         "because no identity-based policy allows the bedrock:InvokeModel action",
@@ -50,7 +34,7 @@ def test_user_policy_role_session_and_simulator_agree(server):
     pol = iam.create_policy(PolicyName=f"{name}-lite", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
     iam.attach_user_policy(UserName=name, PolicyArn=pol)
     assert converse(user_rt, LITE)["stopReason"] == "end_turn"
-    code, status, msg = refusal(lambda: converse(user_rt, PRO))
+    code, status, msg = refused(lambda: converse(user_rt, PRO))
     assert (code, status) == ("AccessDeniedException", 403) and FM.format(PRO) in msg
 
     # The simulator agrees with what the server just enforced.
@@ -67,11 +51,11 @@ def test_user_policy_role_session_and_simulator_agree(server):
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]}))
     session_policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": FM.format(LITE)}]}
-    sts = boto3.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=ONE)
+    sts = client_for("sts", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
     creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", Policy=json.dumps(session_policy))["Credentials"]
     session_rt = rt(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert converse(session_rt, LITE)["stopReason"] == "end_turn"
-    assert refusal(lambda: converse(session_rt, PRO)) == (
+    assert refused(lambda: converse(session_rt, PRO)) == (
         "AccessDeniedException", 403,
         f"User: arn:aws:sts::000000000000:assumed-role/{name}-role/s1 is not authorized to perform: "
         f"bedrock:InvokeModel on resource: {FM.format(PRO)} because no session policy allows the bedrock:InvokeModel action",

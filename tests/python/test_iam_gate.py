@@ -3,12 +3,9 @@ AWS's exact message for each layer (identity, boundary, SCP; cross-Region profil
 
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, client_for, converse, refused
 
 HERE = Path(__file__).parent
 NOVA = "amazon.nova-lite-v1:0"
@@ -25,22 +22,7 @@ def iam_server(tmp_path_factory):
 
 
 def rt(server, key, secret, region="us-east-1"):
-    return boto3.client(
-        "bedrock-runtime", endpoint_url=server.url, region_name=region,
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-def converse(client, model):
-    return client.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
-
-
-def refused(fn):
-    with pytest.raises(ClientError) as ei:
-        fn()
-    r = ei.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
+    return client_for("bedrock-runtime", server, key, secret, region=region)
 
 
 def test_no_policy_is_refused_with_identity_message(iam_server):
@@ -112,8 +94,7 @@ def test_boundary_blocks(iam_server):
         "because no permissions boundary allows the bedrock:InvokeModel action",
     )
     # ...but the boundary allows reads.
-    b = boto3.client("bedrock", endpoint_url=iam_server.url, region_name="us-east-1",
-                     aws_access_key_id="AKIABOUNDED000000001", aws_secret_access_key="bounded-secret")
+    b = client_for("bedrock", iam_server, "AKIABOUNDED000000001", "bounded-secret", attempts=None)
     assert b.list_foundation_models()["modelSummaries"]
 
 
@@ -130,9 +111,7 @@ def test_explicit_deny_in_identity_policy(iam_server):
 
 
 def test_control_plane_refusal_has_no_resource(iam_server):
-    b = boto3.client("bedrock", endpoint_url=iam_server.url, region_name="us-east-1",
-                     aws_access_key_id="AKIANOBODY0000000001", aws_secret_access_key="nobody-secret",
-                     config=Config(retries={"total_max_attempts": 1}))
+    b = client_for("bedrock", iam_server, "AKIANOBODY0000000001", "nobody-secret")
     assert refused(lambda: b.list_foundation_models()) == (
         "AccessDeniedException",
         403,

@@ -5,12 +5,10 @@ import json
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
-from conftest import Server
+from conftest import Server, client_for, converse, error_of
 
 HERE = Path(__file__).parent
 LLAMA = "meta.llama3-8b-instruct-v1:0"
@@ -24,15 +22,7 @@ def qserver(tmp_path_factory):
 
 
 def rt(server, retries=1):
-    return boto3.client(
-        "bedrock-runtime", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": retries, "mode": "standard"}),
-    )
-
-
-def converse(c, model, text="hi"):
-    return c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": text}]}])
+    return client_for("bedrock-runtime", server, "test", "test", attempts=retries)
 
 
 def advance(server, seconds):
@@ -46,11 +36,6 @@ def fresh_minute(server):
     wall time before the window rolls over by itself."""
     now = advance(server, 0)
     advance(server, 60 - now % 60)
-
-
-def error_of(ei):
-    r = ei.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
 
 
 def test_rpm_then_window_passes(qserver):
@@ -163,8 +148,7 @@ def test_profile_call_is_served_by_a_destination_with_room(qserver):
         "Converse", "us.amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0", "us.amazon.nova-lite-v1:0", "us-east-1")
     assert rec["served_region"] in ("us-east-2", "us-west-2")
     # an in-Region call that is admitted is served where it was signed
-    tokyo = boto3.client("bedrock-runtime", endpoint_url=qserver.url, region_name="ap-northeast-1",
-                         aws_access_key_id="test", aws_secret_access_key="test")
+    tokyo = client_for("bedrock-runtime", qserver, "test", "test", region="ap-northeast-1", attempts=None)
     r = converse(tokyo, "amazon.nova-lite-v1:0")
     with urllib.request.urlopen(qserver.url + "/_bedrock-gates/invocations", timeout=5) as f:
         inv = json.loads(f.read())["invocations"]

@@ -6,15 +6,11 @@ import json
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, client_for, converse, refused
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-ONE = Config(retries={"total_max_attempts": 1})
 FTU = ("Model use case details have not been submitted for this account. Fill out the Anthropic use case "
        "details form before using the model. If you have already filled out the form, try again in 15 minutes.")
 NO_ACCESS = "You don't have access to the model with the specified model ID."
@@ -39,24 +35,8 @@ def scenario(tmp_path):
         s.stop()
 
 
-def client(server, service, key, secret, region="us-east-1"):
-    return boto3.client(service, endpoint_url=server.url, region_name=region,
-                        aws_access_key_id=key, aws_secret_access_key=secret, config=ONE)
-
-
-def converse(c, model):
-    return c.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "hi"}]}])
-
-
-def refusal(fn):
-    with pytest.raises(ClientError) as ei:
-        fn()
-    r = ei.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
-
-
 def availability(server, key, secret, model, region="us-east-1"):
-    r = client(server, "bedrock", key, secret, region).get_foundation_model_availability(modelId=model)
+    r = client_for("bedrock", server, key, secret, region=region).get_foundation_model_availability(modelId=model)
     return (r["agreementAvailability"]["status"], r["authorizationStatus"], r["entitlementAvailability"],
             r["regionAvailability"])
 
@@ -64,31 +44,31 @@ def availability(server, key, secret, model, region="us-east-1"):
 def test_anthropic_form_missing_then_submitted(scenario):
     s = scenario("anthropic-form-missing")
     key = ("AKIANOFORM0000000001", "noform-secret")
-    rt = client(s, "bedrock-runtime", *key)
+    rt = client_for("bedrock-runtime", s, *key)
     model = "anthropic.claude-3-haiku-20240307-v1:0"
-    assert refusal(lambda: converse(rt, model)) == ("ResourceNotFoundException", 404, FTU)
+    assert refused(lambda: converse(rt, model)) == ("ResourceNotFoundException", 404, FTU)
     form = json.dumps({"companyName": "Example", "companyWebsite": "https://example.com", "intendedUsers": "0",
                        "industryOption": "Technology", "otherIndustryOption": "", "useCases": "Testing"}).encode()
-    client(s, "bedrock", *key).put_use_case_for_model_access(formData=form)
+    client_for("bedrock", s, *key).put_use_case_for_model_access(formData=form)
     assert converse(rt, model)["stopReason"] == "end_turn"
 
 
 def test_marketplace_without_permission_then_fixed(scenario):
     s = scenario("marketplace-no-permission")
     key = ("AKIANOMARKETPLACE001", "nomarket-secret")
-    rt = client(s, "bedrock-runtime", *key)
+    rt = client_for("bedrock-runtime", s, *key)
     model = "cohere.command-r-v1:0"
     before = availability(s, *key, model)
     assert before == ("NOT_AVAILABLE", "AUTHORIZED", "NOT_AVAILABLE", "AVAILABLE")
-    assert refusal(lambda: converse(rt, model)) == ("AccessDeniedException", 403, MARKETPLACE)
+    assert refused(lambda: converse(rt, model)) == ("AccessDeniedException", 403, MARKETPLACE)
     # The fix, through the IAM API with the account's root key: the Marketplace actions.
-    admin = client(s, "iam", "AKIAMARKETADMIN00001", "market-admin-secret")
+    admin = client_for("iam", s, "AKIAMARKETADMIN00001", "market-admin-secret")
     admin.put_user_policy(UserName="dev", PolicyName="MarketplaceFirstUse", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
             "aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"], "Resource": "*",
             "Condition": {"StringEquals": {"aws:CalledViaLast": "bedrock.amazonaws.com"}}}]}))
     # "If you recently fixed this issue, try again after 5 minutes": still refused...
-    assert refusal(lambda: converse(rt, model)) == ("AccessDeniedException", 403, MARKETPLACE)
+    assert refused(lambda: converse(rt, model)) == ("AccessDeniedException", 403, MARKETPLACE)
     # ...until five minutes have passed on the gate clock.
     req = urllib.request.Request(f"{s.url}/_bedrock-gates/clock?advance=301", method="POST")
     urllib.request.urlopen(req, timeout=5).read()
@@ -99,18 +79,18 @@ def test_marketplace_without_permission_then_fixed(scenario):
 def test_console_mode_model_never_enabled_and_eula(scenario):
     s = scenario("console-eula-not-accepted")
     key = ("AKIACONSOLEMODE00001", "console-secret")
-    rt = client(s, "bedrock-runtime", *key)
-    b = client(s, "bedrock", *key)
+    rt = client_for("bedrock-runtime", s, *key)
+    b = client_for("bedrock", s, *key)
     # Never enabled: Nova Pro.
     assert availability(s, *key, "amazon.nova-pro-v1:0")[2] == "NOT_AVAILABLE"
-    assert refusal(lambda: converse(rt, "amazon.nova-pro-v1:0")) == ("AccessDeniedException", 403, NO_ACCESS)
+    assert refused(lambda: converse(rt, "amazon.nova-pro-v1:0")) == ("AccessDeniedException", 403, NO_ACCESS)
     token = b.list_foundation_model_agreement_offers(modelId="amazon.nova-pro-v1:0")["offers"][0]["offerToken"]
     b.create_foundation_model_agreement(modelId="amazon.nova-pro-v1:0", offerToken=token)
     assert converse(rt, "amazon.nova-pro-v1:0")["stopReason"] == "end_turn"
     # Granted, but the EULA was never accepted: Cohere Command R.
     model = "cohere.command-r-v1:0"
     assert availability(s, *key, model)[0] == "NOT_AVAILABLE"
-    assert refusal(lambda: converse(rt, model)) == ("AccessDeniedException", 403, NO_ACCESS)
+    assert refused(lambda: converse(rt, model)) == ("AccessDeniedException", 403, NO_ACCESS)
     token = b.list_foundation_model_agreement_offers(modelId=model)["offers"][0]["offerToken"]
     b.create_foundation_model_agreement(modelId=model, offerToken=token)
     assert converse(rt, model)["stopReason"] == "end_turn"
@@ -121,8 +101,8 @@ def test_wrong_region(scenario):
     s = scenario("wrong-region")
     key = ("AKIAWRONGREGION00001", "wrong-region-secret")
     body = json.dumps({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a cat"}})
-    west = client(s, "bedrock-runtime", *key, region="us-west-2")
-    assert refusal(lambda: west.invoke_model(modelId="amazon.nova-canvas-v1:0", body=body)) == (
+    west = client_for("bedrock-runtime", s, *key, region="us-west-2")
+    assert refused(lambda: west.invoke_model(modelId="amazon.nova-canvas-v1:0", body=body)) == (
         "ValidationException", 400, "The provided model identifier is invalid.")
     assert availability(s, *key, "amazon.nova-canvas-v1:0", region="us-west-2")[3] == "NOT_AVAILABLE"
     assert availability(s, *key, "amazon.nova-canvas-v1:0", region="us-east-1")[3] == "AVAILABLE"
@@ -130,26 +110,26 @@ def test_wrong_region(scenario):
 
 def test_wrong_account(scenario):
     s = scenario("wrong-account")
-    wrong = client(s, "bedrock-runtime", "AKIAWRONGACCOUNT0001", "wrong-account-secret")
-    code, status, msg = refusal(lambda: converse(wrong, "amazon.nova-lite-v1:0"))
+    wrong = client_for("bedrock-runtime", s, "AKIAWRONGACCOUNT0001", "wrong-account-secret")
+    code, status, msg = refused(lambda: converse(wrong, "amazon.nova-lite-v1:0"))
     assert (code, status) == ("AccessDeniedException", 403)
     assert msg.startswith("User: arn:aws:iam::131313131313:user/dev is not authorized to perform: bedrock:InvokeModel")
-    who = client(s, "sts", "AKIAWRONGACCOUNT0001", "wrong-account-secret").get_caller_identity()
+    who = client_for("sts", s, "AKIAWRONGACCOUNT0001", "wrong-account-secret").get_caller_identity()
     assert who["Account"] == "131313131313"
-    right = client(s, "bedrock-runtime", "AKIARIGHTACCOUNT0001", "right-account-secret")
+    right = client_for("bedrock-runtime", s, "AKIARIGHTACCOUNT0001", "right-account-secret")
     assert converse(right, "amazon.nova-lite-v1:0")["stopReason"] == "end_turn"
 
 
 def test_cris_destination_denied_then_fixed(scenario):
     s = scenario("cris-destination-denied")
     profile = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
-    dev = client(s, "bedrock-runtime", "AKIACRISDENIED000001", "cris-denied-secret")
-    assert refusal(lambda: converse(dev, profile)) == (
+    dev = client_for("bedrock-runtime", s, "AKIACRISDENIED000001", "cris-denied-secret")
+    assert refused(lambda: converse(dev, profile)) == (
         "AccessDeniedException", 403,
         "User: arn:aws:iam::151515151515:user/dev is not authorized to perform: bedrock:InvokeModel on resource: "
         "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0 "
         "because no identity-based policy allows the bedrock:InvokeModel action")
-    fixed = client(s, "bedrock-runtime", "AKIACRISFIXED0000001", "cris-fixed-secret")
+    fixed = client_for("bedrock-runtime", s, "AKIACRISFIXED0000001", "cris-fixed-secret")
     assert converse(fixed, profile)["stopReason"] == "end_turn"
 
 
@@ -157,15 +137,15 @@ def test_case_study_two_lost_days(scenario):
     s = scenario("case-study-two-lost-days")
     key = ("AKIATWOLOSTDAYS00001", "two-lost-days-secret")
     model = "anthropic.claude-3-haiku-20240307-v1:0"
-    east = client(s, "bedrock-runtime", *key, region="us-east-1")
-    assert refusal(lambda: converse(east, model)) == ("AccessDeniedException", 403, NO_ACCESS)
+    east = client_for("bedrock-runtime", s, *key, region="us-east-1")
+    assert refused(lambda: converse(east, model)) == ("AccessDeniedException", 403, NO_ACCESS)
     assert availability(s, *key, model, region="us-east-1")[2] == "NOT_AVAILABLE"
     assert availability(s, *key, model, region="us-west-2")[2] == "AVAILABLE"
     # Pointing the code at the Region where access was granted works at once.
-    west = client(s, "bedrock-runtime", *key, region="us-west-2")
+    west = client_for("bedrock-runtime", s, *key, region="us-west-2")
     assert converse(west, model)["stopReason"] == "end_turn"
     # So does enabling access in us-east-1 with the real API.
-    b = client(s, "bedrock", *key)
+    b = client_for("bedrock", s, *key)
     token = b.list_foundation_model_agreement_offers(modelId=model)["offers"][0]["offerToken"]
     b.create_foundation_model_agreement(modelId=model, offerToken=token)
     assert converse(east, model)["stopReason"] == "end_turn"
@@ -173,8 +153,8 @@ def test_case_study_two_lost_days(scenario):
 
 def test_scp_restricts_regions(scenario):
     s = scenario("scp-restricts-regions")
-    rt = client(s, "bedrock-runtime", "AKIASCPDEV0000000001", "scp-dev-secret")
-    code, status, msg = refusal(lambda: converse(rt, "us.amazon.nova-lite-v1:0"))
+    rt = client_for("bedrock-runtime", s, "AKIASCPDEV0000000001", "scp-dev-secret")
+    code, status, msg = refused(lambda: converse(rt, "us.amazon.nova-lite-v1:0"))
     assert (code, status) == ("AccessDeniedException", 403)
     assert "on resource: arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-lite-v1:0 with an explicit deny in a service control policy: arn:aws:organizations::" in msg
     assert converse(rt, "amazon.nova-lite-v1:0")["stopReason"] == "end_turn"
@@ -182,8 +162,8 @@ def test_scp_restricts_regions(scenario):
 
 def test_throttled(scenario):
     s = scenario("throttled")
-    rt = client(s, "bedrock-runtime", "test", "test")
-    assert refusal(lambda: converse(rt, "amazon.nova-lite-v1:0")) == (
+    rt = client_for("bedrock-runtime", s, "test", "test")
+    assert refused(lambda: converse(rt, "amazon.nova-lite-v1:0")) == (
         "ThrottlingException", 429, "Too many requests, please wait before trying again.")
 
 
@@ -192,7 +172,7 @@ def test_open_sandbox_every_gate_open(scenario):
     keyline = [l for l in (SCENARIOS / "open-sandbox.toml").read_text().splitlines() if "AWS_ACCESS_KEY_ID=" in l][0]
     key = keyline.split("AWS_ACCESS_KEY_ID=")[1].split()[0]
     secret = keyline.split("AWS_SECRET_ACCESS_KEY=")[1].split()[0]
-    rt = client(s, "bedrock-runtime", key, secret)
+    rt = client_for("bedrock-runtime", s, key, secret)
     for model in ["amazon.nova-lite-v1:0", "anthropic.claude-3-haiku-20240307-v1:0", "cohere.command-r-v1:0",
                   "us.anthropic.claude-3-7-sonnet-20250219-v1:0"]:
         assert converse(rt, model)["stopReason"] == "end_turn", model

@@ -7,10 +7,11 @@ import json
 import urllib.request
 from unittest import mock
 
-import boto3
 import botocore.auth
 import pytest
 from botocore.exceptions import ClientError
+
+from conftest import client_for, error_of
 
 NOVA_LITE = "amazon.nova-lite-v1:0"
 PINNED_MODEL = "amazon.nova-pro-v1:0"
@@ -21,11 +22,6 @@ BAD_SIG = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
-
-
-def error_of(exc_info):
-    e = exc_info.value.response
-    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]
 
 
 def user_msg(text):
@@ -466,20 +462,14 @@ def test_scenario_key_survives_kill9_and_restart(tmp_path):
     state = tmp_path / "state.db"
     s = Server(state, SCENARIO)
     try:
-        sts = boto3.client(
-            "sts", endpoint_url=s.url, region_name="us-east-1",
-            aws_access_key_id="AKIADEVEXAMPLE000001", aws_secret_access_key="dev-secret-key",
-        )
+        sts = client_for("sts", s, "AKIADEVEXAMPLE000001", "dev-secret-key", attempts=None)
         assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::111111111111:user/dev"
     finally:
         s.kill9()
     # Restart on the same state file WITHOUT the scenario: the key must come from the store.
     s2 = Server(state)
     try:
-        sts = boto3.client(
-            "sts", endpoint_url=s2.url, region_name="us-east-1",
-            aws_access_key_id="AKIADEVEXAMPLE000001", aws_secret_access_key="dev-secret-key",
-        )
+        sts = client_for("sts", s2, "AKIADEVEXAMPLE000001", "dev-secret-key", attempts=None)
         assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::111111111111:user/dev"
     finally:
         assert s2.stop() == 0, "graceful shutdown on SIGTERM exits 0"

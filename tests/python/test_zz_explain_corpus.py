@@ -28,13 +28,11 @@ import urllib.error
 import urllib.request
 from unittest import mock
 
-import boto3
 import botocore.auth
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, Server
+from conftest import BIN, Server, client_for
 
 GATES = ["credentials", "region", "iam", "model-access", "provider-terms", "quota"]
 HI = [{"role": "user", "content": [{"text": "hi"}]}]
@@ -238,12 +236,6 @@ OWN_REFUSALS = [
 NOT_CHAT = "This action doesn't support the model that you provided. Try again with a supported text or chat model."
 
 
-def client(server, service, key, secret, token=None, region="us-east-1"):
-    return boto3.client(service, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
-                        aws_secret_access_key=secret, aws_session_token=token,
-                        config=Config(retries={"total_max_attempts": 1}))
-
-
 def audit(server):
     with urllib.request.urlopen(server.url + "/_bedrock-gates/audit", timeout=10) as r:
         return json.loads(r.read())["records"]
@@ -314,12 +306,12 @@ def test_own_refusals_cover_every_gate(own_server):
     s = own_server
     for gate, key, secret, token, region, service, call in OWN_REFUSALS:
         with pytest.raises(ClientError):
-            call(client(s, service, key, secret, token, region))
+            call(client_for(service, s, key, secret, token, region))
     # a signature made ten minutes ago
     past = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=10)
     with mock.patch.object(botocore.auth, "get_current_datetime", return_value=past):
         with pytest.raises(ClientError):
-            client(s, "bedrock-runtime", *DEV).converse(modelId="amazon.nova-lite-v1:0", messages=HI)
+            client_for("bedrock-runtime", s, *DEV).converse(modelId="amazon.nova-lite-v1:0", messages=HI)
     # not signed at all
     assert unsigned(s, "/model/amazon.nova-lite-v1:0/converse", b"{}", "application/json") == (
         403, '{"message":"Missing Authentication Token"}')

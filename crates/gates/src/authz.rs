@@ -382,6 +382,17 @@ pub fn deny(caller: &Caller, action: &str, resource: Option<&str>, eval: &Evalua
         ),
         (None, None) => ("not allowed".to_string(), format!("allow {action}")),
     };
+    // AWS managed policies are read-only for everyone (bg_iam::ReadOnly).
+    let (reason, fix) = match (&eval.read_only, resource) {
+        (Some(_), Some(r)) => (
+            format!(
+                "{} is an AWS managed policy: it belongs to AWS and cannot be changed",
+                r.strip_prefix("policy ").unwrap_or(r)
+            ),
+            "create a customer managed policy with the document you want (aws iam create-policy) and attach it instead".to_string(),
+        ),
+        _ => (reason, fix),
+    };
     Deny {
         gate: Gate::Iam,
         error: ErrorCode::AccessDeniedException,

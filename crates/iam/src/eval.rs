@@ -44,6 +44,54 @@ impl Layer {
     }
 }
 
+/// Why a request is refused whatever the policies say.
+///
+/// AWS keeps some resources out of every customer's reach: no policy, not even the account
+/// root user's implicit full access, lets a principal change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum ReadOnly {
+    /// The resource is an AWS managed policy (`arn:PARTITION:iam::aws:policy/…`, in any
+    /// partition: `aws`, `aws-cn`, `aws-us-gov`, …) and the action would create, change,
+    /// delete or tag it: `iam:CreatePolicy`, `iam:CreatePolicyVersion`, `iam:DeletePolicy`,
+    /// `iam:DeletePolicyVersion`, `iam:SetDefaultPolicyVersion`, `iam:TagPolicy` or
+    /// `iam:UntagPolicy`. Reading it (`iam:GetPolicy`, `iam:ListPolicyVersions`, …) and
+    /// attaching it stay governed by the policies.
+    AwsManagedPolicy,
+}
+
+/// The actions [`ReadOnly::AwsManagedPolicy`] refuses, lower-cased.
+const AWS_MANAGED_POLICY_WRITES: [&str; 7] = [
+    "iam:createpolicy",
+    "iam:createpolicyversion",
+    "iam:deletepolicy",
+    "iam:deletepolicyversion",
+    "iam:setdefaultpolicyversion",
+    "iam:tagpolicy",
+    "iam:untagpolicy",
+];
+
+/// Whether `arn` names an AWS managed policy: `arn:PARTITION:iam::aws:policy/…` with an AWS
+/// partition (`aws` or `aws-…`). Case-sensitive, as resource ARNs are.
+fn is_aws_managed_policy(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let mut next = || parts.next().unwrap_or("");
+    let (prefix, partition, service, region, account, resource) =
+        (next(), next(), next(), next(), next(), next());
+    prefix == "arn"
+        && (partition == "aws" || partition.starts_with("aws-"))
+        && service == "iam"
+        && region.is_empty()
+        && account == "aws"
+        && resource.starts_with("policy/")
+}
+
+/// The [`ReadOnly`] rule that refuses `action_lc` (lower-cased) on `resource`, if any.
+fn read_only(action_lc: &str, resource: &str) -> Option<ReadOnly> {
+    (AWS_MANAGED_POLICY_WRITES.contains(&action_lc) && is_aws_managed_policy(resource))
+        .then_some(ReadOnly::AwsManagedPolicy)
+}
+
 /// A statement that took part in the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementRef {
@@ -73,6 +121,10 @@ pub struct Evaluation {
     /// Index (root = 0) of the SCP level that explicitly denied or, failing that, the first
     /// level without an applicable `Allow`.
     pub scp_denied_level: Option<usize>,
+    /// For an implicit deny: the rule that refuses the request whatever the policies say,
+    /// when one does. `blocked_by` and `allowed_by` still describe the policies (so with an
+    /// `Allow *` on `*`, `blocked_by` is empty and `allowed_by` names that statement).
+    pub read_only: Option<ReadOnly>,
 }
 
 impl Evaluation {
@@ -83,6 +135,7 @@ impl Evaluation {
             blocked_by: Vec::new(),
             allowed_by: Vec::new(),
             scp_denied_level: None,
+            read_only: None,
         }
     }
 
@@ -213,6 +266,9 @@ fn scan_positions(
 ///    boundary ∩ session policy) and the resource policy must both allow.
 /// 7. Service principals and anonymous callers have no identity side: only the resource
 ///    policy (and RCPs) count.
+/// 8. A request no policy can allow ([`ReadOnly`]: changing an AWS managed policy) is
+///    `ImplicitlyDenied` with [`Evaluation::read_only`] set, even for the account root user
+///    under an `Allow *` on `*`; an applicable `Deny` still makes it `ExplicitlyDenied`.
 pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     let principal = &req.principal;
     let identity_side = principal.has_identity();
@@ -366,7 +422,8 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
             blocked.push(Layer::Session);
         }
     }
-    ev.decision = if blocked.is_empty() {
+    ev.read_only = read_only(&env.action_lc, &req.resource);
+    ev.decision = if blocked.is_empty() && ev.read_only.is_none() {
         Decision::Allowed
     } else {
         Decision::ImplicitlyDenied
@@ -384,7 +441,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
 ///   policy has an ARN;
 /// * implicit deny: `… because no {layer} allows the {action} action`, for the first
 ///   blocking layer (the identity-based variant when nothing else applies, including for an
-///   `Allowed` evaluation).
+///   `Allowed` evaluation and for a [`ReadOnly`] refusal that no layer blocked).
 ///
 /// With `resource` `None` (actions without a resource type) the ` on resource: …` part is
 /// left out.
@@ -1241,6 +1298,157 @@ mod tests {
                 );
             }
         }
+    }
+
+    const ROOT: &str = "arn:aws:iam::123456789012:root";
+    const AWS_POLICY: &str = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess";
+    const WRITES: [&str; 7] = [
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:DeletePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+    ];
+
+    fn on(principal: &str, action: &str, resource: &str) -> Request {
+        Request::new(Principal::from_arn(principal), action, resource)
+    }
+
+    #[test]
+    fn aws_managed_policies_are_read_only_for_everyone() {
+        let admin = [allow_all(PolicyKind::Identity, "admin")];
+        let p = Policies {
+            identity: &admin,
+            ..Default::default()
+        };
+        for action in WRITES {
+            for principal in [ROOT, USER, SESSION] {
+                let ev = evaluate(&on(principal, action, AWS_POLICY), &p);
+                assert_eq!(
+                    ev.decision,
+                    Decision::ImplicitlyDenied,
+                    "{principal} {action}"
+                );
+                assert_eq!(ev.read_only, Some(ReadOnly::AwsManagedPolicy));
+                assert!(ev.denied_by.is_none() && ev.blocked_by.is_empty());
+            }
+            // the root user needs no policy, and still may not
+            let ev = evaluate(&on(ROOT, action, AWS_POLICY), &Policies::default());
+            assert_eq!(ev.decision, Decision::ImplicitlyDenied);
+            assert_eq!(ev.read_only, Some(ReadOnly::AwsManagedPolicy));
+            let shown = format!("policy {AWS_POLICY}");
+            assert_eq!(
+                denial_message(ROOT, action, Some(&shown), &ev),
+                format!(
+                    "User: {ROOT} is not authorized to perform: {action} on resource: policy \
+                     {AWS_POLICY} because no identity-based policy allows the {action} action"
+                )
+            );
+            // action names are case-insensitive
+            let ev = evaluate(&on(USER, &action.to_uppercase(), AWS_POLICY), &p);
+            assert_eq!(ev.read_only, Some(ReadOnly::AwsManagedPolicy));
+        }
+        // every AWS partition, and policies under a path
+        for arn in [
+            "arn:aws-us-gov:iam::aws:policy/AdministratorAccess",
+            "arn:aws-cn:iam::aws:policy/AdministratorAccess",
+            "arn:aws-iso-b:iam::aws:policy/AdministratorAccess",
+            "arn:aws:iam::aws:policy/service-role/AmazonBedrockAgentServiceRolePolicy",
+        ] {
+            let ev = evaluate(&on(ROOT, "iam:DeletePolicy", arn), &p);
+            assert_eq!(ev.decision, Decision::ImplicitlyDenied, "{arn}");
+        }
+    }
+
+    #[test]
+    fn aws_managed_policies_stay_readable_and_customer_policies_writable() {
+        let admin = [allow_all(PolicyKind::Identity, "admin")];
+        let p = Policies {
+            identity: &admin,
+            ..Default::default()
+        };
+        for action in [
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:ListPolicyVersions",
+            "iam:ListEntitiesForPolicy",
+            "iam:ListPolicyTags",
+        ] {
+            let ev = evaluate(&on(USER, action, AWS_POLICY), &p);
+            assert!(ev.is_allowed(), "{action}");
+            assert_eq!(ev.read_only, None);
+        }
+        for action in WRITES {
+            // the account's own policies, and ARNs that only look alike
+            for arn in [
+                "arn:aws:iam::123456789012:policy/AmazonBedrockFullAccess",
+                "arn:aws:iam::aws:role/AmazonBedrockFullAccess",
+                "arn:aws:s3:::aws:policy/AmazonBedrockFullAccess",
+                "arn:awsx:iam::aws:policy/AmazonBedrockFullAccess",
+                "arn:aws:iam::AWS:policy/AmazonBedrockFullAccess",
+                "*",
+            ] {
+                let ev = evaluate(&on(USER, action, arn), &p);
+                assert!(ev.is_allowed(), "{action} {arn}");
+                assert!(evaluate(&on(ROOT, action, arn), &Policies::default()).is_allowed());
+            }
+        }
+    }
+
+    #[test]
+    fn aws_managed_policy_rule_keeps_the_policies_story() {
+        // an explicit deny is still reported as such
+        let ids = [
+            allow_all(PolicyKind::Identity, "admin"),
+            pol(
+                PolicyKind::Identity,
+                "guard",
+                r#"[{"Sid":"NoIam","Effect":"Deny","Action":"iam:*","Resource":"*"}]"#,
+            ),
+        ];
+        let ev = evaluate(
+            &on(USER, "iam:DeletePolicy", AWS_POLICY),
+            &Policies {
+                identity: &ids,
+                ..Default::default()
+            },
+        );
+        assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+        assert_eq!(ev.read_only, None);
+        // a layer that blocks is still named first in the message
+        let admin = [allow_all(PolicyKind::Identity, "admin")];
+        let b = pol(
+            PolicyKind::Boundary,
+            "pb",
+            r#"[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]"#,
+        );
+        let ev = evaluate(
+            &on(USER, "iam:TagPolicy", AWS_POLICY),
+            &Policies {
+                identity: &admin,
+                boundary: Some(&b),
+                ..Default::default()
+            },
+        );
+        assert_eq!(ev.decision, Decision::ImplicitlyDenied);
+        assert_eq!(ev.read_only, Some(ReadOnly::AwsManagedPolicy));
+        assert_eq!(ev.blocked_by, vec![Layer::Boundary]);
+        assert!(denial_message(USER, "iam:TagPolicy", Some(AWS_POLICY), &ev)
+            .ends_with("because no permissions boundary allows the iam:TagPolicy action"));
+        // the Allow that would have applied is still reported
+        let ev = evaluate(
+            &on(USER, "iam:DeletePolicy", AWS_POLICY),
+            &Policies {
+                identity: &admin,
+                ..Default::default()
+            },
+        );
+        assert_eq!(ev.allowed_by.len(), 1);
+        assert_eq!(ev.allowed_by[0].0, Layer::Identity);
+        let j = serde_json::to_value(&ev).unwrap();
+        assert_eq!(j["read_only"], "AwsManagedPolicy");
     }
 
     #[test]

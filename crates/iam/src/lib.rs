@@ -61,6 +61,12 @@
 //! which layers blocked and which statements allowed. [`denial_message`] renders AWS's
 //! `AccessDenied` text from it.
 //!
+//! Some requests no policy can allow ([`ReadOnly`]): AWS managed policies
+//! (`arn:PARTITION:iam::aws:policy/…`) cannot be created, versioned, deleted or tagged by
+//! anyone, the account root user included. Those evaluate to `ImplicitlyDenied` with
+//! [`Evaluation::read_only`] set, so the server, the IAM policy simulator and
+//! `bedrock-gates policy simulate` all refuse them.
+//!
 //! Evaluation cost does not grow with statements that cannot match: at parse time each
 //! policy files its statements under the services their `Action` patterns are limited to
 //! (`s3:Get*` under `s3`; `NotAction`, `*` and patterns with a wildcard before the colon
@@ -110,7 +116,9 @@ mod request;
 pub mod simulate;
 
 pub use error::{PolicyError, PolicyErrorReason, ORGANIZATIONS_MESSAGE};
-pub use eval::{denial_message, evaluate, Decision, Evaluation, Layer, Policies, StatementRef};
+pub use eval::{
+    denial_message, evaluate, Decision, Evaluation, Layer, Policies, ReadOnly, StatementRef,
+};
 pub use policy::{Effect, NamedPolicy, Policy, PolicyKind, PolicyVersion, Statement};
 pub use request::{Context, Principal, PrincipalKind, Request};
 

@@ -56,7 +56,8 @@
 //!     "deniedBy": { "layer": "Scp", "policy": "serviceControlPolicies[1][0]", "sid": "NoBedrock", "index": 0 },
 //!     "blockedBy": [],
 //!     "allowedBy": [ { "layer": "Scp", "policy": "serviceControlPolicies[0][0]", "sid": null, "index": 0 } ],
-//!     "scpDeniedLevel": 1
+//!     "scpDeniedLevel": 1,
+//!     "readOnly": null
 //!   },
 //!   "message": "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m with an explicit deny in a service control policy"
 //! }
@@ -74,6 +75,10 @@
 //!     SCP/RCP level and one per other layer;
 //!   * `scpDeniedLevel`: the SCP level (root = 0) that denied explicitly or, failing that,
 //!     the first level without an applicable `Allow`; otherwise `null`.
+//!   * `readOnly`: `"AwsManagedPolicy"` when the request would create, version, delete or
+//!     tag an AWS managed policy (`arn:PARTITION:iam::aws:policy/…`), which no policy can
+//!     allow (the decision is then `ImplicitlyDenied` unless a `Deny` applies); otherwise
+//!     `null`.
 //!
 //!   Layers are `Scp`, `Rcp`, `ResourcePolicy`, `Identity`, `Boundary` and `Session`.
 //! * `message`: the AWS `AccessDenied` message ([`denial_message`]) — without the
@@ -332,6 +337,7 @@ fn explanation(ev: &Evaluation) -> Value {
         "blockedBy": ev.blocked_by.iter().map(|l| layer_name(*l)).collect::<Vec<_>>(),
         "allowedBy": ev.allowed_by.iter().map(|(l, r)| statement(*l, r)).collect::<Vec<_>>(),
         "scpDeniedLevel": ev.scp_denied_level,
+        "readOnly": ev.read_only,
     })
 }
 
@@ -377,7 +383,8 @@ mod tests {
                     "deniedBy": null,
                     "blockedBy": [],
                     "allowedBy": [{"layer": "Identity", "policy": "identityPolicies[0]", "sid": "Invoke", "index": 0}],
-                    "scpDeniedLevel": null
+                    "scpDeniedLevel": null,
+                    "readOnly": null
                 },
                 "message": null
             })
@@ -392,7 +399,7 @@ mod tests {
             out,
             json!({
                 "decision": "ImplicitlyDenied",
-                "explanation": {"deniedBy": null, "blockedBy": ["Identity"], "allowedBy": [], "scpDeniedLevel": null},
+                "explanation": {"deniedBy": null, "blockedBy": ["Identity"], "allowedBy": [], "scpDeniedLevel": null, "readOnly": null},
                 "message": "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: \
                     bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m \
                     because no identity-based policy allows the bedrock:InvokeModel action"
@@ -418,7 +425,8 @@ mod tests {
                     "deniedBy": {"layer": "Scp", "policy": "serviceControlPolicies[1][1]", "sid": "NoBedrock", "index": 1},
                     "blockedBy": [],
                     "allowedBy": [{"layer": "Scp", "policy": "serviceControlPolicies[0][0]", "sid": null, "index": 0}],
-                    "scpDeniedLevel": 1
+                    "scpDeniedLevel": 1,
+                    "readOnly": null
                 },
                 "message": "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: \
                     bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m \
@@ -440,7 +448,8 @@ mod tests {
                     "deniedBy": null,
                     "blockedBy": ["Boundary"],
                     "allowedBy": [{"layer": "Identity", "policy": "identityPolicies[0]", "sid": "Invoke", "index": 0}],
-                    "scpDeniedLevel": null
+                    "scpDeniedLevel": null,
+                    "readOnly": null
                 },
                 "message": "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: \
                     bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m \
@@ -470,7 +479,8 @@ mod tests {
                     "deniedBy": null,
                     "blockedBy": ["Session"],
                     "allowedBy": [{"layer": "Identity", "policy": "identityPolicies[0]", "sid": "Invoke", "index": 0}],
-                    "scpDeniedLevel": null
+                    "scpDeniedLevel": null,
+                    "readOnly": null
                 },
                 "message": "User: arn:aws:sts::123456789012:assumed-role/ml/alice is not authorized \
                     to perform: bedrock:InvokeModel because no session policy allows the \
@@ -485,6 +495,54 @@ mod tests {
             out["explanation"]["deniedBy"],
             json!({"layer": "Session", "policy": "sessionPolicy", "sid": "x", "index": 0})
         );
+    }
+
+    #[test]
+    fn aws_managed_policies_are_read_only() {
+        let admin = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        let arn = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess";
+        for action in [
+            "iam:CreatePolicy",
+            "iam:CreatePolicyVersion",
+            "iam:DeletePolicy",
+            "iam:DeletePolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            "iam:TagPolicy",
+            "iam:UntagPolicy",
+        ] {
+            let input = json!({"principal": USER, "action": action, "resource": arn,
+                "identityPolicies": [admin]});
+            let out = simulate_json(&input.to_string()).unwrap();
+            assert_eq!(
+                out,
+                json!({
+                    "decision": "ImplicitlyDenied",
+                    "explanation": {
+                        "deniedBy": null,
+                        "blockedBy": [],
+                        "allowedBy": [{"layer": "Identity", "policy": "identityPolicies[0]", "sid": "All", "index": 0}],
+                        "scpDeniedLevel": null,
+                        "readOnly": "AwsManagedPolicy"
+                    },
+                    "message": format!("User: {USER} is not authorized to perform: {action} on \
+                        resource: {arn} because no identity-based policy allows the {action} action")
+                }),
+                "{action}"
+            );
+            // the root user, with no policy at all
+            let input = json!({"principal": "arn:aws-us-gov:iam::123456789012:root", "action": action,
+                "resource": "arn:aws-us-gov:iam::aws:policy/AdministratorAccess"});
+            let out = simulate_json(&input.to_string()).unwrap();
+            assert_eq!(out["decision"], "ImplicitlyDenied");
+            assert_eq!(out["explanation"]["readOnly"], "AwsManagedPolicy");
+        }
+        // reading stays allowed
+        let input = json!({"principal": USER, "action": "iam:GetPolicy", "resource": arn,
+            "identityPolicies": [admin]});
+        let out = simulate_json(&input.to_string()).unwrap();
+        assert_eq!(out["decision"], "Allowed");
+        assert_eq!(out["explanation"]["readOnly"], Value::Null);
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //! Where AWS's documentation says otherwise than the corpus, the case is listed in
 //! [`DISAGREEMENTS`] with the reason and the documentation's words, and this crate's
 //! (documented) answer is asserted instead. Every other case must match exactly.
+//!
+//! Without `../shared` (the directory beside the checkout) the test is skipped with a
+//! message, unless the environment variable `CI` is set: then it fails, so that a CI run
+//! never passes without the corpus.
 
 use bg_iam::*;
 use serde_json::Value;
@@ -390,8 +394,18 @@ fn expected_rejection(fix: &Fix) -> Option<(PolicyKind, PolicyErrorReason)> {
 fn iam_simulate_corpus() {
     let dir = corpus_dir();
     if !dir.is_dir() {
+        // Locally the corpus is optional; on CI a missing corpus must not pass unnoticed.
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "iam-simulate corpus not found at {} and CI is set: on CI this test needs \
+                 ../shared (shared/corpus/iam-simulate beside the checkout); provide it, or \
+                 unset CI to skip locally",
+                dir.display()
+            );
+        }
         println!(
-            "SKIPPED: iam-simulate corpus not found at {} (shared/corpus is absent)",
+            "SKIPPED: iam-simulate corpus not found at {} (shared/corpus is absent; with CI \
+             set this fails)",
             dir.display()
         );
         return;
