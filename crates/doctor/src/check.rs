@@ -49,6 +49,9 @@ pub struct Input {
     /// The state to decide against (a scenario's, or serve's database); `None`: built from the
     /// policy files.
     pub state: Option<State>,
+    /// The model operation; `None`: the one `action` names (InvokeModel, ConverseStream,
+    /// CountTokens).
+    pub operation: Option<InvokeKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +98,9 @@ pub struct Report {
     pub invalid: Option<AwsError>,
     /// Every gate, in order, as `bg_gates::decide` ran it.
     pub steps: Vec<GateStep>,
+    /// What the call would change (a Marketplace subscription started or a failed attempt
+    /// remembered): serve writes these; a face that replays calls applies them too.
+    pub effects: Vec<Change>,
 }
 
 #[derive(Clone, Debug)]
@@ -460,7 +466,9 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
         source_ip: None,
         secure_transport: false,
         op: Operation::Invoke(Invoke {
-            kind: invoke_kind(&input.action),
+            kind: input
+                .operation
+                .unwrap_or_else(|| invoke_kind(&input.action)),
             model_id: &identifier,
             payload: &Counted(0),
         }),
@@ -477,6 +485,7 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
         refusal: None,
         invalid: None,
         steps: Vec::new(),
+        effects: decision.effects,
     };
     for step in decision.trace {
         for e in &step.evaluations {
@@ -704,6 +713,7 @@ mod tests {
             action: "bedrock:InvokeModel".into(),
             now_unix: 1_800_000_000,
             state: None,
+            operation: None,
         }
     }
 

@@ -842,10 +842,14 @@ pub async fn run(opts: &Options) -> Report {
     // ---- phase 2: IAM simulations and the real call ----
     let (arn, _account) = identity.clone().unwrap_or_default();
     let caller = crate::check::caller_from_arn(&arn).ok();
+    // The facts of the call the doctor is about to make: now, over HTTPS (the real endpoints).
     let facts = bg_gates::authz::RequestFacts {
         region: region.clone(),
         source_ip: None,
-        now_unix: 0,
+        now_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
         secure_transport: true,
     };
     let resources: Option<Vec<(String, ContextKeys)>> = match (&caller, &target) {

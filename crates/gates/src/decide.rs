@@ -472,3 +472,228 @@ fn push_step(w: &mut Work, gate: &'static str, outcome: StepOutcome) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{AccessKey, Entity, Principal};
+
+    const ALLOW_ALL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+    fn state() -> State {
+        let s = State::default();
+        let s = s.with_changes(&s.bootstrap_changes());
+        let mut dev = Principal::user("000000000000", "dev", "/");
+        dev.inline_policies
+            .insert("all".into(), ALLOW_ALL.to_string());
+        let none = Principal::user("000000000000", "none", "/");
+        let key = |id: &str, p: &Principal| {
+            Change::Put(Entity::AccessKey(AccessKey {
+                access_key_id: id.into(),
+                secret_access_key: format!("{id}-secret"),
+                principal_arn: p.arn.clone(),
+                account: "000000000000".into(),
+                session_token: None,
+                expires_unix: None,
+                active: true,
+                session: None,
+                created_unix: 0,
+            }))
+        };
+        s.with_changes(&[
+            Change::Put(Entity::Principal(dev.clone())),
+            Change::Put(Entity::Principal(none.clone())),
+            key("AKIADEV", &dev),
+            key("AKIANONE", &none),
+        ])
+    }
+
+    fn decide_for<'a>(
+        state: &'a State,
+        quotas: &'a Quotas,
+        key: &str,
+        protocol: Protocol,
+        model_id: &str,
+        kind: InvokeKind,
+    ) -> Decision<'a> {
+        let sig = |secret: &str| {
+            if secret.ends_with("-secret") || secret == "test" {
+                Ok(())
+            } else {
+                Err(SigError::Missing)
+            }
+        };
+        let payload = Counted(3);
+        let call = Call {
+            who: Who::Presented(Presented {
+                access_key: key,
+                session_token: None,
+                method: AuthMethod::SigV4Header,
+                signature: &sig,
+            }),
+            protocol,
+            region: "us-east-1",
+            source_ip: Some("127.0.0.1"),
+            secure_transport: false,
+            op: Operation::Invoke(Invoke {
+                kind,
+                model_id,
+                payload: &payload,
+            }),
+            now: 1_800_000_000,
+        };
+        let snap = Snapshot {
+            state,
+            catalog: bg_catalog::catalog(),
+            quotas,
+            counters: None,
+            access_known: true,
+        };
+        decide_explained(&call, &snap)
+    }
+
+    #[test]
+    fn the_registry_runs_the_gates_in_awss_order() {
+        let names: Vec<&str> = GATES.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "credentials",
+                "region",
+                "iam",
+                "model-access",
+                "request",
+                "faults",
+                "quota"
+            ]
+        );
+    }
+
+    #[test]
+    fn admitted_call_plans_the_target_and_says_what_did_not_run() {
+        let (s, q) = (state(), Quotas::default());
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIADEV",
+            Protocol::Json,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        let plan = d.verdict.unwrap();
+        assert_eq!(plan.target.unwrap().model.id, "amazon.nova-lite-v1:0");
+        assert_eq!(plan.serving_region.as_deref(), Some("us-east-1"));
+        assert_eq!(plan.input_tokens, 3);
+        let outcomes: Vec<(&str, StepOutcome)> = d
+            .trace
+            .iter()
+            .map(|s| (s.gate, s.outcome.clone()))
+            .collect();
+        assert_eq!(
+            outcomes[..5].iter().map(|o| &o.1).collect::<Vec<_>>(),
+            [&StepOutcome::Passed; 5]
+        );
+        assert!(
+            matches!(&outcomes[5].1, StepOutcome::Skipped(w) if w == "the fault counters live in serve")
+        );
+        assert!(d.effects.is_empty());
+    }
+
+    #[test]
+    fn end_of_life_is_the_region_gates_refusal() {
+        let (s, q) = (state(), Quotas::default());
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIADEV",
+            Protocol::Json,
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            InvokeKind::InvokeModel,
+        );
+        let Err(Refusal::Denied(deny)) = d.verdict else {
+            panic!("not refused")
+        };
+        assert_eq!(
+            (deny.gate, deny.error, deny.status, deny.message.as_str()),
+            (
+                Gate::Region,
+                ErrorCode::ResourceNotFoundException,
+                404,
+                "This model version has reached the end of its life. Please refer to the AWS documentation for more details."
+            )
+        );
+    }
+
+    #[test]
+    fn credentials_and_iam_refuse_in_each_protocols_words() {
+        let (s, q) = (state(), Quotas::default());
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIAUNKNOWN",
+            Protocol::Query,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        assert_eq!(
+            d.verdict.unwrap_err().code(),
+            ErrorCode::InvalidClientTokenId
+        );
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIAUNKNOWN",
+            Protocol::Json,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        assert_eq!(
+            d.verdict.unwrap_err().code(),
+            ErrorCode::UnrecognizedClientException
+        );
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIANONE",
+            Protocol::Json,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        let r = d.verdict.unwrap_err();
+        assert_eq!(
+            (r.gate(), r.code()),
+            (Some(Gate::Iam), ErrorCode::AccessDeniedException)
+        );
+        assert_eq!(
+            r.message(),
+            "User: arn:aws:iam::000000000000:user/none is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 because no identity-based policy allows the bedrock:InvokeModel action"
+        );
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIANONE",
+            Protocol::Query,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        assert_eq!(d.verdict.unwrap_err().code(), ErrorCode::AccessDenied);
+    }
+
+    #[test]
+    fn a_model_that_does_not_chat_is_an_invalid_request_not_a_shut_gate() {
+        let (s, q) = (state(), Quotas::default());
+        let d = decide_for(
+            &s,
+            &q,
+            "AKIADEV",
+            Protocol::Json,
+            "amazon.titan-embed-text-v2:0",
+            InvokeKind::Converse,
+        );
+        assert_eq!(
+            d.verdict.unwrap_err(),
+            Refusal::Invalid(AwsError::validation(crate::checks::request::NOT_CHAT))
+        );
+    }
+}
