@@ -271,6 +271,7 @@ fn main() -> Result<()> {
                     (None, Some(path)) => Some(stored_state(path)?),
                     (None, None) => None,
                 },
+                operation: None,
             };
             policy_check(&input, json)
         }

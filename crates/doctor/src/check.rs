@@ -275,14 +275,10 @@ fn deciding(e: &Evaluation) -> Vec<String> {
     }
 }
 
-/// The state the decision reads: the one given (a scenario's or serve's), or one built from the
-/// policy files: the principal (role for a session) with the identity policies inline, the
+/// The state built from the policy files: the principal (role for a session) with the identity policies inline, the
 /// boundary as a managed policy, the SCP levels as an organization, the session policy on a
 /// session key.
 fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
-    if let Some(s) = &input.state {
-        return Ok(s.clone());
-    }
     // Parse each file first, so that a broken one is named as before.
     for d in &input.identity {
         parse(d, PolicyKind::Identity)?;
@@ -425,22 +421,28 @@ fn invoke_kind(action: &str) -> InvokeKind {
 /// state), Region, IAM, model access (when the state describes it), the model's operations.
 /// Quota and scripted faults live in serve's counters and are reported as not run.
 pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
+    // With a state, a principal that is not an ARN is an access key ID, checked by the
+    // credentials gate as serve checks the key a request is signed with.
+    let by_key = input.state.is_some() && !input.principal.starts_with("arn:");
     let key = input
         .state
         .as_ref()
+        .filter(|_| by_key)
         .and_then(|s| s.keys.get(&input.principal).map(|k| (s, k)));
     let caller = match key {
-        Some((s, k)) => {
-            let p = s
-                .principals
-                .get(&k.principal_arn)
-                .ok_or_else(|| CheckError::Principal(input.principal.clone()))?;
-            Caller::from_key(k, p)
-        }
-        None => caller_in(input)?,
+        Some((s, k)) => s
+            .principals
+            .get(&k.principal_arn)
+            .map(|p| Caller::from_key(k, p)),
+        None if by_key => None,
+        None => Some(caller_in(input)?),
     };
     let identifier = identifier(input, catalog)?;
-    let state = state_for(input, &caller)?;
+    let state = match (&input.state, &caller) {
+        (Some(s), _) => s.clone(),
+        (None, Some(c)) => state_for(input, c)?,
+        (None, None) => return Err(CheckError::Principal(input.principal.clone())),
+    };
     let quotas = bg_gates::quota::Quotas::default();
     let snap = Snapshot {
         state: &state,
@@ -450,14 +452,14 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
         access_known: input.state.is_some(),
     };
     let accept_any_signature = |_: &str| Ok(());
-    let who = match key {
-        Some((_, k)) => Who::Presented(Presented {
-            access_key: &k.access_key_id,
-            session_token: k.session_token.as_deref(),
+    let who = match (&caller, by_key) {
+        (Some(c), false) => Who::Authenticated(c),
+        _ => Who::Presented(Presented {
+            access_key: &input.principal,
+            session_token: key.and_then(|(_, k)| k.session_token.as_deref()),
             method: AuthMethod::SigV4Header,
             signature: &accept_any_signature,
         }),
-        None => Who::Authenticated(&caller),
     };
     let call = Call {
         who,
@@ -476,7 +478,10 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
     };
     let decision = bg_gates::decide_explained(&call, &snap);
     let mut report = Report {
-        principal: caller.arn.clone(),
+        principal: caller
+            .as_ref()
+            .map(|c| c.arn.clone())
+            .unwrap_or_else(|| input.principal.clone()),
         action: input.action.clone(),
         model_identifier: identifier.clone(),
         region: input.region.clone(),
