@@ -267,18 +267,241 @@ impl From<native::NativeError> for BackendError {
     }
 }
 
-/// An inference engine. The scripted backend is the default; real backends
-/// (OpenAI-compatible, Ollama, ...) implement the same trait.
+/// A boxed future, as backends return them (a trait object cannot have `async fn`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A backend's streamed answer: normalized events, in order.
+pub type EventStream<'a> = std::pin::Pin<
+    Box<dyn futures_core::Stream<Item = Result<StreamEvent, BackendError>> + Send + 'a>,
+>;
+
+/// One event of a streamed answer, normalized: the Converse stream's vocabulary, which every
+/// provider's stream maps to and from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamEvent {
+    MessageStart,
+    /// A tool-use block starts (text and reasoning blocks start with their first delta).
+    ToolUseStart {
+        index: usize,
+        id: String,
+        name: String,
+    },
+    TextDelta {
+        index: usize,
+        text: String,
+    },
+    /// The tool's input, as JSON text (possibly in pieces).
+    ToolInputDelta {
+        index: usize,
+        json: String,
+    },
+    ReasoningDelta {
+        index: usize,
+        text: String,
+    },
+    BlockStop {
+        index: usize,
+    },
+    MessageStop {
+        stop_reason: StopReason,
+        stop_sequence: Option<String>,
+    },
+    Usage(Usage),
+}
+
+/// The events of a finished completion, text split every `words_per_delta` words: how a
+/// backend without a native stream streams.
+pub fn completion_events(c: &Completion, words_per_delta: usize) -> Vec<StreamEvent> {
+    let mut out = vec![StreamEvent::MessageStart];
+    for (index, block) in c.content.iter().enumerate() {
+        match block {
+            Block::Text(t) => out.extend(
+                native::split_text_chunks(t, words_per_delta)
+                    .into_iter()
+                    .map(|text| StreamEvent::TextDelta { index, text }),
+            ),
+            Block::ToolUse { id, name, input } => {
+                out.push(StreamEvent::ToolUseStart {
+                    index,
+                    id: id.clone(),
+                    name: name.clone(),
+                });
+                out.push(StreamEvent::ToolInputDelta {
+                    index,
+                    json: input.to_string(),
+                });
+            }
+            Block::Reasoning(text) => out.push(StreamEvent::ReasoningDelta {
+                index,
+                text: text.clone(),
+            }),
+            // Blocks a completion does not carry on a stream (images, documents, results).
+            _ => continue,
+        }
+        out.push(StreamEvent::BlockStop { index });
+    }
+    out.push(StreamEvent::MessageStop {
+        stop_reason: c.stop_reason,
+        stop_sequence: c.stop_sequence.clone(),
+    });
+    out.push(StreamEvent::Usage(c.usage));
+    out
+}
+
+/// How many words a streamed text delta carries when a backend streams a finished completion.
+pub const WORDS_PER_DELTA: usize = 2;
+
+/// An inference engine, asynchronous: the scripted backend answers at once; real backends
+/// (OpenAI-compatible, Anthropic, Bedrock) wait on the network behind the same trait.
 pub trait Backend: Send + Sync {
     /// Answer a prompt for `model_id` (a Bedrock base model id).
-    fn complete(&self, model_id: &str, prompt: &Prompt) -> Result<Completion, BackendError>;
+    fn complete<'a>(
+        &'a self,
+        model_id: &'a str,
+        prompt: &'a Prompt,
+    ) -> BoxFuture<'a, Result<Completion, BackendError>>;
 
     /// Embed `text` into exactly `dimensions` floats, L2-normalized when `normalize`.
-    fn embed(
-        &self,
-        model_id: &str,
-        text: &str,
+    fn embed<'a>(
+        &'a self,
+        model_id: &'a str,
+        text: &'a str,
         dimensions: usize,
         normalize: bool,
-    ) -> Result<Embedding, BackendError>;
+    ) -> BoxFuture<'a, Result<Embedding, BackendError>>;
+
+    /// Stream the answer as normalized events. By default: the completion, then its events.
+    fn stream<'a>(&'a self, model_id: &'a str, prompt: &'a Prompt) -> EventStream<'a> {
+        let fut = self.complete(model_id, prompt);
+        Box::pin(OnceThenEvents::Waiting(fut))
+    }
+}
+
+/// The default stream: wait for the completion, then hand out its events.
+enum OnceThenEvents<'a> {
+    Waiting(BoxFuture<'a, Result<Completion, BackendError>>),
+    Events(std::collections::VecDeque<StreamEvent>),
+    Done,
+}
+
+impl futures_core::Stream for OnceThenEvents<'_> {
+    type Item = Result<StreamEvent, BackendError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        loop {
+            match &mut *self {
+                OnceThenEvents::Waiting(fut) => match fut.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => {
+                        *self = OnceThenEvents::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Ready(Ok(c)) => {
+                        *self =
+                            OnceThenEvents::Events(completion_events(&c, WORDS_PER_DELTA).into());
+                    }
+                },
+                OnceThenEvents::Events(q) => return Poll::Ready(q.pop_front().map(Ok)),
+                OnceThenEvents::Done => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+/// Which backend answers which model: glob patterns (`*` matches any run of characters) in
+/// order, then the default. Chosen by configuration (a scenario's `[[backend]]` entries); the
+/// scripted backend is the default.
+pub struct Backends {
+    routes: Vec<(String, std::sync::Arc<dyn Backend>)>,
+    default: std::sync::Arc<dyn Backend>,
+}
+
+impl Backends {
+    pub fn new(default: std::sync::Arc<dyn Backend>) -> Backends {
+        Backends {
+            routes: Vec::new(),
+            default,
+        }
+    }
+
+    /// Route the models matching `pattern` to `backend` (earlier routes win).
+    pub fn route(&mut self, pattern: &str, backend: std::sync::Arc<dyn Backend>) {
+        self.routes.push((pattern.to_string(), backend));
+    }
+
+    /// The backend for `model_id`.
+    pub fn for_model(&self, model_id: &str) -> &dyn Backend {
+        self.routes
+            .iter()
+            .find(|(p, _)| glob_match(p, model_id))
+            .map(|(_, b)| &**b)
+            .unwrap_or(&*self.default)
+    }
+}
+
+/// `*`-only glob, anchored at both ends.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = s.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_whole_ids() {
+        assert!(glob_match("amazon.*", "amazon.nova-lite-v1:0"));
+        assert!(glob_match("*", "x"));
+        assert!(glob_match("a*c*e", "abcde"));
+        assert!(!glob_match("a*c*e", "abcdef"));
+        assert!(glob_match("amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0"));
+        assert!(!glob_match("amazon.nova", "amazon.nova-lite-v1:0"));
+        assert!(!glob_match("*-v2", "x-v1"));
+    }
+
+    #[test]
+    fn the_first_matching_route_answers_else_the_default() {
+        let mut pinned = ScriptedBackend::new();
+        pinned.pin("meta.llama3-8b-instruct-v1:0", "from the route");
+        let mut b = Backends::new(std::sync::Arc::new(ScriptedBackend::new()));
+        b.route("meta.*", std::sync::Arc::new(pinned));
+        let p = Prompt {
+            messages: vec![Message::user("hi")],
+            ..Prompt::default()
+        };
+        let answer = |m: &str| {
+            let fut = b.for_model(m).complete(m, &p);
+            ready(fut).unwrap().text()
+        };
+        assert_eq!(answer("meta.llama3-8b-instruct-v1:0"), "from the route");
+        assert_ne!(answer("amazon.nova-lite-v1:0"), "from the route");
+    }
+
+    /// The scripted backend's futures are ready at once.
+    fn ready<T>(mut f: BoxFuture<'_, T>) -> T {
+        let waker = std::task::Waker::noop();
+        match f.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("not ready"),
+        }
+    }
 }

@@ -8,8 +8,8 @@ use crate::embed::pseudo_embedding;
 use crate::tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
 use crate::util::{base62_id, clip_chars, collapse_ws, find_word};
 use crate::{
-    Backend, BackendError, Block, Completion, Embedding, Prompt, Role, StopReason, ToolChoice,
-    ToolSpec, Usage,
+    Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
+    ToolChoice, ToolSpec, Usage,
 };
 
 /// How many characters of the user's text the default reply quotes.
@@ -102,7 +102,32 @@ impl ScriptedBackend {
 }
 
 impl Backend for ScriptedBackend {
-    fn complete(&self, model_id: &str, prompt: &Prompt) -> Result<Completion, BackendError> {
+    fn complete<'a>(
+        &'a self,
+        model_id: &'a str,
+        prompt: &'a Prompt,
+    ) -> BoxFuture<'a, Result<Completion, BackendError>> {
+        Box::pin(std::future::ready(ScriptedBackend::complete(
+            self, model_id, prompt,
+        )))
+    }
+
+    fn embed<'a>(
+        &'a self,
+        model_id: &'a str,
+        text: &'a str,
+        dimensions: usize,
+        normalize: bool,
+    ) -> BoxFuture<'a, Result<Embedding, BackendError>> {
+        Box::pin(std::future::ready(ScriptedBackend::embed(
+            self, model_id, text, dimensions, normalize,
+        )))
+    }
+}
+
+/// The answers themselves, synchronous: the scripted backend never waits.
+impl ScriptedBackend {
+    pub fn complete(&self, model_id: &str, prompt: &Prompt) -> Result<Completion, BackendError> {
         let input_tokens = count_prompt_tokens(prompt);
         let user_text = last_user_text(prompt);
         let tool_results = last_tool_results(prompt);
@@ -136,7 +161,7 @@ impl Backend for ScriptedBackend {
         Ok(finish_text(text, prompt, input_tokens))
     }
 
-    fn embed(
+    pub fn embed(
         &self,
         _model_id: &str,
         text: &str,

@@ -1,7 +1,7 @@
 mod common;
 
 use bg_backends::native::{self, NativeRequest};
-use bg_backends::{count_tokens, Backend, ModelFamily, ScriptedBackend};
+use bg_backends::{count_tokens, ModelFamily, ScriptedBackend};
 use common::*;
 use serde_json::{json, Value};
 

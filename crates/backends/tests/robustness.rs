@@ -2,7 +2,7 @@
 //! whatever it accepts must complete, encode and stream.
 
 use bg_backends::native::{self, NativeRequest};
-use bg_backends::{Backend, ModelFamily, ScriptedBackend};
+use bg_backends::{ModelFamily, ScriptedBackend};
 use serde_json::{json, Value};
 
 fn bases() -> Vec<(ModelFamily, &'static str, Value)> {

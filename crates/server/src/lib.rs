@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::State as AxState;
 use axum::http::{HeaderValue, Method, Request, Response};
-use bg_backends::{Backend, ScriptedBackend};
+use bg_backends::ScriptedBackend;
 use bg_catalog::Catalog;
 use bg_gates::{Change, State, Store, StoreError};
 use bg_sigv4::Verifier;
@@ -48,7 +48,8 @@ pub struct App {
     write_lock: Mutex<()>,
     pub catalog: &'static Catalog,
     pub verifier: Verifier,
-    pub backend: Arc<dyn Backend>,
+    /// Which backend answers which model (configuration; the scripted backend by default).
+    pub backends: bg_backends::Backends,
     /// Seconds added to the system clock (tests advance time instead of sleeping).
     clock_offset: AtomicI64,
     pub audit: Audit,
@@ -81,7 +82,7 @@ impl App {
             write_lock: Mutex::new(()),
             catalog: bg_catalog::catalog(),
             verifier: Verifier::new(),
-            backend: Arc::new(backend),
+            backends: scenario::backends(scenario, backend),
             clock_offset: AtomicI64::new(0),
             audit: Audit::new(1000),
             invocations: Log::new(1000),

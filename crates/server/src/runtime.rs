@@ -162,12 +162,12 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
     };
     let label = label.unwrap_or_default();
     let result = match op {
-        Op::Converse => converse(app, &caller, &label, inc),
-        Op::InvokeModel => invoke_model(app, &caller, &label, inc),
+        Op::Converse => converse(app, &caller, &label, inc).await,
+        Op::InvokeModel => invoke_model(app, &caller, &label, inc).await,
         Op::CountTokens => count_tokens(app, &caller, &label, inc),
         Op::ListFoundationModels => crate::control::list_foundation_models(app, &caller, inc),
         Op::GetFoundationModel => crate::control::get_foundation_model(app, &caller, &label, inc),
-        Op::ConverseStream => converse_stream(app, &caller, &label, inc),
+        Op::ConverseStream => converse_stream(app, &caller, &label, inc).await,
         Op::GetFoundationModelAvailability
         | Op::ListFoundationModelAgreementOffers
         | Op::CreateFoundationModelAgreement
@@ -183,7 +183,7 @@ pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
         | Op::DeleteModelInvocationLoggingConfiguration => {
             crate::access_api::handle(app, &caller, op, &label, inc)
         }
-        Op::InvokeModelWithResponseStream => invoke_stream(app, &caller, &label, inc),
+        Op::InvokeModelWithResponseStream => invoke_stream(app, &caller, &label, inc).await,
     };
     match result {
         Ok(resp) => resp,
@@ -381,13 +381,18 @@ fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
 }
 
 /// A Converse answer, through every gate, shared by Converse and ConverseStream.
+enum Answer {
+    Completion(bg_backends::Completion),
+    Events(Vec<bg_backends::StreamEvent>),
+}
+
 struct Answered {
-    completion: bg_backends::Completion,
+    answer: Answer,
     latency_ms: u64,
     fault: Option<bg_gates::quota::FaultRule>,
 }
 
-fn answer_converse(
+async fn answer_converse(
     app: &App,
     caller: &Caller,
     model_id: &str,
@@ -400,26 +405,53 @@ fn answer_converse(
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
-    let completion = app
-        .backend
-        .complete(&model.id, &prompt)
-        .map_err(backend_error)?;
-    record_output(app, &plan, completion.usage.output_tokens);
+    let backend = app.backends.for_model(&model.id);
+    let answer = if op == Op::ConverseStream {
+        // The backend's event stream, gathered: its usage event charges the output tokens.
+        let events = gather(backend.stream(&model.id, &prompt)).await?;
+        let output = events.iter().find_map(|e| match e {
+            bg_backends::StreamEvent::Usage(u) => Some(u.output_tokens),
+            _ => None,
+        });
+        record_output(app, &plan, output.unwrap_or(0));
+        Answer::Events(events)
+    } else {
+        let c = backend
+            .complete(&model.id, &prompt)
+            .await
+            .map_err(backend_error)?;
+        record_output(app, &plan, c.usage.output_tokens);
+        Answer::Completion(c)
+    };
     Ok(Answered {
-        completion,
+        answer,
         latency_ms: started.elapsed().as_millis() as u64,
         fault: plan.stream_fault,
     })
 }
 
-fn converse(
+/// Every event of a backend's stream, or its first error.
+async fn gather(
+    mut events: bg_backends::EventStream<'_>,
+) -> Result<Vec<bg_backends::StreamEvent>, Refusal> {
+    let mut out = Vec::new();
+    while let Some(e) = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await {
+        out.push(e.map_err(backend_error)?);
+    }
+    Ok(out)
+}
+
+async fn converse(
     app: &App,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let a = answer_converse(app, caller, model_id, inc, Op::Converse)?;
-    let out = crate::converse::render_response(&a.completion, a.latency_ms);
+    let a = answer_converse(app, caller, model_id, inc, Op::Converse).await?;
+    let Answer::Completion(c) = &a.answer else {
+        return Err(ApiError::new("InternalFailure", 500, "no completion").into());
+    };
+    let out = crate::converse::render_response(c, a.latency_ms);
     Ok(json_response(
         200,
         out.to_string().into_bytes(),
@@ -427,14 +459,17 @@ fn converse(
     ))
 }
 
-fn converse_stream(
+async fn converse_stream(
     app: &App,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
-    let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream)?;
-    let mut frames = crate::stream::converse_frames(&a.completion, a.latency_ms);
+    let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream).await?;
+    let Answer::Events(events) = &a.answer else {
+        return Err(ApiError::new("InternalFailure", 500, "no events").into());
+    };
+    let mut frames = crate::stream::converse_frames(events, a.latency_ms);
     inject_stream_fault(&mut frames, a.fault);
     Ok(crate::stream::response(
         frames,
@@ -444,7 +479,7 @@ fn converse_stream(
     ))
 }
 
-fn invoke_stream(
+async fn invoke_stream(
     app: &App,
     caller: &Caller,
     model_id: &str,
@@ -464,8 +499,10 @@ fn invoke_stream(
         return Err(ApiError::validation(bg_gates::checks::request::NO_STREAMING).into());
     };
     let c = app
-        .backend
+        .backends
+        .for_model(&model.id)
         .complete(&model.id, &prompt)
+        .await
         .map_err(backend_error)?;
     record_output(app, &plan, c.usage.output_tokens);
     let texts: Vec<String> = c
@@ -507,7 +544,7 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
     }
 }
 
-fn invoke_model(
+async fn invoke_model(
     app: &App,
     caller: &Caller,
     model_id: &str,
@@ -521,8 +558,10 @@ fn invoke_model(
     let (bytes, input_tokens, output_tokens) = match payload.take()? {
         NativeRequest::Completion(prompt) => {
             let c = app
-                .backend
+                .backends
+                .for_model(&model.id)
                 .complete(&model.id, &prompt)
+                .await
                 .map_err(backend_error)?;
             record_output(app, &plan, c.usage.output_tokens);
             let (i, o) = (c.usage.input_tokens, c.usage.output_tokens);
@@ -547,8 +586,10 @@ fn invoke_model(
             let mut out = Vec::with_capacity(texts.len());
             for t in &texts {
                 out.push(
-                    app.backend
+                    app.backends
+                        .for_model(&model.id)
                         .embed(&model.id, t, dims, normalize)
+                        .await
                         .map_err(backend_error)?,
                 );
             }

@@ -163,6 +163,72 @@ pub struct Scenario {
     pub fault: Vec<FaultDecl>,
     #[serde(default)]
     pub access: Vec<AccessDecl>,
+    #[serde(default)]
+    pub backend: Vec<BackendDecl>,
+}
+
+/// The kinds of backend a `[[backend]]` entry may name. Only the scripted backend exists so far;
+/// upstream kinds (OpenAI-compatible, Anthropic, Bedrock) join this list with their issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Scripted,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 1] = [BackendKind::Scripted];
+}
+
+impl Choice for BackendKind {
+    const ALL: &'static [Self] = &BackendKind::ALL;
+    fn name(self) -> &'static str {
+        match self {
+            BackendKind::Scripted => "scripted",
+        }
+    }
+}
+
+fn backend_kind<'de, D: Deserializer<'de>>(d: D) -> Result<BackendKind, D::Error> {
+    choice(d, "[[backend]] kind")
+}
+
+/// `[[backend]] kind = "scripted", models = ["meta.*"], answer = "…"`: which backend answers the
+/// models matching the patterns (`*` matches any run of characters; earlier entries win). A
+/// scripted entry may pin one answer for all its models; `[[answer]]` pins stay per model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendDecl {
+    #[serde(deserialize_with = "backend_kind")]
+    pub kind: BackendKind,
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub answer: Option<String>,
+}
+
+/// The backends a scenario configures, in front of `default` (the scripted backend with the
+/// scenario's `[[answer]]` pins).
+pub fn backends(
+    scenario: Option<&Scenario>,
+    default: bg_backends::ScriptedBackend,
+) -> bg_backends::Backends {
+    let mut out = bg_backends::Backends::new(std::sync::Arc::new(default.clone()));
+    for decl in scenario.map(|s| s.backend.as_slice()).unwrap_or(&[]) {
+        match decl.kind {
+            BackendKind::Scripted => {
+                for pattern in &decl.models {
+                    let mut b = default.clone();
+                    if let Some(text) = &decl.answer {
+                        for m in bg_catalog::catalog().models.iter() {
+                            if bg_backends::glob_match(pattern, &m.id) {
+                                b.pin(&m.id, text);
+                            }
+                        }
+                    }
+                    out.route(pattern, std::sync::Arc::new(b));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A quota override: `[[quota]] model = "…", rpm = 2` (account and Region optional).

@@ -6,17 +6,16 @@
 //! body is a channel: when the client goes away the receiver is dropped, the next send fails and
 //! the producer stops at once.
 
-use crate::converse::block_json;
 use axum::body::Body;
 use axum::http::{HeaderValue, Response};
-use bg_backends::{Block, Completion};
+use bg_backends::StreamEvent;
 use bg_eventstream::{event, padding};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Words per streamed text delta (Bedrock sends a few tokens per delta).
-pub const WORDS_PER_DELTA: usize = 2;
+pub const WORDS_PER_DELTA: usize = bg_backends::WORDS_PER_DELTA;
 
 /// Bedrock pads each event with a `"p"` member of varying length (bedrock-facts §1.4); clients
 /// ignore it. We add one, deterministic, so the frames look and size like AWS's.
@@ -27,74 +26,49 @@ fn with_padding(mut v: Value, seed: u64) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
-/// Every frame of a ConverseStream answer, in order.
-pub fn converse_frames(c: &Completion, latency_ms: u64) -> Vec<Vec<u8>> {
-    let mut frames = Vec::new();
-    let mut n: u64 = 0;
-    let mut push = |frames: &mut Vec<Vec<u8>>, kind: &str, v: Value| {
-        n += 1;
-        frames.push(event(kind, &with_padding(v, n)));
-    };
-    push(&mut frames, "messageStart", json!({ "role": "assistant" }));
-    for (i, block) in c.content.iter().enumerate() {
-        match block {
-            Block::Text(t) => {
-                for piece in bg_backends::native::split_text_chunks(t, WORDS_PER_DELTA) {
-                    push(
-                        &mut frames,
-                        "contentBlockDelta",
-                        json!({ "contentBlockIndex": i, "delta": { "text": piece } }),
-                    );
-                }
+/// Every frame of a ConverseStream answer, in order, from the backend's normalized events.
+pub fn converse_frames(events: &[StreamEvent], latency_ms: u64) -> Vec<Vec<u8>> {
+    let mut frames = Vec::with_capacity(events.len());
+    for (n, ev) in events.iter().enumerate() {
+        let (kind, v) = match ev {
+            StreamEvent::MessageStart => ("messageStart", json!({ "role": "assistant" })),
+            StreamEvent::ToolUseStart { index, id, name } => (
+                "contentBlockStart",
+                json!({ "contentBlockIndex": index, "start": { "toolUse": { "toolUseId": id, "name": name } } }),
+            ),
+            StreamEvent::TextDelta { index, text } => (
+                "contentBlockDelta",
+                json!({ "contentBlockIndex": index, "delta": { "text": text } }),
+            ),
+            StreamEvent::ToolInputDelta { index, json } => (
+                "contentBlockDelta",
+                json!({ "contentBlockIndex": index, "delta": { "toolUse": { "input": json } } }),
+            ),
+            StreamEvent::ReasoningDelta { index, text } => (
+                "contentBlockDelta",
+                json!({ "contentBlockIndex": index, "delta": { "reasoningContent": { "text": text } } }),
+            ),
+            StreamEvent::BlockStop { index } => {
+                ("contentBlockStop", json!({ "contentBlockIndex": index }))
             }
-            Block::ToolUse { id, name, input } => {
-                push(
-                    &mut frames,
-                    "contentBlockStart",
-                    json!({ "contentBlockIndex": i, "start": { "toolUse": { "toolUseId": id, "name": name } } }),
-                );
-                push(
-                    &mut frames,
-                    "contentBlockDelta",
-                    json!({ "contentBlockIndex": i, "delta": { "toolUse": { "input": input.to_string() } } }),
-                );
-            }
-            Block::Reasoning(t) => {
-                push(
-                    &mut frames,
-                    "contentBlockDelta",
-                    json!({ "contentBlockIndex": i, "delta": { "reasoningContent": { "text": t } } }),
-                );
-            }
-            other => {
-                if block_json(other).is_none() {
-                    continue;
-                }
-            }
-        }
-        push(
-            &mut frames,
-            "contentBlockStop",
-            json!({ "contentBlockIndex": i }),
-        );
+            StreamEvent::MessageStop { stop_reason, .. } => (
+                "messageStop",
+                json!({ "stopReason": stop_reason.as_converse() }),
+            ),
+            StreamEvent::Usage(u) => (
+                "metadata",
+                json!({
+                    "usage": {
+                        "inputTokens": u.input_tokens,
+                        "outputTokens": u.output_tokens,
+                        "totalTokens": u.input_tokens + u.output_tokens,
+                    },
+                    "metrics": { "latencyMs": latency_ms },
+                }),
+            ),
+        };
+        frames.push(event(kind, &with_padding(v, n as u64 + 1)));
     }
-    push(
-        &mut frames,
-        "messageStop",
-        json!({ "stopReason": c.stop_reason.as_converse() }),
-    );
-    push(
-        &mut frames,
-        "metadata",
-        json!({
-            "usage": {
-                "inputTokens": c.usage.input_tokens,
-                "outputTokens": c.usage.output_tokens,
-                "totalTokens": c.usage.input_tokens + c.usage.output_tokens,
-            },
-            "metrics": { "latencyMs": latency_ms },
-        }),
-    );
     frames
 }
 
@@ -169,6 +143,7 @@ pub fn response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bg_backends::{Block, Completion};
     use bg_backends::{StopReason, Usage};
 
     #[test]
@@ -182,7 +157,7 @@ mod tests {
             },
             stop_sequence: None,
         };
-        let frames = converse_frames(&c, 7);
+        let frames = converse_frames(&bg_backends::completion_events(&c, WORDS_PER_DELTA), 7);
         let mut dec = bg_eventstream::Decoder::new();
         for f in &frames {
             dec.push(f);

@@ -1,7 +1,7 @@
 #![allow(dead_code)]
 
 use bg_backends::native::{self, NativeRequest};
-use bg_backends::{Backend, Completion, ModelFamily, Prompt, ScriptedBackend};
+use bg_backends::{Completion, ModelFamily, Prompt, ScriptedBackend};
 use serde_json::Value;
 
 pub const RID: &str = "5f1c9a52-7d0e-4b1e-9f64-0c3a1d2b3e4f";
