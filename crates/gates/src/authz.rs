@@ -422,6 +422,78 @@ pub fn assume_role_denied(caller_arn: &str, role_arn: &str) -> Deny {
     }
 }
 
+/// `sts:AssumeRole` on `role_arn`: the role exists, and the caller's identity policies,
+/// boundary, session policies and SCPs allow it with the trust policy as the resource-based
+/// policy, which must itself allow the caller (an identity-policy allow alone never lets anyone
+/// in). A missing role is refused like one that does not trust the caller, as AWS does.
+pub fn authorize_assume_role(
+    state: &State,
+    caller: &Caller,
+    role_arn: &str,
+    ctx: Context,
+) -> Result<(), Deny> {
+    let refused = || assume_role_denied(&caller.arn, role_arn);
+    let role = state.principals.get(role_arn).ok_or_else(refused)?;
+    let PrincipalKind::Role { trust_policy, .. } = &role.kind else {
+        return Err(refused());
+    };
+    let trust = Policy::parse(trust_policy, PolicyKind::Resource).map_err(|_| refused())?;
+    let trust = NamedPolicy::new("trust policy", trust);
+    let mut principal = caller.iam_principal();
+    // The session ARN carries no role path: name the role by its real ARN.
+    if let bg_iam::PrincipalKind::AssumedRole { role_arn, .. } = &mut principal.kind {
+        *role_arn = caller.entity_arn.clone();
+    }
+    let req = bg_iam::Request {
+        principal,
+        action: "sts:AssumeRole".to_string(),
+        resource: role_arn.to_string(),
+        resource_account: Some(role.account.clone()),
+        context: ctx,
+    };
+    let identity: &[NamedPolicy] = state
+        .compiled
+        .identity
+        .get(&caller.entity_arn)
+        .map(|v| v.as_slice())
+        .unwrap_or(&[]);
+    let base = Policies {
+        identity,
+        scps: state
+            .compiled
+            .scps
+            .get(&caller.account)
+            .map(|v| v.as_slice()),
+        rcps: None,
+        resource: Some(&trust),
+        boundary: state
+            .compiled
+            .boundary
+            .get(&caller.entity_arn)
+            .map(|b| &**b),
+        session: None,
+    };
+    let sessions: &[NamedPolicy] = match &caller.session {
+        Some(_) => state
+            .compiled
+            .sessions
+            .get(&caller.access_key)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]),
+        None => &[],
+    };
+    let ev = evaluate_with_sessions(&req, base, sessions);
+    let trusted = ev
+        .allowed_by
+        .iter()
+        .any(|(layer, _)| *layer == bg_iam::Layer::ResourcePolicy);
+    if ev.is_allowed() && trusted {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
 /// Authorize `action` on every resource (in order); the first refusal wins.
 pub fn authorize(
     state: &State,

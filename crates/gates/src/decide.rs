@@ -191,6 +191,12 @@ pub enum Operation<'a> {
         action: &'a str,
         resources: &'a [Resource],
     },
+    /// `sts:AssumeRole` on a role: the caller's policies and the role's trust policy, which must
+    /// itself allow the caller. `context`: the request's `sts:` condition keys.
+    AssumeRole {
+        role_arn: &'a str,
+        context: &'a [(&'a str, &'a str)],
+    },
 }
 
 /// One call, typed: who, where, what, when.

@@ -100,7 +100,7 @@ pub fn handle(app: &App, inc: &Incoming) -> Response<Body> {
             );
             xml_ok(body, rid)
         }
-        "AssumeRole" => match crate::sts_api::assume_role(app, &caller, &params, rid) {
+        "AssumeRole" => match crate::sts_api::assume_role(app, inc, &caller, &params, rid) {
             Ok(body) => xml_ok(body, rid),
             Err(e) => render(app, Proto::Query, &e, rid, action, None),
         },

@@ -20,9 +20,8 @@ use crate::error::ApiError;
 use crate::iam_api::util::{self, Checks, Params, Xml};
 use crate::query::STS_XMLNS;
 use crate::App;
-use bg_gates::authz::{base_context, RequestFacts};
-use bg_gates::{AccessKey, CallerKind, Change, Entity, PrincipalKind, Session, State};
-use bg_iam::{Context, Evaluation, Layer, NamedPolicy, Policies, Policy, PolicyKind};
+use bg_gates::{AccessKey, CallerKind, Change, Entity, PrincipalKind, Session};
+use bg_iam::{Policy, PolicyKind};
 
 /// The plaintext budget for session policies (inline + managed ARNs).
 const PACKED_LIMIT: usize = 2048;
@@ -33,6 +32,7 @@ fn access_denied(message: impl Into<String>) -> ApiError {
 
 pub fn assume_role(
     app: &App,
+    inc: &crate::Incoming,
     caller: &Caller,
     params: &[(String, String)],
     request_id: &str,
@@ -76,22 +76,11 @@ pub fn assume_role(
         .filter_map(|s| Params(s).get("arn").map(str::to_string))
         .collect();
 
-    let state = app.snapshot();
+    let state = caller.state.clone();
     let who = &caller.identity;
-    let refused = || ApiError::refused(bg_gates::authz::assume_role_denied(&who.arn, &role_arn));
     if who.kind == CallerKind::Root {
         return Err(access_denied("Roles may not be assumed by root accounts."));
     }
-    // A role that does not exist is refused like one that does not trust the caller.
-    let role = state.principals.get(role_arn).ok_or_else(refused)?;
-    let PrincipalKind::Role {
-        trust_policy,
-        max_session_duration,
-        ..
-    } = &role.kind
-    else {
-        return Err(refused());
-    };
 
     // The session policies, validated before the decision (AWS refuses a malformed one even
     // for a caller it would not let in).
@@ -117,33 +106,37 @@ pub fn assume_role(
         ));
     }
 
-    let trust = Policy::parse(trust_policy, PolicyKind::Resource).map_err(|_| refused())?;
-    let trust = NamedPolicy::new("trust policy", trust);
-    let mut ctx = base_context(
-        who,
-        &RequestFacts {
-            region: caller.region.clone(),
-            now_unix: now,
-            ..Default::default()
+    // The role, its trust policy and the caller's policies: the IAM gate.
+    let mut context = vec![("sts:RoleSessionName", session_name)];
+    context.extend(external_id.map(|e| ("sts:ExternalId", e)));
+    context.extend(source_identity.map(|s| ("sts:SourceIdentity", s)));
+    app.decide(
+        caller,
+        inc,
+        crate::auth::Proto::Query,
+        bg_gates::decide::Operation::AssumeRole {
+            role_arn,
+            context: &context,
         },
-    );
-    ctx.set("sts:RoleSessionName", session_name);
-    if let Some(e) = external_id {
-        ctx.set("sts:ExternalId", e);
-    }
-    if let Some(s) = source_identity {
-        ctx.set("sts:SourceIdentity", s);
-    }
-    let ev = evaluate_assume(&state, who, role_arn, &role.account, &trust, ctx);
-    // The trust policy is not optional: it must name the caller, its role or its account
-    // (an identity-policy allow alone never lets anyone in).
-    let trusted = ev
-        .allowed_by
-        .iter()
-        .any(|(layer, _)| *layer == Layer::ResourcePolicy);
-    if !ev.is_allowed() || !trusted {
-        return Err(refused());
-    }
+    )?;
+    let Some(role) = state.principals.get(role_arn) else {
+        return Err(ApiError::new(
+            "InternalFailure",
+            500,
+            "the admitted role is gone",
+        ));
+    };
+    let PrincipalKind::Role {
+        max_session_duration,
+        ..
+    } = &role.kind
+    else {
+        return Err(ApiError::new(
+            "InternalFailure",
+            500,
+            "the admitted role is no role",
+        ));
+    };
 
     let max = if who.kind == CallerKind::AssumedRole {
         3600
@@ -213,57 +206,4 @@ fn minified_len(doc: &str) -> usize {
     serde_json::from_str::<serde_json::Value>(doc)
         .map(|v| v.to_string().chars().count())
         .unwrap_or_else(|_| doc.chars().count())
-}
-
-/// `sts:AssumeRole` on the role for the caller: its identity policies, boundary, session
-/// policies and SCPs, with the trust policy as the resource-based policy.
-fn evaluate_assume(
-    state: &State,
-    who: &bg_gates::Caller,
-    role_arn: &str,
-    role_account: &str,
-    trust: &NamedPolicy,
-    ctx: Context,
-) -> Evaluation {
-    let mut principal = bg_iam::Principal::from_arn(&who.arn);
-    principal.tags = who.tags.clone();
-    // The session ARN carries no role path: name the role by its real ARN.
-    if let bg_iam::PrincipalKind::AssumedRole { role_arn, .. } = &mut principal.kind {
-        *role_arn = who.entity_arn.clone();
-    }
-    let req = bg_iam::Request {
-        principal,
-        action: "sts:AssumeRole".to_string(),
-        resource: role_arn.to_string(),
-        resource_account: Some(role_account.to_string()),
-        context: ctx,
-    };
-    let identity: &[NamedPolicy] = state
-        .compiled
-        .identity
-        .get(&who.entity_arn)
-        .map(|v| v.as_slice())
-        .unwrap_or(&[]);
-    let base = Policies {
-        identity,
-        scps: state.compiled.scps.get(&who.account).map(|v| v.as_slice()),
-        rcps: None,
-        resource: Some(trust),
-        boundary: state.compiled.boundary.get(&who.entity_arn).map(|b| &**b),
-        session: None,
-    };
-    let mut session_policies = Vec::new();
-    if let Some(s) = &who.session {
-        if let Some(doc) = &s.policy {
-            if let Ok(p) = Policy::parse(doc, PolicyKind::Session) {
-                session_policies.push(NamedPolicy::new("session policy", p));
-            }
-        }
-        for a in &s.policy_arns {
-            if let Some(np) = state.compiled.managed.get(a) {
-                session_policies.push((**np).clone());
-            }
-        }
-    }
-    bg_gates::authz::evaluate_with_sessions(&req, base, &session_policies)
 }

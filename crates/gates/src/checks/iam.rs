@@ -66,6 +66,13 @@ impl GateCheck for Iam {
                     authorize(w, &caller, action, &r.arn, Some(shown), ctx)?;
                 }
             }
+            Operation::AssumeRole { role_arn, context } => {
+                let mut ctx = base;
+                for (k, v) in context.iter() {
+                    ctx.set(k, v.to_string());
+                }
+                authz::authorize_assume_role(w.snap.state, &caller, role_arn, ctx)?;
+            }
             Operation::Authenticate => {}
         }
         Ok(())
