@@ -24,9 +24,9 @@
 
 mod embed;
 pub mod native;
+mod output;
 mod scripted;
 mod tokens;
-mod util;
 
 use serde::{Deserialize, Serialize};
 

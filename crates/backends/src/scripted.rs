@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::embed::pseudo_embedding;
+use crate::output::{base62_id, clip_chars, collapse_ws, find_word};
 use crate::tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
-use crate::util::{base62_id, clip_chars, collapse_ws, find_word};
 use crate::{
     Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
     ToolChoice, ToolSpec, Usage,

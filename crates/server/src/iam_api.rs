@@ -10,20 +10,20 @@
 //! Error texts are AWS's where known. Where AWS's exact wording is not known to us, the chosen
 //! text is marked `// chosen:` at its definition.
 
+pub(crate) mod awsquery;
 mod policies;
 mod principals;
 mod simulate;
-pub(crate) mod util;
 
 use crate::auth::Caller;
 use crate::auth::Proto;
 use crate::error::ApiError;
 use crate::App;
+use awsquery::Params;
 use bg_gates::decide::Resource;
 use bg_gates::{Change, Group, ManagedPolicy, Principal, PrincipalKind, State};
 use parking_lot::Mutex;
 use std::sync::Arc;
-use util::Params;
 
 pub const IAM_XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const IAM_VERSION: &str = "2010-05-08";
@@ -65,7 +65,7 @@ pub fn handle(
         now: app.now_unix(),
     };
     let result = dispatch(&cx, action)?;
-    Ok(util::response(action, IAM_XMLNS, result, request_id))
+    Ok(awsquery::response(action, IAM_XMLNS, result, request_id))
 }
 
 fn dispatch(cx: &Ctx, action: &str) -> OpResult {
@@ -444,7 +444,7 @@ impl<'a> Ctx<'a> {
     pub fn implicit_user(&self) -> Result<&Principal, ApiError> {
         let id = &self.caller.identity;
         match id.kind {
-            bg_gates::CallerKind::AssumedRole => Err(util::validation(
+            bg_gates::CallerKind::AssumedRole => Err(awsquery::validation(
                 "Must specify userName when calling with non-User credentials",
             )),
             _ => {

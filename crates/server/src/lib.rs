@@ -9,6 +9,7 @@
 //! the store first and then publish a new snapshot.
 
 pub mod access_api;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod control;
@@ -226,7 +227,7 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     };
 
     if path.starts_with("/_bedrock-gates/") {
-        return audit::admin(&app, &parts.method, &path, &query, &request_id);
+        return admin::admin(&app, &parts.method, &path, &query, &request_id);
     }
 
     let declared = parts

@@ -17,7 +17,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::iam_api::util::{self, Checks, Params, Xml};
+use crate::iam_api::awsquery::{self, Checks, Params, Xml};
 use crate::query::STS_XMLNS;
 use crate::App;
 use bg_gates::{AccessKey, CallerKind, Change, Entity, PrincipalKind, Session};
@@ -49,7 +49,7 @@ pub fn assume_role(
     let source_identity = p.get("SourceIdentity");
     let mut checks = Checks::new();
     checks.length(role_arn, "RoleArn", 20, 2048);
-    if !session_name.chars().all(util::is_name_char) {
+    if !session_name.chars().all(awsquery::is_name_char) {
         checks.fail(
             session_name,
             "roleSessionName",
@@ -90,7 +90,7 @@ pub fn assume_role(
     }
     for arn in &policy_arns {
         if !state.policies.contains_key(arn) {
-            return Err(util::validation(format!(
+            return Err(awsquery::validation(format!(
                 "Policy {arn} does not exist or is not attachable."
             )));
         }
@@ -145,11 +145,13 @@ pub fn assume_role(
     };
     let duration = duration.unwrap_or(3600.min(max));
     if duration > max {
-        return Err(util::validation(if who.kind == CallerKind::AssumedRole {
-            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
-        } else {
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-        }));
+        return Err(awsquery::validation(
+            if who.kind == CallerKind::AssumedRole {
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+            } else {
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            },
+        ));
     }
 
     let session = Session {
@@ -159,11 +161,11 @@ pub fn assume_role(
         policy_arns: policy_arns.clone(),
     };
     let key = AccessKey {
-        access_key_id: util::access_key_id("ASIA"),
-        secret_access_key: util::secret_access_key(),
+        access_key_id: awsquery::access_key_id("ASIA"),
+        secret_access_key: awsquery::secret_access_key(),
         principal_arn: role.arn.clone(),
         account: role.account.clone(),
-        session_token: Some(util::session_token()),
+        session_token: Some(awsquery::session_token()),
         expires_unix: Some(now + duration),
         active: true,
         session: Some(session.clone()),
@@ -188,12 +190,12 @@ pub fn assume_role(
         .leaf("AccessKeyId", &key.access_key_id)
         .leaf("SecretAccessKey", &key.secret_access_key)
         .leaf("SessionToken", key.session_token.as_deref().unwrap_or(""))
-        .leaf("Expiration", util::iso8601(now + duration))
+        .leaf("Expiration", awsquery::iso8601(now + duration))
         .close("Credentials");
     if policy.is_some() || !policy_arns.is_empty() {
         x.leaf("PackedPolicySize", packed_percent);
     }
-    Ok(util::response(
+    Ok(awsquery::response(
         "AssumeRole",
         STS_XMLNS,
         Some(x.finish()),

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::schema::{child, lenient, parse_object, Checker, Kind};
 use super::{anthropic_model_name, base64_len, base64_text, json_text, with_metrics, NativeError};
-use crate::util::{base62_id, null, Obj, J};
+use crate::output::{base62_id, null, Obj, J};
 use crate::{Block, Completion, Message, Prompt, Role, StopReason, ToolChoice, ToolSpec};
 
 const VERSION: &str = "bedrock-2023-05-31";

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::anthropic::clamp_u32;
 use super::schema::{child, found_name, lenient, parse_object, Checker, Kind};
 use super::{base64_len, json_text, tool_calls, with_metrics, NativeError};
-use crate::util::{base62_id, null, Obj, J};
+use crate::output::{base62_id, null, Obj, J};
 use crate::{
     Block, Completion, Message, ModelFamily, Prompt, Role, StopReason, ToolChoice, ToolSpec,
 };

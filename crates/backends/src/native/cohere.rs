@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::anthropic::clamp_u32;
 use super::schema::{child, lenient, parse_object, Checker, Kind};
 use super::{json_text, tool_calls, with_metrics, NativeError, NativeRequest};
-use crate::util::{hex_id, uuid_id, Obj, J};
+use crate::output::{hex_id, uuid_id, Obj, J};
 use crate::{Block, Completion, Embedding, Message, Prompt, Role, StopReason, ToolSpec};
 
 const R_ALLOWED: &[&str] = &[

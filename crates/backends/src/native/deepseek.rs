@@ -8,7 +8,7 @@ use super::mistral::stop_reason;
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_deepseek;
 use super::{with_metrics, NativeError};
-use crate::util::{null, Obj, J};
+use crate::output::{null, Obj, J};
 use crate::{Completion, Prompt};
 
 /// Decode a DeepSeek-R1 request body (template tokens stripped).

@@ -6,8 +6,8 @@ use super::anthropic::clamp_u32;
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_llama;
 use super::{with_metrics, NativeError};
+use crate::output::{null, Obj, J};
 use crate::tokens::count_tokens;
-use crate::util::{null, Obj, J};
 use crate::{Completion, Prompt, StopReason};
 
 /// Decode a Llama request body; chat-template tokens are stripped

@@ -7,7 +7,7 @@ use super::anthropic::clamp_u32;
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_inst;
 use super::{with_metrics, NativeError};
-use crate::util::{null, Obj, J};
+use crate::output::{null, Obj, J};
 use crate::{Completion, Prompt, StopReason};
 
 /// Decode a Mistral prompt-form request body (`[INST]` markup stripped).

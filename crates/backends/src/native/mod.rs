@@ -51,7 +51,7 @@ mod titan;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::util::Obj;
+use crate::output::Obj;
 use crate::{Completion, Embedding, ModelFamily, Prompt};
 
 /// A decoded native request.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::anthropic::clamp_u32;
 use super::schema::{child, lenient, parse_object, Checker, Kind};
 use super::{base64_len, base64_text, json_text, with_metrics, NativeError};
-use crate::util::Obj;
+use crate::output::Obj;
 use crate::{Block, Completion, Message, Prompt, Role, ToolChoice, ToolSpec};
 
 const ALLOWED: &[&str] = &[

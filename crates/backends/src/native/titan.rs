@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::anthropic::clamp_u32;
 use super::schema::{child, parse_object, Checker, Kind};
 use super::{with_metrics, NativeError, NativeRequest};
+use crate::output::{hex_id, null, Obj, J};
 use crate::tokens::count_tokens;
-use crate::util::{hex_id, null, Obj, J};
 use crate::{Completion, Embedding, Message, Prompt, StopReason};
 
 /// Decode a Titan Text request body.

@@ -1,7 +1,7 @@
 //! Managed policies and their versions, attachments, inline policies, permissions boundaries.
 
+use super::awsquery::{self, Checks, Xml};
 use super::principals::{check_boundary, page_xml};
-use super::util::{self, Checks, Xml};
 use super::{
     already_exists, check_policy_arn, conflict, limit, malformed, no_such, not_attachable, Ctx,
     Kind, OpResult, Target,
@@ -60,17 +60,17 @@ fn policy_xml(cx: &Ctx, x: &mut Xml, p: &ManagedPolicy, description: bool) {
     if description {
         x.opt("Description", p.description.as_deref());
     }
-    x.leaf("CreateDate", util::iso8601(p.created_unix))
-        .leaf("UpdateDate", util::iso8601(p.updated_unix));
+    x.leaf("CreateDate", awsquery::iso8601(p.created_unix))
+        .leaf("UpdateDate", awsquery::iso8601(p.updated_unix));
 }
 
 fn version_xml(x: &mut Xml, p: &ManagedPolicy, v: &PolicyVersion, document: bool) {
     if document {
-        x.leaf("Document", util::url_encode(&v.document));
+        x.leaf("Document", awsquery::url_encode(&v.document));
     }
     x.leaf("VersionId", &v.version_id)
         .leaf("IsDefaultVersion", v.version_id == p.default_version)
-        .leaf("CreateDate", util::iso8601(v.created_unix));
+        .leaf("CreateDate", awsquery::iso8601(v.created_unix));
 }
 
 /// The policy named by `PolicyArn`, after checking the ARN's form and authorizing `action`
@@ -133,7 +133,7 @@ pub fn create_policy(cx: &Ctx) -> OpResult {
         )));
     }
     parse_identity(doc)?;
-    if util::policy_size(doc) > MANAGED_POLICY_SIZE {
+    if awsquery::policy_size(doc) > MANAGED_POLICY_SIZE {
         return Err(limit(format!(
             "Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}"
         )));
@@ -264,7 +264,7 @@ pub fn create_policy_version(cx: &Ctx) -> OpResult {
         ));
     }
     parse_identity(doc)?;
-    if util::policy_size(doc) > MANAGED_POLICY_SIZE {
+    if awsquery::policy_size(doc) > MANAGED_POLICY_SIZE {
         return Err(limit(format!(
             "Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}"
         )));
@@ -479,8 +479,11 @@ pub fn put_inline(cx: &Ctx, kind: Kind) -> OpResult {
     if let Some(k) = &existing {
         inline.remove(k);
     }
-    let total: usize =
-        inline.values().map(|d| util::policy_size(d)).sum::<usize>() + util::policy_size(doc);
+    let total: usize = inline
+        .values()
+        .map(|d| awsquery::policy_size(d))
+        .sum::<usize>()
+        + awsquery::policy_size(doc);
     if total > inline_quota(kind) {
         return Err(limit(format!(
             "Maximum policy size of {} bytes exceeded for {} {}",
@@ -519,7 +522,7 @@ pub fn get_inline(cx: &Ctx, kind: Kind) -> OpResult {
     let mut x = Xml::new();
     x.leaf(kind.name_member(), entity_name)
         .leaf("PolicyName", stored)
-        .leaf("PolicyDocument", util::url_encode(&doc));
+        .leaf("PolicyDocument", awsquery::url_encode(&doc));
     Ok(Some(x.finish()))
 }
 

@@ -1,6 +1,6 @@
 //! Users, groups, roles, their tags and access keys.
 
-use super::util::{self, Checks, Params, Xml};
+use super::awsquery::{self, Checks, Params, Xml};
 use super::{
     already_exists, conflict, invalid_input, limit, malformed, no_such, Ctx, Kind, OpResult,
 };
@@ -36,7 +36,7 @@ pub(crate) fn user_xml(x: &mut Xml, p: &Principal, full: bool) {
     }
     x.leaf("UserId", &p.unique_id)
         .leaf("Arn", &p.arn)
-        .leaf("CreateDate", util::iso8601(p.created_unix));
+        .leaf("CreateDate", awsquery::iso8601(p.created_unix));
     if full {
         boundary_xml(x, p.permissions_boundary.as_deref());
         if !p.tags.is_empty() {
@@ -60,8 +60,11 @@ pub(crate) fn role_xml(x: &mut Xml, p: &Principal, full: bool) {
         .leaf("RoleName", p.name())
         .leaf("RoleId", &p.unique_id)
         .leaf("Arn", &p.arn)
-        .leaf("CreateDate", util::iso8601(p.created_unix))
-        .leaf("AssumeRolePolicyDocument", util::url_encode(trust_policy))
+        .leaf("CreateDate", awsquery::iso8601(p.created_unix))
+        .leaf(
+            "AssumeRolePolicyDocument",
+            awsquery::url_encode(trust_policy),
+        )
         .opt("Description", description.as_deref())
         .leaf("MaxSessionDuration", max_session_duration);
     if full {
@@ -78,7 +81,7 @@ pub(crate) fn group_xml(x: &mut Xml, g: &Group) {
         .leaf("GroupName", &g.name)
         .leaf("GroupId", &g.unique_id)
         .leaf("Arn", &g.arn)
-        .leaf("CreateDate", util::iso8601(g.created_unix));
+        .leaf("CreateDate", awsquery::iso8601(g.created_unix));
 }
 
 /// `IsTruncated` and, when truncated, `Marker`.
@@ -134,10 +137,10 @@ pub(crate) fn parse_tags(p: &Params) -> Result<Vec<(String, String)>, ApiError> 
         let n = i + 1;
         let key = tp
             .get("Key")
-            .ok_or_else(|| util::missing(&format!("tags.{n}.member.key")))?;
+            .ok_or_else(|| awsquery::missing(&format!("tags.{n}.member.key")))?;
         let value = tp
             .get("Value")
-            .ok_or_else(|| util::missing(&format!("tags.{n}.member.value")))?;
+            .ok_or_else(|| awsquery::missing(&format!("tags.{n}.member.value")))?;
         checks.length(key, &format!("tags.{n}.member.key"), 1, 128);
         checks.length(value, &format!("tags.{n}.member.value"), 0, 256);
         if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
@@ -181,7 +184,7 @@ pub fn tag(cx: &Ctx, kind: Kind) -> OpResult {
     let name = cx.p.required(kind.name_member())?;
     let tags = parse_tags(&cx.p)?;
     if !cx.p.has_list("Tags") {
-        return Err(util::missing("Tags"));
+        return Err(awsquery::missing("Tags"));
     }
     Checks::new()
         .name(name, kind.name_member(), kind.max_name())
@@ -206,7 +209,7 @@ pub fn tag(cx: &Ctx, kind: Kind) -> OpResult {
 pub fn untag(cx: &Ctx, kind: Kind) -> OpResult {
     let name = cx.p.required(kind.name_member())?;
     if !cx.p.has_list("TagKeys") {
-        return Err(util::missing("TagKeys"));
+        return Err(awsquery::missing("TagKeys"));
     }
     let keys = cx.p.list("TagKeys");
     let arn = cx.target_arn(kind, name);
@@ -758,8 +761,8 @@ pub fn create_access_key(cx: &Ctx) -> OpResult {
         return Err(limit("Cannot exceed quota for AccessKeysPerUser: 2"));
     }
     let key = AccessKey {
-        access_key_id: util::access_key_id("AKIA"),
-        secret_access_key: util::secret_access_key(),
+        access_key_id: awsquery::access_key_id("AKIA"),
+        secret_access_key: awsquery::secret_access_key(),
         principal_arn: u.arn.clone(),
         account: u.account.clone(),
         session_token: None,
@@ -775,7 +778,7 @@ pub fn create_access_key(cx: &Ctx) -> OpResult {
         .leaf("AccessKeyId", &key.access_key_id)
         .leaf("Status", "Active")
         .leaf("SecretAccessKey", &key.secret_access_key)
-        .leaf("CreateDate", util::iso8601(key.created_unix))
+        .leaf("CreateDate", awsquery::iso8601(key.created_unix))
         .close("AccessKey");
     Ok(Some(x.finish()))
 }
@@ -827,7 +830,7 @@ pub fn list_access_keys(cx: &Ctx) -> OpResult {
         x.opt("UserName", key_user_name(&u))
             .leaf("AccessKeyId", &k.access_key_id)
             .leaf("Status", if k.active { "Active" } else { "Inactive" })
-            .leaf("CreateDate", util::iso8601(k.created_unix));
+            .leaf("CreateDate", awsquery::iso8601(k.created_unix));
     });
     page_xml(&mut x, marker);
     Ok(Some(x.finish()))

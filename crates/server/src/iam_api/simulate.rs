@@ -16,8 +16,8 @@
 //!   MalformedPolicyDocument sentence (the operation's model lists no MalformedPolicyDocument).
 //! * SimulateCustomPolicy without `CallerArn` simulates `arn:aws:iam::ACCOUNT:user/IAMSimulatedUser`.
 
+use super::awsquery::{self, Checks, Params, Xml};
 use super::principals::page_xml;
-use super::util::{self, Checks, Params, Xml};
 use super::{invalid_input, no_such, no_such_entity, Ctx, Kind, OpResult};
 use crate::error::ApiError;
 use bg_gates::{Caller, CallerKind, Principal, PrincipalKind};
@@ -93,7 +93,7 @@ fn resource_policy(p: &Params, sources: &mut Vec<Source>) -> Result<Option<Named
 
 fn action_names<'a>(p: &Params<'a>) -> Result<Vec<&'a str>, ApiError> {
     if !p.has_list("ActionNames") {
-        return Err(util::missing("ActionNames"));
+        return Err(awsquery::missing("ActionNames"));
     }
     let v = p.list("ActionNames");
     let mut c = Checks::new();
@@ -136,7 +136,7 @@ fn context_entries(p: &Params) -> Result<Vec<(String, Vec<String>, bool)>, ApiEr
         let ep = Params(e);
         let n = i + 1;
         let Some(name) = ep.get("ContextKeyName") else {
-            return Err(util::missing(&format!(
+            return Err(awsquery::missing(&format!(
                 "contextEntries.{n}.member.contextKeyName"
             )));
         };
@@ -513,7 +513,7 @@ fn owner_account(s: &str) -> String {
 
 pub fn simulate_custom_policy(cx: &Ctx) -> OpResult {
     if !cx.p.has_list("PolicyInputList") {
-        return Err(util::missing("PolicyInputList"));
+        return Err(awsquery::missing("PolicyInputList"));
     }
     let actions = action_names(&cx.p)?;
     let resources = resource_arns(&cx.p);

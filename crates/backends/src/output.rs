@@ -1,4 +1,4 @@
-//! Small shared helpers: deterministic ids, an insertion-ordered JSON object,
+//! What responses are built from: deterministic ids, an insertion-ordered JSON object,
 //! and text utilities.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
