@@ -298,7 +298,7 @@ fn main() -> Result<()> {
 
 /// The state `serve --scenario FILE` starts with on an empty database: the default account, then
 /// the scenario's entities and its model-access state at `now`.
-fn scenario_state(path: &PathBuf, now: i64) -> Result<bg_gates::State> {
+fn scenario_state(path: &std::path::Path, now: i64) -> Result<bg_gates::State> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let scenario = bg_server::scenario::Scenario::from_toml(&text)
@@ -310,7 +310,7 @@ fn scenario_state(path: &PathBuf, now: i64) -> Result<bg_gates::State> {
 }
 
 /// serve's state database as it stands (the default account added as serve adds it).
-fn stored_state(path: &PathBuf) -> Result<bg_gates::State> {
+fn stored_state(path: &std::path::Path) -> Result<bg_gates::State> {
     use bg_gates::Store;
     if !path.exists() {
         anyhow::bail!("no state database at {}", path.display());

@@ -103,7 +103,7 @@ pub fn get_availability(
         &[bg_gates::decide::Resource::arn(model.arn(region))],
     );
     let a = bg_gates::access::availability(
-        &state,
+        state,
         model,
         &caller.identity.account,
         region,
