@@ -38,6 +38,143 @@ pub enum Op {
     DeleteModelInvocationLoggingConfiguration,
 }
 
+/// One restJson1 operation as the service models declare it: its name, HTTP method and URI
+/// (`{}` stands for the one label: a model ID or ARN, a profile ID or ARN). Every operation is
+/// declared here once; routing and names read this table.
+pub struct OpSpec {
+    pub op: Op,
+    pub name: &'static str,
+    pub method: Method,
+    pub uri: &'static str,
+}
+
+const fn spec(op: Op, name: &'static str, method: Method, uri: &'static str) -> OpSpec {
+    OpSpec {
+        op,
+        name,
+        method,
+        uri,
+    }
+}
+
+pub static OPERATIONS: &[OpSpec] = &[
+    spec(Op::Converse, "Converse", Method::POST, "/model/{}/converse"),
+    spec(
+        Op::ConverseStream,
+        "ConverseStream",
+        Method::POST,
+        "/model/{}/converse-stream",
+    ),
+    spec(
+        Op::InvokeModel,
+        "InvokeModel",
+        Method::POST,
+        "/model/{}/invoke",
+    ),
+    spec(
+        Op::InvokeModelWithResponseStream,
+        "InvokeModelWithResponseStream",
+        Method::POST,
+        "/model/{}/invoke-with-response-stream",
+    ),
+    spec(
+        Op::CountTokens,
+        "CountTokens",
+        Method::POST,
+        "/model/{}/count-tokens",
+    ),
+    spec(
+        Op::ListFoundationModels,
+        "ListFoundationModels",
+        Method::GET,
+        "/foundation-models",
+    ),
+    spec(
+        Op::GetFoundationModel,
+        "GetFoundationModel",
+        Method::GET,
+        "/foundation-models/{}",
+    ),
+    spec(
+        Op::GetFoundationModelAvailability,
+        "GetFoundationModelAvailability",
+        Method::GET,
+        "/foundation-model-availability/{}",
+    ),
+    spec(
+        Op::ListFoundationModelAgreementOffers,
+        "ListFoundationModelAgreementOffers",
+        Method::GET,
+        "/list-foundation-model-agreement-offers/{}",
+    ),
+    spec(
+        Op::CreateFoundationModelAgreement,
+        "CreateFoundationModelAgreement",
+        Method::POST,
+        "/create-foundation-model-agreement",
+    ),
+    spec(
+        Op::DeleteFoundationModelAgreement,
+        "DeleteFoundationModelAgreement",
+        Method::POST,
+        "/delete-foundation-model-agreement",
+    ),
+    spec(
+        Op::PutUseCaseForModelAccess,
+        "PutUseCaseForModelAccess",
+        Method::POST,
+        "/use-case-for-model-access",
+    ),
+    spec(
+        Op::GetUseCaseForModelAccess,
+        "GetUseCaseForModelAccess",
+        Method::GET,
+        "/use-case-for-model-access",
+    ),
+    spec(
+        Op::ListInferenceProfiles,
+        "ListInferenceProfiles",
+        Method::GET,
+        "/inference-profiles",
+    ),
+    spec(
+        Op::CreateInferenceProfile,
+        "CreateInferenceProfile",
+        Method::POST,
+        "/inference-profiles",
+    ),
+    spec(
+        Op::GetInferenceProfile,
+        "GetInferenceProfile",
+        Method::GET,
+        "/inference-profiles/{}",
+    ),
+    spec(
+        Op::DeleteInferenceProfile,
+        "DeleteInferenceProfile",
+        Method::DELETE,
+        "/inference-profiles/{}",
+    ),
+    spec(
+        Op::GetModelInvocationLoggingConfiguration,
+        "GetModelInvocationLoggingConfiguration",
+        Method::GET,
+        "/logging/modelinvocations",
+    ),
+    spec(
+        Op::PutModelInvocationLoggingConfiguration,
+        "PutModelInvocationLoggingConfiguration",
+        Method::PUT,
+        "/logging/modelinvocations",
+    ),
+    spec(
+        Op::DeleteModelInvocationLoggingConfiguration,
+        "DeleteModelInvocationLoggingConfiguration",
+        Method::DELETE,
+        "/logging/modelinvocations",
+    ),
+];
+
 impl Op {
     /// Answers with an event stream (and so meets the stream faults).
     pub fn streams(self) -> bool {
@@ -45,95 +182,47 @@ impl Op {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Op::Converse => "Converse",
-            Op::ConverseStream => "ConverseStream",
-            Op::InvokeModel => "InvokeModel",
-            Op::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
-            Op::CountTokens => "CountTokens",
-            Op::ListFoundationModels => "ListFoundationModels",
-            Op::GetFoundationModel => "GetFoundationModel",
-            Op::GetFoundationModelAvailability => "GetFoundationModelAvailability",
-            Op::ListFoundationModelAgreementOffers => "ListFoundationModelAgreementOffers",
-            Op::CreateFoundationModelAgreement => "CreateFoundationModelAgreement",
-            Op::DeleteFoundationModelAgreement => "DeleteFoundationModelAgreement",
-            Op::PutUseCaseForModelAccess => "PutUseCaseForModelAccess",
-            Op::GetUseCaseForModelAccess => "GetUseCaseForModelAccess",
-            Op::ListInferenceProfiles => "ListInferenceProfiles",
-            Op::GetInferenceProfile => "GetInferenceProfile",
-            Op::CreateInferenceProfile => "CreateInferenceProfile",
-            Op::DeleteInferenceProfile => "DeleteInferenceProfile",
-            Op::GetModelInvocationLoggingConfiguration => "GetModelInvocationLoggingConfiguration",
-            Op::PutModelInvocationLoggingConfiguration => "PutModelInvocationLoggingConfiguration",
-            Op::DeleteModelInvocationLoggingConfiguration => {
-                "DeleteModelInvocationLoggingConfiguration"
+        OPERATIONS
+            .iter()
+            .find(|s| s.op == self)
+            .map(|s| s.name)
+            .unwrap_or("-")
+    }
+}
+
+/// The raw path's segments against a URI of [`OPERATIONS`]: the label's raw text when they match.
+fn match_uri<'p>(uri: &str, path: &'p str) -> Option<Option<&'p str>> {
+    let mut label = None;
+    let mut have = path.split('/');
+    for want in uri.split('/') {
+        let got = have.next()?;
+        if want == "{}" {
+            if got.is_empty() {
+                return None;
             }
+            label = Some(got);
+        } else if want != got {
+            return None;
         }
     }
+    have.next().is_none().then_some(label)
 }
 
 /// Route by method and raw path. Labels are percent-decoded here (SDKs encode ':' and '/' in
 /// model IDs and ARNs).
 pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
-    let segs: Vec<&str> = path.split('/').collect();
-    let label = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    match (method, segs.as_slice()) {
-        (&Method::POST, ["", "model", id, op]) if !id.is_empty() => {
-            let op = match *op {
-                "converse" => Op::Converse,
-                "converse-stream" => Op::ConverseStream,
-                "invoke" => Op::InvokeModel,
-                "invoke-with-response-stream" => Op::InvokeModelWithResponseStream,
-                "count-tokens" => Op::CountTokens,
-                _ => return None,
-            };
-            Some((op, Some(label(id))))
-        }
-        (&Method::GET, ["", "foundation-models"]) => Some((Op::ListFoundationModels, None)),
-        (&Method::GET, ["", "foundation-models", id]) if !id.is_empty() => {
-            Some((Op::GetFoundationModel, Some(label(id))))
-        }
-        (&Method::GET, ["", "foundation-model-availability", id]) if !id.is_empty() => {
-            Some((Op::GetFoundationModelAvailability, Some(label(id))))
-        }
-        (&Method::GET, ["", "list-foundation-model-agreement-offers", id]) if !id.is_empty() => {
-            Some((Op::ListFoundationModelAgreementOffers, Some(label(id))))
-        }
-        (&Method::POST, ["", "create-foundation-model-agreement"]) => {
-            Some((Op::CreateFoundationModelAgreement, None))
-        }
-        (&Method::POST, ["", "delete-foundation-model-agreement"]) => {
-            Some((Op::DeleteFoundationModelAgreement, None))
-        }
-        (&Method::POST, ["", "use-case-for-model-access"]) => {
-            Some((Op::PutUseCaseForModelAccess, None))
-        }
-        (&Method::GET, ["", "use-case-for-model-access"]) => {
-            Some((Op::GetUseCaseForModelAccess, None))
-        }
-        (&Method::GET, ["", "inference-profiles"]) => Some((Op::ListInferenceProfiles, None)),
-        (&Method::POST, ["", "inference-profiles"]) => Some((Op::CreateInferenceProfile, None)),
-        (&Method::GET, ["", "inference-profiles", id]) if !id.is_empty() => {
-            Some((Op::GetInferenceProfile, Some(label(id))))
-        }
-        (&Method::DELETE, ["", "inference-profiles", id]) if !id.is_empty() => {
-            Some((Op::DeleteInferenceProfile, Some(label(id))))
-        }
-        (&Method::GET, ["", "logging", "modelinvocations"]) => {
-            Some((Op::GetModelInvocationLoggingConfiguration, None))
-        }
-        (&Method::PUT, ["", "logging", "modelinvocations"]) => {
-            Some((Op::PutModelInvocationLoggingConfiguration, None))
-        }
-        (&Method::DELETE, ["", "logging", "modelinvocations"]) => {
-            Some((Op::DeleteModelInvocationLoggingConfiguration, None))
-        }
-        _ => None,
-    }
+    OPERATIONS
+        .iter()
+        .filter(|s| s.method == *method)
+        .find_map(|s| match_uri(s.uri, path).map(|label| (s.op, label)))
+        .map(|(op, label)| {
+            let label = label.map(|l| {
+                percent_encoding::percent_decode_str(l)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+            (op, label)
+        })
 }
 
 pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
@@ -644,4 +733,45 @@ fn count_tokens(
         out.to_string().into_bytes(),
         &inc.request_id,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declared_operation_routes_to_itself() {
+        for s in OPERATIONS {
+            let path = s.uri.replace("{}", "amazon.nova-lite-v1%3A0");
+            let (op, label) = route(&s.method, &path).unwrap_or_else(|| panic!("{}", s.name));
+            assert_eq!(op, s.op, "{}", s.name);
+            assert_eq!(op.name(), s.name);
+            let want = s
+                .uri
+                .contains("{}")
+                .then(|| "amazon.nova-lite-v1:0".to_string());
+            assert_eq!(label, want, "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn near_misses_do_not_route() {
+        for (m, p) in [
+            (Method::POST, "/model//converse"),
+            (Method::POST, "/model/x/converse/extra"),
+            (Method::GET, "/model/x/converse"),
+            (Method::POST, "/model/x/chat"),
+            (Method::GET, "/foundation-models/"),
+            (Method::PATCH, "/inference-profiles"),
+        ] {
+            assert!(route(&m, p).is_none(), "{m} {p}");
+        }
+        assert_eq!(
+            route(&Method::GET, "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Aapplication-inference-profile%2Fabc"),
+            Some((
+                Op::GetInferenceProfile,
+                Some("arn:aws:bedrock:us-east-1:1:application-inference-profile/abc".into())
+            ))
+        );
+    }
 }
