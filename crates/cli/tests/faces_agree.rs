@@ -535,3 +535,65 @@ fn policy_check_command_with_a_scenario_names_each_gate() {
     ]);
     assert_eq!((code, v["allowed"].as_bool()), (0, Some(true)), "{v}");
 }
+
+/// `--state` reads serve's database as serve left it (here: while serve runs, WAL mode).
+#[test]
+fn policy_check_reads_serves_state_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let scenario = scenarios_dir().join("two-gates-iam-and-access.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
+        .args(["serve", "--port", "0", "--state"])
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("http://"), "{line}");
+    let run = || {
+        policy_check_cli(&[
+            "--state",
+            db.to_str().unwrap(),
+            "--principal",
+            "AKIAROOTTWOGATESACCS",
+            "--model",
+            "amazon.nova-pro-v1:0",
+            "--region",
+            "us-east-1",
+        ])
+    };
+    let (code, v) = run();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((code, v["gate"].as_str()), (4, Some("model-access")), "{v}");
+    // and after serve is gone, the same
+    let (code, _) = run();
+    assert_eq!(code, 4);
+    // no such database: an error, not an empty state
+    let (code, out) = {
+        let o = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
+            .args(["policy", "check", "--state"])
+            .arg(dir.path().join("missing.db"))
+            .args([
+                "--principal",
+                "test",
+                "--model",
+                "amazon.nova-lite-v1:0",
+                "--region",
+                "us-east-1",
+            ])
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 1);
+    assert!(out.contains("no state database at"), "{out}");
+}
