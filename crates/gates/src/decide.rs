@@ -380,6 +380,20 @@ impl<'a> Work<'_, 'a> {
         }
     }
 
+    /// Run `f` with the caller and the work, without cloning the caller (a gate that reads it
+    /// while it writes the plan). `None` when no caller was admitted.
+    pub fn with_caller<R>(&mut self, f: impl FnOnce(&mut Self, &Caller) -> R) -> Option<R> {
+        let owned = self.plan.caller.take();
+        let call = self.call;
+        let r = match (&owned, &call.who) {
+            (Some(c), _) => Some(f(self, c)),
+            (None, Who::Authenticated(c)) => Some(f(self, c)),
+            _ => None,
+        };
+        self.plan.caller = owned;
+        r
+    }
+
     pub fn explaining(&self) -> bool {
         self.trace.is_some()
     }

@@ -24,59 +24,60 @@ impl GateCheck for Iam {
     }
 
     fn check(&self, w: &mut Work) -> Result<(), Refusal> {
-        let facts = w.call.facts();
-        let Some(caller) = w.caller().cloned() else {
-            return Ok(());
-        };
-        let base = base_context(&caller, &facts);
-        match &w.call.op {
-            Operation::Invoke(inv) => {
-                let Some(target) = w.plan.target.clone() else {
-                    return Ok(());
-                };
-                let resources = crate::invoke::invoke_resources(&target, &caller, &facts);
-                // Explaining, every resource is evaluated (the first refusal still wins).
-                let mut first = None;
-                for (arn, ctx) in resources {
-                    if let Err(r) = authorize(w, &caller, inv.kind.action(), &arn, Some(&arn), ctx)
-                    {
-                        first.get_or_insert(r);
-                        if !w.explaining() {
-                            break;
-                        }
-                    }
-                }
-                if let Some(r) = first {
-                    return Err(r);
-                }
-            }
-            Operation::Api { action, resources } => {
-                if resources.is_empty() {
-                    return authorize(w, &caller, action, "*", None, base);
-                }
-                for r in resources.iter() {
-                    let mut ctx = base.clone();
-                    for (k, v) in &r.context {
-                        ctx.set(k, v.clone());
-                    }
-                    for (k, vs) in &r.multi {
-                        ctx.set_multi(k, vs.iter().cloned());
-                    }
-                    let shown = r.shown.as_deref().unwrap_or(&r.arn);
-                    authorize(w, &caller, action, &r.arn, Some(shown), ctx)?;
-                }
-            }
-            Operation::AssumeRole { role_arn, context } => {
-                let mut ctx = base;
-                for (k, v) in context.iter() {
-                    ctx.set(k, v.to_string());
-                }
-                authz::authorize_assume_role(w.snap.state, &caller, role_arn, ctx)?;
-            }
-            Operation::Authenticate => {}
-        }
-        Ok(())
+        w.with_caller(check_as).unwrap_or(Ok(()))
     }
+}
+
+fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
+    let call = w.call;
+    let facts = call.facts();
+    let base = base_context(caller, &facts);
+    match &call.op {
+        Operation::Invoke(inv) => {
+            let Some(target) = w.plan.target.clone() else {
+                return Ok(());
+            };
+            let resources = crate::invoke::invoke_resources(&target, caller, &facts);
+            // Explaining, every resource is evaluated (the first refusal still wins).
+            let mut first = None;
+            for (arn, ctx) in resources {
+                if let Err(r) = authorize(w, caller, inv.kind.action(), &arn, Some(&arn), ctx) {
+                    first.get_or_insert(r);
+                    if !w.explaining() {
+                        break;
+                    }
+                }
+            }
+            if let Some(r) = first {
+                return Err(r);
+            }
+        }
+        Operation::Api { action, resources } => {
+            if resources.is_empty() {
+                return authorize(w, caller, action, "*", None, base);
+            }
+            for r in resources.iter() {
+                let mut ctx = base.clone();
+                for (k, v) in &r.context {
+                    ctx.set(k, v.clone());
+                }
+                for (k, vs) in &r.multi {
+                    ctx.set_multi(k, vs.iter().cloned());
+                }
+                let shown = r.shown.as_deref().unwrap_or(&r.arn);
+                authorize(w, caller, action, &r.arn, Some(shown), ctx)?;
+            }
+        }
+        Operation::AssumeRole { role_arn, context } => {
+            let mut ctx = base;
+            for (k, v) in context.iter() {
+                ctx.set(k, v.to_string());
+            }
+            authz::authorize_assume_role(w.snap.state, caller, role_arn, ctx)?;
+        }
+        Operation::Authenticate => {}
+    }
+    Ok(())
 }
 
 /// Evaluate one action on one resource; refuse with AWS's sentence, naming `shown` (no resource:

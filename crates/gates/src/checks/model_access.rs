@@ -26,24 +26,28 @@ impl GateCheck for ModelAccessGate {
     }
 
     fn check(&self, w: &mut Work) -> Result<(), Refusal> {
-        let (Some(target), Some(caller)) = (w.plan.target.clone(), w.caller().cloned()) else {
-            return Ok(());
-        };
-        let state = w.snap.state;
-        let facts = w.call.facts();
-        let can_subscribe = || may_subscribe(state, &caller, &facts);
-        let f = CallerFacts {
-            account: &caller.account,
-            region: w.call.region,
-            can_subscribe: &can_subscribe,
-            now: w.call.now,
-        };
-        let (changes, verdict) = access::check(state, target.model, &f);
-        w.effects.extend(changes);
-        verdict?;
-        w.note(|| format!("account {} may use {}", caller.account, target.model.id));
-        Ok(())
+        w.with_caller(check_as).unwrap_or(Ok(()))
     }
+}
+
+fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
+    let Some(model) = w.plan.target.as_ref().map(|t| t.model) else {
+        return Ok(());
+    };
+    let (state, call) = (w.snap.state, w.call);
+    // Asked only for a first Marketplace call.
+    let can_subscribe = || may_subscribe(state, caller, &call.facts());
+    let f = CallerFacts {
+        account: &caller.account,
+        region: call.region,
+        can_subscribe: &can_subscribe,
+        now: call.now,
+    };
+    let (changes, verdict) = access::check(state, model, &f);
+    w.effects.extend(changes);
+    verdict?;
+    w.note(|| format!("account {} may use {}", caller.account, model.id));
+    Ok(())
 }
 
 /// May the caller start an AWS Marketplace subscription through Bedrock (the first call of a
