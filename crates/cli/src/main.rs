@@ -208,7 +208,7 @@ fn main() -> Result<()> {
                     scp,
                     account,
                 },
-        } => policy_generate(bg_doctor::generate::Request {
+        } => policy_generate(bg_diagnose::generate::Request {
             models,
             regions,
             profile_prefixes,
@@ -235,8 +235,8 @@ fn main() -> Result<()> {
                 },
         } => {
             let now_unix = bg_server::wall_unix();
-            let read = |p: &PathBuf| -> Result<bg_doctor::check::Doc> {
-                Ok(bg_doctor::check::Doc {
+            let read = |p: &PathBuf| -> Result<bg_diagnose::check::Doc> {
+                Ok(bg_diagnose::check::Doc {
                     name: p
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
@@ -245,7 +245,7 @@ fn main() -> Result<()> {
                         .with_context(|| format!("reading {}", p.display()))?,
                 })
             };
-            let input = bg_doctor::check::Input {
+            let input = bg_diagnose::check::Input {
                 identity: policies.iter().map(read).collect::<Result<_>>()?,
                 scp_levels: scps
                     .iter()
@@ -330,19 +330,19 @@ fn explain(args: &[String], json: bool) -> Result<()> {
     } else {
         args.join(" ")
     };
-    let e = bg_doctor::explain::explain(&text);
+    let e = bg_diagnose::explain::explain(&text);
     if json {
         println!("{}", serde_json::to_string_pretty(&e.to_json())?);
     } else {
         print!(
             "{}",
-            bg_doctor::explain::render(&e, bg_doctor::style::Style::detect())
+            bg_diagnose::explain::render(&e, bg_diagnose::style::Style::detect())
         );
     }
     Ok(())
 }
 
-fn policy_generate(mut req: bg_doctor::generate::Request) -> Result<()> {
+fn policy_generate(mut req: bg_diagnose::generate::Request) -> Result<()> {
     if req.regions.is_empty() {
         if let Some(r) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
             .iter()
@@ -351,7 +351,7 @@ fn policy_generate(mut req: bg_doctor::generate::Request) -> Result<()> {
             req.regions.push(r);
         }
     }
-    match bg_doctor::generate::generate(&req, bg_catalog::catalog()) {
+    match bg_diagnose::generate::generate(&req, bg_catalog::catalog()) {
         Ok(g) => {
             for n in &g.notes {
                 eprintln!("note: {n}");
@@ -376,15 +376,15 @@ fn policy_generate(mut req: bg_doctor::generate::Request) -> Result<()> {
     }
 }
 
-fn policy_check(input: &bg_doctor::check::Input, json: bool) -> Result<()> {
-    match bg_doctor::check::check(input, bg_catalog::catalog()) {
+fn policy_check(input: &bg_diagnose::check::Input, json: bool) -> Result<()> {
+    match bg_diagnose::check::check(input, bg_catalog::catalog()) {
         Ok(r) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&r.to_json())?);
             } else {
                 print!(
                     "{}",
-                    bg_doctor::check::render(&r, bg_doctor::style::Style::detect())
+                    bg_diagnose::check::render(&r, bg_diagnose::style::Style::detect())
                 );
             }
             std::process::exit(r.exit_code());
@@ -406,7 +406,7 @@ fn doctor(opts: bg_doctor::doctor::Options, json: bool) -> Result<()> {
     } else {
         print!(
             "{}",
-            bg_doctor::doctor::render(&report, bg_doctor::style::Style::detect())
+            bg_doctor::doctor::render(&report, bg_diagnose::style::Style::detect())
         );
     }
     drop(rt);

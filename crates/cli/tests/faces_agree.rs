@@ -1,7 +1,7 @@
 //! The faces agree: for every scenario in `scenarios/`, every access key it declares, models of
 //! every kind (on demand, profile-only, end of life, Legacy, third-party Marketplace, Anthropic,
 //! embeddings), six Regions, called directly and through the Region's geographic inference
-//! profile, `policy check --scenario` (offline, `bg_doctor::check::check`, the function the
+//! profile, `policy check --scenario` (offline, `bg_diagnose::check::check`, the function the
 //! command runs) and a real Converse to `serve` (aws-sdk-rust) give the same verdict, the same
 //! gate, the same error code and the same message. Plus users with proptest-generated identity
 //! policies.
@@ -16,7 +16,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
-use bg_doctor::check::{check, Input};
+use bg_diagnose::check::{check, Input};
 use bg_gates::decide::InvokeKind;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -211,7 +211,7 @@ fn audit_gates(url: &str) -> std::collections::HashMap<String, Option<String>> {
         .collect()
 }
 
-fn offline_outcome(r: &bg_doctor::check::Report) -> Outcome {
+fn offline_outcome(r: &bg_diagnose::check::Report) -> Outcome {
     if let Some(d) = r.denied() {
         return (
             false,

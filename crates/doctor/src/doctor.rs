@@ -17,9 +17,6 @@
 //! Calls that do not depend on each other run concurrently. The verdict never says "all open"
 //! unless the call succeeded; when it succeeded, every gate is open whatever the probes said.
 
-use crate::explain::{self, Explanation};
-use crate::generate;
-use crate::style::{pad, Style};
 use aws_config::meta::region::ProvideRegion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -27,6 +24,9 @@ use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use bg_catalog::{Catalog, Model};
+use bg_diagnose::explain::{self, Explanation};
+use bg_diagnose::generate;
+use bg_diagnose::style::{pad, Style};
 use bg_gates::Gate;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -841,7 +841,7 @@ pub async fn run(opts: &Options) -> Report {
 
     // ---- phase 2: IAM simulations and the real call ----
     let (arn, _account) = identity.clone().unwrap_or_default();
-    let caller = crate::check::caller_from_arn(&arn).ok();
+    let caller = bg_diagnose::check::caller_from_arn(&arn).ok();
     // The facts of the call the doctor is about to make: now, over HTTPS (the real endpoints).
     let facts = bg_gates::authz::RequestFacts {
         region: region.clone(),
@@ -1053,7 +1053,7 @@ pub async fn run(opts: &Options) -> Report {
         match market {
             Some(Ok(rows)) if rows.iter().all(|(_, d, _)| d == "allowed") => ma.note("The caller may aws-marketplace:Subscribe and ViewSubscriptions via Bedrock, so a first call can subscribe."),
             Some(Ok(rows)) => {
-                let doc = crate::document::PolicyDocument { statements: vec![generate::marketplace_statement()] };
+                let doc = bg_diagnose::document::PolicyDocument { statements: vec![generate::marketplace_statement()] };
                 ma.set(
                     Status::Shut,
                     format!("The first call must subscribe through AWS Marketplace, and the caller may not: {}.", rows.iter().filter(|(_, d, _)| d != "allowed").map(|(w, d, _)| format!("{w}: {d}")).collect::<Vec<_>>().join("; ")),
@@ -1312,7 +1312,7 @@ pub fn render(r: &Report, style: Style) -> String {
                 "{}{} {}\n",
                 " ".repeat(25),
                 style.bold("fix:"),
-                crate::style::indent_rest(f, 30)
+                bg_diagnose::style::indent_rest(f, 30)
             ));
         }
     }
