@@ -10,7 +10,7 @@
 //! the SDKs never send, since they validate types) AWS's text is undocumented and we use Coral's
 //! constraint sentence with the expected type.
 
-use crate::error::{list_path, member_path, ApiError, Violations};
+use crate::error::{ApiError, Violations};
 use bg_backends::{Block, Completion, Message, Prompt, Role, ToolChoice, ToolSpec};
 use serde_json::{json, Map, Value};
 
@@ -33,31 +33,61 @@ struct Reader {
 }
 
 /// A member that is present and not `null`.
+/// Where a member sits in the request, as Coral names it (`messages.1.member.content`), built
+/// only when a violation is reported: reading a valid request allocates no paths.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Lit(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    fn index(&'a self, i: usize) -> Path<'a> {
+        Path::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Lit(s) => f.write_str(s),
+            Path::Key(Path::Lit(""), k) => f.write_str(k),
+            Path::Key(p, k) => write!(f, "{p}.{k}"),
+            Path::Index(p, i) => write!(f, "{p}.{}.member", i + 1),
+        }
+    }
+}
+
 fn present<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     o.get(key).filter(|v| !v.is_null())
 }
 
 impl Reader {
-    fn wrong_type<T>(&mut self, path: &str, what: &str) -> Parsed<T> {
+    fn wrong_type<T>(&mut self, path: &Path, what: &str) -> Parsed<T> {
         self.violations.wrong_type(path, what);
         None
     }
 
-    fn obj<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<&'a Map<String, Value>> {
+    fn obj<'a>(&mut self, v: &'a Value, path: &Path) -> Parsed<&'a Map<String, Value>> {
         match v {
             Value::Object(o) => Some(o),
             _ => self.wrong_type(path, "a structure"),
         }
     }
 
-    fn list<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<&'a [Value]> {
+    fn list<'a>(&mut self, v: &'a Value, path: &Path) -> Parsed<&'a [Value]> {
         match v {
             Value::Array(a) => Some(a),
             _ => self.wrong_type(path, "a list"),
         }
     }
 
-    fn string(&mut self, v: &Value, path: &str) -> Parsed<String> {
+    fn string(&mut self, v: &Value, path: &Path) -> Parsed<String> {
         match v {
             Value::String(s) => Some(s.clone()),
             _ => self.wrong_type(path, "a string"),
@@ -68,12 +98,12 @@ impl Reader {
     fn required<'a>(
         &mut self,
         o: &'a Map<String, Value>,
-        path: &str,
+        path: &Path,
         key: &str,
     ) -> Parsed<&'a Value> {
         let v = present(o, key);
         if v.is_none() {
-            self.violations.null(&member_path(path, key));
+            self.violations.null(path.key(key));
         }
         v
     }
@@ -81,46 +111,51 @@ impl Reader {
     fn required_obj<'a>(
         &mut self,
         o: &'a Map<String, Value>,
-        path: &str,
+        path: &Path,
         key: &str,
     ) -> Parsed<&'a Map<String, Value>> {
         let v = self.required(o, path, key)?;
-        self.obj(v, &member_path(path, key))
+        self.obj(v, &path.key(key))
     }
 
     fn required_list<'a>(
         &mut self,
         o: &'a Map<String, Value>,
-        path: &str,
+        path: &Path,
         key: &str,
     ) -> Parsed<&'a [Value]> {
         let v = self.required(o, path, key)?;
-        self.list(v, &member_path(path, key))
+        self.list(v, &path.key(key))
     }
 
-    fn required_string(&mut self, o: &Map<String, Value>, path: &str, key: &str) -> Parsed<String> {
+    fn required_string(
+        &mut self,
+        o: &Map<String, Value>,
+        path: &Path,
+        key: &str,
+    ) -> Parsed<String> {
         let v = self.required(o, path, key)?;
-        self.string(v, &member_path(path, key))
+        self.string(v, &path.key(key))
     }
 
     /// An optional member read with `read`: `Some(None)` when absent.
     fn optional<'a, T>(
         &mut self,
         o: &'a Map<String, Value>,
-        path: &str,
+        path: &Path,
         key: &str,
-        read: impl FnOnce(&mut Self, &'a Value, &str) -> Parsed<T>,
+        read: impl FnOnce(&mut Self, &'a Value, &Path) -> Parsed<T>,
     ) -> Parsed<Option<T>> {
         match present(o, key) {
             None => Some(None),
-            Some(v) => read(self, v, &member_path(path, key)).map(Some),
+            Some(v) => read(self, v, &path.key(key)).map(Some),
         }
     }
 
     fn optional_string(
         &mut self,
         o: &Map<String, Value>,
-        path: &str,
+        path: &Path,
         key: &str,
     ) -> Parsed<Option<String>> {
         self.optional(o, path, key, Self::string)
@@ -131,19 +166,19 @@ impl Reader {
     fn each<T>(
         &mut self,
         items: &[Value],
-        path: &str,
-        mut read: impl FnMut(&mut Self, &Value, &str) -> Parsed<T>,
+        path: &Path,
+        mut read: impl FnMut(&mut Self, &Value, &Path) -> Parsed<T>,
     ) -> Parsed<Vec<T>> {
         let read: Vec<Parsed<T>> = items
             .iter()
             .enumerate()
-            .map(|(i, v)| read(self, v, &list_path(path, i)))
+            .map(|(i, v)| read(self, v, &path.index(i)))
             .collect();
         read.into_iter().collect()
     }
 
     /// The one member of a union (JSON `null` members count as unset).
-    fn union_member<'a>(&mut self, v: &'a Value, path: &str) -> Parsed<(&'a str, &'a Value)> {
+    fn union_member<'a>(&mut self, v: &'a Value, path: &Path) -> Parsed<(&'a str, &'a Value)> {
         let o = self.obj(v, path)?;
         let mut set = o.iter().filter(|(_, v)| !v.is_null());
         match (set.next(), set.next()) {
@@ -172,7 +207,7 @@ impl Reader {
 }
 
 /// `S3Location`: `uri` is required.
-fn s3_location(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+fn s3_location(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
     let o = r.obj(v, path)?;
     let uri = r.required_string(o, path, "uri");
     let owner = r.optional_string(o, path, "bucketOwner");
@@ -181,7 +216,7 @@ fn s3_location(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
 
 /// A media `source` (`ImageSource`, `VideoSource`, `AudioSource`, the guardrail image source):
 /// the decoded size of its `bytes` (base64 on the wire), 0 for an `s3Location`.
-fn media_source(r: &mut Reader, v: &Value, path: &str) -> Parsed<usize> {
+fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
     let o = r.obj(v, path)?;
     let bytes = r.optional_string(o, path, "bytes");
     let s3 = r.optional(o, path, "s3Location", s3_location);
@@ -190,27 +225,27 @@ fn media_source(r: &mut Reader, v: &Value, path: &str) -> Parsed<usize> {
 }
 
 /// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` and `source` are required.
-fn media(r: &mut Reader, v: &Value, path: &str) -> Parsed<(String, usize)> {
+fn media(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(String, usize)> {
     let o = r.obj(v, path)?;
     let format = r.required_string(o, path, "format");
     let source = r
         .required(o, path, "source")
-        .and_then(|s| media_source(r, s, &member_path(path, "source")));
+        .and_then(|s| media_source(r, s, &path.key("source")));
     Some((format?, source?))
 }
 
-fn image(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+fn image(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let (format, bytes_len) = media(r, v, path)?;
     Some(Block::Image { format, bytes_len })
 }
 
 /// `DocumentBlock`: `name` and `source` are required; the block's text is the source's `text`
 /// when the document was sent as text, else empty.
-fn document(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
     let name = r.required_string(o, path, "name");
     let format = r.optional_string(o, path, "format");
-    let sp = member_path(path, "source");
+    let sp = path.key("source");
     let text = r.required_obj(o, path, "source").and_then(|src| {
         let bytes = r.optional_string(src, &sp, "bytes");
         let s3 = r.optional(src, &sp, "s3Location", s3_location);
@@ -233,11 +268,11 @@ fn document(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
 }
 
 /// `SearchResultBlock`: `source`, `title` and `content` (each with its `text`) are required.
-fn search_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+fn search_result(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
     let o = r.obj(v, path)?;
     let source = r.required_string(o, path, "source");
     let title = r.required_string(o, path, "title");
-    let cp = member_path(path, "content");
+    let cp = path.key("content");
     let content = r.required_list(o, path, "content").and_then(|items| {
         r.each(items, &cp, |r, item, ip| {
             let o = r.obj(item, ip)?;
@@ -248,14 +283,14 @@ fn search_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
 }
 
 /// `CachePointBlock`: `type` is required.
-fn cache_point(r: &mut Reader, v: &Value, path: &str) -> Parsed<()> {
+fn cache_point(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
     let o = r.obj(v, path)?;
     r.required_string(o, path, "type").map(|_| ())
 }
 
 /// `GuardrailConverseContentBlock` (a union of `text` {`text`} and `image` {`format`,
 /// `source`}): the text to guard, empty for an image.
-fn guard_content(r: &mut Reader, v: &Value, path: &str) -> Parsed<String> {
+fn guard_content(r: &mut Reader, v: &Value, path: &Path) -> Parsed<String> {
     let o = r.obj(v, path)?;
     let text = r.optional(o, path, "text", |r, v, p| {
         let t = r.obj(v, p)?;
@@ -267,7 +302,7 @@ fn guard_content(r: &mut Reader, v: &Value, path: &str) -> Parsed<String> {
 }
 
 /// `ToolUseBlock`: `toolUseId`, `name` and `input` are required.
-fn tool_use(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+fn tool_use(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
     let id = r.required_string(o, path, "toolUseId");
     let name = r.required_string(o, path, "name");
@@ -283,17 +318,15 @@ fn tool_use(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
 
 /// `ToolResultBlock`: `toolUseId` and `content` are required. Text and JSON results are kept
 /// (JSON as its text); images, documents, videos and search results are checked, not kept.
-fn tool_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+fn tool_result(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
     let id = r.required_string(o, path, "toolUseId");
-    let cp = member_path(path, "content");
+    let cp = path.key("content");
     let content = r.required_list(o, path, "content").and_then(|items| {
         r.each(items, &cp, |r, item, ip| {
             let o = r.obj(item, ip)?;
             if let Some(t) = present(o, "text") {
-                return r
-                    .string(t, &member_path(ip, "text"))
-                    .map(|t| Some(Block::Text(t)));
+                return r.string(t, &ip.key("text")).map(|t| Some(Block::Text(t)));
             }
             if let Some(j) = present(o, "json") {
                 return Some(Some(Block::Text(j.to_string())));
@@ -319,7 +352,7 @@ fn tool_result(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
 
 /// `ReasoningContentBlock` (a union of `reasoningText` {`text`} and `redactedContent`): the
 /// reasoning text, empty when redacted.
-fn reasoning(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
+fn reasoning(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
     let text = r.optional(o, path, "reasoningText", |r, v, p| {
         let t = r.obj(v, p)?;
@@ -334,9 +367,9 @@ fn reasoning(r: &mut Reader, v: &Value, path: &str) -> Parsed<Block> {
 /// One `ContentBlock` (a union: exactly one member). `Some(None)` for the blocks that do not
 /// change the answer (cache points, video, audio, citations, search results, tool changes),
 /// which are checked and dropped.
-fn content_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<Block>> {
+fn content_block(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Option<Block>> {
     let (key, val) = r.union_member(v, path)?;
-    let p = member_path(path, key);
+    let p = path.key(key);
     let block = match key {
         "text" => r.string(val, &p).map(Block::Text)?,
         "image" => image(r, val, &p)?,
@@ -363,28 +396,28 @@ fn content_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<Block>>
     Some(Some(block))
 }
 
-fn content_blocks(r: &mut Reader, v: &Value, path: &str) -> Parsed<Vec<Block>> {
+fn content_blocks(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Vec<Block>> {
     let items = r.list(v, path)?;
     let blocks = r.each(items, path, content_block)?;
     Some(blocks.into_iter().flatten().collect())
 }
 
 /// `Message`: `role` (user or assistant) and `content` are required.
-fn message(r: &mut Reader, v: &Value, path: &str) -> Parsed<Message> {
+fn message(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Message> {
     let o = r.obj(v, path)?;
-    let rp = member_path(path, "role");
+    let rp = path.key("role");
     let role = r.required(o, path, "role").and_then(|v| match v {
         Value::String(s) if s == "user" => Some(Role::User),
         Value::String(s) if s == "assistant" => Some(Role::Assistant),
         Value::String(s) => {
-            r.violations.not_in_set(s, &rp, &["user", "assistant"]);
+            r.violations.not_in_set(s, rp, &["user", "assistant"]);
             None
         }
         _ => r.wrong_type(&rp, "a string"),
     });
     let content = r
         .required(o, path, "content")
-        .and_then(|c| content_blocks(r, c, &member_path(path, "content")));
+        .and_then(|c| content_blocks(r, c, &path.key("content")));
     Some(Message {
         role: role?,
         content: content?,
@@ -392,7 +425,7 @@ fn message(r: &mut Reader, v: &Value, path: &str) -> Parsed<Message> {
 }
 
 /// `SystemContentBlock`: `text`, `guardContent` or `cachePoint`; only text is kept.
-fn system_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<String>> {
+fn system_block(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Option<String>> {
     let o = r.obj(v, path)?;
     let text = r.optional_string(o, path, "text");
     let guard = r.optional(o, path, "guardContent", guard_content);
@@ -404,17 +437,17 @@ fn system_block(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<String>>
 
 /// `InferenceConfiguration` into the prompt.
 fn inference_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
-    let path = "inferenceConfig";
+    let path = &Path::Lit("inferenceConfig");
     let o = r.obj(v, path)?;
     let mut ok = Some(());
     if let Some(v) = present(o, "maxTokens") {
-        let p = member_path(path, "maxTokens");
+        let p = path.key("maxTokens");
         match v.as_i64() {
             None => ok = r.wrong_type(&p, "an integer"),
             Some(n) if n < 1 => {
                 r.violations.constraint(
                     Some(&n.to_string()),
-                    &p,
+                    p,
                     "Member must have value greater than or equal to 1",
                 );
                 ok = None;
@@ -427,13 +460,13 @@ fn inference_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()
         ("topP", &mut prompt.top_p),
     ] {
         let Some(v) = present(o, name) else { continue };
-        let p = member_path(path, name);
+        let p = path.key(name);
         match v.as_f64() {
             None => ok = r.wrong_type(&p, "a number"),
             Some(x) if x < 0.0 => {
                 r.violations.constraint(
                     Some(&x.to_string()),
-                    &p,
+                    p,
                     "Member must have value greater than or equal to 0",
                 );
                 ok = None;
@@ -441,7 +474,7 @@ fn inference_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()
             Some(x) if x > 1.0 => {
                 r.violations.constraint(
                     Some(&x.to_string()),
-                    &p,
+                    p,
                     "Member must have value less than or equal to 1",
                 );
                 ok = None;
@@ -459,18 +492,18 @@ fn inference_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()
 
 /// `ToolSpecification`: `name` and `inputSchema` (a union whose one member is `json`) are
 /// required.
-fn tool_spec(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolSpec> {
+fn tool_spec(r: &mut Reader, v: &Value, path: &Path) -> Parsed<ToolSpec> {
     let o = r.obj(v, path)?;
     let name = r.required_string(o, path, "name");
     let description = r.optional_string(o, path, "description");
-    let sp = member_path(path, "inputSchema");
+    let sp = path.key("inputSchema");
     let schema = r
         .required(o, path, "inputSchema")
         .and_then(|s| match r.union_member(s, &sp)? {
             ("json", json) => Some(json.clone()),
             (other, _) => {
                 r.violations
-                    .constraint(None, &sp, &format!("Unknown member '{other}'"));
+                    .constraint(None, sp, &format!("Unknown member '{other}'"));
                 None
             }
         });
@@ -482,7 +515,7 @@ fn tool_spec(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolSpec> {
 }
 
 /// `Tool` (a union of `toolSpec`, `systemTool`, `cachePoint`): the tool specs are kept.
-fn tool(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<ToolSpec>> {
+fn tool(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Option<ToolSpec>> {
     let o = r.obj(v, path)?;
     let spec = r.optional(o, path, "toolSpec", tool_spec);
     let system = r.optional(o, path, "systemTool", |r, v, p| {
@@ -496,7 +529,7 @@ fn tool(r: &mut Reader, v: &Value, path: &str) -> Parsed<Option<ToolSpec>> {
 }
 
 /// `ToolChoice`: `auto`, `any`, or `tool` with its required `name`.
-fn tool_choice(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolChoice> {
+fn tool_choice(r: &mut Reader, v: &Value, path: &Path) -> Parsed<ToolChoice> {
     let o = r.obj(v, path)?;
     let named = r.optional(o, path, "tool", |r, v, p| {
         let t = r.obj(v, p)?;
@@ -513,9 +546,9 @@ fn tool_choice(r: &mut Reader, v: &Value, path: &str) -> Parsed<ToolChoice> {
 
 /// `ToolConfiguration`: `tools` is required.
 fn tool_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
-    let path = "toolConfig";
+    let path = &Path::Lit("toolConfig");
     let o = r.obj(v, path)?;
-    let tp = member_path(path, "tools");
+    let tp = path.key("tools");
     let tools = r
         .required_list(o, path, "tools")
         .and_then(|items| r.each(items, &tp, tool));
@@ -529,16 +562,16 @@ fn tool_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
 /// `serviceTier` {`type`} and `outputConfig.textFormat` {`type`, `structure`
 /// {`jsonSchema` {`schema`}}}.
 fn other_members(r: &mut Reader, root: &Map<String, Value>) -> Parsed<()> {
-    let tier = r.optional(root, "", "serviceTier", |r, v, p| {
+    let tier = r.optional(root, &Path::Lit(""), "serviceTier", |r, v, p| {
         let o = r.obj(v, p)?;
         r.required_string(o, p, "type")
     });
-    let output = r.optional(root, "", "outputConfig", |r, v, p| {
+    let output = r.optional(root, &Path::Lit(""), "outputConfig", |r, v, p| {
         let o = r.obj(v, p)?;
         r.optional(o, p, "textFormat", |r, v, p| {
             let f = r.obj(v, p)?;
             let kind = r.required_string(f, p, "type");
-            let sp = member_path(p, "structure");
+            let sp = p.key("structure");
             let structure = r.required_obj(f, p, "structure").and_then(|s| {
                 r.optional(s, &sp, "jsonSchema", |r, v, p| {
                     let j = r.obj(v, p)?;
@@ -552,7 +585,7 @@ fn other_members(r: &mut Reader, root: &Map<String, Value>) -> Parsed<()> {
 }
 
 fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
-    let root = r.obj(body, "body")?;
+    let root = r.obj(body, &Path::Lit("body"))?;
     let mut prompt = Prompt {
         system: Vec::new(),
         messages: Vec::new(),
@@ -563,11 +596,11 @@ fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
         tools: Vec::new(),
         tool_choice: ToolChoice::Auto,
     };
-    let messages = r.optional(root, "", "messages", |r, v, p| {
+    let messages = r.optional(root, &Path::Lit(""), "messages", |r, v, p| {
         let items = r.list(v, p)?;
         r.each(items, p, message)
     });
-    let system = r.optional(root, "", "system", |r, v, p| {
+    let system = r.optional(root, &Path::Lit(""), "system", |r, v, p| {
         let items = r.list(v, p)?;
         r.each(items, p, system_block)
     });

@@ -112,7 +112,12 @@ pub struct Violations(Vec<String>);
 impl Violations {
     /// `Value 'v' at 'member' failed to satisfy constraint: …`; `value` None for members AWS
     /// never echoes (blobs, sensitive strings, values of the wrong type).
-    pub fn constraint(&mut self, value: Option<&str>, member: &str, constraint: &str) {
+    pub fn constraint(
+        &mut self,
+        value: Option<&str>,
+        member: impl std::fmt::Display,
+        constraint: &str,
+    ) {
         let v = match value {
             Some(v) => format!("Value '{v}' at '{member}'"),
             None => format!("Value at '{member}'"),
@@ -122,19 +127,19 @@ impl Violations {
     }
 
     /// A required member that is absent (or JSON `null`).
-    pub fn null(&mut self, member: &str) {
+    pub fn null(&mut self, member: impl std::fmt::Display) {
         self.0.push(format!(
             "Value null at '{member}' failed to satisfy constraint: Member must not be null"
         ));
     }
 
     /// A member of the wrong JSON type (see [`ApiError::wrong_type`]).
-    pub fn wrong_type(&mut self, member: &str, what: &str) {
+    pub fn wrong_type(&mut self, member: impl std::fmt::Display, what: &str) {
         self.constraint(None, member, &format!("Member must be {what}"));
     }
 
     /// A value outside an enum: `Member must satisfy enum value set: [a, b]`.
-    pub fn not_in_set(&mut self, value: &str, member: &str, set: &[&str]) {
+    pub fn not_in_set(&mut self, value: &str, member: impl std::fmt::Display, set: &[&str]) {
         self.constraint(
             Some(value),
             member,
@@ -146,7 +151,7 @@ impl Violations {
     pub fn length(
         &mut self,
         value: Option<&str>,
-        member: &str,
+        member: impl std::fmt::Display,
         len: usize,
         min: usize,
         max: usize,
@@ -154,19 +159,19 @@ impl Violations {
         if len < min {
             self.constraint(
                 value,
-                member,
+                &member,
                 &format!("Member must have length greater than or equal to {min}"),
             );
         } else if len > max {
             self.constraint(
                 value,
-                member,
+                &member,
                 &format!("Member must have length less than or equal to {max}"),
             );
         }
     }
 
-    pub fn pattern(&mut self, value: Option<&str>, member: &str, pattern: &str) {
+    pub fn pattern(&mut self, value: Option<&str>, member: impl std::fmt::Display, pattern: &str) {
         self.constraint(
             value,
             member,
