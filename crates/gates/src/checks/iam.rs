@@ -31,7 +31,8 @@ impl GateCheck for Iam {
 fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
     let call = w.call;
     let facts = call.facts();
-    let base = base_context(caller, &facts);
+    // A model call's resources carry their own contexts; other operations start from this one.
+    let base = || base_context(caller, &facts);
     match &call.op {
         Operation::Invoke(inv) => {
             let Some(target) = w.plan.target.clone() else {
@@ -54,8 +55,9 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
         }
         Operation::Api { action, resources } => {
             if resources.is_empty() {
-                return authorize(w, caller, action, "*", None, base);
+                return authorize(w, caller, action, "*", None, base());
             }
+            let base = base();
             for r in resources.iter() {
                 let mut ctx = base.clone();
                 for (k, v) in &r.context {
@@ -69,7 +71,7 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
             }
         }
         Operation::AssumeRole { role_arn, context } => {
-            let mut ctx = base;
+            let mut ctx = base();
             for (k, v) in context.iter() {
                 ctx.set(k, v.to_string());
             }
