@@ -1,11 +1,11 @@
-//! The decision core of bedrock-gates: [`decide`] (one typed [`Call`] against one immutable
+//! The decision core of bedrock-gates: [`decide()`] (one typed [`Call`] against one immutable
 //! [`Snapshot`], through the gates of [`decide::GATES`], each a module under [`checks`] that
 //! builds its own refusals), the state model (accounts, principals, access keys), the [`Store`]
 //! trait that persists it, and the [`Deny`] a closed gate produces.
 //!
 //! Pure: this crate reads an immutable [`State`] snapshot and the catalog and never does I/O. It must
 //! never depend on an I/O crate (no tokio, no axum, no rusqlite): the server, `policy check` and the
-//! differential test all call the same [`decide`].
+//! differential test all call the same [`decide()`].
 
 pub mod access;
 pub mod authz;
