@@ -26,7 +26,19 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = os.environ.get("BEDROCK_GATES_BIN", str(ROOT / "target" / "debug" / "bedrock-gates"))
+def _built_binary():
+    """The dev-profile binary wherever cargo puts it (CARGO_TARGET_DIR, a cargo config's
+    build.target-dir, or ./target), as `cargo metadata` reports the target directory."""
+    try:
+        meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=True)
+        target = Path(json.loads(meta.stdout)["target_directory"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        target = ROOT / "target"
+    return str(target / "debug" / "bedrock-gates")
+
+
+BIN = os.environ.get("BEDROCK_GATES_BIN") or _built_binary()
 SCENARIO = Path(__file__).with_name("scenario.toml")
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", str(ROOT / ".venv"))) / "bin"
 
