@@ -937,3 +937,78 @@ fn section_1_5_page_headings() {
         assert_eq!(gate(&text), want, "{text}");
     }
 }
+
+// ---- the rule table ----
+
+/// The keys derived from the gates' constants are exactly the fragments the classifier matched
+/// before it read the constants: the table changed where the text comes from, not what matches.
+#[test]
+fn rule_keys_are_the_former_fragments() {
+    assert_eq!(
+        expired_token_key(),
+        "security token included in the request is expired"
+    );
+    assert_eq!(
+        invalid_token_key(),
+        "security token included in the request is invalid"
+    );
+    assert_eq!(marketplace_key(), "model access is denied due to");
+    assert_eq!(
+        subscribing_key(),
+        "marketplace subscription for this model is still being processed"
+    );
+    assert_eq!(
+        use_case_key(),
+        "model use case details have not been submitted"
+    );
+    assert!(bg_gates::access::NO_USE_CASE_MESSAGE
+        .to_lowercase()
+        .contains(&use_case_key()));
+    assert_eq!(end_of_life_key(), "reached the end of its life");
+    assert_eq!(legacy_key(), "marked by provider as legacy");
+    assert_eq!(
+        no_access_key(),
+        "you don't have access to the model with the specified model id"
+    );
+    assert_eq!(
+        not_authorized_key(),
+        "your account is not authorized to access this model"
+    );
+    assert_eq!(
+        on_demand_keys(),
+        (
+            "invocation of model id".to_string(),
+            "with on-demand throughput isn".to_string()
+        )
+    );
+    assert_eq!(
+        invalid_model_id_key(),
+        "the provided model identifier is invalid"
+    );
+    assert_eq!(tpd_key(), "too many tokens per day");
+    assert_eq!(tpm_key(), "too many tokens");
+    assert_eq!(rpm_key(), "too many requests");
+    assert_eq!(
+        unavailable_key(),
+        "bedrock is unable to process your request"
+    );
+    assert_eq!(
+        not_ready_key(),
+        "model is not ready to serve inference requests"
+    );
+    assert_eq!(timeout_key(), "model has timed out");
+    assert_eq!(
+        not_chat_key(),
+        "this action doesn't support the model that you provided"
+    );
+}
+
+/// Rule names are unique, so a test can name the rule it reaches.
+#[test]
+fn rule_names_are_unique() {
+    let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+    names.sort_unstable();
+    let n = names.len();
+    names.dedup();
+    assert_eq!(names.len(), n);
+}
