@@ -1255,10 +1255,14 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
     if f.principal.is_none() {
         f.principal = hints.principal.clone();
     }
-    let code = f.error_code.clone().unwrap_or_default();
-    let code_is = |names: &[&str]| names.iter().any(|n| code.eq_ignore_ascii_case(n));
     let region = f.region.clone().filter(|r| r != "unspecified");
-    let r_or = region.clone().unwrap_or_else(|| "<region>".into());
+    let c = Ctx {
+        x: &x,
+        catalog,
+        code: f.error_code.clone().unwrap_or_default(),
+        r_or: region.clone().unwrap_or_else(|| "<region>".into()),
+        region,
+    };
 
     if x.t.trim().is_empty() {
         return out(
@@ -1270,524 +1274,1034 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
         );
     }
 
+    match matching_rule(&c) {
+        Some(rule) => (rule.explain)(&c, f),
+        None => unrecognised(&c, f),
+    }
+}
+
+/// The first rule whose matcher accepts the text (the order of [`RULES`] decides).
+fn matching_rule(c: &Ctx) -> Option<&'static Rule> {
+    RULES.iter().find(|r| (r.matches)(c))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules
+// ---------------------------------------------------------------------------------------------
+
+/// What every rule sees: the normalised text, the catalog, the error code and the Region.
+struct Ctx<'a> {
+    x: &'a Text,
+    catalog: &'a Catalog,
+    /// The error code, or "" when the text names none.
+    code: String,
+    /// The Region the text (or the caller) names, unless "unspecified".
+    region: Option<String>,
+    /// `region`, or `<region>` for commands.
+    r_or: String,
+}
+
+impl Ctx<'_> {
+    fn code_is(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.code.eq_ignore_ascii_case(n))
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.x.has(needle)
+    }
+
+    /// `needle` with its apostrophes as typed or as AWS's curly one.
+    fn has_either_apostrophe(&self, needle: &str) -> bool {
+        self.x.has(needle) || self.x.has(&needle.replace('\'', "\u{2019}"))
+    }
+}
+
+/// One error family: its matcher and the explanation it builds.
+struct Rule {
+    /// The family's name: how the tests say which rule a text must reach.
+    #[cfg_attr(not(test), allow(dead_code))]
+    name: &'static str,
+    matches: fn(&Ctx) -> bool,
+    explain: fn(&Ctx, Facts) -> Explanation,
+}
+
+/// Words `from..to` of a message the gates emit, lower-cased and without trailing punctuation:
+/// the matching key for that message. A fragment rather than the whole sentence, so the match
+/// survives what pasting does to it (wrapping and quoting, which [`Text`] undoes, lower-casing,
+/// an SDK's truncation after the fragment).
+fn words(msg: &str, from: usize, to: usize) -> String {
+    let w: Vec<&str> = msg.split_whitespace().collect();
+    let to = to.min(w.len());
+    w[from.min(to)..to]
+        .join(" ")
+        .to_lowercase()
+        .trim_end_matches(|c: char| c.is_ascii_punctuation())
+        .to_string()
+}
+
+/// The last `n` words of a gate's message, as [`words`].
+fn last_words(msg: &str, n: usize) -> String {
+    let len = msg.split_whitespace().count();
+    words(msg, len.saturating_sub(n), len)
+}
+
+/// The two fixed parts of [`bg_gates::region::on_demand_unsupported`] around the model ID: its
+/// opening (`invocation of model id`) and the rest up to AWS's apostrophe (`with on-demand
+/// throughput isn`), so either apostrophe matches.
+fn on_demand_keys() -> (String, String) {
+    let m = bg_gates::region::on_demand_unsupported("\u{0}");
+    let (before, after) = m.split_once('\u{0}').unwrap_or((&m, ""));
+    let after = after.split(['\'', '\u{2019}']).next().unwrap_or("");
+    (before.trim().to_lowercase(), after.trim().to_lowercase())
+}
+
+fn expired_token_key() -> String {
+    // "The security token included in the request is expired", without "The".
+    words(
+        bg_gates::credentials::CredentialError::ExpiredToken.message(),
+        1,
+        usize::MAX,
+    )
+}
+
+fn invalid_token_key() -> String {
+    words(
+        bg_gates::credentials::CredentialError::InvalidToken.message(),
+        1,
+        usize::MAX,
+    )
+}
+
+fn marketplace_key() -> String {
+    // "Model access is denied due to …"
+    words(bg_gates::access::MARKETPLACE_MESSAGE, 0, 6)
+}
+
+fn subscribing_key() -> String {
+    // "… marketplace subscription for this model is still being processed"
+    last_words(bg_gates::access::SUBSCRIBING_MESSAGE, 9)
+}
+
+fn use_case_key() -> String {
+    // "Model use case details have not been submitted" opens both FTU_MESSAGE (the runtime
+    // refusal) and NO_USE_CASE_MESSAGE (GetUseCaseForModelAccess's 404).
+    words(bg_gates::access::FTU_MESSAGE, 0, 8)
+}
+
+fn end_of_life_key() -> String {
+    // "This model version has reached the end of its life."
+    words(bg_gates::checks::region::END_OF_LIFE_MESSAGE, 4, 10)
+}
+
+fn legacy_key() -> String {
+    // "Access denied. This Model is marked by provider as Legacy …"
+    words(bg_gates::access::LEGACY_MESSAGE, 5, 10)
+}
+
+fn no_access_key() -> String {
+    words(bg_gates::access::NO_ACCESS_MESSAGE, 0, usize::MAX)
+}
+
+fn not_authorized_key() -> String {
+    // The first sentence of SUBSCRIBING_MESSAGE: "Your account is not authorized to access this model."
+    words(bg_gates::access::SUBSCRIBING_MESSAGE, 0, 9)
+}
+
+fn invalid_model_id_key() -> String {
+    words(bg_gates::region::INVALID_MODEL_ID, 0, usize::MAX)
+}
+
+fn tpd_key() -> String {
+    // "Too many tokens per day, …"
+    words(bg_gates::quota::TPD_MESSAGE, 0, 5)
+}
+
+fn tpm_key() -> String {
+    // "Too many tokens, …" (also a prefix of the TPD text, which is tested first)
+    words(bg_gates::quota::TPM_MESSAGE, 0, 3)
+}
+
+fn rpm_key() -> String {
+    // "Too many requests, …"
+    words(bg_gates::quota::RPM_MESSAGE, 0, 3)
+}
+
+fn fault_message(kind: bg_gates::quota::FaultKind) -> &'static str {
+    kind.http_error().2
+}
+
+fn unavailable_key() -> String {
+    // "Bedrock is unable to process your request."
+    words(
+        fault_message(bg_gates::quota::FaultKind::Unavailable),
+        0,
+        usize::MAX,
+    )
+}
+
+fn not_ready_key() -> String {
+    // "Model is not ready to serve inference requests. …"
+    words(fault_message(bg_gates::quota::FaultKind::NotReady), 0, 8)
+}
+
+fn timeout_key() -> String {
+    // "Model has timed out in processing the request. …"
+    words(fault_message(bg_gates::quota::FaultKind::Timeout), 0, 4)
+}
+
+fn not_chat_key() -> String {
+    // "This action doesn't support the model that you provided. …"
+    words(bg_gates::checks::request::NOT_CHAT, 0, 9)
+}
+
+/// The Region in an unreachable Bedrock host name, when it is not a Bedrock Region.
+fn unknown_host_region(c: &Ctx) -> Option<String> {
+    let host_region = ["bedrock-runtime.", "bedrock."].iter().find_map(|p| {
+        c.x.after(p).map(|r| {
+            r.chars()
+                .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+                .collect::<String>()
+        })
+    });
+    host_region.filter(|r| !r.is_empty() && c.catalog.region(r).is_none())
+}
+
+/// The classifier, in order: the first rule that matches explains. Rules whose texts the gates
+/// emit match keys derived from the gates' own message constants; the others (texts of the
+/// SigV4 front door, of the SDKs, of other services, or older AWS wordings the gates never
+/// emit) keep literal lower-case fragments, marked "literal" below.
+static RULES: &[Rule] = &[
     // ---- credentials (the SigV4 front door and the SDKs' credential chain) ----
-    if x.has("signature expired:") || x.has("signature not yet current:") {
-        let expired = x.has("signature expired:");
-        if let Some(rest) = x.after(if expired {
-            "Signature expired: "
-        } else {
-            "Signature not yet current: "
-        }) {
-            let signed = token(rest);
-            let now = rest
-                .find('(')
-                .map(|i| token(&rest[i + 1..]))
-                .unwrap_or_default();
-            if let (Some(a), Some(b)) = (amz_time(&signed), amz_time(&now)) {
-                let d = b - a;
-                f.clock_skew = Some(if d >= 0 {
-                    format!(
-                        "client clock {} behind (signed {signed}, server time {now})",
-                        human_duration(d)
-                    )
-                } else {
-                    format!(
-                        "client clock {} ahead (signed {signed}, server time {now})",
-                        human_duration(d)
-                    )
-                });
-            }
-        }
-        return out(
-            Some(Gate::Credentials),
-            format!(
-                "the request was signed at a time more than 5 minutes {} AWS's clock: the client's clock is wrong (or the request was replayed late).",
-                if expired { "before" } else { "after" }
-            ),
-            f,
-            "Synchronise the client's clock with NTP, then retry (SigV4 signatures are valid for 5 minutes either side).",
-            Some("sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com".into()),
-        );
-    }
-    // The User Guide's `RequestExpired` (bedrock-facts §1.5): the request's date stamp (or a
-    // presigned URL's expiry) is too far from AWS's clock.
-    if code_is(&["RequestExpired"]) || x.has("request has expired") {
-        return out(
-            Some(Gate::Credentials),
-            "the request reached AWS too long after its date stamp or expiry (or the stamp is in the future): the client's clock is wrong, or a presigned request was used late.",
-            f,
-            "Synchronise the client's clock with NTP and sign the request again.",
-            Some("sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com".into()),
-        );
-    }
-    if x.has("security token included in the request is expired")
-        || code_is(&["ExpiredTokenException", "ExpiredToken"])
-        || x.has("token has expired and refresh failed")
-        || x.has("sso session associated with this profile has expired")
-        || x.has("the sso session has expired")
-    {
-        return out(
-            Some(Gate::Credentials),
-            "the temporary credentials (session token from SSO, AssumeRole or an instance role) have expired.",
-            f,
-            "Get fresh credentials: log in to SSO again, or assume the role again; long-running programs should use a refreshing credential provider instead of exported keys.",
-            Some("aws sso login   # or: aws sts assume-role … and export the new keys and AWS_SESSION_TOKEN".into()),
-        );
-    }
-    if x.has("security token included in the request is invalid")
-        || code_is(&["UnrecognizedClientException", "InvalidClientTokenId"])
-    {
-        return out(
-            Some(Gate::Credentials),
-            "AWS does not recognise the access key ID, or the session token does not belong to it: a deleted or mistyped key, keys from another account or partition, or temporary keys (ASIA…) sent without their AWS_SESSION_TOKEN (or with a stale one).",
-            f,
-            "Check which credentials the client actually uses and that they are current; for temporary keys set AWS_SESSION_TOKEN too.",
-            Some("aws configure list && aws sts get-caller-identity".into()),
-        );
-    }
-    if x.has("request signature we calculated does not match")
-        || code_is(&["SignatureDoesNotMatch"])
-        || (code_is(&["InvalidSignatureException"]) && !x.has("credential should be scoped"))
-    {
-        return out(
-            Some(Gate::Credentials),
-            "the signature does not match: the secret access key does not belong to the access key ID (mistyped, rotated, trailing whitespace), or something changed the request after it was signed (a proxy rewriting headers or the path).",
-            f,
-            "Re-enter the secret access key for this access key ID, and make sure nothing between the client and AWS rewrites the request.",
-            Some("aws configure   # re-enter AWS Secret Access Key; then: aws sts get-caller-identity".into()),
-        );
-    }
-    if x.has("credential should be scoped to a valid region") {
-        return out(
-            Some(Gate::Credentials),
-            "the request was signed for a Region the endpoint does not accept: the SDK's Region and the endpoint's Region differ, or the Region name is mistyped.",
-            f,
-            "Use one Region for both signing and the endpoint: set AWS_REGION (or region_name / --region) to the Region of the endpoint you call, and drop a hard-coded endpoint URL of another Region.",
-            Some(format!("export AWS_REGION={}", region.as_deref().unwrap_or("us-east-1"))),
-        );
-    }
-    if x.has("credential should be scoped to correct service") {
-        return out(
-            Some(Gate::Credentials),
-            "the request was signed for another service than the one that received it (e.g. signed for bedrock-runtime's neighbour, or a custom endpoint routes to the wrong service).",
-            f,
-            "Sign with the service name of the endpoint: `bedrock` for both bedrock and bedrock-runtime; check any custom endpoint or proxy configuration.",
-            None,
-        );
-    }
-    if x.has("missing authentication token")
-        || code_is(&[
-            "MissingAuthenticationTokenException",
-            "MissingAuthenticationToken",
-        ])
-    {
-        return out(
-            Some(Gate::Credentials),
-            "the request was not signed at all: the client sent no Authorization header (no credentials configured for a raw HTTP call), or the URL names no real operation.",
-            f,
-            "Call through an AWS SDK or the CLI with credentials configured, and check the request path.",
-            Some("aws configure list".into()),
-        );
-    }
-    if x.has("unable to locate credentials")
-        || x.has("no providers in chain provided credentials")
-        || x.has("no credentials found in chain")
-        || x.has("the credential provider was not enabled")
-        || x.has("could not load credentials from any providers")
-        || x.has("nocredentialproviders")
-        || x.has("failed to load credentials")
-        || x.has("credentialsnotloaded")
-        || x.has("no valid credential sources")
-    {
-        return out(
-            Some(Gate::Credentials),
-            "the SDK found no credentials in its chain (environment, shared config/credentials files, SSO, container or instance role).",
-            f,
-            "Configure credentials: `aws configure` (access keys), `aws configure sso` then `aws sso login` (IAM Identity Center), or set AWS_PROFILE to a profile that has them.",
-            Some("aws configure list-profiles && aws sts get-caller-identity".into()),
-        );
-    }
-    if code_is(&["IncompleteSignatureException", "IncompleteSignature"])
-        || x.has("authorization header requires")
-    {
-        return out(
-            Some(Gate::Credentials),
-            "the Authorization header is malformed or incomplete (hand-built signing, or an access key ID with stray characters).",
-            f,
-            "Sign with an AWS SDK; check the access key ID for whitespace or quotes.",
-            Some("aws configure list".into()),
-        );
-    }
-
+    Rule {
+        // literal: the SigV4 front door's texts (bg-sigv4, not a gate message).
+        name: "signature-time",
+        matches: |c| c.has("signature expired:") || c.has("signature not yet current:"),
+        explain: signature_time,
+    },
+    Rule {
+        // literal: the User Guide's RequestExpired, not emitted by the gates.
+        name: "request-expired",
+        matches: |c| c.code_is(&["RequestExpired"]) || c.has("request has expired"),
+        explain: request_expired,
+    },
+    Rule {
+        // CredentialError::ExpiredToken; literal: the SDKs' SSO texts.
+        name: "expired-token",
+        matches: |c| {
+            c.has(&expired_token_key())
+                || c.code_is(&["ExpiredTokenException", "ExpiredToken"])
+                || c.has("token has expired and refresh failed")
+                || c.has("sso session associated with this profile has expired")
+                || c.has("the sso session has expired")
+        },
+        explain: expired_token,
+    },
+    Rule {
+        // CredentialError::InvalidToken.
+        name: "invalid-token",
+        matches: |c| {
+            c.has(&invalid_token_key())
+                || c.code_is(&["UnrecognizedClientException", "InvalidClientTokenId"])
+        },
+        explain: invalid_token,
+    },
+    Rule {
+        // literal: the SigV4 front door's text.
+        name: "signature-mismatch",
+        matches: |c| {
+            c.has("request signature we calculated does not match")
+                || c.code_is(&["SignatureDoesNotMatch"])
+                || (c.code_is(&["InvalidSignatureException"])
+                    && !c.has("credential should be scoped"))
+        },
+        explain: signature_mismatch,
+    },
+    Rule {
+        // literal: the SigV4 front door's text.
+        name: "scope-region",
+        matches: |c| c.has("credential should be scoped to a valid region"),
+        explain: scope_region,
+    },
+    Rule {
+        // literal: the SigV4 front door's text.
+        name: "scope-service",
+        matches: |c| c.has("credential should be scoped to correct service"),
+        explain: scope_service,
+    },
+    Rule {
+        // literal: the SigV4 front door's text.
+        name: "missing-auth-token",
+        matches: |c| {
+            c.has("missing authentication token")
+                || c.code_is(&[
+                    "MissingAuthenticationTokenException",
+                    "MissingAuthenticationToken",
+                ])
+        },
+        explain: missing_auth_token,
+    },
+    Rule {
+        // literal: the SDKs' credential-chain texts.
+        name: "no-credentials",
+        matches: |c| {
+            c.has("unable to locate credentials")
+                || c.has("no providers in chain provided credentials")
+                || c.has("no credentials found in chain")
+                || c.has("the credential provider was not enabled")
+                || c.has("could not load credentials from any providers")
+                || c.has("nocredentialproviders")
+                || c.has("failed to load credentials")
+                || c.has("credentialsnotloaded")
+                || c.has("no valid credential sources")
+        },
+        explain: no_credentials,
+    },
+    Rule {
+        // literal: the SigV4 front door's text.
+        name: "incomplete-signature",
+        matches: |c| {
+            c.code_is(&["IncompleteSignatureException", "IncompleteSignature"])
+                || c.has("authorization header requires")
+        },
+        explain: incomplete_signature,
+    },
     // ---- model access and provider terms (before IAM: these texts quote IAM denials) ----
-    if x.has("model access is denied due to") {
-        if let Some(d) = parse_denial(&x) {
-            if d.principal.is_some() {
-                f.principal = d.principal.clone();
-            }
-            f.action = Some(d.action.clone());
-            f.policy_type = d.layer.map(str::to_string);
-        }
-        let doc = PolicyDocument {
-            statements: vec![generate::marketplace_statement()],
-        };
-        let minutes = if x.has("after 15 minutes") { 15 } else { 5 };
-        return out(
-            Some(Gate::ModelAccess),
-            format!(
-                "the first call to a third-party model starts its AWS Marketplace subscription, and the caller{} may not perform aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, so the subscription could not be completed.",
-                f.principal.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
-            ),
-            f.clone(),
-            format!(
-                "Allow aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (via Bedrock) to whoever makes the first call, then retry after {minutes} minutes; once subscribed, every principal of the account can call the model without them."
-            ),
-            Some(put_policy_command(f.principal.as_deref(), "bedrock-marketplace-first-use", &doc)),
-        );
-    }
-    if x.has("marketplace subscription for this model is still being processed")
-        || code_is(&["MPAgreementBeingCreated"])
-    {
-        return out(
-            Some(Gate::ModelAccess),
-            "the AWS Marketplace subscription that the first call started is still being created.",
-            f,
-            "Wait a few minutes (up to 15) and retry; nothing to change.",
-            None,
-        );
-    }
-    if x.has("model use case details have not been submitted")
-        || x.has("required use-case form")
-        || x.has("use case details form")
-        || code_is(&["FTUFormNotFilled"])
-    {
-        if let Some(rest) = x.after("https://") {
-            let host = token(rest);
-            if let Some(r) = host
-                .split('.')
-                .next()
-                .filter(|r| catalog.is_known_region(r))
-            {
-                f.region.get_or_insert_with(|| r.to_string());
-            }
-        }
-        let command = use_case_command(f.region.as_deref());
-        return out(
-            Some(Gate::ModelAccess),
-            "Anthropic models need the account's use-case details (the first-time-use form) before the first call, and this account has not submitted them.",
-            f,
-            "Submit the form once for the account (or once at the Organizations management account, which covers member accounts; opt-in Regions need it again), then retry (allow up to 15 minutes).",
-            Some(command),
-        );
-    }
-    if x.has("reached the end of its life") {
-        // The model is gone in every Region: the Region gate's refusal (gates::checks::region).
-        return out(
-            Some(Gate::Region),
-            format!("the model{} has reached its end of life and is no longer served.", f.model.as_deref().map(|m| format!(" {m}")).unwrap_or_default()),
-            f.clone(),
-            "Move to a current model of the same family.",
-            Some(format!("aws bedrock list-foundation-models --region {r_or} --by-provider {} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'", f.model.as_deref().and_then(|m| m.split('.').next()).unwrap_or("anthropic"))),
-        );
-    }
-    if x.has("marked by provider as legacy") {
-        return out(
-            Some(Gate::ModelAccess),
-            "the model is Legacy and the account has not used it recently (15 or 30 days), so access to it was withdrawn.",
-            f,
-            "Upgrade to an active model; Legacy models stay available only to accounts that keep using them.",
-            Some(format!("aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'")),
-        );
-    }
-    if x.has("you don't have access to the model with the specified model id")
-        || x.has("you don\u{2019}t have access to the model with the specified model id")
-    {
-        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
-        return out(
-            Some(Gate::ModelAccess),
-            "the account has no access to this model in the Region the call was signed for: access was never granted there (console-era access is per Region), the provider's offer was not accepted, or the Marketplace entitlement is missing.",
-            f,
-            format!("Check the model's availability in this Region; where entitlementAvailability or agreementAvailability is not AVAILABLE, accept the offer: `aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}` then `aws bedrock create-foundation-model-agreement --model-id {m} --offer-token <token> --region {r_or}`. Also make sure the Region is the one you meant."),
-            Some(format!("aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}")),
-        );
-    }
-    if x.has("your account is not authorized to invoke this api operation with a prompt resource") {
-        return out(
-            Some(Gate::ModelAccess),
-            "the call named a Prompt management resource (a prompt ARN as modelId), which this account may not invoke that way.",
-            f,
-            "Call the model directly (model ID or inference profile as modelId) and send the prompt's text, or use a prompt that is published for runtime use in this account and Region.",
-            None,
-        );
-    }
-    if x.has("your account is not authorized to invoke this api operation") {
-        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
-        return out(
-            Some(Gate::ModelAccess),
-            "the account has no access to this model (2023 wording of the model-access refusal).",
-            f,
-            "Check the model's availability and accept its offer in this Region.",
-            Some(format!(
-                "aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}"
-            )),
-        );
-    }
-    if x.has("your account is not authorized to access this model")
-        || code_is(&["BadCScoreException"])
-    {
-        return out(
-            Some(Gate::ModelAccess),
-            "the account is not allowed to access this model (an account-level restriction, e.g. a new account or a provider's screening).",
-            f,
-            "Open a case with AWS Support (Service: Amazon Bedrock) naming the model and Region.",
-            None,
-        );
-    }
-    if x.has("marketplace agreement failed") || x.has("marketplace agreement pending") {
-        return out(
-            Some(Gate::ProviderTerms),
-            "the provider's AWS Marketplace agreement for this model failed or is still pending.",
-            f.clone(),
-            "Check the agreement status and accept the offer again; a failed agreement often means a missing payment method or Marketplace permission.",
-            Some(format!("aws bedrock get-foundation-model-availability --model-id {} --region {r_or}", f.model.as_deref().unwrap_or("<model-id>"))),
-        );
-    }
-    if code_is(&["ValidationException"]) && x.has("operation not allowed") {
-        return out(
-            Some(Gate::ModelAccess),
-            "the account is blocked from this operation at account level (seen on new or not yet verified accounts, and accounts without a valid payment method).",
-            f,
-            "Check the account's payment method and verification; if they are fine, open a case with AWS Support (Service: Amazon Bedrock).",
-            None,
-        );
-    }
-
+    Rule {
+        // access::MARKETPLACE_MESSAGE.
+        name: "marketplace-first-use",
+        matches: |c| c.has(&marketplace_key()),
+        explain: marketplace_first_use,
+    },
+    Rule {
+        // access::SUBSCRIBING_MESSAGE.
+        name: "marketplace-subscribing",
+        matches: |c| c.has(&subscribing_key()) || c.code_is(&["MPAgreementBeingCreated"]),
+        explain: marketplace_subscribing,
+    },
+    Rule {
+        // access::FTU_MESSAGE / NO_USE_CASE_MESSAGE; literal: the console's older wordings.
+        name: "use-case-form",
+        matches: |c| {
+            c.has(&use_case_key())
+                || c.has("required use-case form")
+                || c.has("use case details form")
+                || c.code_is(&["FTUFormNotFilled"])
+        },
+        explain: use_case_form,
+    },
+    Rule {
+        // checks::region::END_OF_LIFE_MESSAGE.
+        name: "end-of-life",
+        matches: |c| c.has(&end_of_life_key()),
+        explain: end_of_life,
+    },
+    Rule {
+        // access::LEGACY_MESSAGE.
+        name: "legacy",
+        matches: |c| c.has(&legacy_key()),
+        explain: legacy,
+    },
+    Rule {
+        // access::NO_ACCESS_MESSAGE.
+        name: "no-access",
+        matches: |c| c.has_either_apostrophe(&no_access_key()),
+        explain: no_access,
+    },
+    Rule {
+        // literal: Prompt management's text, not emitted by the gates.
+        name: "prompt-resource",
+        matches: |c| {
+            c.has("your account is not authorized to invoke this api operation with a prompt resource")
+        },
+        explain: prompt_resource,
+    },
+    Rule {
+        // literal: the 2023 wording of the model-access refusal, not emitted by the gates.
+        name: "not-authorized-2023",
+        matches: |c| c.has("your account is not authorized to invoke this api operation"),
+        explain: not_authorized_2023,
+    },
+    Rule {
+        // The first sentence of access::SUBSCRIBING_MESSAGE (AWS sends it alone too).
+        name: "account-not-authorized",
+        matches: |c| c.has(&not_authorized_key()) || c.code_is(&["BadCScoreException"]),
+        explain: account_not_authorized,
+    },
+    Rule {
+        // literal: Marketplace agreement texts, not emitted by the gates.
+        name: "agreement-failed",
+        matches: |c| {
+            c.has("marketplace agreement failed") || c.has("marketplace agreement pending")
+        },
+        explain: agreement_failed,
+    },
+    Rule {
+        // literal: an account-level block, not emitted by the gates.
+        name: "operation-not-allowed",
+        matches: |c| c.code_is(&["ValidationException"]) && c.has("operation not allowed"),
+        explain: operation_not_allowed,
+    },
     // ---- GetFoundationModelAvailability output pasted ----
-    if let Some(j) = &x.json {
-        if j.get("regionAvailability").is_some() && j.get("authorizationStatus").is_some() {
-            if let Some(m) = j.get("modelId").and_then(Value::as_str) {
-                f.model = Some(m.to_string());
-            }
-            let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
-            let s = |p: &str| j.pointer(p).and_then(Value::as_str).unwrap_or("");
-            if s("/regionAvailability") == "NOT_AVAILABLE" {
-                let (fix, command) = region_fix(&f, catalog);
-                return out(Some(Gate::Region), "regionAvailability is NOT_AVAILABLE: the model is not offered in the Region this was asked in.", f, fix, command);
-            }
-            if s("/authorizationStatus") == "NOT_AUTHORIZED" {
-                return out(Some(Gate::Iam), "authorizationStatus is NOT_AUTHORIZED: IAM does not let the caller invoke the model.", f, format!("Allow bedrock:InvokeModel on the model (`bedrock-gates policy generate --model {m} --region {r_or}`)."), None);
-            }
-            if s("/entitlementAvailability") == "NOT_AVAILABLE" {
-                return out(Some(Gate::ModelAccess), "entitlementAvailability is NOT_AVAILABLE: the account is not entitled to the model (no access grant, or no Marketplace subscription yet: the first call subscribes when the caller may aws-marketplace:Subscribe).", f, "Make the first call with a principal allowed aws-marketplace:Subscribe and ViewSubscriptions, or accept the offer.", Some(format!("aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}")));
-            }
-            let ag = s("/agreementAvailability/status");
-            if ag == "PENDING" || ag == "ERROR" || ag == "NOT_AVAILABLE" {
-                return out(Some(Gate::ProviderTerms), format!("agreementAvailability is {ag}: the provider's offer (EULA) is not accepted{}.", j.pointer("/agreementAvailability/errorMessage").and_then(Value::as_str).map(|e| format!(" ({e})")).unwrap_or_default()), f, "Accept the provider's offer in this Region.", Some(format!("aws bedrock create-foundation-model-agreement --model-id {m} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or} --query 'offers[0].offerToken' --output text)\" --region {r_or}")));
-            }
-            return out(None, "the availability record shows every field AVAILABLE/AUTHORIZED: model access is not what refuses.", f, format!("Run `bedrock-gates doctor --model {m} --region {r_or}` to test the other gates."), None);
-        }
-    }
-
-    // ---- IAM ----
-    if let Some(d) = parse_denial(&x) {
-        return iam_explanation(d, f, &x, catalog);
-    }
-
-    // ---- Region ----
-    if x.has("with on-demand throughput isn") && x.has("invocation of model id") {
-        if let Some(rest) = x.after("Invocation of model ID ") {
-            let id = token(rest);
-            identifier_facts(&id, &mut f, catalog);
-            f.model = Some(id);
-        }
-        let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
-        let profiles: Vec<String> = match &region {
-            Some(r) => catalog
-                .profiles_in_region(r)
-                .filter(|p| p.model_id == m)
-                .map(|p| p.id.clone())
-                .collect(),
-            None => catalog
-                .profiles_for_model(&m)
-                .map(|p| p.id.clone())
-                .collect(),
-        };
-        let first = profiles
-            .first()
-            .cloned()
-            .unwrap_or_else(|| format!("us.{m}"));
-        return out(
-            Some(Gate::Region),
-            format!("{m} is offered{} only through cross-Region inference profiles, and the call named the bare model ID.", region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default()),
-            f.clone(),
-            format!(
-                "Call it by an inference profile ID{}: {}. IAM must allow the profile ARN and the model ARN in every destination Region (`bedrock-gates policy generate --model {m} --region {r_or} --profile-prefix {}`).",
-                if region.is_some() { " callable from this Region" } else { "" },
-                if profiles.is_empty() { first.clone() } else { profiles.join(", ") },
-                first.split('.').next().unwrap_or("us"),
-            ),
-            Some(format!("aws bedrock-runtime converse --region {r_or} --model-id {first} --messages {HI}")),
-        );
-    }
-    if x.has("the provided model identifier is invalid") {
-        let (fix, command) = region_fix(&f, catalog);
-        return out(
-            Some(Gate::Region),
-            format!(
-                "the model identifier{} names nothing callable in the Region the request was signed for{}: the model is not offered there, the profile prefix belongs to another geography, or the ID is misspelled.",
-                f.inference_profile.as_deref().or(f.model.as_deref()).map(|m| format!(" {m}")).unwrap_or_default(),
-                region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-            ),
-            f,
-            fix,
-            command,
-        );
-    }
-    if x.has("the provided model doesn't support on-demand throughput")
-        || x.has("the provided model doesn\u{2019}t support on-demand throughput")
-    {
-        let base = f.model.as_deref().map(|m| {
-            let parts: Vec<&str> = m.split(':').collect();
-            if parts.len() > 2 {
-                parts[..2].join(":")
-            } else {
-                m.to_string()
-            }
-        });
-        return out(
-            Some(Gate::Region),
-            "the model ID names a variant (such as a context-length variant ending in :28k or :200k) that is offered only with Provisioned Throughput, not on demand.",
-            f.clone(),
-            format!("Call the base model ID{} on demand, or buy Provisioned Throughput for the variant.", base.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()),
-            base.map(|b| format!("aws bedrock-runtime converse --region {r_or} --model-id {b} --messages {HI}")),
-        );
-    }
-    if x.has("model not found") && (code_is(&["ResourceNotFoundException"]) || code.is_empty()) {
-        return out(
-            Some(Gate::Region),
-            "the model ID does not name a model Bedrock knows (a made-up variant or a typo).",
-            f,
-            "Use an ID exactly as ListFoundationModels reports it in this Region.",
-            Some(format!("aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[].modelId'")),
-        );
-    }
-    if x.has("you must specify a region")
-        || code_is(&["NoRegionError"])
-        || x.has("could not find region configuration")
-        || x.has("region is missing")
-        || x.has("no region in the config")
-        || x.has("missing region")
-    {
-        return out(
-            Some(Gate::Region),
-            "the client has no Region configured, so it cannot choose an endpoint or sign.",
-            f,
-            "Set a Bedrock Region: AWS_REGION, `region` in the profile, or the client's region parameter.",
-            Some("export AWS_REGION=us-east-1".into()),
-        );
-    }
-    if x.has("could not connect to the endpoint url")
-        || x.has("dns error")
-        || x.has("getaddrinfo enotfound")
-        || x.has("no such host")
-    {
-        let host_region = ["bedrock-runtime.", "bedrock."].iter().find_map(|p| {
-            x.after(p).map(|r| {
-                r.chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect::<String>()
+    Rule {
+        // Not a message: the JSON record's fields.
+        name: "availability-record",
+        matches: |c| {
+            c.x.json.as_ref().is_some_and(|j| {
+                j.get("regionAvailability").is_some() && j.get("authorizationStatus").is_some()
             })
-        });
-        if let Some(r) = host_region.filter(|r| !r.is_empty() && catalog.region(r).is_none()) {
-            f.region = Some(r.clone());
-            return out(
-                Some(Gate::Region),
-                format!("{r} has no Bedrock endpoint (not a Bedrock Region, or a misspelled Region name)."),
-                f,
-                format!("Use a Region where Bedrock runs, e.g. {}.", ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"].join(", ")),
-                Some("export AWS_REGION=us-east-1".into()),
-            );
+        },
+        explain: availability_record,
+    },
+    // ---- IAM ----
+    Rule {
+        // IAM's denial texts, parsed by parse_denial.
+        name: "iam",
+        matches: |c| parse_denial(c.x).is_some(),
+        explain: iam,
+    },
+    // ---- Region ----
+    Rule {
+        // region::on_demand_unsupported.
+        name: "profile-only",
+        matches: |c| {
+            let (opening, rest) = on_demand_keys();
+            c.has(&rest) && c.has(&opening)
+        },
+        explain: profile_only,
+    },
+    Rule {
+        // region::INVALID_MODEL_ID.
+        name: "invalid-model-id",
+        matches: |c| c.has(&invalid_model_id_key()),
+        explain: invalid_model_id,
+    },
+    Rule {
+        // literal: Provisioned-Throughput-only variants, not emitted by the gates.
+        name: "provisioned-only",
+        matches: |c| {
+            c.has_either_apostrophe("the provided model doesn't support on-demand throughput")
+        },
+        explain: provisioned_only,
+    },
+    Rule {
+        // literal: not emitted by the gates.
+        name: "model-not-found",
+        matches: |c| {
+            c.has("model not found")
+                && (c.code_is(&["ResourceNotFoundException"]) || c.code.is_empty())
+        },
+        explain: model_not_found,
+    },
+    Rule {
+        // literal: the SDKs' texts.
+        name: "no-region",
+        matches: |c| {
+            c.has("you must specify a region")
+                || c.code_is(&["NoRegionError"])
+                || c.has("could not find region configuration")
+                || c.has("region is missing")
+                || c.has("no region in the config")
+                || c.has("missing region")
+        },
+        explain: no_region,
+    },
+    Rule {
+        // literal: the SDKs' and resolvers' connection texts.
+        name: "no-endpoint",
+        matches: |c| {
+            (c.has("could not connect to the endpoint url")
+                || c.has("dns error")
+                || c.has("getaddrinfo enotfound")
+                || c.has("no such host"))
+                && unknown_host_region(c).is_some()
+        },
+        explain: no_endpoint,
+    },
+    // ---- quota (throughput) ----
+    Rule {
+        // quota::TPD_MESSAGE.
+        name: "tokens-per-day",
+        matches: |c| c.has(&tpd_key()),
+        explain: tokens_per_day,
+    },
+    Rule {
+        // quota::TPM_MESSAGE.
+        name: "tokens-per-minute",
+        matches: |c| c.has(&tpm_key()),
+        explain: tokens_per_minute,
+    },
+    Rule {
+        // quota::RPM_MESSAGE; literal: "rate exceeded" (other services' throttling text).
+        name: "requests-per-minute",
+        matches: |c| {
+            c.has(&rpm_key())
+                || c.code_is(&["ThrottlingException", "ThrottledException"])
+                || c.has("rate exceeded")
+        },
+        explain: requests_per_minute,
+    },
+    Rule {
+        // Code only.
+        name: "service-quota",
+        matches: |c| c.code_is(&["ServiceQuotaExceededException"]),
+        explain: service_quota,
+    },
+    Rule {
+        // quota::FaultKind::Unavailable's message.
+        name: "unavailable",
+        matches: |c| c.has(&unavailable_key()) || c.code_is(&["ServiceUnavailableException"]),
+        explain: unavailable,
+    },
+    Rule {
+        // quota::FaultKind::NotReady's message.
+        name: "not-ready",
+        matches: |c| c.has(&not_ready_key()) || c.code_is(&["ModelNotReadyException"]),
+        explain: not_ready,
+    },
+    // ---- recognised, but not a gate ----
+    Rule {
+        // checks::request::NOT_CHAT.
+        name: "not-chat",
+        matches: |c| c.has_either_apostrophe(&not_chat_key()),
+        explain: not_chat,
+    },
+    Rule {
+        // literal: the models' limit texts, not emitted by the gates.
+        name: "model-limit",
+        matches: |c| {
+            c.has("exceed the model limit")
+                || c.has("input is too long")
+                || c.has("too many input tokens")
+        },
+        explain: model_limit,
+    },
+    Rule {
+        // literal: the API's validation texts, not emitted by the gates.
+        name: "validation",
+        matches: |c| {
+            c.has("validation error detected")
+                || c.has("validation errors detected")
+                || c.has("malformed input request")
+        },
+        explain: validation,
+    },
+    Rule {
+        // literal: the front door's unknown-operation text, not emitted by the gates.
+        name: "unknown-operation",
+        matches: |c| c.has("the requested operation is not recognized by the service"),
+        explain: unknown_operation,
+    },
+    Rule {
+        // quota::FaultKind::Timeout's message.
+        name: "model-timeout",
+        matches: |c| c.has(&timeout_key()) || c.code_is(&["ModelTimeoutException"]),
+        explain: model_timeout,
+    },
+];
+
+// ---- the explanations, one per rule ----
+
+const NTP_COMMAND: &str =
+    "sudo timedatectl set-ntp true   # Linux; macOS: sudo sntp -sS time.apple.com";
+
+fn signature_time(c: &Ctx, mut f: Facts) -> Explanation {
+    let x = c.x;
+    let expired = x.has("signature expired:");
+    if let Some(rest) = x.after(if expired {
+        "Signature expired: "
+    } else {
+        "Signature not yet current: "
+    }) {
+        let signed = token(rest);
+        let now = rest
+            .find('(')
+            .map(|i| token(&rest[i + 1..]))
+            .unwrap_or_default();
+        if let (Some(a), Some(b)) = (amz_time(&signed), amz_time(&now)) {
+            let d = b - a;
+            f.clock_skew = Some(if d >= 0 {
+                format!(
+                    "client clock {} behind (signed {signed}, server time {now})",
+                    human_duration(d)
+                )
+            } else {
+                format!(
+                    "client clock {} ahead (signed {signed}, server time {now})",
+                    human_duration(d)
+                )
+            });
         }
     }
+    out(
+        Some(Gate::Credentials),
+        format!(
+            "the request was signed at a time more than 5 minutes {} AWS's clock: the client's clock is wrong (or the request was replayed late).",
+            if expired { "before" } else { "after" }
+        ),
+        f,
+        "Synchronise the client's clock with NTP, then retry (SigV4 signatures are valid for 5 minutes either side).",
+        Some(NTP_COMMAND.into()),
+    )
+}
 
-    // ---- quota (throughput) ----
-    if x.has("too many tokens per day") {
-        return out(Some(Gate::Quota), "the account used up its tokens-per-day quota for this model in this Region.", f.clone(), format!("Wait for the daily window to reset, use another Region or a cross-Region inference profile, or request a higher quota. {QUOTA_FIX}"), Some(quota_command(&f)));
-    }
-    if x.has("too many tokens") {
-        return out(
-            Some(Gate::Quota),
-            "the tokens-per-minute quota for this model in this Region is exhausted.",
-            f.clone(),
-            QUOTA_FIX,
-            Some(quota_command(&f)),
-        );
-    }
-    if x.has("too many requests")
-        || code_is(&["ThrottlingException", "ThrottledException"])
-        || x.has("rate exceeded")
-    {
-        return out(Some(Gate::Quota), "the requests-per-minute quota for this model in this Region is exhausted (or Bedrock throttled the call).", f.clone(), QUOTA_FIX, Some(quota_command(&f)));
-    }
-    if code_is(&["ServiceQuotaExceededException"]) {
-        return out(
-            Some(Gate::Quota),
-            "a service quota of the account is exhausted.",
-            f.clone(),
-            "Request a quota increase in Service Quotas, or lower the usage.",
-            Some(quota_command(&f)),
-        );
-    }
-    if x.has("bedrock is unable to process your request")
-        || code_is(&["ServiceUnavailableException"])
-    {
-        return out(Some(Gate::Quota), "Bedrock had no capacity for the call at that moment (a capacity refusal, not your quota).", f, "Retry with backoff, or send the call through a cross-Region inference profile that spreads it over several Regions.", None);
-    }
-    if x.has("model is not ready to serve inference requests")
-        || code_is(&["ModelNotReadyException"])
-    {
-        return out(
-            Some(Gate::Quota),
-            "the model was loading or scaling and could not take the call.",
-            f,
-            "Retry with backoff (the SDKs retry this error automatically up to 5 times).",
-            None,
-        );
-    }
+/// The User Guide's `RequestExpired` (bedrock-facts §1.5): the request's date stamp (or a
+/// presigned URL's expiry) is too far from AWS's clock.
+fn request_expired(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the request reached AWS too long after its date stamp or expiry (or the stamp is in the future): the client's clock is wrong, or a presigned request was used late.",
+        f,
+        "Synchronise the client's clock with NTP and sign the request again.",
+        Some(NTP_COMMAND.into()),
+    )
+}
 
-    // ---- recognised, but not a gate ----
-    if x.has("this action doesn't support the model that you provided")
-        || x.has("this action doesn\u{2019}t support the model that you provided")
-    {
-        return out(None, "not a gate: the operation does not support this model (e.g. an embedding or image model sent to Converse).", f, "Call embedding and image models with InvokeModel and the provider's native body; use Converse for text and chat models.", None);
-    }
-    if x.has("exceed the model limit")
-        || x.has("input is too long")
-        || x.has("too many input tokens")
-    {
-        return out(None, "not a gate: the request exceeds one of the model's limits (maximum tokens or input length).", f, "Lower maxTokens / the input size to the model's limit named in the message.", None);
-    }
-    if x.has("validation error detected")
-        || x.has("validation errors detected")
-        || x.has("malformed input request")
-    {
-        return out(None, "not a gate: a request parameter fails the API's validation (the message names the member and the constraint).", f, "Fix the named parameter; model IDs must match the documented pattern.", None);
-    }
-    if x.has("the requested operation is not recognized by the service") {
-        return out(None, "not a gate: the endpoint does not have this operation (an SDK too old for it, or the request went to the wrong endpoint, e.g. bedrock instead of bedrock-runtime).", f, "Upgrade the SDK/CLI and check any custom endpoint URL.", Some("pip install -U boto3 awscli   # or your SDK's update".into()));
-    }
-    if x.has("model has timed out") || code_is(&["ModelTimeoutException"]) {
-        return out(
-            None,
-            "not a gate: the model took too long to answer.",
-            f,
-            "Retry, or ask for a shorter answer (lower maxTokens).",
-            None,
-        );
-    }
+fn expired_token(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the temporary credentials (session token from SSO, AssumeRole or an instance role) have expired.",
+        f,
+        "Get fresh credentials: log in to SSO again, or assume the role again; long-running programs should use a refreshing credential provider instead of exported keys.",
+        Some("aws sso login   # or: aws sts assume-role … and export the new keys and AWS_SESSION_TOKEN".into()),
+    )
+}
 
-    // ---- not recognised: never a guess ----
-    let cause = if code_is(&["AccessDeniedException", "AccessDenied"]) {
+fn invalid_token(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "AWS does not recognise the access key ID, or the session token does not belong to it: a deleted or mistyped key, keys from another account or partition, or temporary keys (ASIA…) sent without their AWS_SESSION_TOKEN (or with a stale one).",
+        f,
+        "Check which credentials the client actually uses and that they are current; for temporary keys set AWS_SESSION_TOKEN too.",
+        Some("aws configure list && aws sts get-caller-identity".into()),
+    )
+}
+
+fn signature_mismatch(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the signature does not match: the secret access key does not belong to the access key ID (mistyped, rotated, trailing whitespace), or something changed the request after it was signed (a proxy rewriting headers or the path).",
+        f,
+        "Re-enter the secret access key for this access key ID, and make sure nothing between the client and AWS rewrites the request.",
+        Some("aws configure   # re-enter AWS Secret Access Key; then: aws sts get-caller-identity".into()),
+    )
+}
+
+fn scope_region(c: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the request was signed for a Region the endpoint does not accept: the SDK's Region and the endpoint's Region differ, or the Region name is mistyped.",
+        f,
+        "Use one Region for both signing and the endpoint: set AWS_REGION (or region_name / --region) to the Region of the endpoint you call, and drop a hard-coded endpoint URL of another Region.",
+        Some(format!("export AWS_REGION={}", c.region.as_deref().unwrap_or("us-east-1"))),
+    )
+}
+
+fn scope_service(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the request was signed for another service than the one that received it (e.g. signed for bedrock-runtime's neighbour, or a custom endpoint routes to the wrong service).",
+        f,
+        "Sign with the service name of the endpoint: `bedrock` for both bedrock and bedrock-runtime; check any custom endpoint or proxy configuration.",
+        None,
+    )
+}
+
+fn missing_auth_token(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the request was not signed at all: the client sent no Authorization header (no credentials configured for a raw HTTP call), or the URL names no real operation.",
+        f,
+        "Call through an AWS SDK or the CLI with credentials configured, and check the request path.",
+        Some("aws configure list".into()),
+    )
+}
+
+fn no_credentials(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the SDK found no credentials in its chain (environment, shared config/credentials files, SSO, container or instance role).",
+        f,
+        "Configure credentials: `aws configure` (access keys), `aws configure sso` then `aws sso login` (IAM Identity Center), or set AWS_PROFILE to a profile that has them.",
+        Some("aws configure list-profiles && aws sts get-caller-identity".into()),
+    )
+}
+
+fn incomplete_signature(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the Authorization header is malformed or incomplete (hand-built signing, or an access key ID with stray characters).",
+        f,
+        "Sign with an AWS SDK; check the access key ID for whitespace or quotes.",
+        Some("aws configure list".into()),
+    )
+}
+
+fn marketplace_first_use(c: &Ctx, mut f: Facts) -> Explanation {
+    if let Some(d) = parse_denial(c.x) {
+        if d.principal.is_some() {
+            f.principal = d.principal.clone();
+        }
+        f.action = Some(d.action.clone());
+        f.policy_type = d.layer.map(str::to_string);
+    }
+    let doc = PolicyDocument {
+        statements: vec![generate::marketplace_statement()],
+    };
+    let minutes = if c.has("after 15 minutes") { 15 } else { 5 };
+    out(
+        Some(Gate::ModelAccess),
+        format!(
+            "the first call to a third-party model starts its AWS Marketplace subscription, and the caller{} may not perform aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, so the subscription could not be completed.",
+            f.principal.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+        ),
+        f.clone(),
+        format!(
+            "Allow aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (via Bedrock) to whoever makes the first call, then retry after {minutes} minutes; once subscribed, every principal of the account can call the model without them."
+        ),
+        Some(put_policy_command(f.principal.as_deref(), "bedrock-marketplace-first-use", &doc)),
+    )
+}
+
+fn marketplace_subscribing(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::ModelAccess),
+        "the AWS Marketplace subscription that the first call started is still being created.",
+        f,
+        "Wait a few minutes (up to 15) and retry; nothing to change.",
+        None,
+    )
+}
+
+fn use_case_form(c: &Ctx, mut f: Facts) -> Explanation {
+    if let Some(rest) = c.x.after("https://") {
+        let host = token(rest);
+        if let Some(r) = host
+            .split('.')
+            .next()
+            .filter(|r| c.catalog.is_known_region(r))
+        {
+            f.region.get_or_insert_with(|| r.to_string());
+        }
+    }
+    let command = use_case_command(f.region.as_deref());
+    out(
+        Some(Gate::ModelAccess),
+        "Anthropic models need the account's use-case details (the first-time-use form) before the first call, and this account has not submitted them.",
+        f,
+        "Submit the form once for the account (or once at the Organizations management account, which covers member accounts; opt-in Regions need it again), then retry (allow up to 15 minutes).",
+        Some(command),
+    )
+}
+
+/// The model is gone in every Region: the Region gate's refusal (gates::checks::region).
+fn end_of_life(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    out(
+        Some(Gate::Region),
+        format!("the model{} has reached its end of life and is no longer served.", f.model.as_deref().map(|m| format!(" {m}")).unwrap_or_default()),
+        f.clone(),
+        "Move to a current model of the same family.",
+        Some(format!("aws bedrock list-foundation-models --region {r_or} --by-provider {} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'", f.model.as_deref().and_then(|m| m.split('.').next()).unwrap_or("anthropic"))),
+    )
+}
+
+fn legacy(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    out(
+        Some(Gate::ModelAccess),
+        "the model is Legacy and the account has not used it recently (15 or 30 days), so access to it was withdrawn.",
+        f,
+        "Upgrade to an active model; Legacy models stay available only to accounts that keep using them.",
+        Some(format!("aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[?modelLifecycle.status==`ACTIVE`].modelId'")),
+    )
+}
+
+fn no_access(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+    out(
+        Some(Gate::ModelAccess),
+        "the account has no access to this model in the Region the call was signed for: access was never granted there (console-era access is per Region), the provider's offer was not accepted, or the Marketplace entitlement is missing.",
+        f,
+        format!("Check the model's availability in this Region; where entitlementAvailability or agreementAvailability is not AVAILABLE, accept the offer: `aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}` then `aws bedrock create-foundation-model-agreement --model-id {m} --offer-token <token> --region {r_or}`. Also make sure the Region is the one you meant."),
+        Some(format!("aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}")),
+    )
+}
+
+fn prompt_resource(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::ModelAccess),
+        "the call named a Prompt management resource (a prompt ARN as modelId), which this account may not invoke that way.",
+        f,
+        "Call the model directly (model ID or inference profile as modelId) and send the prompt's text, or use a prompt that is published for runtime use in this account and Region.",
+        None,
+    )
+}
+
+fn not_authorized_2023(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+    out(
+        Some(Gate::ModelAccess),
+        "the account has no access to this model (2023 wording of the model-access refusal).",
+        f,
+        "Check the model's availability and accept its offer in this Region.",
+        Some(format!(
+            "aws bedrock get-foundation-model-availability --model-id {m} --region {r_or}"
+        )),
+    )
+}
+
+fn account_not_authorized(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::ModelAccess),
+        "the account is not allowed to access this model (an account-level restriction, e.g. a new account or a provider's screening).",
+        f,
+        "Open a case with AWS Support (Service: Amazon Bedrock) naming the model and Region.",
+        None,
+    )
+}
+
+fn agreement_failed(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    out(
+        Some(Gate::ProviderTerms),
+        "the provider's AWS Marketplace agreement for this model failed or is still pending.",
+        f.clone(),
+        "Check the agreement status and accept the offer again; a failed agreement often means a missing payment method or Marketplace permission.",
+        Some(format!("aws bedrock get-foundation-model-availability --model-id {} --region {r_or}", f.model.as_deref().unwrap_or("<model-id>"))),
+    )
+}
+
+fn operation_not_allowed(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::ModelAccess),
+        "the account is blocked from this operation at account level (seen on new or not yet verified accounts, and accounts without a valid payment method).",
+        f,
+        "Check the account's payment method and verification; if they are fine, open a case with AWS Support (Service: Amazon Bedrock).",
+        None,
+    )
+}
+
+fn availability_record(c: &Ctx, mut f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    let Some(j) = &c.x.json else {
+        return unrecognised(c, f);
+    };
+    if let Some(m) = j.get("modelId").and_then(Value::as_str) {
+        f.model = Some(m.to_string());
+    }
+    let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+    let s = |p: &str| j.pointer(p).and_then(Value::as_str).unwrap_or("");
+    if s("/regionAvailability") == "NOT_AVAILABLE" {
+        let (fix, command) = region_fix(&f, c.catalog);
+        return out(Some(Gate::Region), "regionAvailability is NOT_AVAILABLE: the model is not offered in the Region this was asked in.", f, fix, command);
+    }
+    if s("/authorizationStatus") == "NOT_AUTHORIZED" {
+        return out(Some(Gate::Iam), "authorizationStatus is NOT_AUTHORIZED: IAM does not let the caller invoke the model.", f, format!("Allow bedrock:InvokeModel on the model (`bedrock-gates policy generate --model {m} --region {r_or}`)."), None);
+    }
+    if s("/entitlementAvailability") == "NOT_AVAILABLE" {
+        return out(Some(Gate::ModelAccess), "entitlementAvailability is NOT_AVAILABLE: the account is not entitled to the model (no access grant, or no Marketplace subscription yet: the first call subscribes when the caller may aws-marketplace:Subscribe).", f, "Make the first call with a principal allowed aws-marketplace:Subscribe and ViewSubscriptions, or accept the offer.", Some(format!("aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or}")));
+    }
+    let ag = s("/agreementAvailability/status");
+    if ag == "PENDING" || ag == "ERROR" || ag == "NOT_AVAILABLE" {
+        return out(Some(Gate::ProviderTerms), format!("agreementAvailability is {ag}: the provider's offer (EULA) is not accepted{}.", j.pointer("/agreementAvailability/errorMessage").and_then(Value::as_str).map(|e| format!(" ({e})")).unwrap_or_default()), f, "Accept the provider's offer in this Region.", Some(format!("aws bedrock create-foundation-model-agreement --model-id {m} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {m} --region {r_or} --query 'offers[0].offerToken' --output text)\" --region {r_or}")));
+    }
+    out(None, "the availability record shows every field AVAILABLE/AUTHORIZED: model access is not what refuses.", f, format!("Run `bedrock-gates doctor --model {m} --region {r_or}` to test the other gates."), None)
+}
+
+fn iam(c: &Ctx, f: Facts) -> Explanation {
+    match parse_denial(c.x) {
+        Some(d) => iam_explanation(d, f, c.x, c.catalog),
+        None => unrecognised(c, f),
+    }
+}
+
+fn profile_only(c: &Ctx, mut f: Facts) -> Explanation {
+    let (region, r_or) = (&c.region, &c.r_or);
+    if let Some(rest) = c.x.after("Invocation of model ID ") {
+        let id = token(rest);
+        identifier_facts(&id, &mut f, c.catalog);
+        f.model = Some(id);
+    }
+    let m = f.model.clone().unwrap_or_else(|| "<model-id>".into());
+    let profiles: Vec<String> = match region {
+        Some(r) => c
+            .catalog
+            .profiles_in_region(r)
+            .filter(|p| p.model_id == m)
+            .map(|p| p.id.clone())
+            .collect(),
+        None => c
+            .catalog
+            .profiles_for_model(&m)
+            .map(|p| p.id.clone())
+            .collect(),
+    };
+    let first = profiles
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("us.{m}"));
+    out(
+        Some(Gate::Region),
+        format!("{m} is offered{} only through cross-Region inference profiles, and the call named the bare model ID.", region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default()),
+        f.clone(),
+        format!(
+            "Call it by an inference profile ID{}: {}. IAM must allow the profile ARN and the model ARN in every destination Region (`bedrock-gates policy generate --model {m} --region {r_or} --profile-prefix {}`).",
+            if region.is_some() { " callable from this Region" } else { "" },
+            if profiles.is_empty() { first.clone() } else { profiles.join(", ") },
+            first.split('.').next().unwrap_or("us"),
+        ),
+        Some(format!("aws bedrock-runtime converse --region {r_or} --model-id {first} --messages {HI}")),
+    )
+}
+
+fn invalid_model_id(c: &Ctx, f: Facts) -> Explanation {
+    let (fix, command) = region_fix(&f, c.catalog);
+    out(
+        Some(Gate::Region),
+        format!(
+            "the model identifier{} names nothing callable in the Region the request was signed for{}: the model is not offered there, the profile prefix belongs to another geography, or the ID is misspelled.",
+            f.inference_profile.as_deref().or(f.model.as_deref()).map(|m| format!(" {m}")).unwrap_or_default(),
+            c.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        f,
+        fix,
+        command,
+    )
+}
+
+fn provisioned_only(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    let base = f.model.as_deref().map(|m| {
+        let parts: Vec<&str> = m.split(':').collect();
+        if parts.len() > 2 {
+            parts[..2].join(":")
+        } else {
+            m.to_string()
+        }
+    });
+    out(
+        Some(Gate::Region),
+        "the model ID names a variant (such as a context-length variant ending in :28k or :200k) that is offered only with Provisioned Throughput, not on demand.",
+        f.clone(),
+        format!("Call the base model ID{} on demand, or buy Provisioned Throughput for the variant.", base.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()),
+        base.map(|b| format!("aws bedrock-runtime converse --region {r_or} --model-id {b} --messages {HI}")),
+    )
+}
+
+fn model_not_found(c: &Ctx, f: Facts) -> Explanation {
+    let r_or = &c.r_or;
+    out(
+        Some(Gate::Region),
+        "the model ID does not name a model Bedrock knows (a made-up variant or a typo).",
+        f,
+        "Use an ID exactly as ListFoundationModels reports it in this Region.",
+        Some(format!(
+            "aws bedrock list-foundation-models --region {r_or} --query 'modelSummaries[].modelId'"
+        )),
+    )
+}
+
+fn no_region(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Region),
+        "the client has no Region configured, so it cannot choose an endpoint or sign.",
+        f,
+        "Set a Bedrock Region: AWS_REGION, `region` in the profile, or the client's region parameter.",
+        Some("export AWS_REGION=us-east-1".into()),
+    )
+}
+
+fn no_endpoint(c: &Ctx, mut f: Facts) -> Explanation {
+    let Some(r) = unknown_host_region(c) else {
+        return unrecognised(c, f);
+    };
+    f.region = Some(r.clone());
+    out(
+        Some(Gate::Region),
+        format!("{r} has no Bedrock endpoint (not a Bedrock Region, or a misspelled Region name)."),
+        f,
+        format!(
+            "Use a Region where Bedrock runs, e.g. {}.",
+            ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"].join(", ")
+        ),
+        Some("export AWS_REGION=us-east-1".into()),
+    )
+}
+
+fn tokens_per_day(_: &Ctx, f: Facts) -> Explanation {
+    out(Some(Gate::Quota), "the account used up its tokens-per-day quota for this model in this Region.", f.clone(), format!("Wait for the daily window to reset, use another Region or a cross-Region inference profile, or request a higher quota. {QUOTA_FIX}"), Some(quota_command(&f)))
+}
+
+fn tokens_per_minute(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Quota),
+        "the tokens-per-minute quota for this model in this Region is exhausted.",
+        f.clone(),
+        QUOTA_FIX,
+        Some(quota_command(&f)),
+    )
+}
+
+fn requests_per_minute(_: &Ctx, f: Facts) -> Explanation {
+    out(Some(Gate::Quota), "the requests-per-minute quota for this model in this Region is exhausted (or Bedrock throttled the call).", f.clone(), QUOTA_FIX, Some(quota_command(&f)))
+}
+
+fn service_quota(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Quota),
+        "a service quota of the account is exhausted.",
+        f.clone(),
+        "Request a quota increase in Service Quotas, or lower the usage.",
+        Some(quota_command(&f)),
+    )
+}
+
+fn unavailable(_: &Ctx, f: Facts) -> Explanation {
+    out(Some(Gate::Quota), "Bedrock had no capacity for the call at that moment (a capacity refusal, not your quota).", f, "Retry with backoff, or send the call through a cross-Region inference profile that spreads it over several Regions.", None)
+}
+
+fn not_ready(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Quota),
+        "the model was loading or scaling and could not take the call.",
+        f,
+        "Retry with backoff (the SDKs retry this error automatically up to 5 times).",
+        None,
+    )
+}
+
+fn not_chat(_: &Ctx, f: Facts) -> Explanation {
+    out(None, "not a gate: the operation does not support this model (e.g. an embedding or image model sent to Converse).", f, "Call embedding and image models with InvokeModel and the provider's native body; use Converse for text and chat models.", None)
+}
+
+fn model_limit(_: &Ctx, f: Facts) -> Explanation {
+    out(None, "not a gate: the request exceeds one of the model's limits (maximum tokens or input length).", f, "Lower maxTokens / the input size to the model's limit named in the message.", None)
+}
+
+fn validation(_: &Ctx, f: Facts) -> Explanation {
+    out(None, "not a gate: a request parameter fails the API's validation (the message names the member and the constraint).", f, "Fix the named parameter; model IDs must match the documented pattern.", None)
+}
+
+fn unknown_operation(_: &Ctx, f: Facts) -> Explanation {
+    out(None, "not a gate: the endpoint does not have this operation (an SDK too old for it, or the request went to the wrong endpoint, e.g. bedrock instead of bedrock-runtime).", f, "Upgrade the SDK/CLI and check any custom endpoint URL.", Some("pip install -U boto3 awscli   # or your SDK's update".into()))
+}
+
+fn model_timeout(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        None,
+        "not a gate: the model took too long to answer.",
+        f,
+        "Retry, or ask for a shorter answer (lower maxTokens).",
+        None,
+    )
+}
+
+/// No rule matched: never a guess.
+fn unrecognised(c: &Ctx, f: Facts) -> Explanation {
+    let code = &c.code;
+    let cause = if c.code_is(&["AccessDeniedException", "AccessDenied"]) {
         "an AccessDeniedException whose message this tool does not recognise; it can come from IAM or from model access, so no gate is named.".to_string()
     } else if !code.is_empty() {
         format!("{code}: a message this tool does not recognise.")
@@ -1801,7 +2315,7 @@ fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation 
         f,
         format!(
             "Walk the gates against the account: `bedrock-gates doctor --model {m}{}`.",
-            region
+            c.region
                 .as_deref()
                 .map(|r| format!(" --region {r}"))
                 .unwrap_or_default()

@@ -937,3 +937,551 @@ fn section_1_5_page_headings() {
         assert_eq!(gate(&text), want, "{text}");
     }
 }
+
+// ---- the rule table ----
+
+/// The keys derived from the gates' constants are exactly the fragments the classifier matched
+/// before it read the constants: the table changed where the text comes from, not what matches.
+#[test]
+fn rule_keys_are_the_former_fragments() {
+    assert_eq!(
+        expired_token_key(),
+        "security token included in the request is expired"
+    );
+    assert_eq!(
+        invalid_token_key(),
+        "security token included in the request is invalid"
+    );
+    assert_eq!(marketplace_key(), "model access is denied due to");
+    assert_eq!(
+        subscribing_key(),
+        "marketplace subscription for this model is still being processed"
+    );
+    assert_eq!(
+        use_case_key(),
+        "model use case details have not been submitted"
+    );
+    assert!(bg_gates::access::NO_USE_CASE_MESSAGE
+        .to_lowercase()
+        .contains(&use_case_key()));
+    assert_eq!(end_of_life_key(), "reached the end of its life");
+    assert_eq!(legacy_key(), "marked by provider as legacy");
+    assert_eq!(
+        no_access_key(),
+        "you don't have access to the model with the specified model id"
+    );
+    assert_eq!(
+        not_authorized_key(),
+        "your account is not authorized to access this model"
+    );
+    assert_eq!(
+        on_demand_keys(),
+        (
+            "invocation of model id".to_string(),
+            "with on-demand throughput isn".to_string()
+        )
+    );
+    assert_eq!(
+        invalid_model_id_key(),
+        "the provided model identifier is invalid"
+    );
+    assert_eq!(tpd_key(), "too many tokens per day");
+    assert_eq!(tpm_key(), "too many tokens");
+    assert_eq!(rpm_key(), "too many requests");
+    assert_eq!(
+        unavailable_key(),
+        "bedrock is unable to process your request"
+    );
+    assert_eq!(
+        not_ready_key(),
+        "model is not ready to serve inference requests"
+    );
+    assert_eq!(timeout_key(), "model has timed out");
+    assert_eq!(
+        not_chat_key(),
+        "this action doesn't support the model that you provided"
+    );
+}
+
+/// Rule names are unique, so a test can name the rule it reaches.
+#[test]
+fn rule_names_are_unique() {
+    let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+    names.sort_unstable();
+    let n = names.len();
+    names.dedup();
+    assert_eq!(names.len(), n);
+}
+
+/// The name of the rule a text reaches, if any.
+fn rule(text: &str) -> Option<&'static str> {
+    let x = Text::new(text);
+    let f = extract_facts(&x, bg_catalog::catalog());
+    let region = f.region.clone().filter(|r| r != "unspecified");
+    let c = Ctx {
+        x: &x,
+        catalog: bg_catalog::catalog(),
+        code: f.error_code.clone().unwrap_or_default(),
+        r_or: region.clone().unwrap_or_else(|| "<region>".into()),
+        region,
+    };
+    matching_rule(&c).map(|r| r.name)
+}
+
+/// One test per rule: the text reaches the rule, which names the gate and a command (`Some`:
+/// a fragment the command contains; `None`: no command).
+macro_rules! rule_test {
+    ($test:ident, $text:expr, $rule:literal, $gate:expr, $command:expr) => {
+        #[test]
+        fn $test() {
+            let text: String = $text.into();
+            assert_eq!(rule(&text), Some($rule), "{text}");
+            let e = explain(&text);
+            assert_eq!(e.gate, $gate, "{text}");
+            let command: Option<&str> = $command;
+            match command {
+                Some(fragment) => assert!(
+                    e.command.as_deref().is_some_and(|c| c.contains(fragment)),
+                    "{:?} lacks {fragment:?}",
+                    e.command
+                ),
+                None => assert_eq!(e.command, None),
+            }
+        }
+    };
+}
+
+use bg_gates::access::{
+    FTU_MESSAGE, LEGACY_MESSAGE, MARKETPLACE_MESSAGE, NO_ACCESS_MESSAGE, NO_USE_CASE_MESSAGE,
+    SUBSCRIBING_MESSAGE,
+};
+use bg_gates::credentials::CredentialError;
+use bg_gates::quota::{FaultKind, RPM_MESSAGE, TPD_MESSAGE, TPM_MESSAGE};
+
+const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+rule_test!(
+    rule_signature_time,
+    cli(
+        "InvalidSignatureException",
+        "Converse",
+        "Signature expired: 20240101T000000Z is now earlier than 20240101T001000Z (20240101T000500Z - 5 min.)"
+    ),
+    "signature-time",
+    Some(Gate::Credentials),
+    Some("timedatectl set-ntp true")
+);
+rule_test!(
+    rule_request_expired,
+    cli("RequestExpired", "InvokeModel", "Request has expired."),
+    "request-expired",
+    Some(Gate::Credentials),
+    Some("timedatectl set-ntp true")
+);
+rule_test!(
+    rule_expired_token,
+    cli(
+        "ExpiredTokenException",
+        "Converse",
+        CredentialError::ExpiredToken.message()
+    ),
+    "expired-token",
+    Some(Gate::Credentials),
+    Some("aws sso login")
+);
+rule_test!(
+    rule_invalid_token,
+    cli(
+        "UnrecognizedClientException",
+        "Converse",
+        CredentialError::InvalidToken.message()
+    ),
+    "invalid-token",
+    Some(Gate::Credentials),
+    Some("aws configure list && aws sts get-caller-identity")
+);
+rule_test!(
+    rule_signature_mismatch,
+    cli(
+        "InvalidSignatureException",
+        "InvokeModel",
+        "The request signature we calculated does not match the signature you provided."
+    ),
+    "signature-mismatch",
+    Some(Gate::Credentials),
+    Some("aws configure   # re-enter")
+);
+rule_test!(
+    rule_scope_region,
+    cli(
+        "InvalidSignatureException",
+        "InvokeModel",
+        "Credential should be scoped to a valid region."
+    ),
+    "scope-region",
+    Some(Gate::Credentials),
+    Some("export AWS_REGION=")
+);
+rule_test!(
+    rule_scope_service,
+    cli(
+        "InvalidSignatureException",
+        "InvokeModel",
+        "Credential should be scoped to correct service: 'bedrock'."
+    ),
+    "scope-service",
+    Some(Gate::Credentials),
+    None
+);
+rule_test!(
+    rule_missing_auth_token,
+    cli(
+        "MissingAuthenticationTokenException",
+        "InvokeModel",
+        "Missing Authentication Token"
+    ),
+    "missing-auth-token",
+    Some(Gate::Credentials),
+    Some("aws configure list")
+);
+rule_test!(
+    rule_no_credentials,
+    "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+    "no-credentials",
+    Some(Gate::Credentials),
+    Some("aws configure list-profiles")
+);
+rule_test!(
+    rule_incomplete_signature,
+    cli(
+        "IncompleteSignatureException",
+        "InvokeModel",
+        "Authorization header requires 'Signature' parameter."
+    ),
+    "incomplete-signature",
+    Some(Gate::Credentials),
+    Some("aws configure list")
+);
+rule_test!(
+    rule_marketplace_first_use,
+    cli("AccessDeniedException", "Converse", MARKETPLACE_MESSAGE),
+    "marketplace-first-use",
+    Some(Gate::ModelAccess),
+    Some("bedrock-marketplace-first-use")
+);
+rule_test!(
+    rule_marketplace_subscribing,
+    cli("AccessDeniedException", "Converse", SUBSCRIBING_MESSAGE),
+    "marketplace-subscribing",
+    Some(Gate::ModelAccess),
+    None
+);
+rule_test!(
+    rule_use_case_form,
+    cli("ResourceNotFoundException", "Converse", FTU_MESSAGE),
+    "use-case-form",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock put-use-case-for-model-access")
+);
+rule_test!(
+    rule_use_case_form_not_on_file,
+    cli(
+        "ResourceNotFoundException",
+        "GetUseCaseForModelAccess",
+        NO_USE_CASE_MESSAGE
+    ),
+    "use-case-form",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock put-use-case-for-model-access")
+);
+rule_test!(
+    rule_end_of_life,
+    cli(
+        "ResourceNotFoundException",
+        "Converse",
+        bg_gates::checks::region::END_OF_LIFE_MESSAGE
+    ),
+    "end-of-life",
+    Some(Gate::Region),
+    Some("modelLifecycle.status==`ACTIVE`")
+);
+rule_test!(
+    rule_legacy,
+    cli("AccessDeniedException", "Converse", LEGACY_MESSAGE),
+    "legacy",
+    Some(Gate::ModelAccess),
+    Some("modelLifecycle.status==`ACTIVE`")
+);
+rule_test!(
+    rule_no_access,
+    cli("AccessDeniedException", "Converse", NO_ACCESS_MESSAGE),
+    "no-access",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock get-foundation-model-availability")
+);
+rule_test!(
+    rule_no_access_curly_apostrophe,
+    cli(
+        "AccessDeniedException",
+        "Converse",
+        &NO_ACCESS_MESSAGE.replace('\'', "\u{2019}")
+    ),
+    "no-access",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock get-foundation-model-availability")
+);
+rule_test!(
+    rule_prompt_resource,
+    cli(
+        "AccessDeniedException",
+        "Converse",
+        "Your account is not authorized to invoke this API operation with a prompt resource."
+    ),
+    "prompt-resource",
+    Some(Gate::ModelAccess),
+    None
+);
+rule_test!(
+    rule_not_authorized_2023,
+    cli(
+        "AccessDeniedException",
+        "InvokeModel",
+        "Your account is not authorized to invoke this API operation."
+    ),
+    "not-authorized-2023",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock get-foundation-model-availability")
+);
+rule_test!(
+    rule_account_not_authorized,
+    cli(
+        "AccessDeniedException",
+        "Converse",
+        "Your account is not authorized to access this model."
+    ),
+    "account-not-authorized",
+    Some(Gate::ModelAccess),
+    None
+);
+rule_test!(
+    rule_agreement_failed,
+    cli(
+        "AccessDeniedException",
+        "InvokeModel",
+        "The AWS Marketplace agreement failed for this model."
+    ),
+    "agreement-failed",
+    Some(Gate::ProviderTerms),
+    Some("aws bedrock get-foundation-model-availability")
+);
+rule_test!(
+    rule_operation_not_allowed,
+    cli(
+        "ValidationException",
+        "InvokeModel",
+        "Operation not allowed"
+    ),
+    "operation-not-allowed",
+    Some(Gate::ModelAccess),
+    None
+);
+rule_test!(
+    rule_availability_record,
+    format!(
+        r#"{{"modelId":"{HAIKU}","regionAvailability":"AVAILABLE","authorizationStatus":"AUTHORIZED","entitlementAvailability":"NOT_AVAILABLE","agreementAvailability":{{"status":"AVAILABLE"}}}}"#
+    ),
+    "availability-record",
+    Some(Gate::ModelAccess),
+    Some("aws bedrock list-foundation-model-agreement-offers")
+);
+rule_test!(
+    rule_iam,
+    cli(
+        "AccessDeniedException",
+        "InvokeModel",
+        &format!("User: arn:aws:iam::123456789012:user/alice is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/{HAIKU} because no identity-based policy allows the bedrock:InvokeModel action")
+    ),
+    "iam",
+    Some(Gate::Iam),
+    Some("alice")
+);
+rule_test!(
+    rule_profile_only,
+    cli(
+        "ValidationException",
+        "Converse",
+        &bg_gates::region::on_demand_unsupported("anthropic.claude-3-7-sonnet-20250219-v1:0")
+    ),
+    "profile-only",
+    Some(Gate::Region),
+    Some("aws bedrock-runtime converse")
+);
+rule_test!(
+    rule_invalid_model_id,
+    cli(
+        "ValidationException",
+        "Converse",
+        bg_gates::region::INVALID_MODEL_ID
+    ),
+    "invalid-model-id",
+    Some(Gate::Region),
+    Some("aws bedrock list-foundation-models")
+);
+rule_test!(
+    rule_provisioned_only,
+    cli(
+        "ValidationException",
+        "Converse",
+        "The provided model doesn\u{2019}t support on-demand throughput."
+    ),
+    "provisioned-only",
+    Some(Gate::Region),
+    None
+);
+rule_test!(
+    rule_model_not_found,
+    cli(
+        "ResourceNotFoundException",
+        "InvokeModel",
+        "Model not found."
+    ),
+    "model-not-found",
+    Some(Gate::Region),
+    Some("aws bedrock list-foundation-models")
+);
+rule_test!(
+    rule_no_region,
+    "botocore.exceptions.NoRegionError: You must specify a region.",
+    "no-region",
+    Some(Gate::Region),
+    Some("export AWS_REGION=us-east-1")
+);
+rule_test!(
+    rule_no_endpoint,
+    r#"botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: "https://bedrock-runtime.us-east-7.amazonaws.com/model/x/converse""#,
+    "no-endpoint",
+    Some(Gate::Region),
+    Some("export AWS_REGION=us-east-1")
+);
+rule_test!(
+    rule_tokens_per_day,
+    cli("ThrottlingException", "Converse", TPD_MESSAGE),
+    "tokens-per-day",
+    Some(Gate::Quota),
+    Some("aws service-quotas list-service-quotas --service-code bedrock")
+);
+rule_test!(
+    rule_tokens_per_minute,
+    cli("ThrottlingException", "Converse", TPM_MESSAGE),
+    "tokens-per-minute",
+    Some(Gate::Quota),
+    Some("aws service-quotas list-service-quotas --service-code bedrock")
+);
+rule_test!(
+    rule_requests_per_minute,
+    cli("ThrottlingException", "Converse", RPM_MESSAGE),
+    "requests-per-minute",
+    Some(Gate::Quota),
+    Some("aws service-quotas list-service-quotas --service-code bedrock")
+);
+rule_test!(
+    rule_service_quota,
+    cli(
+        "ServiceQuotaExceededException",
+        "CreateProvisionedModelThroughput",
+        "Quota exceeded."
+    ),
+    "service-quota",
+    Some(Gate::Quota),
+    Some("aws service-quotas list-service-quotas --service-code bedrock")
+);
+rule_test!(
+    rule_unavailable,
+    cli(
+        "ServiceUnavailableException",
+        "Converse",
+        FaultKind::Unavailable.http_error().2
+    ),
+    "unavailable",
+    Some(Gate::Quota),
+    None
+);
+rule_test!(
+    rule_not_ready,
+    cli(
+        "ModelNotReadyException",
+        "Converse",
+        FaultKind::NotReady.http_error().2
+    ),
+    "not-ready",
+    Some(Gate::Quota),
+    None
+);
+rule_test!(
+    rule_not_chat,
+    cli(
+        "ValidationException",
+        "Converse",
+        bg_gates::checks::request::NOT_CHAT
+    ),
+    "not-chat",
+    None,
+    None
+);
+rule_test!(
+    rule_model_limit,
+    cli(
+        "ValidationException",
+        "Converse",
+        "Input is too long for requested model."
+    ),
+    "model-limit",
+    None,
+    None
+);
+rule_test!(
+    rule_validation,
+    cli(
+        "ValidationException",
+        "Converse",
+        "1 validation error detected: Value 'x' at 'inferenceConfig.maxTokens' failed to satisfy constraint"
+    ),
+    "validation",
+    None,
+    None
+);
+rule_test!(
+    rule_unknown_operation,
+    cli(
+        "UnknownOperationException",
+        "Converse",
+        "The requested operation is not recognized by the service."
+    ),
+    "unknown-operation",
+    None,
+    Some("pip install -U boto3 awscli")
+);
+rule_test!(
+    rule_model_timeout,
+    cli(
+        "ModelTimeoutException",
+        "Converse",
+        FaultKind::Timeout.http_error().2
+    ),
+    "model-timeout",
+    None,
+    None
+);
+
+/// Every rule has a test above.
+#[test]
+fn every_rule_is_tested() {
+    let src = include_str!("tests.rs");
+    for r in RULES {
+        assert!(
+            src.contains(&format!("\n    \"{}\",\n", r.name)),
+            "no rule_test! for {}",
+            r.name
+        );
+    }
+}
