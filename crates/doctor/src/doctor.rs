@@ -455,7 +455,66 @@ pub async fn run(opts: &Options) -> Report {
     let catalog = bg_catalog::catalog();
     let mut gates: Vec<GateReport> = ORDER.iter().map(|g| GateReport::new(*g)).collect();
     let w = wanted(catalog, &opts.model);
+    let (conf, configured) = tokio::join!(
+        sdk_loader(opts).load(),
+        configured_region(opts.profile.as_deref())
+    );
+    let mut report = empty_report(opts, conf.region().map(|r| r.to_string()));
+    let Some(region) = report.region.clone() else {
+        no_region(&mut gates);
+        return finish(report, gates, None);
+    };
+    let clients = Clients::new(&conf);
 
+    // ---- phase 1: independent probes, concurrently ----
+    let probes = probe(&clients, &w).await;
+    let Some((arn, account)) = credentials_gate(&mut gates, &mut report, probes.sts) else {
+        return finish(report, gates, None);
+    };
+    let target = bg_gates::region::resolve(catalog, &w.identifier, &region);
+    region_gate(&mut gates, catalog, &w, &region, &target, probes.region);
+    if let Some(n) = region_note(opts, configured.as_deref()) {
+        gate_mut(&mut gates, Gate::Region).note(n);
+    }
+    let access = access_gates(&mut gates, &w, &region, probes.avail);
+    form_gate(&mut gates, &w.model_id(), &region, probes.form);
+
+    // ---- phase 2: IAM simulations and the real call, concurrently ----
+    let caller = bg_diagnose::check::caller_from_arn(&arn).ok();
+    let resources = needed_resources(caller.as_ref(), &target, &region);
+    let skip = no_minimal_request(&w);
+    let marketplace = w.model.is_some_and(|m| m.marketplace);
+    let (sims, call) = tokio::join!(
+        simulations(
+            &clients.iam,
+            caller.as_ref(),
+            resources.as_deref(),
+            marketplace
+        ),
+        real_call(&clients.runtime, &w, opts.invoke && skip.is_none())
+    );
+    let fix = iam_fix(catalog, &w, &region, &account, &arn, resources.as_deref());
+    let sim = Simulation {
+        arn: &arn,
+        caller: caller.as_ref(),
+        resolved: resources.is_some(),
+        sims: &sims,
+    };
+    iam_gate(gate_mut(&mut gates, Gate::Iam), &sim, fix.clone());
+    if let Some(n) = access.iam_note {
+        gate_mut(&mut gates, Gate::Iam).note(n);
+    }
+    if access.entitlement_missing {
+        marketplace_gate(gate_mut(&mut gates, Gate::ModelAccess), sims.market, &arn);
+    }
+    quota_gate(&mut gates, catalog, &w, &region);
+    report.call = call_outcome(call, skip, report.caller.clone(), &region, &w);
+    finish(report, gates, fix)
+}
+
+/// The SDK configuration: one attempt, short timeouts, and the options' Region, profile and
+/// endpoint.
+fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .timeout_config(
@@ -473,136 +532,209 @@ pub async fn run(opts: &Options) -> Report {
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    let (conf, configured) =
-        tokio::join!(loader.load(), configured_region(opts.profile.as_deref()));
+    loader
+}
+
+/// The report before any gate is walked: the call not reached, the verdict unknown.
+fn empty_report(opts: &Options, region: Option<String>) -> Report {
     let endpoint = opts.endpoint_url.clone().or_else(|| {
         std::env::var("AWS_ENDPOINT_URL")
             .ok()
             .filter(|s| !s.is_empty())
     });
-    let region = conf.region().map(|r| r.to_string());
-    let mut report = Report {
+    Report {
         model: opts.model.clone(),
-        region: region.clone(),
+        region,
         caller: None,
         endpoint,
         gates: Vec::new(),
         call: Call::Skipped("not reached".into()),
         verdict: String::new(),
         exit_code: EXIT_UNKNOWN,
-    };
-    let Some(region) = region else {
-        gate_mut(&mut gates, Gate::Region).set(
-            Status::Shut,
-            "no Region configured (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region)",
-            Some("pass --region or set AWS_REGION, e.g. export AWS_REGION=us-east-1".into()),
-        );
-        for g in gates.iter_mut().filter(|g| g.gate != Gate::Region) {
-            g.note("not checked: no Region to call");
-        }
-        return finish(report, gates, None);
-    };
-    let region_note = match (&opts.region, &configured) {
+    }
+}
+
+/// The region gate when no Region is configured at all: nothing else can be called.
+fn no_region(gates: &mut [GateReport]) {
+    gate_mut(gates, Gate::Region).set(
+        Status::Shut,
+        "no Region configured (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region)",
+        Some("pass --region or set AWS_REGION, e.g. export AWS_REGION=us-east-1".into()),
+    );
+    for g in gates.iter_mut().filter(|g| g.gate != Gate::Region) {
+        g.note("not checked: no Region to call");
+    }
+}
+
+/// A note when `--region` differs from the Region the SDK configuration resolves to.
+fn region_note(opts: &Options, configured: Option<&str>) -> Option<String> {
+    match (&opts.region, configured) {
         (Some(asked), Some(conf_r)) if asked != conf_r => Some(format!(
             "Asked for {asked}, while the SDK configuration (AWS_REGION / profile) resolves to {conf_r}: programs that do not set a Region call {conf_r}."
         )),
         _ => None,
-    };
+    }
+}
 
-    let sts = aws_sdk_sts::Client::new(&conf);
-    let bedrock = aws_sdk_bedrock::Client::new(&conf);
-    let runtime = aws_sdk_bedrockruntime::Client::new(&conf);
-    let iam = aws_sdk_iam::Client::new(&conf);
+/// The clients of one run, all from the same SDK configuration.
+struct Clients {
+    sts: aws_sdk_sts::Client,
+    bedrock: aws_sdk_bedrock::Client,
+    runtime: aws_sdk_bedrockruntime::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+impl Clients {
+    fn new(conf: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            sts: aws_sdk_sts::Client::new(conf),
+            bedrock: aws_sdk_bedrock::Client::new(conf),
+            runtime: aws_sdk_bedrockruntime::Client::new(conf),
+            iam: aws_sdk_iam::Client::new(conf),
+        }
+    }
+}
+
+type Identity = aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+type Availability = aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
+
+/// What the region probe found: (inference types, lifecycle, the profile's model ARNs).
+type RegionFound = (Vec<String>, Option<String>, Vec<String>);
+
+/// The region probe: the operation it called and its outcome.
+type RegionProbe = (&'static str, Result<RegionFound, CallError>);
+
+/// The answers of phase 1.
+struct Probes {
+    sts: Result<Identity, CallError>,
+    region: RegionProbe,
+    avail: Result<Availability, CallError>,
+    /// Only for models that need the Anthropic use-case form.
+    form: Option<Result<(), CallError>>,
+}
+
+/// Phase 1: the probes that do not depend on each other, concurrently.
+async fn probe(c: &Clients, w: &Wanted<'_>) -> Probes {
     let model_id = w.model_id();
     let needs_form = w.model.is_some_and(|m| m.use_case_form);
+    let (sts, region, avail, form) = tokio::join!(
+        probe_identity(&c.sts),
+        probe_region(&c.bedrock, w),
+        probe_availability(&c.bedrock, &model_id),
+        probe_form(&c.bedrock, needs_form)
+    );
+    Probes {
+        sts,
+        region,
+        avail,
+        form,
+    }
+}
 
-    // ---- phase 1: independent probes ----
-    let region_probe = async {
-        if let Some(p) = &w.profile {
-            let r = bedrock
-                .get_inference_profile()
-                .inference_profile_identifier(&p.id)
-                .send()
-                .await;
+async fn probe_identity(sts: &aws_sdk_sts::Client) -> Result<Identity, CallError> {
+    sts.get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CallError::of(&e))
+}
+
+async fn probe_region(bedrock: &aws_sdk_bedrock::Client, w: &Wanted<'_>) -> RegionProbe {
+    match &w.profile {
+        Some(p) => probe_profile(bedrock, &p.id).await,
+        None => probe_model(bedrock, &w.identifier).await,
+    }
+}
+
+/// `GetInferenceProfile`: the model ARNs the profile routes to.
+async fn probe_profile(bedrock: &aws_sdk_bedrock::Client, id: &str) -> RegionProbe {
+    let r = bedrock
+        .get_inference_profile()
+        .inference_profile_identifier(id)
+        .send()
+        .await;
+    (
+        "GetInferenceProfile",
+        r.map(|o| {
+            let models: Vec<String> = o
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn().map(str::to_string))
+                .collect();
+            (vec!["INFERENCE_PROFILE".to_string()], None, models)
+        })
+        .map_err(|e| CallError::of(&e)),
+    )
+}
+
+/// `GetFoundationModel`: the inference types and the lifecycle.
+async fn probe_model(bedrock: &aws_sdk_bedrock::Client, identifier: &str) -> RegionProbe {
+    let r = bedrock
+        .get_foundation_model()
+        .model_identifier(identifier)
+        .send()
+        .await;
+    (
+        "GetFoundationModel",
+        r.map(|o| {
+            let d = o.model_details();
             (
-                "GetInferenceProfile",
-                r.map(|o| {
-                    let models: Vec<String> = o
-                        .models()
+                d.map(|d| {
+                    d.inference_types_supported()
                         .iter()
-                        .filter_map(|m| m.model_arn().map(str::to_string))
-                        .collect();
-                    (vec!["INFERENCE_PROFILE".to_string()], None, models)
+                        .map(|t| t.as_str().to_string())
+                        .collect()
                 })
-                .map_err(|e| CallError::of(&e)),
+                .unwrap_or_default(),
+                d.and_then(|d| d.model_lifecycle())
+                    .map(|l| l.status().as_str().to_string()),
+                Vec::new(),
             )
-        } else {
-            let r = bedrock
-                .get_foundation_model()
-                .model_identifier(&w.identifier)
-                .send()
-                .await;
-            (
-                "GetFoundationModel",
-                r.map(|o| {
-                    let d = o.model_details();
-                    (
-                        d.map(|d| {
-                            d.inference_types_supported()
-                                .iter()
-                                .map(|t| t.as_str().to_string())
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                        d.and_then(|d| d.model_lifecycle())
-                            .map(|l| l.status().as_str().to_string()),
-                        Vec::new(),
-                    )
-                })
-                .map_err(|e| CallError::of(&e)),
-            )
-        }
-    };
-    let avail_probe = async {
+        })
+        .map_err(|e| CallError::of(&e)),
+    )
+}
+
+async fn probe_availability(
+    bedrock: &aws_sdk_bedrock::Client,
+    model_id: &str,
+) -> Result<Availability, CallError> {
+    bedrock
+        .get_foundation_model_availability()
+        .model_id(model_id)
+        .send()
+        .await
+        .map_err(|e| CallError::of(&e))
+}
+
+async fn probe_form(
+    bedrock: &aws_sdk_bedrock::Client,
+    needs_form: bool,
+) -> Option<Result<(), CallError>> {
+    if !needs_form {
+        return None;
+    }
+    Some(
         bedrock
-            .get_foundation_model_availability()
-            .model_id(&model_id)
+            .get_use_case_for_model_access()
             .send()
             .await
-            .map_err(|e| CallError::of(&e))
-    };
-    let form_probe = async {
-        if needs_form {
-            Some(
-                bedrock
-                    .get_use_case_for_model_access()
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| CallError::of(&e)),
-            )
-        } else {
-            None
-        }
-    };
-    let (sts_r, region_r, avail_r, form_r) = tokio::join!(
-        async {
-            sts.get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| CallError::of(&e))
-        },
-        region_probe,
-        avail_probe,
-        form_probe
-    );
+            .map(|_| ())
+            .map_err(|e| CallError::of(&e)),
+    )
+}
 
-    // ---- credentials ----
-    let identity = match sts_r {
+/// The credentials gate from `sts:GetCallerIdentity`: the caller's (ARN, account), or None
+/// when the identity is not known and nothing else is tried.
+fn credentials_gate(
+    gates: &mut [GateReport],
+    report: &mut Report,
+    sts: Result<Identity, CallError>,
+) -> Option<(String, String)> {
+    match sts {
         Ok(o) => {
             let arn = o.arn().unwrap_or_default().to_string();
             let account = o.account().unwrap_or_default().to_string();
-            gate_mut(&mut gates, Gate::Credentials).set(
+            gate_mut(gates, Gate::Credentials).set(
                 Status::Open,
                 format!("sts:GetCallerIdentity: {arn} (account {account})."),
                 None,
@@ -611,240 +743,371 @@ pub async fn run(opts: &Options) -> Report {
             Some((arn, account))
         }
         Err(e) => {
-            let ex = e.explain("GetCallerIdentity", &explain::Hints::default());
-            let g = gate_mut(&mut gates, Gate::Credentials);
-            if ex.gate == Some(Gate::Credentials) {
-                g.set(
-                    Status::Shut,
-                    format!(
-                        "sts:GetCallerIdentity refused: {}. Cause: {}",
-                        e.text().trim_end_matches('.'),
-                        ex.cause
-                    ),
-                    fix_of(&ex),
-                );
-            } else {
-                g.set(
-                    Status::Unknown,
-                    format!("sts:GetCallerIdentity failed: {}", e.text()),
-                    Some(if e.service {
-                        fix_of(&ex).unwrap_or_default()
-                    } else {
-                        "the endpoint did not answer: check --endpoint-url / AWS_ENDPOINT_URL, the Region, the network and any proxy".to_string()
-                    }),
-                );
-            }
-            for g in gates.iter_mut().filter(|g| g.gate != Gate::Credentials) {
-                g.note("not checked: the caller's identity is not known.");
-            }
+            credentials_refused(gates, &e);
             report.call = Call::Skipped(
                 "sts:GetCallerIdentity did not succeed, so nothing else was tried".into(),
             );
-            return finish(report, gates, None);
-        }
-    };
-
-    // ---- region ----
-    let target = bg_gates::region::resolve(catalog, &w.identifier, &region);
-    {
-        let (op, result) = region_r;
-        let g = gate_mut(&mut gates, Gate::Region);
-        let catalog_fix = |e: &bg_gates::Deny| Some(e.fix.clone());
-        match result {
-            Ok((types, lifecycle, models)) => {
-                if w.profile.is_some() {
-                    g.set(
-                        Status::Open,
-                        format!(
-                            "{op}: {} is callable from {region}{}.",
-                            w.identifier,
-                            if models.is_empty() {
-                                String::new()
-                            } else {
-                                let regions: Vec<&str> = models
-                                    .iter()
-                                    .map(|a| {
-                                        a.split(':')
-                                            .nth(3)
-                                            .filter(|r| !r.is_empty())
-                                            .unwrap_or("(any)")
-                                    })
-                                    .collect();
-                                if regions.len() > 6 {
-                                    format!(
-                                        " and routes to {} Regions ({}, …)",
-                                        regions.len(),
-                                        regions[..6].join(", ")
-                                    )
-                                } else {
-                                    format!(" and routes to {}", regions.join(", "))
-                                }
-                            }
-                        ),
-                        None,
-                    );
-                } else if types.iter().any(|t| t == "ON_DEMAND") {
-                    g.set(Status::Open, format!("{op}: {model_id} is offered in {region} on demand (inferenceTypesSupported {types:?})."), None);
-                } else if types.iter().any(|t| t == "INFERENCE_PROFILE") {
-                    let profiles: Vec<String> = catalog
-                        .profiles_in_region(&region)
-                        .filter(|p| p.model_id == model_id)
-                        .map(|p| p.id.clone())
-                        .collect();
-                    g.set(
-                        Status::Shut,
-                        format!("{op}: {model_id} is listed in {region} only for inference profiles (inferenceTypesSupported {types:?}); a call by its bare ID is refused."),
-                        Some(format!(
-                            "call it through an inference profile: {}. Then: bedrock-gates doctor --model {} --region {region}",
-                            if profiles.is_empty() { "see `aws bedrock list-inference-profiles`".to_string() } else { profiles.join(", ") },
-                            profiles.first().cloned().unwrap_or_else(|| format!("us.{model_id}"))
-                        )),
-                    );
-                } else {
-                    g.set(Status::Unknown, format!("{op}: {model_id} reports inferenceTypesSupported {types:?} in {region}."), None);
-                }
-                if let Some(l) = lifecycle {
-                    if l == "END_OF_LIFE" {
-                        gate_mut(&mut gates, Gate::ModelAccess).set(Status::Shut, format!("{op}: {model_id} has reached its end of life (modelLifecycle END_OF_LIFE)."), Some("move to a current model (`aws bedrock list-foundation-models`)".into()));
-                    } else if l == "LEGACY" {
-                        gate_mut(&mut gates, Gate::ModelAccess).note(format!("{model_id} is LEGACY: accounts that have not used it for 15 days lose access."));
-                    }
-                }
-            }
-            Err(e)
-                if e.service
-                    && (e.is("ValidationException") || e.is("ResourceNotFoundException")) =>
-            {
-                let fix = match &target {
-                    Err(d) => catalog_fix(d),
-                    Ok(_) => fix_of(&explain::explain_parts(Some("ValidationException"), &format!("The provided model identifier is invalid. modelId='{}' region_name='{region}'", w.identifier), "Converse")),
-                };
-                g.set(
-                    Status::Shut,
-                    format!("{op} in {region}: {}.", e.text().trim_end_matches('.')),
-                    fix,
-                );
-            }
-            Err(e) => {
-                // Not answerable (AccessDenied, connection): fall back to the catalog.
-                let why = format!("{op} did not answer ({}); from the catalog:", e.text());
-                match &target {
-                    Ok(t) => g.set(
-                        Status::Open,
-                        format!(
-                            "{why} {} is callable from {region}{}.",
-                            w.identifier,
-                            t.profile
-                                .map(|p| format!(
-                                    " (routes to {})",
-                                    p.destination_regions.join(", ")
-                                ))
-                                .unwrap_or_default()
-                        ),
-                        None,
-                    ),
-                    Err(d) if w.model.is_some() || w.profile.is_some() => {
-                        g.set(Status::Shut, format!("{why} {}", d.reason), catalog_fix(d))
-                    }
-                    Err(_) => g.set(
-                        Status::Unknown,
-                        format!("{why} {} is not in the catalog.", w.identifier),
-                        None,
-                    ),
-                }
-            }
+            None
         }
     }
+}
 
-    if let Some(n) = region_note {
-        gate_mut(&mut gates, Gate::Region).note(n);
-    }
-
-    // ---- model access and provider terms (availability, form) ----
-    let marketplace = w.model.is_some_and(|m| m.marketplace);
-    let mut entitlement_missing = false;
-    let mut agreement_first_use = false;
-    let mut iam_note = None;
-    match avail_r {
-        Ok(a) => {
-            let ag = a
-                .agreement_availability()
-                .map(|x| x.status().as_str().to_string())
-                .unwrap_or_default();
-            let ag_err = a
-                .agreement_availability()
-                .and_then(|x| x.error_message())
-                .map(str::to_string);
-            let ent = a.entitlement_availability().as_str().to_string();
-            let auth = a.authorization_status().as_str().to_string();
-            let reg = a.region_availability().as_str().to_string();
-            let summary = format!("GetFoundationModelAvailability: entitlement {ent}, agreement {ag}, authorization {auth}, region {reg}.");
-            if reg == "NOT_AVAILABLE" {
-                gate_mut(&mut gates, Gate::Region).note(format!(
-                    "GetFoundationModelAvailability: regionAvailability NOT_AVAILABLE in {region}."
-                ));
-            }
-            iam_note = Some(format!(
-                "GetFoundationModelAvailability: authorizationStatus {auth}."
-            ));
-            let ma = gate_mut(&mut gates, Gate::ModelAccess);
-            if ent == "AVAILABLE" {
-                ma.set(Status::Open, summary.clone(), None);
-            } else if marketplace {
-                entitlement_missing = true;
-                ma.set(Status::Unknown, format!("{summary} Not entitled yet: the first call starts the AWS Marketplace subscription (automatic access), or access was never granted (console access mode)."), None);
+fn credentials_refused(gates: &mut [GateReport], e: &CallError) {
+    let ex = e.explain("GetCallerIdentity", &explain::Hints::default());
+    let g = gate_mut(gates, Gate::Credentials);
+    if ex.gate == Some(Gate::Credentials) {
+        g.set(
+            Status::Shut,
+            format!(
+                "sts:GetCallerIdentity refused: {}. Cause: {}",
+                e.text().trim_end_matches('.'),
+                ex.cause
+            ),
+            fix_of(&ex),
+        );
+    } else {
+        g.set(
+            Status::Unknown,
+            format!("sts:GetCallerIdentity failed: {}", e.text()),
+            Some(if e.service {
+                fix_of(&ex).unwrap_or_default()
             } else {
-                ma.set(
-                    Status::Shut,
-                    format!("{summary} The account is not entitled to {model_id} in {region}."),
-                    Some(format!("request access: aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region}, then aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token <token> --region {region}")),
-                );
-            }
-            let pt = gate_mut(&mut gates, Gate::ProviderTerms);
-            let accept = format!("aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region} --query 'offers[0].offerToken' --output text)\" --region {region}");
-            match ag.as_str() {
-                "AVAILABLE" => pt.set(Status::Open, format!("GetFoundationModelAvailability: agreementAvailability AVAILABLE{}.", if marketplace { "" } else { " (no provider agreement needed)" }), None),
-                "PENDING" => pt.set(Status::Shut, "GetFoundationModelAvailability: agreementAvailability PENDING: the provider's offer is being accepted.", Some("wait a few minutes and retry".into())),
-                "ERROR" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability ERROR{}.", ag_err.map(|e| format!(" ({e})")).unwrap_or_default()), Some(accept)),
-                _ if ent == "AVAILABLE" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability {ag} while the model is entitled: the provider's EULA offer was never accepted."), Some(accept)),
-                _ if marketplace => {
-                    agreement_first_use = true;
-                    pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}: the first call of a third-party model accepts its EULA when it subscribes."), None)
-                }
-                _ => pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}."), None),
-            }
+                "the endpoint did not answer: check --endpoint-url / AWS_ENDPOINT_URL, the Region, the network and any proxy".to_string()
+            }),
+        );
+    }
+    for g in gates.iter_mut().filter(|g| g.gate != Gate::Credentials) {
+        g.note("not checked: the caller's identity is not known.");
+    }
+}
+
+/// The call's target resolved against the catalog in the Region.
+type Resolved<'c> = Result<bg_gates::region::Target<'c>, bg_gates::Deny>;
+
+/// The region gate from `GetFoundationModel` / `GetInferenceProfile`, else the catalog.
+fn region_gate(
+    gates: &mut [GateReport],
+    catalog: &Catalog,
+    w: &Wanted<'_>,
+    region: &str,
+    target: &Resolved<'_>,
+    (op, result): RegionProbe,
+) {
+    match result {
+        Ok(found) => region_found(gates, catalog, w, region, op, found),
+        Err(e)
+            if e.service && (e.is("ValidationException") || e.is("ResourceNotFoundException")) =>
+        {
+            let fix = match target {
+                Err(d) => Some(d.fix.clone()),
+                Ok(_) => fix_of(&explain::explain_parts(Some("ValidationException"), &format!("The provided model identifier is invalid. modelId='{}' region_name='{region}'", w.identifier), "Converse")),
+            };
+            gate_mut(gates, Gate::Region).set(
+                Status::Shut,
+                format!("{op} in {region}: {}.", e.text().trim_end_matches('.')),
+                fix,
+            );
         }
+        Err(e) => region_from_catalog(gate_mut(gates, Gate::Region), w, region, target, op, &e),
+    }
+}
+
+/// The region gate when the probe answered: how the model is offered, and its lifecycle.
+fn region_found(
+    gates: &mut [GateReport],
+    catalog: &Catalog,
+    w: &Wanted<'_>,
+    region: &str,
+    op: &str,
+    (types, lifecycle, models): RegionFound,
+) {
+    let model_id = w.model_id();
+    let g = gate_mut(gates, Gate::Region);
+    if w.profile.is_some() {
+        g.set(
+            Status::Open,
+            format!(
+                "{op}: {} is callable from {region}{}.",
+                w.identifier,
+                routes(&models)
+            ),
+            None,
+        );
+    } else if types.iter().any(|t| t == "ON_DEMAND") {
+        g.set(Status::Open, format!("{op}: {model_id} is offered in {region} on demand (inferenceTypesSupported {types:?})."), None);
+    } else if types.iter().any(|t| t == "INFERENCE_PROFILE") {
+        profile_only(g, catalog, &model_id, region, op, &types);
+    } else {
+        g.set(
+            Status::Unknown,
+            format!("{op}: {model_id} reports inferenceTypesSupported {types:?} in {region}."),
+            None,
+        );
+    }
+    lifecycle_note(gates, op, &model_id, lifecycle.as_deref());
+}
+
+/// " and routes to …": the Regions of the profile's model ARNs (none when not listed).
+fn routes(models: &[String]) -> String {
+    if models.is_empty() {
+        return String::new();
+    }
+    let regions: Vec<&str> = models
+        .iter()
+        .map(|a| {
+            a.split(':')
+                .nth(3)
+                .filter(|r| !r.is_empty())
+                .unwrap_or("(any)")
+        })
+        .collect();
+    if regions.len() > 6 {
+        format!(
+            " and routes to {} Regions ({}, …)",
+            regions.len(),
+            regions[..6].join(", ")
+        )
+    } else {
+        format!(" and routes to {}", regions.join(", "))
+    }
+}
+
+/// A model offered in the Region only through inference profiles: its bare ID is refused.
+fn profile_only(
+    g: &mut GateReport,
+    catalog: &Catalog,
+    model_id: &str,
+    region: &str,
+    op: &str,
+    types: &[String],
+) {
+    let profiles: Vec<String> = catalog
+        .profiles_in_region(region)
+        .filter(|p| p.model_id == model_id)
+        .map(|p| p.id.clone())
+        .collect();
+    g.set(
+        Status::Shut,
+        format!("{op}: {model_id} is listed in {region} only for inference profiles (inferenceTypesSupported {types:?}); a call by its bare ID is refused."),
+        Some(format!(
+            "call it through an inference profile: {}. Then: bedrock-gates doctor --model {} --region {region}",
+            if profiles.is_empty() { "see `aws bedrock list-inference-profiles`".to_string() } else { profiles.join(", ") },
+            profiles.first().cloned().unwrap_or_else(|| format!("us.{model_id}"))
+        )),
+    );
+}
+
+/// The model's lifecycle, as model-access evidence: END_OF_LIFE shuts it, LEGACY is noted.
+fn lifecycle_note(gates: &mut [GateReport], op: &str, model_id: &str, lifecycle: Option<&str>) {
+    let ma = gate_mut(gates, Gate::ModelAccess);
+    match lifecycle {
+        Some("END_OF_LIFE") => ma.set(
+            Status::Shut,
+            format!("{op}: {model_id} has reached its end of life (modelLifecycle END_OF_LIFE)."),
+            Some("move to a current model (`aws bedrock list-foundation-models`)".into()),
+        ),
+        Some("LEGACY") => ma.note(format!(
+            "{model_id} is LEGACY: accounts that have not used it for 15 days lose access."
+        )),
+        _ => {}
+    }
+}
+
+/// The region gate when the probe did not answer (AccessDenied, connection): the catalog.
+fn region_from_catalog(
+    g: &mut GateReport,
+    w: &Wanted<'_>,
+    region: &str,
+    target: &Resolved<'_>,
+    op: &str,
+    e: &CallError,
+) {
+    let why = format!("{op} did not answer ({}); from the catalog:", e.text());
+    match target {
+        Ok(t) => g.set(
+            Status::Open,
+            format!(
+                "{why} {} is callable from {region}{}.",
+                w.identifier,
+                t.profile
+                    .map(|p| format!(" (routes to {})", p.destination_regions.join(", ")))
+                    .unwrap_or_default()
+            ),
+            None,
+        ),
+        Err(d) if w.model.is_some() || w.profile.is_some() => g.set(
+            Status::Shut,
+            format!("{why} {}", d.reason),
+            Some(d.fix.clone()),
+        ),
+        Err(_) => g.set(
+            Status::Unknown,
+            format!("{why} {} is not in the catalog.", w.identifier),
+            None,
+        ),
+    }
+}
+
+/// What the availability probe leaves for the later gates.
+#[derive(Default)]
+struct Access {
+    /// A Marketplace model not entitled yet: the first call must subscribe.
+    entitlement_missing: bool,
+    /// The authorization status, as IAM evidence.
+    iam_note: Option<String>,
+}
+
+/// The model-access and provider-terms gates from `GetFoundationModelAvailability`.
+fn access_gates(
+    gates: &mut [GateReport],
+    w: &Wanted<'_>,
+    region: &str,
+    avail: Result<Availability, CallError>,
+) -> Access {
+    match avail {
+        Ok(a) => availability(gates, w, region, &a),
         Err(e) => {
             let t = format!(
                 "GetFoundationModelAvailability did not answer: {}.",
                 e.text()
             );
-            gate_mut(&mut gates, Gate::ModelAccess).set(Status::Unknown, t.clone(), None);
-            gate_mut(&mut gates, Gate::ProviderTerms).set(Status::Unknown, t, None);
+            gate_mut(gates, Gate::ModelAccess).set(Status::Unknown, t.clone(), None);
+            gate_mut(gates, Gate::ProviderTerms).set(Status::Unknown, t, None);
+            Access::default()
         }
     }
-    match form_r {
+}
+
+fn availability(
+    gates: &mut [GateReport],
+    w: &Wanted<'_>,
+    region: &str,
+    a: &Availability,
+) -> Access {
+    let model_id = w.model_id();
+    let marketplace = w.model.is_some_and(|m| m.marketplace);
+    let ag = a
+        .agreement_availability()
+        .map(|x| x.status().as_str().to_string())
+        .unwrap_or_default();
+    let ag_err = a
+        .agreement_availability()
+        .and_then(|x| x.error_message())
+        .map(str::to_string);
+    let ent = a.entitlement_availability().as_str().to_string();
+    let auth = a.authorization_status().as_str().to_string();
+    let reg = a.region_availability().as_str().to_string();
+    let summary = format!("GetFoundationModelAvailability: entitlement {ent}, agreement {ag}, authorization {auth}, region {reg}.");
+    if reg == "NOT_AVAILABLE" {
+        gate_mut(gates, Gate::Region).note(format!(
+            "GetFoundationModelAvailability: regionAvailability NOT_AVAILABLE in {region}."
+        ));
+    }
+    let ma = gate_mut(gates, Gate::ModelAccess);
+    let entitlement_missing = entitlement(ma, &summary, &ent, marketplace, &model_id, region);
+    let pt = gate_mut(gates, Gate::ProviderTerms);
+    let terms = Terms {
+        ag: &ag,
+        ag_err,
+        ent: &ent,
+        marketplace,
+    };
+    provider_terms(pt, &terms, &model_id, region);
+    Access {
+        entitlement_missing,
+        iam_note: Some(format!(
+            "GetFoundationModelAvailability: authorizationStatus {auth}."
+        )),
+    }
+}
+
+/// The model-access gate from the entitlement; true when a Marketplace model is not entitled
+/// yet (the first call would subscribe).
+fn entitlement(
+    ma: &mut GateReport,
+    summary: &str,
+    ent: &str,
+    marketplace: bool,
+    model_id: &str,
+    region: &str,
+) -> bool {
+    if ent == "AVAILABLE" {
+        ma.set(Status::Open, summary.to_string(), None);
+    } else if marketplace {
+        ma.set(Status::Unknown, format!("{summary} Not entitled yet: the first call starts the AWS Marketplace subscription (automatic access), or access was never granted (console access mode)."), None);
+        return true;
+    } else {
+        ma.set(
+            Status::Shut,
+            format!("{summary} The account is not entitled to {model_id} in {region}."),
+            Some(format!("request access: aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region}, then aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token <token> --region {region}")),
+        );
+    }
+    false
+}
+
+/// What `GetFoundationModelAvailability` says of the provider's terms.
+struct Terms<'a> {
+    /// agreementAvailability status, and its error message.
+    ag: &'a str,
+    ag_err: Option<String>,
+    /// entitlementAvailability.
+    ent: &'a str,
+    marketplace: bool,
+}
+
+/// The provider-terms gate from the agreement.
+fn provider_terms(pt: &mut GateReport, t: &Terms<'_>, model_id: &str, region: &str) {
+    let (ag, marketplace) = (t.ag, t.marketplace);
+    let accept = format!("aws bedrock create-foundation-model-agreement --model-id {model_id} --offer-token \"$(aws bedrock list-foundation-model-agreement-offers --model-id {model_id} --region {region} --query 'offers[0].offerToken' --output text)\" --region {region}");
+    match ag {
+        "AVAILABLE" => pt.set(Status::Open, format!("GetFoundationModelAvailability: agreementAvailability AVAILABLE{}.", if marketplace { "" } else { " (no provider agreement needed)" }), None),
+        "PENDING" => pt.set(Status::Shut, "GetFoundationModelAvailability: agreementAvailability PENDING: the provider's offer is being accepted.", Some("wait a few minutes and retry".into())),
+        "ERROR" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability ERROR{}.", t.ag_err.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()), Some(accept)),
+        _ if t.ent == "AVAILABLE" => pt.set(Status::Shut, format!("GetFoundationModelAvailability: agreementAvailability {ag} while the model is entitled: the provider's EULA offer was never accepted."), Some(accept)),
+        _ if marketplace => pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}: the first call of a third-party model accepts its EULA when it subscribes."), None),
+        _ => pt.set(Status::Unknown, format!("GetFoundationModelAvailability: agreementAvailability {ag}."), None),
+    }
+}
+
+/// The model-access gate from `GetUseCaseForModelAccess` (the Anthropic use-case form).
+fn form_gate(
+    gates: &mut [GateReport],
+    model_id: &str,
+    region: &str,
+    form: Option<Result<(), CallError>>,
+) {
+    let ma = gate_mut(gates, Gate::ModelAccess);
+    match form {
         None => {}
-        Some(Ok(())) => gate_mut(&mut gates, Gate::ModelAccess).note("GetUseCaseForModelAccess: the Anthropic use-case form is on file."),
-        Some(Err(e)) if e.is("ResourceNotFoundException") => gate_mut(&mut gates, Gate::ModelAccess).set(
+        Some(Ok(())) => ma.note("GetUseCaseForModelAccess: the Anthropic use-case form is on file."),
+        Some(Err(e)) if e.is("ResourceNotFoundException") => ma.set(
             Status::Shut,
             format!("GetUseCaseForModelAccess: {} ({model_id} needs the Anthropic use-case form; a form submitted by the organization's management account also counts, which this call does not show).", e.text()),
             fix_of(&explain::explain_call(
                 Some("ResourceNotFoundException"),
                 "Model use case details have not been submitted for this account.",
                 "GetUseCaseForModelAccess",
-                &explain::Hints { region: Some(region.clone()), ..Default::default() },
+                &explain::Hints { region: Some(region.to_string()), ..Default::default() },
             )),
         ),
-        Some(Err(e)) => gate_mut(&mut gates, Gate::ModelAccess).note(format!("GetUseCaseForModelAccess did not answer: {}.", e.text())),
+        Some(Err(e)) => ma.note(format!("GetUseCaseForModelAccess did not answer: {}.", e.text())),
     }
+}
 
-    // ---- phase 2: IAM simulations and the real call ----
-    let (arn, _account) = identity.clone().unwrap_or_default();
-    let caller = bg_diagnose::check::caller_from_arn(&arn).ok();
+/// Every ARN the call needs with the condition keys that vary per resource, or None when the
+/// caller or the target is not known.
+fn needed_resources(
+    caller: Option<&bg_gates::Caller>,
+    target: &Resolved<'_>,
+    region: &str,
+) -> Option<Vec<(String, ContextKeys)>> {
+    let (Some(c), Ok(t)) = (caller, target) else {
+        return None;
+    };
     // The facts of the call the doctor is about to make: now, over HTTPS (the real endpoints).
     let facts = bg_gates::authz::RequestFacts {
-        region: region.clone(),
+        region: region.to_string(),
         source_ip: None,
         now_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -852,260 +1115,335 @@ pub async fn run(opts: &Options) -> Report {
             .unwrap_or(0),
         secure_transport: true,
     };
-    let resources: Option<Vec<(String, ContextKeys)>> = match (&caller, &target) {
-        (Some(c), Ok(t)) => Some(
-            bg_gates::invoke::invoke_resources(t, c, &facts)
-                .into_iter()
-                .map(|(arn, ctx)| {
-                    let keep: Vec<(String, String)> =
-                        ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
-                            .iter()
-                            .filter_map(|k| {
-                                ctx.get(k)
-                                    .and_then(|v| v.first())
-                                    .map(|v| (k.to_string(), v.clone()))
-                            })
-                            .collect();
-                    (arn, keep)
-                })
-                .collect(),
-        ),
-        _ => None,
-    };
-    let source = async {
-        let c = caller.as_ref()?;
-        match c.kind {
-            bg_gates::CallerKind::Root => None,
-            bg_gates::CallerKind::User => Some(c.entity_arn.clone()),
-            bg_gates::CallerKind::AssumedRole => {
-                let name = c
-                    .entity_arn
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                match iam.get_role().role_name(&name).send().await {
-                    Ok(o) => Some(
-                        o.role()
-                            .map(|r| r.arn().to_string())
-                            .unwrap_or_else(|| c.entity_arn.clone()),
-                    ),
-                    Err(_) => Some(c.entity_arn.clone()),
-                }
-            }
-        }
-    };
-    let action = generate::INVOKE.to_string();
-    let sims = async {
-        let source = source.await;
-        let Some(source) = source else {
-            return (None, None, None);
-        };
-        let mut set = tokio::task::JoinSet::new();
-        for (i, (arn, ctx)) in resources
-            .clone()
-            .unwrap_or_default()
+    let keys = ["aws:RequestedRegion", "bedrock:InferenceProfileArn"];
+    Some(
+        bg_gates::invoke::invoke_resources(t, c, &facts)
             .into_iter()
-            .enumerate()
-        {
-            let (iam, source, action) = (iam.clone(), source.clone(), action.clone());
-            set.spawn(async move { (i, simulate(iam, source, vec![action], arn, ctx).await) });
-        }
-        let market = if marketplace {
-            let iam = iam.clone();
-            let source = source.clone();
-            Some(tokio::spawn(async move {
-                simulate(
-                    iam,
-                    source,
-                    generate::MARKETPLACE_ACTIONS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                    "*".into(),
-                    vec![("aws:CalledViaLast".into(), "bedrock.amazonaws.com".into())],
-                )
-                .await
-            }))
-        } else {
-            None
-        };
-        let mut results: Vec<(usize, Simulated)> = Vec::new();
-        while let Some(r) = set.join_next().await {
-            if let Ok(r) = r {
-                results.push(r);
+            .map(|(arn, ctx)| {
+                let keep: ContextKeys = keys
+                    .iter()
+                    .filter_map(|k| {
+                        ctx.get(k)
+                            .and_then(|v| v.first())
+                            .map(|v| (k.to_string(), v.clone()))
+                    })
+                    .collect();
+                (arn, keep)
+            })
+            .collect(),
+    )
+}
+
+/// The simulations of phase 2: the policy source, one result per ARN (in order) and the
+/// Marketplace permissions (for a Marketplace model).
+#[derive(Default)]
+struct Sims {
+    source: Option<String>,
+    results: Option<Vec<(usize, Simulated)>>,
+    market: Option<Simulated>,
+}
+
+/// The ARN to simulate for the caller: a user itself, the role behind an assumed-role
+/// session; none for root.
+async fn policy_source(iam: &aws_sdk_iam::Client, c: &bg_gates::Caller) -> Option<String> {
+    match c.kind {
+        bg_gates::CallerKind::Root => None,
+        bg_gates::CallerKind::User => Some(c.entity_arn.clone()),
+        bg_gates::CallerKind::AssumedRole => {
+            let name = c
+                .entity_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            match iam.get_role().role_name(&name).send().await {
+                Ok(o) => Some(
+                    o.role()
+                        .map(|r| r.arn().to_string())
+                        .unwrap_or_else(|| c.entity_arn.clone()),
+                ),
+                Err(_) => Some(c.entity_arn.clone()),
             }
         }
-        results.sort_by_key(|(i, _)| *i);
-        let market = match market {
-            Some(h) => h.await.ok(),
-            None => None,
-        };
-        (Some(source), Some(results), market)
+    }
+}
+
+/// Simulate bedrock:InvokeModel on every ARN, and the Marketplace actions, all concurrently.
+async fn simulations(
+    iam: &aws_sdk_iam::Client,
+    caller: Option<&bg_gates::Caller>,
+    resources: Option<&[(String, ContextKeys)]>,
+    marketplace: bool,
+) -> Sims {
+    let source = match caller {
+        Some(c) => policy_source(iam, c).await,
+        None => None,
     };
-    let no_minimal_request = w
-        .model
+    let Some(source) = source else {
+        return Sims::default();
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (arn, ctx)) in resources.unwrap_or_default().iter().cloned().enumerate() {
+        let (iam, source, action) = (iam.clone(), source.clone(), generate::INVOKE.to_string());
+        set.spawn(async move { (i, simulate(iam, source, vec![action], arn, ctx).await) });
+    }
+    let market =
+        marketplace.then(|| tokio::spawn(simulate_marketplace(iam.clone(), source.clone())));
+    let mut results: Vec<(usize, Simulated)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(r) = r {
+            results.push(r);
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let market = match market {
+        Some(h) => h.await.ok(),
+        None => None,
+    };
+    Sims {
+        source: Some(source),
+        results: Some(results),
+        market,
+    }
+}
+
+/// The Marketplace actions a first call needs, called via Bedrock.
+async fn simulate_marketplace(iam: aws_sdk_iam::Client, source: String) -> Simulated {
+    simulate(
+        iam,
+        source,
+        generate::MARKETPLACE_ACTIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        "*".into(),
+        vec![("aws:CalledViaLast".into(), "bedrock.amazonaws.com".into())],
+    )
+    .await
+}
+
+/// Why the call is not made for a model that neither takes Converse nor has a known minimal
+/// InvokeModel body.
+fn no_minimal_request(w: &Wanted<'_>) -> Option<String> {
+    w.model
         .filter(|m| !m.converse && minimal_body(m).is_none())
         .map(|m| {
             format!(
                 "{} does not take Converse and no minimal InvokeModel request is known for its family ({}); the call was not made",
                 m.id, m.family
             )
-        });
-    let call = async {
-        if opts.invoke && no_minimal_request.is_none() {
-            Some(the_call(&runtime, &w).await)
-        } else {
-            None
-        }
-    };
-    let ((source, sim_results, market), call) = tokio::join!(sims, call);
+        })
+}
 
-    // ---- iam ----
-    let iam_fix;
-    {
-        let prefix = w.profile.map(|p| p.prefix.clone());
-        let fix_policy = w.model.and_then(|m| {
-            generate::generate(
-                &generate::Request {
-                    models: vec![m.id.clone()],
-                    regions: vec![region.clone()],
-                    profile_prefixes: prefix.clone().into_iter().collect(),
-                    streaming: false,
-                    scp: false,
-                    account: identity.as_ref().map(|i| i.1.clone()),
-                },
-                catalog,
+/// The real call, when it is to be made.
+async fn real_call(
+    runtime: &aws_sdk_bedrockruntime::Client,
+    w: &Wanted<'_>,
+    make: bool,
+) -> Option<Result<(String, u128), (String, CallError)>> {
+    if make {
+        Some(the_call(runtime, w).await)
+    } else {
+        None
+    }
+}
+
+/// The whole least-privilege policy for every ARN the call needs (not only the first one
+/// refused), so that applying it once opens the gate.
+fn iam_fix(
+    catalog: &Catalog,
+    w: &Wanted<'_>,
+    region: &str,
+    account: &str,
+    arn: &str,
+    resources: Option<&[(String, ContextKeys)]>,
+) -> Option<String> {
+    let prefix = w.profile.map(|p| p.prefix.clone());
+    let fix_policy = w.model.and_then(|m| {
+        generate::generate(
+            &generate::Request {
+                models: vec![m.id.clone()],
+                regions: vec![region.to_string()],
+                profile_prefixes: prefix.into_iter().collect(),
+                streaming: false,
+                scp: false,
+                account: Some(account.to_string()),
+            },
+            catalog,
+        )
+        .ok()
+    });
+    match (resources, fix_policy) {
+        (Some(arns), Some(g)) => Some(whole_policy_fix(
+            arn,
+            w,
+            region,
+            arns.len(),
+            &explain::put_policy_command(Some(arn), "bedrock-gates-invoke", &g.identity),
+        )),
+        _ => None,
+    }
+}
+
+/// What the IAM gate is decided from.
+struct Simulation<'a> {
+    /// The caller's ARN from sts:GetCallerIdentity.
+    arn: &'a str,
+    caller: Option<&'a bg_gates::Caller>,
+    /// Whether the ARNs the call needs are known.
+    resolved: bool,
+    sims: &'a Sims,
+}
+
+/// The iam gate from the simulations.
+fn iam_gate(g: &mut GateReport, s: &Simulation<'_>, fix: Option<String>) {
+    match (s.caller, &s.sims.source, &s.sims.results) {
+        (Some(c), _, _) if c.kind == bg_gates::CallerKind::Root => g.set(
+            Status::Unknown,
+            "the caller is the account's root user: identity policies do not apply to it (SCPs still do) and SimulatePrincipalPolicy does not take it.",
+            None,
+        ),
+        (None, _, _) => g.set(Status::Unknown, format!("cannot simulate {}: not a user or role session ARN.", s.arn), None),
+        (_, _, None) | (_, None, _) => g.set(Status::Unknown, "not simulated.", None),
+        (_, Some(_), Some(_)) if !s.resolved => g.set(
+            Status::Unknown,
+            "not simulated: the model identifier does not resolve in this Region, so the ARNs the call needs are not known.",
+            None,
+        ),
+        (Some(c), Some(src), Some(results)) => iam_simulated(g, c, src, results, fix),
+    }
+}
+
+/// The iam gate when every ARN was simulated: open, shut with the denials, or unknown when a
+/// simulation did not answer.
+fn iam_simulated(
+    g: &mut GateReport,
+    c: &bg_gates::Caller,
+    src: &str,
+    results: &[(usize, Simulated)],
+    fix: Option<String>,
+) {
+    let (denied, allowed, errors) = tally(results);
+    let session_note = if c.kind == bg_gates::CallerKind::AssumedRole {
+        " Session policies of the current session are not part of the simulation."
+    } else {
+        ""
+    };
+    if let Some(e) = errors.first() {
+        let why = if e.is("AccessDenied") || e.is("AccessDeniedException") {
+            format!(
+                "the caller may not iam:SimulatePrincipalPolicy ({})",
+                e.text()
             )
-            .ok()
-        });
-        // The whole least-privilege policy for every ARN the call needs (not only the first
-        // one refused), so that applying it once opens the gate.
-        let fix = match (&resources, fix_policy) {
-            (Some(arns), Some(g)) => Some(whole_policy_fix(
-                &arn,
-                &w,
-                &region,
-                arns.len(),
-                &explain::put_policy_command(Some(&arn), "bedrock-gates-invoke", &g.identity),
-            )),
-            _ => None,
+        } else {
+            e.text()
         };
-        iam_fix = fix.clone();
-        let g = gate_mut(&mut gates, Gate::Iam);
-        match (&caller, &source, sim_results) {
-            (Some(c), _, _) if c.kind == bg_gates::CallerKind::Root => g.set(
-                Status::Unknown,
-                "the caller is the account's root user: identity policies do not apply to it (SCPs still do) and SimulatePrincipalPolicy does not take it.",
-                None,
+        g.set(
+            Status::Unknown,
+            format!("SimulatePrincipalPolicy for {src} did not answer: {why}."),
+            None,
+        );
+    } else if denied.is_empty() {
+        g.set(Status::Open, format!("SimulatePrincipalPolicy for {src}: bedrock:InvokeModel allowed on all {allowed} ARN(s) the call needs.{session_note}"), None);
+    } else {
+        g.set(
+            Status::Shut,
+            format!(
+                "SimulatePrincipalPolicy for {src}: {}.{session_note}",
+                denied.join("; ")
             ),
-            (None, _, _) => g.set(Status::Unknown, format!("cannot simulate {arn}: not a user or role session ARN."), None),
-            (_, _, None) | (_, None, _) => g.set(Status::Unknown, "not simulated.", None),
-            (_, Some(_), Some(_)) if resources.is_none() => g.set(
-                Status::Unknown,
-                "not simulated: the model identifier does not resolve in this Region, so the ARNs the call needs are not known.",
-                None,
-            ),
-            (Some(c), Some(src), Some(results)) => {
-                let mut denied = Vec::new();
-                let mut allowed = 0;
-                let mut errors = Vec::new();
-                for (_, r) in &results {
-                    match r {
-                        Ok(rows) => {
-                            for (what, decision, details) in rows {
-                                if decision == "allowed" {
-                                    allowed += 1;
-                                } else {
-                                    denied.push(format!("{what}: {decision}{}", if details.is_empty() { String::new() } else { format!(" ({details})") }));
-                                }
+            fix,
+        );
+    }
+}
+
+/// The simulations' (denials, number allowed, errors).
+fn tally(results: &[(usize, Simulated)]) -> (Vec<String>, usize, Vec<CallError>) {
+    let mut denied = Vec::new();
+    let mut allowed = 0;
+    let mut errors = Vec::new();
+    for (_, r) in results {
+        match r {
+            Ok(rows) => {
+                for (what, decision, details) in rows {
+                    if decision == "allowed" {
+                        allowed += 1;
+                    } else {
+                        denied.push(format!(
+                            "{what}: {decision}{}",
+                            if details.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({details})")
                             }
-                        }
-                        Err(e) => errors.push(e.clone()),
+                        ));
                     }
                 }
-                let session_note = if c.kind == bg_gates::CallerKind::AssumedRole {
-                    " Session policies of the current session are not part of the simulation."
-                } else {
-                    ""
-                };
-                if let Some(e) = errors.first() {
-                    let why = if e.is("AccessDenied") || e.is("AccessDeniedException") {
-                        format!("the caller may not iam:SimulatePrincipalPolicy ({})", e.text())
-                    } else {
-                        e.text()
-                    };
-                    g.set(Status::Unknown, format!("SimulatePrincipalPolicy for {src} did not answer: {why}."), None);
-                } else if denied.is_empty() {
-                    g.set(Status::Open, format!("SimulatePrincipalPolicy for {src}: bedrock:InvokeModel allowed on all {allowed} ARN(s) the call needs.{session_note}"), None);
-                } else {
-                    g.set(Status::Shut, format!("SimulatePrincipalPolicy for {src}: {}.{session_note}", denied.join("; ")), fix.clone());
-                }
             }
+            Err(e) => errors.push(e.clone()),
         }
     }
-    if let Some(n) = iam_note {
-        gate_mut(&mut gates, Gate::Iam).note(n);
-    }
-    // Marketplace permissions decide the first-use case.
-    if entitlement_missing {
-        let ma = gate_mut(&mut gates, Gate::ModelAccess);
-        match market {
-            Some(Ok(rows)) if rows.iter().all(|(_, d, _)| d == "allowed") => ma.note("The caller may aws-marketplace:Subscribe and ViewSubscriptions via Bedrock, so a first call can subscribe."),
-            Some(Ok(rows)) => {
-                let doc = bg_diagnose::document::PolicyDocument { statements: vec![generate::marketplace_statement()] };
-                ma.set(
-                    Status::Shut,
-                    format!("The first call must subscribe through AWS Marketplace, and the caller may not: {}.", rows.iter().filter(|(_, d, _)| d != "allowed").map(|(w, d, _)| format!("{w}: {d}")).collect::<Vec<_>>().join("; ")),
-                    Some(explain::put_policy_command(Some(&arn), "bedrock-marketplace-first-use", &doc)),
-                );
-            }
-            Some(Err(e)) => ma.note(format!("The caller's Marketplace permissions could not be simulated ({}).", e.text())),
-            None => {}
-        }
-    }
-    let _ = agreement_first_use;
+    (denied, allowed, errors)
+}
 
-    // ---- quota ----
-    {
-        let q = gate_mut(&mut gates, Gate::Quota);
-        let defaults = w
-            .model
-            .map(|m| published_quota(catalog, m, w.profile.is_some(), &region));
-        q.set(Status::Unknown, format!("quotas are not read by this tool (Service Quotas); only a throttled call shows this gate shut.{}", defaults.unwrap_or_default()), None);
-    }
-
-    // ---- the call ----
-    report.call = match call {
-        None => Call::Skipped(no_minimal_request.unwrap_or_else(|| "--no-invoke".into())),
-        Some(Ok((operation, millis))) => Call::Succeeded { operation, millis },
-        Some(Err((operation, e))) => {
-            let ex = e.explain(
-                &operation,
-                &explain::Hints {
-                    principal: report.caller.clone(),
-                    region: Some(region.clone()),
-                    model: Some(w.identifier.clone()),
-                },
+/// Model access when the first call must subscribe: whether the caller's Marketplace
+/// permissions let it.
+fn marketplace_gate(ma: &mut GateReport, market: Option<Simulated>, arn: &str) {
+    match market {
+        Some(Ok(rows)) if rows.iter().all(|(_, d, _)| d == "allowed") => ma.note("The caller may aws-marketplace:Subscribe and ViewSubscriptions via Bedrock, so a first call can subscribe."),
+        Some(Ok(rows)) => {
+            let doc = bg_diagnose::document::PolicyDocument { statements: vec![generate::marketplace_statement()] };
+            ma.set(
+                Status::Shut,
+                format!("The first call must subscribe through AWS Marketplace, and the caller may not: {}.", rows.iter().filter(|(_, d, _)| d != "allowed").map(|(w, d, _)| format!("{w}: {d}")).collect::<Vec<_>>().join("; ")),
+                Some(explain::put_policy_command(Some(arn), "bedrock-marketplace-first-use", &doc)),
             );
-            let raw = e.text();
-            if !e.service {
-                // no answer from the service: nothing to map to a gate
-                Call::Failed {
-                    operation,
-                    explanation: Box::new(Explanation { gate: None, ..ex }),
-                    raw,
-                }
-            } else {
-                Call::Failed {
-                    operation,
-                    explanation: Box::new(ex),
-                    raw,
-                }
-            }
         }
+        Some(Err(e)) => ma.note(format!("The caller's Marketplace permissions could not be simulated ({}).", e.text())),
+        None => {}
+    }
+}
+
+/// The quota gate: unknown, with AWS's published default as evidence.
+fn quota_gate(gates: &mut [GateReport], catalog: &Catalog, w: &Wanted<'_>, region: &str) {
+    let q = gate_mut(gates, Gate::Quota);
+    let defaults = w
+        .model
+        .map(|m| published_quota(catalog, m, w.profile.is_some(), region));
+    q.set(Status::Unknown, format!("quotas are not read by this tool (Service Quotas); only a throttled call shows this gate shut.{}", defaults.unwrap_or_default()), None);
+}
+
+/// The real call's outcome, its refusal explained (with no gate when the service did not
+/// answer).
+fn call_outcome(
+    call: Option<Result<(String, u128), (String, CallError)>>,
+    skip: Option<String>,
+    principal: Option<String>,
+    region: &str,
+    w: &Wanted<'_>,
+) -> Call {
+    let (operation, e) = match call {
+        None => return Call::Skipped(skip.unwrap_or_else(|| "--no-invoke".into())),
+        Some(Ok((operation, millis))) => return Call::Succeeded { operation, millis },
+        Some(Err(failed)) => failed,
     };
-    finish(report, gates, iam_fix)
+    let hints = explain::Hints {
+        principal,
+        region: Some(region.to_string()),
+        model: Some(w.identifier.clone()),
+    };
+    let ex = e.explain(&operation, &hints);
+    let explanation = if e.service {
+        ex
+    } else {
+        // no answer from the service: nothing to map to a gate
+        Explanation { gate: None, ..ex }
+    };
+    Call::Failed {
+        operation,
+        explanation: Box::new(explanation),
+        raw: e.text(),
+    }
 }
 
 /// The IAM fix that allows the call on all the ARNs it needs, with the put-policy command.
