@@ -296,32 +296,41 @@ pub fn evaluate(
         resource_account: None,
         context: ctx,
     };
-    let empty: Vec<NamedPolicy> = Vec::new();
-    let identity = state.compiled.identity.get(&caller.entity_arn);
-    let scps = state.compiled.scps.get(&caller.account);
-    let boundary = state.compiled.boundary.get(&caller.entity_arn);
+    evaluate_request(state, caller, &req, None)
+}
+
+/// Evaluate `req` with every layer that applies to the caller (identity, SCPs, boundary,
+/// session), and `resource_policy` as the resource-based layer when the resource has one.
+fn evaluate_request(
+    state: &State,
+    caller: &Caller,
+    req: &bg_iam::Request,
+    resource_policy: Option<&NamedPolicy>,
+) -> Evaluation {
+    let c = &state.compiled;
     // Session policies: inline plus managed ARNs; AWS intersects them as one layer, which the
     // engine models as one NamedPolicy. With several, we evaluate each separately below.
     let session_policies: &[NamedPolicy] = match &caller.session {
-        Some(_) => state
-            .compiled
+        Some(_) => c
             .sessions
             .get(&caller.access_key)
             .map(|v| v.as_slice())
             .unwrap_or(&[]),
         None => &[],
     };
-    let identity_slice: &[NamedPolicy] = identity.map(|v| v.as_slice()).unwrap_or(&empty);
-    let scp_levels: Option<&[Vec<NamedPolicy>]> = scps.map(|v| v.as_slice());
     let base = Policies {
-        identity: identity_slice,
-        scps: scp_levels,
+        identity: c
+            .identity
+            .get(&caller.entity_arn)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]),
+        scps: c.scps.get(&caller.account).map(|v| v.as_slice()),
         rcps: None,
-        resource: None,
-        boundary: boundary.map(|b| &**b),
+        resource: resource_policy,
+        boundary: c.boundary.get(&caller.entity_arn).map(|b| &**b),
         session: None,
     };
-    evaluate_with_sessions(&req, base, session_policies)
+    evaluate_with_sessions(req, base, session_policies)
 }
 
 /// Evaluate with the session layer made of several session policies (inline and managed ARNs):
@@ -451,38 +460,7 @@ pub fn authorize_assume_role(
         resource_account: Some(role.account.clone()),
         context: ctx,
     };
-    let identity: &[NamedPolicy] = state
-        .compiled
-        .identity
-        .get(&caller.entity_arn)
-        .map(|v| v.as_slice())
-        .unwrap_or(&[]);
-    let base = Policies {
-        identity,
-        scps: state
-            .compiled
-            .scps
-            .get(&caller.account)
-            .map(|v| v.as_slice()),
-        rcps: None,
-        resource: Some(&trust),
-        boundary: state
-            .compiled
-            .boundary
-            .get(&caller.entity_arn)
-            .map(|b| &**b),
-        session: None,
-    };
-    let sessions: &[NamedPolicy] = match &caller.session {
-        Some(_) => state
-            .compiled
-            .sessions
-            .get(&caller.access_key)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[]),
-        None => &[],
-    };
-    let ev = evaluate_with_sessions(&req, base, sessions);
+    let ev = evaluate_request(state, caller, &req, Some(&trust));
     let trusted = ev
         .allowed_by
         .iter()

@@ -12,14 +12,7 @@ impl GateCheck for ScriptedFaults {
     }
 
     fn applies(&self, call: &Call, snap: &Snapshot) -> Result<(), &'static str> {
-        match call.op {
-            Operation::Invoke(ref i) if i.kind.infers() => {}
-            _ => return Err("not an inference call"),
-        }
-        match snap.counters {
-            Some(_) => Ok(()),
-            None => Err("the fault counters live in serve"),
-        }
+        super::metered_inference(call, snap, "the fault counters live in serve")
     }
 
     fn check(&self, w: &mut Work) -> Result<(), Refusal> {

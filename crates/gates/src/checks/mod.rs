@@ -9,3 +9,27 @@ pub mod model_access;
 pub mod quota;
 pub mod region;
 pub mod request;
+
+use crate::decide::{Call, Operation, Snapshot};
+
+/// `GateCheck::applies` for the gates that look only at model calls.
+fn model_call(call: &Call) -> Result<(), &'static str> {
+    match call.op {
+        Operation::Invoke(_) => Ok(()),
+        _ => Err("not a model call"),
+    }
+}
+
+/// `GateCheck::applies` for the gates that count inference calls in serve's live counters;
+/// `offline` says why the gate does not run without them.
+fn metered_inference(
+    call: &Call,
+    snap: &Snapshot,
+    offline: &'static str,
+) -> Result<(), &'static str> {
+    match call.op {
+        Operation::Invoke(ref i) if i.kind.infers() => {}
+        _ => return Err("not an inference call"),
+    }
+    snap.counters.map(|_| ()).ok_or(offline)
+}

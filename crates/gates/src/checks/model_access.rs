@@ -6,7 +6,7 @@
 
 use crate::access::{self, CallerFacts};
 use crate::authz::{self, base_context};
-use crate::decide::{Call, GateCheck, Operation, Refusal, Snapshot, Work};
+use crate::decide::{Call, GateCheck, Refusal, Snapshot, Work};
 
 pub struct ModelAccessGate;
 
@@ -16,12 +16,11 @@ impl GateCheck for ModelAccessGate {
     }
 
     fn applies(&self, call: &Call, snap: &Snapshot) -> Result<(), &'static str> {
-        match call.op {
-            Operation::Invoke(_) if !snap.access_known => Err(
-                "the account's model access is not known from policy files: pass --scenario or --state",
-            ),
-            Operation::Invoke(_) => Ok(()),
-            _ => Err("not a model call"),
+        super::model_call(call)?;
+        if snap.access_known {
+            Ok(())
+        } else {
+            Err("the account's model access is not known from policy files: pass --scenario or --state")
         }
     }
 

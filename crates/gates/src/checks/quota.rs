@@ -2,7 +2,7 @@
 //! requests-per-minute and tokens-per-day) quota in the Region that serves it. A profile call
 //! may be served by any destination, each with its own quota: the serving Region is tried first.
 
-use crate::decide::{Call, GateCheck, Operation, Refusal, Snapshot, Work};
+use crate::decide::{Call, GateCheck, Refusal, Snapshot, Work};
 use crate::quota::Meter;
 
 pub struct Throughput;
@@ -13,14 +13,11 @@ impl GateCheck for Throughput {
     }
 
     fn applies(&self, call: &Call, snap: &Snapshot) -> Result<(), &'static str> {
-        match call.op {
-            Operation::Invoke(ref i) if i.kind.infers() => {}
-            _ => return Err("not an inference call"),
-        }
-        match snap.counters {
-            Some(_) => Ok(()),
-            None => Err("the quota counters live in serve; offline, the quota is assumed unused"),
-        }
+        super::metered_inference(
+            call,
+            snap,
+            "the quota counters live in serve; offline, the quota is assumed unused",
+        )
     }
 
     fn check(&self, w: &mut Work) -> Result<(), Refusal> {

@@ -17,10 +17,7 @@ impl GateCheck for RegionGate {
     }
 
     fn applies(&self, call: &Call, _: &Snapshot) -> Result<(), &'static str> {
-        match call.op {
-            Operation::Invoke(_) => Ok(()),
-            _ => Err("not a model call"),
-        }
+        super::model_call(call)
     }
 
     fn check(&self, w: &mut Work) -> Result<(), Refusal> {
