@@ -89,20 +89,6 @@ impl ApiError {
     }
 }
 
-/// The Coral path of a structure member: `path.name` (`name` at the top level).
-pub fn member_path(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
-}
-
-/// The Coral path of the list element at 0-based `index`: `path.N.member`, N counted from 1.
-pub fn list_path(path: &str, index: usize) -> String {
-    format!("{path}.{}.member", index + 1)
-}
-
 /// Coral's request validation: every violated constraint of a request is reported at once,
 /// `1 validation error detected: A` or `2 validation errors detected: A; B`, where each part is
 /// `Value … at 'path' failed to satisfy constraint: …`.

@@ -61,16 +61,16 @@ fn role_arn_ok(s: &str) -> bool {
 fn s3_config(v: &Value, path: &str, errs: &mut Violations) -> Result<Value, ApiError> {
     let o = v
         .as_object()
-        .ok_or_else(|| wire::type_error(path, "a structure"))?;
+        .ok_or_else(|| ApiError::wrong_type(path, "a structure"))?;
     let mut out = Map::new();
     let bucket = wire::opt_str(o, "bucketName")
-        .map_err(|_| wire::type_error(&format!("{path}.bucketName"), "a string"))?;
+        .map_err(|_| ApiError::wrong_type(&format!("{path}.bucketName"), "a string"))?;
     match bucket {
-        None => errs.null(&format!("{path}.bucketName")),
+        None => errs.null(format!("{path}.bucketName")),
         Some(b) => {
             errs.length(
                 Some(b),
-                &format!("{path}.bucketName"),
+                format!("{path}.bucketName"),
                 b.chars().count(),
                 3,
                 63,
@@ -79,11 +79,11 @@ fn s3_config(v: &Value, path: &str, errs: &mut Violations) -> Result<Value, ApiE
         }
     }
     if let Some(p) = wire::opt_str(o, "keyPrefix")
-        .map_err(|_| wire::type_error(&format!("{path}.keyPrefix"), "a string"))?
+        .map_err(|_| ApiError::wrong_type(&format!("{path}.keyPrefix"), "a string"))?
     {
         errs.length(
             Some(p),
-            &format!("{path}.keyPrefix"),
+            format!("{path}.keyPrefix"),
             p.chars().count(),
             0,
             1024,
@@ -98,7 +98,7 @@ fn parse_config(inc: &Incoming) -> Result<Value, ApiError> {
     let cfg = match body.get("loggingConfig") {
         None | Some(Value::Null) => return Err(ApiError::missing_member("loggingConfig")),
         Some(Value::Object(o)) => o,
-        Some(_) => return Err(wire::type_error("loggingConfig", "a structure")),
+        Some(_) => return Err(ApiError::wrong_type("loggingConfig", "a structure")),
     };
     let mut errs = Violations::default();
     let mut out = Map::new();
@@ -106,16 +106,16 @@ fn parse_config(inc: &Incoming) -> Result<Value, ApiError> {
         let path = "loggingConfig.cloudWatchConfig";
         let o = cw
             .as_object()
-            .ok_or_else(|| wire::type_error(path, "a structure"))?;
+            .ok_or_else(|| ApiError::wrong_type(path, "a structure"))?;
         let mut c = Map::new();
         match wire::opt_str(o, "logGroupName")
-            .map_err(|_| wire::type_error(&format!("{path}.logGroupName"), "a string"))?
+            .map_err(|_| ApiError::wrong_type(&format!("{path}.logGroupName"), "a string"))?
         {
-            None => errs.null(&format!("{path}.logGroupName")),
+            None => errs.null(format!("{path}.logGroupName")),
             Some(g) => {
                 errs.length(
                     Some(g),
-                    &format!("{path}.logGroupName"),
+                    format!("{path}.logGroupName"),
                     g.chars().count(),
                     1,
                     512,
@@ -124,20 +124,20 @@ fn parse_config(inc: &Incoming) -> Result<Value, ApiError> {
             }
         }
         match wire::opt_str(o, "roleArn")
-            .map_err(|_| wire::type_error(&format!("{path}.roleArn"), "a string"))?
+            .map_err(|_| ApiError::wrong_type(&format!("{path}.roleArn"), "a string"))?
         {
-            None => errs.null(&format!("{path}.roleArn")),
+            None => errs.null(format!("{path}.roleArn")),
             Some(r) => {
                 if r.chars().count() > 2048 {
                     errs.length(
                         Some(r),
-                        &format!("{path}.roleArn"),
+                        format!("{path}.roleArn"),
                         r.chars().count(),
                         0,
                         2048,
                     );
                 } else if !role_arn_ok(r) {
-                    errs.pattern(Some(r), &format!("{path}.roleArn"), ROLE_ARN_PATTERN);
+                    errs.pattern(Some(r), format!("{path}.roleArn"), ROLE_ARN_PATTERN);
                 }
                 c.insert("roleArn".into(), json!(r));
             }

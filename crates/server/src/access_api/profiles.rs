@@ -341,7 +341,7 @@ pub fn list(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>
                 0
             }
             Ok(n) => n as usize,
-            Err(_) => return Err(wire::type_error("maxResults", "an integer").into()),
+            Err(_) => return Err(ApiError::wrong_type("maxResults", "an integer").into()),
         },
     };
     let type_filter = wire::query_param(inc, "type");
@@ -478,7 +478,7 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
                 ));
             }
             let c = wire::opt_str(src, "copyFrom")
-                .map_err(|_| wire::type_error("modelSource.copyFrom", "a string"))?
+                .map_err(|_| ApiError::wrong_type("modelSource.copyFrom", "a string"))?
                 .unwrap_or_default();
             let len = c.chars().count();
             let shape_ok = matches!(
@@ -493,7 +493,7 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
             }
             Some(c.to_string())
         }
-        Some(_) => return Err(wire::type_error("modelSource", "a structure")),
+        Some(_) => return Err(ApiError::wrong_type("modelSource", "a structure")),
     };
     let mut tags = Vec::new();
     match body.get("tags") {
@@ -510,30 +510,30 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
                 let path = format!("tags.{}.member", i + 1);
                 let o = t
                     .as_object()
-                    .ok_or_else(|| wire::type_error(&path, "a structure"))?;
+                    .ok_or_else(|| ApiError::wrong_type(&path, "a structure"))?;
                 let key = wire::opt_str(o, "key")
-                    .map_err(|_| wire::type_error(&format!("{path}.key"), "a string"))?;
+                    .map_err(|_| ApiError::wrong_type(&format!("{path}.key"), "a string"))?;
                 let value = wire::opt_str(o, "value")
-                    .map_err(|_| wire::type_error(&format!("{path}.value"), "a string"))?;
+                    .map_err(|_| ApiError::wrong_type(&format!("{path}.value"), "a string"))?;
                 match key {
-                    None => v.null(&format!("{path}.key")),
+                    None => v.null(format!("{path}.key")),
                     Some(k) => {
                         let len = k.chars().count();
                         if !(1..=128).contains(&len) {
-                            v.length(Some(k), &format!("{path}.key"), len, 1, 128);
+                            v.length(Some(k), format!("{path}.key"), len, 1, 128);
                         } else if !tag_ok(k) {
-                            v.pattern(Some(k), &format!("{path}.key"), TAG_PATTERN);
+                            v.pattern(Some(k), format!("{path}.key"), TAG_PATTERN);
                         }
                     }
                 }
                 match value {
-                    None => v.null(&format!("{path}.value")),
+                    None => v.null(format!("{path}.value")),
                     Some(val) => {
                         let len = val.chars().count();
                         if len > 256 {
-                            v.length(Some(val), &format!("{path}.value"), len, 0, 256);
+                            v.length(Some(val), format!("{path}.value"), len, 0, 256);
                         } else if !tag_ok(val) {
-                            v.pattern(Some(val), &format!("{path}.value"), TAG_PATTERN);
+                            v.pattern(Some(val), format!("{path}.value"), TAG_PATTERN);
                         }
                     }
                 }
@@ -542,7 +542,7 @@ fn parse_create(inc: &Incoming) -> Result<CreateRequest, ApiError> {
                 }
             }
         }
-        Some(_) => return Err(wire::type_error("tags", "a list")),
+        Some(_) => return Err(ApiError::wrong_type("tags", "a list")),
     }
     v.into_result()?;
     let mut seen = std::collections::HashSet::new();

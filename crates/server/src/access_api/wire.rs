@@ -6,84 +6,8 @@ use crate::error::ApiError;
 use crate::Incoming;
 use serde_json::{Map, Value};
 
-/// Coral reports every violated constraint of a request at once:
-/// `2 validation errors detected: A; B`.
-#[derive(Default)]
-pub struct Violations(Vec<String>);
-
-impl Violations {
-    /// `Value 'v' at 'member' failed to satisfy constraint: …`; `value` None for members AWS
-    /// never echoes (blobs, sensitive strings).
-    pub fn constraint(&mut self, value: Option<&str>, member: &str, constraint: &str) {
-        let v = match value {
-            Some(v) => format!("Value '{v}' at '{member}'"),
-            None => format!("Value at '{member}'"),
-        };
-        self.0
-            .push(format!("{v} failed to satisfy constraint: {constraint}"));
-    }
-
-    pub fn null(&mut self, member: &str) {
-        self.0.push(format!(
-            "Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ));
-    }
-
-    /// Length bounds in characters (strings) or bytes (blobs).
-    pub fn length(
-        &mut self,
-        value: Option<&str>,
-        member: &str,
-        len: usize,
-        min: usize,
-        max: usize,
-    ) {
-        if len < min {
-            self.constraint(
-                value,
-                member,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        } else if len > max {
-            self.constraint(
-                value,
-                member,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    pub fn pattern(&mut self, value: Option<&str>, member: &str, pattern: &str) {
-        self.constraint(
-            value,
-            member,
-            &format!("Member must satisfy regular expression pattern: {pattern}"),
-        );
-    }
-
-    pub fn into_result(self) -> Result<(), ApiError> {
-        match self.0.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::validation(format!(
-                "1 validation error detected: {}",
-                self.0[0]
-            ))),
-            n => Err(ApiError::validation(format!(
-                "{n} validation errors detected: {}",
-                self.0.join("; ")
-            ))),
-        }
-    }
-}
-
-/// A member of the wrong JSON type. SDKs never send one (they validate types); AWS's text is
-/// undocumented, so this is Coral's constraint sentence with the expected type, as converse.rs
-/// does.
-pub fn type_error(member: &str, what: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must be {what}"
-    ))
-}
+/// Coral's constraint messages: the one collector every request parser uses.
+pub use crate::error::Violations;
 
 /// The request body as a JSON object (an empty body is an empty object).
 pub fn body_object(inc: &Incoming) -> Result<Map<String, Value>, ApiError> {
@@ -109,7 +33,7 @@ pub fn opt_str<'a>(m: &'a Map<String, Value>, member: &str) -> Result<Option<&'a
     match m.get(member) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(type_error(member, "a string")),
+        Some(_) => Err(ApiError::wrong_type(member, "a string")),
     }
 }
 
@@ -121,7 +45,7 @@ pub fn opt_bool(
     match m.get(member) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(type_error(path, "a boolean")),
+        Some(_) => Err(ApiError::wrong_type(path, "a boolean")),
     }
 }
 
