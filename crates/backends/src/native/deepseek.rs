@@ -1,10 +1,7 @@
 //! DeepSeek-R1: `{"prompt","max_tokens","temperature","top_p","stop"}` →
 //! `{"choices":[{"text","stop_reason"}]}`.
 
-use serde::Deserialize;
-
-use super::anthropic::clamp_u32;
-use super::mistral::stop_reason;
+use super::mistral::{stop_reason, PromptRequest};
 use super::schema::{parse_object, Checker, Kind};
 use super::templates::parse_deepseek;
 use super::{with_metrics, NativeError};
@@ -27,27 +24,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     c.number("#", &obj, "top_p", Kind::Num, Some(0.0), Some(1.0));
     c.string_array("#", &obj, "stop");
     let req: PromptRequest = c.parse(obj)?;
-    let parsed = parse_deepseek(&req.prompt);
-    Ok(Prompt {
-        system: parsed.system,
-        messages: parsed.messages,
-        max_tokens: req.max_tokens.map(clamp_u32),
-        temperature: req.temperature.map(|x| x as f32),
-        top_p: req.top_p.map(|x| x as f32),
-        stop_sequences: req.stop,
-        ..Prompt::default()
-    })
-}
-
-/// The request, as its checks guarantee it.
-#[derive(Deserialize)]
-struct PromptRequest {
-    prompt: String,
-    max_tokens: Option<u64>,
-    temperature: Option<f64>,
-    top_p: Option<f64>,
-    #[serde(default)]
-    stop: Vec<String>,
+    Ok(req.into_prompt(parse_deepseek))
 }
 
 /// `{"choices":[{"text","stop_reason"}]}`.

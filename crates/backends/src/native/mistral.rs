@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::anthropic::clamp_u32;
 use super::schema::{parse_object, Checker, Kind};
-use super::templates::parse_inst;
+use super::templates::{parse_inst, Parsed};
 use super::{with_metrics, NativeError};
 use crate::output::{null, Obj, J};
 use crate::{Completion, Prompt, StopReason};
@@ -34,27 +34,35 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
     c.number("#", &obj, "top_k", Kind::Int, Some(0.0), None);
     c.string_array("#", &obj, "stop");
     let req: PromptRequest = c.parse(obj)?;
-    let parsed = parse_inst(&req.prompt);
-    Ok(Prompt {
-        system: parsed.system,
-        messages: parsed.messages,
-        max_tokens: req.max_tokens.map(clamp_u32),
-        temperature: req.temperature.map(|x| x as f32),
-        top_p: req.top_p.map(|x| x as f32),
-        stop_sequences: req.stop,
-        ..Prompt::default()
-    })
+    Ok(req.into_prompt(parse_inst))
 }
 
-/// The request, as its checks guarantee it.
+/// A text-completion request (`prompt`, `max_tokens`, `temperature`, `top_p`, `stop`), as its
+/// checks guarantee it: Mistral's, and DeepSeek's, which has the same shape.
 #[derive(Deserialize)]
-struct PromptRequest {
+pub(crate) struct PromptRequest {
     prompt: String,
     max_tokens: Option<u64>,
     temperature: Option<f64>,
     top_p: Option<f64>,
     #[serde(default)]
     stop: Vec<String>,
+}
+
+impl PromptRequest {
+    /// The prompt, its text read with the model's chat template.
+    pub(crate) fn into_prompt(self, template: fn(&str) -> Parsed) -> Prompt {
+        let parsed = template(&self.prompt);
+        Prompt {
+            system: parsed.system,
+            messages: parsed.messages,
+            max_tokens: self.max_tokens.map(clamp_u32),
+            temperature: self.temperature.map(|x| x as f32),
+            top_p: self.top_p.map(|x| x as f32),
+            stop_sequences: self.stop,
+            ..Prompt::default()
+        }
+    }
 }
 
 pub(crate) fn stop_reason(r: StopReason) -> &'static str {
