@@ -18,9 +18,9 @@ use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
 use bg_diagnose::check::{check, Input};
 use bg_gates::decide::InvokeKind;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 const REGIONS: [&str; 6] = [
     "us-east-1",
@@ -31,43 +31,16 @@ const REGIONS: [&str; 6] = [
     "sa-east-1",
 ];
 
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-    _stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 fn start(scenario: &Path) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
-        .args(["serve", "--port", "0", "--state", ":memory:", "--scenario"])
-        .arg(scenario)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in banner: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        url,
-        _dir: dir,
-        _stdout: stdout,
-    }
+    Server::start([
+        std::ffi::OsStr::new("--state"),
+        std::ffi::OsStr::new(":memory:"),
+        std::ffi::OsStr::new("--scenario"),
+        scenario.as_os_str(),
+    ])
 }
 
 fn now() -> i64 {
@@ -542,19 +515,13 @@ fn policy_check_reads_serves_state_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
     let scenario = scenarios_dir().join("two-gates-iam-and-access.toml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
-        .args(["serve", "--port", "0", "--state"])
-        .arg(&db)
-        .arg("--scenario")
-        .arg(&scenario)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("http://"), "{line}");
+    let server = Server::start([
+        std::ffi::OsStr::new("--state"),
+        db.as_os_str(),
+        std::ffi::OsStr::new("--scenario"),
+        scenario.as_os_str(),
+    ]);
+    assert!(server.url.starts_with("http://"));
     let run = || {
         policy_check_cli(&[
             "--state",
@@ -568,8 +535,7 @@ fn policy_check_reads_serves_state_database() {
         ])
     };
     let (code, v) = run();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!((code, v["gate"].as_str()), (4, Some("model-access")), "{v}");
     // and after serve is gone, the same
     let (code, _) = run();

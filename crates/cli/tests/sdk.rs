@@ -6,8 +6,6 @@ use aws_credential_types::Credentials;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 const PINNED_MODEL: &str = "amazon.nova-pro-v1:0";
 const PINNED: &str = "Pinned answer from the rust test scenario.";
@@ -31,46 +29,11 @@ kind = "stream-throttle"
 after_frames = 2
 "#;
 
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-    // Kept open so the server never writes to a closed pipe.
-    _stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("scenario.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-gates"))
-        .args(["serve", "--port", "0", "--state", ":memory:", "--scenario"])
-        .arg(&scenario)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in banner: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        url,
-        _dir: dir,
-        _stdout: stdout,
-    }
+    Server::with_scenario(SCENARIO)
 }
 
 async fn config(url: &str, region: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
