@@ -103,7 +103,15 @@ class Server:
             self.log.seek(0)
             raise RuntimeError(f"serve did not start: {line!r} {self.log.read()!r}")
         self.url = m.group(1)
-        self.banner = [line] + [self.proc.stdout.readline() for _ in range(3)]
+        # the banner: `  name: value` lines up to a blank line
+        self.banner = [line]
+        self.fields = {}
+        for more in iter(self.proc.stdout.readline, ""):
+            if not more.strip():
+                break
+            self.banner.append(more)
+            name, _, value = more.strip().partition(": ")
+            self.fields[name] = value
         AUDIT.servers.append(self)
 
     def collect_audit(self):

@@ -472,12 +472,18 @@ fn serve(
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         // The banner is best effort: a closed stdout (a parent that read the first line and
-        // went away) must not stop the server.
-        let banner = format!(
-            "bedrock-gates serve listening on {url}\n  state:   {state_path}\n  account: 000000000000   root access key: test / test\n  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\n"
-        );
+        // went away) must not stop the server. Its shape is for people and for test harnesses
+        // alike: the first line names the URL, then `  name: value` lines, then a blank line.
+        let banner = [
+            format!("bedrock-gates serve listening on {url}"),
+            format!("  state: {state_path}"),
+            "  account: 000000000000   root access key: test / test".to_string(),
+            format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
+        ];
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
+        let _ = out
+            .write_all(format!("{}\n\n", banner.join("\n")).as_bytes())
+            .and_then(|_| out.flush());
         drop(out);
         bg_server::serve(app, listener, shutdown_signal()).await?;
         anyhow::Ok(())
