@@ -224,6 +224,7 @@ pub fn caller_from_arn(arn: &str) -> Result<Caller, CheckError> {
         access_key: "AKIAPOLICYCHECK".to_string(),
         session: None,
         tags: Default::default(),
+        bearer: None,
     })
 }
 
@@ -416,6 +417,16 @@ fn invoke_kind(action: &str) -> InvokeKind {
     }
 }
 
+/// How a principal that did not authenticate is named in the report: an API key only by what
+/// identifies it (its alias or signing key ID), never its secret.
+fn shown_principal(principal: &str) -> String {
+    match bg_gates::api_key::describe(principal) {
+        Ok(f) => format!("{} API key {}", f.kind.as_str(), f.id),
+        Err(bg_gates::api_key::KeyError::Format) => principal.to_string(),
+        Err(_) => "an API key that does not decode".to_string(),
+    }
+}
+
 /// Every gate for one model call, through `bg_gates::decide` (the function serve decides with),
 /// against the given or built state: credentials (when the principal is an access key of the
 /// state), Region, IAM, model access (when the state describes it), the model's operations.
@@ -424,12 +435,30 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
     // With a state, a principal that is not an ARN is an access key ID, checked by the
     // credentials gate as serve checks the key a request is signed with.
     let by_key = input.state.is_some() && !input.principal.starts_with("arn:");
+    // A Bedrock API key (long- or short-term) of the state: the credentials gate checks it as
+    // serve checks a bearer token.
+    let bearer = by_key
+        && (input
+            .principal
+            .starts_with(bg_gates::api_key::LONG_TERM_PREFIX)
+            || input
+                .principal
+                .starts_with(bg_gates::api_key::SHORT_TERM_PREFIX));
     let key = input
         .state
         .as_ref()
         .filter(|_| by_key)
         .and_then(|s| s.keys.get(&input.principal).map(|k| (s, k)));
     let caller = match key {
+        _ if bearer => input.state.as_ref().and_then(|s| {
+            bg_gates::api_key::authenticate_bearer(
+                s,
+                &input.principal,
+                &input.region,
+                input.now_unix,
+            )
+            .ok()
+        }),
         Some((s, k)) => s
             .principals
             .get(&k.principal_arn)
@@ -453,6 +482,7 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
     };
     let accept_any_signature = |_: &str| Ok(());
     let who = match (&caller, by_key) {
+        _ if bearer => Who::Bearer(&input.principal),
         (Some(c), false) => Who::Authenticated(c),
         _ => Who::Presented(Presented {
             access_key: &input.principal,
@@ -481,7 +511,7 @@ pub fn check(input: &Input, catalog: &Catalog) -> Result<Report, CheckError> {
         principal: caller
             .as_ref()
             .map(|c| c.arn.clone())
-            .unwrap_or_else(|| input.principal.clone()),
+            .unwrap_or_else(|| shown_principal(&input.principal)),
         action: input.action.clone(),
         model_identifier: identifier.clone(),
         region: input.region.clone(),

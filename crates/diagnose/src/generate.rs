@@ -472,6 +472,7 @@ mod tests {
             access_key: "AKIAEXAMPLE".into(),
             session: None,
             tags: Default::default(),
+            bearer: None,
         }
     }
 

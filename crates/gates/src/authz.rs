@@ -184,6 +184,9 @@ pub struct Caller {
     pub access_key: String,
     pub session: Option<Session>,
     pub tags: BTreeMap<String, String>,
+    /// Came with a Bedrock API key (which kind), not SigV4: IAM also checks
+    /// `bedrock:CallWithBearerToken` for it.
+    pub bearer: Option<crate::api_key::BearerKind>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +208,7 @@ impl Caller {
                 access_key: key.access_key_id.clone(),
                 session: Some(s.clone()),
                 tags: principal.tags.clone(),
+                bearer: None,
             },
             None => Caller {
                 arn: principal.arn.clone(),
@@ -219,6 +223,7 @@ impl Caller {
                 access_key: key.access_key_id.clone(),
                 session: None,
                 tags: principal.tags.clone(),
+                bearer: None,
             },
         }
     }

@@ -50,6 +50,8 @@ pub enum Who<'a> {
     /// Credentials as presented, not yet checked: the credentials gate looks the key up in the
     /// snapshot and runs `signature` with its secret.
     Presented(Presented<'a>),
+    /// A Bedrock API key (`Authorization: Bearer …`), not yet checked.
+    Bearer(&'a str),
     /// A caller the credentials gate admitted earlier in the same request (a face that
     /// authenticates before it routes and parses, then decides the operation).
     Authenticated(&'a Caller),

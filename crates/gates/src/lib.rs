@@ -8,6 +8,7 @@
 //! differential test all call the same [`decide()`].
 
 pub mod access;
+pub mod api_key;
 pub mod authz;
 pub mod checks;
 pub mod credentials;
@@ -24,7 +25,7 @@ pub use decide::{decide, decide_explained, Call, Decision, Plan, Refusal, Snapsh
 pub use error_code::ErrorCode;
 pub use state::{
     AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
-    PrincipalKind, Session, State,
+    PrincipalKind, ServiceCredential, Session, State,
 };
 
 use serde::Serialize;

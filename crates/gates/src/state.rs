@@ -377,6 +377,42 @@ pub struct AccessKey {
     pub created_unix: i64,
 }
 
+/// A long-term Bedrock API key: an IAM service-specific credential for
+/// `bedrock.amazonaws.com`. The key a client sends is `ABSK` + base64(`alias:secret`); it
+/// authenticates as its IAM user (see `crate::api_key`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceCredential {
+    /// `ServiceSpecificCredentialId` (`ACCA…`, 21 characters).
+    pub id: String,
+    pub account: String,
+    pub user_arn: String,
+    pub user_name: String,
+    /// `ServiceName`: only `bedrock.amazonaws.com` is accepted.
+    pub service_name: String,
+    /// `ServiceCredentialAlias`, the public half of the key: `<user>-at-<account>`, as AWS
+    /// documents `ServiceUserName` and as Bedrock's keys decode.
+    pub alias: String,
+    /// `ServiceCredentialSecret`: returned once at creation (and by Reset).
+    pub secret: String,
+    pub created_unix: i64,
+    /// `CredentialAgeDays` after creation; `None`: never expires.
+    #[serde(default)]
+    pub expires_unix: Option<i64>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+impl ServiceCredential {
+    /// IAM's `Status`: `Expired` once past its expiry, whatever it was set to.
+    pub fn status(&self, now_unix: i64) -> &'static str {
+        match self.expires_unix {
+            Some(e) if now_unix >= e => "Expired",
+            _ if self.active => "Active",
+            _ => "Inactive",
+        }
+    }
+}
+
 /// An assumed-role session: who it is and what narrows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -544,6 +580,7 @@ pub enum Entity {
     UseCase(UseCase),
     AppProfile(AppProfile),
     LoggingConfig(LoggingConfig),
+    ServiceCredential(ServiceCredential),
 }
 
 impl Entity {
@@ -560,6 +597,7 @@ impl Entity {
             Entity::UseCase(_) => "use-case",
             Entity::AppProfile(_) => "app-profile",
             Entity::LoggingConfig(_) => "logging-config",
+            Entity::ServiceCredential(_) => "service-credential",
         }
     }
 
@@ -576,6 +614,7 @@ impl Entity {
             Entity::UseCase(u) => u.account.clone(),
             Entity::AppProfile(p) => p.arn.clone(),
             Entity::LoggingConfig(l) => format!("{}/{}", l.account, l.region),
+            Entity::ServiceCredential(c) => c.id.clone(),
         }
     }
 }
@@ -609,6 +648,11 @@ pub struct State {
     pub app_profiles: HashMap<String, AppProfile>,
     /// "account/region" → logging configuration.
     pub logging: HashMap<String, LoggingConfig>,
+    /// `ServiceSpecificCredentialId` → long-term Bedrock API key.
+    pub service_credentials: HashMap<String, ServiceCredential>,
+    /// Derived: `ServiceCredentialAlias` → the IDs of the keys that share it (a user's two keys
+    /// share their alias; the secret tells them apart).
+    pub service_credential_aliases: HashMap<String, Vec<String>>,
     /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
     pub compiled: crate::authz::Compiled,
 }
@@ -661,6 +705,16 @@ impl State {
                 self.logging
                     .insert(format!("{}/{}", l.account, l.region), l);
             }
+            Entity::ServiceCredential(c) => {
+                let ids = self
+                    .service_credential_aliases
+                    .entry(c.alias.clone())
+                    .or_default();
+                if !ids.contains(&c.id) {
+                    ids.push(c.id.clone());
+                }
+                self.service_credentials.insert(c.id.clone(), c);
+            }
         }
     }
 
@@ -703,6 +757,13 @@ impl State {
                     }
                     "logging-config" => {
                         s.logging.remove(id);
+                    }
+                    "service-credential" => {
+                        if let Some(c) = s.service_credentials.remove(id) {
+                            if let Some(ids) = s.service_credential_aliases.get_mut(&c.alias) {
+                                ids.retain(|i| i != id);
+                            }
+                        }
                     }
                     _ => {}
                 },

@@ -44,6 +44,36 @@ pub fn authenticate(
 ) -> Result<Caller, ApiError> {
     let state = app.snapshot_arc();
     let clocks = app.clocks();
+    // Bedrock API keys: only the restJson1 services (bedrock, bedrock-runtime) take them; on
+    // IAM and STS `Bearer` stays an unsupported SigV4 algorithm, as AWS answers there.
+    if proto == Proto::Json {
+        if let Some(token) = bearer_token(inc) {
+            let region = bearer_region(inc, token, region_ok);
+            let call = Call {
+                who: Who::Bearer(token),
+                protocol: proto,
+                region: &region,
+                source_ip: inc.source_ip.as_deref(),
+                secure_transport: false,
+                op: Operation::Authenticate,
+                now: clocks.gate,
+            };
+            let decision = bg_gates::decide(&call, &app.gate_snapshot(&state));
+            return match decision.verdict {
+                Ok(bg_gates::Plan {
+                    caller: Some(identity),
+                    ..
+                }) => Ok(Caller {
+                    identity,
+                    region,
+                    service: expected_service.to_string(),
+                    state: state.clone(),
+                }),
+                Ok(_) => Err(no_caller()),
+                Err(r) => Err(ApiError::from_refusal(r)),
+            };
+        }
+    }
     let signature = |secret: &str| match parsed {
         Ok(a) => inc.with_sig_request(|r| {
             app.verifier
@@ -83,11 +113,7 @@ pub fn authenticate(
                 service: a.service.clone(),
                 state: state.clone(),
             }),
-            None => Err(ApiError::new(
-                "InternalFailure",
-                500,
-                "the credentials gate admitted no caller",
-            )),
+            None => Err(no_caller()),
         },
         (Ok(_), Err(e)) => Err(ApiError::refused(
             bg_gates::checks::credentials::signature_refusal(e, proto),
@@ -95,3 +121,35 @@ pub fn authenticate(
         (Err(r), _) => Err(ApiError::from_refusal(r)),
     }
 }
+
+fn no_caller() -> ApiError {
+    ApiError::new(
+        "InternalFailure",
+        500,
+        "the credentials gate admitted no caller",
+    )
+}
+
+/// The token of `Authorization: Bearer <token>` (the scheme name is case-insensitive).
+pub fn bearer_token(inc: &Incoming) -> Option<&str> {
+    let h = inc.header("authorization")?.trim_start();
+    let (scheme, rest) = h.split_at(h.find(' ').unwrap_or(h.len()));
+    scheme.eq_ignore_ascii_case("Bearer").then(|| rest.trim())
+}
+
+/// The Region a bearer call is for. SigV4 names it in the credential scope; a bearer request
+/// names it only in AWS's host name (`bedrock-runtime.<region>.amazonaws.com`). Locally: a
+/// Region named by a label of the `Host` (`bedrock-runtime.us-west-2.localhost`), else a
+/// short-term key's own Region (its credential scope), else us-east-1, the SDKs' usual default.
+pub fn bearer_region(inc: &Incoming, token: &str, region_ok: &dyn Fn(&str) -> bool) -> String {
+    let host = inc.header("host").unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host.split('.')
+        .find(|label| region_ok(label))
+        .map(str::to_string)
+        .or_else(|| bg_gates::api_key::short_term_region(token).filter(|r| region_ok(r)))
+        .unwrap_or_else(|| DEFAULT_BEARER_REGION.to_string())
+}
+
+/// Where a bearer call goes when nothing names a Region.
+pub const DEFAULT_BEARER_REGION: &str = "us-east-1";

@@ -14,13 +14,23 @@ pub const BEDROCK_NS: &str = "http://internal.amazon.com/coral/com.amazon.bedroc
 /// exact value is not documented for Bedrock; this is the one other Coral services send.
 pub const CORAL_NS: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// The service itself (Bedrock's errors).
+    Service,
+    /// Before the service: signature and credentials.
+    Front,
+    /// Bedrock's API-key check.
+    ApiKey,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     pub code: &'static str,
     pub status: u16,
     pub message: String,
-    /// True for errors raised before the service (authentication): changes the namespace.
-    pub front_door: bool,
+    /// Which part of AWS answers: it decides the namespace and the body's spelling.
+    pub door: Door,
     /// The gate, reason and fix behind the refusal, for the audit log (never sent).
     pub diagnosis: Option<Box<bg_gates::Deny>>,
 }
@@ -31,7 +41,7 @@ impl ApiError {
             code,
             status,
             message: message.into(),
-            front_door: false,
+            door: Door::Service,
             diagnosis: None,
         }
     }
@@ -40,8 +50,15 @@ impl ApiError {
     /// stays attached for the audit log.
     pub fn refused(d: bg_gates::Deny) -> ApiError {
         let mut e = ApiError::new(d.error.as_str(), d.status, d.message.clone());
-        // The credentials gate is AWS's front door, which answers before the service.
-        e.front_door = d.gate == bg_gates::Gate::Credentials;
+        // The credentials gate is AWS's front door, which answers before the service; an API key
+        // it refuses is answered by Bedrock's own key check (AccessDeniedException there).
+        if d.gate == bg_gates::Gate::Credentials {
+            e.door = if d.error == bg_gates::ErrorCode::AccessDeniedException {
+                Door::ApiKey
+            } else {
+                Door::Front
+            };
+        }
         e.diagnosed(d)
     }
 
@@ -63,7 +80,7 @@ impl ApiError {
 
     pub fn front_door(code: &'static str, status: u16, message: impl Into<String>) -> ApiError {
         ApiError {
-            front_door: true,
+            door: Door::Front,
             ..ApiError::new(code, status, message)
         }
     }
@@ -190,8 +207,18 @@ impl Violations {
 }
 
 pub fn json_error(err: &ApiError, request_id: &str) -> Response<Body> {
-    let body = serde_json::json!({ "message": err.message }).to_string();
-    let ns = if err.front_door { CORAL_NS } else { BEDROCK_NS };
+    let body = match err.door {
+        // Bedrock's API-key refusals spell the member `Message` (seen on the wire,
+        // bedrock-api-keys-and-more.md §1.8); every other restJson1 error `message`.
+        Door::ApiKey => serde_json::json!({ "Message": err.message }),
+        _ => serde_json::json!({ "message": err.message }),
+    }
+    .to_string();
+    let ns = if err.door == Door::Front {
+        CORAL_NS
+    } else {
+        BEDROCK_NS
+    };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let h = resp.headers_mut();

@@ -10,6 +10,7 @@
 //! Error texts are AWS's where known. Where AWS's exact wording is not known to us, the chosen
 //! text is marked `// chosen:` at its definition.
 
+mod api_keys;
 pub(crate) mod awsquery;
 mod policies;
 mod principals;
@@ -104,6 +105,12 @@ fn dispatch(cx: &Ctx, action: &str) -> OpResult {
         "DeleteAccessKey" => pr::delete_access_key(cx),
         "UpdateAccessKey" => pr::update_access_key(cx),
         "ListAccessKeys" => pr::list_access_keys(cx),
+        // service-specific credentials: long-term Bedrock API keys
+        "CreateServiceSpecificCredential" => api_keys::create(cx),
+        "ListServiceSpecificCredentials" => api_keys::list(cx),
+        "UpdateServiceSpecificCredential" => api_keys::update(cx),
+        "ResetServiceSpecificCredential" => api_keys::reset(cx),
+        "DeleteServiceSpecificCredential" => api_keys::delete(cx),
         // managed policies
         "CreatePolicy" => pol::create_policy(cx),
         "GetPolicy" => pol::get_policy(cx),

@@ -148,6 +148,8 @@ pub struct Scenario {
     #[serde(default)]
     pub access_key: Vec<KeyDecl>,
     #[serde(default)]
+    pub api_key: Vec<ApiKeyDecl>,
+    #[serde(default)]
     pub answer: Vec<AnswerDecl>,
     #[serde(default)]
     pub policy: Vec<PolicyDecl>,
@@ -427,6 +429,28 @@ pub struct KeyDecl {
     pub expires_unix: Option<i64>,
 }
 
+/// `[[api_key]] account, user, id, secret`: a long-term Amazon Bedrock API key of an IAM user
+/// (a service-specific credential for `bedrock.amazonaws.com`). Clients send
+/// `ABSK` + base64(`<user>-at-<account>:<secret>`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDecl {
+    pub account: String,
+    pub user: String,
+    /// `ServiceSpecificCredentialId` (`ACCA…`).
+    pub id: String,
+    pub secret: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Unix seconds at which the key expires (absent: never).
+    #[serde(default)]
+    pub expires_unix: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerDecl {
@@ -672,6 +696,27 @@ impl Scenario {
                 )));
             }
         }
+        for k in &self.api_key {
+            if !self
+                .user
+                .iter()
+                .any(|d| d.name == k.user && d.account == k.account)
+            {
+                return Err(ScenarioError::Invalid(format!(
+                    "api key '{}' names undeclared user {} of account {}",
+                    k.id, k.user, k.account
+                )));
+            }
+            if k.id.len() < 20
+                || !k.id.bytes().all(|b| b.is_ascii_alphanumeric())
+                || k.secret.is_empty()
+            {
+                return Err(ScenarioError::Invalid(format!(
+                    "api key '{}': id must be 20+ letters or digits (ACCA…) and secret must not be empty",
+                    k.id
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -882,6 +927,28 @@ impl Scenario {
                 session: None,
                 created_unix: 0,
             })));
+        }
+        for k in &self.api_key {
+            let path = self
+                .user
+                .iter()
+                .find(|u| u.name == k.user && u.account == k.account)
+                .map(|u| u.path.as_str())
+                .unwrap_or("/");
+            out.push(Change::Put(Entity::ServiceCredential(
+                bg_gates::ServiceCredential {
+                    id: k.id.clone(),
+                    account: k.account.clone(),
+                    user_arn: Principal::user(&k.account, &k.user, path).arn,
+                    user_name: k.user.clone(),
+                    service_name: bg_gates::api_key::SERVICE_NAME.to_string(),
+                    alias: format!("{}-at-{}", k.user, k.account),
+                    secret: k.secret.clone(),
+                    created_unix: 0,
+                    expires_unix: k.expires_unix,
+                    active: k.active,
+                },
+            )));
         }
         out
     }

@@ -2,6 +2,7 @@
 //! session token present and unexpired, and the signature is right. Each failure is refused
 //! with the code AWS uses on the call's protocol.
 
+use crate::api_key::{authenticate_bearer, KeyError};
 use crate::credentials::{authenticate, CredentialError};
 use crate::decide::{Call, GateCheck, Protocol, Refusal, Snapshot, Who, Work};
 use crate::{Deny, ErrorCode, Gate};
@@ -26,6 +27,16 @@ impl GateCheck for Credentials {
                 Ok(())
             }
             Who::Unsigned(e) => Err(signature_refusal(e, proto).into()),
+            Who::Bearer(token) => {
+                let caller = authenticate_bearer(w.snap.state, token, w.call.region, w.call.now)
+                    .map_err(bearer_refusal)?;
+                w.note(|| {
+                    let kind = caller.bearer.map_or("", |k| k.as_str());
+                    format!("{kind} API key of {}", caller.arn)
+                });
+                w.plan.caller = Some(caller);
+                Ok(())
+            }
             Who::Presented(p) => {
                 let (key, caller) =
                     authenticate(w.snap.state, p.access_key, p.session_token, w.call.now)
@@ -50,6 +61,19 @@ fn credential_refusal(e: CredentialError, proto: Proto) -> Deny {
 }
 
 type Proto = Protocol;
+
+/// A Bedrock API key that does not authenticate: AWS answers 403 `AccessDeniedException` with
+/// one of two sentences on either kind of key (the variant says why, for the diagnosis only).
+pub fn bearer_refusal(e: KeyError) -> Deny {
+    Deny {
+        gate: Gate::Credentials,
+        error: ErrorCode::AccessDeniedException,
+        status: 403,
+        message: e.message().to_string(),
+        reason: format!("request refused at the credentials gate: {}", e.reason()),
+        fix: e.fix().to_string(),
+    }
+}
 
 /// The error code and status AWS uses for each signature failure. Where AWS's choice for Bedrock
 /// is not documented (bedrock-facts.md §1.5 marks it unverified), we use the code other Coral

@@ -33,6 +33,14 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
     let facts = call.facts();
     // A model call's resources carry their own contexts; other operations start from this one.
     let base = || base_context(caller, &facts);
+    // An API key is its own permission: `bedrock:CallWithBearerToken` (no resource type), with
+    // the key's kind as `bedrock:BearerTokenType`, before the operation's own actions. Every
+    // policy type applies to it, in every auth mode.
+    if let Some(kind) = caller.bearer {
+        let mut ctx = base();
+        ctx.set("bedrock:BearerTokenType", kind.as_str().to_string());
+        authorize(w, caller, "bedrock:CallWithBearerToken", "*", None, ctx)?;
+    }
     match &call.op {
         Operation::Invoke(inv) => {
             let Some(target) = w.plan.target.clone() else {

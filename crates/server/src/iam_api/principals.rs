@@ -286,16 +286,25 @@ pub fn create_user(cx: &Ctx) -> OpResult {
 
 /// The user a request is about: `UserName` if given, else the caller (GetUser,
 /// CreateAccessKey, … accept both); authorized for `action` on its ARN.
-fn user_for(cx: &Ctx, action: &str) -> Result<Principal, ApiError> {
+pub(crate) fn user_for(cx: &Ctx, action: &str) -> Result<Principal, ApiError> {
+    user_for_with(cx, action, |_| {})
+}
+
+/// As [`user_for`], with the action's own condition keys added.
+pub(crate) fn user_for_with(
+    cx: &Ctx,
+    action: &str,
+    extra: impl Fn(&mut Resource),
+) -> Result<Principal, ApiError> {
     match cx.p.get("UserName") {
         Some(name) => {
             Checks::new().name(name, "UserName", 128).done()?;
-            cx.authorize_entity(action, &cx.target_arn(Kind::User, name), |_| {})?;
+            cx.authorize_entity(action, &cx.target_arn(Kind::User, name), &extra)?;
             Ok(cx.user(name)?.clone())
         }
         None => {
             let u = cx.implicit_user()?.clone();
-            cx.authorize_entity(action, &u.arn, |_| {})?;
+            cx.authorize_entity(action, &u.arn, &extra)?;
             Ok(u)
         }
     }
@@ -331,6 +340,17 @@ pub fn delete_user(cx: &Ctx) -> OpResult {
     if !user_keys(cx, &u.arn).is_empty() {
         return Err(conflict(
             "Cannot delete entity, must delete access keys first.",
+        ));
+    }
+    if cx
+        .state
+        .service_credentials
+        .values()
+        .any(|c| c.user_arn == u.arn)
+    {
+        // chosen: AWS's wording for a user that still has service-specific credentials.
+        return Err(conflict(
+            "Cannot delete entity, must remove service specific credentials first.",
         ));
     }
     if !u.inline_policies.is_empty() {

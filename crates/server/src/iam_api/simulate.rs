@@ -384,6 +384,7 @@ fn caller_for(p: &Principal) -> Caller {
         access_key: String::new(),
         session: None,
         tags: p.tags.clone(),
+        bearer: None,
     }
 }
 
