@@ -312,3 +312,28 @@ def test_scp_deny_long_term_keys_lets_short_term_and_sigv4_through(tmp_path):
         assert converse(client_for("bedrock-runtime", s, "AKIALONGTERMDEV00001", "dev-secret"), NOVA)
     finally:
         s.stop()
+
+
+def test_api_key_command_makes_a_key_from_the_credential_chain(srv, tmp_path):
+    import os
+    import subprocess
+
+    from conftest import BIN
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="AKIADEVAPIKEY0000001", AWS_SECRET_ACCESS_KEY="dev-secret",
+               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    out = subprocess.run([BIN, "api-key", "--region", "us-east-1", "--expires", "900"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip()
+    decoded = base64.b64decode(token.removeprefix("bedrock-api-key-")).decode()
+    assert decoded.startswith("bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                              "&X-Amz-Credential=AKIADEVAPIKEY0000001%2F")
+    assert "%2Fus-east-1%2Fbedrock%2Faws4_request&" in decoded
+    assert "&X-Amz-Expires=900&" in decoded and decoded.endswith("&Version=1")
+    assert call(srv, token)[0] == 200
+    bad = subprocess.run([BIN, "api-key", "--region", "us-east-1", "--expires", "43201"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2
+    assert "--expires must be between 1 and 43200 seconds" in bad.stderr

@@ -44,6 +44,20 @@ enum Command {
         #[arg(long, value_parser = ["automatic", "console"])]
         access_mode: Option<String>,
     },
+    /// Print a short-term Amazon Bedrock API key made from the standard credential chain, as
+    /// AWS's token generator libraries make it (export it as AWS_BEARER_TOKEN_BEDROCK).
+    ApiKey {
+        /// The Region the key is for (it works only there); default: the configuration's.
+        #[arg(long)]
+        region: Option<String>,
+        /// A named profile of the shared configuration.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Seconds the key is valid (at most 43200, 12 hours; AWS also ends it with the signing
+        /// session).
+        #[arg(long, default_value_t = 43_200)]
+        expires: u64,
+    },
     /// Offline IAM: simulate a request, check a call, generate a least-privilege policy.
     Policy {
         #[command(subcommand)]
@@ -293,6 +307,29 @@ fn main() -> Result<()> {
             json,
         ),
         Command::Explain { text, json } => explain(&text, json),
+        Command::ApiKey {
+            region,
+            profile,
+            expires,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            match rt.block_on(bg_doctor::api_key::short_term(
+                region.as_deref(),
+                profile.as_deref(),
+                expires,
+            )) {
+                Ok(token) => {
+                    println!("{token}");
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("bedrock-gates api-key: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
     }
 }
 

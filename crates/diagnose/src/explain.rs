@@ -1479,6 +1479,24 @@ static RULES: &[Rule] = &[
         explain: signature_time,
     },
     Rule {
+        // api_key::BAD_FORMAT: a bearer token that is not a Bedrock API key.
+        name: "api-key-format",
+        matches: |c| c.has(bg_gates::api_key::BAD_FORMAT),
+        explain: api_key_format,
+    },
+    Rule {
+        // api_key::AUTH_FAILED: a Bedrock API key that does not authenticate.
+        name: "api-key-invalid",
+        matches: |c| c.has(bg_gates::api_key::AUTH_FAILED),
+        explain: api_key_invalid,
+    },
+    Rule {
+        // the IAM gate's sentence for bedrock:CallWithBearerToken, before the general IAM rule.
+        name: "api-key-iam",
+        matches: |c| c.has("not authorized to perform: bedrock:callwithbearertoken"),
+        explain: api_key_iam,
+    },
+    Rule {
         // literal: the User Guide's RequestExpired, not emitted by the gates.
         name: "request-expired",
         matches: |c| c.code_is(&["RequestExpired"]) || c.has("request has expired"),
@@ -1863,6 +1881,39 @@ fn expired_token(_: &Ctx, f: Facts) -> Explanation {
         f,
         "Get fresh credentials: log in to SSO again, or assume the role again; long-running programs should use a refreshing credential provider instead of exported keys.",
         Some("aws sso login   # or: aws sts assume-role … and export the new keys and AWS_SESSION_TOKEN".into()),
+    )
+}
+
+fn api_key_format(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the request carried a bearer token that is not an Amazon Bedrock API key (those start with ABSK or bedrock-api-key-): often an OpenAI or other provider's key, a JWT or an SSO token in AWS_BEARER_TOKEN_BEDROCK or OPENAI_API_KEY. The AWS SDKs send AWS_BEARER_TOKEN_BEDROCK in preference to SigV4 credentials whenever it is set.",
+        f,
+        "Put a Bedrock API key in AWS_BEARER_TOKEN_BEDROCK (or the OpenAI SDK's api_key), or unset it so the SDK signs with your AWS credentials.",
+        Some("unset AWS_BEARER_TOKEN_BEDROCK   # or: export AWS_BEARER_TOKEN_BEDROCK=$(bedrock-gates api-key --region us-east-1)".into()),
+    )
+}
+
+fn api_key_invalid(c: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "the Bedrock API key did not authenticate: a long-term key that was deleted, reset, deactivated or has expired, a short-term key past its 12 hours (or its signing session's end), a short-term key used in another Region than the one it was made for, or a key cut short when copied.",
+        f,
+        "Generate a new key for the Region you call (short-term), or check the long-term key's status with list-service-specific-credentials and reactivate or recreate it.",
+        Some(format!(
+            "export AWS_BEARER_TOKEN_BEDROCK=$(bedrock-gates api-key --region {})",
+            c.region.as_deref().unwrap_or("us-east-1")
+        )),
+    )
+}
+
+fn api_key_iam(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Iam),
+        "the key authenticated, but its principal may not use API keys: no policy allows bedrock:CallWithBearerToken, or a Deny does (an SCP that blocks API keys, or only long-term ones with bedrock:BearerTokenType = LONG_TERM). SigV4 credentials of the same principal are not asked for this action.",
+        f,
+        "Allow bedrock:CallWithBearerToken for the principal (AmazonBedrockLimitedAccess includes it), or call with SigV4 credentials if your organization blocks API keys on purpose.",
+        Some("aws iam put-user-policy --user-name USER --policy-name BedrockApiKeys --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"bedrock:CallWithBearerToken\",\"Resource\":\"*\"}]}'".into()),
     )
 }
 

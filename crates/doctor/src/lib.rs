@@ -9,4 +9,5 @@
 //! This crate must never depend on the server, the store or the backends: it reaches `serve`
 //! only over the wire, as any AWS client does.
 
+pub mod api_key;
 pub mod doctor;
