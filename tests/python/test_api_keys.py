@@ -337,3 +337,32 @@ def test_api_key_command_makes_a_key_from_the_credential_chain(srv, tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2
     assert "--expires must be between 1 and 43200 seconds" in bad.stderr
+
+
+@pytest.mark.parametrize("token,exit_code,gate", [
+    ("sk-proj-not-a-bedrock-key", 10, "credentials"),
+    (long_term("dev", "111111111111", "wrong-secret"), 10, "credentials"),
+    (long_term("nobearer", "111111111111", "nobearer-long-term-secret"), 12, "iam"),
+    (DEV_KEY, 0, None),
+])
+def test_doctor_walks_the_gates_for_the_key_the_sdks_will_send(srv, tmp_path, token, exit_code, gate):
+    import os
+    import subprocess
+
+    from conftest import BIN
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="AKIADEVAPIKEY0000001", AWS_SECRET_ACCESS_KEY="dev-secret", AWS_REGION="us-east-1",
+               AWS_BEARER_TOKEN_BEDROCK=token, AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    out = subprocess.run([BIN, "doctor", "--endpoint-url", srv.url, "--model", NOVA, "--json"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == exit_code, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    creds = next(g for g in report["gates"] if g["gate"] == "credentials")
+    assert "AWS_BEARER_TOKEN_BEDROCK is set" in creds["evidence"]
+    shut = [g["gate"] for g in report["gates"] if g["status"] == "shut"]
+    assert shut[:1] == ([gate] if gate else [])
+    # the key's secret is never printed
+    secret = base64.b64decode(token[4:]).decode().split(":")[1] if token.startswith("ABSK") else token
+    assert secret not in out.stdout + out.stderr
