@@ -204,10 +204,31 @@ fn offline_outcome(r: &bg_diagnose::check::Report) -> Outcome {
     (true, None, None, None)
 }
 
+/// How a cell's client authenticates.
+enum Cred {
+    SigV4(String, String, Option<String>),
+    /// A long-term Bedrock API key (`ABSK…`).
+    LongTerm(String),
+    /// A short-term key, presigned per Region by this SigV4 key (id, secret).
+    ShortTerm(String, String),
+}
+
+/// The SDK configuration that sends `token` as a bearer token, as `AWS_BEARER_TOKEN_BEDROCK`
+/// makes it do.
+fn bearer_config(token: &str) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .token_provider(aws_sdk_bedrockruntime::config::Token::new(token, None))
+        .auth_scheme_preference([
+            aws_smithy_runtime_api::client::auth::http::HTTP_BEARER_AUTH_SCHEME_ID,
+        ])
+}
+
 struct Tally {
     cells: usize,
     throttled: usize,
     refused: usize,
+    /// Cells refused on bedrock:CallWithBearerToken (API keys an SCP or a policy shuts).
+    bearer_refused: usize,
     disagreements: Vec<String>,
 }
 
@@ -215,18 +236,55 @@ async fn run_scenario(path: &Path, text: &str, models: &[&str], tally: &mut Tall
     let scenario = bg_server::scenario::Scenario::from_toml(text).unwrap();
     let server = start(path);
     let mut state = scenario_state(text);
-    let mut keys: Vec<(String, String, Option<String>)> = scenario
+    // Every SigV4 key, every long-term API key, and a short-term API key signed by each SigV4 key
+    // of a scenario that declares API keys. A bearer request names no Region on the wire: a
+    // long-term key is served in serve's default (us-east-1); a short-term key in its own.
+    let mut creds: Vec<Cred> = scenario
         .access_key
         .iter()
-        .map(|k| (k.id.clone(), k.secret.clone(), k.session_token.clone()))
+        .map(|k| Cred::SigV4(k.id.clone(), k.secret.clone(), k.session_token.clone()))
         .collect();
-    keys.push(("test".into(), "test".into(), None));
-    for (key, secret, token) in &keys {
+    creds.push(Cred::SigV4("test".into(), "test".into(), None));
+    for k in &scenario.api_key {
+        let secret = &k.secret;
+        let token =
+            bg_gates::api_key::long_term_key(&format!("{}-at-{}", k.user, k.account), secret);
+        creds.push(Cred::LongTerm(token));
+    }
+    if !scenario.api_key.is_empty() {
+        for k in scenario
+            .access_key
+            .iter()
+            .filter(|k| k.session_token.is_none())
+        {
+            creds.push(Cred::ShortTerm(k.id.clone(), k.secret.clone()));
+        }
+    }
+    for cred in &creds {
         for region in REGIONS {
-            let conf = aws_config::defaults(BehaviorVersion::latest())
+            let (key, builder) = match cred {
+                Cred::SigV4(key, secret, token) => (
+                    key.clone(),
+                    aws_config::defaults(BehaviorVersion::latest()).credentials_provider(
+                        Credentials::new(key, secret, token.clone(), None, "t"),
+                    ),
+                ),
+                Cred::LongTerm(_) if region != "us-east-1" => continue,
+                Cred::LongTerm(token) => (token.clone(), bearer_config(token)),
+                Cred::ShortTerm(key, secret) => {
+                    let id = Credentials::new(key, secret, None, None, "t").into();
+                    let token = bg_doctor::api_key::presign(
+                        &id,
+                        region,
+                        43_200,
+                        std::time::SystemTime::now(),
+                    );
+                    (token.clone(), bearer_config(&token))
+                }
+            };
+            let conf = builder
                 .endpoint_url(&server.url)
                 .region(aws_config::Region::new(region))
-                .credentials_provider(Credentials::new(key, secret, token.clone(), None, "t"))
                 .retry_config(aws_config::retry::RetryConfig::disabled())
                 .load()
                 .await;
@@ -266,11 +324,19 @@ async fn run_scenario(path: &Path, text: &str, models: &[&str], tally: &mut Tall
                 if !online.0 {
                     tally.refused += 1;
                 }
+                if online
+                    .3
+                    .as_deref()
+                    .is_some_and(|m| m.contains("bedrock:CallWithBearerToken"))
+                {
+                    tally.bearer_refused += 1;
+                }
                 if online.1.as_deref() == Some("quota") && offline.0 {
                     tally.throttled += 1;
                 } else if online != offline {
+                    let who = if key.len() > 24 { &key[..24] } else { &key };
                     tally.disagreements.push(format!(
-                        "{} {key} {region} {id}: serve {online:?} / policy check {offline:?}",
+                        "{} {who} {region} {id}: serve {online:?} / policy check {offline:?}",
                         path.file_name().unwrap().to_string_lossy()
                     ));
                 }
@@ -339,6 +405,7 @@ async fn policy_check_and_serve_agree_on_every_cell() {
         cells: 0,
         throttled: 0,
         refused: 0,
+        bearer_refused: 0,
         disagreements: Vec::new(),
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
@@ -357,12 +424,13 @@ async fn policy_check_and_serve_agree_on_every_cell() {
         run_scenario(f, &text, &models, &mut tally).await;
     }
     println!(
-        "faces agree: {} cells ({} scenarios incl. generated policies, {} models, {} Regions, direct and profile), {} refused, {} throttled by serve's live quota and admitted offline, {} disagreements",
+        "faces agree: {} cells ({} scenarios incl. generated policies, {} models, {} Regions, direct and profile; SigV4, long- and short-term API keys), {} refused ({} on bedrock:CallWithBearerToken), {} throttled by serve's live quota and admitted offline, {} disagreements",
         tally.cells,
         files.len(),
         models.len(),
         REGIONS.len(),
         tally.refused,
+        tally.bearer_refused,
         tally.throttled,
         tally.disagreements.len()
     );
@@ -374,6 +442,10 @@ async fn policy_check_and_serve_agree_on_every_cell() {
         tally.disagreements[..tally.disagreements.len().min(40)].join("\n")
     );
     assert!(tally.refused > 0 && tally.refused < tally.cells);
+    assert!(
+        tally.bearer_refused > 0,
+        "no API-key cell was refused by IAM"
+    );
 }
 
 fn policy_check_cli(args: &[&str]) -> (i32, serde_json::Value) {
