@@ -301,3 +301,50 @@ def test_admitted_calls_reach_the_invocation_log(server):
     records = log["invocations"] if isinstance(log, dict) else log
     [rec] = [r for r in records if r["request_id"] == headers["x-amzn-requestid"]]
     assert (rec["operation"], rec["model"], rec["served_region"]) == ("CreateChatCompletion", GPT20, "us-east-1")
+
+
+THROUGHPUT = """
+[[quota]]
+model = "openai.gpt-oss-20b-1:0"
+rpm = 1
+
+[[fault]]
+model = "openai.gpt-oss-120b-1:0"
+kind = "stream-throttle"
+after_frames = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def throughput_server(tmp_path_factory):
+    s = Server.with_scenario_text(tmp_path_factory.mktemp("openai-quota"), THROUGHPUT, "openai-quota.toml")
+    yield s
+    s.stop()
+
+
+def test_the_quota_gate_refuses_with_429_and_aws_text(throughput_server):
+    client = openai_for(throughput_server)
+    hi = [{"role": "user", "content": "hi"}]
+    client.chat.completions.create(model=GPT20, messages=hi)
+    with pytest.raises(openai.RateLimitError) as ei:
+        client.chat.completions.create(model=GPT20, messages=hi)
+    # the same refusal Converse gets from the same gate, once the minute's request is spent
+    rt = client_for("bedrock-runtime", throughput_server, "test", "test")
+    code, status, message = refused(lambda: converse(rt, GPT20))
+    assert (ei.value.status_code, ei.value.type, ei.value.body["message"]) == (status, code, message)
+    assert (status, code) == (429, "ThrottlingException")
+    [rec] = audit_of(throughput_server, ei.value.response.headers["x-amzn-requestid"])
+    assert (rec["operation"], rec["gate"]) == ("CreateChatCompletion", "quota")
+
+
+def test_a_mid_stream_fault_is_an_error_event_the_package_raises(throughput_server):
+    stream = openai_for(throughput_server).chat.completions.create(
+        model=GPT120, stream=True, messages=[{"role": "user", "content": "one two three four five six"}])
+    got = []
+    with pytest.raises(openai.APIError) as ei:
+        for chunk in stream:
+            got.append(chunk)
+    assert len(got) == 2  # the frames before the fault, then the error event, and no [DONE]
+    assert (ei.value.type, ei.value.message) == (
+        "throttlingException",
+        "Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again.")
