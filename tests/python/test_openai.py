@@ -348,3 +348,38 @@ def test_a_mid_stream_fault_is_an_error_event_the_package_raises(throughput_serv
     assert (ei.value.type, ei.value.message) == (
         "throttlingException",
         "Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again.")
+
+
+def test_application_profiles_are_served_when_they_route_to_an_openai_model(server):
+    b = client_for("bedrock")
+    arns = {}
+    for name, model in (("gpt-team", GPT20), ("nova-team", "amazon.nova-lite-v1:0")):
+        arns[name] = b.create_inference_profile(
+            inferenceProfileName=f"openai-test-{name}",
+            modelSource={"copyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{model}"})["inferenceProfileArn"]
+    client = openai_for(server)
+    hi = [{"role": "user", "content": "hi"}]
+    r = client.chat.completions.create(model=arns["gpt-team"], messages=hi)
+    assert (r.model, r.choices[0].message.content) == (arns["gpt-team"], f"This is a scripted reply from {GPT20} to: hi")
+    with pytest.raises(openai.NotFoundError) as ei:
+        client.chat.completions.create(model=arns["nova-team"], messages=hi)
+    assert ei.value.code == "model_not_found"
+
+
+def test_streamed_tool_calls_assemble_in_the_package(server):
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                              "required": ["city"]}}}]
+    chunks = list(openai_for(server).chat.completions.create(
+        model=GPT20, tools=tools, tool_choice="required", stream=True,
+        messages=[{"role": "user", "content": "weather for city Oslo"}]))
+    [call] = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
+    assert (call.index, call.function.name, json.loads(call.function.arguments)) == (0, "get_weather", {"city": "Oslo"})
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_other_openai_routes_are_not_served(server):
+    with httpx2.Client(auth=SigV4(), timeout=10) as h:
+        r = h.get(server.url + "/openai/v1/models")
+    assert (r.status_code, r.json()) == (404, {"error": {
+        "message": "Invalid URL (GET /openai/v1/models)", "type": "invalid_request_error", "code": None, "param": None}})
