@@ -17,6 +17,7 @@ pub mod converse;
 pub mod error;
 pub mod gatekeeper;
 pub mod iam_api;
+pub mod openai;
 pub mod query;
 pub mod runtime;
 pub mod scenario;

@@ -226,6 +226,10 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
 }
 
 pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
+    // The OpenAI-compatible routes: not in the service model, answered in OpenAI's shapes.
+    if crate::openai::serves(&inc.path) {
+        return crate::openai::handle(app, inc).await;
+    }
     let rid = inc.request_id.as_str();
     let routed = route(&inc.method, &inc.path);
     let op_name = routed.as_ref().map(|(o, _)| o.name()).unwrap_or("-");

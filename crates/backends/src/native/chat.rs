@@ -396,7 +396,7 @@ fn finish_reason(r: StopReason) -> &'static str {
     }
 }
 
-fn completion_id(seed: &str) -> String {
+pub(super) fn completion_id(seed: &str) -> String {
     format!(
         "chatcmpl-{}",
         base62_id(&[seed.as_bytes(), b"chatcmpl"], 24)
@@ -446,7 +446,7 @@ fn message(family: ModelFamily, c: &Completion, seed: &str) -> Obj {
     }
 }
 
-fn usage(c: &Completion) -> Obj {
+pub(super) fn usage(c: &Completion) -> Obj {
     Obj::new()
         .set("prompt_tokens", c.usage.input_tokens)
         .set("completion_tokens", c.usage.output_tokens)
@@ -455,6 +455,17 @@ fn usage(c: &Completion) -> Obj {
 
 /// The chat completion object.
 pub(crate) fn encode(family: ModelFamily, model_id: &str, c: &Completion, request_id: &str) -> Obj {
+    encode_at(family, model_id, c, request_id, 0)
+}
+
+/// The chat completion object, `created` at the given Unix time (InvokeModel's bodies carry 0).
+pub(super) fn encode_at(
+    family: ModelFamily,
+    model_id: &str,
+    c: &Completion,
+    request_id: &str,
+    created: u64,
+) -> Obj {
     let reason = finish_reason(c.stop_reason);
     let mut choice = Obj::new()
         .set("index", 0u32)
@@ -468,16 +479,15 @@ pub(crate) fn encode(family: ModelFamily, model_id: &str, c: &Completion, reques
         o
     } else {
         o.set("object", "chat.completion")
-            .set("created", 0u32)
+            .set("created", created)
             .set("model", model_id)
     };
     o.set("choices", vec![choice]).set("usage", usage(c))
 }
 
-/// Stream. OpenAI form: `chat.completion.chunk` objects with `delta`s (a role
-/// chunk, one per piece, one with the tool calls, a final one with
-/// `finish_reason` and `usage`). Mistral chat: `choices[0].message` pieces with
-/// `stop_reason: null`, the final one carrying the reason (and the tool calls).
+/// Stream. OpenAI form: [`openai_chunks`], the final one also carrying `usage`. Mistral
+/// chat: `choices[0].message` pieces with `stop_reason: null`, the final one carrying the
+/// reason (and the tool calls).
 pub(crate) fn stream(
     family: ModelFamily,
     model_id: &str,
@@ -485,49 +495,72 @@ pub(crate) fn stream(
     pieces: &[String],
     seed: &str,
 ) -> Vec<Obj> {
-    let id = completion_id(seed);
-    let reason = finish_reason(c.stop_reason);
-    let head = |choice: Obj| {
-        Obj::new()
-            .set("id", id.as_str())
-            .set("object", "chat.completion.chunk")
-            .set("created", 0u32)
-            .set("model", model_id)
-            .set("choices", vec![choice])
-    };
-    let mut out = Vec::new();
-    if family == ModelFamily::MistralChat {
-        for p in pieces {
-            out.push(head(
-                Obj::new()
-                    .set("index", 0u32)
-                    .set(
-                        "message",
-                        Obj::new()
-                            .set("role", "assistant")
-                            .set("content", p.as_str()),
-                    )
-                    .set("stop_reason", null())
-                    .set("finish_reason", null()),
-            ));
+    if family != ModelFamily::MistralChat {
+        let mut out = openai_chunks(family, model_id, c, pieces, seed, 0);
+        if let Some(last) = out.pop() {
+            out.push(last.set("usage", usage(c)));
         }
-        let calls = calls_json(family, c, seed);
-        let mut msg = Obj::new().set("role", "assistant").set("content", "");
-        if !calls.is_empty() {
-            msg = msg.set("tool_calls", calls);
-        }
-        out.push(
-            head(
-                Obj::new()
-                    .set("index", 0u32)
-                    .set("message", msg)
-                    .set("stop_reason", reason)
-                    .set("finish_reason", reason),
-            )
-            .set("usage", usage(c)),
-        );
         return with_metrics(out, c);
     }
+    let id = completion_id(seed);
+    let reason = finish_reason(c.stop_reason);
+    let head = |choice: Obj| chunk_head(&id, model_id, 0).set("choices", vec![choice]);
+    let mut out = Vec::new();
+    for p in pieces {
+        out.push(head(
+            Obj::new()
+                .set("index", 0u32)
+                .set(
+                    "message",
+                    Obj::new()
+                        .set("role", "assistant")
+                        .set("content", p.as_str()),
+                )
+                .set("stop_reason", null())
+                .set("finish_reason", null()),
+        ));
+    }
+    let calls = calls_json(family, c, seed);
+    let mut msg = Obj::new().set("role", "assistant").set("content", "");
+    if !calls.is_empty() {
+        msg = msg.set("tool_calls", calls);
+    }
+    out.push(
+        head(
+            Obj::new()
+                .set("index", 0u32)
+                .set("message", msg)
+                .set("stop_reason", reason)
+                .set("finish_reason", reason),
+        )
+        .set("usage", usage(c)),
+    );
+    with_metrics(out, c)
+}
+
+/// A chunk's leading members: `id`, `object`, `created`, `model` (`choices` follows).
+pub(super) fn chunk_head(id: &str, model_id: &str, created: u64) -> Obj {
+    Obj::new()
+        .set("id", id)
+        .set("object", "chat.completion.chunk")
+        .set("created", created)
+        .set("model", model_id)
+}
+
+/// The OpenAI form's chunks, usage-free: a role chunk, one per piece, one with the tool
+/// calls, a final one with `finish_reason`.
+pub(super) fn openai_chunks(
+    family: ModelFamily,
+    model_id: &str,
+    c: &Completion,
+    pieces: &[String],
+    seed: &str,
+    created: u64,
+) -> Vec<Obj> {
+    let id = completion_id(seed);
+    let reason = finish_reason(c.stop_reason);
+    let head = |choice: Obj| chunk_head(&id, model_id, created).set("choices", vec![choice]);
+    let mut out = Vec::new();
     out.push(head(
         Obj::new()
             .set("index", 0u32)
@@ -569,14 +602,11 @@ pub(crate) fn stream(
                 .set("finish_reason", null()),
         ));
     }
-    out.push(
-        head(
-            Obj::new()
-                .set("index", 0u32)
-                .set("delta", Obj::new())
-                .set("finish_reason", reason),
-        )
-        .set("usage", usage(c)),
-    );
-    with_metrics(out, c)
+    out.push(head(
+        Obj::new()
+            .set("index", 0u32)
+            .set("delta", Obj::new())
+            .set("finish_reason", reason),
+    ));
+    out
 }

@@ -39,6 +39,7 @@
 
 mod anthropic;
 mod chat;
+pub mod chat_completions;
 mod cohere;
 mod deepseek;
 mod llama;
