@@ -366,3 +366,33 @@ def test_doctor_walks_the_gates_for_the_key_the_sdks_will_send(srv, tmp_path, to
     # the key's secret is never printed
     secret = base64.b64decode(token[4:]).decode().split(":")[1] if token.startswith("ABSK") else token
     assert secret not in out.stdout + out.stderr
+
+
+GPT = "openai.gpt-oss-120b-1:0"
+
+
+def test_the_openai_package_with_a_bedrock_api_key(srv):
+    import openai
+
+    for token in (DEV_KEY, short_term("AKIADEVAPIKEY0000001", "dev-secret")):
+        client = openai.OpenAI(base_url=f"{srv.url}/openai/v1", api_key=token, max_retries=0)
+        out = client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+        assert out.choices[0].message.content == f"This is a scripted reply from {GPT} to: hi"
+        chunks = list(client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}],
+                                                     stream=True, stream_options={"include_usage": True}))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == out.choices[0].message.content
+        assert chunks[-1].usage.total_tokens == out.usage.total_tokens
+    bad = openai.OpenAI(base_url=f"{srv.url}/openai/v1", api_key="sk-proj-an-openai-key", max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as ei:
+        bad.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+    assert ei.value.status_code == 403
+    assert ei.value.body == {"message": "Invalid API Key format: Must start with pre-defined prefix",
+                             "type": "AccessDeniedException", "code": "AccessDeniedException", "param": None}
+    nobearer = openai.OpenAI(base_url=f"{srv.url}/openai/v1", max_retries=0,
+                             api_key=long_term("nobearer", "111111111111", "nobearer-long-term-secret"))
+    with pytest.raises(openai.PermissionDeniedError) as ei:
+        nobearer.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+    assert ei.value.body["message"] == (
+        "User: arn:aws:iam::111111111111:user/nobearer is not authorized to perform: bedrock:CallWithBearerToken "
+        "because no identity-based policy allows the bedrock:CallWithBearerToken action")

@@ -85,6 +85,16 @@ impl ApiError {
         }
     }
 
+    /// `x-amzn-ErrorType`: the code and the namespace of the part of AWS that answered.
+    pub fn error_type(&self) -> String {
+        let ns = if self.door == Door::Front {
+            CORAL_NS
+        } else {
+            BEDROCK_NS
+        };
+        format!("{}:{ns}", self.code)
+    }
+
     pub fn validation(message: impl Into<String>) -> ApiError {
         ApiError::new("ValidationException", 400, message)
     }
@@ -214,16 +224,11 @@ pub fn json_error(err: &ApiError, request_id: &str) -> Response<Body> {
         _ => serde_json::json!({ "message": err.message }),
     }
     .to_string();
-    let ns = if err.door == Door::Front {
-        CORAL_NS
-    } else {
-        BEDROCK_NS
-    };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let h = resp.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&format!("{}:{}", err.code, ns)) {
+    if let Ok(v) = HeaderValue::from_str(&err.error_type()) {
         h.insert("x-amzn-errortype", v);
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {

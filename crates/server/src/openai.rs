@@ -32,7 +32,7 @@
 
 use crate::audit::{AuditRecord, Invocation};
 use crate::auth::{self, Caller, Proto};
-use crate::error::{ApiError, BEDROCK_NS, CORAL_NS};
+use crate::error::ApiError;
 use crate::{json_response, App, Incoming};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response};
@@ -130,12 +130,7 @@ fn refuse(app: &App, r: &Refused, request_id: &str) -> Response<Body> {
         error_body(r).to_string().into_bytes(),
         request_id,
     );
-    let ns = if r.error.front_door {
-        CORAL_NS
-    } else {
-        BEDROCK_NS
-    };
-    if let Ok(v) = HeaderValue::from_str(&format!("{}:{}", r.error.code, ns)) {
+    if let Ok(v) = HeaderValue::from_str(&r.error.error_type()) {
         resp.headers_mut().insert("x-amzn-errortype", v);
     }
     resp
