@@ -70,7 +70,7 @@ pub fn authenticate(
         protocol: proto,
         region,
         source_ip: inc.source_ip.as_deref(),
-        secure_transport: false,
+        secure_transport: inc.secure,
         op: Operation::Authenticate,
         now: clocks.gate,
     };
