@@ -61,6 +61,8 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     #[error("{0}: does not verify against {1} (the CA certificate and its key do not belong together; remove ca.pem and ca-key.pem to make a new CA)")]
     CaMismatch(PathBuf, PathBuf),
+    #[error("{key}: this private key does not belong to the certificate in {cert}")]
+    KeyMismatch { cert: PathBuf, key: PathBuf },
     #[error("{0}")]
     Name(String),
 }
@@ -113,6 +115,16 @@ pub fn setup(source: Source) -> Result<Tls, TlsError> {
         Source::Provided { cert, key } => {
             let chain = read_chain(&cert)?;
             let key_der = read_key(&key)?;
+            if let Err(e) = rustls::sign::CertifiedKey::from_der(
+                chain.clone(),
+                key_der.clone_key(),
+                &provider,
+            ) {
+                return Err(match e {
+                    rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch { cert, key },
+                    other => TlsError::Rustls(other),
+                });
+            }
             (chain, key_der, None, cert, None)
         }
         Source::LocalCa { dir, names } => {
