@@ -221,12 +221,20 @@ impl Conn {
                 _ = activity.changed.notified() => {}
                 _ = sleep_until(deadline), if finish_by.is_none() => {
                     if activity.deadline(&self.limits).is_some_and(|d| d <= Instant::now()) {
+                        // Headers overdue: nothing is owed to this client, close at once
+                        // (hyper's graceful close would wait for the request to complete).
+                        if activity.reading_head() {
+                            return;
+                        }
                         conn.as_mut().graceful_shutdown();
                         finish_by = Some(Instant::now() + self.limits.shutdown_grace);
                     }
                 }
                 _ = self.stop.wait_for(|s| *s), if !stopping => {
                     stopping = true;
+                    if activity.reading_head() {
+                        return;
+                    }
                     if finish_by.is_none() {
                         conn.as_mut().graceful_shutdown();
                         finish_by = Some(Instant::now() + self.limits.shutdown_grace);
@@ -285,6 +293,11 @@ impl Activity {
             ),
             since => Some(self.start + ms(since - 1) + limits.header_timeout),
         }
+    }
+
+    /// No request in flight and (part of) a request head owed: closing loses nothing.
+    fn reading_head(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0 && self.head_since.load(Ordering::SeqCst) != 0
     }
 
     fn bytes_read(&self) {
