@@ -506,11 +506,7 @@ fn default_tls_port(port: u16) -> u16 {
 }
 
 /// The TLS configuration for `serve`, or none with --no-tls.
-fn tls_setup(
-    args: &TlsArgs,
-    state_path: &str,
-    host: &str,
-) -> Result<Option<bg_server::tls::Tls>> {
+fn tls_setup(args: &TlsArgs, state_path: &str, host: &str) -> Result<Option<bg_server::tls::Tls>> {
     if args.no_tls {
         return Ok(None);
     }
@@ -530,7 +526,9 @@ fn tls_setup(
             names: bg_server::tls::server_names(host),
         },
     };
-    Ok(Some(bg_server::tls::setup(source).context("setting up HTTPS")?))
+    Ok(Some(
+        bg_server::tls::setup(source).context("setting up HTTPS")?,
+    ))
 }
 
 fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()> {

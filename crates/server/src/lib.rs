@@ -17,13 +17,13 @@ pub mod converse;
 pub mod error;
 pub mod gatekeeper;
 pub mod iam_api;
+pub mod listen;
 pub mod query;
 pub mod runtime;
 pub mod scenario;
 pub mod stream;
 pub mod sts_api;
 pub mod tls;
-pub mod listen;
 
 use crate::audit::{Audit, AuditRecord, Invocation, Log};
 use crate::auth::Proto;

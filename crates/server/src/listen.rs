@@ -190,23 +190,24 @@ impl Conn {
         let router = self.router.clone();
         let peer = self.peer;
         let on_request = activity.clone();
-        let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let mut req = req.map(axum::body::Body::new);
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req.extensions_mut().insert(Transport { secure });
-            let in_flight = InFlight::start(on_request.clone());
-            let mut router = router.clone();
-            async move {
-                let resp = tower::Service::call(&mut router, req).await?;
-                // The request is in flight until its body is sent (or the client goes away).
-                Ok::<_, std::convert::Infallible>(resp.map(|body| {
-                    axum::body::Body::new(body.map_frame(move |f| {
-                        let _ = &in_flight;
-                        f
+        let service =
+            hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(Transport { secure });
+                let in_flight = InFlight::start(on_request.clone());
+                let mut router = router.clone();
+                async move {
+                    let resp = tower::Service::call(&mut router, req).await?;
+                    // The request is in flight until its body is sent (or the client goes away).
+                    Ok::<_, std::convert::Infallible>(resp.map(|body| {
+                        axum::body::Body::new(body.map_frame(move |f| {
+                            let _ = &in_flight;
+                            f
+                        }))
                     }))
-                }))
-            }
-        });
+                }
+            });
         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         builder.http1().header_read_timeout(None);
         let conn = builder.serve_connection(TokioIo::new(io), service);
@@ -288,9 +289,9 @@ impl Activity {
         }
         let ms = Duration::from_millis;
         match self.head_since.load(Ordering::SeqCst) {
-            0 => Some(
-                self.start + ms(self.idle_since.load(Ordering::SeqCst)) + limits.idle_timeout,
-            ),
+            0 => {
+                Some(self.start + ms(self.idle_since.load(Ordering::SeqCst)) + limits.idle_timeout)
+            }
             since => Some(self.start + ms(since - 1) + limits.header_timeout),
         }
     }

@@ -115,11 +115,9 @@ pub fn setup(source: Source) -> Result<Tls, TlsError> {
         Source::Provided { cert, key } => {
             let chain = read_chain(&cert)?;
             let key_der = read_key(&key)?;
-            if let Err(e) = rustls::sign::CertifiedKey::from_der(
-                chain.clone(),
-                key_der.clone_key(),
-                &provider,
-            ) {
+            if let Err(e) =
+                rustls::sign::CertifiedKey::from_der(chain.clone(), key_der.clone_key(), &provider)
+            {
                 return Err(match e {
                     rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch { cert, key },
                     other => TlsError::Rustls(other),
@@ -230,13 +228,12 @@ impl LocalCa {
             // Another server may have written its own (equivalent: same key, same name) first.
             write_new(&self.ca, cert.pem().as_bytes(), 0o644)?;
         }
-        let ca_der = CertificateDer::from_pem_slice(&read(&self.ca)?).map_err(|e| {
-            TlsError::Pem {
+        let ca_der =
+            CertificateDer::from_pem_slice(&read(&self.ca)?).map_err(|e| TlsError::Pem {
                 path: self.ca.clone(),
                 what: "CERTIFICATE",
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         let verifier = verifier(ca_der, provider)?;
 
         if let Some(pair) = self.current_server(names, &*verifier, provider) {
@@ -346,8 +343,11 @@ fn verifies(
     at: UnixTime,
 ) -> bool {
     names.iter().all(|n| {
-        ServerName::try_from(n.as_str())
-            .is_ok_and(|name| verifier.verify_server_cert(cert, &[], &name, &[], at).is_ok())
+        ServerName::try_from(n.as_str()).is_ok_and(|name| {
+            verifier
+                .verify_server_cert(cert, &[], &name, &[], at)
+                .is_ok()
+        })
     })
 }
 
@@ -441,7 +441,10 @@ mod tests {
             names: names(),
         };
         let first = setup(source()).unwrap();
-        assert_eq!(first.ca.as_deref(), Some(dir.path().join("ca.pem").as_path()));
+        assert_eq!(
+            first.ca.as_deref(),
+            Some(dir.path().join("ca.pem").as_path())
+        );
         let files = ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"];
         let before: Vec<Vec<u8>> = files
             .iter()
