@@ -112,6 +112,10 @@ class Server:
             self.banner.append(more)
             name, _, value = more.strip().partition(": ")
             self.fields[name] = value
+        # HTTPS (absent with --no-tls): its URL, and the local CA's certificate to verify it with
+        # (absent with --tls-cert, where the caller knows its own certificate).
+        self.https_url = self.fields.get("https")
+        self.ca = self.fields.get("ca")
         AUDIT.servers.append(self)
 
     def collect_audit(self):

@@ -43,6 +43,10 @@ enum Command {
         /// Stored: a later start without the flag keeps it.
         #[arg(long, value_parser = ["automatic", "console"])]
         access_mode: Option<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print a short-term Amazon Bedrock API key made from the standard credential chain, as
     /// AWS's token generator libraries make it (export it as AWS_BEARER_TOKEN_BEDROCK).
@@ -208,7 +212,20 @@ fn main() -> Result<()> {
             scenario,
             stream_pace_ms,
             access_mode,
-        } => serve(host, port, state, scenario, stream_pace_ms, access_mode),
+            tls,
+            limits,
+        } => serve(
+            ServeArgs {
+                host,
+                port,
+                state,
+                scenario,
+                stream_pace_ms,
+                access_mode,
+            },
+            tls,
+            limits,
+        ),
         Command::Policy {
             command: PolicyCommand::Simulate { input },
         } => simulate(&input),
@@ -472,14 +489,94 @@ fn simulate(input: &str) -> Result<()> {
     }
 }
 
-fn serve(
+/// `serve`'s HTTPS flags.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// HTTPS port; 0 picks a free one. Default: 4951 with the default --port, a free port with
+    /// --port 0, else --port + 1.
+    #[arg(long)]
+    tls_port: Option<u16>,
+    /// Serve plain HTTP only (no CA, no certificate, no HTTPS port).
+    #[arg(long, conflicts_with_all = ["tls_port", "tls_cert", "tls_key"])]
+    no_tls: bool,
+    /// Certificate chain (PEM) to serve instead of one from the local CA; needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// `serve`'s connection bounds (see docs/serve.md).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Seconds a connection has, from accept (TLS handshake included) or from the first byte of
+    /// a request on a kept-alive connection, to send complete request headers.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a kept-alive connection may sit without a request before it is closed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// Open connections at most; beyond, new ones wait in the kernel's listen backlog.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Seconds that in-flight requests get to finish after SIGINT/SIGTERM.
+    #[arg(long, default_value_t = 5)]
+    shutdown_grace_secs: u64,
+}
+
+struct ServeArgs {
     host: String,
     port: u16,
     state: Option<String>,
     scenario: Option<PathBuf>,
     stream_pace_ms: u64,
     access_mode: Option<String>,
-) -> Result<()> {
+}
+
+/// The HTTPS port when none is given: next to the default port, free with a free port.
+fn default_tls_port(port: u16) -> u16 {
+    match port {
+        0 => 0,
+        p => p.checked_add(1).unwrap_or(0),
+    }
+}
+
+/// The TLS configuration for `serve`, or none with --no-tls.
+fn tls_setup(args: &TlsArgs, state_path: &str, host: &str) -> Result<Option<bg_server::tls::Tls>> {
+    if args.no_tls {
+        return Ok(None);
+    }
+    let source = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => bg_server::tls::Source::Provided {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => bg_server::tls::Source::LocalCa {
+            // The CA lives beside the state file; `:memory:` keeps nothing, so a temporary one.
+            dir: (state_path != ":memory:").then(|| {
+                match std::path::Path::new(state_path).parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }
+            }),
+            names: bg_server::tls::server_names(host),
+        },
+    };
+    Ok(Some(
+        bg_server::tls::setup(source).context("setting up HTTPS")?,
+    ))
+}
+
+fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()> {
+    let ServeArgs {
+        host,
+        port,
+        state,
+        scenario,
+        stream_pace_ms,
+        access_mode,
+    } = args;
     let state_path = state.unwrap_or_else(default_state_path);
     let mut scenario = match &scenario {
         Some(p) => {
@@ -498,33 +595,72 @@ fn serve(
         .with_context(|| format!("opening state {state_path}"))?;
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
     app.set_stream_pace_ms(stream_pace_ms);
+    let tls = tls_setup(&tls_args, &state_path, &host)?;
+    let limits = bg_server::listen::Limits {
+        header_timeout: std::time::Duration::from_secs(limit_args.header_timeout_secs),
+        idle_timeout: std::time::Duration::from_secs(limit_args.idle_timeout_secs),
+        max_connections: limit_args.max_connections as usize,
+        shutdown_grace: std::time::Duration::from_secs(limit_args.shutdown_grace_secs),
+    };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let tls_ref = &tls;
     rt.block_on(async move {
+        let tls = tls_ref;
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
             .with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
+        let https = match tls {
+            Some(t) => {
+                let tls_port = tls_args.tls_port.unwrap_or(default_tls_port(port));
+                let l = tokio::net::TcpListener::bind((host.as_str(), tls_port))
+                    .await
+                    .with_context(|| format!("binding {host}:{tls_port} for HTTPS"))?;
+                Some((l, t.config.clone()))
+            }
+            None => None,
+        };
         // The banner is best effort: a closed stdout (a parent that read the first line and
         // went away) must not stop the server. Its shape is for people and for test harnesses
         // alike: the first line names the URL, then `  name: value` lines, then a blank line.
-        let banner = [
+        let mut banner = vec![
             format!("bedrock-gates serve listening on {url}"),
             format!("  state: {state_path}"),
             "  account: 000000000000   root access key: test / test".to_string(),
             format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
         ];
+        if let (Some((l, _)), Some(t)) = (&https, tls) {
+            banner.push(format!("  https: https://{}", l.local_addr()?));
+            match &t.ca {
+                Some(ca) => {
+                    let ca = ca.display();
+                    banner.push(format!("  ca: {ca}"));
+                    banner.push(format!(
+                        "  export AWS_CA_BUNDLE={ca} SSL_CERT_FILE={ca} NODE_EXTRA_CA_CERTS={ca}"
+                    ));
+                }
+                None => banner.push(format!("  certificate: {}", t.cert.display())),
+            }
+        }
         let mut out = std::io::stdout().lock();
         let _ = out
             .write_all(format!("{}\n\n", banner.join("\n")).as_bytes())
             .and_then(|_| out.flush());
         drop(out);
-        bg_server::serve(app, listener, shutdown_signal()).await?;
+        let listeners = bg_server::listen::Listeners {
+            http: listener,
+            https,
+        };
+        bg_server::listen::serve(app, listeners, limits, shutdown_signal()).await?;
         anyhow::Ok(())
-    })
+    })?;
+    // The temporary CA directory of `--state :memory:` goes with `tls`.
+    drop(tls);
+    Ok(())
 }
 
 async fn shutdown_signal() {

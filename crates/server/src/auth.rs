@@ -54,7 +54,7 @@ pub fn authenticate(
                 protocol: proto,
                 region: &region,
                 source_ip: inc.source_ip.as_deref(),
-                secure_transport: false,
+                secure_transport: inc.secure,
                 op: Operation::Authenticate,
                 now: clocks.gate,
             };
@@ -100,7 +100,7 @@ pub fn authenticate(
         protocol: proto,
         region,
         source_ip: inc.source_ip.as_deref(),
-        secure_transport: false,
+        secure_transport: inc.secure,
         op: Operation::Authenticate,
         now: clocks.gate,
     };

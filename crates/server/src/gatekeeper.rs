@@ -57,7 +57,7 @@ impl App {
             protocol: proto,
             region: &caller.region,
             source_ip: inc.source_ip.as_deref(),
-            secure_transport: false,
+            secure_transport: inc.secure,
             op,
             now: self.now_unix(),
         };

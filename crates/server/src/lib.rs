@@ -17,12 +17,14 @@ pub mod converse;
 pub mod error;
 pub mod gatekeeper;
 pub mod iam_api;
+pub mod listen;
 pub mod openai;
 pub mod query;
 pub mod runtime;
 pub mod scenario;
 pub mod stream;
 pub mod sts_api;
+pub mod tls;
 
 use crate::audit::{Audit, AuditRecord, Invocation, Log};
 use crate::auth::Proto;
@@ -174,6 +176,8 @@ pub struct Incoming {
     pub request_id: String,
     /// The peer address, for `aws:SourceIp`.
     pub source_ip: Option<String>,
+    /// Arrived over TLS, for `aws:SecureTransport`.
+    pub secure: bool,
 }
 
 impl Incoming {
@@ -215,6 +219,10 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string());
+    let secure = parts
+        .extensions
+        .get::<listen::Transport>()
+        .is_some_and(|t| t.secure);
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     let content_type = parts
@@ -277,6 +285,7 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         body,
         request_id,
         source_ip,
+        secure,
     };
     match proto {
         Proto::Query => query::handle(&app, &inc),
@@ -318,22 +327,16 @@ pub fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<B
     resp
 }
 
-/// Bind, print the banner, serve until `shutdown` resolves.
+/// Serve plain HTTP on `listener` with the default [`listen::Limits`] until `shutdown`
+/// resolves. `bedrock-gates serve` uses [`listen::serve`] for HTTPS and its own limits.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Event frames are small writes: without TCP_NODELAY, Nagle and delayed ACKs hold each
-    // one back ~40 ms on a kept-alive connection.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let listeners = listen::Listeners {
+        http: listener,
+        https: None,
+    };
+    listen::serve(app, listeners, listen::Limits::default(), shutdown).await
 }
