@@ -43,6 +43,11 @@ enum Command {
         /// Stored: a later start without the flag keeps it.
         #[arg(long, value_parser = ["automatic", "console"])]
         access_mode: Option<String>,
+        /// Another name clients may give in Host or Origin (repeatable). Always accepted:
+        /// localhost, 127.0.0.1, [::1] and the --host value; anything else is refused (403) so
+        /// that a web page cannot reach serve through DNS rebinding.
+        #[arg(long = "allowed-host", value_name = "NAME")]
+        allowed_hosts: Vec<String>,
     },
     /// Offline IAM: simulate a request, check a call, generate a least-privilege policy.
     Policy {
@@ -194,7 +199,16 @@ fn main() -> Result<()> {
             scenario,
             stream_pace_ms,
             access_mode,
-        } => serve(host, port, state, scenario, stream_pace_ms, access_mode),
+            allowed_hosts,
+        } => serve(
+            host,
+            port,
+            state,
+            scenario,
+            stream_pace_ms,
+            access_mode,
+            allowed_hosts,
+        ),
         Command::Policy {
             command: PolicyCommand::Simulate { input },
         } => simulate(&input),
@@ -442,6 +456,7 @@ fn serve(
     scenario: Option<PathBuf>,
     stream_pace_ms: u64,
     access_mode: Option<String>,
+    allowed_hosts: Vec<String>,
 ) -> Result<()> {
     let state_path = state.unwrap_or_else(default_state_path);
     let mut scenario = match &scenario {
@@ -461,6 +476,24 @@ fn serve(
         .with_context(|| format!("opening state {state_path}"))?;
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
     app.set_stream_pace_ms(stream_pace_ms);
+    app.set_allowed_hosts(bg_server::admin::allowed_hosts(&host, &allowed_hosts));
+    // The admin token lives next to the state file; with `:memory:` only in this process.
+    let token_file = match std::path::Path::new(&state_path).parent() {
+        Some(dir) if state_path != ":memory:" => {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            app.set_admin_token(
+                bg_server::admin::load_or_create_token(dir)
+                    .with_context(|| format!("admin token in {}", dir.display()))?,
+            );
+            Some(dir.join(bg_server::admin::TOKEN_FILE))
+        }
+        _ => None,
+    };
+    let admin_token = app.admin_token();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -479,7 +512,12 @@ fn serve(
             format!("  state: {state_path}"),
             "  account: 000000000000   root access key: test / test".to_string(),
             format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
+            format!("  admin token: {admin_token}"),
         ];
+        let banner: Vec<String> = banner
+            .into_iter()
+            .chain(token_file.map(|f| format!("  admin token file: {}", f.display())))
+            .collect();
         let mut out = std::io::stdout().lock();
         let _ = out
             .write_all(format!("{}\n\n", banner.join("\n")).as_bytes())
