@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::embed::pseudo_embedding;
-use crate::output::{base62_id, clip_chars, collapse_ws, find_word};
+use crate::output::{base62_id, clip_chars, collapse_ws, find_word, find_words};
 use crate::tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
 use crate::{
     Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
@@ -412,13 +412,16 @@ fn name_variants(name: &str) -> Vec<String> {
     v
 }
 
+/// The tool whose name (in any of its spellings) the text mentions first; ties go to the
+/// earlier tool. One pass over the text for all the names (issue 10: a scan per name made 2,500
+/// tool names over a 4 MB text take 12 s).
 fn mentioned_tool<'a>(tools: &'a [ToolSpec], text: &str) -> Option<&'a ToolSpec> {
+    let variants: Vec<Vec<String>> = tools.iter().map(|t| name_variants(&t.name)).collect();
+    let needles: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
+    let mut found = find_words(text, &needles).into_iter();
     let mut best: Option<(usize, &ToolSpec)> = None;
-    for t in tools {
-        let pos = name_variants(&t.name)
-            .iter()
-            .filter_map(|v| find_word(text, v))
-            .min();
+    for (t, vs) in tools.iter().zip(&variants) {
+        let pos = found.by_ref().take(vs.len()).flatten().min();
         if let Some(p) = pos {
             if cut_is_later(best, p) {
                 best = Some((p, t));

@@ -323,10 +323,29 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         request_id,
         source_ip,
     };
-    match proto {
-        Proto::Query => query::handle(&app, &inc),
-        Proto::Json => runtime::handle_json(&app, &inc).await,
-    }
+    // Parsing a 4 MB body, the gates and the scripted backend are CPU work of up to seconds:
+    // it runs on the blocking pool, so the async workers stay free for health and for other
+    // clients (issue 10). The async part of a backend (an HTTP backend's I/O) is driven from
+    // that thread with the runtime's handle; a stream's producer is spawned on the runtime.
+    let rid = inc.request_id.clone();
+    let worker = app.clone();
+    let answered = match proto {
+        Proto::Query => tokio::task::spawn_blocking(move || query::handle(&worker, &inc)).await,
+        Proto::Json => {
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || rt.block_on(runtime::handle_json(&worker, &inc)))
+                .await
+        }
+    };
+    answered.unwrap_or_else(|_| {
+        // A panic in a handler: an AWS-shaped 500, never a dropped connection.
+        let e = ApiError::new(
+            "InternalServerException",
+            500,
+            "The server encountered an internal error while processing the request.",
+        );
+        render(&app, proto, &e, &rid, "-", None)
+    })
 }
 
 /// A refusal of the local-only guard or the admin token check: recorded with `check` as its
