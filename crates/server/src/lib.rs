@@ -289,9 +289,22 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let body = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         Err(too_large())
     } else {
-        axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| too_large())
+        axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+            // Only the limit makes a body too large; any other failure is a body that could
+            // not be read (a malformed chunked encoding, a connection cut mid-body). AWS's text
+            // for that is undocumented; ours names it.
+            let limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if limit {
+                too_large()
+            } else {
+                ApiError::new(
+                    "SerializationException",
+                    400,
+                    "The request body could not be read: it is not a well-formed HTTP message body (for example, a malformed chunked transfer encoding).",
+                )
+            }
+        })
     };
     let body = match body {
         Ok(b) => b,
