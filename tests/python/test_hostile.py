@@ -187,6 +187,14 @@ def vm_hwm_kb(server):
     raise AssertionError("no VmHWM")
 
 
+def vm_rss_kb(server):
+    """Resident set of the server process now (VmRSS), in kB."""
+    for line in open(f"/proc/{server.proc.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def invoke_raw(server, model, body):
     path = f"/model/{model}/invoke"
     h = signed(server, "bedrock", "POST", path, body, extra={"Content-Type": "application/json"})
@@ -268,15 +276,22 @@ def test_health_answers_while_two_4mb_tool_requests_run(tmp_path):
         s.stop()
 
 
+SONNET = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+
+
 def test_a_stalled_stream_reader_pins_little(tmp_path):
-    """ConverseStream frames are built as the client reads: a reader that reads nothing holds
-    a few frames, not the whole answer encoded."""
+    """ConverseStream frames are built as the client reads. A 200 KB request whose answer is
+    its text (64,000 tokens allowed) streams 3.9 MB of frames (19x); a reader that reads 64
+    bytes and stalls pinned 42x the request when every frame was built up front (measured on
+    the server before this change: +8.5 MB resident), and now holds the answer's events and the
+    channel's few frames."""
     s = Server(tmp_path / "state.db")
     try:
-        text = "word " * 400_000  # 2 MB: the scripted answer echoes the text
-        body = json.dumps({"messages": [{"role": "user", "content": [{"text": "repeat exactly: " + text}]}]}).encode()
-        path = f"/model/{NOVA}/converse-stream"
-        base = vm_hwm_kb(s)
+        text = "word " * 40_000
+        body = json.dumps({"messages": [{"role": "user", "content": [{"text": "reply with exactly: " + text}]}],
+                           "inferenceConfig": {"maxTokens": 64000}}).encode()
+        path = f"/model/{SONNET}/converse-stream"
+        base = vm_rss_kb(s)
         h = signed(s, "bedrock", "POST", path, body, extra={"Content-Type": "application/json"})
         host, port = s.url.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -287,14 +302,16 @@ def test_a_stalled_stream_reader_pins_little(tmp_path):
         conn.endheaders(body)
         r = conn.getresponse()
         assert r.status == 200
-        first = r.read(64)  # then stall
-        assert first
-        time.sleep(2)
-        grown = vm_hwm_kb(s) - base
-        print(f"\nstalled ConverseStream reader, {len(body)} B request: VmHWM grew {grown} kB")
+        assert r.read(64)  # then stall
+        time.sleep(1.5)
+        pinned = vm_rss_kb(s) - base
+        streamed = 64 + len(r.read())
         conn.close()
-        # the whole answer framed is ~25x the request; a stalled reader must hold far less
-        assert grown * 1024 < 12 * len(body), grown
+        print(f"\nstalled ConverseStream reader, {len(body)} B request, {streamed} B stream: VmRSS "
+              f"+{pinned} kB while stalled ({pinned * 1024 / len(body):.0f}x the request), "
+              f"VmHWM {vm_hwm_kb(s)} kB")
+        assert streamed > 15 * len(body)
+        assert pinned * 1024 < 28 * len(body), pinned
     finally:
         s.stop()
 

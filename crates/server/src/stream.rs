@@ -98,12 +98,61 @@ fn converse_frame(n: usize, ev: &StreamEvent, latency_ms: u64) -> Vec<u8> {
     event(kind, &with_padding(v, n as u64 + 1))
 }
 
+/// A run of text deltas of one block kept as one string and where each delta ends: what a
+/// waiting stream holds is then about the text itself, not an event (and an allocation) per
+/// two words.
+enum Piece {
+    One(StreamEvent),
+    Texts {
+        index: usize,
+        text: String,
+        ends: Vec<usize>,
+    },
+}
+
+fn compact(events: Vec<StreamEvent>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    for ev in events {
+        match (ev, out.last_mut()) {
+            (
+                StreamEvent::TextDelta { index, text: t },
+                Some(Piece::Texts { index: i, text, ends }),
+            ) if *i == index => {
+                text.push_str(&t);
+                ends.push(text.len());
+            }
+            (StreamEvent::TextDelta { index, text }, _) => {
+                let ends = vec![text.len()];
+                out.push(Piece::Texts { index, text, ends });
+            }
+            (ev, _) => out.push(Piece::One(ev)),
+        }
+    }
+    out
+}
+
+impl Piece {
+    fn events(self) -> Box<dyn Iterator<Item = StreamEvent> + Send> {
+        match self {
+            Piece::One(ev) => Box::new(std::iter::once(ev)),
+            Piece::Texts { index, text, ends } => Box::new((0..ends.len()).map(move |i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                StreamEvent::TextDelta {
+                    index,
+                    text: text[start..ends[i]].to_string(),
+                }
+            })),
+        }
+    }
+}
+
 /// Every frame of a ConverseStream answer, in order, from the backend's normalized events,
 /// each encoded when it is read.
 pub fn converse_frames(events: Vec<StreamEvent>, latency_ms: u64) -> Frames {
     Frames::new(
-        events
+        compact(events)
             .into_iter()
+            .flat_map(Piece::events)
             .enumerate()
             .map(move |(n, ev)| converse_frame(n, &ev, latency_ms)),
     )
@@ -227,6 +276,26 @@ mod tests {
             ]
         );
         assert_eq!(text, "one two three");
+    }
+
+    /// Compacting text runs gives back the same events, in order, deltas split where they were.
+    #[test]
+    fn compact_text_runs_round_trip() {
+        let events = vec![
+            StreamEvent::MessageStart,
+            StreamEvent::TextDelta { index: 0, text: "one two ".into() },
+            StreamEvent::TextDelta { index: 0, text: "thrée".into() },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::TextDelta { index: 1, text: "x".into() },
+            StreamEvent::TextDelta { index: 2, text: "y".into() },
+        ];
+        let back: Vec<StreamEvent> = compact(events.clone())
+            .into_iter()
+            .flat_map(Piece::events)
+            .collect();
+        assert_eq!(back, events);
+        let pieces = compact(events);
+        assert_eq!(pieces.len(), 5);
     }
 
     /// A client that goes away after the first event ends the producer at once: it does not
