@@ -432,7 +432,8 @@ fn mentioned_tool<'a>(tools: &'a [ToolSpec], text: &str) -> Option<&'a ToolSpec>
 }
 
 fn tool_call(prompt: &Prompt, tool: &ToolSpec, user_text: &str, input_tokens: u32) -> Completion {
-    let input = object_for(&tool.input_schema, user_text, 0);
+    let mentions = Mentions::for_schema(&tool.input_schema, user_text);
+    let input = object_for(&tool.input_schema, &mentions, 0);
     let prompt_json = serde_json::to_vec(prompt).unwrap_or_default();
     let id = format!(
         "tooluse_{}",
@@ -456,8 +457,60 @@ fn tool_call(prompt: &Prompt, tool: &ToolSpec, user_text: &str, input_tokens: u3
 
 const MAX_DEPTH: usize = 8;
 
+/// Where the text first mentions each property name a schema requires (in any spelling),
+/// found in one pass over the text for all of them: a scan per property made the work the
+/// product of the schema and the text.
+pub(crate) struct Mentions<'t> {
+    text: &'t str,
+    first: std::collections::HashMap<String, Option<usize>>,
+}
+
+impl<'t> Mentions<'t> {
+    /// Every name in a `required` list anywhere in `schema` (a superset of what
+    /// [`object_for`] asks about; linear in the schema).
+    pub(crate) fn for_schema(schema: &Value, text: &'t str) -> Mentions<'t> {
+        fn walk<'s>(v: &'s Value, depth: usize, out: &mut Vec<&'s str>) {
+            if depth > 4 * MAX_DEPTH {
+                return;
+            }
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::Array(req)) = o.get("required") {
+                        out.extend(req.iter().filter_map(Value::as_str));
+                    }
+                    o.values().for_each(|x| walk(x, depth + 1, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, depth + 1, out)),
+                _ => {}
+            }
+        }
+        let mut names = Vec::new();
+        walk(schema, 0, &mut names);
+        Self::for_names(&names, text)
+    }
+
+    fn for_names(names: &[&str], text: &'t str) -> Mentions<'t> {
+        let mut variants: Vec<String> = names.iter().flat_map(|n| name_variants(n)).collect();
+        variants.sort_unstable();
+        variants.dedup();
+        let needles: Vec<&str> = variants.iter().map(String::as_str).collect();
+        let found = find_words(text, &needles);
+        Mentions {
+            text,
+            first: variants.into_iter().zip(found).collect(),
+        }
+    }
+
+    fn find(&self, variant: &str) -> Option<usize> {
+        match self.first.get(variant) {
+            Some(p) => *p,
+            None => find_word(self.text, variant),
+        }
+    }
+}
+
 /// An input object with the schema's required properties filled in.
-pub(crate) fn object_for(schema: &Value, text: &str, depth: usize) -> Value {
+pub(crate) fn object_for(schema: &Value, text: &Mentions, depth: usize) -> Value {
     let mut map = Map::new();
     if depth > MAX_DEPTH {
         return Value::Object(map);
@@ -476,7 +529,7 @@ pub(crate) fn object_for(schema: &Value, text: &str, depth: usize) -> Value {
     Value::Object(map)
 }
 
-fn value_for(schema: &Value, prop: &str, text: &str, depth: usize) -> Value {
+fn value_for(schema: &Value, prop: &str, text: &Mentions, depth: usize) -> Value {
     if let Some(first) = schema
         .get("enum")
         .and_then(Value::as_array)
@@ -514,16 +567,23 @@ fn value_for(schema: &Value, prop: &str, text: &str, depth: usize) -> Value {
         "array" => Value::Array(Vec::new()),
         "object" => object_for(schema, text, depth),
         "null" => Value::Null,
-        _ => Value::String(word_after(text, prop).unwrap_or_else(|| "example".to_string())),
+        _ => Value::String(word_after_in(text, prop).unwrap_or_else(|| "example".to_string())),
     }
 }
 
 const FILLERS: [&str; 7] = ["is", "of", "to", "as", "named", "called", "the"];
 
 /// The word that follows `prop` (or a spelling variant) in `text`.
+#[cfg(test)]
 fn word_after(text: &str, prop: &str) -> Option<String> {
+    word_after_in(&Mentions::for_names(&[prop], text), prop)
+}
+
+/// The word that follows `prop` (or a spelling variant) in the text of `m`.
+fn word_after_in(m: &Mentions, prop: &str) -> Option<String> {
+    let text = m.text;
     name_variants(prop).iter().find_map(|v| {
-        let pos = find_word(text, v)?;
+        let pos = m.find(v)?;
         let mut rest = &text[pos + v.len()..];
         for _ in 0..4 {
             rest = rest.trim_start_matches(|c: char| c.is_whitespace() || ":=\"'`,(".contains(c));
@@ -705,6 +765,19 @@ mod tests {
         let c = b.complete("m", &r).unwrap();
         assert_eq!(c.text(), "The get_weather tool returned: {\"temp\": 21}");
         assert_eq!(c.stop_reason, StopReason::EndTurn);
+    }
+
+    #[test]
+    fn mentions_fill_every_property_from_one_pass() {
+        let schema = json!({"type":"object","required":["city","unit","deep"],"properties":{
+            "city":{"type":"string"},"unit":{"type":"string"},
+            "deep":{"type":"object","required":["user_name"],"properties":{"user_name":{"type":"string"}}}}});
+        let text = "weather for city Berlin in unit celsius, user name is bob";
+        let m = Mentions::for_schema(&schema, text);
+        assert_eq!(
+            object_for(&schema, &m, 0),
+            json!({"city":"Berlin","unit":"celsius","deep":{"user_name":"bob"}})
+        );
     }
 
     #[test]
