@@ -277,7 +277,8 @@ mod tests {
 
     #[test]
     fn find_words_agrees_with_find_word() {
-        let text = "Please use get_weather, then Get Weather again; forget_weather; a weather b ünï";
+        let text =
+            "Please use get_weather, then Get Weather again; forget_weather; a weather b ünï";
         let needles = [
             "get_weather",
             "GET WEATHER",

@@ -279,7 +279,13 @@ mod tests {
             allowed,
             ["localhost", "127.0.0.1", "[::1]", "dev.internal"].map(String::from)
         );
-        for ok in ["127.0.0.1:4950", "localhost", "LOCALHOST:1", "[::1]:80", "dev.internal"] {
+        for ok in [
+            "127.0.0.1:4950",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:80",
+            "dev.internal",
+        ] {
             assert!(
                 check_host_origin(&allowed, &headers(&[("host", ok)]), None).is_ok(),
                 "{ok}"
@@ -295,7 +301,9 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(e.message.contains("the Origin header 'http://evil.example'"));
+        assert!(e
+            .message
+            .contains("the Origin header 'http://evil.example'"));
         assert!(check_host_origin(
             &allowed,
             &headers(&[("host", "127.0.0.1:1"), ("origin", "http://localhost:3000")]),

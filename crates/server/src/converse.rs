@@ -221,8 +221,8 @@ const VIDEO_FORMATS: &[&str] = &[
     "mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp",
 ];
 const AUDIO_FORMATS: &[&str] = &[
-    "mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg", "mpga",
-    "pcm", "webm",
+    "mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg",
+    "mpga", "pcm", "webm",
 ];
 const GUARD_IMAGE_FORMATS: &[&str] = &["png", "jpeg"];
 
@@ -343,7 +343,9 @@ fn guard_content(r: &mut Reader, v: &Value, path: &Path) -> Parsed<String> {
         let t = r.obj(v, p)?;
         r.required_string(t, p, "text")
     });
-    let image = r.optional(o, path, "image", |r, v, p| media(r, v, p, GUARD_IMAGE_FORMATS));
+    let image = r.optional(o, path, "image", |r, v, p| {
+        media(r, v, p, GUARD_IMAGE_FORMATS)
+    });
     image?;
     Some(text?.unwrap_or_default())
 }
@@ -792,7 +794,11 @@ mod tests {
         let e = parse_request(&img("png", "not base64!")).unwrap_err();
         assert_eq!(e.message, "1 validation error detected: Value at 'messages.1.member.content.2.member.image.source.bytes' failed to satisfy constraint: Member must be valid base64");
         let e = parse_request(&img("tiff", "%%%")).unwrap_err();
-        assert!(e.message.starts_with("2 validation errors detected: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("2 validation errors detected: "),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains("%%%"));
         let e = parse_request(&img("png", "")).unwrap_err();
         assert_eq!(e.message, "1 validation error detected: Value at 'messages.1.member.content.2.member.image.source.bytes' failed to satisfy constraint: Member must have length greater than or equal to 1");

@@ -116,7 +116,11 @@ fn compact(events: Vec<StreamEvent>) -> Vec<Piece> {
         match (ev, out.last_mut()) {
             (
                 StreamEvent::TextDelta { index, text: t },
-                Some(Piece::Texts { index: i, text, ends }),
+                Some(Piece::Texts {
+                    index: i,
+                    text,
+                    ends,
+                }),
             ) if *i == index => {
                 text.push_str(&t);
                 ends.push(text.len());
@@ -181,11 +185,7 @@ type FrameSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 /// Writes the frames into the body channel as it has room (each frame is encoded only then);
 /// returns how many were handed over. Stops at the first failed send: the receiver is gone
 /// because the client disconnected.
-async fn produce(
-    frames: impl Iterator<Item = Vec<u8>>,
-    pace: Duration,
-    tx: FrameSender,
-) -> usize {
+async fn produce(frames: impl Iterator<Item = Vec<u8>>, pace: Duration, tx: FrameSender) -> usize {
     let mut sent = 0;
     for f in frames {
         if sent > 0 && !pace.is_zero() {
@@ -283,11 +283,23 @@ mod tests {
     fn compact_text_runs_round_trip() {
         let events = vec![
             StreamEvent::MessageStart,
-            StreamEvent::TextDelta { index: 0, text: "one two ".into() },
-            StreamEvent::TextDelta { index: 0, text: "thrée".into() },
+            StreamEvent::TextDelta {
+                index: 0,
+                text: "one two ".into(),
+            },
+            StreamEvent::TextDelta {
+                index: 0,
+                text: "thrée".into(),
+            },
             StreamEvent::BlockStop { index: 0 },
-            StreamEvent::TextDelta { index: 1, text: "x".into() },
-            StreamEvent::TextDelta { index: 2, text: "y".into() },
+            StreamEvent::TextDelta {
+                index: 1,
+                text: "x".into(),
+            },
+            StreamEvent::TextDelta {
+                index: 2,
+                text: "y".into(),
+            },
         ];
         let back: Vec<StreamEvent> = compact(events.clone())
             .into_iter()
@@ -361,14 +373,13 @@ mod tests {
 
     #[test]
     fn a_fault_cuts_the_frames_and_ends_with_the_exception() {
-        let frames = Frames::new((0..10u8).map(|i| vec![i])).with_fault(Some(
-            bg_gates::quota::FaultRule {
+        let frames =
+            Frames::new((0..10u8).map(|i| vec![i])).with_fault(Some(bg_gates::quota::FaultRule {
                 model: "m".into(),
                 kind: bg_gates::quota::FaultKind::StreamThrottle,
                 every: 1,
                 after_frames: 2,
-            },
-        ));
+            }));
         let v: Vec<Vec<u8>> = frames.collect();
         assert_eq!(v.len(), 3);
         assert_eq!(&v[..2], &[vec![0u8], vec![1u8]]);

@@ -24,7 +24,11 @@ async fn send(body: Body) -> (u16, String, String) {
         .unwrap_or_default();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    (status, kind, v["message"].as_str().unwrap_or("").to_string())
+    (
+        status,
+        kind,
+        v["message"].as_str().unwrap_or("").to_string(),
+    )
 }
 
 #[tokio::test]

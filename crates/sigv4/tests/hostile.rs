@@ -35,7 +35,10 @@ fn a_secret_in_the_key_id_slot_is_not_echoed() {
     // a real key ID and a signature keep their text
     let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250130/us-east-1/bedrock, SignedHeaders=host, Signature=abc";
     let m = message(&[("authorization", auth), ("x-amz-date", "20250130T204631Z")]);
-    assert!(m.ends_with("got 'AKIDEXAMPLE/20250130/us-east-1/bedrock'"), "{m}");
+    assert!(
+        m.ends_with("got 'AKIDEXAMPLE/20250130/us-east-1/bedrock'"),
+        "{m}"
+    );
 }
 
 #[test]

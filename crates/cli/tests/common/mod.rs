@@ -9,6 +9,8 @@ pub struct Server {
     child: Child,
     pub url: String,
     /// The admin routes' token, from the banner's `  admin token: …` line.
+    // Each test binary compiles this module on its own; not every one calls the admin routes.
+    #[allow(dead_code)]
     pub admin_token: String,
     /// Files the server was started with (a scenario), kept while it runs.
     _dir: Option<tempfile::TempDir>,
