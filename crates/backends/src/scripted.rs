@@ -226,10 +226,11 @@ fn default_reply(model_id: &str, user_text: &str) -> String {
 }
 
 fn summarize_tool_results(prompt: &Prompt, results: &[(&str, &[Block], Option<&str>)]) -> String {
+    let names = tool_names(prompt);
     let sentences: Vec<String> = results
         .iter()
         .map(|(id, content, status)| {
-            let name = tool_name_for(prompt, id).unwrap_or("requested");
+            let name = names.get(id).copied().unwrap_or("requested");
             let parts: Vec<String> = content
                 .iter()
                 .filter_map(|b| match b {
@@ -251,13 +252,20 @@ fn summarize_tool_results(prompt: &Prompt, results: &[(&str, &[Block], Option<&s
     sentences.join(" ")
 }
 
-fn tool_name_for<'a>(prompt: &'a Prompt, tool_use_id: &str) -> Option<&'a str> {
-    prompt.messages.iter().rev().find_map(|m| {
-        m.content.iter().find_map(|b| match b {
-            Block::ToolUse { id, name, .. } if id == tool_use_id => Some(name.as_str()),
-            _ => None,
-        })
-    })
+/// The tool each `toolUseId` names: the latest message that uses the id, its first such block.
+/// One pass over the conversation (a search per tool result was their product).
+fn tool_names(prompt: &Prompt) -> std::collections::HashMap<&str, &str> {
+    let mut names = std::collections::HashMap::new();
+    for m in &prompt.messages {
+        // Later messages overwrite earlier ones; within a message, the first block is
+        // inserted last and wins.
+        for b in m.content.iter().rev() {
+            if let Block::ToolUse { id, name, .. } = b {
+                names.insert(id.as_str(), name.as_str());
+            }
+        }
+    }
+    names
 }
 
 const EXACT_DIRECTIVES: [&str; 4] = [
@@ -320,14 +328,7 @@ fn case_directive(text: &str) -> Option<Case> {
 
 /// Apply stop sequences and `max_tokens` to a text answer.
 fn finish_text(text: String, prompt: &Prompt, input_tokens: u32) -> Completion {
-    let mut cut: Option<(usize, &String)> = None;
-    for s in prompt.stop_sequences.iter().filter(|s| !s.is_empty()) {
-        if let Some(i) = text.find(s.as_str()) {
-            if cut_is_later(cut, i) {
-                cut = Some((i, s));
-            }
-        }
-    }
+    let cut = first_stop(&text, &prompt.stop_sequences);
     let (mut text, mut stop_reason, mut stop_sequence) = match cut {
         Some((i, s)) => (
             text[..i].to_string(),
@@ -356,6 +357,35 @@ fn finish_text(text: String, prompt: &Prompt, input_tokens: u32) -> Completion {
 }
 
 /// True when there is no cut yet or `i` comes before it.
+/// The earliest stop sequence in `text` (ties: the earlier in the list): one Aho-Corasick pass
+/// for all of them (up to 2,500 in a request), where a search per sequence was their product.
+fn first_stop<'s>(text: &str, stops: &'s [String]) -> Option<(usize, &'s String)> {
+    let stops: Vec<&'s String> = stops.iter().filter(|s| !s.is_empty()).collect();
+    if stops.is_empty() {
+        return None;
+    }
+    let ac = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&stops);
+    match ac {
+        Ok(ac) => ac
+            .find(text)
+            .map(|m| (m.start(), stops[m.pattern().as_usize()])),
+        // Only a pattern set too large for the automaton fails: the scans then.
+        Err(_) => {
+            let mut cut: Option<(usize, &String)> = None;
+            for s in stops {
+                if let Some(i) = text.find(s.as_str()) {
+                    if cut_is_later(cut, i) {
+                        cut = Some((i, s));
+                    }
+                }
+            }
+            cut
+        }
+    }
+}
+
 fn cut_is_later<T>(cut: Option<(usize, T)>, i: usize) -> bool {
     match cut {
         None => true,
@@ -765,6 +795,31 @@ mod tests {
         let c = b.complete("m", &r).unwrap();
         assert_eq!(c.text(), "The get_weather tool returned: {\"temp\": 21}");
         assert_eq!(c.stop_reason, StopReason::EndTurn);
+    }
+
+    #[test]
+    fn stops_and_tool_names_in_one_pass() {
+        let stops: Vec<String> = ["zz", "", "b c", "b"].map(String::from).to_vec();
+        assert_eq!(first_stop("a b c zz", &stops), Some((2, &stops[2])));
+        assert_eq!(first_stop("a", &stops), None);
+        let mut p = prompt("x");
+        let use_block = |id: &str, name: &str| Block::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input: json!({}),
+        };
+        p.messages = vec![
+            Message {
+                role: crate::Role::Assistant,
+                content: vec![use_block("t1", "old"), use_block("t2", "two")],
+            },
+            Message {
+                role: crate::Role::Assistant,
+                content: vec![use_block("t1", "first"), use_block("t1", "second")],
+            },
+        ];
+        let names = tool_names(&p);
+        assert_eq!((names["t1"], names["t2"]), ("first", "two"));
     }
 
     #[test]
