@@ -117,6 +117,12 @@ def test_cross_site_presigned_create_user_is_refused(srv):
     assert status == 403
     assert "the Origin header 'http://evil.example' names no address" in query_error(text)[1]
     assert "evil" not in users(srv)
+    # an <img> of the URL: a no-cors GET, no Origin, but Sec-Fetch-Site says cross-site
+    status, _, text = raw(srv, "GET", path, {"Host": host, "Sec-Fetch-Site": "cross-site",
+                                             "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"})
+    assert status == 403
+    assert "the Sec-Fetch-Site header 'cross-site'" in query_error(text)[1]
+    assert "evil" not in users(srv)
     # the same URL without the Origin (a local tool) works: the refusal was the Origin's
     status, _, text = raw(srv, "GET", path, {"Host": host})
     assert status == 200, text

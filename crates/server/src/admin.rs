@@ -155,6 +155,18 @@ pub fn check_host_origin(
     if !allowed.contains(&name) {
         return denied("the Host header", &host, &name);
     }
+    // A browser's no-cors GET (an <img> of a presigned URL) carries no Origin, but every
+    // current browser says where it came from in Sec-Fetch-Site; SDKs send neither.
+    // `same-site` is a page on an allowed host with another port, which the Origin rule admits.
+    for site in headers.get_all("sec-fetch-site") {
+        if site.as_bytes().eq_ignore_ascii_case(b"cross-site") {
+            let message = format!(
+                "bedrock-gates serves only local clients: the Sec-Fetch-Site header 'cross-site' says a page on another site sent this request ({} are this server's).",
+                allowed.join(", ")
+            );
+            return Err(ApiError::new("AccessDeniedException", 403, message));
+        }
+    }
     for origin in headers.get_all("origin") {
         let origin = String::from_utf8_lossy(origin.as_bytes());
         // `scheme://host[:port]`; `null` (sandboxed frames, file: pages) names no host.
@@ -316,6 +328,22 @@ mod tests {
             None
         )
         .is_err());
+        // a no-cors cross-site GET has no Origin but says where it came from
+        let e = check_host_origin(
+            &allowed,
+            &headers(&[("host", "127.0.0.1:1"), ("sec-fetch-site", "cross-site")]),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("Sec-Fetch-Site header 'cross-site'"));
+        for ok in ["same-origin", "same-site", "none"] {
+            assert!(check_host_origin(
+                &allowed,
+                &headers(&[("host", "127.0.0.1:1"), ("sec-fetch-site", ok)]),
+                None
+            )
+            .is_ok());
+        }
         // HTTP/2: the authority stands in for Host
         assert!(check_host_origin(&allowed, &headers(&[]), Some("127.0.0.1:5")).is_ok());
         assert!(check_host_origin(&allowed, &headers(&[]), None).is_err());

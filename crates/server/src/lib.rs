@@ -383,6 +383,8 @@ fn render_unguarded(
     app.audit.record(record);
     match proto {
         Proto::Json => json_error(&err, request_id),
+        // Refused before routing, so IAM and STS are not told apart: STS's namespace for both
+        // (the SDKs read Code and Message, not the namespace).
         Proto::Query => query_error(&err, request_id, query::STS_XMLNS),
     }
 }
