@@ -116,7 +116,19 @@ class Server:
         # (absent with --tls-cert, where the caller knows its own certificate).
         self.https_url = self.fields.get("https")
         self.ca = self.fields.get("ca")
+        self.admin_token = self.fields.get("admin token")
         AUDIT.servers.append(self)
+
+    def admin_request(self, path, method="GET", headers=None):
+        """A urllib Request for an admin route (`/_bedrock-gates/...`) carrying the token."""
+        h = {"Authorization": f"Bearer {self.admin_token}"}
+        h.update(headers or {})
+        return urllib.request.Request(self.url + path, method=method, headers=h)
+
+    def admin(self, path, method="GET", timeout=10):
+        """Call an admin route with the token; its JSON answer."""
+        with urllib.request.urlopen(self.admin_request(path, method), timeout=timeout) as r:
+            return json.loads(r.read())
 
     def collect_audit(self):
         """Best effort: hand this server's audit records to AUDIT; a server that is already gone
@@ -124,8 +136,7 @@ class Server:
         if self.proc.poll() is not None:
             return []
         try:
-            with urllib.request.urlopen(self.url + "/_bedrock-gates/audit", timeout=5) as r:
-                records = json.loads(r.read())["records"]
+            records = self.admin("/_bedrock-gates/audit", timeout=5)["records"]
         except (OSError, ValueError, KeyError) as e:
             AUDIT.failed.append(((self.scenario_name, self.started_by), repr(e)))
             return []

@@ -175,7 +175,7 @@ def audit_of(srv, fn):
     with pytest.raises(ClientError) as ei:
         fn()
     rid = ei.value.response["ResponseMetadata"]["RequestId"]
-    with urllib.request.urlopen(srv.url + "/_bedrock-gates/audit") as r:
+    with urllib.request.urlopen(srv.admin_request("/_bedrock-gates/audit")) as r:
         return next(x for x in json.loads(r.read())["records"] if x["request_id"] == rid)
 
 
@@ -211,7 +211,7 @@ def avail(agreement, entitlement, authorized="AUTHORIZED", region="AVAILABLE", m
 
 
 def advance_clock(srv, secs):
-    req = urllib.request.Request(f"{srv.url}/_bedrock-gates/clock?advance={secs}", method="POST")
+    req = srv.admin_request(f"/_bedrock-gates/clock?advance={secs}", "POST")
     with urllib.request.urlopen(req) as r:
         return json.load(r)
 

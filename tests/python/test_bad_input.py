@@ -115,7 +115,7 @@ def test_junk_json_bodies_get_aws_errors_and_change_nothing(srv):
             seen += 1
     assert seen == len(JSON_ROUTES) * 28
     assert state_of(srv.url) == before
-    assert urllib.request.urlopen(srv.url + "/_bedrock-gates/health", timeout=5).status == 200
+    assert urllib.request.urlopen(srv.admin_request("/_bedrock-gates/health"), timeout=5).status == 200
 
 
 def test_junk_query_forms_get_aws_errors_and_change_nothing(srv):
@@ -130,4 +130,4 @@ def test_junk_query_forms_get_aws_errors_and_change_nothing(srv):
             assert text.startswith("<ErrorResponse"), (text[:200], where)
             assert "<Code>" in text and "<Message>" in text and "<RequestId>" in text, where
     assert state_of(srv.url) == before
-    assert urllib.request.urlopen(srv.url + "/_bedrock-gates/health", timeout=5).status == 200
+    assert urllib.request.urlopen(srv.admin_request("/_bedrock-gates/health"), timeout=5).status == 200

@@ -64,7 +64,7 @@ def refusal(fn):
 
 
 def audit(server):
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit") as r:
+    with urllib.request.urlopen(server.admin_request("/_bedrock-gates/audit")) as r:
         return json.loads(r.read())["records"]
 
 
@@ -279,7 +279,7 @@ def test_marketplace_permission_missing_then_granted(servers, tmp_path):
     aws_cli(s, "AKIAROOTMARKETPLACE1", "root-market-secret",
             e["command"].replace("--role-name <role-name>", "--user-name dev").replace("put-role-policy", "put-user-policy"),
             tmp_path)
-    urllib.request.urlopen(urllib.request.Request(s.url + "/_bedrock-gates/clock?advance=301", method="POST")).read()
+    urllib.request.urlopen(s.admin_request("/_bedrock-gates/clock?advance=301", "POST")).read()
     rc, r = doctor(s, *key, model)
     assert rc == 0, r
 

@@ -740,7 +740,7 @@ def test_session_credentials_expire(tmp_path, client):
         session = client("sts", endpoint_url=srv.url, aws_access_key_id=c["AccessKeyId"],
                          aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
         assert session.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/brief"
-        req = urllib.request.Request(f"{srv.url}/_bedrock-gates/clock?advance=901", method="POST")
+        req = srv.admin_request(f"/_bedrock-gates/clock?advance=901", "POST")
         urllib.request.urlopen(req).read()
         with pytest.raises(ClientError) as ei:
             session.get_caller_identity()
@@ -852,7 +852,7 @@ def test_cli_simulate_custom_policy(aws):
 
 
 def audit_for(server, request_id):
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit") as r:
+    with urllib.request.urlopen(server.admin_request("/_bedrock-gates/audit")) as r:
         records = json.loads(r.read())["records"]
     return next(r for r in records if r["request_id"] == request_id)
 

@@ -126,7 +126,7 @@ def test_refusals_are_audited_with_the_iam_gate(iam_server):
 
     c = rt(iam_server, "AKIANOBODY0000000001", "nobody-secret")
     refused(lambda: converse(c, NOVA))
-    with urllib.request.urlopen(iam_server.url + "/_bedrock-gates/audit", timeout=5) as r:
+    with urllib.request.urlopen(iam_server.admin_request("/_bedrock-gates/audit"), timeout=5) as r:
         rec = [x for x in json.loads(r.read())["records"] if x["gate"] == "iam"][-1]
     assert rec["error"] == "AccessDeniedException"
     assert rec["reason"] == "no identity-based policy allows bedrock:InvokeModel"

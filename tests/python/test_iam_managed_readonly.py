@@ -130,7 +130,7 @@ def test_refusal_is_audited_with_its_diagnosis(server, iam):
     with pytest.raises(ClientError) as ei:
         iam.delete_policy(PolicyArn=BEDROCK_FULL)
     rid = ei.value.response["ResponseMetadata"]["RequestId"]
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit") as r:
+    with urllib.request.urlopen(server.admin_request("/_bedrock-gates/audit")) as r:
         rec = next(x for x in json.loads(r.read())["records"] if x["request_id"] == rid)
     assert (rec["operation"], rec["error"], rec["status"], rec["gate"]) == ("DeletePolicy", "AccessDenied", 403, "iam")
     assert rec["reason"] == f"{BEDROCK_FULL} is an AWS managed policy: it belongs to AWS and cannot be changed"

@@ -26,7 +26,7 @@ def rt(server, retries=1):
 
 
 def advance(server, seconds):
-    req = urllib.request.Request(f"{server.url}/_bedrock-gates/clock?advance={seconds}", method="POST")
+    req = server.admin_request(f"/_bedrock-gates/clock?advance={seconds}", "POST")
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())["now"]
 
@@ -124,7 +124,7 @@ def test_mid_stream_throttle(qserver):
 
 
 def test_quota_refusals_are_audited(qserver):
-    with urllib.request.urlopen(qserver.url + "/_bedrock-gates/audit", timeout=5) as r:
+    with urllib.request.urlopen(qserver.admin_request("/_bedrock-gates/audit"), timeout=5) as r:
         recs = [x for x in json.loads(r.read())["records"] if x["gate"] == "quota"]
     assert any(x["reason"] == f"000000000000/us-east-1/{LLAMA}: quota of 3 requests per minute reached" for x in recs)
 
@@ -141,7 +141,7 @@ def test_profile_call_is_served_by_a_destination_with_room(qserver):
     assert error_of(ei) == ("ThrottlingException", 429, "Too many tokens, please wait before trying again.")
     r = converse(c, "us.amazon.nova-lite-v1:0", text)
     assert r["stopReason"] == "end_turn"
-    with urllib.request.urlopen(qserver.url + "/_bedrock-gates/invocations", timeout=5) as f:
+    with urllib.request.urlopen(qserver.admin_request("/_bedrock-gates/invocations"), timeout=5) as f:
         inv = json.loads(f.read())["invocations"]
     rec = next(i for i in inv if i["request_id"] == r["ResponseMetadata"]["RequestId"])
     assert (rec["operation"], rec["model_id"], rec["model"], rec["inference_profile"], rec["source_region"]) == (
@@ -150,7 +150,7 @@ def test_profile_call_is_served_by_a_destination_with_room(qserver):
     # an in-Region call that is admitted is served where it was signed
     tokyo = client_for("bedrock-runtime", qserver, "test", "test", region="ap-northeast-1", attempts=None)
     r = converse(tokyo, "amazon.nova-lite-v1:0")
-    with urllib.request.urlopen(qserver.url + "/_bedrock-gates/invocations", timeout=5) as f:
+    with urllib.request.urlopen(qserver.admin_request("/_bedrock-gates/invocations"), timeout=5) as f:
         inv = json.loads(f.read())["invocations"]
     rec = next(i for i in inv if i["request_id"] == r["ResponseMetadata"]["RequestId"])
     assert (rec["inference_profile"], rec["source_region"], rec["served_region"]) == (None, "ap-northeast-1", "ap-northeast-1")

@@ -70,7 +70,7 @@ def test_marketplace_without_permission_then_fixed(scenario):
     # "If you recently fixed this issue, try again after 5 minutes": still refused...
     assert refused(lambda: converse(rt, model)) == ("AccessDeniedException", 403, MARKETPLACE)
     # ...until five minutes have passed on the gate clock.
-    req = urllib.request.Request(f"{s.url}/_bedrock-gates/clock?advance=301", method="POST")
+    req = s.admin_request(f"/_bedrock-gates/clock?advance=301", "POST")
     urllib.request.urlopen(req, timeout=5).read()
     assert converse(rt, model)["stopReason"] == "end_turn"
     assert availability(s, *key, model) == ("AVAILABLE", "AUTHORIZED", "AVAILABLE", "AVAILABLE")

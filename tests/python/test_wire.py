@@ -446,7 +446,7 @@ def test_unsigned_request_and_unknown_route(server):
 def test_audit_records_the_gate(server, client):
     with pytest.raises(ClientError):
         client("bedrock-runtime", region_name="us-west-2").converse(modelId="amazon.nova-canvas-v1:0", messages=user_msg("hi"))
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit", timeout=5) as r:
+    with urllib.request.urlopen(server.admin_request("/_bedrock-gates/audit"), timeout=5) as r:
         records = json.loads(r.read())["records"]
     last = [x for x in records if x["operation"] == "Converse" and x["gate"] == "region"][-1]
     assert last["message"] == INVALID_ID

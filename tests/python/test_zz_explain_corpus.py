@@ -237,7 +237,7 @@ NOT_CHAT = "This action doesn't support the model that you provided. Try again w
 
 
 def audit(server):
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit", timeout=10) as r:
+    with urllib.request.urlopen(server.admin_request("/_bedrock-gates/audit"), timeout=10) as r:
         return json.loads(r.read())["records"]
 
 

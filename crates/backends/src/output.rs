@@ -233,9 +233,66 @@ pub(crate) fn find_word(haystack: &str, needle: &str) -> Option<usize> {
     None
 }
 
+/// [`find_word`] for many needles in one pass over `haystack` (Aho-Corasick, ASCII
+/// case-insensitive): for each needle, the byte offset of its first word-bounded occurrence.
+/// Linear in the haystack plus the needles (plus the matches, at most a needle length per
+/// byte), where a `find_word` per needle is their product.
+pub(crate) fn find_words(haystack: &str, needles: &[&str]) -> Vec<Option<usize>> {
+    let mut first = vec![None; needles.len()];
+    // Empty needles never match (as in find_word); the automaton gets the others.
+    let (ids, pats): (Vec<usize>, Vec<&str>) = needles
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(i, n)| (i, *n))
+        .unzip();
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&pats)
+    else {
+        // Only a pattern set too large for the automaton fails here: fall back to the scans.
+        return needles.iter().map(|n| find_word(haystack, n)).collect();
+    };
+    let h = haystack;
+    for m in ac.find_overlapping_iter(h) {
+        let slot = &mut first[ids[m.pattern().as_usize()]];
+        if slot.is_some_and(|p| p <= m.start()) {
+            continue;
+        }
+        let n = pats[m.pattern().as_usize()];
+        let before_ok = !matches!(h[..m.start()].chars().next_back(), Some(c) if is_word_char(c))
+            || !n.chars().next().is_some_and(is_word_char);
+        let after_ok = !matches!(h[m.end()..].chars().next(), Some(c) if is_word_char(c))
+            || !n.chars().next_back().is_some_and(is_word_char);
+        if before_ok && after_ok {
+            *slot = Some(m.start());
+        }
+    }
+    first
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_words_agrees_with_find_word() {
+        let text =
+            "Please use get_weather, then Get Weather again; forget_weather; a weather b ünï";
+        let needles = [
+            "get_weather",
+            "GET WEATHER",
+            "weather",
+            "",
+            "forget",
+            "nope",
+            "ünï",
+            "a",
+        ];
+        let want: Vec<_> = needles.iter().map(|n| find_word(text, n)).collect();
+        assert_eq!(find_words(text, &needles), want);
+        assert_eq!(want[0], Some(11));
+    }
 
     #[test]
     fn ids_are_deterministic_and_shaped() {

@@ -43,6 +43,11 @@ enum Command {
         /// Stored: a later start without the flag keeps it.
         #[arg(long, value_parser = ["automatic", "console"])]
         access_mode: Option<String>,
+        /// Another name clients may give in Host or Origin (repeatable). Always accepted:
+        /// localhost, 127.0.0.1, [::1] and the --host value; anything else is refused (403) so
+        /// that a web page cannot reach serve through DNS rebinding.
+        #[arg(long = "allowed-host", value_name = "NAME")]
+        allowed_hosts: Vec<String>,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -212,6 +217,7 @@ fn main() -> Result<()> {
             scenario,
             stream_pace_ms,
             access_mode,
+            allowed_hosts,
             tls,
             limits,
         } => serve(
@@ -222,6 +228,7 @@ fn main() -> Result<()> {
                 scenario,
                 stream_pace_ms,
                 access_mode,
+                allowed_hosts,
             },
             tls,
             limits,
@@ -532,6 +539,7 @@ struct ServeArgs {
     scenario: Option<PathBuf>,
     stream_pace_ms: u64,
     access_mode: Option<String>,
+    allowed_hosts: Vec<String>,
 }
 
 /// The HTTPS port when none is given: next to the default port, free with a free port.
@@ -576,6 +584,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         scenario,
         stream_pace_ms,
         access_mode,
+        allowed_hosts,
     } = args;
     let state_path = state.unwrap_or_else(default_state_path);
     let mut scenario = match &scenario {
@@ -602,6 +611,24 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         max_connections: limit_args.max_connections as usize,
         shutdown_grace: std::time::Duration::from_secs(limit_args.shutdown_grace_secs),
     };
+    app.set_allowed_hosts(bg_server::admin::allowed_hosts(&host, &allowed_hosts));
+    // The admin token lives next to the state file; with `:memory:` only in this process.
+    let token_file = match std::path::Path::new(&state_path).parent() {
+        Some(dir) if state_path != ":memory:" => {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            app.set_admin_token(
+                bg_server::admin::load_or_create_token(dir)
+                    .with_context(|| format!("admin token in {}", dir.display()))?,
+            );
+            Some(dir.join(bg_server::admin::TOKEN_FILE))
+        }
+        _ => None,
+    };
+    let admin_token = app.admin_token();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -632,6 +659,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             format!("  state: {state_path}"),
             "  account: 000000000000   root access key: test / test".to_string(),
             format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
+            format!("  admin token: {admin_token}"),
         ];
         if let (Some((l, _)), Some(t)) = (&https, tls) {
             banner.push(format!("  https: https://{}", l.local_addr()?));
@@ -645,6 +673,9 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
                 }
                 None => banner.push(format!("  certificate: {}", t.cert.display())),
             }
+        }
+        if let Some(f) = token_file {
+            banner.push(format!("  admin token file: {}", f.display()));
         }
         let mut out = std::io::stdout().lock();
         let _ = out

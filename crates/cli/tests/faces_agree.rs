@@ -158,13 +158,14 @@ async fn serve_outcome(
 }
 
 /// serve's audit log: request id -> the gate it recorded.
-fn audit_gates(url: &str) -> std::collections::HashMap<String, Option<String>> {
+fn audit_gates(server: &Server) -> std::collections::HashMap<String, Option<String>> {
     use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
+    let addr = server.url.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
     write!(
         conn,
-        "GET /_bedrock-gates/audit HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+        "GET /_bedrock-gates/audit HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.admin_token
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -315,7 +316,7 @@ async fn run_scenario(path: &Path, text: &str, models: &[&str], tally: &mut Tall
                     batch.push((id, offline_outcome(&report), online, rid));
                 }
             }
-            let gates = audit_gates(&server.url);
+            let gates = audit_gates(&server);
             for (id, offline, mut online, rid) in batch {
                 if let Some(rid) = rid {
                     online.1 = gates.get(&rid).cloned().flatten();

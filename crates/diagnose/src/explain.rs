@@ -1580,6 +1580,9 @@ static RULES: &[Rule] = &[
         matches: |c| {
             c.code_is(&["IncompleteSignatureException", "IncompleteSignature"])
                 || c.has("authorization header requires")
+                || c.has("credential must have exactly 5 slash-delimited elements")
+                // serve's text for a request with two Authorization headers
+                || c.has("'authorization' http headers; a request carries exactly one")
         },
         explain: incomplete_signature,
     },

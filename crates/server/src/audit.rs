@@ -21,6 +21,26 @@ pub struct AuditRecord {
     pub fix: Option<String>,
 }
 
+/// Longest text field of an audit record, in bytes. Refusal texts are short (AWS's sentences
+/// plus a bounded quote of the request, see `bg_sigv4::quote`); this bounds what anything else
+/// could put there, so the ring of 1,000 records stays a few MB at most.
+pub const FIELD_MAX: usize = 2048;
+
+/// A field as the audit log keeps it: what looks like a secret access key redacted, cut to
+/// [`FIELD_MAX`] bytes on a character boundary (`…` marks the cut).
+pub fn bounded(text: &str) -> String {
+    let mut end = text.len().min(FIELD_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let kept = bg_sigv4::redact_secrets(&text[..end]);
+    if end < text.len() {
+        format!("{kept}…")
+    } else {
+        kept
+    }
+}
+
 impl AuditRecord {
     pub fn new(
         time: i64,
@@ -31,14 +51,14 @@ impl AuditRecord {
     ) -> Self {
         AuditRecord {
             time,
-            request_id: request_id.to_string(),
-            operation: operation.to_string(),
+            request_id: bounded(request_id),
+            operation: bounded(operation),
             error: err.code.to_string(),
             status: err.status,
-            message: err.message.clone(),
+            message: bounded(&err.message),
             gate: diagnosis.map(|d| d.gate.as_str()),
-            reason: diagnosis.map(|d| d.reason.clone()),
-            fix: diagnosis.map(|d| d.fix.clone()),
+            reason: diagnosis.map(|d| bounded(&d.reason)),
+            fix: diagnosis.map(|d| bounded(&d.fix)),
         }
     }
 }
@@ -94,5 +114,21 @@ impl Log<AuditRecord> {
     pub fn record(&self, r: AuditRecord) {
         tracing::info!(request_id = %r.request_id, operation = %r.operation, error = %r.error, gate = ?r.gate, reason = ?r.reason, "refused");
         self.push(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_bounded_and_redacted() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let err = ApiError::validation(format!("key {secret} then {}", "x".repeat(1 << 20)));
+        let r = AuditRecord::new(0, "rid", "Converse", &err, None);
+        assert!(r.message.len() <= FIELD_MAX + '…'.len_utf8());
+        assert!(r.message.starts_with("key <redacted> then xxx"));
+        assert!(r.message.ends_with('…'));
+        assert_eq!(bounded("short"), "short");
     }
 }

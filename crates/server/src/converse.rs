@@ -214,20 +214,63 @@ fn s3_location(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
     uri.and(owner).map(|_| ())
 }
 
+/// The `format` enums of the service model (`ImageFormat`, `VideoFormat`, `AudioFormat`,
+/// `GuardrailConverseImageFormat`).
+const IMAGE_FORMATS: &[&str] = &["png", "jpeg", "gif", "webp"];
+const VIDEO_FORMATS: &[&str] = &[
+    "mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp",
+];
+const AUDIO_FORMATS: &[&str] = &[
+    "mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg",
+    "mpga", "pcm", "webm",
+];
+const GUARD_IMAGE_FORMATS: &[&str] = &["png", "jpeg"];
+
 /// A media `source` (`ImageSource`, `VideoSource`, `AudioSource`, the guardrail image source):
 /// the decoded size of its `bytes` (base64 on the wire), 0 for an `s3Location`.
+///
+/// `bytes` must be base64 (the SDKs encode the raw bytes; a hand-written body may not). AWS's
+/// text for bytes that are not base64 is undocumented; we use Coral's constraint sentence
+/// without echoing the value (blobs are never echoed): `Value at '…source.bytes' failed to
+/// satisfy constraint: Member must be valid base64`. The service model's `min: 1` is checked
+/// on the decoded bytes.
 fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
+    use base64::Engine;
     let o = r.obj(v, path)?;
     let bytes = r.optional_string(o, path, "bytes");
     let s3 = r.optional(o, path, "s3Location", s3_location);
     s3?;
-    Some(bytes?.map_or(0, |b| b.len() * 3 / 4))
+    let Some(b64) = bytes? else {
+        return Some(0);
+    };
+    let bp = path.key("bytes");
+    // Linear, one buffer of the decoded size; dropped at once (only the size is kept).
+    match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
+        Ok(raw) if raw.is_empty() => {
+            r.violations.length(None, bp, 0, 1, usize::MAX);
+            None
+        }
+        Ok(raw) => Some(raw.len()),
+        Err(_) => {
+            r.violations
+                .constraint(None, bp, "Member must be valid base64");
+            None
+        }
+    }
 }
 
-/// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` and `source` are required.
-fn media(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(String, usize)> {
+/// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` (one of `formats`) and `source` are
+/// required.
+fn media(r: &mut Reader, v: &Value, path: &Path, formats: &[&str]) -> Parsed<(String, usize)> {
     let o = r.obj(v, path)?;
-    let format = r.required_string(o, path, "format");
+    let format = r.required_string(o, path, "format").and_then(|f| {
+        if formats.contains(&f.as_str()) {
+            Some(f)
+        } else {
+            r.violations.not_in_set(&f, path.key("format"), formats);
+            None
+        }
+    });
     let source = r
         .required(o, path, "source")
         .and_then(|s| media_source(r, s, &path.key("source")));
@@ -235,8 +278,12 @@ fn media(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(String, usize)> {
 }
 
 fn image(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
-    let (format, bytes_len) = media(r, v, path)?;
+    let (format, bytes_len) = media(r, v, path, IMAGE_FORMATS)?;
     Some(Block::Image { format, bytes_len })
+}
+
+fn video(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
+    media(r, v, path, VIDEO_FORMATS).map(|_| ())
 }
 
 /// `DocumentBlock`: `name` and `source` are required; the block's text is the source's `text`
@@ -296,7 +343,9 @@ fn guard_content(r: &mut Reader, v: &Value, path: &Path) -> Parsed<String> {
         let t = r.obj(v, p)?;
         r.required_string(t, p, "text")
     });
-    let image = r.optional(o, path, "image", media);
+    let image = r.optional(o, path, "image", |r, v, p| {
+        media(r, v, p, GUARD_IMAGE_FORMATS)
+    });
     image?;
     Some(text?.unwrap_or_default())
 }
@@ -333,7 +382,7 @@ fn tool_result(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
             }
             let image = r.optional(o, ip, "image", image);
             let document = r.optional(o, ip, "document", document);
-            let video = r.optional(o, ip, "video", media);
+            let video = r.optional(o, ip, "video", video);
             let search = r.optional(o, ip, "searchResult", search_result);
             image?;
             document?;
@@ -380,7 +429,8 @@ fn content_block(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Option<Block>
         "guardContent" => Block::Text(guard_content(r, val, &p)?),
         // Cache points change billing, not the answer.
         "cachePoint" => return cache_point(r, val, &p).map(|_| None),
-        "video" | "audio" => return media(r, val, &p).map(|_| None),
+        "video" => return video(r, val, &p).map(|_| None),
+        "audio" => return media(r, val, &p, AUDIO_FORMATS).map(|_| None),
         "searchResult" => return search_result(r, val, &p).map(|_| None),
         "toolAddition" | "toolRemoval" => {
             let o = r.obj(val, &p)?;
@@ -633,7 +683,35 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
     if prompt.messages.windows(2).any(|w| w[0].role == w[1].role) {
         return Err(ApiError::validation(MUST_ALTERNATE));
     }
+    content_rules(body)?;
     Ok(prompt)
+}
+
+/// AWS's texts for a message with no content and a text block that is empty or whitespace
+/// only (seen on the wire, issue 10). Their paths count from 0, unlike Coral's. Checked on the
+/// request as sent (a cache point counts as content, as it does for AWS's index), after
+/// Coral's validation passed, so every member read here has its type.
+fn content_rules(body: &Value) -> Result<(), ApiError> {
+    let messages = body.get("messages").and_then(Value::as_array);
+    for (i, m) in messages.into_iter().flatten().enumerate() {
+        let content = m.get("content").and_then(Value::as_array);
+        let content = content.map(Vec::as_slice).unwrap_or_default();
+        if content.is_empty() {
+            return Err(ApiError::validation(format!(
+                "The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again."
+            )));
+        }
+        for (j, block) in content.iter().enumerate() {
+            if let Some(Value::String(t)) = block.get("text") {
+                if t.trim().is_empty() {
+                    return Err(ApiError::validation(format!(
+                        "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn block_json(b: &Block) -> Option<Value> {
@@ -683,6 +761,47 @@ mod tests {
         let e = parse_request(&json!({"messages":"hi"})).unwrap_err();
         assert_eq!(e.status, 400);
         assert_eq!(e.code, "ValidationException");
+    }
+
+    /// AWS's texts for empty content and blank text (issue 10, item 6), with 0-based paths.
+    #[test]
+    fn empty_content_and_blank_text() {
+        let e = parse_request(&json!({"messages":[{"role":"user","content":[]}]})).unwrap_err();
+        assert_eq!((e.code, e.status), ("ValidationException", 400));
+        assert_eq!(e.message, "The content field in the Message object at messages.0 is empty. Add a ContentBlock object to the content field and try again.");
+        let e = parse_request(&json!({"messages":[
+            {"role":"user","content":[{"text":"hi"}]},
+            {"role":"assistant","content":[{"text":"ok"}]},
+            {"role":"user","content":[{"cachePoint":{"type":"default"}},{"text":" \n\t "}]}]}))
+        .unwrap_err();
+        assert_eq!(e.message, "The text field in the ContentBlock object at messages.2.content.1 is blank. Add text to the text field, and try again.");
+        let e = parse_request(&json!({"messages":[{"role":"user","content":[{"text":""}]}]}))
+            .unwrap_err();
+        assert_eq!(e.message, "The text field in the ContentBlock object at messages.0.content.0 is blank. Add text to the text field, and try again.");
+    }
+
+    /// Image `format` outside the service model's enum and `bytes` that are not base64: Coral's
+    /// sentences (1-based member paths), every violation at once, the bytes never echoed.
+    #[test]
+    fn image_format_and_bytes() {
+        let img = |format: &str, bytes: &str| {
+            json!({"messages":[{"role":"user","content":[{"text":"look"},
+                {"image":{"format":format,"source":{"bytes":bytes}}}]}]})
+        };
+        assert!(parse_request(&img("png", "aGVsbG8=")).is_ok());
+        let e = parse_request(&img("bmp", "aGVsbG8=")).unwrap_err();
+        assert_eq!(e.message, "1 validation error detected: Value 'bmp' at 'messages.1.member.content.2.member.image.format' failed to satisfy constraint: Member must satisfy enum value set: [png, jpeg, gif, webp]");
+        let e = parse_request(&img("png", "not base64!")).unwrap_err();
+        assert_eq!(e.message, "1 validation error detected: Value at 'messages.1.member.content.2.member.image.source.bytes' failed to satisfy constraint: Member must be valid base64");
+        let e = parse_request(&img("tiff", "%%%")).unwrap_err();
+        assert!(
+            e.message.starts_with("2 validation errors detected: "),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("%%%"));
+        let e = parse_request(&img("png", "")).unwrap_err();
+        assert_eq!(e.message, "1 validation error detected: Value at 'messages.1.member.content.2.member.image.source.bytes' failed to satisfy constraint: Member must have length greater than or equal to 1");
     }
 
     #[test]

@@ -65,6 +65,14 @@ pub struct App {
     pub meter: bg_gates::quota::Meter,
     pub quotas: bg_gates::quota::Quotas,
     pub faults: bg_gates::quota::Faults,
+    /// Who may reach the server at all (Host/Origin) and the admin routes' token (admin.rs).
+    guard: parking_lot::RwLock<Guard>,
+}
+
+/// The Host/Origin names serve answers to, and the admin token.
+struct Guard {
+    allowed_hosts: Vec<String>,
+    admin_token: String,
 }
 
 impl App {
@@ -98,6 +106,11 @@ impl App {
             faults: bg_gates::quota::Faults::new(
                 scenario.map(|s| s.fault_rules()).unwrap_or_default(),
             ),
+            // Loopback only and a token that lives in memory until serve sets its stored one.
+            guard: parking_lot::RwLock::new(Guard {
+                allowed_hosts: admin::allowed_hosts("127.0.0.1", &[]),
+                admin_token: admin::new_token(),
+            }),
         };
         let boot = app.snapshot().bootstrap_changes();
         app.write(&boot)?;
@@ -148,6 +161,20 @@ impl App {
 
     pub fn set_stream_pace_ms(&self, ms: u64) {
         self.stream_pace_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The names `Host` and `Origin` may give: see [`admin::allowed_hosts`].
+    pub fn set_allowed_hosts(&self, hosts: Vec<String>) {
+        self.guard.write().allowed_hosts = hosts;
+    }
+
+    /// The admin routes' token (serve's stored one; a random one until then).
+    pub fn set_admin_token(&self, token: String) {
+        self.guard.write().admin_token = token;
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.guard.read().admin_token.clone()
     }
 
     pub fn advance_clock(&self, secs: i64) {
@@ -235,7 +262,26 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         Proto::Json
     };
 
-    if path.starts_with("/_bedrock-gates/") {
+    // Before anything else reads the request: a page in a browser (DNS rebinding, a
+    // cross-site form or presigned GET) must change nothing.
+    let guard = {
+        let g = app.guard.read();
+        admin::check_host_origin(
+            &g.allowed_hosts,
+            &parts.headers,
+            parts.uri.authority().map(|a| a.as_str()),
+        )
+    };
+    let is_admin = path.starts_with("/_bedrock-gates/");
+    if let Err(e) = guard {
+        let proto = if is_admin { Proto::Json } else { proto };
+        return render_unguarded(&app, proto, &e, &request_id, "local-only guard");
+    }
+    if is_admin {
+        let checked = admin::check_token(&app.guard.read().admin_token, &parts.headers);
+        if let Err(e) = checked {
+            return render_unguarded(&app, Proto::Json, &e, &request_id, "admin token");
+        }
         return admin::admin(&app, &parts.method, &path, &query, &request_id);
     }
 
@@ -252,9 +298,22 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let body = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         Err(too_large())
     } else {
-        axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| too_large())
+        axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+            // Only the limit makes a body too large; any other failure is a body that could
+            // not be read (a malformed chunked encoding, a connection cut mid-body). AWS's text
+            // for that is undocumented; ours names it.
+            let limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if limit {
+                too_large()
+            } else {
+                ApiError::new(
+                    "SerializationException",
+                    400,
+                    "The request body could not be read: it is not a well-formed HTTP message body (for example, a malformed chunked transfer encoding).",
+                )
+            }
+        })
     };
     let body = match body {
         Ok(b) => b,
@@ -287,9 +346,56 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         source_ip,
         secure,
     };
+    // Parsing a 4 MB body, the gates and the scripted backend are CPU work of up to seconds:
+    // it runs on the blocking pool, so the async workers stay free for health and for other
+    // clients (issue 10). The async part of a backend (an HTTP backend's I/O) is driven from
+    // that thread with the runtime's handle; a stream's producer is spawned on the runtime.
+    let rid = inc.request_id.clone();
+    let worker = app.clone();
+    let answered = match proto {
+        Proto::Query => tokio::task::spawn_blocking(move || query::handle(&worker, &inc)).await,
+        Proto::Json => {
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || rt.block_on(runtime::handle_json(&worker, &inc)))
+                .await
+        }
+    };
+    answered.unwrap_or_else(|_| {
+        // A panic in a handler: an AWS-shaped 500, never a dropped connection.
+        let e = ApiError::new(
+            "InternalServerException",
+            500,
+            "The server encountered an internal error while processing the request.",
+        );
+        render(&app, proto, &e, &rid, "-", None)
+    })
+}
+
+/// A refusal of the local-only guard or the admin token check: recorded with `check` as its
+/// reason (no gate: AWS has no such check), rendered in the protocol's shape.
+fn render_unguarded(
+    app: &App,
+    proto: Proto,
+    err: &ApiError,
+    request_id: &str,
+    check: &str,
+) -> Response<Body> {
+    // IAM's and STS's name for a refused caller in the awsQuery protocol.
+    let err = match proto {
+        Proto::Query if err.code == "AccessDeniedException" => ApiError {
+            code: "AccessDenied",
+            ..err.clone()
+        },
+        _ => err.clone(),
+    };
+    let mut record = AuditRecord::new(app.now_unix(), request_id, "-", &err, None);
+    record.reason = Some(format!("refused by bedrock-gates' {check}"));
+    app.audit.record(record);
     match proto {
-        Proto::Query => query::handle(&app, &inc),
-        Proto::Json => runtime::handle_json(&app, &inc).await,
+        Proto::Json => json_error(&err, request_id),
+        // Refused before routing, so IAM and STS are not told apart: STS's namespace for both
+        // (the SDKs read Code and Message, not the namespace).
+        Proto::Query => query_error(&err, request_id, query::STS_XMLNS),
     }
 }
 

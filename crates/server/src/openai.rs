@@ -372,7 +372,7 @@ async fn chat_completion(
         None => frames.push(sse_data(b"[DONE]")),
     }
     Ok(crate::stream::response(
-        frames,
+        crate::stream::Frames::new(frames.into_iter()),
         app.stream_pace(),
         rid,
         &[("content-type", "text/event-stream; charset=utf-8")],

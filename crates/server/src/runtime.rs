@@ -559,11 +559,10 @@ async fn converse_stream(
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
     let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream).await?;
-    let Answer::Events(events) = &a.answer else {
+    let Answer::Events(events) = a.answer else {
         return Err(ApiError::new("InternalFailure", 500, "no events").into());
     };
-    let mut frames = crate::stream::converse_frames(events, a.latency_ms);
-    inject_stream_fault(&mut frames, a.fault);
+    let frames = crate::stream::converse_frames(events, a.latency_ms).with_fault(a.fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),
@@ -608,23 +607,13 @@ async fn invoke_stream(
         .flat_map(|t| native::split_text_chunks(t, crate::stream::WORDS_PER_DELTA))
         .collect();
     let chunks = native::encode_stream_chunks(model.family, &model.id, &c, &texts);
-    let mut frames = crate::stream::invoke_frames(&chunks);
-    inject_stream_fault(&mut frames, plan.stream_fault);
+    let frames = crate::stream::invoke_frames(chunks).with_fault(plan.stream_fault);
     Ok(crate::stream::response(
         frames,
         app.stream_pace(),
         &inc.request_id,
         &[("x-amzn-bedrock-content-type", "application/json")],
     ))
-}
-
-/// A scripted mid-stream failure: keep `after_frames` frames, then the exception frame.
-fn inject_stream_fault(frames: &mut Vec<Vec<u8>>, fault: Option<bg_gates::quota::FaultRule>) {
-    if let Some(f) = fault {
-        let (kind, message) = f.kind.stream_exception();
-        frames.truncate(f.after_frames.min(frames.len()));
-        frames.push(crate::stream::exception_frame(kind, message));
-    }
 }
 
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {

@@ -26,67 +26,153 @@ fn with_padding(mut v: Value, seed: u64) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
-/// Every frame of a ConverseStream answer, in order, from the backend's normalized events.
-pub fn converse_frames(events: &[StreamEvent], latency_ms: u64) -> Vec<Vec<u8>> {
-    let mut frames = Vec::with_capacity(events.len());
-    for (n, ev) in events.iter().enumerate() {
-        let (kind, v) = match ev {
-            StreamEvent::MessageStart => ("messageStart", json!({ "role": "assistant" })),
-            StreamEvent::ToolUseStart { index, id, name } => (
-                "contentBlockStart",
-                json!({ "contentBlockIndex": index, "start": { "toolUse": { "toolUseId": id, "name": name } } }),
-            ),
-            StreamEvent::TextDelta { index, text } => (
-                "contentBlockDelta",
-                json!({ "contentBlockIndex": index, "delta": { "text": text } }),
-            ),
-            StreamEvent::ToolInputDelta { index, json } => (
-                "contentBlockDelta",
-                json!({ "contentBlockIndex": index, "delta": { "toolUse": { "input": json } } }),
-            ),
-            StreamEvent::ReasoningDelta { index, text } => (
-                "contentBlockDelta",
-                json!({ "contentBlockIndex": index, "delta": { "reasoningContent": { "text": text } } }),
-            ),
-            StreamEvent::BlockStop { index } => {
-                ("contentBlockStop", json!({ "contentBlockIndex": index }))
-            }
-            StreamEvent::MessageStop { stop_reason, .. } => (
-                "messageStop",
-                json!({ "stopReason": stop_reason.as_converse() }),
-            ),
-            StreamEvent::Usage(u) => (
-                "metadata",
-                json!({
-                    "usage": {
-                        "inputTokens": u.input_tokens,
-                        "outputTokens": u.output_tokens,
-                        "totalTokens": u.input_tokens + u.output_tokens,
-                    },
-                    "metrics": { "latencyMs": latency_ms },
-                }),
-            ),
-        };
-        frames.push(event(kind, &with_padding(v, n as u64 + 1)));
+/// The frames of one streamed answer, produced one at a time as the client reads: a frame is
+/// encoded only when the previous one was handed to the connection (issue 10: a stalled
+/// reader pinned 22-56× its request when every frame was built before the first was sent).
+pub struct Frames(Box<dyn Iterator<Item = Vec<u8>> + Send>);
+
+impl Frames {
+    pub fn new(frames: impl Iterator<Item = Vec<u8>> + Send + 'static) -> Frames {
+        Frames(Box::new(frames))
     }
-    frames
+
+    /// A scripted mid-stream failure: `after_frames` frames, then the exception frame.
+    pub fn with_fault(self, fault: Option<bg_gates::quota::FaultRule>) -> Frames {
+        match fault {
+            None => self,
+            Some(f) => {
+                let (kind, message) = f.kind.stream_exception();
+                let last = exception_frame(kind, message);
+                Frames::new(self.0.take(f.after_frames).chain(std::iter::once(last)))
+            }
+        }
+    }
+}
+
+impl Iterator for Frames {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        self.0.next()
+    }
+}
+
+/// One ConverseStream event frame.
+fn converse_frame(n: usize, ev: &StreamEvent, latency_ms: u64) -> Vec<u8> {
+    let (kind, v) = match ev {
+        StreamEvent::MessageStart => ("messageStart", json!({ "role": "assistant" })),
+        StreamEvent::ToolUseStart { index, id, name } => (
+            "contentBlockStart",
+            json!({ "contentBlockIndex": index, "start": { "toolUse": { "toolUseId": id, "name": name } } }),
+        ),
+        StreamEvent::TextDelta { index, text } => (
+            "contentBlockDelta",
+            json!({ "contentBlockIndex": index, "delta": { "text": text } }),
+        ),
+        StreamEvent::ToolInputDelta { index, json } => (
+            "contentBlockDelta",
+            json!({ "contentBlockIndex": index, "delta": { "toolUse": { "input": json } } }),
+        ),
+        StreamEvent::ReasoningDelta { index, text } => (
+            "contentBlockDelta",
+            json!({ "contentBlockIndex": index, "delta": { "reasoningContent": { "text": text } } }),
+        ),
+        StreamEvent::BlockStop { index } => {
+            ("contentBlockStop", json!({ "contentBlockIndex": index }))
+        }
+        StreamEvent::MessageStop { stop_reason, .. } => (
+            "messageStop",
+            json!({ "stopReason": stop_reason.as_converse() }),
+        ),
+        StreamEvent::Usage(u) => (
+            "metadata",
+            json!({
+                "usage": {
+                    "inputTokens": u.input_tokens,
+                    "outputTokens": u.output_tokens,
+                    "totalTokens": u.input_tokens + u.output_tokens,
+                },
+                "metrics": { "latencyMs": latency_ms },
+            }),
+        ),
+    };
+    event(kind, &with_padding(v, n as u64 + 1))
+}
+
+/// A run of text deltas of one block kept as one string and where each delta ends: what a
+/// waiting stream holds is then about the text itself, not an event (and an allocation) per
+/// two words.
+enum Piece {
+    One(StreamEvent),
+    Texts {
+        index: usize,
+        text: String,
+        ends: Vec<usize>,
+    },
+}
+
+fn compact(events: Vec<StreamEvent>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    for ev in events {
+        match (ev, out.last_mut()) {
+            (
+                StreamEvent::TextDelta { index, text: t },
+                Some(Piece::Texts {
+                    index: i,
+                    text,
+                    ends,
+                }),
+            ) if *i == index => {
+                text.push_str(&t);
+                ends.push(text.len());
+            }
+            (StreamEvent::TextDelta { index, text }, _) => {
+                let ends = vec![text.len()];
+                out.push(Piece::Texts { index, text, ends });
+            }
+            (ev, _) => out.push(Piece::One(ev)),
+        }
+    }
+    out
+}
+
+impl Piece {
+    fn events(self) -> Box<dyn Iterator<Item = StreamEvent> + Send> {
+        match self {
+            Piece::One(ev) => Box::new(std::iter::once(ev)),
+            Piece::Texts { index, text, ends } => Box::new((0..ends.len()).map(move |i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                StreamEvent::TextDelta {
+                    index,
+                    text: text[start..ends[i]].to_string(),
+                }
+            })),
+        }
+    }
+}
+
+/// Every frame of a ConverseStream answer, in order, from the backend's normalized events,
+/// each encoded when it is read.
+pub fn converse_frames(events: Vec<StreamEvent>, latency_ms: u64) -> Frames {
+    Frames::new(
+        compact(events)
+            .into_iter()
+            .flat_map(Piece::events)
+            .enumerate()
+            .map(move |(n, ev)| converse_frame(n, &ev, latency_ms)),
+    )
 }
 
 /// InvokeModelWithResponseStream: each provider-native chunk in a `chunk` event
-/// (`{"bytes": base64}`).
-pub fn invoke_frames(native_chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
+/// (`{"bytes": base64}`), encoded when it is read.
+pub fn invoke_frames(native_chunks: Vec<Vec<u8>>) -> Frames {
     use base64::Engine;
-    native_chunks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(c);
-            event(
-                "chunk",
-                &with_padding(json!({ "bytes": b64 }), i as u64 + 1),
-            )
-        })
-        .collect()
+    Frames::new(native_chunks.into_iter().enumerate().map(|(i, c)| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(c);
+        event(
+            "chunk",
+            &with_padding(json!({ "bytes": b64 }), i as u64 + 1),
+        )
+    }))
 }
 
 /// An exception frame after the 200 (`:message-type: exception`).
@@ -96,24 +182,29 @@ pub fn exception_frame(kind: &str, message: &str) -> Vec<u8> {
 
 type FrameSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 
-/// Writes the frames into the body channel; returns how many were handed over. Stops at the
-/// first failed send: the receiver is gone because the client disconnected.
-async fn produce(frames: Vec<Vec<u8>>, pace: Duration, tx: FrameSender) -> usize {
-    let n = frames.len();
-    for (i, f) in frames.into_iter().enumerate() {
-        if i > 0 && !pace.is_zero() {
+/// Writes the frames into the body channel as it has room (each frame is encoded only then);
+/// returns how many were handed over. Stops at the first failed send: the receiver is gone
+/// because the client disconnected.
+async fn produce(frames: impl Iterator<Item = Vec<u8>>, pace: Duration, tx: FrameSender) -> usize {
+    let mut sent = 0;
+    for f in frames {
+        if sent > 0 && !pace.is_zero() {
             tokio::time::sleep(pace).await;
         }
-        if tx.send(Ok(Bytes::from(f))).await.is_err() {
-            return i; // client went away
-        }
+        // Wait for room before the next frame is encoded: a stalled reader holds at most the
+        // channel's frames and this one.
+        let Ok(permit) = tx.reserve().await else {
+            return sent; // client went away
+        };
+        permit.send(Ok(Bytes::from(f)));
+        sent += 1;
     }
-    n
+    sent
 }
 
 /// A 200 event-stream response that writes `frames` with `pace` between them.
 pub fn response(
-    frames: Vec<Vec<u8>>,
+    frames: Frames,
     pace: Duration,
     request_id: &str,
     extra: &[(&'static str, &str)],
@@ -157,10 +248,10 @@ mod tests {
             },
             stop_sequence: None,
         };
-        let frames = converse_frames(&bg_backends::completion_events(&c, WORDS_PER_DELTA), 7);
+        let frames = converse_frames(bg_backends::completion_events(&c, WORDS_PER_DELTA), 7);
         let mut dec = bg_eventstream::Decoder::new();
-        for f in &frames {
-            dec.push(f);
+        for f in frames {
+            dec.push(&f);
         }
         let mut kinds = Vec::new();
         let mut text = String::new();
@@ -187,6 +278,38 @@ mod tests {
         assert_eq!(text, "one two three");
     }
 
+    /// Compacting text runs gives back the same events, in order, deltas split where they were.
+    #[test]
+    fn compact_text_runs_round_trip() {
+        let events = vec![
+            StreamEvent::MessageStart,
+            StreamEvent::TextDelta {
+                index: 0,
+                text: "one two ".into(),
+            },
+            StreamEvent::TextDelta {
+                index: 0,
+                text: "thrée".into(),
+            },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::TextDelta {
+                index: 1,
+                text: "x".into(),
+            },
+            StreamEvent::TextDelta {
+                index: 2,
+                text: "y".into(),
+            },
+        ];
+        let back: Vec<StreamEvent> = compact(events.clone())
+            .into_iter()
+            .flat_map(Piece::events)
+            .collect();
+        assert_eq!(back, events);
+        let pieces = compact(events);
+        assert_eq!(pieces.len(), 5);
+    }
+
     /// A client that goes away after the first event ends the producer at once: it does not
     /// sleep through the remaining paces. Paused tokio time makes this exact, not timed.
     #[tokio::test(start_paused = true)]
@@ -194,7 +317,7 @@ mod tests {
         let frames: Vec<Vec<u8>> = (0..100).map(|i| vec![i as u8; 16]).collect();
         let pace = Duration::from_secs(1);
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let task = tokio::spawn(produce(frames, pace, tx));
+        let task = tokio::spawn(produce(frames.into_iter(), pace, tx));
         assert_eq!(
             rx.recv().await.unwrap().unwrap(),
             Bytes::from(vec![0u8; 16])
@@ -211,12 +334,54 @@ mod tests {
     async fn a_reader_gets_every_frame_in_order() {
         let frames: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8; 4]).collect();
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let task = tokio::spawn(produce(frames.clone(), Duration::from_millis(5), tx));
+        let task = tokio::spawn(produce(
+            frames.clone().into_iter(),
+            Duration::from_millis(5),
+            tx,
+        ));
         let mut got = Vec::new();
         while let Some(f) = rx.recv().await {
             got.push(f.unwrap().to_vec());
         }
         assert_eq!(got, frames);
         assert_eq!(task.await.unwrap(), 10);
+    }
+
+    /// Backpressure: a reader that reads nothing makes the producer encode only what the
+    /// channel holds plus one frame, however long the answer (issue 10).
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_reader_makes_the_producer_wait() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let encoded = Arc::new(AtomicUsize::new(0));
+        let counter = encoded.clone();
+        let frames = Frames::new((0..10_000).map(move |i| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            vec![i as u8; 1024]
+        }));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let task = tokio::spawn(produce(frames, Duration::ZERO, tx));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(encoded.load(Ordering::SeqCst), 5);
+        // reading one frame lets exactly one more be encoded
+        rx.recv().await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(encoded.load(Ordering::SeqCst), 6);
+        drop(rx);
+        assert_eq!(task.await.unwrap(), 5);
+    }
+
+    #[test]
+    fn a_fault_cuts_the_frames_and_ends_with_the_exception() {
+        let frames =
+            Frames::new((0..10u8).map(|i| vec![i])).with_fault(Some(bg_gates::quota::FaultRule {
+                model: "m".into(),
+                kind: bg_gates::quota::FaultKind::StreamThrottle,
+                every: 1,
+                after_frames: 2,
+            }));
+        let v: Vec<Vec<u8>> = frames.collect();
+        assert_eq!(v.len(), 3);
+        assert_eq!(&v[..2], &[vec![0u8], vec![1u8]]);
     }
 }

@@ -166,6 +166,137 @@ pub enum SigError {
     BadContentSha256,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Quoting request text in refusals
+// ---------------------------------------------------------------------------------------------
+
+/// Longest quote of request text a refusal carries, in bytes (AWS quotes whole headers; a
+/// 300 KB header must not become a 300 KB message kept in the audit log).
+pub const QUOTE_MAX: usize = 256;
+
+/// What a redacted secret is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// Request text as a refusal may quote it: what looks like a secret access key redacted (see
+/// [`redact_secrets`], and the key-ID slot of every `Credential=`), then cut to
+/// [`QUOTE_MAX`] bytes on a character boundary, `…` marking the cut.
+pub fn quote(text: &str) -> String {
+    // Redact on a bounded window only: the cut below keeps less than this.
+    let window = cut(text, QUOTE_MAX * 4);
+    let mut out = redact_secrets(&redact_credentials(window));
+    if out.len() > QUOTE_MAX || window.len() < text.len() {
+        out = format!("{}…", cut(&out, QUOTE_MAX));
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// True when `key` could be an access key ID: 1 to 128 word characters (IAM's `AccessKeyId`
+/// pattern `[\w]+`) that do not look like a secret key (40 characters with lower-case
+/// letters: AWS key IDs are upper-case, secret keys mixed).
+fn plausible_key_id(key: &str) -> bool {
+    (1..=128).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !(key.len() == 40 && key.bytes().any(|b| b.is_ascii_lowercase()))
+}
+
+/// A `Credential` value with its key-ID slot redacted unless it is a plausible key ID. The slot
+/// is the first of five elements, else everything before the date element (eight digits): a
+/// secret pasted there (secret keys contain `/`) adds elements. Without a date element, where the key ends is unknown and the
+/// whole value is redacted.
+fn redact_credential(cred: &str) -> String {
+    let parts: Vec<&str> = cred.split('/').collect();
+    let is_date = |p: &&str| p.len() == 8 && p.bytes().all(|b| b.is_ascii_digit());
+    // Five elements: the first is the key, whatever the date looks like.
+    let date_at = if parts.len() == 5 {
+        Some(1)
+    } else {
+        parts.iter().skip(1).position(is_date).map(|i| i + 1)
+    };
+    let Some(date_at) = date_at else {
+        return if parts.len() == 1 && plausible_key_id(cred) {
+            cred.to_string()
+        } else {
+            REDACTED.to_string()
+        };
+    };
+    let key = parts[..date_at].join("/");
+    if plausible_key_id(&key) {
+        return cred.to_string();
+    }
+    std::iter::once(REDACTED)
+        .chain(parts[date_at..].iter().copied())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every `Credential=` value in `text` (an `Authorization` header, a query string) with its
+/// key-ID slot redacted where it does not look like a key ID.
+fn redact_credentials(text: &str) -> String {
+    const NAMES: [&str; 2] = ["Credential=", "X-Amz-Credential="];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, name)) = NAMES
+        .iter()
+        .filter_map(|n| rest.find(n).map(|i| (i, *n)))
+        .min()
+    {
+        let start = at + name.len();
+        out.push_str(&rest[..start]);
+        let value_len = rest[start..]
+            .find(|c: char| c == ',' || c == '&' || c.is_ascii_whitespace())
+            .unwrap_or(rest.len() - start);
+        out.push_str(&redact_credential(&rest[start..start + value_len]));
+        rest = &rest[start + value_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs of exactly 40 base64 characters (`A-Z a-z 0-9 + /`) with lower- and upper-case
+/// letters, the shape of an AWS secret access key, replaced by [`REDACTED`]. Signatures (64
+/// lower-case hex digits) and key IDs (upper-case) keep their text.
+pub fn redact_secrets(text: &str) -> String {
+    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if !is_b64(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_b64(bytes[i]) {
+            i += 1;
+        }
+        let run = &bytes[start..i];
+        if run.len() == 40
+            && run.iter().any(u8::is_ascii_lowercase)
+            && run.iter().any(u8::is_ascii_uppercase)
+        {
+            // runs are ASCII, so both ends are character boundaries
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = i;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 fn date_part(amz_date: &str) -> &str {
     amz_date.get(..8).unwrap_or(amz_date)
 }
@@ -237,7 +368,8 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
 
 fn bad_date(got: &str) -> SigError {
     SigError::Incomplete(format!(
-        "Date must be in ISO-8601 'basic format'. Got '{got}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
+        quote(got)
     ))
 }
 
@@ -316,7 +448,8 @@ fn parse_credential(cred: &str) -> Result<Scope, SigError> {
             terminator: t.to_string(),
         }),
         _ => Err(SigError::Incomplete(format!(
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{cred}'"
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
+            quote(&redact_credential(cred))
         ))),
     }
 }
@@ -334,7 +467,7 @@ fn parse_signed_headers(list: &str) -> Vec<String> {
 }
 
 fn unsupported_algorithm(alg: &str) -> SigError {
-    SigError::Incomplete(format!("Unsupported AWS 'algorithm': '{alg}'."))
+    SigError::Incomplete(format!("Unsupported AWS 'algorithm': '{}'.", quote(alg)))
 }
 
 /// Reads the signature information of a request: the `Authorization` header form
@@ -346,6 +479,19 @@ fn unsupported_algorithm(alg: &str) -> SigError {
 /// Checks only the syntax (algorithm, completeness, credential shape, date format, expires
 /// range); the scope, clock and signature are [`Verifier::verify`]'s job.
 pub fn parse(req: &Request) -> Result<ParsedAuth, SigError> {
+    // Two `Authorization` headers: a front end joining them and one using the first would
+    // verify different things. AWS's text is undocumented; we refuse in the same
+    // IncompleteSignature family, naming the count.
+    let count = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        .count();
+    if count > 1 {
+        return Err(SigError::Incomplete(format!(
+            "Found {count} 'Authorization' HTTP headers; a request carries exactly one."
+        )));
+    }
     let auth_header = header(req, "authorization").filter(|h| !h.trim().is_empty());
     let query_alg =
         query_pairs(req.query).any(|(n, _)| decode_component(n) == &b"X-Amz-Algorithm"[..]);
@@ -379,7 +525,9 @@ fn parse_header_form(req: &Request, h: &str) -> Result<ParsedAuth, SigError> {
     {
         let Some((k, v)) = piece.split_once('=') else {
             return Err(SigError::Incomplete(format!(
-                "'{piece}' not a valid key=value pair (missing equal-sign) in Authorization header: '{h}'."
+                "'{}' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'.",
+                quote(piece),
+                quote(h)
             )));
         };
         match k {
@@ -412,7 +560,7 @@ fn parse_header_form(req: &Request, h: &str) -> Result<ParsedAuth, SigError> {
         (credential, signature, signed_headers, msg.is_empty())
     else {
         msg.push_str("Authorization=");
-        msg.push_str(h);
+        msg.push_str(&quote(h));
         return Err(SigError::Incomplete(msg));
     };
 
@@ -961,12 +1109,12 @@ impl Verifier {
         }
         if auth.terminator != TERMINATOR {
             return Err(SigError::BadTerminator {
-                got: auth.terminator.clone(),
+                got: quote(&auth.terminator),
             });
         }
         if auth.amz_date.get(..8) != Some(auth.date.as_str()) {
             return Err(SigError::DateMismatch {
-                scope: auth.date.clone(),
+                scope: quote(&auth.date),
                 amz_date: auth.amz_date.clone(),
             });
         }

@@ -560,6 +560,8 @@ pub(crate) fn decode_embed(
         c.one_of("#/truncate", v, &["NONE", "START", "END", "LEFT", "RIGHT"]);
     }
     if let Some(Value::Array(types)) = c.field("#", &obj, "embedding_types", Kind::Arr) {
+        // Each type is rendered for every text: a repeated type would repeat the whole answer.
+        c.unique_items("#/embedding_types", types);
         for (i, t) in types.iter().enumerate() {
             c.one_of(&child("#/embedding_types", i), t, EMBED_TYPES);
         }

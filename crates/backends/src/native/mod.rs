@@ -465,6 +465,38 @@ pub(crate) fn tool_calls(c: &Completion) -> Vec<(usize, &str, &Value)> {
 mod tests {
     use super::*;
 
+    /// A repeated embedding type would render every embedding once per repeat (issue 10: 20 ×
+    /// "float" turned a 907-byte request into a 24 MB answer): refused as JSON Schema's
+    /// `uniqueItems`, as Bedrock validates native bodies.
+    #[test]
+    fn embedding_types_must_be_unique() {
+        let cohere = br#"{"texts":["a"],"input_type":"search_query","embedding_types":["float","int8","float"]}"#;
+        let e = decode_for_model(ModelFamily::CohereEmbed, "cohere.embed-english-v3", cohere)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Malformed input request: #/embedding_types: array items are not unique, please reformat your input and try again."
+        );
+        let titan = br#"{"inputText":"a","embeddingTypes":["binary","binary"]}"#;
+        let e = decode_for_model(
+            ModelFamily::AmazonTitanEmbed,
+            "amazon.titan-embed-text-v2:0",
+            titan,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Malformed input request: #/embeddingTypes: array items are not unique, please reformat your input and try again."
+        );
+        let ok = br#"{"inputText":"a","embeddingTypes":["binary","float"]}"#;
+        assert!(decode_for_model(
+            ModelFamily::AmazonTitanEmbed,
+            "amazon.titan-embed-text-v2:0",
+            ok
+        )
+        .is_ok());
+    }
+
     #[test]
     fn names_and_ids() {
         assert_eq!(

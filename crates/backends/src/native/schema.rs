@@ -267,6 +267,15 @@ impl Checker {
         }
     }
 
+    /// JSON Schema `uniqueItems` (everit's text: `array items are not unique`). Linear: each
+    /// item is hashed once by its JSON text.
+    pub(crate) fn unique_items(&mut self, path: &str, a: &[Value]) {
+        let mut seen = std::collections::HashSet::with_capacity(a.len());
+        if !a.iter().all(|v| seen.insert(v.to_string())) {
+            self.push(path, "array items are not unique");
+        }
+    }
+
     /// Every element of an array field must be a string.
     pub(crate) fn string_array(&mut self, path: &str, obj: &Map<String, Value>, key: &str) {
         if let Some(Value::Array(a)) = self.field(path, obj, key, Kind::Arr) {

@@ -192,6 +192,7 @@ pub(crate) fn decode_embed(
     c.field("#", &obj, "normalize", Kind::Bool);
     if let Some(Value::Array(types)) = c.field("#", &obj, "embeddingTypes", Kind::Arr) {
         c.items("#/embeddingTypes", types, Some(1), None);
+        c.unique_items("#/embeddingTypes", types);
         for (i, t) in types.iter().enumerate() {
             c.one_of(&child("#/embeddingTypes", i), t, &["float", "binary"]);
         }

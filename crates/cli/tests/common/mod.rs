@@ -8,6 +8,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 pub struct Server {
     child: Child,
     pub url: String,
+    /// The admin routes' token, from the banner's `  admin token: …` line.
+    // Each test binary compiles this module on its own; not every one calls the admin routes.
+    #[allow(dead_code)]
+    pub admin_token: String,
     /// Files the server was started with (a scenario), kept while it runs.
     _dir: Option<tempfile::TempDir>,
     // Kept open so the server never writes to a closed pipe.
@@ -36,9 +40,21 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in banner: {line:?}"))
             .to_string();
+        // the rest of the banner: `  name: value` lines up to a blank line
+        let mut admin_token = String::new();
+        loop {
+            let mut more = String::new();
+            if stdout.read_line(&mut more).unwrap() == 0 || more.trim().is_empty() {
+                break;
+            }
+            if let Some(t) = more.trim().strip_prefix("admin token: ") {
+                admin_token = t.to_string();
+            }
+        }
         Server {
             child,
             url,
+            admin_token,
             _dir: None,
             _stdout: stdout,
         }

@@ -94,6 +94,23 @@ impl Ctx<'_> {
     /// One page of `items`, by `MaxItems` (1..=1000, default 100) and `Marker` (opaque to
     /// clients; ours is the index of the next item).
     pub fn page<T>(&self, items: Vec<T>) -> Result<(Vec<T>, Option<String>), ApiError> {
+        let (range, next) = self.page_range(items.len())?;
+        Ok((
+            items
+                .into_iter()
+                .skip(range.start)
+                .take(range.len())
+                .collect(),
+            next,
+        ))
+    }
+
+    /// The indices of one page of `total` items and the next page's marker: for lists that
+    /// are produced one page at a time (the simulations' actions × resources).
+    pub fn page_range(
+        &self,
+        total: usize,
+    ) -> Result<(std::ops::Range<usize>, Option<String>), ApiError> {
         let max = self.p.int("MaxItems")?.unwrap_or(100);
         Checks::new().range(max, "MaxItems", 1, 1000).done()?;
         let start = match self.p.get("Marker") {
@@ -103,17 +120,9 @@ impl Ctx<'_> {
                 .parse::<usize>()
                 .map_err(|_| invalid_input(format!("Invalid Marker: {m}")))?,
         };
-        let total = items.len();
         let end = start.saturating_add(max as usize).min(total);
         let next = (end < total).then(|| end.to_string());
-        Ok((
-            items
-                .into_iter()
-                .skip(start)
-                .take(end.saturating_sub(start))
-                .collect(),
-            next,
-        ))
+        Ok((start.min(end)..end, next))
     }
 }
 

@@ -275,15 +275,19 @@ impl Sim {
         resources: &[&str],
         entries: &[(String, Vec<String>, bool)],
     ) -> OpResult {
-        let mut results = Vec::new();
-        for action in actions {
-            for resource in resources {
+        // Only the requested page of actions × resources is evaluated (issue 10: building the
+        // whole product first cost 207 MB for a 74 KB request). Result i is action i / |R|,
+        // resource i % |R|, the order AWS lists them in.
+        let width = resources.len().max(1);
+        let (range, marker) = cx.page_range(actions.len().saturating_mul(resources.len()))?;
+        let results: Vec<_> = range
+            .map(|i| {
+                let (action, resource) = (actions[i / width], resources[i % width]);
                 let ctx = sim_context(cx, &self.caller, entries);
-                results.push((*action, *resource, self.evaluate(cx, action, resource, ctx)));
-            }
-        }
+                (action, resource, self.evaluate(cx, action, resource, ctx))
+            })
+            .collect();
         let has_scps = self.scps.is_some();
-        let (results, marker) = cx.page(results)?;
         let mut x = Xml::new();
         x.list(
             "EvaluationResults",
