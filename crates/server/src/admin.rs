@@ -152,7 +152,7 @@ pub fn check_host_origin(
         ([], None) => return denied("the Host header", "", ""),
     };
     let name = host_part(&host);
-    if !allowed.contains(&name) {
+    if !local(allowed, &name) {
         return denied("the Host header", &host, &name);
     }
     // A browser's no-cors GET (an <img> of a presigned URL) carries no Origin, but every
@@ -175,11 +175,18 @@ pub fn check_host_origin(
             .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
             .unwrap_or("");
         let name = host_part(authority);
-        if name.is_empty() || !allowed.contains(&name) {
+        if name.is_empty() || !local(allowed, &name) {
             return denied("the Origin header", &origin, &name);
         }
     }
     Ok(())
+}
+
+/// An allowed name, or one under `.localhost`: those always resolve to loopback (RFC 6761
+/// §6.3; browsers resolve them themselves), so no rebinding can put one in a page's requests.
+/// `bedrock-runtime.us-west-2.localhost` is how a bearer call names its Region locally.
+fn local(allowed: &[String], name: &str) -> bool {
+    allowed.iter().any(|a| a == name) || name.ends_with(".localhost")
 }
 
 /// The admin token check: `Authorization: Bearer <token>` or `x-bedrock-gates-admin-token`,
@@ -297,12 +304,20 @@ mod tests {
             "LOCALHOST:1",
             "[::1]:80",
             "dev.internal",
+            "bedrock-runtime.us-west-2.localhost:4950",
         ] {
             assert!(
                 check_host_origin(&allowed, &headers(&[("host", ok)]), None).is_ok(),
                 "{ok}"
             );
         }
+        // `.localhost` must be the last label: `localhost.evil.example` is anyone's name
+        assert!(check_host_origin(
+            &allowed,
+            &headers(&[("host", "localhost.evil.example")]),
+            None
+        )
+        .is_err());
         let e = check_host_origin(&allowed, &headers(&[("host", "rebind.example:4950")]), None)
             .unwrap_err();
         assert_eq!((e.code, e.status), ("AccessDeniedException", 403));
