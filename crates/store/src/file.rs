@@ -117,20 +117,18 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
     let version: i32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(unreadable)?;
-    if app == APPLICATION_ID {
-        if version > SCHEMA_VERSION {
-            return Err(OpenError::Newer {
-                path: path.display().to_string(),
-                found: version,
-            });
-        }
-        return Ok(Found::Ours(version));
+    if app == APPLICATION_ID && version > SCHEMA_VERSION {
+        return Err(OpenError::Newer {
+            path: path.display().to_string(),
+            found: version,
+        });
     }
-    if app != 0 {
+    if app != 0 && app != APPLICATION_ID {
         return Err(not_ours(path, app_id_text(app)));
     }
     // application_id 0 is every SQLite file's default: ours only if its objects are exactly
-    // the tables that bedrock-gates has always created (SQLite's own `sqlite_*` aside).
+    // the tables that bedrock-gates has always created (SQLite's own `sqlite_*` aside). Our
+    // own files are read the same way: it proves the schema pages are readable.
     let mut stmt = conn
         .prepare(
             "SELECT type || ' ' || name FROM sqlite_master
@@ -142,7 +140,11 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(unreadable)?;
     if objects == ["table entities", "table meta"] {
-        return Ok(Found::Legacy);
+        return Ok(if app == APPLICATION_ID {
+            Found::Ours(version)
+        } else {
+            Found::Legacy
+        });
     }
     if objects.is_empty() {
         return Err(not_ours(
@@ -166,16 +168,45 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
 }
 
 /// Classifies an existing file through a read-only connection, which never writes to the
-/// database file (no checkpoint, no recovery into it).
+/// database file. Without a `-wal` beside it the file is complete, so it is opened
+/// `immutable` (SQLite then creates no `-wal`/`-shm` next to what may be another program's
+/// file); with one, the WAL may hold the latest pages (a serve killed before its checkpoint)
+/// and must be read.
 pub(crate) fn classify_read_only(path: &Path) -> Result<Found, OpenError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| not_ours(path, format!("unreadable: {e}")))?;
+    let unreadable = |e: rusqlite::Error| not_ours(path, format!("unreadable: {e}"));
+    let has_wal = Path::new(&format!("{}-wal", path.display())).exists();
+    let conn = if has_wal {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        Connection::open_with_flags(
+            format!("file:{}?immutable=1", uri_path(path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+    }
+    .map_err(unreadable)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| not_ours(path, format!("unreadable: {e}")))?;
+        .map_err(unreadable)?;
     classify(&conn, path)
+}
+
+/// `path` as the path part of an SQLite `file:` URI: every byte but unreserved ones and `/`
+/// percent-encoded (`?`, `#` and `%` would otherwise end or alter it).
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for &b in absolute.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Creates the tables and stamps a new file; adopts a legacy one (same tables, stamped); one
