@@ -83,29 +83,18 @@ impl SqliteStore {
         } else {
             file::tighten(p)?
         };
-        // Paths are taken literally (no URI flag): a file named `file:x?mode=ro` is a file.
-        let mut conn = Connection::open_with_flags(
-            p,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sqlite_error(path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| sqlite_error(path, e))?;
-        // Again under the lock: the file may have changed since the first look.
-        let found = if created {
-            None
-        } else {
-            file::check_header(p)?;
-            Some(file::classify(&conn, p)?)
+        let conn = match connect(p, created) {
+            Ok(c) => c,
+            Err(e) => {
+                // never leave a half-made state file behind (the next start would refuse it)
+                if created {
+                    for suffix in ["", "-journal", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+                return Err(e);
+            }
         };
-        file::initialise(&mut conn, found).map_err(|e| sqlite_error(path, e))?;
-        // WAL: readers never block the writer; FULL: fsync at every commit (durability over
-        // a few hundred microseconds per write, which only control-plane calls pay). The WAL
-        // and shared-memory files take the database file's mode (SQLite copies it on unix).
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| sqlite_error(path, e))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| sqlite_error(path, e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             created,
@@ -130,6 +119,36 @@ impl SqliteStore {
             .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
             .unwrap_or_default()
     }
+}
+
+/// Opens the state file SQLite-side: checks it once more, creates or adopts its tables, and
+/// sets WAL and full sync.
+fn connect(p: &Path, created: bool) -> Result<Connection, OpenError> {
+    let path = &p.display().to_string();
+    // Paths are taken literally (no URI flag): a file named `file:x?mode=ro` is a file.
+    let mut conn = Connection::open_with_flags(
+        p,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sqlite_error(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| sqlite_error(path, e))?;
+    // Again under the lock: the file may have changed since the first look.
+    let found = if created {
+        None
+    } else {
+        file::check_header(p)?;
+        Some(file::classify(&conn, p)?)
+    };
+    file::initialise(&mut conn, found).map_err(|e| sqlite_error(path, e))?;
+    // WAL: readers never block the writer; FULL: fsync at every commit (durability over
+    // a few hundred microseconds per write, which only control-plane calls pay). The WAL
+    // and shared-memory files take the database file's mode (SQLite copies it on unix).
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| sqlite_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| sqlite_error(path, e))?;
+    Ok(conn)
 }
 
 fn sqlite_error(path: &str, e: rusqlite::Error) -> OpenError {
