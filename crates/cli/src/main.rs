@@ -379,7 +379,7 @@ fn stored_state(path: &std::path::Path) -> Result<bg_gates::State> {
     let store = bg_store::SqliteStore::open(&path.to_string_lossy())
         .with_context(|| format!("opening {}", path.display()))?;
     let state = bg_gates::State::from_entities(store.load()?);
-    Ok(state.with_changes(&state.bootstrap_changes()))
+    Ok(state.with_changes(&state.start_changes()))
 }
 
 fn explain(args: &[String], json: bool) -> Result<()> {
@@ -600,8 +600,12 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             .get_or_insert_with(Default::default)
             .set_default_access_mode(mode)?;
     }
-    let store = bg_store::SqliteStore::open(&state_path)
-        .with_context(|| format!("opening state {state_path}"))?;
+    // The store's refusals name the file and say what to do: print them as they are.
+    let store =
+        bg_store::SqliteStore::open_exclusive(&state_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for notice in store.notices() {
+        eprintln!("bedrock-gates: {notice}");
+    }
     let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
     app.set_stream_pace_ms(stream_pace_ms);
     let tls = tls_setup(&tls_args, &state_path, &host)?;

@@ -628,6 +628,13 @@ pub enum Change {
     Delete { kind: &'static str, id: String },
 }
 
+/// How long an expired STS session stays stored. AWS answers an expired session token with
+/// `ExpiredToken` for as long as anyone presents it (the token carries its own expiry); we keep
+/// the record a day so that answer stays exact for a client that retries late, then delete it
+/// (after which the key is `InvalidClientTokenId`), so that state does not grow with every
+/// AssumeRole ever made. A day is our choice; AWS has no such number.
+pub const EXPIRED_SESSION_RETENTION_SECS: i64 = 86_400;
+
 /// The immutable snapshot the hot path reads. Built from the store at start, then replaced as a
 /// whole after every durable write.
 #[derive(Clone, Debug, Default)]
@@ -816,12 +823,67 @@ impl State {
                 submitted_unix: 0,
             })));
         }
-        for p in crate::managed::aws_managed_policies() {
-            if !self.policies.contains_key(&p.arn) {
-                out.push(Change::Put(Entity::ManagedPolicy(p)));
-            }
-        }
+        out.extend(self.managed_policy_changes());
         out
+    }
+
+    /// The AWS managed policies this build knows that the state lacks. AWS owns them (no
+    /// caller can delete one), so every start adds those a newer build brought.
+    pub fn managed_policy_changes(&self) -> Vec<Change> {
+        crate::managed::aws_managed_policies()
+            .into_iter()
+            .filter(|p| !self.policies.contains_key(&p.arn))
+            .map(|p| Change::Put(Entity::ManagedPolicy(p)))
+            .collect()
+    }
+
+    /// What a start applies to the stored state: everything [`State::bootstrap_changes`]
+    /// creates when the state is new (nothing stored yet), else only the missing AWS managed
+    /// policies, so that what the user deleted (the root key `test`, the default account's
+    /// use-case form) stays deleted. "Nothing stored" rather than "file just created": a
+    /// file created by a start that died before its first write is still new.
+    pub fn start_changes(&self) -> Vec<Change> {
+        if self.is_empty() {
+            self.bootstrap_changes()
+        } else {
+            self.managed_policy_changes()
+        }
+    }
+
+    /// No entity at all (the derived `compiled` aside).
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.principals.is_empty()
+            && self.keys.is_empty()
+            && self.groups.is_empty()
+            && self.policies.is_empty()
+            && self.organizations.is_empty()
+            && self.model_access.is_empty()
+            && self.subscriptions.is_empty()
+            && self.use_cases.is_empty()
+            && self.app_profiles.is_empty()
+            && self.logging.is_empty()
+    }
+
+    /// Deletions of up to `limit` STS sessions whose expiry is more than
+    /// [`EXPIRED_SESSION_RETENTION_SECS`] before `now_unix` (the gate clock). Only sessions
+    /// that AssumeRole issued: a scenario's declared session key (no `session`) is the
+    /// scenario's to keep, expired on purpose to show `ExpiredToken`.
+    pub fn expired_session_changes(&self, now_unix: i64, limit: usize) -> Vec<Change> {
+        self.keys
+            .values()
+            .filter(|k| k.session.is_some())
+            .filter(|k| {
+                k.expires_unix.is_some_and(|exp| {
+                    now_unix.saturating_sub(exp) > EXPIRED_SESSION_RETENTION_SECS
+                })
+            })
+            .take(limit)
+            .map(|k| Change::Delete {
+                kind: "access-key",
+                id: k.access_key_id.clone(),
+            })
+            .collect()
     }
 }
 
@@ -850,6 +912,76 @@ mod tests {
             "arn:aws:iam::000000000000:root"
         );
         assert!(s.keys.is_empty(), "the old snapshot is untouched");
+    }
+
+    #[test]
+    fn a_start_bootstraps_only_an_empty_state() {
+        let s = State::default();
+        assert_eq!(s.start_changes(), s.bootstrap_changes());
+        let booted = s.with_changes(&s.start_changes());
+        // the user deletes the root key and the use-case form: a start brings neither back
+        let trimmed = booted.with_changes(&[
+            Change::Delete {
+                kind: "access-key",
+                id: DEFAULT_ACCESS_KEY.into(),
+            },
+            Change::Delete {
+                kind: "use-case",
+                id: DEFAULT_ACCOUNT.into(),
+            },
+        ]);
+        assert!(trimmed.start_changes().is_empty());
+        // but an AWS managed policy a newer build knows is added
+        let first = crate::managed::aws_managed_policies().remove(0);
+        let older = trimmed.with_changes(&[Change::Delete {
+            kind: "managed-policy",
+            id: first.arn.clone(),
+        }]);
+        assert_eq!(
+            older.start_changes(),
+            vec![Change::Put(Entity::ManagedPolicy(first))]
+        );
+    }
+
+    fn session_key(id: &str, expires: i64, issued_by_sts: bool) -> Change {
+        Change::Put(Entity::AccessKey(AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            principal_arn: "arn:aws:iam::000000000000:role/r".into(),
+            account: DEFAULT_ACCOUNT.into(),
+            session_token: Some("t".into()),
+            expires_unix: Some(expires),
+            active: true,
+            session: issued_by_sts.then(|| Session {
+                role_arn: "arn:aws:iam::000000000000:role/r".into(),
+                session_name: "s".into(),
+                policy: None,
+                policy_arns: vec![],
+            }),
+            created_unix: 0,
+        }))
+    }
+
+    #[test]
+    fn expired_sessions_go_after_the_retention_only() {
+        let s = State::default().with_changes(&[
+            session_key("ASIAOLD", 1_000, true),
+            session_key("ASIANEW", 5_000, true),
+            session_key("ASIASCENARIO", 1_000, false),
+        ]);
+        let keep = 1_000 + EXPIRED_SESSION_RETENTION_SECS;
+        assert!(s.expired_session_changes(keep, 10).is_empty());
+        let gone = s.expired_session_changes(keep + 1, 10);
+        assert_eq!(
+            gone,
+            vec![Change::Delete {
+                kind: "access-key",
+                id: "ASIAOLD".into()
+            }]
+        );
+        assert_eq!(s.expired_session_changes(keep + 10_000, 10).len(), 2);
+        assert_eq!(s.expired_session_changes(keep + 10_000, 1).len(), 1);
+        assert!(s.expired_session_changes(keep + 10_000, 0).is_empty());
     }
 
     #[test]

@@ -45,6 +45,9 @@ use std::sync::Arc;
 /// model); nothing else Bedrock takes is larger.
 pub const MAX_BODY: usize = 25_000_000;
 
+/// How many long-expired STS sessions a write sweeps along (bounded work per write).
+pub const EXPIRED_SESSIONS_PER_WRITE: usize = 16;
+
 pub struct App {
     snapshot: ArcSwap<State>,
     store: Box<dyn Store>,
@@ -76,7 +79,8 @@ struct Guard {
 }
 
 impl App {
-    /// Load the state from `store`, create the default account if missing, apply `scenario`.
+    /// Load the state from `store`, create the default account if the state is new, apply
+    /// `scenario`.
     pub fn new(
         store: Box<dyn Store>,
         scenario: Option<&scenario::Scenario>,
@@ -112,8 +116,14 @@ impl App {
                 admin_token: admin::new_token(),
             }),
         };
-        let boot = app.snapshot().bootstrap_changes();
+        // The default account and root key only on a new state (see State::start_changes),
+        // then every STS session long expired (an unbounded sweep once; writes sweep a few).
+        let boot = app.snapshot().start_changes();
         app.write(&boot)?;
+        let expired = app
+            .snapshot()
+            .expired_session_changes(app.now_unix(), usize::MAX);
+        app.write(&expired)?;
         if let Some(s) = scenario {
             app.write(&s.changes())?;
             app.write(&s.access_changes(app.now_unix()))?;
@@ -130,12 +140,25 @@ impl App {
         self.snapshot.load_full()
     }
 
-    /// Durable first, then visible.
+    /// Durable first, then visible. Each write also deletes up to
+    /// [`EXPIRED_SESSIONS_PER_WRITE`] long-expired STS sessions in the same transaction: more
+    /// than one AssumeRole (one write) adds, so the stored sessions stay bounded.
     pub fn write(&self, changes: &[Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
         let _g = self.write_lock.lock();
+        let mut batch = self
+            .snapshot
+            .load()
+            .expired_session_changes(self.now_unix(), EXPIRED_SESSIONS_PER_WRITE);
+        // The sweep first: a change that puts a key back wins.
+        let changes = if batch.is_empty() {
+            changes
+        } else {
+            batch.extend_from_slice(changes);
+            &batch
+        };
         self.store.apply(changes)?;
         let next = self.snapshot.load().with_changes(changes);
         self.snapshot.store(Arc::new(next));

@@ -6,13 +6,24 @@
 
 use bg_gates::{Change, Entity, Store, StoreError};
 use parking_lot::Mutex;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags};
 use std::path::Path;
+
+mod file;
+
+pub use file::{OpenError, StateLock, APPLICATION_ID, SCHEMA_VERSION};
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file did not exist before this open.
+    created: bool,
+    /// What the open changed that the operator should hear of (tightened permissions).
+    notices: Vec<String>,
+    /// Held for the store's lifetime by [`SqliteStore::open_exclusive`].
+    _lock: Option<StateLock>,
 }
 
+/// The tables; `CREATE ... IF NOT EXISTS` so that adopting a legacy file is the same batch.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entities (
     kind TEXT NOT NULL,
@@ -29,33 +40,77 @@ fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the database at `path`; `:memory:` gives a private in-memory one.
-    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
-        let conn = if path == ":memory:" {
-            Connection::open_in_memory().map_err(backend)?
+    /// Open (creating if needed) the state file at `path`; `:memory:` gives a private
+    /// in-memory one. A file that is not a bedrock-gates state file, or is from a newer
+    /// version, is refused and left as it was. No lock: for readers beside a running serve.
+    pub fn open(path: &str) -> Result<SqliteStore, OpenError> {
+        Self::open_with(path, false)
+    }
+
+    /// [`SqliteStore::open`], holding `<path>.lock` exclusively for the store's lifetime: one
+    /// serve per state file. `:memory:` takes no lock.
+    pub fn open_exclusive(path: &str) -> Result<SqliteStore, OpenError> {
+        Self::open_with(path, true)
+    }
+
+    fn open_with(path: &str, exclusive: bool) -> Result<SqliteStore, OpenError> {
+        if path == ":memory:" {
+            let mut conn = Connection::open_in_memory().map_err(|e| sqlite_error(path, e))?;
+            file::initialise(&mut conn, None).map_err(|e| sqlite_error(path, e))?;
+            return Ok(SqliteStore {
+                conn: Mutex::new(conn),
+                created: true,
+                notices: Vec::new(),
+                _lock: None,
+            });
+        }
+        let p = Path::new(path);
+        // Everything that can refuse the file runs before anything is written beside it.
+        let existed = file::check_header(p)?;
+        if existed {
+            file::classify_read_only(p)?;
+        } else if let Some(dir) = p.parent() {
+            file::create_private_dirs(dir)?;
+        }
+        let lock = if exclusive {
+            Some(StateLock::acquire(p)?)
         } else {
-            if let Some(dir) = Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
-                    })?;
-                }
-            }
-            let c = Connection::open(path).map_err(backend)?;
-            // WAL: readers never block the writer; FULL: fsync at every commit (durability over
-            // a few hundred microseconds per write, which only control-plane calls pay).
-            c.pragma_update(None, "journal_mode", "WAL")
-                .map_err(backend)?;
-            c
+            None
         };
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let created = !existed && file::create_private_file(p)?;
+        let notices = if created {
+            Vec::new()
+        } else {
+            file::tighten(p)?
+        };
+        let conn = match connect(p, created) {
+            Ok(c) => c,
+            Err(e) => {
+                // never leave a half-made state file behind (the next start would refuse it)
+                if created {
+                    for suffix in ["", "-journal", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+                return Err(e);
+            }
+        };
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            created,
+            notices,
+            _lock: lock,
         })
+    }
+
+    /// The state file was created by this open (it did not exist before).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// What opening changed that the operator should be told (one line each).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     pub fn journal_mode(&self) -> String {
@@ -63,6 +118,44 @@ impl SqliteStore {
             .lock()
             .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
             .unwrap_or_default()
+    }
+}
+
+/// Opens the state file SQLite-side: checks it once more, creates or adopts its tables, and
+/// sets WAL and full sync.
+fn connect(p: &Path, created: bool) -> Result<Connection, OpenError> {
+    let path = &p.display().to_string();
+    // Paths are taken literally (no URI flag): a file named `file:x?mode=ro` is a file.
+    let mut conn = Connection::open_with_flags(
+        p,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sqlite_error(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| sqlite_error(path, e))?;
+    // Again under the lock: the file may have changed since the first look.
+    let found = if created {
+        None
+    } else {
+        file::check_header(p)?;
+        Some(file::classify(&conn, p)?)
+    };
+    file::initialise(&mut conn, found).map_err(|e| sqlite_error(path, e))?;
+    // WAL: readers never block the writer; FULL: fsync at every commit (durability over
+    // a few hundred microseconds per write, which only control-plane calls pay). The WAL
+    // and shared-memory files take the database file's mode (SQLite copies it on unix).
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| sqlite_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| sqlite_error(path, e))?;
+    Ok(conn)
+}
+
+fn sqlite_error(path: &str, e: rusqlite::Error) -> OpenError {
+    OpenError::Io {
+        what: "open state",
+        path: path.to_string(),
+        detail: e.to_string(),
     }
 }
 
