@@ -68,8 +68,7 @@ def refusal(server, token, **kw):
 
 
 def audit(server):
-    with urllib.request.urlopen(server.url + "/_bedrock-gates/audit", timeout=5) as r:
-        return r.read().decode()
+    return json.dumps(server.admin("/_bedrock-gates/audit"))
 
 
 def test_long_term_key_converses_as_its_user(srv):
@@ -124,10 +123,9 @@ def test_short_term_key_expires_on_the_gate_clock(tmp_path):
     try:
         token = short_term("AKIADEVAPIKEY0000001", "dev-secret", expires=600)
         assert call(s, token)[0] == 200
-        req = urllib.request.Request(f"{s.url}/_bedrock-gates/clock?advance=601", method="POST")
-        urllib.request.urlopen(req, timeout=5).read()
+        s.admin("/_bedrock-gates/clock?advance=601", method="POST")
         assert refusal(s, token) == (403, ERROR_TYPE, AUTH_FAILED)
-        records = json.loads(audit(s))["records"]
+        records = s.admin("/_bedrock-gates/audit")["records"]
         assert records[-1]["gate"] == "credentials"
         assert records[-1]["reason"] == "request refused at the credentials gate: the API key has expired"
     finally:
@@ -214,8 +212,7 @@ def test_service_specific_credential_lifecycle(tmp_path):
         assert call(s, new_key)[0] == 200
 
         # a day later on the gate clock it has expired, and IAM says so
-        req = urllib.request.Request(f"{s.url}/_bedrock-gates/clock?advance=86400", method="POST")
-        urllib.request.urlopen(req, timeout=5).read()
+        s.admin("/_bedrock-gates/clock?advance=86400", method="POST")
         assert refusal(s, new_key) == (403, ERROR_TYPE, AUTH_FAILED)
         listed = iam.list_service_specific_credentials(UserName="dev")["ServiceSpecificCredentials"]
         assert [c["Status"] for c in listed] == ["Active", "Expired"]

@@ -55,7 +55,9 @@ def test_a_fresh_state_is_private_whatever_the_umask(tmp_path):
         client_for("iam", srv, key="test", secret="test").create_user(UserName="writer")  # a write: the WAL is in use
         assert {p.name: oct(mode(p)) for p in state.parent.iterdir()} == {
             "state.db": "0o600", "state.db-wal": "0o600", "state.db-shm": "0o600",
-            "state.db.lock": "0o600"}
+            "state.db.lock": "0o600", "admin-token": "0o600",
+            # the local CA and the HTTPS certificate: the certificates too, nobody else needs them
+            "ca.pem": "0o600", "ca-key.pem": "0o600", "server.pem": "0o600", "server-key.pem": "0o600"}
         assert oct(mode(tmp_path / "data")) == "0o700"
         assert oct(mode(state.parent)) == "0o700"
     finally:
@@ -190,9 +192,7 @@ def test_a_deleted_default_key_stays_deleted(tmp_path):
 
 
 def advance(srv, secs):
-    req = urllib.request.Request(f"{srv.url}/_bedrock-gates/clock?advance={secs}", method="POST")
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read())["now"]
+    return srv.admin(f"/_bedrock-gates/clock?advance={secs}", method="POST")["now"]
 
 
 def stored_session_keys(state):

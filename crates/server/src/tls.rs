@@ -226,7 +226,7 @@ impl LocalCa {
             params.not_after = now + CA_LIFETIME;
             let cert = params.self_signed(&ca_key)?;
             // Another server may have written its own (equivalent: same key, same name) first.
-            write_new(&self.ca, cert.pem().as_bytes(), 0o644)?;
+            write_new(&self.ca, cert.pem().as_bytes(), 0o600)?;
         }
         let ca_der =
             CertificateDer::from_pem_slice(&read(&self.ca)?).map_err(|e| TlsError::Pem {
@@ -246,7 +246,7 @@ impl LocalCa {
             return Err(TlsError::CaMismatch(self.ca.clone(), self.ca_key.clone()));
         }
         write_replace(&self.server_key, key.serialize_pem().as_bytes(), 0o600)?;
-        write_replace(&self.server, cert.pem().as_bytes(), 0o644)?;
+        write_replace(&self.server, cert.pem().as_bytes(), 0o600)?;
         Ok((
             vec![cert.der().clone()],
             PrivateKeyDer::try_from(key.serialize_der()).map_err(|e| TlsError::Pem {
