@@ -1090,6 +1090,35 @@ rule_test!(
     Some("aws sso login")
 );
 rule_test!(
+    rule_api_key_format,
+    r#"Forbidden: {"Message":"Invalid API Key format: Must start with pre-defined prefix"}"#,
+    "api-key-format",
+    Some(Gate::Credentials),
+    Some("unset AWS_BEARER_TOKEN_BEDROCK")
+);
+rule_test!(
+    rule_api_key_invalid,
+    cli(
+        "AccessDeniedException",
+        "Converse",
+        bg_gates::api_key::AUTH_FAILED
+    ),
+    "api-key-invalid",
+    Some(Gate::Credentials),
+    Some("bedrock-gates api-key --region")
+);
+rule_test!(
+    rule_api_key_iam,
+    cli(
+        "AccessDeniedException",
+        "Converse",
+        "User: arn:aws:iam::111111111111:user/dev is not authorized to perform: bedrock:CallWithBearerToken because no identity-based policy allows the bedrock:CallWithBearerToken action"
+    ),
+    "api-key-iam",
+    Some(Gate::Iam),
+    Some("bedrock:CallWithBearerToken")
+);
+rule_test!(
     rule_invalid_token,
     cli(
         "UnrecognizedClientException",
