@@ -462,7 +462,8 @@ mod tests {
             };
             assert_eq!(mode("ca-key.pem"), 0o600);
             assert_eq!(mode("server-key.pem"), 0o600);
-            assert_eq!(mode("ca.pem"), 0o644);
+            assert_eq!(mode("ca.pem"), 0o600);
+            assert_eq!(mode("server.pem"), 0o600);
         }
         setup(source()).unwrap();
         let after: Vec<Vec<u8>> = files
