@@ -26,8 +26,12 @@ def port_of(url):
     return int(url.rsplit(":", 1)[1])
 
 
-def health(url, timeout=5, context=None):
-    with urllib.request.urlopen(url + HEALTH, timeout=timeout, context=context) as r:
+def health(server, url=None, timeout=5, context=None):
+    """GET the health route of `server` (at `url`, default its http URL) with the admin token."""
+    req = server.admin_request(HEALTH)
+    if url is not None:
+        req = urllib.request.Request(url + HEALTH, headers=dict(req.header_items()))
+    with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
         return r.status, r.read()
 
 
@@ -76,10 +80,10 @@ def test_sigterm_with_500_idle_and_half_open_connections_exits_at_once(tmp_path)
         ctx = ssl.create_default_context(cafile=s.ca)
         for _ in range(10):  # handshaken, then half a request
             c = ctx.wrap_socket(connect(https), server_hostname="127.0.0.1")
-            c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            c.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             held.append(c)
-        assert health(s.url) == (200, b'{"status":"ok"}')
-        assert health(s.https_url, context=ctx) == (200, b'{"status":"ok"}')
+        assert health(s) == (200, b'{"status":"ok"}')
+        assert health(s, s.https_url, context=ctx) == (200, b'{"status":"ok"}')
         code, took = stop_timed(s)
         assert code == 0
         # nothing is in flight, so nothing waits for the grace
@@ -144,7 +148,7 @@ def test_half_a_header_is_closed_after_the_header_timeout(tmp_path):
     s = Server(tmp_path / "state.db", extra=["--header-timeout-secs", "1", "--idle-timeout-secs", "30"])
     try:
         slow = connect(port_of(s.url))
-        slow.sendall(b"GET /_bedrock-gates/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        slow.sendall(b"GET /_bedrock-gates/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         took = closed_after(slow, 5, trickle=b"a")  # a byte every 0.2 s does not keep it open
         assert took is not None and 0.6 < took < 2.0, took
         silent = connect(port_of(s.https_url))  # never starts the TLS handshake
@@ -154,7 +158,7 @@ def test_half_a_header_is_closed_after_the_header_timeout(tmp_path):
         took = closed_after(silent, 5)
         assert took is not None and 0.6 < took < 2.0, took
         # a request sent at once is served
-        assert health(s.url) == (200, b'{"status":"ok"}')
+        assert health(s) == (200, b'{"status":"ok"}')
     finally:
         s.stop()
 
@@ -173,7 +177,7 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(tmp_path
     try:
         c = connect(port_of(s.url))
         for _ in range(2):  # kept alive between the two
-            c.sendall(b"GET /_bedrock-gates/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(f"GET /_bedrock-gates/health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {s.admin_token}\r\n\r\n".encode())
             assert read_response(c).startswith(b"HTTP/1.1 200 OK\r\n")
         took = closed_after(c, 6)
         # the idle timeout (1 s), not the header timeout (5 s)
@@ -189,9 +193,9 @@ def test_beyond_max_connections_new_ones_wait_in_the_backlog(tmp_path):
         time.sleep(0.2)
         # connected by the kernel, but not accepted: no answer while both slots are held
         with pytest.raises(OSError):
-            health(s.url, timeout=1.5)
+            health(s, timeout=1.5)
         a.close()
-        assert health(s.url, timeout=5) == (200, b'{"status":"ok"}')
+        assert health(s, timeout=5) == (200, b'{"status":"ok"}')
         b.close()
     finally:
         s.stop()

@@ -59,8 +59,7 @@ def post(server, body, key="test", secret="test", region="us-east-1", signed=Tru
 
 
 def audit_of(server, request_id):
-    with httpx2.Client(timeout=10) as h:
-        records = h.get(server.url + "/_bedrock-gates/audit").json()["records"]
+    records = server.admin("/_bedrock-gates/audit")["records"]
     return [r for r in records if r["request_id"] == request_id]
 
 
@@ -296,8 +295,7 @@ def test_admitted_calls_reach_the_invocation_log(server):
     status, headers, _ = post(server, json.dumps({"model": GPT20, "messages": [
         {"role": "user", "content": "hi"}]}).encode())
     assert status == 200
-    with httpx2.Client(timeout=10) as h:
-        log = h.get(server.url + "/_bedrock-gates/invocations").json()
+    log = server.admin("/_bedrock-gates/invocations")
     records = log["invocations"] if isinstance(log, dict) else log
     [rec] = [r for r in records if r["request_id"] == headers["x-amzn-requestid"]]
     assert (rec["operation"], rec["model"], rec["served_region"]) == ("CreateChatCompletion", GPT20, "us-east-1")

@@ -1575,6 +1575,12 @@ static RULES: &[Rule] = &[
         explain: no_credentials,
     },
     Rule {
+        // the SigV4 front door's text for `Authorization: Bearer` on IAM or STS.
+        name: "bearer-not-here",
+        matches: |c| c.has("unsupported aws 'algorithm': 'bearer'"),
+        explain: bearer_not_here,
+    },
+    Rule {
         // literal: the SigV4 front door's text.
         name: "incomplete-signature",
         matches: |c| {
@@ -1907,6 +1913,16 @@ fn api_key_invalid(c: &Ctx, f: Facts) -> Explanation {
             "export AWS_BEARER_TOKEN_BEDROCK=$(bedrock-gates api-key --region {})",
             c.region.as_deref().unwrap_or("us-east-1")
         )),
+    )
+}
+
+fn bearer_not_here(_: &Ctx, f: Facts) -> Explanation {
+    out(
+        Some(Gate::Credentials),
+        "a bearer token (a Bedrock API key) was sent to a service that takes only SigV4 signatures: API keys work with bedrock and bedrock-runtime only, not with IAM, STS or any other service. The AWS SDKs never do this with AWS_BEARER_TOKEN_BEDROCK; a client or proxy that sets Authorization: Bearer itself does.",
+        f,
+        "Call IAM and STS with AWS credentials (an access key, a profile, SSO); keep the API key for Bedrock calls.",
+        Some("aws configure list && aws sts get-caller-identity".into()),
     )
 }
 

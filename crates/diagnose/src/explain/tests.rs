@@ -1119,6 +1119,13 @@ rule_test!(
     Some("bedrock:CallWithBearerToken")
 );
 rule_test!(
+    rule_bearer_not_here,
+    r#"<ErrorResponse><Error><Type>Sender</Type><Code>IncompleteSignature</Code><Message>Unsupported AWS 'algorithm': 'Bearer'.</Message></Error></ErrorResponse>"#,
+    "bearer-not-here",
+    Some(Gate::Credentials),
+    Some("aws sts get-caller-identity")
+);
+rule_test!(
     rule_invalid_token,
     cli(
         "UnrecognizedClientException",
