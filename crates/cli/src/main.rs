@@ -606,7 +606,9 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
     for notice in store.notices() {
         eprintln!("bedrock-gates: {notice}");
     }
-    let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
+    // CloudTrail events and CloudWatch Logs: tables of the same state file, own connections.
+    let journal = bg_store::Journal::open(&state_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = bg_server::App::with_journal(Box::new(store), journal, scenario.as_ref())?;
     app.set_stream_pace_ms(stream_pace_ms);
     let tls = tls_setup(&tls_args, &state_path, &host)?;
     let limits = bg_server::listen::Limits {

@@ -1,0 +1,219 @@
+//! CloudTrail: one event for every call serve answers (bedrock, bedrock-runtime, the
+//! OpenAI-compatible route, IAM, STS, CloudTrail and CloudWatch Logs themselves), admitted or
+//! refused, in the record shape AWS delivers (bedrock-api-keys-and-more §6.2), and
+//! `LookupEvents` over them ([`lookup`]).
+//!
+//! ## Off the request path, never lost once acknowledged
+//!
+//! A finished call's event goes on a bounded queue ([`QUEUE`] events; a full queue makes the
+//! request wait, it never drops an event) that one writer thread drains in batches, one SQLite
+//! transaction per batch. Two rules make the queue safe:
+//! - every state write ([`crate::App::write`]) first waits until the queue is durable, so no
+//!   acknowledged state change is ever ahead of an event recorded before it;
+//! - the event of a call that changed something (`readOnly: false`) is made durable before its
+//!   response is sent.
+//!
+//! What a `kill -9` can lose: events of read-only calls (model calls, Get/List/Describe,
+//! LookupEvents) answered in the last moment before the kill, while still in the queue (the
+//! writer commits continuously, so typically the last few milliseconds). docs/cloudtrail.md.
+
+pub mod lookup;
+pub mod record;
+
+use crate::audit::AuditRecord;
+use bg_store::{Journal, LogRow, TrailRow};
+use parking_lot::Mutex;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+
+pub use record::{Note, Outcome};
+
+/// Events (and invocation-log lines) the queue holds before a request waits for the writer.
+pub const QUEUE: usize = 8192;
+/// Most rows per transaction.
+const BATCH: usize = 2048;
+/// Default retention of events: CloudTrail's event history keeps 90 days.
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+
+enum Msg {
+    Event(Box<TrailRow>),
+    Log(LogRow),
+    Flush(SyncSender<Result<(), String>>),
+}
+
+/// The queue and its writer.
+pub struct Recorder {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    pub journal: Arc<Journal>,
+    retention_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Recorder {
+    pub fn new(journal: Journal) -> Recorder {
+        let journal = Arc::new(journal);
+        let (tx, rx) = sync_channel(QUEUE);
+        let retention_ms = Arc::new(std::sync::atomic::AtomicI64::new(
+            DEFAULT_RETENTION_DAYS * 86_400_000,
+        ));
+        let j = journal.clone();
+        let r = retention_ms.clone();
+        std::thread::Builder::new()
+            .name("bg-journal".into())
+            .spawn(move || writer(&j, &rx, &r))
+            .expect("spawn the journal writer");
+        Recorder {
+            tx: Mutex::new(Some(tx)),
+            journal,
+            retention_ms,
+        }
+    }
+
+    pub fn set_retention_days(&self, days: i64) {
+        self.retention_ms.store(
+            days.saturating_mul(86_400_000),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        self.retention_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn send(&self, msg: Msg) {
+        let Some(tx) = self.tx.lock().clone() else {
+            return;
+        };
+        // Try without waiting first; a full queue waits (back-pressure, never a drop).
+        match tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(m)) => {
+                let _ = tx.send(m);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("the journal writer is gone; an event was not recorded");
+            }
+        }
+    }
+
+    pub fn event(&self, row: TrailRow) {
+        self.send(Msg::Event(Box::new(row)));
+    }
+
+    pub fn log(&self, row: LogRow) {
+        self.send(Msg::Log(row));
+    }
+
+    /// Wait until everything queued before this call is durable.
+    pub fn flush(&self) -> Result<(), String> {
+        let Some(tx) = self.tx.lock().clone() else {
+            return Ok(());
+        };
+        let (ack, done) = sync_channel(1);
+        tx.send(Msg::Flush(ack))
+            .map_err(|_| "the journal writer is gone".to_string())?;
+        done.recv()
+            .unwrap_or_else(|_| Err("the journal writer is gone".to_string()))
+    }
+}
+
+/// Drain the queue in batches until every sender is gone. A failed batch is reported to the
+/// flushes that wait on it (a state write then fails rather than get ahead of lost events).
+fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomic::AtomicI64) {
+    let mut batches = 0u64;
+    while let Ok(first) = rx.recv() {
+        let mut events = Vec::new();
+        let mut logs = Vec::new();
+        let mut acks = Vec::new();
+        let mut take = |m: Msg| match m {
+            Msg::Event(e) => events.push(*e),
+            Msg::Log(l) => logs.push(l),
+            Msg::Flush(a) => acks.push(a),
+        };
+        take(first);
+        let mut n = 1;
+        while n < BATCH {
+            match rx.try_recv() {
+                Ok(m) => take(m),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        let result = if events.is_empty() && logs.is_empty() {
+            Ok(())
+        } else {
+            journal.append(&events, &logs).map_err(|e| e.to_string())
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, events = events.len(), "journal write failed");
+        }
+        for a in acks {
+            let _ = a.send(result.clone());
+        }
+        // Retention: a bounded delete every 64 batches, against the newest event's clock
+        // (the gate clock, which tests advance).
+        batches += 1;
+        if batches % 64 == 1 {
+            if let Some(newest) = events.iter().map(|e| e.time_ms).max() {
+                let keep = retention_ms.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = journal.prune_events(newest.saturating_sub(keep), 10_000);
+            }
+        }
+    }
+}
+
+/// The event of a refusal that is no AWS call at all (the local-only guard, an admin token, a
+/// body that could not be read): kept for the audit log only, under no account, so no
+/// `LookupEvents` ever returns it.
+pub fn record_unattributed(app: &crate::App, record: &AuditRecord) {
+    let row = record::unattributed(app, record);
+    app.trail.event(row);
+}
+
+/// Record the event of an answered call (the response is returned as it was, its body read
+/// first only for the JSON answer of a call that changed something: `responseElements`).
+pub async fn finish(
+    app: &Arc<crate::App>,
+    inc: Arc<crate::Incoming>,
+    proto: crate::auth::Proto,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    use http_body_util::BodyExt;
+    let time_ms = record::now_ms(app);
+    let refusal = app.audit.take(&inc.request_id);
+    let status = resp.status().as_u16();
+    let writes = proto == crate::auth::Proto::Json
+        && record::name(&inc, proto, &[]).is_some_and(|n| !record::read_only(&n.event_name));
+    let (resp, response) = if writes && refusal.is_none() && status < 300 {
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let json = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .filter(|_| bytes.len() <= 100 * 1024);
+        (
+            axum::http::Response::from_parts(parts, axum::body::Body::from(bytes)),
+            json,
+        )
+    } else {
+        (resp, None)
+    };
+    let outcome = Outcome {
+        status,
+        refusal: refusal.as_ref(),
+        response,
+    };
+    let row = record::build(app, &inc, proto, time_ms, &outcome);
+    let durable = !row.read_only && !row.account.is_empty();
+    app.trail.event(row);
+    if durable {
+        let a = app.clone();
+        let flushed = tokio::task::spawn_blocking(move || a.trail.flush()).await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            tracing::error!(request_id = %inc.request_id, "the event of a write could not be made durable");
+        }
+    }
+    resp
+}
