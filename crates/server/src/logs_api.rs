@@ -49,6 +49,13 @@ fn aws_json_error(e: &ApiError, rid: &str) -> Response<Body> {
 }
 
 fn refuse(app: &App, inc: &Incoming, op: &str, e: &ApiError) -> Response<Body> {
+    // The awsJson1_1 services answer every client error, denials included, with HTTP 400
+    // (as DynamoDB and CloudTrail do); the IAM gate builds Bedrock's 403.
+    let mut e = e.clone();
+    if e.code == "AccessDeniedException" {
+        e.status = 400;
+    }
+    let e = &e;
     app.audit.record(AuditRecord::new(
         app.now_unix(),
         &inc.request_id,
