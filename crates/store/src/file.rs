@@ -158,8 +158,9 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
         .map_err(unreadable)?;
     let mut sorted: Vec<&str> = objects.iter().map(String::as_str).collect();
     sorted.sort_by_key(|o| (!o.starts_with("table"), *o));
-    let v2 = app == APPLICATION_ID && version == 2 && sorted == V2_OBJECTS;
-    if sorted == V1_OBJECTS || v2 {
+    // Either layout is ours; an unstamped file with the version-2 tables is a stamped file
+    // whose stamp was lost (adopted like a legacy one).
+    if sorted == V1_OBJECTS || sorted == V2_OBJECTS {
         return Ok(if app == APPLICATION_ID {
             Found::Ours(version)
         } else {

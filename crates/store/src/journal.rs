@@ -588,3 +588,40 @@ mod tests {
         assert!(j.lookup(&q).unwrap().0.is_empty());
     }
 }
+
+#[cfg(test)]
+mod upgrade_tests {
+    use crate::SqliteStore;
+    use bg_gates::{State, Store};
+
+    /// A version-1 file (entities and meta only, stamped 1) opens: its entities are kept, the
+    /// journal tables are added, and it is stamped 2.
+    #[test]
+    fn a_version_1_file_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let path = path.to_str().unwrap();
+        {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '1');",
+            )
+            .unwrap();
+            c.pragma_update(None, "application_id", crate::APPLICATION_ID).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        {
+            let s = SqliteStore::open(path).unwrap();
+            s.apply(&State::default().bootstrap_changes()).unwrap();
+        }
+        let s = SqliteStore::open(path).unwrap();
+        assert!(!State::from_entities(s.load().unwrap()).keys.is_empty());
+        let j = super::Journal::open(path).unwrap();
+        assert_eq!(j.count_events().unwrap(), 0);
+        let c = rusqlite::Connection::open(path).unwrap();
+        let v: i32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2);
+    }
+}
