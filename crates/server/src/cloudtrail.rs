@@ -17,6 +17,7 @@
 //! LookupEvents) answered in the last moment before the kill, while still in the queue (the
 //! writer commits continuously, so typically the last few milliseconds). docs/cloudtrail.md.
 
+pub mod invocation;
 pub mod lookup;
 pub mod record;
 
@@ -38,6 +39,7 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 enum Msg {
     Event(Box<TrailRow>),
     Log(LogRow),
+    S3(invocation::S3Object),
     Flush(SyncSender<Result<(), String>>),
 }
 
@@ -103,6 +105,13 @@ impl Recorder {
         self.send(Msg::Log(row));
     }
 
+    /// An object for the local S3 destination (dropped with an in-memory state: no directory).
+    pub fn s3(&self, object: invocation::S3Object) {
+        if self.journal.dir().is_some() {
+            self.send(Msg::S3(object));
+        }
+    }
+
     /// Wait until everything queued before this call is durable.
     pub fn flush(&self) -> Result<(), String> {
         let Some(tx) = self.tx.lock().clone() else {
@@ -124,9 +133,11 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
         let mut events = Vec::new();
         let mut logs = Vec::new();
         let mut acks = Vec::new();
+        let mut objects = Vec::new();
         let mut take = |m: Msg| match m {
             Msg::Event(e) => events.push(*e),
             Msg::Log(l) => logs.push(l),
+            Msg::S3(o) => objects.push(o),
             Msg::Flush(a) => acks.push(a),
         };
         take(first);
@@ -138,11 +149,19 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
             }
             n += 1;
         }
-        let result = if events.is_empty() && logs.is_empty() {
+        let mut result = if events.is_empty() && logs.is_empty() {
             Ok(())
         } else {
             journal.append(&events, &logs).map_err(|e| e.to_string())
         };
+        if let Some(dir) = journal.dir() {
+            for o in &objects {
+                if let Err(e) = write_s3(dir, o) {
+                    tracing::error!(error = %e, bucket = %o.bucket, key = %o.key, "S3 delivery failed");
+                    result = result.and(Err(e));
+                }
+            }
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, events = events.len(), "journal write failed");
         }
@@ -159,6 +178,26 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
             }
         }
     }
+}
+
+/// `<state dir>/s3/<bucket>/<key>`, gzipped, durable (fsync) before the flush that waits on
+/// it is acknowledged. Bucket and key come from a validated configuration (bucket 3-63
+/// characters; `..` segments refused here so that nothing is written outside `s3/`).
+fn write_s3(dir: &std::path::Path, o: &invocation::S3Object) -> Result<(), String> {
+    use std::io::Write;
+    let bad = |s: &str| s.split('/').any(|seg| seg == ".." || seg == ".") || s.starts_with('/');
+    if bad(&o.bucket) || o.bucket.contains('/') || bad(&o.key) {
+        return Err(format!("refusing to write s3://{}/{}", o.bucket, o.key));
+    }
+    let path = dir.join("s3").join(&o.bucket).join(&o.key);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    gz.write_all(&o.json).map_err(|e| e.to_string())?;
+    let file = gz.finish().map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())
 }
 
 /// The event of a refusal that is no AWS call at all (the local-only guard, an admin token, a
@@ -183,16 +222,52 @@ pub async fn finish(
     let status = resp.status().as_u16();
     let writes = proto == crate::auth::Proto::Json
         && record::name(&inc, proto, &[]).is_some_and(|n| !record::read_only(&n.event_name));
-    let (resp, response) = if writes && refusal.is_none() && status < 300 {
+    let pending = if refusal.is_none() && status == 200 {
+        pending_invocation(app, &inc, time_ms)
+    } else {
+        None
+    };
+    let streamed = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.amazon.eventstream"));
+    let (resp, pending) = match pending {
+        Some(p) if streamed => (log_stream_on_end(app.clone(), p, resp), None),
+        other => (resp, other),
+    };
+    let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
         let (parts, body) = resp.into_parts();
         let bytes = body
             .collect()
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
+        if let Some(p) = pending {
+            let header = |h: &str| {
+                parts
+                    .headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let output = invocation::Output::Body {
+                bytes: bytes.clone(),
+                content_type: parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/json")
+                    .to_string(),
+                header_tokens: (
+                    header("x-amzn-bedrock-input-token-count"),
+                    header("x-amzn-bedrock-output-token-count"),
+                ),
+            };
+            deliver(app, &p, output);
+        }
         let json = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
-            .filter(|_| bytes.len() <= 100 * 1024);
+            .filter(|_| writes && bytes.len() <= 100 * 1024);
         (
             axum::http::Response::from_parts(parts, axum::body::Body::from(bytes)),
             json,
@@ -216,4 +291,106 @@ pub async fn finish(
         }
     }
     resp
+}
+
+/// An admitted model call that the caller's logging configuration asks to log.
+fn pending_invocation(
+    app: &crate::App,
+    inc: &crate::Incoming,
+    time_ms: i64,
+) -> Option<invocation::Pending> {
+    let named = record::name(inc, crate::auth::Proto::Json, &[])?;
+    if !invocation::logged(&named.event_name) {
+        return None;
+    }
+    let noted = inc.trail.get();
+    let caller = noted.caller?;
+    let region = noted.region?;
+    let config = invocation::config(app, &caller.account, &region)?;
+    Some(invocation::Pending {
+        time_ms,
+        account: caller.account.clone(),
+        identity_arn: caller.arn.clone(),
+        request_id: inc.request_id.clone(),
+        operation: named.event_name,
+        model_id: named.label.unwrap_or_default(),
+        inference_region: noted.served_region.filter(|r| *r != region),
+        region,
+        input: inc.body.clone(),
+        input_content_type: inc
+            .header("content-type")
+            .unwrap_or("application/json")
+            .to_string(),
+        config,
+    })
+}
+
+/// Build the record and hand it to each configured destination.
+fn deliver(app: &crate::App, p: &invocation::Pending, output: invocation::Output) {
+    let (rec, objects) = invocation::build(p, output);
+    let text = rec.to_string();
+    if let Some(group) = p
+        .config
+        .pointer("/cloudWatchConfig/logGroupName")
+        .and_then(|g| g.as_str())
+    {
+        app.trail.log(LogRow {
+            account: p.account.clone(),
+            region: p.region.clone(),
+            group: group.to_string(),
+            stream: invocation::STREAM.to_string(),
+            time_ms: p.time_ms,
+            ingest_ms: record::now_ms(app),
+            message: text.clone(),
+        });
+    }
+    if let Some(s3) = p.config.get("s3Config") {
+        let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
+        let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
+        let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
+        app.trail.s3(invocation::S3Object {
+            bucket: bucket.to_string(),
+            key: invocation::s3_key(prefix, &p.account, &p.region, p.time_ms, &name),
+            json: text.into_bytes(),
+        });
+    }
+    for o in objects {
+        app.trail.s3(o);
+    }
+}
+
+/// A stream's body, passed through as it is sent; when it ends (or the client goes away) the
+/// bytes sent make the record's output.
+fn log_stream_on_end(
+    app: Arc<crate::App>,
+    p: invocation::Pending,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    use futures_util::StreamExt;
+    struct OnEnd {
+        app: Arc<crate::App>,
+        pending: Option<invocation::Pending>,
+        sent: Vec<u8>,
+    }
+    impl Drop for OnEnd {
+        fn drop(&mut self) {
+            if let Some(p) = self.pending.take() {
+                let sent = std::mem::take(&mut self.sent);
+                deliver(&self.app, &p, invocation::Output::Stream(sent));
+            }
+        }
+    }
+    let (parts, body) = resp.into_parts();
+    let mut on_end = OnEnd {
+        app,
+        pending: Some(p),
+        sent: Vec::new(),
+    };
+    let stream = body.into_data_stream().map(move |chunk| {
+        if let Ok(b) = &chunk {
+            on_end.sent.extend_from_slice(b);
+        }
+        chunk
+    });
+    axum::http::Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
