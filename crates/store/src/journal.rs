@@ -204,8 +204,7 @@ impl Journal {
     }
 
     /// Append events and log lines in one transaction (durable when this returns). Log lines
-    /// of a group that does not exist create it, as Bedrock's delivery does not (the
-    /// configuration check requires the role, not the group); see `logs_api`.
+    /// of a group that does not exist create it.
     pub fn append(&self, events: &[TrailRow], logs: &[LogRow]) -> Result<(), StoreError> {
         let mut conn = self.writer.lock();
         let tx = conn.transaction().map_err(backend)?;
@@ -240,7 +239,17 @@ impl Journal {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(backend)?;
+            // Delivery creates a group that is not there yet (as Bedrock's console offers to):
+            // a configured destination always receives its records.
+            let mut group = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO log_groups(account, region, name, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(backend)?;
             for l in logs {
+                group
+                    .execute(params![l.account, l.region, l.group, l.time_ms])
+                    .map_err(backend)?;
                 ins.execute(params![
                     l.account,
                     l.region,
