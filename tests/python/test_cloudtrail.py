@@ -300,3 +300,17 @@ def test_retention_drops_events_older_than_90_days(tmp_path):
         assert new in got and old not in got
     finally:
         s.stop()
+
+
+def test_explain_accepts_the_cloudtrail_event_of_a_refusal(srv):
+    from conftest import BIN
+    with pytest.raises(ClientError) as ei:
+        converse(client_for("bedrock-runtime", srv, *NOBODY), NOVA)
+    rid = ei.value.response["ResponseMetadata"]["RequestId"]
+    lk = by_request(srv, rid)["_lookup"]
+    for text in [lk["CloudTrailEvent"], json.dumps(lk["CloudTrailEvent"])]:
+        p = subprocess.run([BIN, "explain", "--json", "-"], input=text, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        e = json.loads(p.stdout)
+        assert e["gate"] == "iam", e
+        assert e["facts"]["principal"] == f"arn:aws:iam::{ACCOUNT}:user/nobody"
