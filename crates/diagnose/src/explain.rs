@@ -1300,7 +1300,8 @@ fn explain_record(e: &Value, catalog: &Catalog) -> Explanation {
         _ => code,
     };
     let message = s("/errorMessage").unwrap_or_default();
-    let text = format!("An error occurred ({code}) when calling the {operation} operation: {message}");
+    let text =
+        format!("An error occurred ({code}) when calling the {operation} operation: {message}");
     explain_hinted(&text, catalog, &hints)
 }
 

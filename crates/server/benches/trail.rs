@@ -27,9 +27,13 @@ fn signed(uri: &str, service: &str, body: &[u8], extra: &[(&str, &str)]) -> http
         .into();
     let mut headers = vec![("host", "127.0.0.1:4950")];
     headers.extend_from_slice(extra);
-    let signable =
-        SignableRequest::new("POST", uri, headers.iter().cloned(), SignableBody::Bytes(body))
-            .unwrap();
+    let signable = SignableRequest::new(
+        "POST",
+        uri,
+        headers.iter().cloned(),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut b = http::Request::builder().method("POST").uri(uri);
     for (k, v) in &headers {
@@ -74,7 +78,7 @@ fn app(dir: &std::path::Path, events: usize) -> std::sync::Arc<bg_server::App> {
         })
         .collect();
     for chunk in rows.chunks(10_000) {
-        journal.append(chunk, &[]).unwrap();
+        journal.append(chunk, &[], false).unwrap();
     }
     let scenario = bg_server::scenario::Scenario::from_toml(
         "[[quota]]\nmodel = \"amazon.nova-lite-v1:0\"\nrpm = 1000000000000\ntpm = 1000000000000\n",
@@ -85,6 +89,7 @@ fn app(dir: &std::path::Path, events: usize) -> std::sync::Arc<bg_server::App> {
 
 fn throughput(
     rt: &tokio::runtime::Runtime,
+    app: &bg_server::App,
     router: &axum::Router,
     n: usize,
 ) -> f64 {
@@ -97,6 +102,8 @@ fn throughput(
         rt.block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
             .unwrap();
     }
+    // Sustained: until every event and record of these calls is committed.
+    app.trail.flush().unwrap();
     n as f64 / start.elapsed().as_secs_f64()
 }
 
@@ -159,7 +166,7 @@ fn main() {
     assert!(seen >= 100_000);
 
     // warm up, then logging off / on, alternating to spread machine noise
-    throughput(&rt, &router, n / 10);
+    throughput(&rt, &app, &router, n / 10);
     let mut off = Vec::new();
     let mut on = Vec::new();
     for round in 0..3 {
@@ -168,7 +175,7 @@ fn main() {
             id: "000000000000/us-east-1".into(),
         }])
         .unwrap();
-        off.push(throughput(&rt, &router, n));
+        off.push(throughput(&rt, &app, &router, n));
         app.write(&[bg_gates::Change::Put(bg_gates::Entity::LoggingConfig(
             bg_gates::state::LoggingConfig {
                 account: "000000000000".into(),
@@ -177,7 +184,7 @@ fn main() {
             },
         ))])
         .unwrap();
-        on.push(throughput(&rt, &router, n));
+        on.push(throughput(&rt, &app, &router, n));
         println!(
             "round {round}: logging off {:.0} req/s, on {:.0} req/s",
             off[round], on[round]

@@ -235,22 +235,33 @@ fn audit_page(app: &App, query: &str) -> Result<serde_json::Value, ApiError> {
             .parse::<usize>()
             .ok()
             .filter(|m| (1..=AUDIT_PAGE).contains(m))
-            .ok_or_else(|| ApiError::validation(format!("max must be a number between 1 and {AUDIT_PAGE}")))?,
+            .ok_or_else(|| {
+                ApiError::validation(format!("max must be a number between 1 and {AUDIT_PAGE}"))
+            })?,
     };
     let failed = |e: String| ApiError::new("InternalServerException", 500, e);
     app.trail.flush().map_err(failed)?;
     let journal = &app.trail.journal;
     let (rows, next) = match param("eventId") {
         Some(id) => (
-            journal.event(id).map_err(|e| failed(e.to_string()))?.into_iter().collect(),
+            journal
+                .event(id)
+                .map_err(|e| failed(e.to_string()))?
+                .into_iter()
+                .collect(),
             None,
         ),
         None => {
             let after = match param("next") {
                 None => None,
-                Some(t) => Some(t.parse::<i64>().map_err(|_| ApiError::validation("next is not a token this route gave"))?),
+                Some(t) => Some(
+                    t.parse::<i64>()
+                        .map_err(|_| ApiError::validation("next is not a token this route gave"))?,
+                ),
             };
-            journal.refusals(after, max).map_err(|e| failed(e.to_string()))?
+            journal
+                .refusals(after, max)
+                .map_err(|e| failed(e.to_string()))?
         }
     };
     // Oldest first within the page (the newest is last, as the in-memory log had it);

@@ -32,7 +32,7 @@ pub use record::{Note, Outcome};
 /// Events (and invocation-log lines) the queue holds before a request waits for the writer.
 pub const QUEUE: usize = 8192;
 /// Most rows per transaction.
-const BATCH: usize = 2048;
+const BATCH: usize = 8192;
 /// Default retention of events: CloudTrail's event history keeps 90 days.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
@@ -40,6 +40,8 @@ enum Msg {
     Event(Box<TrailRow>),
     Log(LogRow),
     S3(invocation::S3Object),
+    /// An admitted call to log: (what the request held, its answer, ingestion time).
+    Invocation(Box<(invocation::Pending, invocation::Output, i64)>),
     Flush(SyncSender<Result<(), String>>),
 }
 
@@ -82,6 +84,9 @@ impl Recorder {
     }
 
     fn send(&self, msg: Msg) {
+        if matches!(&msg, Msg::S3(_)) && self.journal.dir().is_none() {
+            return;
+        }
         let Some(tx) = self.tx.lock().clone() else {
             return;
         };
@@ -107,9 +112,7 @@ impl Recorder {
 
     /// An object for the local S3 destination (dropped with an in-memory state: no directory).
     pub fn s3(&self, object: invocation::S3Object) {
-        if self.journal.dir().is_some() {
-            self.send(Msg::S3(object));
-        }
+        self.send(Msg::S3(object));
     }
 
     /// Wait until everything queued before this call is durable.
@@ -138,6 +141,10 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
             Msg::Event(e) => events.push(*e),
             Msg::Log(l) => logs.push(l),
             Msg::S3(o) => objects.push(o),
+            Msg::Invocation(i) => {
+                let (p, output, ingest_ms) = *i;
+                deliveries(&p, output, ingest_ms, &mut logs, &mut objects);
+            }
             Msg::Flush(a) => acks.push(a),
         };
         take(first);
@@ -149,13 +156,17 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
             }
             n += 1;
         }
+        // A flush waits on this batch: fsync it (see Journal::append).
+        let durable = !acks.is_empty();
         let mut result = if events.is_empty() && logs.is_empty() {
             Ok(())
         } else {
-            journal.append(&events, &logs).map_err(|e| e.to_string())
+            journal
+                .append(&events, &logs, durable)
+                .map_err(|e| e.to_string())
         };
         if let Some(dir) = journal.dir() {
-            for o in &objects {
+            for o in objects.iter() {
                 if let Err(e) = write_s3(dir, o) {
                     tracing::error!(error = %e, bucket = %o.bucket, key = %o.key, "S3 delivery failed");
                     result = result.and(Err(e));
@@ -227,10 +238,10 @@ pub async fn finish(
     } else {
         None
     };
-    let streamed = resp
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.amazon.eventstream"));
+    let streamed = resp.headers().get("content-type").is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/vnd.amazon.eventstream")
+    });
     let (resp, pending) = match pending {
         Some(p) if streamed => (log_stream_on_end(app.clone(), p, resp), None),
         other => (resp, other),
@@ -263,7 +274,7 @@ pub async fn finish(
                     header("x-amzn-bedrock-output-token-count"),
                 ),
             };
-            deliver(app, &p, output);
+            deliver(app, p, output);
         }
         let json = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
@@ -326,21 +337,35 @@ fn pending_invocation(
 }
 
 /// Build the record and hand it to each configured destination.
-fn deliver(app: &crate::App, p: &invocation::Pending, output: invocation::Output) {
-    let (rec, objects) = invocation::build(p, output);
+fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output) {
+    // Building the record (parsing both bodies, serializing it) is the writer's work: the
+    // request only queues what it already holds.
+    app.trail
+        .send(Msg::Invocation(Box::new((p, output, record::now_ms(app)))));
+}
+
+/// The record of an invocation and where it goes (the writer thread's side of [`deliver`]).
+fn deliveries(
+    p: &invocation::Pending,
+    output: invocation::Output,
+    ingest_ms: i64,
+    logs: &mut Vec<LogRow>,
+    objects: &mut Vec<invocation::S3Object>,
+) {
+    let (rec, offloaded) = invocation::build(p, output);
     let text = rec.to_string();
     if let Some(group) = p
         .config
         .pointer("/cloudWatchConfig/logGroupName")
         .and_then(|g| g.as_str())
     {
-        app.trail.log(LogRow {
+        logs.push(LogRow {
             account: p.account.clone(),
             region: p.region.clone(),
             group: group.to_string(),
             stream: invocation::STREAM.to_string(),
             time_ms: p.time_ms,
-            ingest_ms: record::now_ms(app),
+            ingest_ms,
             message: text.clone(),
         });
     }
@@ -348,15 +373,13 @@ fn deliver(app: &crate::App, p: &invocation::Pending, output: invocation::Output
         let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
         let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
-        app.trail.s3(invocation::S3Object {
+        objects.push(invocation::S3Object {
             bucket: bucket.to_string(),
             key: invocation::s3_key(prefix, &p.account, &p.region, p.time_ms, &name),
             json: text.into_bytes(),
         });
     }
-    for o in objects {
-        app.trail.s3(o);
-    }
+    objects.extend(offloaded);
 }
 
 /// A stream's body, passed through as it is sent; when it ends (or the client goes away) the
@@ -376,7 +399,7 @@ fn log_stream_on_end(
         fn drop(&mut self) {
             if let Some(p) = self.pending.take() {
                 let sent = std::mem::take(&mut self.sent);
-                deliver(&self.app, &p, invocation::Output::Stream(sent));
+                deliver(&self.app, p, invocation::Output::Stream(sent));
             }
         }
     }

@@ -471,16 +471,19 @@ fn filter_log_events(
         .get("filterPattern")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let pattern = filter::Pattern::parse(pattern).map_err(|e| {
-        invalid(format!("Invalid filter pattern: {e}"))
-    })?;
+    let pattern = filter::Pattern::parse(pattern)
+        .map_err(|e| invalid(format!("Invalid filter pattern: {e}")))?;
     app.trail.flush().map_err(internal)?;
     let retention = existing_group(app, caller, name)?;
     let limit = limit(body, 10_000, 10_000)?;
-    let streams: Option<Vec<String>> = body
-        .get("logStreamNames")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect());
+    let streams: Option<Vec<String>> =
+        body.get("logStreamNames")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            });
     let stream_prefix = body.get("logStreamNamePrefix").and_then(Value::as_str);
     let mut after = match body.get("nextToken").and_then(Value::as_str) {
         None => 0,

@@ -203,10 +203,22 @@ impl Journal {
         self.dir.as_deref()
     }
 
-    /// Append events and log lines in one transaction (durable when this returns). Log lines
-    /// of a group that does not exist create it.
-    pub fn append(&self, events: &[TrailRow], logs: &[LogRow]) -> Result<(), StoreError> {
+    /// Append events and log lines in one transaction. Log lines of a group that does not
+    /// exist create it.
+    ///
+    /// `durable`: fsync at this commit (`synchronous=FULL`); else `NORMAL`, which in WAL mode
+    /// survives the process being killed (the WAL is written before the commit returns) but
+    /// not a power cut. The next FULL commit of either connection syncs the WAL, and with it
+    /// every commit before it: a flush (or a state write) makes everything before it durable.
+    pub fn append(
+        &self,
+        events: &[TrailRow],
+        logs: &[LogRow],
+        durable: bool,
+    ) -> Result<(), StoreError> {
         let mut conn = self.writer.lock();
+        conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
+            .map_err(backend)?;
         let tx = conn.transaction().map_err(backend)?;
         {
             let mut ins = tx
@@ -277,7 +289,10 @@ impl Journal {
     }
 
     /// Newest first. Returns the page and the cursor of its last event when more may follow.
-    pub fn lookup(&self, q: &TrailQuery) -> Result<(Vec<TrailRow>, Option<(i64, i64)>), StoreError> {
+    pub fn lookup(
+        &self,
+        q: &TrailQuery,
+    ) -> Result<(Vec<TrailRow>, Option<(i64, i64)>), StoreError> {
         let mut sql = format!(
             "SELECT {TRAIL_COLUMNS} FROM trail_events WHERE account = ?1 AND region = ?2 AND time_ms >= ?3 AND time_ms <= ?4"
         );
@@ -567,9 +582,18 @@ mod tests {
     fn lookup_pages_newest_first_through_equal_times() {
         let j = Journal::memory().unwrap();
         let rows: Vec<TrailRow> = (0..25)
-            .map(|i| row(i, if i % 5 == 0 { "Converse" } else { "ListFoundationModels" }))
+            .map(|i| {
+                row(
+                    i,
+                    if i % 5 == 0 {
+                        "Converse"
+                    } else {
+                        "ListFoundationModels"
+                    },
+                )
+            })
             .collect();
-        j.append(&rows, &[]).unwrap();
+        j.append(&rows, &[], true).unwrap();
         let mut q = TrailQuery {
             account: "a".into(),
             region: "us-east-1".into(),
@@ -618,7 +642,8 @@ mod upgrade_tests {
                  INSERT INTO meta VALUES ('schema_version', '1');",
             )
             .unwrap();
-            c.pragma_update(None, "application_id", crate::APPLICATION_ID).unwrap();
+            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+                .unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
         }
         {
@@ -630,7 +655,9 @@ mod upgrade_tests {
         let j = super::Journal::open(path).unwrap();
         assert_eq!(j.count_events().unwrap(), 0);
         let c = rusqlite::Connection::open(path).unwrap();
-        let v: i32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 2);
     }
 }

@@ -128,7 +128,10 @@ pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
         .and_then(|s| {
             Some((
                 s.get("bucketName")?.as_str()?.to_string(),
-                s.get("keyPrefix").and_then(Value::as_str).unwrap_or("").to_string(),
+                s.get("keyPrefix")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             ))
         });
     let mut objects = Vec::new();
@@ -214,12 +217,16 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Valu
         } => {
             let body = serde_json::from_slice::<Value>(&bytes).ok();
             let usage = body.as_ref().and_then(|b| b.get("usage"));
-            let tin = header_tokens
-                .0
-                .or_else(|| usage.and_then(|u| u.get("inputTokens")).and_then(Value::as_u64));
-            let tout = header_tokens
-                .1
-                .or_else(|| usage.and_then(|u| u.get("outputTokens")).and_then(Value::as_u64));
+            let tin = header_tokens.0.or_else(|| {
+                usage
+                    .and_then(|u| u.get("inputTokens"))
+                    .and_then(Value::as_u64)
+            });
+            let tout = header_tokens.1.or_else(|| {
+                usage
+                    .and_then(|u| u.get("outputTokens"))
+                    .and_then(Value::as_u64)
+            });
             (tin, tout, content_type, body)
         }
         Output::Stream(raw) => {
@@ -263,7 +270,12 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Valu
                 }
                 chunks.push(chunk);
             }
-            (tin, tout, "application/json".into(), Some(Value::Array(chunks)))
+            (
+                tin,
+                tout,
+                "application/json".into(),
+                Some(Value::Array(chunks)),
+            )
         }
     }
 }
@@ -309,8 +321,14 @@ mod tests {
         };
         let (r, o) = build(&pending(json!({}), r#"{"messages":[]}"#), out());
         assert!(o.is_empty());
-        assert_eq!(r["input"], json!({"inputContentType": "application/json", "inputTokenCount": 3, "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0}));
-        assert_eq!(r["output"], json!({"outputContentType": "application/json", "outputTokenCount": 4}));
+        assert_eq!(
+            r["input"],
+            json!({"inputContentType": "application/json", "inputTokenCount": 3, "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0})
+        );
+        assert_eq!(
+            r["output"],
+            json!({"outputContentType": "application/json", "outputTokenCount": 4})
+        );
         let cfg = json!({"textDataDeliveryEnabled": true, "s3Config": {"bucketName": "b", "keyPrefix": "p"}});
         let (r, _) = build(&pending(cfg.clone(), r#"{"messages":[]}"#), out());
         assert_eq!(r["input"]["inputBodyJson"], json!({"messages": []}));
@@ -318,7 +336,9 @@ mod tests {
         let (r, o) = build(&pending(cfg, &big), out());
         assert!(r["input"].get("inputBodyJson").is_none());
         let path = r["input"]["inputBodyS3Path"].as_str().unwrap();
-        assert!(path.starts_with("s3://b/p/AWSLogs/1/BedrockModelInvocationLogs/us-east-1/1970/01/01/00/data/"));
+        assert!(path.starts_with(
+            "s3://b/p/AWSLogs/1/BedrockModelInvocationLogs/us-east-1/1970/01/01/00/data/"
+        ));
         assert!(path.ends_with("_input.json.gz"));
         assert_eq!(o.len(), 1);
     }

@@ -27,7 +27,13 @@ fn timestamp_ms(v: &Value, member: &str) -> Result<Option<i64>, ApiError> {
         Value::Number(n) => n
             .as_f64()
             .map(|s| Some((s * 1000.0).floor() as i64))
-            .ok_or_else(|| ApiError::new("SerializationException", 400, format!("{member} is not a timestamp"))),
+            .ok_or_else(|| {
+                ApiError::new(
+                    "SerializationException",
+                    400,
+                    format!("{member} is not a timestamp"),
+                )
+            }),
         _ => Err(ApiError::new(
             "SerializationException",
             400,
@@ -56,7 +62,13 @@ pub fn lookup_events(
     inc: &crate::Incoming,
     body: &Value,
 ) -> Result<Value, ApiError> {
-    app.authorize(caller, inc, crate::auth::Proto::Json, "cloudtrail:LookupEvents", &[])?;
+    app.authorize(
+        caller,
+        inc,
+        crate::auth::Proto::Json,
+        "cloudtrail:LookupEvents",
+        &[],
+    )?;
     let mut q = TrailQuery {
         account: caller.identity.account.clone(),
         region: caller.region.clone(),
@@ -65,7 +77,11 @@ pub fn lookup_events(
     };
     if let Some(attrs) = body.get("LookupAttributes").filter(|v| !v.is_null()) {
         let list = attrs.as_array().ok_or_else(|| {
-            ApiError::new("SerializationException", 400, "LookupAttributes is not a list")
+            ApiError::new(
+                "SerializationException",
+                400,
+                "LookupAttributes is not a list",
+            )
         })?;
         if list.len() > 1 {
             return Err(invalid(
@@ -93,12 +109,14 @@ pub fn lookup_events(
                         ),
                     )
                 })?;
-            let value = value.filter(|v| !v.is_empty() && v.len() <= 2000).ok_or_else(|| {
-                invalid(
-                    "InvalidLookupAttributesException",
-                    "AttributeValue must be between 1 and 2000 characters.",
-                )
-            })?;
+            let value = value
+                .filter(|v| !v.is_empty() && v.len() <= 2000)
+                .ok_or_else(|| {
+                    invalid(
+                        "InvalidLookupAttributesException",
+                        "AttributeValue must be between 1 and 2000 characters.",
+                    )
+                })?;
             q.attribute = Some((column, value.to_string()));
         }
     }
@@ -188,7 +206,10 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_token(&encode_token((1_700_000_000_123, 42))), Some((1_700_000_000_123, 42)));
+        assert_eq!(
+            decode_token(&encode_token((1_700_000_000_123, 42))),
+            Some((1_700_000_000_123, 42))
+        );
         assert_eq!(decode_token("not a token"), None);
         assert_eq!(decode_token(""), None);
     }

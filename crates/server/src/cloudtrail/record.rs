@@ -75,12 +75,18 @@ pub fn note_admitted(
     } else if let Some(p) = target.profile {
         (
             "AWS::Bedrock::InferenceProfile",
-            format!("arn:aws:bedrock:{region}:{account}:inference-profile/{}", p.id),
+            format!(
+                "arn:aws:bedrock:{region}:{account}:inference-profile/{}",
+                p.id
+            ),
         )
     } else {
         (
             "AWS::Bedrock::Model",
-            format!("arn:aws:bedrock:{region}::foundation-model/{}", target.model.id),
+            format!(
+                "arn:aws:bedrock:{region}::foundation-model/{}",
+                target.model.id
+            ),
         )
     };
     inc.trail.admitted(resource, serving_region.cloned());
@@ -282,7 +288,8 @@ fn request_parameters(inc: &Incoming, named: &Named, params: &[(String, String)]
     if named.proto == Proto::Query {
         return query_parameters(params);
     }
-    let model_call = named.event_source == "bedrock.amazonaws.com" && read_only(&named.event_name)
+    let model_call = named.event_source == "bedrock.amazonaws.com"
+        && read_only(&named.event_name)
         && (named.event_name.starts_with("Converse")
             || named.event_name.starts_with("Invoke")
             || named.event_name == "CountTokens"
@@ -334,7 +341,9 @@ fn resource_of_label(label: &str, region: &str, account: &str) -> (&'static str,
         };
         return (kind, label.to_string());
     }
-    let geo = ["us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov."];
+    let geo = [
+        "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.",
+    ];
     if geo.iter().any(|g| label.starts_with(g)) {
         (
             "AWS::Bedrock::InferenceProfile",
@@ -382,13 +391,7 @@ fn diagnosis(r: &AuditRecord) -> Option<String> {
 }
 
 /// The event of one answered call.
-pub fn build(
-    app: &App,
-    inc: &Incoming,
-    proto: Proto,
-    time_ms: i64,
-    outcome: &Outcome,
-) -> TrailRow {
+pub fn build(app: &App, inc: &Incoming, proto: Proto, time_ms: i64, outcome: &Outcome) -> TrailRow {
     let params = if proto == Proto::Query {
         if inc.method == axum::http::Method::GET {
             crate::query::form_pairs(&inc.query)
@@ -406,7 +409,10 @@ pub fn build(
         };
     };
     let caller = noted.caller.clone().or_else(|| identity_of_key(app, inc));
-    let account = caller.as_ref().map(|c| c.account.clone()).unwrap_or_default();
+    let account = caller
+        .as_ref()
+        .map(|c| c.account.clone())
+        .unwrap_or_default();
     let region = if named.event_source == "iam.amazonaws.com" {
         // IAM is global: CloudTrail records its events in us-east-1.
         "us-east-1".to_string()
@@ -566,10 +572,24 @@ mod tests {
 
     #[test]
     fn model_calls_are_read_only_and_writes_are_not() {
-        for n in ["Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream", "GetCallerIdentity", "ListFoundationModels", "LookupEvents"] {
+        for n in [
+            "Converse",
+            "ConverseStream",
+            "InvokeModel",
+            "InvokeModelWithResponseStream",
+            "GetCallerIdentity",
+            "ListFoundationModels",
+            "LookupEvents",
+        ] {
             assert!(read_only(n), "{n}");
         }
-        for n in ["CreateUser", "AssumeRole", "PutModelInvocationLoggingConfiguration", "CreateLogGroup", "PutRetentionPolicy"] {
+        for n in [
+            "CreateUser",
+            "AssumeRole",
+            "PutModelInvocationLoggingConfiguration",
+            "CreateLogGroup",
+            "PutRetentionPolicy",
+        ] {
             assert!(!read_only(n), "{n}");
         }
     }

@@ -251,9 +251,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
 
 /// `$.a.b[0].c` into steps.
 fn path(text: &str) -> Result<Vec<Step>, String> {
-    let rest = text
-        .strip_prefix('$')
-        .ok_or("a selector starts with $")?;
+    let rest = text.strip_prefix('$').ok_or("a selector starts with $")?;
     let mut steps = Vec::new();
     for part in rest.split('.').skip(1) {
         let (key, mut idx) = match part.find('[') {
@@ -268,7 +266,9 @@ fn path(text: &str) -> Result<Vec<Step>, String> {
         }
         while let Some(r) = idx.strip_prefix('[') {
             let (n, tail) = r.split_once(']').ok_or("unclosed [")?;
-            steps.push(Step::Index(n.parse().map_err(|_| format!("bad index {n}"))?));
+            steps.push(Step::Index(
+                n.parse().map_err(|_| format!("bad index {n}"))?,
+            ));
             idx = tail;
         }
     }
@@ -315,15 +315,11 @@ impl Parser<'_> {
             }
             Some(Tok::Path(p)) => {
                 self.i += 1;
-                let word = |t: Option<&Tok>, w: &str| {
-                    matches!(t, Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
-                };
+                let word = |t: Option<&Tok>, w: &str| matches!(t, Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w));
                 if word(self.t.get(self.i), "IS") {
                     let value = match self.t.get(self.i + 1) {
                         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("NULL") => Operand::Null,
-                        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => {
-                            Operand::Bool(true)
-                        }
+                        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => Operand::Bool(true),
                         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => {
                             Operand::Bool(false)
                         }
@@ -443,10 +439,14 @@ mod tests {
         assert!(m(r#"{ $.modelId != "anthropic*" }"#));
         assert!(m(r#"{ $.input.inputTokenCount > 10 }"#));
         assert!(!m(r#"{ $.input.inputTokenCount >= 13 }"#));
-        assert!(m(r#"{ ($.operation = "Converse" || $.operation = "InvokeModel") && $.tags[1] = "b" }"#));
+        assert!(m(
+            r#"{ ($.operation = "Converse" || $.operation = "InvokeModel") && $.tags[1] = "b" }"#
+        ));
         assert!(m(r#"{ $.missing NOT EXISTS }"#));
         assert!(!m(r#"{ $.modelId = "x" && $.operation = "Converse" }"#));
-        assert!(!Pattern::parse(r#"{ $.a = "x" }"#).unwrap().matches("not json"));
+        assert!(!Pattern::parse(r#"{ $.a = "x" }"#)
+            .unwrap()
+            .matches("not json"));
     }
 
     #[test]
