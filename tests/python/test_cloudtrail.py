@@ -314,3 +314,18 @@ def test_explain_accepts_the_cloudtrail_event_of_a_refusal(srv):
         e = json.loads(p.stdout)
         assert e["gate"] == "iam", e
         assert e["facts"]["principal"] == f"arn:aws:iam::{ACCOUNT}:user/nobody"
+
+
+def test_openai_route_calls_are_events(srv):
+    from test_openai import GPT20, post
+    body = json.dumps({"model": GPT20, "messages": [{"role": "user", "content": "secret prompt"}]}).encode()
+    ok = post(srv, body, *DEV)
+    no = post(srv, body, *NOBODY)
+    assert (ok[0], no[0]) == (200, 403)
+    for (_, headers, _), denied in [(ok, False), (no, True)]:
+        ev = by_request(srv, headers["x-amzn-requestid"])
+        assert (ev["eventSource"], ev["eventName"], ev["readOnly"]) == (
+            "bedrock.amazonaws.com", "CreateChatCompletion", True)
+        assert ev["requestParameters"] == {"model": GPT20}
+        assert ("errorCode" in ev) == denied
+        assert "secret prompt" not in json.dumps(ev, default=str)

@@ -286,6 +286,9 @@ const PARAMS_MAX: usize = 100 * 1024;
 
 fn request_parameters(inc: &Incoming, named: &Named, params: &[(String, String)]) -> Value {
     if named.proto == Proto::Query {
+        if inc.body.len() + inc.query.len() > PARAMS_MAX {
+            return Value::Null;
+        }
         return query_parameters(params);
     }
     let model_call = named.event_source == "bedrock.amazonaws.com"
