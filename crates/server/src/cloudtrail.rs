@@ -131,7 +131,7 @@ impl Recorder {
 /// Drain the queue in batches until every sender is gone. A failed batch is reported to the
 /// flushes that wait on it (a state write then fails rather than get ahead of lost events).
 fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomic::AtomicI64) {
-    let mut batches = 0u64;
+    let mut last_prune: Option<std::time::Instant> = None;
     while let Ok(first) = rx.recv() {
         let mut events = Vec::new();
         let mut logs = Vec::new();
@@ -179,10 +179,11 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
         for a in acks {
             let _ = a.send(result.clone());
         }
-        // Retention: a bounded delete every 64 batches, against the newest event's clock
-        // (the gate clock, which tests advance).
-        batches += 1;
-        if batches % 64 == 1 {
+        // Retention: a bounded delete at most every 10 seconds (it scans by time), against
+        // the newest event's clock (the gate clock, which tests advance).
+        let due = last_prune.is_none_or(|t: std::time::Instant| t.elapsed().as_secs() >= 10);
+        if due && !events.is_empty() {
+            last_prune = Some(std::time::Instant::now());
             if let Some(newest) = events.iter().map(|e| e.time_ms).max() {
                 let keep = retention_ms.load(std::sync::atomic::Ordering::Relaxed);
                 let _ = journal.prune_events(newest.saturating_sub(keep), 10_000);

@@ -297,7 +297,9 @@ impl Journal {
             "SELECT {TRAIL_COLUMNS} FROM trail_events WHERE account = ?1 AND region = ?2 AND time_ms >= ?3 AND time_ms <= ?4"
         );
         let (after_t, after_s) = q.after.unwrap_or((i64::MAX, i64::MAX));
-        sql.push_str(" AND (time_ms < ?5 OR (time_ms = ?5 AND seq < ?6))");
+        // The cursor bounds the index range from above (`time_ms <= ?4`), so a deep page seeks
+        // to its place instead of scanning the pages before it; ties are cut by `seq`.
+        sql.push_str(" AND (time_ms < ?5 OR seq < ?6)");
         let value = match &q.attribute {
             Some((col, v)) => {
                 // The column comes from ATTRIBUTE_COLUMNS, never from the request.
@@ -322,7 +324,7 @@ impl Journal {
                     q.account,
                     q.region,
                     q.start_ms.unwrap_or(i64::MIN),
-                    q.end_ms.unwrap_or(i64::MAX),
+                    q.end_ms.unwrap_or(i64::MAX).min(after_t),
                     after_t,
                     after_s,
                     value,
