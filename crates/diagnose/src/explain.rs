@@ -1283,9 +1283,11 @@ fn explain_record(e: &Value, catalog: &Catalog) -> Explanation {
     };
     let operation = s("/eventName").unwrap_or_default();
     let Some(code) = s("/errorCode") else {
-        let mut f = Facts::default();
-        f.principal = hints.principal;
-        f.region = hints.region;
+        let f = Facts {
+            principal: hints.principal,
+            region: hints.region,
+            ..Facts::default()
+        };
         return out(
             None,
             format!("the CloudTrail event records a {operation} call that succeeded: no gate refused it"),

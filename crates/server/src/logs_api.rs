@@ -163,7 +163,7 @@ fn authorize(
 }
 
 /// `logGroupName`: 1-512 of `[\.\-_/#A-Za-z0-9]` (service model pattern).
-fn group_name<'b>(body: &'b Value, required: bool) -> Result<Option<&'b str>, ApiError> {
+fn group_name(body: &Value, required: bool) -> Result<Option<&str>, ApiError> {
     let name = body
         .get("logGroupName")
         .and_then(Value::as_str)

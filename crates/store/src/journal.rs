@@ -82,6 +82,9 @@ pub struct TrailQuery {
     pub limit: usize,
 }
 
+/// A page of events and the cursor (time, seq) of its last one when more may follow.
+pub type TrailPage = (Vec<TrailRow>, Option<(i64, i64)>);
+
 /// LookupEvents' attribute keys and the column each reads.
 pub const ATTRIBUTE_COLUMNS: &[(&str, &str)] = &[
     ("EventId", "event_id"),
@@ -289,10 +292,7 @@ impl Journal {
     }
 
     /// Newest first. Returns the page and the cursor of its last event when more may follow.
-    pub fn lookup(
-        &self,
-        q: &TrailQuery,
-    ) -> Result<(Vec<TrailRow>, Option<(i64, i64)>), StoreError> {
+    pub fn lookup(&self, q: &TrailQuery) -> Result<TrailPage, StoreError> {
         let mut sql = format!(
             "SELECT {TRAIL_COLUMNS} FROM trail_events WHERE account = ?1 AND region = ?2 AND time_ms >= ?3 AND time_ms <= ?4"
         );
