@@ -329,3 +329,17 @@ def test_openai_route_calls_are_events(srv):
         assert ev["requestParameters"] == {"model": GPT20}
         assert ("errorCode" in ev) == denied
         assert "secret prompt" not in json.dumps(ev, default=str)
+
+
+def test_retention_is_configurable(tmp_path):
+    (tmp_path / "trail.toml").write_text(SCENARIO)
+    s = Server(tmp_path / "state.db", tmp_path / "trail.toml", extra=["--event-retention-days", "7"])
+    try:
+        rt = client_for("bedrock-runtime", s, *DEV)
+        old = converse(rt, NOVA)["ResponseMetadata"]["RequestId"]
+        s.admin("/_bedrock-gates/clock?advance=" + str(6 * 86400), method="POST")
+        assert old in {e["requestID"] for e in events(s)}
+        s.admin("/_bedrock-gates/clock?advance=" + str(2 * 86400), method="POST")
+        assert old not in {e["requestID"] for e in events(s)}
+    finally:
+        s.stop()
