@@ -353,8 +353,7 @@ fn deliveries(
     logs: &mut Vec<LogRow>,
     objects: &mut Vec<invocation::S3Object>,
 ) {
-    let (rec, offloaded) = invocation::build(p, output);
-    let text = rec.to_string();
+    let (text, offloaded) = invocation::build(p, output);
     if let Some(group) = p
         .config
         .pointer("/cloudWatchConfig/logGroupName")

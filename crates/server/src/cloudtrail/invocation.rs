@@ -118,8 +118,57 @@ pub struct S3Object {
     pub json: Vec<u8>,
 }
 
-/// The record, and the S3 objects it needs (offloaded bodies, the S3 destination's copy).
-pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
+/// A body as the record carries it: the request's or answer's own JSON text (spliced in as
+/// it is: no parse into a tree, no re-serialization), or a value built here.
+enum Body {
+    Raw(bytes::Bytes),
+    Value(Value),
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        match self {
+            Body::Raw(b) => b.len(),
+            Body::Value(v) => v.to_string().len(),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Body::Raw(b) => String::from_utf8_lossy(b).into_owned(),
+            Body::Value(v) => v.to_string(),
+        }
+    }
+}
+
+/// Raw bytes that are one JSON value (checked without building it).
+fn raw_json(b: &bytes::Bytes) -> Option<Body> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(b)
+        .ok()
+        .map(|_| Body::Raw(b.clone()))
+}
+
+#[derive(serde::Deserialize)]
+struct Usage {
+    #[serde(rename = "inputTokens")]
+    input: Option<u64>,
+    #[serde(rename = "outputTokens")]
+    output: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct WithUsage {
+    usage: Option<Usage>,
+}
+
+#[derive(serde::Deserialize)]
+struct WithMetadata {
+    #[serde(rename = "requestMetadata")]
+    metadata: Option<Map<String, Value>>,
+}
+
+/// The record (one JSON text), and the S3 objects it needs (offloaded bodies).
+pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let cfg = &p.config;
     let text = flag(cfg, "textDataDeliveryEnabled");
     let large = cfg
@@ -135,10 +184,17 @@ pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
             ))
         });
     let mut objects = Vec::new();
-    let mut offload = |side: &str, body: &Value, out: &mut Map<String, Value>| {
-        let bytes = body.to_string().into_bytes();
-        if bytes.len() <= INLINE_MAX {
-            out.insert(format!("{side}BodyJson"), body.clone());
+    // Placeholders the bodies replace in the serialized record: a fresh nonce, so that no
+    // text of the caller's (a header, metadata, a prompt) can stand for one.
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let mut slots: Vec<(String, String)> = Vec::new();
+    let mut place = |side: &'static str, body: Body, out: &mut Map<String, Value>| {
+        if body.len() <= INLINE_MAX {
+            out.insert(
+                format!("{side}BodyJson"),
+                json!(format!("\u{1}{side}-{nonce}\u{1}")),
+            );
+            slots.push((format!("\"\\u0001{side}-{nonce}\\u0001\""), body.text()));
             return;
         }
         if let Some((bucket, prefix)) = &large {
@@ -151,7 +207,7 @@ pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
             objects.push(S3Object {
                 bucket: bucket.clone(),
                 key,
-                json: bytes,
+                json: body.text().into_bytes(),
             });
         }
     };
@@ -162,16 +218,23 @@ pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
     let (tokens_in, tokens_out, out_type, out_body) = read_output(output);
     output_m.insert("outputContentType".into(), json!(out_type));
     if text {
-        if let Ok(mut body) = serde_json::from_slice::<Value>(&p.input) {
-            if !flag(cfg, "imageDataDeliveryEnabled") {
-                strip_images(&mut body);
-            }
-            offload("input", &body, &mut input);
+        let images =
+            !flag(cfg, "imageDataDeliveryEnabled") && p.input.windows(7).any(|w| w == b"\"image\"");
+        let body = if images {
+            serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
+                strip_images(&mut v);
+                Body::Value(v)
+            })
+        } else {
+            raw_json(&p.input)
+        };
+        if let Some(body) = body {
+            place("input", body, &mut input);
         }
         let embedding = p.model_id.contains("embed");
         if let Some(body) = out_body {
             if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
-                offload("output", &body, &mut output_m);
+                place("output", body, &mut output_m);
             }
         }
     }
@@ -199,35 +262,41 @@ pub fn build(p: &Pending, output: Output) -> (Value, Vec<S3Object>) {
     if let Some(r) = &p.inference_region {
         record["inferenceRegion"] = json!(r);
     }
-    if let Ok(req) = serde_json::from_slice::<Value>(&p.input) {
-        if let Some(md) = req.get("requestMetadata").filter(|m| m.is_object()) {
-            record["requestMetadata"] = md.clone();
-        }
+    if let Ok(WithMetadata { metadata: Some(md) }) = serde_json::from_slice(&p.input) {
+        record["requestMetadata"] = Value::Object(md);
     }
-    (record, objects)
+    let mut line = record.to_string();
+    // Find every slot in the record as serialized, then splice from the last one back, so a
+    // body's own text is never searched.
+    let mut found: Vec<(usize, usize, String)> = slots
+        .into_iter()
+        .filter_map(|(quoted, body)| line.find(&quoted).map(|at| (at, quoted.len(), body)))
+        .collect();
+    found.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    for (at, len, body) in found {
+        line.replace_range(at..at + len, &body);
+    }
+    (line, objects)
 }
 
 /// (input tokens, output tokens, content type, body) of an answer.
-fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Value>) {
+fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body>) {
     match output {
         Output::Body {
             bytes,
             content_type,
             header_tokens,
         } => {
-            let body = serde_json::from_slice::<Value>(&bytes).ok();
-            let usage = body.as_ref().and_then(|b| b.get("usage"));
-            let tin = header_tokens.0.or_else(|| {
-                usage
-                    .and_then(|u| u.get("inputTokens"))
-                    .and_then(Value::as_u64)
-            });
-            let tout = header_tokens.1.or_else(|| {
-                usage
-                    .and_then(|u| u.get("outputTokens"))
-                    .and_then(Value::as_u64)
-            });
-            (tin, tout, content_type, body)
+            let usage = serde_json::from_slice::<WithUsage>(&bytes)
+                .ok()
+                .and_then(|w| w.usage);
+            let tin = header_tokens
+                .0
+                .or_else(|| usage.as_ref().and_then(|u| u.input));
+            let tout = header_tokens
+                .1
+                .or_else(|| usage.as_ref().and_then(|u| u.output));
+            (tin, tout, content_type, raw_json(&bytes))
         }
         Output::Stream(raw) => {
             let mut dec = bg_eventstream::Decoder::new();
@@ -274,7 +343,7 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Valu
                 tin,
                 tout,
                 "application/json".into(),
-                Some(Value::Array(chunks)),
+                Some(Body::Value(Value::Array(chunks))),
             )
         }
     }
@@ -319,7 +388,9 @@ mod tests {
             content_type: "application/json".into(),
             header_tokens: (None, None),
         };
-        let (r, o) = build(&pending(json!({}), r#"{"messages":[]}"#), out());
+        let parsed =
+            |(r, o): (String, Vec<S3Object>)| (serde_json::from_str::<Value>(&r).unwrap(), o);
+        let (r, o) = parsed(build(&pending(json!({}), r#"{"messages":[]}"#), out()));
         assert!(o.is_empty());
         assert_eq!(
             r["input"],
@@ -330,10 +401,10 @@ mod tests {
             json!({"outputContentType": "application/json", "outputTokenCount": 4})
         );
         let cfg = json!({"textDataDeliveryEnabled": true, "s3Config": {"bucketName": "b", "keyPrefix": "p"}});
-        let (r, _) = build(&pending(cfg.clone(), r#"{"messages":[]}"#), out());
+        let (r, _) = parsed(build(&pending(cfg.clone(), r#"{"messages": [ ]}"#), out()));
         assert_eq!(r["input"]["inputBodyJson"], json!({"messages": []}));
         let big = format!(r#"{{"messages":"{}"}}"#, "x".repeat(INLINE_MAX));
-        let (r, o) = build(&pending(cfg, &big), out());
+        let (r, o) = parsed(build(&pending(cfg, &big), out()));
         assert!(r["input"].get("inputBodyJson").is_none());
         let path = r["input"]["inputBodyS3Path"].as_str().unwrap();
         assert!(path.starts_with(
