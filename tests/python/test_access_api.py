@@ -700,6 +700,11 @@ def test_logging_configuration_round_trip_with_cli(srv):
         "imageDataDeliveryEnabled": False,
         "embeddingDataDeliveryEnabled": True,
     }
+    # Issue 13: the role must exist and trust bedrock.amazonaws.com (else AWS refuses it).
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    assert cli(srv, "iam", "create-role", "--role-name", "BedrockLogging", "--assume-role-policy-document",
+               json.dumps(trust), who=FRESH)[0] == 0
     assert cli(srv, "bedrock", "put-model-invocation-logging-configuration",
                "--logging-config", json.dumps(config), who=FRESH) == (0, "", "")
     assert cli_json(srv, "bedrock", "get-model-invocation-logging-configuration", who=FRESH) == {"loggingConfig": config}

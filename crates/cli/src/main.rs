@@ -38,6 +38,9 @@ enum Command {
         /// Milliseconds between streamed frames (default: as fast as possible).
         #[arg(long, default_value_t = 0)]
         stream_pace_ms: u64,
+        /// Days CloudTrail events are kept (CloudTrail's event history keeps 90).
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36500))]
+        event_retention_days: i64,
         /// Model-access mode of the default account and of every scenario account that does not
         /// set `access_mode`: automatic (AWS since 2025) or console (request access per Region).
         /// Stored: a later start without the flag keeps it.
@@ -216,6 +219,7 @@ fn main() -> Result<()> {
             state,
             scenario,
             stream_pace_ms,
+            event_retention_days,
             access_mode,
             allowed_hosts,
             tls,
@@ -227,6 +231,7 @@ fn main() -> Result<()> {
                 state,
                 scenario,
                 stream_pace_ms,
+                event_retention_days,
                 access_mode,
                 allowed_hosts,
             },
@@ -538,6 +543,7 @@ struct ServeArgs {
     state: Option<String>,
     scenario: Option<PathBuf>,
     stream_pace_ms: u64,
+    event_retention_days: i64,
     access_mode: Option<String>,
     allowed_hosts: Vec<String>,
 }
@@ -583,6 +589,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         state,
         scenario,
         stream_pace_ms,
+        event_retention_days,
         access_mode,
         allowed_hosts,
     } = args;
@@ -606,8 +613,11 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
     for notice in store.notices() {
         eprintln!("bedrock-gates: {notice}");
     }
-    let app = bg_server::App::new(Box::new(store), scenario.as_ref())?;
+    // CloudTrail events and CloudWatch Logs: tables of the same state file, own connections.
+    let journal = bg_store::Journal::open(&state_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = bg_server::App::with_journal(Box::new(store), journal, scenario.as_ref())?;
     app.set_stream_pace_ms(stream_pace_ms);
+    app.trail.set_retention_days(event_retention_days);
     let tls = tls_setup(&tls_args, &state_path, &host)?;
     let limits = bg_server::listen::Limits {
         header_timeout: std::time::Duration::from_secs(limit_args.header_timeout_secs),

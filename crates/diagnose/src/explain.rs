@@ -1238,7 +1238,73 @@ pub fn explain_call(
 }
 
 pub fn explain_with(input: &str, catalog: &Catalog) -> Explanation {
+    if let Some(e) = cloudtrail_record(input) {
+        return explain_record(&e, catalog);
+    }
     explain_hinted(input, catalog, &Hints::default())
+}
+
+/// A CloudTrail record in `input`: the record's JSON, the `CloudTrailEvent` string of a
+/// LookupEvents event (as JSON text or as the quoted string), a LookupEvents event, or a whole
+/// LookupEvents answer (its first refused event).
+fn cloudtrail_record(input: &str) -> Option<Value> {
+    let v: Value = serde_json::from_str(input.trim()).ok()?;
+    let is_record = |v: &Value| v.get("eventName").is_some() && v.get("eventSource").is_some();
+    let from = |v: Value| -> Option<Value> {
+        match v {
+            Value::String(s) => serde_json::from_str::<Value>(&s).ok().filter(is_record),
+            v if is_record(&v) => Some(v),
+            v => v
+                .get("CloudTrailEvent")
+                .and_then(Value::as_str)
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .filter(is_record),
+        }
+    };
+    if let Some(events) = v.get("Events").and_then(Value::as_array) {
+        let records: Vec<Value> = events.iter().cloned().filter_map(from).collect();
+        return records
+            .iter()
+            .find(|r| r.get("errorCode").is_some())
+            .or(records.first())
+            .cloned();
+    }
+    from(v)
+}
+
+/// A CloudTrail record's refusal: its error code and message, with who called, where and
+/// which model as the record says, through the same rules as pasted text.
+fn explain_record(e: &Value, catalog: &Catalog) -> Explanation {
+    let s = |p: &str| e.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let hints = Hints {
+        principal: s("/userIdentity/arn"),
+        region: s("/awsRegion"),
+        model: s("/requestParameters/modelId").or_else(|| s("/requestParameters/modelIdentifier")),
+    };
+    let operation = s("/eventName").unwrap_or_default();
+    let Some(code) = s("/errorCode") else {
+        let f = Facts {
+            principal: hints.principal,
+            region: hints.region,
+            ..Facts::default()
+        };
+        return out(
+            None,
+            format!("the CloudTrail event records a {operation} call that succeeded: no gate refused it"),
+            f,
+            "Nothing to fix; explain the event of a refused call (one with errorCode).",
+            None,
+        );
+    };
+    // CloudTrail writes Bedrock's IAM denials as `AccessDenied`; the client saw the exception.
+    let code = match (code.as_str(), s("/eventSource").as_deref()) {
+        ("AccessDenied", Some("bedrock.amazonaws.com")) => "AccessDeniedException".to_string(),
+        _ => code,
+    };
+    let message = s("/errorMessage").unwrap_or_default();
+    let text =
+        format!("An error occurred ({code}) when calling the {operation} operation: {message}");
+    explain_hinted(&text, catalog, &hints)
 }
 
 fn explain_hinted(input: &str, catalog: &Catalog, hints: &Hints) -> Explanation {
@@ -2469,4 +2535,46 @@ pub fn render(e: &Explanation, style: crate::style::Style) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod cloudtrail_tests {
+    use super::*;
+
+    const DENIED: &str = "User: arn:aws:iam::111111111111:user/nobody is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 because no identity-based policy allows the bedrock:InvokeModel action";
+
+    fn record() -> Value {
+        json!({"eventVersion": "1.11", "eventSource": "bedrock.amazonaws.com", "eventName": "Converse",
+               "awsRegion": "us-east-1", "errorCode": "AccessDenied", "errorMessage": DENIED,
+               "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/nobody"},
+               "requestParameters": {"modelId": "amazon.nova-lite-v1:0"}})
+    }
+
+    #[test]
+    fn a_cloudtrail_record_in_every_shape_names_its_gate() {
+        let rec = record();
+        let inner = rec.to_string();
+        let shapes = [
+            inner.clone(),
+            Value::String(inner.clone()).to_string(),
+            json!({"EventId": "x", "CloudTrailEvent": inner}).to_string(),
+            json!({"Events": [{"CloudTrailEvent": inner}]}).to_string(),
+        ];
+        for s in shapes {
+            let e = explain(&s);
+            assert_eq!(e.gate, Some(Gate::Iam), "{s}");
+            assert_eq!(e.facts.region.as_deref(), Some("us-east-1"));
+            assert_eq!(e.facts.error_code.as_deref(), Some("AccessDeniedException"));
+        }
+        assert_eq!(explain(&inner).to_json(), explain(&format!("An error occurred (AccessDeniedException) when calling the Converse operation: {DENIED}")).to_json());
+    }
+
+    #[test]
+    fn an_admitted_event_has_no_gate() {
+        let mut rec = record();
+        rec.as_object_mut().unwrap().remove("errorCode");
+        let e = explain(&rec.to_string());
+        assert_eq!(e.gate, None);
+        assert!(e.cause.contains("succeeded"), "{}", e.cause);
+    }
 }

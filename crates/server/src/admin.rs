@@ -221,6 +221,81 @@ pub fn check_token(expected: &str, headers: &HeaderMap) -> Result<(), ApiError> 
 /// of large records is still one bounded answer (see audit.rs for the per-record bound).
 pub const AUDIT_PAGE: usize = 1000;
 
+/// `GET /_bedrock-gates/audit[?max=N][&next=TOKEN][&eventId=ID]`: the refusals, newest first,
+/// from the journal (they survive restarts), each its diagnosis next to its CloudTrail event:
+/// `{"records": [{time (ISO-8601 UTC), request_id, operation, error, status, message, gate,
+/// reason, fix, eventId, event}], "nextToken"}`. `eventId` returns that one event's record
+/// (a refusal with its diagnosis, or an admitted call with none).
+fn audit_page(app: &App, query: &str) -> Result<serde_json::Value, ApiError> {
+    let params = crate::query::form_pairs(query);
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let max = match param("max") {
+        None => AUDIT_PAGE,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|m| (1..=AUDIT_PAGE).contains(m))
+            .ok_or_else(|| {
+                ApiError::validation(format!("max must be a number between 1 and {AUDIT_PAGE}"))
+            })?,
+    };
+    let failed = |e: String| ApiError::new("InternalServerException", 500, e);
+    app.trail.flush().map_err(failed)?;
+    let journal = &app.trail.journal;
+    let (rows, next) = match param("eventId") {
+        Some(id) => (
+            journal
+                .event(id)
+                .map_err(|e| failed(e.to_string()))?
+                .into_iter()
+                .collect(),
+            None,
+        ),
+        None => {
+            let after = match param("next") {
+                None => None,
+                Some(t) => Some(
+                    t.parse::<i64>()
+                        .map_err(|_| ApiError::validation("next is not a token this route gave"))?,
+                ),
+            };
+            journal
+                .refusals(after, max)
+                .map_err(|e| failed(e.to_string()))?
+        }
+    };
+    // Oldest first within the page (the newest is last, as the in-memory log had it);
+    // nextToken leads to older refusals.
+    let records: Vec<serde_json::Value> = rows.iter().rev().map(audit_record).collect();
+    let mut out = serde_json::json!({ "records": records });
+    if let Some(n) = next {
+        out["nextToken"] = serde_json::json!(n.to_string());
+    }
+    Ok(out)
+}
+
+fn audit_record(r: &bg_store::TrailRow) -> serde_json::Value {
+    let event: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+    let d: serde_json::Value = r
+        .diagnosis
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    serde_json::json!({
+        "time": crate::cloudtrail::record::iso(r.time_ms),
+        "request_id": event.get("requestID"),
+        "operation": d.get("operation").cloned().unwrap_or_else(|| serde_json::json!(r.event_name)),
+        "error": d.get("error"),
+        "status": d.get("status"),
+        "message": d.get("message"),
+        "gate": d.get("gate"),
+        "reason": d.get("reason"),
+        "fix": d.get("fix"),
+        "eventId": r.event_id,
+        "event": event,
+    })
+}
+
 pub fn admin(
     app: &App,
     method: &Method,
@@ -252,12 +327,10 @@ pub fn admin(
                 }
             }
         }
-        (&Method::GET, "/_bedrock-gates/audit") => {
-            let mut records = app.audit.records();
-            let cut = records.len().saturating_sub(AUDIT_PAGE);
-            records.drain(..cut);
-            serde_json::json!({ "records": records })
-        }
+        (&Method::GET, "/_bedrock-gates/audit") => match audit_page(app, query) {
+            Ok(v) => v,
+            Err(e) => return crate::error::json_error(&e, request_id),
+        },
         (&Method::GET, "/_bedrock-gates/invocations") => {
             serde_json::json!({ "invocations": app.invocations.records() })
         }

@@ -1,6 +1,7 @@
-//! The audit log: every refusal with its diagnosis (which gate, why, the fix), kept in memory
-//! (a bounded ring) and readable at `GET /_bedrock-gates/audit`.
-//! (See `admin` for the routes that read it.)
+//! The audit log: every refusal with its diagnosis (which gate, why, the fix). A refusal is
+//! handed here while its request is answered ([`Audit::record`]); when the request ends, its
+//! CloudTrail event takes the diagnosis along ([`Audit::take`]) and both are stored in the
+//! journal, readable at `GET /_bedrock-gates/audit` (see `admin`) and joined by `eventID`.
 
 use crate::error::ApiError;
 use bg_gates::Deny;
@@ -86,8 +87,15 @@ pub struct Log<T> {
     ring: Mutex<VecDeque<T>>,
 }
 
-/// The refusals, each with its diagnosis.
-pub type Audit = Log<AuditRecord>;
+/// The refusals of requests still being answered, by request ID.
+#[derive(Default)]
+pub struct Audit {
+    pending: Mutex<std::collections::HashMap<String, AuditRecord>>,
+}
+
+/// Refusals waiting for their request's end, at most: a request that never ends (a panic
+/// mid-answer) must not grow the map without bound.
+const PENDING_MAX: usize = 65_536;
 
 impl<T: Clone> Log<T> {
     pub fn new(cap: usize) -> Log<T> {
@@ -110,10 +118,24 @@ impl<T: Clone> Log<T> {
     }
 }
 
-impl Log<AuditRecord> {
+impl Audit {
+    pub fn new() -> Audit {
+        Audit::default()
+    }
+
+    /// A refusal of the request `r.request_id` (the last one wins if a request records two).
     pub fn record(&self, r: AuditRecord) {
         tracing::info!(request_id = %r.request_id, operation = %r.operation, error = %r.error, gate = ?r.gate, reason = ?r.reason, "refused");
-        self.push(r);
+        let mut p = self.pending.lock();
+        if p.len() >= PENDING_MAX {
+            p.clear();
+        }
+        p.insert(r.request_id.clone(), r);
+    }
+
+    /// The refusal recorded for this request, if any (taken: each is stored once).
+    pub fn take(&self, request_id: &str) -> Option<AuditRecord> {
+        self.pending.lock().remove(request_id)
     }
 }
 

@@ -34,7 +34,23 @@ pub fn parse(inc: &Incoming) -> Result<ParsedAuth, SigError> {
 }
 
 /// The credentials gate for this request: `gates::decide` with the credentials as presented.
+/// The admitted caller is noted for the request's CloudTrail event.
 pub fn authenticate(
+    app: &App,
+    inc: &Incoming,
+    parsed: &Result<ParsedAuth, SigError>,
+    expected_service: &str,
+    region_ok: &dyn Fn(&str) -> bool,
+    proto: Proto,
+) -> Result<Caller, ApiError> {
+    let caller = authenticate_call(app, inc, parsed, expected_service, region_ok, proto);
+    if let Ok(c) = &caller {
+        inc.trail.authenticated(c);
+    }
+    caller
+}
+
+fn authenticate_call(
     app: &App,
     inc: &Incoming,
     parsed: &Result<ParsedAuth, SigError>,

@@ -12,12 +12,14 @@ pub mod access_api;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod cloudtrail;
 pub mod control;
 pub mod converse;
 pub mod error;
 pub mod gatekeeper;
 pub mod iam_api;
 pub mod listen;
+pub mod logs_api;
 pub mod openai;
 pub mod query;
 pub mod runtime;
@@ -27,6 +29,7 @@ pub mod sts_api;
 pub mod tls;
 
 use crate::audit::{Audit, AuditRecord, Invocation, Log};
+
 use crate::auth::Proto;
 use crate::error::{json_error, query_error, ApiError};
 use arc_swap::ArcSwap;
@@ -59,7 +62,10 @@ pub struct App {
     pub backends: bg_backends::Backends,
     /// Seconds added to the system clock (tests advance time instead of sleeping).
     clock_offset: AtomicI64,
+    /// Refusals of requests being answered, until their CloudTrail event takes them.
     pub audit: Audit,
+    /// CloudTrail events and invocation-log lines: the queue and the journal behind it.
+    pub trail: cloudtrail::Recorder,
     /// Admitted model calls and the Region that served each.
     pub invocations: Log<Invocation>,
     /// Pause between streamed frames, in milliseconds (0: as fast as possible).
@@ -85,6 +91,15 @@ impl App {
         store: Box<dyn Store>,
         scenario: Option<&scenario::Scenario>,
     ) -> Result<Arc<App>, StoreError> {
+        Self::with_journal(store, bg_store::Journal::memory()?, scenario)
+    }
+
+    /// [`App::new`] with the journal (CloudTrail events, CloudWatch Logs) of the state file.
+    pub fn with_journal(
+        store: Box<dyn Store>,
+        journal: bg_store::Journal,
+        scenario: Option<&scenario::Scenario>,
+    ) -> Result<Arc<App>, StoreError> {
         let state = State::from_entities(store.load()?);
         let mut backend = ScriptedBackend::new();
         if let Some(s) = scenario {
@@ -100,7 +115,8 @@ impl App {
             verifier: Verifier::new(),
             backends: scenario::backends(scenario, backend),
             clock_offset: AtomicI64::new(0),
-            audit: Audit::new(1000),
+            audit: Audit::new(),
+            trail: cloudtrail::Recorder::new(journal),
             invocations: Log::new(1000),
             stream_pace_ms: std::sync::atomic::AtomicU64::new(0),
             meter: bg_gates::quota::Meter::default(),
@@ -148,6 +164,9 @@ impl App {
             return Ok(());
         }
         let _g = self.write_lock.lock();
+        // Every event queued before this change is durable before the change is (module doc
+        // of `cloudtrail`).
+        self.trail.flush().map_err(StoreError::Backend)?;
         let mut batch = self
             .snapshot
             .load()
@@ -228,6 +247,8 @@ pub struct Incoming {
     pub source_ip: Option<String>,
     /// Arrived over TLS, for `aws:SecureTransport`.
     pub secure: bool,
+    /// What the request learns about itself for its CloudTrail event.
+    pub trail: cloudtrail::Note,
 }
 
 impl Incoming {
@@ -340,7 +361,13 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     };
     let body = match body {
         Ok(b) => b,
-        Err(e) => return render(&app, proto, &e, &request_id, "-", None),
+        Err(e) => {
+            let resp = render(&app, proto, &e, &request_id, "-", None);
+            if let Some(r) = app.audit.take(&request_id) {
+                cloudtrail::record_unattributed(&app, &r);
+            }
+            return resp;
+        }
     };
     let mut headers: Vec<(String, String)> = parts
         .headers
@@ -368,6 +395,7 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         request_id,
         source_ip,
         secure,
+        trail: Default::default(),
     };
     // Parsing a 4 MB body, the gates and the scripted backend are CPU work of up to seconds:
     // it runs on the blocking pool, so the async workers stay free for health and for other
@@ -375,15 +403,24 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     // that thread with the runtime's handle; a stream's producer is spawned on the runtime.
     let rid = inc.request_id.clone();
     let worker = app.clone();
+    let inc = Arc::new(inc);
+    let theirs = inc.clone();
+    let inc_ = theirs.clone();
+    let aws_json = logs_api::target(&inc).is_some();
     let answered = match proto {
-        Proto::Query => tokio::task::spawn_blocking(move || query::handle(&worker, &inc)).await,
+        Proto::Query => tokio::task::spawn_blocking(move || query::handle(&worker, &inc_)).await,
+        // awsJson1_1 (CloudTrail, CloudWatch Logs): routed by X-Amz-Target.
+        Proto::Json if aws_json => {
+            tokio::task::spawn_blocking(move || logs_api::handle(&worker, &inc_)).await
+        }
         Proto::Json => {
+            let inc = inc_;
             let rt = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || rt.block_on(runtime::handle_json(&worker, &inc)))
                 .await
         }
     };
-    answered.unwrap_or_else(|_| {
+    let resp = answered.unwrap_or_else(|_| {
         // A panic in a handler: an AWS-shaped 500, never a dropped connection.
         let e = ApiError::new(
             "InternalServerException",
@@ -391,7 +428,8 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
             "The server encountered an internal error while processing the request.",
         );
         render(&app, proto, &e, &rid, "-", None)
-    })
+    });
+    cloudtrail::finish(&app, theirs, proto, resp).await
 }
 
 /// A refusal of the local-only guard or the admin token check: recorded with `check` as its
@@ -413,7 +451,7 @@ fn render_unguarded(
     };
     let mut record = AuditRecord::new(app.now_unix(), request_id, "-", &err, None);
     record.reason = Some(format!("refused by bedrock-gates' {check}"));
-    app.audit.record(record);
+    cloudtrail::record_unattributed(app, &record);
     match proto {
         Proto::Json => json_error(&err, request_id),
         // Refused before routing, so IAM and STS are not told apart: STS's namespace for both

@@ -422,6 +422,9 @@ fn admit<'a>(
         }),
     )?;
     if let Some(target) = &plan.target {
+        crate::cloudtrail::record::note_admitted(inc, caller, target, plan.serving_region.as_ref());
+    }
+    if let Some(target) = &plan.target {
         app.invocations.push(Invocation {
             time: app.now_unix(),
             request_id: inc.request_id.clone(),

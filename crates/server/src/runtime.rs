@@ -351,6 +351,9 @@ fn admit<'a>(
             payload,
         }),
     )?;
+    if let Some(target) = &plan.target {
+        crate::cloudtrail::record::note_admitted(inc, caller, target, plan.serving_region.as_ref());
+    }
     if let (true, Some(target)) = (kind.infers(), &plan.target) {
         app.invocations.push(crate::audit::Invocation {
             time: app.now_unix(),

@@ -15,8 +15,25 @@ use std::path::Path;
 /// `PRAGMA application_id` of a bedrock-gates state file: "BGST" in ASCII.
 pub const APPLICATION_ID: i32 = 0x4247_5354;
 /// `PRAGMA user_version`: the layout of the tables. 1 is the `entities` + `meta` layout that
-/// files made before the application id existed already have (`meta.schema_version = '1'`).
-pub const SCHEMA_VERSION: i32 = 1;
+/// files made before the application id existed already have (`meta.schema_version = '1'`);
+/// 2 adds the journal (CloudTrail events, CloudWatch Logs groups and lines). A version-1 file
+/// is upgraded in place by [`initialise`] (new tables only: nothing existing changes).
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The objects of a version-1 file, as `classify` lists them.
+const V1_OBJECTS: &[&str] = &["table entities", "table meta"];
+/// The objects of a version-2 file, as `classify` lists them (by name).
+const V2_OBJECTS: &[&str] = &[
+    "table entities",
+    "table log_events",
+    "table log_groups",
+    "table meta",
+    "table trail_events",
+    "index log_by_group",
+    "index trail_by_name",
+    "index trail_by_time",
+    "index trail_refusals",
+];
 
 /// Why a state file cannot be used. Each message names the file and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +156,11 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
         .query_map([], |r| r.get::<_, String>(0))
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(unreadable)?;
-    if objects == ["table entities", "table meta"] {
+    let mut sorted: Vec<&str> = objects.iter().map(String::as_str).collect();
+    sorted.sort_by_key(|o| (!o.starts_with("table"), *o));
+    // Either layout is ours; an unstamped file with the version-2 tables is a stamped file
+    // whose stamp was lost (adopted like a legacy one).
+    if sorted == V1_OBJECTS || sorted == V2_OBJECTS {
         return Ok(if app == APPLICATION_ID {
             Found::Ours(version)
         } else {

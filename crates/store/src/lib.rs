@@ -10,8 +10,10 @@ use rusqlite::{params, Connection, OpenFlags};
 use std::path::Path;
 
 mod file;
+pub mod journal;
 
 pub use file::{OpenError, StateLock, APPLICATION_ID, SCHEMA_VERSION};
+pub use journal::{Journal, LogRow, TrailQuery, TrailRow};
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -33,6 +35,44 @@ CREATE TABLE IF NOT EXISTS entities (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS trail_events (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id      TEXT NOT NULL UNIQUE,
+    time_ms       INTEGER NOT NULL,
+    account       TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    event_name    TEXT NOT NULL,
+    event_source  TEXT NOT NULL,
+    username      TEXT NOT NULL,
+    access_key_id TEXT NOT NULL,
+    read_only     INTEGER NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    diagnosis     TEXT
+);
+CREATE INDEX IF NOT EXISTS trail_by_time ON trail_events(account, region, time_ms, seq);
+CREATE INDEX IF NOT EXISTS trail_by_name ON trail_events(account, region, event_name, time_ms);
+CREATE INDEX IF NOT EXISTS trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
+CREATE TABLE IF NOT EXISTS log_groups (
+    account        TEXT NOT NULL,
+    region         TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    created_ms     INTEGER NOT NULL,
+    retention_days INTEGER,
+    PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS log_events (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    account   TEXT NOT NULL,
+    region    TEXT NOT NULL,
+    grp       TEXT NOT NULL,
+    stream    TEXT NOT NULL,
+    time_ms   INTEGER NOT NULL,
+    ingest_ms INTEGER NOT NULL,
+    message   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_by_group ON log_events(account, region, grp, seq);
 ";
 
 fn backend(e: rusqlite::Error) -> StoreError {

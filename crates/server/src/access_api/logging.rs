@@ -169,6 +169,7 @@ pub fn put(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>,
         "bedrock:PutModelInvocationLoggingConfiguration",
         inc,
     )?;
+    check_role(app, &cfg)?;
     app.write(&[Change::Put(Entity::LoggingConfig(LoggingConfig {
         account: caller.identity.account.clone(),
         region: caller.region.clone(),
@@ -176,6 +177,52 @@ pub fn put(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>,
     }))])
     .map_err(wire::internal)?;
     ok(json!({}), inc)
+}
+
+/// Bedrock delivers to CloudWatch Logs as the configured role: AWS refuses the configuration
+/// when it cannot use the role (bedrock-api-keys-and-more §6.1; the text as AWS returns it,
+/// seen in alphagov/govuk-infrastructure#2440). Here: the role must exist and its trust policy
+/// must let `bedrock.amazonaws.com` call `sts:AssumeRole` (the log group's permissions are not
+/// checked: serve's log groups have no resource policy).
+fn check_role(app: &App, cfg: &Value) -> Result<(), ApiError> {
+    let Some(cw) = cfg.get("cloudWatchConfig") else {
+        return Ok(());
+    };
+    let group = cw.get("logGroupName").and_then(Value::as_str).unwrap_or("");
+    let role = cw.get("roleArn").and_then(Value::as_str).unwrap_or("");
+    if role_assumable_by_bedrock(app, role) {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!(
+        "Failed to validate permissions for log group: {group}, with role: {role}. Verify the IAM role permissions are correct."
+    )))
+}
+
+fn role_assumable_by_bedrock(app: &App, role_arn: &str) -> bool {
+    let state = app.snapshot();
+    let Some(p) = state.principals.get(role_arn) else {
+        return false;
+    };
+    let bg_gates::state::PrincipalKind::Role { trust_policy, .. } = &p.kind else {
+        return false;
+    };
+    let Ok(trust) = bg_iam::Policy::parse(trust_policy, bg_iam::PolicyKind::Resource) else {
+        return false;
+    };
+    let trust = bg_iam::NamedPolicy::new("trust", trust);
+    let req = bg_iam::Request::new(
+        bg_iam::Principal::service("bedrock.amazonaws.com"),
+        "sts:AssumeRole",
+        role_arn,
+    );
+    bg_iam::evaluate(
+        &req,
+        &bg_iam::Policies {
+            resource: Some(&trust),
+            ..Default::default()
+        },
+    )
+    .is_allowed()
 }
 
 pub fn get(app: &App, caller: &Caller, inc: &Incoming) -> Result<Response<Body>, Refusal> {

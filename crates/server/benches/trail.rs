@@ -1,0 +1,207 @@
+//! Issue 13's figures: Converse throughput with model invocation logging off and on (CloudTrail
+//! events are always written), on a state file that already holds 100,000 events, and
+//! LookupEvents paging through all of them. A plain timed loop (no criterion): it prints
+//! requests per second and the ratio.
+//!
+//!     cargo bench -p bg-server --bench trail
+
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use axum::body::Body;
+use std::time::Instant;
+use tower::ServiceExt;
+
+const BODY: &[u8] = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
+
+fn signed(uri: &str, service: &str, body: &[u8], extra: &[(&str, &str)]) -> http::Request<Body> {
+    let identity =
+        aws_credential_types::Credentials::new("test", "test", None, None, "bench").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let mut headers = vec![("host", "127.0.0.1:4950")];
+    headers.extend_from_slice(extra);
+    let signable = SignableRequest::new(
+        "POST",
+        uri,
+        headers.iter().cloned(),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut b = http::Request::builder().method("POST").uri(uri);
+    for (k, v) in &headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b.body(Body::from(body.to_vec())).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    req
+}
+
+fn converse_req() -> http::Request<Body> {
+    signed(
+        "http://127.0.0.1:4950/model/amazon.nova-lite-v1%3A0/converse",
+        "bedrock",
+        BODY,
+        &[("content-type", "application/json")],
+    )
+}
+
+fn app(dir: &std::path::Path, events: usize) -> std::sync::Arc<bg_server::App> {
+    let path = dir.join("state.db");
+    let path = path.to_str().unwrap();
+    let store = bg_store::SqliteStore::open(path).unwrap();
+    let journal = bg_store::Journal::open(path).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let rows: Vec<bg_store::TrailRow> = (0..events)
+        .map(|i| bg_store::TrailRow {
+            event_id: format!("seed-{i}"),
+            time_ms: now - 1_000_000 + i as i64,
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            event_name: "Converse".into(),
+            event_source: "bedrock.amazonaws.com".into(),
+            username: "root".into(),
+            access_key_id: "test".into(),
+            read_only: true,
+            body: format!("{{\"eventID\":\"seed-{i}\"}}"),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(10_000) {
+        journal.append(chunk, &[], false).unwrap();
+    }
+    let scenario = bg_server::scenario::Scenario::from_toml(
+        "[[quota]]\nmodel = \"amazon.nova-lite-v1:0\"\nrpm = 1000000000000\ntpm = 1000000000000\n",
+    )
+    .unwrap();
+    bg_server::App::with_journal(Box::new(store), journal, Some(&scenario)).unwrap()
+}
+
+fn throughput(
+    rt: &tokio::runtime::Runtime,
+    app: &bg_server::App,
+    router: &axum::Router,
+    n: usize,
+) -> f64 {
+    let (parts, _) = converse_req().into_parts();
+    let start = Instant::now();
+    for _ in 0..n {
+        let req = http::Request::from_parts(parts.clone(), Body::from(BODY));
+        let resp = rt.block_on(router.clone().oneshot(req)).unwrap();
+        assert_eq!(resp.status(), 200);
+        rt.block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+            .unwrap();
+    }
+    // Sustained: until every event and record of these calls is committed.
+    app.trail.flush().unwrap();
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let app = app(dir.path(), 100_000);
+    println!("seeded 100000 events in {:.2}s", t.elapsed().as_secs_f64());
+    let router = bg_server::router(app.clone());
+
+    // LookupEvents through every page of 50.
+    let t = Instant::now();
+    let mut token: Option<String> = None;
+    let mut seen = 0usize;
+    let mut pages = 0usize;
+    loop {
+        let body = match &token {
+            Some(t) => format!("{{\"NextToken\":\"{t}\",\"MaxResults\":50}}"),
+            None => "{\"MaxResults\":50}".to_string(),
+        };
+        let req = signed(
+            "http://127.0.0.1:4950/",
+            "cloudtrail",
+            body.as_bytes(),
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                (
+                    "x-amz-target",
+                    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                ),
+            ],
+        );
+        let resp = rt.block_on(router.clone().oneshot(req)).unwrap();
+        assert_eq!(resp.status(), 200);
+        let bytes = rt
+            .block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        seen += v["Events"].as_array().unwrap().len();
+        pages += 1;
+        match v.get("NextToken").and_then(|t| t.as_str()) {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    let lookup_s = t.elapsed().as_secs_f64();
+    println!(
+        "lookup-events: {seen} events in {pages} pages, {lookup_s:.2}s ({:.2} ms/page)",
+        lookup_s * 1000.0 / pages as f64
+    );
+    assert!(seen >= 100_000);
+
+    // warm up, then logging off / on, alternating to spread machine noise
+    throughput(&rt, &app, &router, n / 10);
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for round in 0..3 {
+        app.write(&[bg_gates::Change::Delete {
+            kind: "logging-config",
+            id: "000000000000/us-east-1".into(),
+        }])
+        .unwrap();
+        off.push(throughput(&rt, &app, &router, n));
+        app.write(&[bg_gates::Change::Put(bg_gates::Entity::LoggingConfig(
+            bg_gates::state::LoggingConfig {
+                account: "000000000000".into(),
+                region: "us-east-1".into(),
+                config: r#"{"cloudWatchConfig":{"logGroupName":"/bench","roleArn":"arn:aws:iam::000000000000:role/x"},"textDataDeliveryEnabled":true}"#.into(),
+            },
+        ))])
+        .unwrap();
+        on.push(throughput(&rt, &app, &router, n));
+        println!(
+            "round {round}: logging off {:.0} req/s, on {:.0} req/s",
+            off[round], on[round]
+        );
+    }
+    app.trail.flush().unwrap();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut off), median(&mut on));
+    println!(
+        "converse (state with 100000+ events, CloudTrail on): logging off {off:.0} req/s, logging on {on:.0} req/s, on/off = {:.3}",
+        on / off
+    );
+    println!(
+        "stored events now: {}",
+        app.trail.journal.count_events().unwrap()
+    );
+}

@@ -1,0 +1,419 @@
+//! CloudTrail: one event for every call serve answers (bedrock, bedrock-runtime, the
+//! OpenAI-compatible route, IAM, STS, CloudTrail and CloudWatch Logs themselves), admitted or
+//! refused, in the record shape AWS delivers (bedrock-api-keys-and-more §6.2), and
+//! `LookupEvents` over them ([`lookup`]).
+//!
+//! ## Off the request path, never lost once acknowledged
+//!
+//! A finished call's event goes on a bounded queue ([`QUEUE`] events; a full queue makes the
+//! request wait, it never drops an event) that one writer thread drains in batches, one SQLite
+//! transaction per batch. Two rules make the queue safe:
+//! - every state write ([`crate::App::write`]) first waits until the queue is durable, so no
+//!   acknowledged state change is ever ahead of an event recorded before it;
+//! - the event of a call that changed something (`readOnly: false`) is made durable before its
+//!   response is sent.
+//!
+//! What a `kill -9` can lose: events of read-only calls (model calls, Get/List/Describe,
+//! LookupEvents) answered in the last moment before the kill, while still in the queue (the
+//! writer commits continuously, so typically the last few milliseconds). docs/cloudtrail.md.
+
+pub mod invocation;
+pub mod lookup;
+pub mod record;
+
+use crate::audit::AuditRecord;
+use bg_store::{Journal, LogRow, TrailRow};
+use parking_lot::Mutex;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+
+pub use record::{Note, Outcome};
+
+/// Events (and invocation-log lines) the queue holds before a request waits for the writer.
+pub const QUEUE: usize = 8192;
+/// Most rows per transaction.
+const BATCH: usize = 8192;
+/// Default retention of events: CloudTrail's event history keeps 90 days.
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+
+enum Msg {
+    Event(Box<TrailRow>),
+    Log(LogRow),
+    S3(invocation::S3Object),
+    /// An admitted call to log: (what the request held, its answer, ingestion time).
+    Invocation(Box<(invocation::Pending, invocation::Output, i64)>),
+    Flush(SyncSender<Result<(), String>>),
+}
+
+/// The queue and its writer.
+pub struct Recorder {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    pub journal: Arc<Journal>,
+    retention_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Recorder {
+    pub fn new(journal: Journal) -> Recorder {
+        let journal = Arc::new(journal);
+        let (tx, rx) = sync_channel(QUEUE);
+        let retention_ms = Arc::new(std::sync::atomic::AtomicI64::new(
+            DEFAULT_RETENTION_DAYS * 86_400_000,
+        ));
+        let j = journal.clone();
+        let r = retention_ms.clone();
+        std::thread::Builder::new()
+            .name("bg-journal".into())
+            .spawn(move || writer(&j, &rx, &r))
+            .expect("spawn the journal writer");
+        Recorder {
+            tx: Mutex::new(Some(tx)),
+            journal,
+            retention_ms,
+        }
+    }
+
+    pub fn set_retention_days(&self, days: i64) {
+        self.retention_ms.store(
+            days.saturating_mul(86_400_000),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        self.retention_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn send(&self, msg: Msg) {
+        if matches!(&msg, Msg::S3(_)) && self.journal.dir().is_none() {
+            return;
+        }
+        let Some(tx) = self.tx.lock().clone() else {
+            return;
+        };
+        // Try without waiting first; a full queue waits (back-pressure, never a drop).
+        match tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(m)) => {
+                let _ = tx.send(m);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("the journal writer is gone; an event was not recorded");
+            }
+        }
+    }
+
+    pub fn event(&self, row: TrailRow) {
+        self.send(Msg::Event(Box::new(row)));
+    }
+
+    pub fn log(&self, row: LogRow) {
+        self.send(Msg::Log(row));
+    }
+
+    /// An object for the local S3 destination (dropped with an in-memory state: no directory).
+    pub fn s3(&self, object: invocation::S3Object) {
+        self.send(Msg::S3(object));
+    }
+
+    /// Wait until everything queued before this call is durable.
+    pub fn flush(&self) -> Result<(), String> {
+        let Some(tx) = self.tx.lock().clone() else {
+            return Ok(());
+        };
+        let (ack, done) = sync_channel(1);
+        tx.send(Msg::Flush(ack))
+            .map_err(|_| "the journal writer is gone".to_string())?;
+        done.recv()
+            .unwrap_or_else(|_| Err("the journal writer is gone".to_string()))
+    }
+}
+
+/// Drain the queue in batches until every sender is gone. A failed batch is reported to the
+/// flushes that wait on it (a state write then fails rather than get ahead of lost events).
+fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomic::AtomicI64) {
+    let mut last_prune: Option<std::time::Instant> = None;
+    while let Ok(first) = rx.recv() {
+        let mut events = Vec::new();
+        let mut logs = Vec::new();
+        let mut acks = Vec::new();
+        let mut objects = Vec::new();
+        let mut take = |m: Msg| match m {
+            Msg::Event(e) => events.push(*e),
+            Msg::Log(l) => logs.push(l),
+            Msg::S3(o) => objects.push(o),
+            Msg::Invocation(i) => {
+                let (p, output, ingest_ms) = *i;
+                deliveries(&p, output, ingest_ms, &mut logs, &mut objects);
+            }
+            Msg::Flush(a) => acks.push(a),
+        };
+        take(first);
+        let mut n = 1;
+        while n < BATCH {
+            match rx.try_recv() {
+                Ok(m) => take(m),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        // A flush waits on this batch: fsync it (see Journal::append).
+        let durable = !acks.is_empty();
+        let mut result = if events.is_empty() && logs.is_empty() {
+            Ok(())
+        } else {
+            journal
+                .append(&events, &logs, durable)
+                .map_err(|e| e.to_string())
+        };
+        if let Some(dir) = journal.dir() {
+            for o in objects.iter() {
+                if let Err(e) = write_s3(dir, o) {
+                    tracing::error!(error = %e, bucket = %o.bucket, key = %o.key, "S3 delivery failed");
+                    result = result.and(Err(e));
+                }
+            }
+        }
+        if let Err(e) = &result {
+            tracing::error!(error = %e, events = events.len(), "journal write failed");
+        }
+        for a in acks {
+            let _ = a.send(result.clone());
+        }
+        // Retention: a bounded delete at most every 10 seconds (it scans by time), against
+        // the newest event's clock (the gate clock, which tests advance).
+        let due = last_prune.is_none_or(|t: std::time::Instant| t.elapsed().as_secs() >= 10);
+        if due && !events.is_empty() {
+            last_prune = Some(std::time::Instant::now());
+            if let Some(newest) = events.iter().map(|e| e.time_ms).max() {
+                let keep = retention_ms.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = journal.prune_events(newest.saturating_sub(keep), 10_000);
+            }
+        }
+    }
+}
+
+/// `<state dir>/s3/<bucket>/<key>`, gzipped, durable (fsync) before the flush that waits on
+/// it is acknowledged. Bucket and key come from a validated configuration (bucket 3-63
+/// characters; `..` segments refused here so that nothing is written outside `s3/`).
+fn write_s3(dir: &std::path::Path, o: &invocation::S3Object) -> Result<(), String> {
+    use std::io::Write;
+    let bad = |s: &str| s.split('/').any(|seg| seg == ".." || seg == ".") || s.starts_with('/');
+    if bad(&o.bucket) || o.bucket.contains('/') || bad(&o.key) {
+        return Err(format!("refusing to write s3://{}/{}", o.bucket, o.key));
+    }
+    let path = dir.join("s3").join(&o.bucket).join(&o.key);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    gz.write_all(&o.json).map_err(|e| e.to_string())?;
+    let file = gz.finish().map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())
+}
+
+/// The event of a refusal that is no AWS call at all (the local-only guard, an admin token, a
+/// body that could not be read): kept for the audit log only, under no account, so no
+/// `LookupEvents` ever returns it.
+pub fn record_unattributed(app: &crate::App, record: &AuditRecord) {
+    let row = record::unattributed(app, record);
+    app.trail.event(row);
+}
+
+/// Record the event of an answered call (the response is returned as it was, its body read
+/// first only for the JSON answer of a call that changed something: `responseElements`).
+pub async fn finish(
+    app: &Arc<crate::App>,
+    inc: Arc<crate::Incoming>,
+    proto: crate::auth::Proto,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    use http_body_util::BodyExt;
+    let time_ms = record::now_ms(app);
+    let refusal = app.audit.take(&inc.request_id);
+    let status = resp.status().as_u16();
+    let writes = proto == crate::auth::Proto::Json
+        && record::name(&inc, proto, &[]).is_some_and(|n| !record::read_only(&n.event_name));
+    let pending = if refusal.is_none() && status == 200 {
+        pending_invocation(app, &inc, time_ms)
+    } else {
+        None
+    };
+    let streamed = resp.headers().get("content-type").is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/vnd.amazon.eventstream")
+    });
+    let (resp, pending) = match pending {
+        Some(p) if streamed => (log_stream_on_end(app.clone(), p, resp), None),
+        other => (resp, other),
+    };
+    let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        if let Some(p) = pending {
+            let header = |h: &str| {
+                parts
+                    .headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let output = invocation::Output::Body {
+                bytes: bytes.clone(),
+                content_type: parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/json")
+                    .to_string(),
+                header_tokens: (
+                    header("x-amzn-bedrock-input-token-count"),
+                    header("x-amzn-bedrock-output-token-count"),
+                ),
+            };
+            deliver(app, p, output);
+        }
+        let json = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .filter(|_| writes && bytes.len() <= 100 * 1024);
+        (
+            axum::http::Response::from_parts(parts, axum::body::Body::from(bytes)),
+            json,
+        )
+    } else {
+        (resp, None)
+    };
+    let outcome = Outcome {
+        status,
+        refusal: refusal.as_ref(),
+        response,
+    };
+    let row = record::build(app, &inc, proto, time_ms, &outcome);
+    let durable = !row.read_only && !row.account.is_empty();
+    app.trail.event(row);
+    if durable {
+        let a = app.clone();
+        let flushed = tokio::task::spawn_blocking(move || a.trail.flush()).await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            tracing::error!(request_id = %inc.request_id, "the event of a write could not be made durable");
+        }
+    }
+    resp
+}
+
+/// An admitted model call that the caller's logging configuration asks to log.
+fn pending_invocation(
+    app: &crate::App,
+    inc: &crate::Incoming,
+    time_ms: i64,
+) -> Option<invocation::Pending> {
+    let named = record::name(inc, crate::auth::Proto::Json, &[])?;
+    if !invocation::logged(&named.event_name) {
+        return None;
+    }
+    let noted = inc.trail.get();
+    let caller = noted.caller?;
+    let region = noted.region?;
+    let config = invocation::config(app, &caller.account, &region)?;
+    Some(invocation::Pending {
+        time_ms,
+        account: caller.account.clone(),
+        identity_arn: caller.arn.clone(),
+        request_id: inc.request_id.clone(),
+        operation: named.event_name,
+        model_id: named.label.unwrap_or_default(),
+        inference_region: noted.served_region.filter(|r| *r != region),
+        region,
+        input: inc.body.clone(),
+        input_content_type: inc
+            .header("content-type")
+            .unwrap_or("application/json")
+            .to_string(),
+        config,
+    })
+}
+
+/// Build the record and hand it to each configured destination.
+fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output) {
+    // Building the record (parsing both bodies, serializing it) is the writer's work: the
+    // request only queues what it already holds.
+    app.trail
+        .send(Msg::Invocation(Box::new((p, output, record::now_ms(app)))));
+}
+
+/// The record of an invocation and where it goes (the writer thread's side of [`deliver`]).
+fn deliveries(
+    p: &invocation::Pending,
+    output: invocation::Output,
+    ingest_ms: i64,
+    logs: &mut Vec<LogRow>,
+    objects: &mut Vec<invocation::S3Object>,
+) {
+    let (text, offloaded) = invocation::build(p, output);
+    if let Some(group) = p
+        .config
+        .pointer("/cloudWatchConfig/logGroupName")
+        .and_then(|g| g.as_str())
+    {
+        logs.push(LogRow {
+            account: p.account.clone(),
+            region: p.region.clone(),
+            group: group.to_string(),
+            stream: invocation::STREAM.to_string(),
+            time_ms: p.time_ms,
+            ingest_ms,
+            message: text.clone(),
+        });
+    }
+    if let Some(s3) = p.config.get("s3Config") {
+        let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
+        let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
+        let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
+        objects.push(invocation::S3Object {
+            bucket: bucket.to_string(),
+            key: invocation::s3_key(prefix, &p.account, &p.region, p.time_ms, &name),
+            json: text.into_bytes(),
+        });
+    }
+    objects.extend(offloaded);
+}
+
+/// A stream's body, passed through as it is sent; when it ends (or the client goes away) the
+/// bytes sent make the record's output.
+fn log_stream_on_end(
+    app: Arc<crate::App>,
+    p: invocation::Pending,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    use futures_util::StreamExt;
+    struct OnEnd {
+        app: Arc<crate::App>,
+        pending: Option<invocation::Pending>,
+        sent: Vec<u8>,
+    }
+    impl Drop for OnEnd {
+        fn drop(&mut self) {
+            if let Some(p) = self.pending.take() {
+                let sent = std::mem::take(&mut self.sent);
+                deliver(&self.app, p, invocation::Output::Stream(sent));
+            }
+        }
+    }
+    let (parts, body) = resp.into_parts();
+    let mut on_end = OnEnd {
+        app,
+        pending: Some(p),
+        sent: Vec::new(),
+    };
+    let stream = body.into_data_stream().map(move |chunk| {
+        if let Ok(b) = &chunk {
+            on_end.sent.extend_from_slice(b);
+        }
+        chunk
+    });
+    axum::http::Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}

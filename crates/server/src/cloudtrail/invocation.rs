@@ -1,0 +1,416 @@
+//! Model invocation logging: every admitted Converse, ConverseStream, InvokeModel and
+//! InvokeModelWithResponseStream, when `PutModelInvocationLoggingConfiguration` configured the
+//! caller's account and Region, becomes one `ModelInvocationLog` schema 1.0 record
+//! (bedrock-api-keys-and-more §6.1), delivered to the configured CloudWatch Logs group (stream
+//! `aws/bedrock/modelinvocations`) and/or S3 bucket (gzipped JSON under the state directory,
+//! [`s3_key`]). Written through the same queue as CloudTrail events.
+//!
+//! Choices (AWS publishes no full sample):
+//! - a delivery flag the configuration leaves out is off (the API's booleans have no default);
+//!   `textDataDeliveryEnabled` off leaves out both bodies (token counts stay);
+//!   `imageDataDeliveryEnabled` off replaces image bytes in the input by `"<omitted>"`;
+//!   an embedding model's output body needs `embeddingDataDeliveryEnabled`;
+//! - a body over 100 KB goes to `largeDataDeliveryS3Config` (or the S3 destination) as
+//!   `.../data/<uuid>_input.json.gz` and the record carries `inputBodyS3Path` instead; with
+//!   neither, the body is left out;
+//! - a stream's `outputBodyJson` is the list of its events, each `{eventType: payload}`
+//!   (ConverseStream) or the decoded chunk JSON (InvokeModelWithResponseStream).
+
+use crate::App;
+use serde_json::{json, Map, Value};
+
+/// The operations that are logged.
+pub fn logged(event_name: &str) -> bool {
+    matches!(
+        event_name,
+        "Converse" | "ConverseStream" | "InvokeModel" | "InvokeModelWithResponseStream"
+    )
+}
+
+/// Over this a body is offloaded to S3 (AWS: 100 KB).
+pub const INLINE_MAX: usize = 100 * 1024;
+/// The log stream Bedrock writes to.
+pub const STREAM: &str = "aws/bedrock/modelinvocations";
+
+/// What is known of an admitted call when its answer starts.
+pub struct Pending {
+    pub time_ms: i64,
+    pub account: String,
+    pub region: String,
+    pub identity_arn: String,
+    pub request_id: String,
+    pub operation: String,
+    pub model_id: String,
+    pub inference_region: Option<String>,
+    pub input: bytes::Bytes,
+    pub input_content_type: String,
+    pub config: Value,
+}
+
+/// The caller's logging configuration, if any.
+pub fn config(app: &App, account: &str, region: &str) -> Option<Value> {
+    app.snapshot()
+        .logging
+        .get(&format!("{account}/{region}"))
+        .and_then(|l| serde_json::from_str::<Value>(&l.config).ok())
+}
+
+fn flag(cfg: &Value, name: &str) -> bool {
+    cfg.get(name).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Image bytes in a Converse or native body, replaced.
+fn strip_images(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(img)) = m.get_mut("image") {
+                if let Some(Value::Object(src)) = img.get_mut("source") {
+                    if src.contains_key("bytes") {
+                        src.insert("bytes".into(), json!("<omitted>"));
+                    }
+                }
+            }
+            for (_, x) in m.iter_mut() {
+                strip_images(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_images),
+        _ => {}
+    }
+}
+
+/// Where the answer's body comes from.
+pub enum Output {
+    /// A whole JSON answer, with the token counts of its headers (InvokeModel).
+    Body {
+        bytes: bytes::Bytes,
+        content_type: String,
+        header_tokens: (Option<u64>, Option<u64>),
+    },
+    /// A stream's raw event-stream bytes.
+    Stream(Vec<u8>),
+}
+
+/// `s3://bucket/<prefix>/AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/`
+/// (the key layout AWS writes), and a file name in it.
+pub fn s3_key(prefix: &str, account: &str, region: &str, time_ms: i64, name: &str) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(time_ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let prefix = prefix.trim_matches('/');
+    let lead = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    format!(
+        "{lead}AWSLogs/{account}/BedrockModelInvocationLogs/{region}/{:04}/{:02}/{:02}/{:02}/{name}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour()
+    )
+}
+
+/// A file to write under `<state dir>/s3/<bucket>/<key>` (gzipped JSON).
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+    pub json: Vec<u8>,
+}
+
+/// A body as the record carries it: the request's or answer's own JSON text (spliced in as
+/// it is: no parse into a tree, no re-serialization), or a value built here.
+enum Body {
+    Raw(bytes::Bytes),
+    Value(Value),
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        match self {
+            Body::Raw(b) => b.len(),
+            Body::Value(v) => v.to_string().len(),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Body::Raw(b) => String::from_utf8_lossy(b).into_owned(),
+            Body::Value(v) => v.to_string(),
+        }
+    }
+}
+
+/// Raw bytes that are one JSON value (checked without building it).
+fn raw_json(b: &bytes::Bytes) -> Option<Body> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(b)
+        .ok()
+        .map(|_| Body::Raw(b.clone()))
+}
+
+#[derive(serde::Deserialize)]
+struct Usage {
+    #[serde(rename = "inputTokens")]
+    input: Option<u64>,
+    #[serde(rename = "outputTokens")]
+    output: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct WithUsage {
+    usage: Option<Usage>,
+}
+
+#[derive(serde::Deserialize)]
+struct WithMetadata {
+    #[serde(rename = "requestMetadata")]
+    metadata: Option<Map<String, Value>>,
+}
+
+/// The record (one JSON text), and the S3 objects it needs (offloaded bodies).
+pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
+    let cfg = &p.config;
+    let text = flag(cfg, "textDataDeliveryEnabled");
+    let large = cfg
+        .pointer("/cloudWatchConfig/largeDataDeliveryS3Config")
+        .or_else(|| cfg.get("s3Config"))
+        .and_then(|s| {
+            Some((
+                s.get("bucketName")?.as_str()?.to_string(),
+                s.get("keyPrefix")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ))
+        });
+    let mut objects = Vec::new();
+    // Placeholders the bodies replace in the serialized record: a fresh nonce, so that no
+    // text of the caller's (a header, metadata, a prompt) can stand for one.
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let mut slots: Vec<(String, String)> = Vec::new();
+    let mut place = |side: &'static str, body: Body, out: &mut Map<String, Value>| {
+        if body.len() <= INLINE_MAX {
+            out.insert(
+                format!("{side}BodyJson"),
+                json!(format!("\u{1}{side}-{nonce}\u{1}")),
+            );
+            slots.push((format!("\"\\u0001{side}-{nonce}\\u0001\""), body.text()));
+            return;
+        }
+        if let Some((bucket, prefix)) = &large {
+            let name = format!("data/{}_{side}.json.gz", uuid::Uuid::new_v4());
+            let key = s3_key(prefix, &p.account, &p.region, p.time_ms, &name);
+            out.insert(
+                format!("{side}BodyS3Path"),
+                json!(format!("s3://{bucket}/{key}")),
+            );
+            objects.push(S3Object {
+                bucket: bucket.clone(),
+                key,
+                json: body.text().into_bytes(),
+            });
+        }
+    };
+
+    let mut input = Map::new();
+    input.insert("inputContentType".into(), json!(p.input_content_type));
+    let mut output_m = Map::new();
+    let (tokens_in, tokens_out, out_type, out_body) = read_output(output);
+    output_m.insert("outputContentType".into(), json!(out_type));
+    if text {
+        let images =
+            !flag(cfg, "imageDataDeliveryEnabled") && p.input.windows(7).any(|w| w == b"\"image\"");
+        let body = if images {
+            serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
+                strip_images(&mut v);
+                Body::Value(v)
+            })
+        } else {
+            raw_json(&p.input)
+        };
+        if let Some(body) = body {
+            place("input", body, &mut input);
+        }
+        let embedding = p.model_id.contains("embed");
+        if let Some(body) = out_body {
+            if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
+                place("output", body, &mut output_m);
+            }
+        }
+    }
+    if let Some(n) = tokens_in {
+        input.insert("inputTokenCount".into(), json!(n));
+        input.insert("cacheReadInputTokenCount".into(), json!(0));
+        input.insert("cacheWriteInputTokenCount".into(), json!(0));
+    }
+    if let Some(n) = tokens_out {
+        output_m.insert("outputTokenCount".into(), json!(n));
+    }
+    let mut record = json!({
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": crate::cloudtrail::record::iso(p.time_ms),
+        "accountId": p.account,
+        "identity": {"arn": p.identity_arn},
+        "region": p.region,
+        "requestId": p.request_id,
+        "operation": p.operation,
+        "modelId": p.model_id,
+        "input": input,
+        "output": output_m,
+    });
+    if let Some(r) = &p.inference_region {
+        record["inferenceRegion"] = json!(r);
+    }
+    if let Ok(WithMetadata { metadata: Some(md) }) = serde_json::from_slice(&p.input) {
+        record["requestMetadata"] = Value::Object(md);
+    }
+    let mut line = record.to_string();
+    // Find every slot in the record as serialized, then splice from the last one back, so a
+    // body's own text is never searched.
+    let mut found: Vec<(usize, usize, String)> = slots
+        .into_iter()
+        .filter_map(|(quoted, body)| line.find(&quoted).map(|at| (at, quoted.len(), body)))
+        .collect();
+    found.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    for (at, len, body) in found {
+        line.replace_range(at..at + len, &body);
+    }
+    (line, objects)
+}
+
+/// (input tokens, output tokens, content type, body) of an answer.
+fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body>) {
+    match output {
+        Output::Body {
+            bytes,
+            content_type,
+            header_tokens,
+        } => {
+            let usage = serde_json::from_slice::<WithUsage>(&bytes)
+                .ok()
+                .and_then(|w| w.usage);
+            let tin = header_tokens
+                .0
+                .or_else(|| usage.as_ref().and_then(|u| u.input));
+            let tout = header_tokens
+                .1
+                .or_else(|| usage.as_ref().and_then(|u| u.output));
+            (tin, tout, content_type, raw_json(&bytes))
+        }
+        Output::Stream(raw) => {
+            let mut dec = bg_eventstream::Decoder::new();
+            dec.push(&raw);
+            let mut chunks = Vec::new();
+            let (mut tin, mut tout) = (None, None);
+            while let Ok(Some(m)) = dec.next() {
+                let kind = m.header_str(":event-type").unwrap_or("").to_string();
+                let Ok(payload) = serde_json::from_slice::<Value>(&m.payload) else {
+                    continue;
+                };
+                // InvokeModelWithResponseStream: the chunk's bytes are the model's JSON.
+                let chunk = if kind == "chunk" {
+                    payload
+                        .get("bytes")
+                        .and_then(Value::as_str)
+                        .and_then(|b| {
+                            use base64::Engine;
+                            base64::engine::general_purpose::STANDARD.decode(b).ok()
+                        })
+                        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                        .unwrap_or(payload)
+                } else {
+                    json!({ kind.clone(): payload })
+                };
+                let metrics = chunk
+                    .get("amazon-bedrock-invocationMetrics")
+                    .or_else(|| chunk.pointer("/metadata/usage"));
+                if let Some(m) = metrics {
+                    tin = m
+                        .get("inputTokenCount")
+                        .or_else(|| m.get("inputTokens"))
+                        .and_then(Value::as_u64)
+                        .or(tin);
+                    tout = m
+                        .get("outputTokenCount")
+                        .or_else(|| m.get("outputTokens"))
+                        .and_then(Value::as_u64)
+                        .or(tout);
+                }
+                chunks.push(chunk);
+            }
+            (
+                tin,
+                tout,
+                "application/json".into(),
+                Some(Body::Value(Value::Array(chunks))),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_keys_follow_aws_layout() {
+        assert_eq!(
+            s3_key("logs/", "111111111111", "us-east-1", 1_796_229_862_000, "x.json.gz"),
+            "logs/AWSLogs/111111111111/BedrockModelInvocationLogs/us-east-1/2026/12/02/16/x.json.gz"
+        );
+        assert_eq!(
+            s3_key("", "1", "r", 0, "y"),
+            "AWSLogs/1/BedrockModelInvocationLogs/r/1970/01/01/00/y"
+        );
+    }
+
+    fn pending(cfg: Value, input: &str) -> Pending {
+        Pending {
+            time_ms: 0,
+            account: "1".into(),
+            region: "us-east-1".into(),
+            identity_arn: "arn".into(),
+            request_id: "rid".into(),
+            operation: "Converse".into(),
+            model_id: "amazon.nova-lite-v1:0".into(),
+            inference_region: None,
+            input: bytes::Bytes::from(input.to_string()),
+            input_content_type: "application/json".into(),
+            config: cfg,
+        }
+    }
+
+    #[test]
+    fn bodies_follow_the_delivery_flags_and_large_ones_are_offloaded() {
+        let out = || Output::Body {
+            bytes: bytes::Bytes::from_static(br#"{"usage":{"inputTokens":3,"outputTokens":4}}"#),
+            content_type: "application/json".into(),
+            header_tokens: (None, None),
+        };
+        let parsed =
+            |(r, o): (String, Vec<S3Object>)| (serde_json::from_str::<Value>(&r).unwrap(), o);
+        let (r, o) = parsed(build(&pending(json!({}), r#"{"messages":[]}"#), out()));
+        assert!(o.is_empty());
+        assert_eq!(
+            r["input"],
+            json!({"inputContentType": "application/json", "inputTokenCount": 3, "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0})
+        );
+        assert_eq!(
+            r["output"],
+            json!({"outputContentType": "application/json", "outputTokenCount": 4})
+        );
+        let cfg = json!({"textDataDeliveryEnabled": true, "s3Config": {"bucketName": "b", "keyPrefix": "p"}});
+        let (r, _) = parsed(build(&pending(cfg.clone(), r#"{"messages": [ ]}"#), out()));
+        assert_eq!(r["input"]["inputBodyJson"], json!({"messages": []}));
+        let big = format!(r#"{{"messages":"{}"}}"#, "x".repeat(INLINE_MAX));
+        let (r, o) = parsed(build(&pending(cfg, &big), out()));
+        assert!(r["input"].get("inputBodyJson").is_none());
+        let path = r["input"]["inputBodyS3Path"].as_str().unwrap();
+        assert!(path.starts_with(
+            "s3://b/p/AWSLogs/1/BedrockModelInvocationLogs/us-east-1/1970/01/01/00/data/"
+        ));
+        assert!(path.ends_with("_input.json.gz"));
+        assert_eq!(o.len(), 1);
+    }
+}

@@ -1,0 +1,665 @@
+//! The journal: CloudTrail events and CloudWatch Logs events, in two tables beside the
+//! entities of the same state file.
+//!
+//! Its own connections (one writer, one reader) so that appending a batch of events never
+//! waits behind an entity write's lock in this process, and a lookup (WAL: readers never
+//! block the writer) never waits behind an append. Appends are one transaction per batch with
+//! `synchronous=FULL`: a batch is durable when [`Journal::append`] returns.
+
+use crate::OpenError;
+use bg_gates::StoreError;
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+/// One CloudTrail event as stored: the indexed attributes LookupEvents filters on, the record
+/// itself (`body`, the JSON AWS calls `CloudTrailEvent`) and our diagnosis of a refusal.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrailRow {
+    pub event_id: String,
+    pub time_ms: i64,
+    pub account: String,
+    pub region: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub username: String,
+    pub access_key_id: String,
+    pub read_only: bool,
+    pub resource_type: String,
+    pub resource_name: String,
+    pub body: String,
+    /// JSON (gate, reason, fix) for a refusal a gate or check explained; None otherwise.
+    pub diagnosis: Option<String>,
+}
+
+/// One line of a CloudWatch Logs stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRow {
+    pub account: String,
+    pub region: String,
+    pub group: String,
+    pub stream: String,
+    pub time_ms: i64,
+    pub ingest_ms: i64,
+    pub message: String,
+}
+
+/// A stored log line with its position (the `eventId` FilterLogEvents reports).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredLog {
+    pub seq: i64,
+    pub row: LogRow,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogGroup {
+    pub name: String,
+    pub created_ms: i64,
+    pub retention_days: Option<i64>,
+    pub stored_bytes: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogStream {
+    pub name: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub last_ingest_ms: i64,
+    pub stored_bytes: i64,
+}
+
+/// What LookupEvents asks for: one account and Region, an optional attribute, a time range,
+/// and the page after `after` (the (time, seq) of the last event of the previous page).
+#[derive(Clone, Debug, Default)]
+pub struct TrailQuery {
+    pub account: String,
+    pub region: String,
+    /// (column, value): the column is one of [`ATTRIBUTE_COLUMNS`].
+    pub attribute: Option<(&'static str, String)>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub after: Option<(i64, i64)>,
+    pub limit: usize,
+}
+
+/// A page of events and the cursor (time, seq) of its last one when more may follow.
+pub type TrailPage = (Vec<TrailRow>, Option<(i64, i64)>);
+
+/// LookupEvents' attribute keys and the column each reads.
+pub const ATTRIBUTE_COLUMNS: &[(&str, &str)] = &[
+    ("EventId", "event_id"),
+    ("EventName", "event_name"),
+    ("ReadOnly", "read_only"),
+    ("Username", "username"),
+    ("ResourceType", "resource_type"),
+    ("ResourceName", "resource_name"),
+    ("EventSource", "event_source"),
+    ("AccessKeyId", "access_key_id"),
+];
+
+pub struct Journal {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    /// The state file's directory (None for `:memory:`): the S3 destination lives under it.
+    dir: Option<PathBuf>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+const TRAIL_COLUMNS: &str = "seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis";
+
+fn trail_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, TrailRow)> {
+    Ok((
+        r.get(0)?,
+        TrailRow {
+            event_id: r.get(1)?,
+            time_ms: r.get(2)?,
+            account: r.get(3)?,
+            region: r.get(4)?,
+            event_name: r.get(5)?,
+            event_source: r.get(6)?,
+            username: r.get(7)?,
+            access_key_id: r.get(8)?,
+            read_only: r.get::<_, i64>(9)? != 0,
+            resource_type: r.get(10)?,
+            resource_name: r.get(11)?,
+            body: r.get(12)?,
+            diagnosis: r.get(13)?,
+        },
+    ))
+}
+
+impl Journal {
+    /// The journal of the state file at `path`, which [`crate::SqliteStore::open`] has already
+    /// opened (and so created or upgraded the tables of). `:memory:` gives a private in-memory
+    /// journal.
+    pub fn open(path: &str) -> Result<Journal, OpenError> {
+        let io = |e: rusqlite::Error| OpenError::Io {
+            what: "open journal of",
+            path: path.to_string(),
+            detail: e.to_string(),
+        };
+        if path == ":memory:" {
+            return Journal::memory().map_err(|e| OpenError::Io {
+                what: "open journal of",
+                path: path.to_string(),
+                detail: e.to_string(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = Connection::open_with_flags(path, flags).map_err(io)?;
+        let reader = Connection::open_with_flags(path, flags).map_err(io)?;
+        for c in [&writer, &reader] {
+            c.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(io)?;
+            c.pragma_update(None, "synchronous", "FULL").map_err(io)?;
+        }
+        let dir = Path::new(path)
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    d.to_path_buf()
+                }
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(Journal {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            dir: Some(dir),
+        })
+    }
+
+    /// A journal in memory only (tests, benches, `--state :memory:`): a shared-cache database
+    /// of its own name, so the writer and the reader see the same tables.
+    pub fn memory() -> Result<Journal, StoreError> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let uri = format!(
+            "file:bg-journal-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = Connection::open_with_flags(&uri, flags).map_err(backend)?;
+        writer.execute_batch(crate::SCHEMA).map_err(backend)?;
+        let reader = Connection::open_with_flags(&uri, flags).map_err(backend)?;
+        // Shared-cache connections lock tables, not the file: a reader must not fail while
+        // the writer holds the table, it reads what is committed.
+        reader
+            .pragma_update(None, "read_uncommitted", true)
+            .map_err(backend)?;
+        Ok(Journal {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            dir: None,
+        })
+    }
+
+    /// The state file's directory; None in memory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Append events and log lines in one transaction. Log lines of a group that does not
+    /// exist create it.
+    ///
+    /// `durable`: fsync at this commit (`synchronous=FULL`); else `NORMAL`, which in WAL mode
+    /// survives the process being killed (the WAL is written before the commit returns) but
+    /// not a power cut. The next FULL commit of either connection syncs the WAL, and with it
+    /// every commit before it: a flush (or a state write) makes everything before it durable.
+    pub fn append(
+        &self,
+        events: &[TrailRow],
+        logs: &[LogRow],
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock();
+        conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
+            .map_err(backend)?;
+        let tx = conn.transaction().map_err(backend)?;
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO trail_events(event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(backend)?;
+            for e in events {
+                ins.execute(params![
+                    e.event_id,
+                    e.time_ms,
+                    e.account,
+                    e.region,
+                    e.event_name,
+                    e.event_source,
+                    e.username,
+                    e.access_key_id,
+                    e.read_only as i64,
+                    e.resource_type,
+                    e.resource_name,
+                    e.body,
+                    e.diagnosis
+                ])
+                .map_err(backend)?;
+            }
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO log_events(account, region, grp, stream, time_ms, ingest_ms, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(backend)?;
+            // Delivery creates a group that is not there yet (as Bedrock's console offers to):
+            // a configured destination always receives its records.
+            let mut group = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO log_groups(account, region, name, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(backend)?;
+            for l in logs {
+                group
+                    .execute(params![l.account, l.region, l.group, l.time_ms])
+                    .map_err(backend)?;
+                ins.execute(params![
+                    l.account,
+                    l.region,
+                    l.group,
+                    l.stream,
+                    l.time_ms,
+                    l.ingest_ms,
+                    l.message
+                ])
+                .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    /// Delete events older than `before_ms` (retention), at most `limit` of them (bounded
+    /// work per call). Returns how many went.
+    pub fn prune_events(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "DELETE FROM trail_events WHERE seq IN (SELECT seq FROM trail_events WHERE time_ms < ?1 ORDER BY seq LIMIT ?2)",
+            params![before_ms, limit as i64],
+        )
+        .map_err(backend)
+    }
+
+    /// Newest first. Returns the page and the cursor of its last event when more may follow.
+    pub fn lookup(&self, q: &TrailQuery) -> Result<TrailPage, StoreError> {
+        let mut sql = format!(
+            "SELECT {TRAIL_COLUMNS} FROM trail_events WHERE account = ?1 AND region = ?2 AND time_ms >= ?3 AND time_ms <= ?4"
+        );
+        let (after_t, after_s) = q.after.unwrap_or((i64::MAX, i64::MAX));
+        // The cursor bounds the index range from above (`time_ms <= ?4`), so a deep page seeks
+        // to its place instead of scanning the pages before it; ties are cut by `seq`.
+        sql.push_str(" AND (time_ms < ?5 OR seq < ?6)");
+        let value = match &q.attribute {
+            Some((col, v)) => {
+                // The column comes from ATTRIBUTE_COLUMNS, never from the request.
+                sql.push_str(&format!(" AND {col} = ?7"));
+                if *col == "read_only" {
+                    rusqlite::types::Value::Integer((v == "true") as i64)
+                } else {
+                    rusqlite::types::Value::Text(v.clone())
+                }
+            }
+            None => {
+                sql.push_str(" AND ?7 IS NULL");
+                rusqlite::types::Value::Null
+            }
+        };
+        sql.push_str(" ORDER BY time_ms DESC, seq DESC LIMIT ?8");
+        let conn = self.reader.lock();
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.account,
+                    q.region,
+                    q.start_ms.unwrap_or(i64::MIN),
+                    q.end_ms.unwrap_or(i64::MAX).min(after_t),
+                    after_t,
+                    after_s,
+                    value,
+                    (q.limit + 1) as i64
+                ],
+                trail_row,
+            )
+            .map_err(backend)?;
+        let mut out: Vec<(i64, TrailRow)> = rows.collect::<Result<_, _>>().map_err(backend)?;
+        let more = out.len() > q.limit;
+        out.truncate(q.limit);
+        let cursor = if more {
+            out.last().map(|(seq, r)| (r.time_ms, *seq))
+        } else {
+            None
+        };
+        Ok((out.into_iter().map(|(_, r)| r).collect(), cursor))
+    }
+
+    /// Refusals with a diagnosis (the audit log), newest first, after the cursor `after`
+    /// (a `seq`).
+    pub fn refusals(
+        &self,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<(Vec<TrailRow>, Option<i64>), StoreError> {
+        let conn = self.reader.lock();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {TRAIL_COLUMNS} FROM trail_events WHERE diagnosis IS NOT NULL AND seq < ?1 ORDER BY seq DESC LIMIT ?2"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![after.unwrap_or(i64::MAX), (limit + 1) as i64],
+                trail_row,
+            )
+            .map_err(backend)?;
+        let mut out: Vec<(i64, TrailRow)> = rows.collect::<Result<_, _>>().map_err(backend)?;
+        let more = out.len() > limit;
+        out.truncate(limit);
+        let cursor = if more {
+            out.last().map(|(s, _)| *s)
+        } else {
+            None
+        };
+        Ok((out.into_iter().map(|(_, r)| r).collect(), cursor))
+    }
+
+    /// One event by its ID, whatever its account.
+    pub fn event(&self, event_id: &str) -> Result<Option<TrailRow>, StoreError> {
+        let conn = self.reader.lock();
+        conn.query_row(
+            &format!("SELECT {TRAIL_COLUMNS} FROM trail_events WHERE event_id = ?1"),
+            params![event_id],
+            trail_row,
+        )
+        .optional()
+        .map(|o| o.map(|(_, r)| r))
+        .map_err(backend)
+    }
+
+    pub fn count_events(&self) -> Result<i64, StoreError> {
+        self.reader
+            .lock()
+            .query_row("SELECT count(*) FROM trail_events", [], |r| r.get(0))
+            .map_err(backend)
+    }
+
+    // ---- CloudWatch Logs ----
+
+    /// Create a log group; false if it exists already.
+    pub fn create_log_group(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "INSERT OR IGNORE INTO log_groups(account, region, name, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![account, region, name, now_ms],
+        )
+        .map(|n| n == 1)
+        .map_err(backend)
+    }
+
+    /// Set (Some) or remove (None) a group's retention; false if there is no such group.
+    pub fn set_retention(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        days: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "UPDATE log_groups SET retention_days = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
+            params![account, region, name, days],
+        )
+        .map(|n| n == 1)
+        .map_err(backend)
+    }
+
+    /// Groups whose name starts with `prefix`, by name, after `after`.
+    pub fn log_groups(
+        &self,
+        account: &str,
+        region: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LogGroup>, StoreError> {
+        let conn = self.reader.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT g.name, g.created_ms, g.retention_days,
+                        (SELECT coalesce(sum(length(message)), 0) FROM log_events e WHERE e.account = g.account AND e.region = g.region AND e.grp = g.name)
+                 FROM log_groups g
+                 WHERE g.account = ?1 AND g.region = ?2 AND substr(g.name, 1, length(?3)) = ?3 AND g.name > ?4
+                 ORDER BY g.name LIMIT ?5",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![account, region, prefix, after.unwrap_or(""), limit as i64],
+                |r| {
+                    Ok(LogGroup {
+                        name: r.get(0)?,
+                        created_ms: r.get(1)?,
+                        retention_days: r.get(2)?,
+                        stored_bytes: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    pub fn log_group(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<LogGroup>, StoreError> {
+        Ok(self
+            .log_groups(account, region, name, None, 1)?
+            .into_iter()
+            .find(|g| g.name == name))
+    }
+
+    /// The streams of a group (from its lines), by name.
+    pub fn log_streams(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        prefix: &str,
+    ) -> Result<Vec<LogStream>, StoreError> {
+        let conn = self.reader.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT stream, min(time_ms), max(time_ms), max(ingest_ms), sum(length(message))
+                 FROM log_events WHERE account = ?1 AND region = ?2 AND grp = ?3 AND substr(stream, 1, length(?4)) = ?4
+                 GROUP BY stream ORDER BY stream",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![account, region, group, prefix], |r| {
+                Ok(LogStream {
+                    name: r.get(0)?,
+                    first_ms: r.get(1)?,
+                    last_ms: r.get(2)?,
+                    last_ingest_ms: r.get(3)?,
+                    stored_bytes: r.get(4)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    /// Lines of a group, oldest first, after `after_seq`, in `[start, end)`, optionally of one
+    /// stream; lines older than `retained_from_ms` are not returned (retention).
+    #[allow(clippy::too_many_arguments)]
+    pub fn log_lines(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: Option<&str>,
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredLog>, StoreError> {
+        let conn = self.reader.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, stream, time_ms, ingest_ms, message FROM log_events
+                 WHERE account = ?1 AND region = ?2 AND grp = ?3 AND (?4 IS NULL OR stream = ?4)
+                   AND time_ms >= ?5 AND time_ms < ?6 AND seq > ?7
+                 ORDER BY seq LIMIT ?8",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    account,
+                    region,
+                    group,
+                    stream,
+                    start_ms.unwrap_or(i64::MIN),
+                    end_ms.unwrap_or(i64::MAX),
+                    after_seq,
+                    limit as i64
+                ],
+                |r| {
+                    Ok(StoredLog {
+                        seq: r.get(0)?,
+                        row: LogRow {
+                            account: account.to_string(),
+                            region: region.to_string(),
+                            group: group.to_string(),
+                            stream: r.get(1)?,
+                            time_ms: r.get(2)?,
+                            ingest_ms: r.get(3)?,
+                            message: r.get(4)?,
+                        },
+                    })
+                },
+            )
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: i64, name: &str) -> TrailRow {
+        TrailRow {
+            event_id: format!("e{i}"),
+            time_ms: 1000 + i / 2,
+            account: "a".into(),
+            region: "us-east-1".into(),
+            event_name: name.into(),
+            event_source: "bedrock.amazonaws.com".into(),
+            read_only: true,
+            body: "{}".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lookup_pages_newest_first_through_equal_times() {
+        let j = Journal::memory().unwrap();
+        let rows: Vec<TrailRow> = (0..25)
+            .map(|i| {
+                row(
+                    i,
+                    if i % 5 == 0 {
+                        "Converse"
+                    } else {
+                        "ListFoundationModels"
+                    },
+                )
+            })
+            .collect();
+        j.append(&rows, &[], true).unwrap();
+        let mut q = TrailQuery {
+            account: "a".into(),
+            region: "us-east-1".into(),
+            limit: 4,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let (page, cursor) = j.lookup(&q).unwrap();
+            seen.extend(page.into_iter().map(|r| r.event_id));
+            match cursor {
+                Some(c) => q.after = Some(c),
+                None => break,
+            }
+        }
+        let want: Vec<String> = (0..25).rev().map(|i| format!("e{i}")).collect();
+        assert_eq!(seen, want);
+        q.after = None;
+        q.attribute = Some(("event_name", "Converse".into()));
+        q.limit = 50;
+        let (page, cursor) = j.lookup(&q).unwrap();
+        assert_eq!(page.len(), 5);
+        assert_eq!(cursor, None);
+        q.attribute = Some(("read_only", "false".into()));
+        assert!(j.lookup(&q).unwrap().0.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use crate::SqliteStore;
+    use bg_gates::{State, Store};
+
+    /// A version-1 file (entities and meta only, stamped 1) opens: its entities are kept, the
+    /// journal tables are added, and it is stamped 2.
+    #[test]
+    fn a_version_1_file_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let path = path.to_str().unwrap();
+        {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '1');",
+            )
+            .unwrap();
+            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+                .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        {
+            let s = SqliteStore::open(path).unwrap();
+            s.apply(&State::default().bootstrap_changes()).unwrap();
+        }
+        let s = SqliteStore::open(path).unwrap();
+        assert!(!State::from_entities(s.load().unwrap()).keys.is_empty());
+        let j = super::Journal::open(path).unwrap();
+        assert_eq!(j.count_events().unwrap(), 0);
+        let c = rusqlite::Connection::open(path).unwrap();
+        let v: i32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+    }
+}
