@@ -780,6 +780,9 @@ pub struct State {
     /// Derived: `ServiceCredentialAlias` → the IDs of the keys that share it (a user's two keys
     /// share their alias; the secret tells them apart).
     pub service_credential_aliases: PersistentMap<Vec<String>>,
+    /// Derived: access key ID → expiry of the STS sessions that AssumeRole issued (keys with a
+    /// `session` and an expiry), for [`State::expired_session_changes`].
+    pub session_expiry: PersistentMap<i64>,
     /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
     pub compiled: crate::authz::Compiled,
 }
@@ -803,6 +806,14 @@ impl State {
                 self.principals.insert(p.arn.clone(), p);
             }
             Entity::AccessKey(k) => {
+                match (&k.session, k.expires_unix) {
+                    (Some(_), Some(exp)) => {
+                        self.session_expiry.insert(k.access_key_id.clone(), exp)
+                    }
+                    _ => {
+                        self.session_expiry.remove(&k.access_key_id);
+                    }
+                }
                 self.keys.insert(k.access_key_id.clone(), k);
             }
             Entity::Group(g) => {
@@ -866,6 +877,7 @@ impl State {
                     }
                     "access-key" => {
                         s.keys.remove(id);
+                        s.session_expiry.remove(id);
                     }
                     "group" => {
                         s.groups.remove(id);
@@ -999,18 +1011,14 @@ impl State {
     /// that AssumeRole issued: a scenario's declared session key (no `session`) is the
     /// scenario's to keep, expired on purpose to show `ExpiredToken`.
     pub fn expired_session_changes(&self, now_unix: i64, limit: usize) -> Vec<Change> {
-        self.keys
-            .values()
-            .filter(|k| k.session.is_some())
-            .filter(|k| {
-                k.expires_unix.is_some_and(|exp| {
-                    now_unix.saturating_sub(exp) > EXPIRED_SESSION_RETENTION_SECS
-                })
-            })
+        // Every write asks this: it reads the STS sessions only, not every key.
+        self.session_expiry
+            .iter()
+            .filter(|(_, exp)| now_unix.saturating_sub(**exp) > EXPIRED_SESSION_RETENTION_SECS)
             .take(limit)
-            .map(|k| Change::Delete {
+            .map(|(id, _)| Change::Delete {
                 kind: "access-key",
-                id: k.access_key_id.clone(),
+                id: id.clone(),
             })
             .collect()
     }
