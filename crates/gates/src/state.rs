@@ -748,6 +748,20 @@ pub enum Change {
     Delete { kind: &'static str, id: String },
 }
 
+/// The key of a user or role in [`State::principal_names`] (root has no name to look up).
+fn name_key(p: &Principal) -> Option<String> {
+    let kind = match p.kind {
+        PrincipalKind::Root => return None,
+        PrincipalKind::User { .. } => "user",
+        PrincipalKind::Role { .. } => "role",
+    };
+    Some(format!(
+        "{}/{kind}/{}",
+        p.account,
+        p.name().to_ascii_lowercase()
+    ))
+}
+
 /// How long an expired STS session stays stored. AWS answers an expired session token with
 /// `ExpiredToken` for as long as anyone presents it (the token carries its own expiry); we keep
 /// the record a day so that answer stays exact for a client that retries late, then delete it
@@ -780,6 +794,9 @@ pub struct State {
     /// Derived: `ServiceCredentialAlias` → the IDs of the keys that share it (a user's two keys
     /// share their alias; the secret tells them apart).
     pub service_credential_aliases: PersistentMap<Vec<String>>,
+    /// Derived: "account/user|role/lowercase name" → principal ARN (IAM names are unique per
+    /// account and kind, case-insensitively), for [`State::user_named`] and [`State::role_named`].
+    pub principal_names: PersistentMap<String>,
     /// Derived: access key ID → expiry of the STS sessions that AssumeRole issued (keys with a
     /// `session` and an expiry), for [`State::expired_session_changes`].
     pub session_expiry: PersistentMap<i64>,
@@ -803,6 +820,10 @@ impl State {
                 self.accounts.insert(a.id.clone(), a);
             }
             Entity::Principal(p) => {
+                self.unindex_principal(&p.arn);
+                if let Some(key) = name_key(&p) {
+                    self.principal_names.insert(key, p.arn.clone());
+                }
                 self.principals.insert(p.arn.clone(), p);
             }
             Entity::AccessKey(k) => {
@@ -873,6 +894,7 @@ impl State {
                         s.accounts.remove(id);
                     }
                     "principal" => {
+                        s.unindex_principal(id);
                         s.principals.remove(id);
                     }
                     "access-key" => {
@@ -919,6 +941,34 @@ impl State {
         compiled.update(&s, &touched);
         s.compiled = compiled;
         s
+    }
+
+    /// Removes the name index entry of the principal stored at `arn`, if it points there.
+    fn unindex_principal(&mut self, arn: &str) {
+        let Some(key) = self.principals.get(arn).and_then(name_key) else {
+            return;
+        };
+        if self.principal_names.get(&key).is_some_and(|a| a == arn) {
+            self.principal_names.remove(&key);
+        }
+    }
+
+    /// The IAM user named `name` in `account` (IAM names are case-insensitive), in O(1)
+    /// rather than a scan of every principal.
+    pub fn user_named(&self, account: &str, name: &str) -> Option<&Principal> {
+        self.principal_named(account, "user", name)
+    }
+
+    /// The IAM role named `name` in `account` (case-insensitive).
+    pub fn role_named(&self, account: &str, name: &str) -> Option<&Principal> {
+        self.principal_named(account, "role", name)
+    }
+
+    fn principal_named(&self, account: &str, kind: &str, name: &str) -> Option<&Principal> {
+        let key = format!("{account}/{kind}/{}", name.to_ascii_lowercase());
+        self.principal_names
+            .get(&key)
+            .and_then(|arn| self.principals.get(arn))
     }
 
     /// The organization the account belongs to (as member or management account).
@@ -1119,6 +1169,39 @@ mod tests {
         assert_eq!(s.expired_session_changes(keep + 10_000, 10).len(), 2);
         assert_eq!(s.expired_session_changes(keep + 10_000, 1).len(), 1);
         assert!(s.expired_session_changes(keep + 10_000, 0).is_empty());
+    }
+
+    #[test]
+    fn principals_are_found_by_name_case_insensitively_and_forgotten_when_deleted() {
+        let dev = Principal::user("111111111111", "Dev", "/team/");
+        let ops = Principal::role("111111111111", "ops", "/", "{}");
+        let s = State::default().with_changes(&[
+            Change::Put(Entity::Principal(dev.clone())),
+            Change::Put(Entity::Principal(ops.clone())),
+        ]);
+        assert_eq!(s.user_named("111111111111", "dev"), Some(&dev));
+        assert_eq!(s.user_named("111111111111", "DEV"), Some(&dev));
+        assert_eq!(s.role_named("111111111111", "OPS"), Some(&ops));
+        assert_eq!(
+            s.user_named("111111111111", "ops"),
+            None,
+            "a role is not a user"
+        );
+        assert_eq!(
+            s.user_named("222222222222", "dev"),
+            None,
+            "names are per account"
+        );
+        let gone = s.with_changes(&[Change::Delete {
+            kind: "principal",
+            id: dev.arn.clone(),
+        }]);
+        assert_eq!(gone.user_named("111111111111", "dev"), None);
+        assert_eq!(
+            s.user_named("111111111111", "dev"),
+            Some(&dev),
+            "old snapshot"
+        );
     }
 
     #[test]
