@@ -26,6 +26,10 @@ pub struct Compiled {
     pub managed: PersistentMap<Arc<NamedPolicy>>,
     /// session access key → its session policies (inline and managed ARNs), compiled.
     pub sessions: PersistentMap<Arc<Vec<NamedPolicy>>>,
+    /// Identity sets made of managed policies only (no inline policy, no group), by the
+    /// attached ARNs in order, joined by newlines: principals that attach the same policies
+    /// (most, in a large account) share one set instead of one copy each.
+    pub shared_sets: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// Documents that did not compile (they were validated on write, so this stays empty unless
     /// the database was edited by hand).
     pub errors: Vec<String>,
@@ -138,6 +142,19 @@ impl Compiled {
                 }
             }
         }
+        // A shared set that holds a changed policy is stale: drop it, and the principals that
+        // use it (all affected below) build it anew.
+        if !touched.policies.is_empty() {
+            let stale: Vec<String> = self
+                .shared_sets
+                .keys()
+                .filter(|k| k.split('\n').any(|a| touched.policies.contains(a)))
+                .cloned()
+                .collect();
+            for k in stale {
+                self.shared_sets.remove(&k);
+            }
+        }
         let principals = self.affected_principals(state, touched);
         for arn in &principals {
             self.compile_principal(state, arn, &mut errors);
@@ -219,28 +236,20 @@ impl Compiled {
                 return;
             }
         };
-        let mut set = Vec::new();
-        for (name, doc) in &p.inline_policies {
-            set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
-        }
-        for a in &p.attached_policies {
-            if let Some(np) = self.managed.get(a) {
-                set.push((**np).clone());
-            }
-        }
-        for g in &p.groups {
-            if let Some(group) = group_of(state, &p.account, g) {
-                for (name, doc) in &group.inline_policies {
-                    set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
-                }
-                for a in &group.attached_policies {
-                    if let Some(np) = self.managed.get(a) {
-                        set.push((**np).clone());
-                    }
+        let set = if p.inline_policies.is_empty() && p.groups.is_empty() {
+            let key = p.attached_policies.join("\n");
+            match self.shared_sets.get(&key) {
+                Some(set) => Arc::clone(set),
+                None => {
+                    let set = Arc::new(self.attached_set(&p.attached_policies));
+                    self.shared_sets.insert(key, Arc::clone(&set));
+                    set
                 }
             }
-        }
-        self.identity.insert(arn.to_string(), Arc::new(set));
+        } else {
+            Arc::new(self.own_set(state, p, errors))
+        };
+        self.identity.insert(arn.to_string(), set);
         let boundary = p.permissions_boundary.as_ref().and_then(|b| {
             let m = state.policies.get(b)?;
             compile(
@@ -257,6 +266,32 @@ impl Compiled {
                 self.boundary.remove(arn);
             }
         }
+    }
+
+    /// The compiled managed policies `arns` names, in order (a missing one is skipped).
+    fn attached_set(&self, arns: &[String]) -> Vec<NamedPolicy> {
+        arns.iter()
+            .filter_map(|a| self.managed.get(a).map(|np| (**np).clone()))
+            .collect()
+    }
+
+    /// The identity set of a principal with inline policies or groups: its inline policies,
+    /// its attached ones, then each group's inline and attached ones.
+    fn own_set(&self, state: &State, p: &Principal, errors: &mut Vec<String>) -> Vec<NamedPolicy> {
+        let mut set = Vec::new();
+        for (name, doc) in &p.inline_policies {
+            set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
+        }
+        set.extend(self.attached_set(&p.attached_policies));
+        for g in &p.groups {
+            if let Some(group) = group_of(state, &p.account, g) {
+                for (name, doc) in &group.inline_policies {
+                    set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
+                }
+                set.extend(self.attached_set(&group.attached_policies));
+            }
+        }
+        set
     }
 
     /// The session policies of one access key (none: no entry).
@@ -848,6 +883,13 @@ mod tests {
         assert!(
             Arc::ptr_eq(before, after),
             "an untouched principal is not recompiled"
+        );
+        assert!(
+            Arc::ptr_eq(
+                &s.compiled.identity["arn:aws:iam::111111111111:user/u1"],
+                &s.compiled.identity["arn:aws:iam::111111111111:user/u2"]
+            ),
+            "principals that attach the same policies share one identity set"
         );
         let p1 = &s.compiled.identity["arn:aws:iam::111111111111:user/u1"][0];
         let p2 = &s.compiled.identity["arn:aws:iam::111111111111:user/u2"][0];
