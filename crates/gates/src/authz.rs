@@ -1,29 +1,85 @@
 //! Gate 2, IAM: which policies apply to a caller, compiled once per snapshot, and the decision
 //! for one action on one resource with AWS's exact refusal.
 
-use crate::state::{AccessKey, Principal, PrincipalKind, Session, State};
+use crate::state::{
+    AccessKey, Change, Group, PersistentMap, Principal, PrincipalKind, Session, State,
+};
 use crate::{Deny, ErrorCode, Gate};
 use bg_iam::{Context, Evaluation, NamedPolicy, Policies, Policy, PolicyKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-/// Policies compiled from the state, by principal and account. Built after every change so the
-/// request path never parses a document.
+/// Policies compiled from the state, by principal and account, so the request path never
+/// parses a document. Every map is persistent ([`PersistentMap`]): a snapshot write clones it in
+/// O(1) and [`Compiled::update`] recompiles only the entries the write touched. A managed policy
+/// is compiled once; the identity sets that attach it share its statements (`bg_iam::Policy`
+/// keeps them behind an `Arc`).
 #[derive(Clone, Debug, Default)]
 pub struct Compiled {
     /// principal (user/role) ARN → identity policies (inline, attached, and its groups').
-    pub identity: HashMap<String, Arc<Vec<NamedPolicy>>>,
+    pub identity: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// principal ARN → permissions boundary.
-    pub boundary: HashMap<String, Arc<NamedPolicy>>,
+    pub boundary: PersistentMap<Arc<NamedPolicy>>,
     /// member account → SCP levels (root first, then each OU, then the account).
-    pub scps: HashMap<String, Arc<Vec<Vec<NamedPolicy>>>>,
+    pub scps: PersistentMap<Arc<Vec<Vec<NamedPolicy>>>>,
     /// managed policy ARN → its default version, as an identity policy (for session policy ARNs).
-    pub managed: HashMap<String, Arc<NamedPolicy>>,
+    pub managed: PersistentMap<Arc<NamedPolicy>>,
     /// session access key → its session policies (inline and managed ARNs), compiled.
-    pub sessions: HashMap<String, Arc<Vec<NamedPolicy>>>,
+    pub sessions: PersistentMap<Arc<Vec<NamedPolicy>>>,
+    /// Identity sets made of managed policies only (no inline policy, no group), by the
+    /// attached ARNs in order, joined by newlines: principals that attach the same policies
+    /// (most, in a large account) share one set instead of one copy each.
+    pub shared_sets: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// Documents that did not compile (they were validated on write, so this stays empty unless
     /// the database was edited by hand).
     pub errors: Vec<String>,
+}
+
+/// What a write touched, by ID: the compiled entries that depend on these are recompiled.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub principals: HashSet<String>,
+    pub groups: HashSet<String>,
+    pub policies: HashSet<String>,
+    pub keys: HashSet<String>,
+    pub organizations: bool,
+}
+
+impl Touched {
+    /// Everything in `state` (a full build).
+    fn all(state: &State) -> Touched {
+        Touched {
+            principals: state.principals.keys().cloned().collect(),
+            groups: state.groups.keys().cloned().collect(),
+            policies: state.policies.keys().cloned().collect(),
+            keys: state.keys.keys().cloned().collect(),
+            organizations: true,
+        }
+    }
+
+    /// Records what `change` touches.
+    pub fn add(&mut self, change: &Change) {
+        let (kind, id) = match change {
+            Change::Put(e) => (e.kind(), e.id()),
+            Change::Delete { kind, id } => (*kind, id.clone()),
+        };
+        match kind {
+            "principal" => {
+                self.principals.insert(id);
+            }
+            "group" => {
+                self.groups.insert(id);
+            }
+            "managed-policy" => {
+                self.policies.insert(id);
+            }
+            "access-key" => {
+                self.keys.insert(id);
+            }
+            "organization" => self.organizations = true,
+            _ => {}
+        }
+    }
 }
 
 fn compile(
@@ -48,70 +104,225 @@ fn compile(
     }
 }
 
+/// The group a principal names by `name` in its account: by its ARN at path `/`, else by name.
+fn group_of<'s>(state: &'s State, account: &str, name: &str) -> Option<&'s Group> {
+    let garn = format!("arn:aws:iam::{account}:group/{name}");
+    state.groups.get(&garn).or_else(|| {
+        state
+            .groups
+            .values()
+            .find(|x| x.account == account && x.name == name)
+    })
+}
+
 impl Compiled {
     pub fn build(state: &State) -> Compiled {
         let mut c = Compiled::default();
+        c.update(state, &Touched::all(state));
+        c
+    }
+
+    /// Recompiles what depends on `touched` against `state` (the snapshot after the write):
+    /// the touched managed policies, then the principals that are touched or attach one of
+    /// them (directly, through a touched group, or as boundary), the session keys likewise, and
+    /// the SCPs when an organization changed. A write that touches no policy or group (a new
+    /// user, a key) costs O(what it touched); one that changes a managed policy or a group also
+    /// reads (but does not recompile) every principal, to find who attaches it.
+    pub fn update(&mut self, state: &State, touched: &Touched) {
         let mut errors = Vec::new();
-        for (arn, p) in &state.policies {
-            if let Some(doc) = p.default_document() {
-                if let Some(np) =
-                    compile(&p.name, Some(arn), doc, PolicyKind::Identity, &mut errors)
-                {
-                    c.managed.insert(arn.clone(), Arc::new(np));
+        for arn in &touched.policies {
+            let compiled = state.policies.get(arn).and_then(|p| {
+                let doc = p.default_document()?;
+                compile(&p.name, Some(arn), doc, PolicyKind::Identity, &mut errors)
+            });
+            match compiled {
+                Some(np) => self.managed.insert(arn.clone(), Arc::new(np)),
+                None => {
+                    self.managed.remove(arn);
                 }
             }
         }
+        // A shared set that holds a changed policy is stale: drop it, and the principals that
+        // use it (all affected below) build it anew.
+        if !touched.policies.is_empty() {
+            let stale: Vec<String> = self
+                .shared_sets
+                .keys()
+                .filter(|k| k.split('\n').any(|a| touched.policies.contains(a)))
+                .cloned()
+                .collect();
+            for k in stale {
+                self.shared_sets.remove(&k);
+            }
+        }
+        let principals = self.affected_principals(state, touched);
+        for arn in &principals {
+            self.compile_principal(state, arn, &mut errors);
+        }
+        let mut keys: Vec<&String> = touched.keys.iter().collect();
+        if !touched.policies.is_empty() {
+            keys.extend(state.keys.iter().filter_map(|(id, k)| {
+                let s = k.session.as_ref()?;
+                let hit = s.policy_arns.iter().any(|a| touched.policies.contains(a));
+                (hit && !touched.keys.contains(id)).then_some(id)
+            }));
+        }
+        for id in keys {
+            self.compile_session(state, id, &mut errors);
+        }
+        if touched.organizations {
+            self.compile_scps(state, &mut errors);
+        }
+        for e in errors {
+            if !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// The principals whose compiled entries `touched` can change.
+    fn affected_principals(&self, state: &State, touched: &Touched) -> HashSet<String> {
+        let mut out = touched.principals.clone();
+        if touched.policies.is_empty() && touched.groups.is_empty() {
+            return out;
+        }
+        // Groups are few: those touched, or attaching a touched policy, by (account, name).
+        let groups: HashSet<(&str, &str)> = state
+            .groups
+            .iter()
+            .filter(|(arn, g)| {
+                touched.groups.contains(*arn)
+                    || g.attached_policies
+                        .iter()
+                        .any(|a| touched.policies.contains(a))
+            })
+            .map(|(_, g)| (g.account.as_str(), g.name.as_str()))
+            .collect();
+        // A deleted group is gone from the state: its members still name it.
+        let gone: Vec<&str> = touched
+            .groups
+            .iter()
+            .filter(|a| !state.groups.contains_key(a.as_str()))
+            .map(|a| a.rsplit('/').next().unwrap_or(a))
+            .collect();
         for (arn, p) in &state.principals {
-            if matches!(p.kind, PrincipalKind::Root) {
+            if out.contains(arn) {
                 continue;
             }
-            let mut set = Vec::new();
-            for (name, doc) in &p.inline_policies {
-                set.extend(compile(name, None, doc, PolicyKind::Identity, &mut errors));
-            }
-            for a in &p.attached_policies {
-                if let Some(np) = c.managed.get(a) {
-                    set.push((**np).clone());
-                }
-            }
-            for g in &p.groups {
-                let garn = format!("arn:aws:iam::{}:group/{g}", p.account);
-                let group = state.groups.get(&garn).or_else(|| {
-                    state
-                        .groups
-                        .values()
-                        .find(|x| x.account == p.account && &x.name == g)
+            let hit = p
+                .attached_policies
+                .iter()
+                .any(|a| touched.policies.contains(a))
+                || p.permissions_boundary
+                    .as_ref()
+                    .is_some_and(|b| touched.policies.contains(b))
+                || p.groups.iter().any(|g| {
+                    groups.contains(&(p.account.as_str(), g.as_str())) || gone.contains(&g.as_str())
                 });
-                if let Some(group) = group {
-                    for (name, doc) in &group.inline_policies {
-                        set.extend(compile(name, None, doc, PolicyKind::Identity, &mut errors));
-                    }
-                    for a in &group.attached_policies {
-                        if let Some(np) = c.managed.get(a) {
-                            set.push((**np).clone());
-                        }
-                    }
+            if hit {
+                out.insert(arn.clone());
+            }
+        }
+        out
+    }
+
+    /// The identity set and boundary of one principal (removed when it is gone or is root).
+    fn compile_principal(&mut self, state: &State, arn: &str, errors: &mut Vec<String>) {
+        let p = match state.principals.get(arn) {
+            Some(p) if !matches!(p.kind, PrincipalKind::Root) => p,
+            _ => {
+                self.identity.remove(arn);
+                self.boundary.remove(arn);
+                return;
+            }
+        };
+        let set = if p.inline_policies.is_empty() && p.groups.is_empty() {
+            let key = p.attached_policies.join("\n");
+            match self.shared_sets.get(&key) {
+                Some(set) => Arc::clone(set),
+                None => {
+                    let set = Arc::new(self.attached_set(&p.attached_policies));
+                    self.shared_sets.insert(key, Arc::clone(&set));
+                    set
                 }
             }
-            c.identity.insert(arn.clone(), Arc::new(set));
-            if let Some(b) = &p.permissions_boundary {
-                if let Some(pol) = state
-                    .policies
-                    .get(b)
-                    .and_then(|m| m.default_document().map(|d| (m, d)))
-                {
-                    if let Some(np) = compile(
-                        &pol.0.name,
-                        Some(b),
-                        pol.1,
-                        PolicyKind::Boundary,
-                        &mut errors,
-                    ) {
-                        c.boundary.insert(arn.clone(), Arc::new(np));
-                    }
+        } else {
+            Arc::new(self.own_set(state, p, errors))
+        };
+        self.identity.insert(arn.to_string(), set);
+        let boundary = p.permissions_boundary.as_ref().and_then(|b| {
+            let m = state.policies.get(b)?;
+            compile(
+                &m.name,
+                Some(b),
+                m.default_document()?,
+                PolicyKind::Boundary,
+                errors,
+            )
+        });
+        match boundary {
+            Some(np) => self.boundary.insert(arn.to_string(), Arc::new(np)),
+            None => {
+                self.boundary.remove(arn);
+            }
+        }
+    }
+
+    /// The compiled managed policies `arns` names, in order (a missing one is skipped).
+    fn attached_set(&self, arns: &[String]) -> Vec<NamedPolicy> {
+        arns.iter()
+            .filter_map(|a| self.managed.get(a).map(|np| (**np).clone()))
+            .collect()
+    }
+
+    /// The identity set of a principal with inline policies or groups: its inline policies,
+    /// its attached ones, then each group's inline and attached ones.
+    fn own_set(&self, state: &State, p: &Principal, errors: &mut Vec<String>) -> Vec<NamedPolicy> {
+        let mut set = Vec::new();
+        for (name, doc) in &p.inline_policies {
+            set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
+        }
+        set.extend(self.attached_set(&p.attached_policies));
+        for g in &p.groups {
+            if let Some(group) = group_of(state, &p.account, g) {
+                for (name, doc) in &group.inline_policies {
+                    set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
+                }
+                set.extend(self.attached_set(&group.attached_policies));
+            }
+        }
+        set
+    }
+
+    /// The session policies of one access key (none: no entry).
+    fn compile_session(&mut self, state: &State, id: &str, errors: &mut Vec<String>) {
+        let mut v = Vec::new();
+        if let Some(s) = state.keys.get(id).and_then(|k| k.session.as_ref()) {
+            if let Some(doc) = &s.policy {
+                v.extend(compile(
+                    "session policy",
+                    None,
+                    doc,
+                    PolicyKind::Session,
+                    errors,
+                ));
+            }
+            for a in &s.policy_arns {
+                if let Some(np) = self.managed.get(a) {
+                    v.push((**np).clone());
                 }
             }
         }
+        if v.is_empty() {
+            self.sessions.remove(id);
+        } else {
+            self.sessions.insert(id.to_string(), Arc::new(v));
+        }
+    }
+
+    /// Every member account's SCP levels (organizations are few; rebuilt whole).
+    fn compile_scps(&mut self, state: &State, errors: &mut Vec<String>) {
+        self.scps = PersistentMap::new();
         for org in state.organizations.values() {
             for account in org.account_parents.keys() {
                 if *account == org.management_account {
@@ -136,37 +347,14 @@ impl Compiled {
                             arn.as_deref(),
                             &scp.document,
                             PolicyKind::Scp,
-                            &mut errors,
+                            errors,
                         ));
                     }
                     levels.push(level);
                 }
-                c.scps.insert(account.clone(), Arc::new(levels));
+                self.scps.insert(account.clone(), Arc::new(levels));
             }
         }
-        for (id, key) in &state.keys {
-            let Some(s) = &key.session else { continue };
-            let mut v = Vec::new();
-            if let Some(doc) = &s.policy {
-                v.extend(compile(
-                    "session policy",
-                    None,
-                    doc,
-                    PolicyKind::Session,
-                    &mut errors,
-                ));
-            }
-            for a in &s.policy_arns {
-                if let Some(np) = c.managed.get(a) {
-                    v.push((**np).clone());
-                }
-            }
-            if !v.is_empty() {
-                c.sessions.insert(id.clone(), Arc::new(v));
-            }
-        }
-        c.errors = errors;
-        c
     }
 }
 
@@ -506,5 +694,210 @@ pub fn authorize_no_resource(
         Ok(())
     } else {
         Err(deny(caller, action, None, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Entity, ManagedPolicy, PolicyVersion};
+
+    const ACCOUNT: &str = "111111111111";
+
+    fn doc(effect: &str) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Action":"bedrock:InvokeModel","Resource":"*"}}]}}"#
+        )
+    }
+
+    fn managed(name: &str, versions: &[&str], default: usize) -> Change {
+        Change::Put(Entity::ManagedPolicy(ManagedPolicy {
+            arn: format!("arn:aws:iam::{ACCOUNT}:policy/{name}"),
+            account: Some(ACCOUNT.into()),
+            name: name.into(),
+            path: "/".into(),
+            policy_id: format!("ANPA{name}"),
+            description: None,
+            default_version: format!("v{}", default + 1),
+            versions: versions
+                .iter()
+                .enumerate()
+                .map(|(i, e)| PolicyVersion {
+                    version_id: format!("v{}", i + 1),
+                    document: doc(e),
+                    created_unix: 0,
+                })
+                .collect(),
+            created_unix: 0,
+            updated_unix: 0,
+        }))
+    }
+
+    fn policy_arn(name: &str) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:policy/{name}")
+    }
+
+    fn user(name: &str, edit: impl FnOnce(&mut Principal)) -> Change {
+        let mut p = Principal::user(ACCOUNT, name, "/");
+        edit(&mut p);
+        Change::Put(Entity::Principal(p))
+    }
+
+    fn group(attached: &[&str], inline: Option<&str>) -> Change {
+        Change::Put(Entity::Group(Group {
+            arn: format!("arn:aws:iam::{ACCOUNT}:group/g"),
+            account: ACCOUNT.into(),
+            name: "g".into(),
+            path: "/".into(),
+            unique_id: "AGPAG".into(),
+            inline_policies: inline
+                .map(|e| BTreeMap::from([("gi".to_string(), doc(e))]))
+                .unwrap_or_default(),
+            attached_policies: attached.iter().map(|a| policy_arn(a)).collect(),
+            created_unix: 0,
+        }))
+    }
+
+    fn session_key(id: &str, arns: &[&str]) -> Change {
+        Change::Put(Entity::AccessKey(AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            principal_arn: format!("arn:aws:iam::{ACCOUNT}:role/r"),
+            account: ACCOUNT.into(),
+            session_token: Some("t".into()),
+            expires_unix: None,
+            active: true,
+            session: Some(Session {
+                role_arn: format!("arn:aws:iam::{ACCOUNT}:role/r"),
+                session_name: "s".into(),
+                policy: None,
+                policy_arns: arns.iter().map(|a| policy_arn(a)).collect(),
+            }),
+            created_unix: 0,
+        }))
+    }
+
+    /// The compiled state as comparable text: every entry by key, each policy by name, ARN
+    /// and statements.
+    fn canon(c: &Compiled) -> Vec<String> {
+        fn set(ps: &[NamedPolicy]) -> String {
+            ps.iter()
+                .map(|p| format!("{} {:?} {:?}", p.name, p.arn, p.policy.statements()))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        }
+        let mut out: Vec<String> = c
+            .identity
+            .iter()
+            .map(|(k, v)| format!("identity {k}: {}", set(v)))
+            .chain(
+                c.boundary
+                    .iter()
+                    .map(|(k, v)| format!("boundary {k}: {}", set(std::slice::from_ref(&**v)))),
+            )
+            .chain(
+                c.managed
+                    .iter()
+                    .map(|(k, v)| format!("managed {k}: {}", set(std::slice::from_ref(&**v)))),
+            )
+            .chain(
+                c.sessions
+                    .iter()
+                    .map(|(k, v)| format!("session {k}: {}", set(v))),
+            )
+            .chain(c.scps.iter().map(|(k, v)| format!("scps {k}: {}", v.len())))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn an_incremental_rebuild_equals_a_full_one_after_every_write() {
+        let steps: Vec<Vec<Change>> = vec![
+            vec![
+                managed("p1", &["Allow"], 0),
+                managed("p2", &["Deny"], 0),
+                group(&["p1"], None),
+                user("u1", |p| p.attached_policies = vec![policy_arn("p1")]),
+                user("u2", |p| p.groups = vec!["g".into()]),
+                user("u3", |p| {
+                    p.permissions_boundary = Some(policy_arn("p2"));
+                    p.inline_policies.insert("own".into(), doc("Allow"));
+                }),
+                Change::Put(Entity::Principal(Principal::role(ACCOUNT, "r", "/", "{}"))),
+                session_key("ASIA1", &["p2", "p1"]),
+            ],
+            // a managed policy's new default version reaches u1, u2 (group), ASIA1
+            vec![managed("p1", &["Allow", "Deny"], 1)],
+            vec![group(&["p2"], Some("Deny"))],
+            vec![Change::Delete {
+                kind: "group",
+                id: format!("arn:aws:iam::{ACCOUNT}:group/g"),
+            }],
+            vec![user("u1", |_| {})],
+            vec![Change::Delete {
+                kind: "managed-policy",
+                id: policy_arn("p2"),
+            }],
+            vec![Change::Delete {
+                kind: "principal",
+                id: format!("arn:aws:iam::{ACCOUNT}:user/u3"),
+            }],
+            vec![managed("p2", &["Allow"], 0), group(&["p2"], None)],
+            vec![Change::Delete {
+                kind: "access-key",
+                id: "ASIA1".into(),
+            }],
+        ];
+        let mut s = State::default();
+        for (i, step) in steps.iter().enumerate() {
+            let next = s.with_changes(step);
+            assert_eq!(
+                canon(&next.compiled),
+                canon(&Compiled::build(&next)),
+                "after step {i}"
+            );
+            s = next;
+        }
+        // and the entries the steps were about are there
+        let c = canon(&s.compiled);
+        assert!(c
+            .iter()
+            .any(|l| l.starts_with("identity arn:aws:iam::111111111111:user/u2: p2")));
+        assert!(!c.iter().any(|l| l.starts_with("session ASIA1")));
+        assert!(!c.iter().any(|l| l.contains("user/u3")));
+    }
+
+    #[test]
+    fn a_write_shares_what_it_did_not_touch() {
+        let mut changes = vec![managed("p1", &["Allow"], 0)];
+        for i in 0..100 {
+            changes.push(user(&format!("u{i}"), |p| {
+                p.attached_policies = vec![policy_arn("p1")]
+            }));
+        }
+        let s = State::default().with_changes(&changes);
+        let next = s.with_changes(&[user("new", |_| {})]);
+        let before = &s.compiled.identity["arn:aws:iam::111111111111:user/u7"];
+        let after = &next.compiled.identity["arn:aws:iam::111111111111:user/u7"];
+        assert!(
+            Arc::ptr_eq(before, after),
+            "an untouched principal is not recompiled"
+        );
+        assert!(
+            Arc::ptr_eq(
+                &s.compiled.identity["arn:aws:iam::111111111111:user/u1"],
+                &s.compiled.identity["arn:aws:iam::111111111111:user/u2"]
+            ),
+            "principals that attach the same policies share one identity set"
+        );
+        let p1 = &s.compiled.identity["arn:aws:iam::111111111111:user/u1"][0];
+        let p2 = &s.compiled.identity["arn:aws:iam::111111111111:user/u2"][0];
+        assert!(
+            std::ptr::eq(p1.policy.statements(), p2.policy.statements()),
+            "a managed policy is compiled once and shared"
+        );
+        assert_eq!(next.principals.len(), 101);
+        assert_eq!(s.principals.len(), 100, "the old snapshot is untouched");
     }
 }

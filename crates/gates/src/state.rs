@@ -2,7 +2,127 @@
 //! snapshot ([`State`]) the hot path reads.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// A persistent (immutable, structurally shared) hash map keyed by ID, with the read API of
+/// `std`'s `HashMap`. Cloning it is O(1) and an insert or remove copies only the O(log n) path
+/// to the entry (a hash array mapped trie, `rpds`), so a snapshot write costs what it touched,
+/// not the size of the state. Values are behind an `Arc` in the trie, so a copied path shares
+/// every value it does not replace.
+pub struct PersistentMap<V>(rpds::HashTrieMapSync<String, V>);
+
+impl<V> PersistentMap<V> {
+    pub fn new() -> Self {
+        PersistentMap(rpds::HashTrieMapSync::new_sync())
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.0.get(key)
+    }
+
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.0.contains_key(key)
+    }
+
+    pub fn insert(&mut self, key: String, value: V) {
+        self.0.insert_mut(key, value);
+    }
+
+    /// Removes the entry; whether there was one.
+    pub fn remove<Q>(&mut self, key: &Q) -> bool
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.0.remove_mut(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.values()
+    }
+}
+
+impl<V: Clone> PersistentMap<V> {
+    /// The value to change in place (the path to it is copied first if it is shared).
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.0.get_mut(key)
+    }
+}
+
+impl<V> Clone for PersistentMap<V> {
+    fn clone(&self) -> Self {
+        PersistentMap(self.0.clone())
+    }
+}
+
+impl<V> Default for PersistentMap<V> {
+    fn default() -> Self {
+        PersistentMap::new()
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for PersistentMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
+    }
+}
+
+impl<V, Q> std::ops::Index<&Q> for PersistentMap<V>
+where
+    String: std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    type Output = V;
+    fn index(&self, key: &Q) -> &V {
+        self.0.get(key).expect("no entry for that key")
+    }
+}
+
+impl<'a, V> IntoIterator for &'a PersistentMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = rpds::map::hash_trie_map::Iter<'a, String, V, archery::ArcTK>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<V> FromIterator<(String, V)> for PersistentMap<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        let mut m = PersistentMap::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
 
 /// The account the emulator creates on first start; its root key is `test`/`test`, the
 /// local-emulator convention (LocalStack and moto use the same).
@@ -628,6 +748,20 @@ pub enum Change {
     Delete { kind: &'static str, id: String },
 }
 
+/// The key of a user or role in [`State::principal_names`] (root has no name to look up).
+fn name_key(p: &Principal) -> Option<String> {
+    let kind = match p.kind {
+        PrincipalKind::Root => return None,
+        PrincipalKind::User { .. } => "user",
+        PrincipalKind::Role { .. } => "role",
+    };
+    Some(format!(
+        "{}/{kind}/{}",
+        p.account,
+        p.name().to_ascii_lowercase()
+    ))
+}
+
 /// How long an expired STS session stays stored. AWS answers an expired session token with
 /// `ExpiredToken` for as long as anyone presents it (the token carries its own expiry); we keep
 /// the record a day so that answer stays exact for a client that retries late, then delete it
@@ -640,26 +774,32 @@ pub const EXPIRED_SESSION_RETENTION_SECS: i64 = 86_400;
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub accounts: BTreeMap<String, Account>,
-    pub principals: HashMap<String, Principal>,
-    pub keys: HashMap<String, AccessKey>,
-    pub groups: HashMap<String, Group>,
-    pub policies: HashMap<String, ManagedPolicy>,
+    pub principals: PersistentMap<Principal>,
+    pub keys: PersistentMap<AccessKey>,
+    pub groups: PersistentMap<Group>,
+    pub policies: PersistentMap<ManagedPolicy>,
     pub organizations: BTreeMap<String, Organization>,
     /// "account/region/model" → access record.
-    pub model_access: HashMap<String, ModelAccess>,
+    pub model_access: PersistentMap<ModelAccess>,
     /// "account/model" → Marketplace subscription.
-    pub subscriptions: HashMap<String, Subscription>,
+    pub subscriptions: PersistentMap<Subscription>,
     /// account → Anthropic use-case form.
-    pub use_cases: HashMap<String, UseCase>,
+    pub use_cases: PersistentMap<UseCase>,
     /// ARN → application inference profile.
-    pub app_profiles: HashMap<String, AppProfile>,
+    pub app_profiles: PersistentMap<AppProfile>,
     /// "account/region" → logging configuration.
-    pub logging: HashMap<String, LoggingConfig>,
+    pub logging: PersistentMap<LoggingConfig>,
     /// `ServiceSpecificCredentialId` → long-term Bedrock API key.
-    pub service_credentials: HashMap<String, ServiceCredential>,
+    pub service_credentials: PersistentMap<ServiceCredential>,
     /// Derived: `ServiceCredentialAlias` → the IDs of the keys that share it (a user's two keys
     /// share their alias; the secret tells them apart).
-    pub service_credential_aliases: HashMap<String, Vec<String>>,
+    pub service_credential_aliases: PersistentMap<Vec<String>>,
+    /// Derived: "account/user|role/lowercase name" → principal ARN (IAM names are unique per
+    /// account and kind, case-insensitively), for [`State::user_named`] and [`State::role_named`].
+    pub principal_names: PersistentMap<String>,
+    /// Derived: access key ID → expiry of the STS sessions that AssumeRole issued (keys with a
+    /// `session` and an expiry), for [`State::expired_session_changes`].
+    pub session_expiry: PersistentMap<i64>,
     /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
     pub compiled: crate::authz::Compiled,
 }
@@ -680,9 +820,21 @@ impl State {
                 self.accounts.insert(a.id.clone(), a);
             }
             Entity::Principal(p) => {
+                self.unindex_principal(&p.arn);
+                if let Some(key) = name_key(&p) {
+                    self.principal_names.insert(key, p.arn.clone());
+                }
                 self.principals.insert(p.arn.clone(), p);
             }
             Entity::AccessKey(k) => {
+                match (&k.session, k.expires_unix) {
+                    (Some(_), Some(exp)) => {
+                        self.session_expiry.insert(k.access_key_id.clone(), exp)
+                    }
+                    _ => {
+                        self.session_expiry.remove(&k.access_key_id);
+                    }
+                }
                 self.keys.insert(k.access_key_id.clone(), k);
             }
             Entity::Group(g) => {
@@ -713,12 +865,12 @@ impl State {
                     .insert(format!("{}/{}", l.account, l.region), l);
             }
             Entity::ServiceCredential(c) => {
-                let ids = self
-                    .service_credential_aliases
-                    .entry(c.alias.clone())
-                    .or_default();
-                if !ids.contains(&c.id) {
-                    ids.push(c.id.clone());
+                match self.service_credential_aliases.get_mut(&c.alias) {
+                    Some(ids) if ids.contains(&c.id) => {}
+                    Some(ids) => ids.push(c.id.clone()),
+                    None => self
+                        .service_credential_aliases
+                        .insert(c.alias.clone(), vec![c.id.clone()]),
                 }
                 self.service_credentials.insert(c.id.clone(), c);
             }
@@ -726,9 +878,15 @@ impl State {
     }
 
     /// The snapshot after `changes`; `self` is untouched (readers keep the old one).
+    ///
+    /// Costs what the changes touch: every map is persistent (an O(1) clone, an O(log n) insert)
+    /// and only the compiled entries that depend on a touched entity are recompiled (see
+    /// [`crate::authz::Compiled::update`]).
     pub fn with_changes(&self, changes: &[Change]) -> State {
         let mut s = self.clone();
+        let mut touched = crate::authz::Touched::default();
         for c in changes {
+            touched.add(c);
             match c {
                 Change::Put(e) => s.put(e.clone()),
                 Change::Delete { kind, id } => match *kind {
@@ -736,10 +894,12 @@ impl State {
                         s.accounts.remove(id);
                     }
                     "principal" => {
+                        s.unindex_principal(id);
                         s.principals.remove(id);
                     }
                     "access-key" => {
                         s.keys.remove(id);
+                        s.session_expiry.remove(id);
                     }
                     "group" => {
                         s.groups.remove(id);
@@ -766,7 +926,8 @@ impl State {
                         s.logging.remove(id);
                     }
                     "service-credential" => {
-                        if let Some(c) = s.service_credentials.remove(id) {
+                        if let Some(c) = s.service_credentials.get(id).cloned() {
+                            s.service_credentials.remove(id);
                             if let Some(ids) = s.service_credential_aliases.get_mut(&c.alias) {
                                 ids.retain(|i| i != id);
                             }
@@ -776,8 +937,38 @@ impl State {
                 },
             }
         }
-        s.compiled = crate::authz::Compiled::build(&s);
+        let mut compiled = std::mem::take(&mut s.compiled);
+        compiled.update(&s, &touched);
+        s.compiled = compiled;
         s
+    }
+
+    /// Removes the name index entry of the principal stored at `arn`, if it points there.
+    fn unindex_principal(&mut self, arn: &str) {
+        let Some(key) = self.principals.get(arn).and_then(name_key) else {
+            return;
+        };
+        if self.principal_names.get(&key).is_some_and(|a| a == arn) {
+            self.principal_names.remove(&key);
+        }
+    }
+
+    /// The IAM user named `name` in `account` (IAM names are case-insensitive), in O(1)
+    /// rather than a scan of every principal.
+    pub fn user_named(&self, account: &str, name: &str) -> Option<&Principal> {
+        self.principal_named(account, "user", name)
+    }
+
+    /// The IAM role named `name` in `account` (case-insensitive).
+    pub fn role_named(&self, account: &str, name: &str) -> Option<&Principal> {
+        self.principal_named(account, "role", name)
+    }
+
+    fn principal_named(&self, account: &str, kind: &str, name: &str) -> Option<&Principal> {
+        let key = format!("{account}/{kind}/{}", name.to_ascii_lowercase());
+        self.principal_names
+            .get(&key)
+            .and_then(|arn| self.principals.get(arn))
     }
 
     /// The organization the account belongs to (as member or management account).
@@ -870,18 +1061,14 @@ impl State {
     /// that AssumeRole issued: a scenario's declared session key (no `session`) is the
     /// scenario's to keep, expired on purpose to show `ExpiredToken`.
     pub fn expired_session_changes(&self, now_unix: i64, limit: usize) -> Vec<Change> {
-        self.keys
-            .values()
-            .filter(|k| k.session.is_some())
-            .filter(|k| {
-                k.expires_unix.is_some_and(|exp| {
-                    now_unix.saturating_sub(exp) > EXPIRED_SESSION_RETENTION_SECS
-                })
-            })
+        // Every write asks this: it reads the STS sessions only, not every key.
+        self.session_expiry
+            .iter()
+            .filter(|(_, exp)| now_unix.saturating_sub(**exp) > EXPIRED_SESSION_RETENTION_SECS)
             .take(limit)
-            .map(|k| Change::Delete {
+            .map(|(id, _)| Change::Delete {
                 kind: "access-key",
-                id: k.access_key_id.clone(),
+                id: id.clone(),
             })
             .collect()
     }
@@ -982,6 +1169,39 @@ mod tests {
         assert_eq!(s.expired_session_changes(keep + 10_000, 10).len(), 2);
         assert_eq!(s.expired_session_changes(keep + 10_000, 1).len(), 1);
         assert!(s.expired_session_changes(keep + 10_000, 0).is_empty());
+    }
+
+    #[test]
+    fn principals_are_found_by_name_case_insensitively_and_forgotten_when_deleted() {
+        let dev = Principal::user("111111111111", "Dev", "/team/");
+        let ops = Principal::role("111111111111", "ops", "/", "{}");
+        let s = State::default().with_changes(&[
+            Change::Put(Entity::Principal(dev.clone())),
+            Change::Put(Entity::Principal(ops.clone())),
+        ]);
+        assert_eq!(s.user_named("111111111111", "dev"), Some(&dev));
+        assert_eq!(s.user_named("111111111111", "DEV"), Some(&dev));
+        assert_eq!(s.role_named("111111111111", "OPS"), Some(&ops));
+        assert_eq!(
+            s.user_named("111111111111", "ops"),
+            None,
+            "a role is not a user"
+        );
+        assert_eq!(
+            s.user_named("222222222222", "dev"),
+            None,
+            "names are per account"
+        );
+        let gone = s.with_changes(&[Change::Delete {
+            kind: "principal",
+            id: dev.arn.clone(),
+        }]);
+        assert_eq!(gone.user_named("111111111111", "dev"), None);
+        assert_eq!(
+            s.user_named("111111111111", "dev"),
+            Some(&dev),
+            "old snapshot"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::index::{ActionIndex, Candidates, ServiceKey};
 use crate::json::J;
 use crate::request::{Principal, PrincipalKind};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Which kind of policy a document is; decides the element rules.
 ///
@@ -262,9 +263,11 @@ pub struct Policy {
     kind: PolicyKind,
     version: PolicyVersion,
     id: Option<String>,
-    statements: Vec<Statement>,
+    /// Shared: a managed policy compiled once is cloned into every identity set that attaches
+    /// it, and the clone must not copy the statements.
+    statements: Arc<[Statement]>,
     /// Which statements can match which action (see [`crate::index`]).
-    index: ActionIndex,
+    index: Arc<ActionIndex>,
 }
 
 /// A policy as the caller names it (the name and ARN appear in explanations and denial
@@ -397,8 +400,8 @@ impl Parser {
             kind: self.kind,
             version,
             id,
-            statements,
-            index,
+            statements: statements.into(),
+            index: Arc::new(index),
         })
     }
 

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::App;
 use awsquery::Params;
 use bg_gates::decide::Resource;
-use bg_gates::{Change, Group, ManagedPolicy, Principal, PrincipalKind, State};
+use bg_gates::{Change, Group, ManagedPolicy, Principal, State};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -384,17 +384,11 @@ impl<'a> Ctx<'a> {
     // ---- look-ups (names are case-insensitive in IAM) -------------------------------------
 
     pub fn find_user(&self, name: &str) -> Option<&Principal> {
-        self.state.principals.values().find(|p| {
-            p.account == self.account
-                && matches!(&p.kind, PrincipalKind::User { name: n, .. } if n.eq_ignore_ascii_case(name))
-        })
+        self.state.user_named(&self.account, name)
     }
 
     pub fn find_role(&self, name: &str) -> Option<&Principal> {
-        self.state.principals.values().find(|p| {
-            p.account == self.account
-                && matches!(&p.kind, PrincipalKind::Role { name: n, .. } if n.eq_ignore_ascii_case(name))
-        })
+        self.state.role_named(&self.account, name)
     }
 
     pub fn find_group(&self, name: &str) -> Option<&Group> {
