@@ -26,12 +26,14 @@ mod embed;
 pub mod native;
 mod output;
 mod scripted;
+pub mod structured;
 mod tokens;
 
 use serde::{Deserialize, Serialize};
 
 pub use embed::pseudo_embedding;
 pub use scripted::ScriptedBackend;
+pub use structured::OutputSchema;
 pub use tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
 
 /// The request/response dialect a model speaks on `InvokeModel` (re-exported from `bg-catalog`).
@@ -53,6 +55,10 @@ pub struct Prompt {
     /// Tools offered to the model.
     pub tools: Vec<ToolSpec>,
     pub tool_choice: ToolChoice,
+    /// The JSON schema the answer must satisfy (structured output), when one was given.
+    /// Not serialized when absent, so the prompt's hash (ids, seeds) is unchanged for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<OutputSchema>,
 }
 
 /// Who said a message.

@@ -498,6 +498,7 @@ async fn answer_converse(
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
     let backend = app.backends.for_model(&model.id);
     let answer = if op == Op::ConverseStream {
         // The backend's event stream, gathered: its usage event charges the output tokens.
@@ -590,6 +591,11 @@ async fn invoke_stream(
     let NativeRequest::Completion(prompt) = payload.take()? else {
         return Err(ApiError::validation(bg_gates::checks::request::NO_STREAMING).into());
     };
+    structured_output_supported(
+        &model.id,
+        &prompt,
+        bg_backends::structured::UNSUPPORTED_NATIVE,
+    )?;
     let c = app
         .backends
         .for_model(&model.id)
@@ -616,6 +622,23 @@ async fn invoke_stream(
     ))
 }
 
+/// A schema for the answer (structured output) on a model that does not take one is refused
+/// before any backend is asked. The gates have already admitted the call (the request is
+/// well-formed and allowed); this is the model's capability, checked as Bedrock's runtime does
+/// after authorization.
+fn structured_output_supported(
+    model_id: &str,
+    prompt: &bg_backends::Prompt,
+    message: &str,
+) -> Result<(), ApiError> {
+    match &prompt.output_schema {
+        Some(_) if !bg_backends::structured::supports_structured_output(model_id) => {
+            Err(ApiError::validation(message))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
     use bg_backends::BackendError as B;
     match e {
@@ -639,6 +662,11 @@ async fn invoke_model(
     let rid = inc.request_id.as_str();
     let (bytes, input_tokens, output_tokens) = match payload.take()? {
         NativeRequest::Completion(prompt) => {
+            structured_output_supported(
+                &model.id,
+                &prompt,
+                bg_backends::structured::UNSUPPORTED_NATIVE,
+            )?;
             let c = app
                 .backends
                 .for_model(&model.id)
