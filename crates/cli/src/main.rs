@@ -48,6 +48,17 @@ enum Command {
         /// that a web page cannot reach serve through DNS rebinding.
         #[arg(long = "allowed-host", value_name = "NAME")]
         allowed_hosts: Vec<String>,
+        /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
+        /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1). Its key,
+        /// if it needs one, comes from BEDROCK_GATES_UPSTREAM_API_KEY (never the command line).
+        /// A scenario's [[backend]] entries still win for the models they name.
+        #[arg(long = "backend", value_name = "KIND=URL")]
+        backend: Option<String>,
+        /// Which upstream model answers a Bedrock model (repeatable; `*` globs; first match
+        /// wins): MODEL=UPSTREAM_MODEL, e.g. 'amazon.nova-*=llama3.2' or '*=qwen3:8b' as the
+        /// default. An unmapped model is sent under its Bedrock id.
+        #[arg(long = "model-map", value_name = "MODEL=UPSTREAM_MODEL")]
+        model_map: Vec<String>,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -218,6 +229,8 @@ fn main() -> Result<()> {
             stream_pace_ms,
             access_mode,
             allowed_hosts,
+            backend,
+            model_map,
             tls,
             limits,
         } => serve(
@@ -229,6 +242,8 @@ fn main() -> Result<()> {
                 stream_pace_ms,
                 access_mode,
                 allowed_hosts,
+                backend,
+                model_map,
             },
             tls,
             limits,
@@ -540,6 +555,42 @@ struct ServeArgs {
     stream_pace_ms: u64,
     access_mode: Option<String>,
     allowed_hosts: Vec<String>,
+    backend: Option<String>,
+    model_map: Vec<String>,
+}
+
+/// The environment variable an upstream named by `serve --backend` takes its key from.
+const UPSTREAM_KEY_ENV: &str = "BEDROCK_GATES_UPSTREAM_API_KEY";
+
+/// `--backend KIND=URL` and `--model-map` as a `[[backend]]` entry for every model.
+fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenario::BackendDecl> {
+    let (kind, url) = backend
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--backend {backend}: expected KIND=URL"))?;
+    if kind != "openai" {
+        anyhow::bail!("--backend {kind}=...: unknown kind (built so far: openai)");
+    }
+    let mut map = std::collections::BTreeMap::new();
+    for m in model_map {
+        let (from, to) = m
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--model-map {m}: expected MODEL=UPSTREAM_MODEL"))?;
+        map.insert(from.to_string(), to.to_string());
+    }
+    let decl = bg_server::scenario::BackendDecl {
+        kind: bg_server::scenario::BackendKind::Openai,
+        models: vec!["*".into()],
+        answer: None,
+        url: Some(url.to_string()),
+        api_key_env: std::env::var_os(UPSTREAM_KEY_ENV).map(|_| UPSTREAM_KEY_ENV.to_string()),
+        api_key_file: None,
+        model_map: map,
+        timeout_ms: None,
+        max_concurrency: None,
+    };
+    decl.upstream()
+        .map_err(|e| anyhow::anyhow!("--backend: {e}"))?;
+    Ok(decl)
 }
 
 /// The HTTPS port when none is given: next to the default port, free with a free port.
@@ -585,6 +636,8 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         stream_pace_ms,
         access_mode,
         allowed_hosts,
+        backend,
+        model_map,
     } = args;
     let state_path = state.unwrap_or_else(default_state_path);
     let mut scenario = match &scenario {
@@ -599,6 +652,16 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         scenario
             .get_or_insert_with(Default::default)
             .set_default_access_mode(mode)?;
+    }
+    if let Some(b) = &backend {
+        // After the scenario's own entries: those still answer the models they name.
+        let decl = backend_flag(b, &model_map)?;
+        scenario
+            .get_or_insert_with(Default::default)
+            .backend
+            .push(decl);
+    } else if !model_map.is_empty() {
+        anyhow::bail!("--model-map needs --backend");
     }
     // The store's refusals name the file and say what to do: print them as they are.
     let store =

@@ -225,7 +225,7 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
         })
 }
 
-pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
+pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<Body> {
     // The OpenAI-compatible routes: not in the service model, answered in OpenAI's shapes.
     if crate::openai::serves(&inc.path) {
         return crate::openai::handle(app, inc).await;
@@ -554,11 +554,14 @@ async fn converse(
 }
 
 async fn converse_stream(
-    app: &App,
+    app: &std::sync::Arc<App>,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
+    if let Some(live) = live_converse_stream(app, caller, model_id, inc).await? {
+        return Ok(live);
+    }
     let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream).await?;
     let Answer::Events(events) = a.answer else {
         return Err(ApiError::new("InternalFailure", 500, "no events").into());
@@ -570,6 +573,88 @@ async fn converse_stream(
         &inc.request_id,
         &[],
     ))
+}
+
+/// ConverseStream from a backend that streams live (an upstream): admitted by the gates, then
+/// the backend's stream runs in its own task and each event is framed as it arrives. An error
+/// before the first event is an HTTP error; after it, an in-stream exception. `None` when the
+/// model's backend is not live (the scripted stream keeps its paced path).
+async fn live_converse_stream(
+    app: &std::sync::Arc<App>,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Option<Response<Body>>, Refusal> {
+    // Which backend answers is known only once the gates resolved the model; with no live
+    // backend configured at all the scripted, paced path stays exactly as it was.
+    if !app.backends.any_live() {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let body = parse_json_body(inc)?;
+    let prompt = crate::converse::parse_request(&body)?;
+    let backend_live = |id: &str| app.backends.for_model(id).streams_live();
+    let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
+    let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
+    let model = model_of(&plan)?;
+    if !backend_live(&model.id) {
+        // Admitted already: answer from the gathered stream of the non-live backend.
+        let events = gather(app.backends.for_model(&model.id).stream(&model.id, &prompt)).await?;
+        record_output(app, &plan, usage_output(&events));
+        let frames = crate::stream::converse_frames(events, started.elapsed().as_millis() as u64)
+            .with_fault(plan.stream_fault);
+        return Ok(Some(crate::stream::response(
+            frames,
+            app.stream_pace(),
+            &inc.request_id,
+            &[],
+        )));
+    }
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    let backend = app.backends.shared(&model.id).clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let id = model.id.clone();
+    tokio::spawn(async move {
+        let mut events = backend.stream(&id, &prompt);
+        while let Some(item) = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await {
+            let end = item.is_err();
+            if tx.send(item).await.is_err() || end {
+                break;
+            }
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(ev)) => ev,
+        Some(Err(e)) => return Err(backend_error(e).into()),
+        None => return Err(ApiError::new("InternalFailure", 500, "no events").into()),
+    };
+    let meter_app = app.clone();
+    let quota_key = plan.quota_key.clone();
+    let on_usage = Box::new(move |output: u32| {
+        if let Some(key) = &quota_key {
+            meter_app
+                .meter
+                .record_output(key, u64::from(output), meter_app.now_unix());
+        }
+    });
+    Ok(Some(crate::stream::live_converse_response(
+        first,
+        rx,
+        started,
+        plan.stream_fault,
+        on_usage,
+        &inc.request_id,
+    )))
+}
+
+fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
+    events
+        .iter()
+        .find_map(|e| match e {
+            bg_backends::StreamEvent::Usage(u) => Some(u.output_tokens),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 async fn invoke_stream(
@@ -646,6 +731,18 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
         B::ModelError(m) => ApiError::new("ModelErrorException", 424, m),
         B::Unavailable(m) => ApiError::new("ServiceUnavailableException", 503, m),
         B::Timeout(m) => ApiError::new("ModelTimeoutException", 408, m),
+        // AWS's text for a model's own failure names its status and message; the wording is
+        // SageMaker's model-error sentence, which Bedrock's ModelErrorException carries.
+        B::Upstream { status, message } | B::ModelStream { status, message } => {
+            let side = if status < 500 { "client" } else { "server" };
+            ApiError::new(
+                "ModelErrorException",
+                424,
+                format!(
+                    "Received {side} error ({status}) from the model with message \"{message}\"."
+                ),
+            )
+        }
     }
 }
 
