@@ -1,0 +1,179 @@
+"""The `openai` upstream kind (issue 14) against a real OpenAI-compatible server: a LiteLLM proxy
+(`litellm[proxy]`) with its canned `mock_response` models, reached over HTTP with a master key that
+serve reads from the environment. The gates still decide first: a refused call never reaches the
+upstream (counted in the proxy's access log)."""
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, SCENARIO, client_for, error_of, refused
+
+if importlib.util.find_spec("litellm") is None:
+    pytest.skip("litellm[proxy] is not installed", allow_module_level=True)
+
+KEY = "sk-bedrock-gates-test-0123456789abcdef"
+TEXT = "The gates are open and the upstream answered."
+JSON_ANSWER = {"city": "Lisbon", "unit": "celsius"}
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
+                                           "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+          "required": ["city", "unit"], "additionalProperties": False}
+CHAT = "amazon.nova-lite-v1:0"
+FAILING = "amazon.nova-micro-v1:0"
+STRUCTURED = "openai.gpt-oss-20b-1:0"
+MODELS = f"""
+model_list:
+  - model_name: mock-chat
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "{TEXT}"}}
+  - model_name: mock-fail
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "litellm.RateLimitError"}}
+  - model_name: mock-json
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: '{json.dumps(JSON_ANSWER)}'}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    d = tmp_path_factory.mktemp("litellm")
+    (d / "config.yaml").write_text(MODELS)
+    port = free_port()
+    log = open(d / "proxy.log", "w+")
+    env = dict(os.environ, LITELLM_MASTER_KEY=KEY, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    litellm_bin = Path(sys.executable).parent / "litellm"
+    p = subprocess.Popen([str(litellm_bin), "--config", str(d / "config.yaml"), "--port", str(port)],
+                         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=d)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/health/liveliness", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        p.kill()
+        pytest.fail("the LiteLLM proxy did not start: " + (d / "proxy.log").read_text()[-2000:])
+    p.log_path = d / "proxy.log"
+    p.url = url
+    yield p
+    p.terminate()
+    p.wait(10)
+
+
+def completions_seen(proxy):
+    """Chat Completions requests the proxy has answered so far (its access log)."""
+    return proxy.log_path.read_text().count('"POST /v1/chat/completions HTTP/1.1"')
+
+
+@pytest.fixture(scope="module")
+def gated(proxy, tmp_path_factory):
+    state = tmp_path_factory.mktemp("gated") / "state.db"
+    os.environ["BEDROCK_GATES_UPSTREAM_API_KEY"] = KEY
+    try:
+        s = Server(state, SCENARIO, extra=["--backend", f"openai={proxy.url}/v1",
+                                           "--model-map", f"{CHAT}=mock-chat",
+                                           "--model-map", f"{FAILING}=mock-fail",
+                                           "--model-map", f"{STRUCTURED}=mock-json"])
+    finally:
+        os.environ.pop("BEDROCK_GATES_UPSTREAM_API_KEY", None)
+    yield s
+    s.stop()
+
+
+def rt_for(server):
+    return client_for("bedrock-runtime", server, key="test", secret="test")
+
+
+def say(rt, model=CHAT, text="hello upstream", **kw):
+    return rt.converse(modelId=model, messages=[{"role": "user", "content": [{"text": text}]}], **kw)
+
+
+def test_converse_answers_with_the_upstream_text_and_usage(gated, proxy):
+    rt = rt_for(gated)
+    r = say(rt)
+    assert r["output"]["message"]["content"] == [{"text": TEXT}]
+    assert r["stopReason"] == "end_turn"
+    # LiteLLM's mock reports 10 prompt and 20 completion tokens: they come back as Bedrock usage.
+    assert (r["usage"]["inputTokens"], r["usage"]["outputTokens"], r["usage"]["totalTokens"]) == (10, 20, 30)
+
+
+def test_converse_stream_relays_the_upstream_chunks(gated, proxy):
+    rt = rt_for(gated)
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "stream please"}]}])
+    kinds, deltas = [], []
+    for e in r["stream"]:
+        kind = next(iter(e))
+        kinds.append(kind)
+        if kind == "contentBlockDelta":
+            deltas.append(e[kind]["delta"]["text"])
+    assert "".join(deltas) == TEXT
+    # The upstream's own chunking (a few characters each), not one block of text.
+    assert len(deltas) > 5
+    assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+    assert kinds.count("contentBlockStop") == 1
+
+
+def test_an_upstream_error_is_a_model_error_exception(gated, proxy):
+    rt = rt_for(gated)
+    code, status, msg = refused(lambda: say(rt, model=FAILING))
+    assert (code, status) == ("ModelErrorException", 424)
+    assert msg.startswith('Received client error (429) from the model with message "litellm.RateLimitError: this is a mock rate limit error')
+    assert KEY not in msg
+
+
+def test_structured_output_through_the_upstream_is_validated(gated, proxy):
+    rt = rt_for(gated)
+    cfg = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(SCHEMA)}}}}
+    r = say(rt, model=STRUCTURED, outputConfig=cfg)
+    assert json.loads(r["output"]["message"]["content"][0]["text"]) == JSON_ANSWER
+    # The same upstream answer against a schema it does not satisfy is refused, not passed on.
+    strict = dict(SCHEMA, required=["city", "unit", "wind"])
+    cfg = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(strict)}}}}
+    assert refused(lambda: say(rt, model=STRUCTURED, outputConfig=cfg)) == (
+        "ModelErrorException", 424,
+        'The model\'s output does not satisfy the requested output schema: $: missing required property "wind"')
+
+
+def test_a_refused_call_never_reaches_the_upstream(gated, proxy):
+    say(rt_for(gated))  # one that passes, so the log is warm
+    time.sleep(0.3)
+    before = completions_seen(proxy)
+    assert before >= 1
+    bad_secret = client_for("bedrock-runtime", gated, key="test", secret="wrong")
+    assert refused(lambda: say(bad_secret))[0] == "InvalidSignatureException"
+    unknown = rt_for(gated)
+    assert refused(lambda: say(unknown, model="amazon.nova-nonexistent-v1:0"))[0] == "ValidationException"
+    time.sleep(0.3)
+    assert completions_seen(proxy) == before
+
+
+def test_an_upstream_that_is_not_there_is_service_unavailable(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    s = Server(tmp_path / "state.db", SCENARIO, extra=["--backend", f"openai={dead}"])
+    try:
+        rt = rt_for(s)
+        assert refused(lambda: say(rt)) == ("ServiceUnavailableException", 503,
+                                            "Bedrock is unable to process your request.")
+    finally:
+        s.stop()
+
+
+def test_a_key_on_the_command_line_is_not_an_option(tmp_path):
+    # The only way in for a key is the environment (or a scenario's api_key_env/api_key_file).
+    from conftest import BIN
+    out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True).stdout
+    assert "--backend <KIND=URL>" in out
+    assert "api-key" not in out
