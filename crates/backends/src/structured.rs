@@ -152,7 +152,7 @@ impl Generator<'_> {
             "array" => self.array(o, path, depth),
             "integer" => self.integer(o, path),
             "number" => self.number(o, path),
-            "boolean" => Value::Bool(self.pick(path) % 2 == 0),
+            "boolean" => Value::Bool(self.pick(path).is_multiple_of(2)),
             "null" => Value::Null,
             _ => self.string(o, path),
         }
