@@ -29,12 +29,22 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
 CHAT = "amazon.nova-lite-v1:0"
 FAILING = "amazon.nova-micro-v1:0"
 STRUCTURED = "openai.gpt-oss-20b-1:0"
+EMBED = "amazon.titan-embed-text-v2:0"
+TOOLS = "amazon.nova-pro-v1:0"
 MODELS = f"""
 model_list:
   - model_name: mock-chat
     litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "{TEXT}"}}
   - model_name: mock-fail
     litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "litellm.RateLimitError"}}
+  - model_name: mock-embed
+    litellm_params: {{model: openai/text-embedding-3-small, api_key: fake, mock_response: [0.5, -0.25, 0.125, 1.0]}}
+  - model_name: mock-tool
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: fake
+      mock_response: ""
+      mock_tool_calls: [{{id: call_abc, type: function, function: {{name: get_weather, arguments: '{{"city": "Paris"}}'}}}}]
   - model_name: mock-json
     litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: '{json.dumps(JSON_ANSWER)}'}}
 """
@@ -86,7 +96,9 @@ def gated(proxy, tmp_path_factory):
         s = Server(state, SCENARIO, extra=["--backend", f"openai={proxy.url}/v1",
                                            "--model-map", f"{CHAT}=mock-chat",
                                            "--model-map", f"{FAILING}=mock-fail",
-                                           "--model-map", f"{STRUCTURED}=mock-json"])
+                                           "--model-map", f"{STRUCTURED}=mock-json",
+                                           "--model-map", f"{EMBED}=mock-embed",
+                                           "--model-map", f"{TOOLS}=mock-tool"])
     finally:
         os.environ.pop("BEDROCK_GATES_UPSTREAM_API_KEY", None)
     yield s
@@ -124,6 +136,39 @@ def test_converse_stream_relays_the_upstream_chunks(gated, proxy):
     assert len(deltas) > 5
     assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
     assert kinds.count("contentBlockStop") == 1
+
+
+def test_embeddings_come_from_the_upstream(gated, proxy):
+    rt = rt_for(gated)
+    raw = {"inputText": "embed me", "dimensions": 256, "normalize": False}
+    out = json.loads(rt.invoke_model(modelId=EMBED, body=json.dumps(raw))["body"].read())
+    assert out["embedding"] == [0.5, -0.25, 0.125, 1.0]
+    assert out["inputTextTokenCount"] == 10
+    # Titan's normalize is applied to the upstream's vector (|v| = 1.1456...).
+    raw["normalize"] = True
+    out = json.loads(rt.invoke_model(modelId=EMBED, body=json.dumps(raw))["body"].read())
+    norm = sum(x * x for x in [0.5, -0.25, 0.125, 1.0]) ** 0.5
+    assert out["embedding"] == pytest.approx([x / norm for x in [0.5, -0.25, 0.125, 1.0]], rel=1e-6)
+
+
+def test_a_tool_use_round_trip(gated, proxy):
+    rt = rt_for(gated)
+    tools = {"tools": [{"toolSpec": {"name": "get_weather", "description": "weather of a city",
+                                     "inputSchema": {"json": {"type": "object",
+                                                              "properties": {"city": {"type": "string"}},
+                                                              "required": ["city"]}}}}]}
+    first = [{"role": "user", "content": [{"text": "weather in Paris?"}]}]
+    r = rt.converse(modelId=TOOLS, messages=first, toolConfig=tools)
+    assert r["stopReason"] == "tool_use"
+    assert r["output"]["message"]["content"] == [
+        {"toolUse": {"toolUseId": "call_abc", "name": "get_weather", "input": {"city": "Paris"}}}]
+    # The result goes back as a tool message; the upstream answers the next turn.
+    turn = first + [r["output"]["message"],
+                    {"role": "user", "content": [{"toolResult": {"toolUseId": "call_abc",
+                                                                 "content": [{"text": "sunny, 21C"}]}}]}]
+    r2 = rt.converse(modelId=TOOLS, messages=turn, toolConfig=tools)
+    assert r2["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert r2["usage"]["inputTokens"] > 0
 
 
 def test_an_upstream_error_is_a_model_error_exception(gated, proxy):

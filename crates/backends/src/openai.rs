@@ -75,6 +75,7 @@ impl OpenAiBackend {
         model_id: &str,
         text: &str,
         dimensions: usize,
+        normalize: bool,
     ) -> Result<Embedding, BackendError> {
         let body = json!({
             "model": self.cfg.upstream_model(model_id),
@@ -97,6 +98,13 @@ impl OpenAiBackend {
             .iter()
             .map(|x| x.as_f64().unwrap_or(0.0) as f32)
             .collect();
+        // Bedrock's `normalize` (Titan v2) is ours to apply: OpenAI-compatible servers have no
+        // such parameter (OpenAI's own vectors are unit length already).
+        let vector = if normalize {
+            l2_normalized(vector)
+        } else {
+            vector
+        };
         let input_tokens = v
             .pointer("/usage/prompt_tokens")
             .and_then(Value::as_u64)
@@ -107,6 +115,14 @@ impl OpenAiBackend {
             input_tokens,
         })
     }
+}
+
+fn l2_normalized(v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return v;
+    }
+    v.into_iter().map(|x| x / norm).collect()
 }
 
 fn malformed() -> BackendError {
@@ -566,9 +582,9 @@ impl Backend for OpenAiBackend {
         model_id: &'a str,
         text: &'a str,
         dimensions: usize,
-        _normalize: bool,
+        normalize: bool,
     ) -> BoxFuture<'a, Result<Embedding, BackendError>> {
-        Box::pin(self.embed_async(model_id, text, dimensions))
+        Box::pin(self.embed_async(model_id, text, dimensions, normalize))
     }
 
     fn stream<'a>(&'a self, model_id: &'a str, prompt: &'a Prompt) -> EventStream<'a> {
