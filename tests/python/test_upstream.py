@@ -222,3 +222,63 @@ def test_a_key_on_the_command_line_is_not_an_option(tmp_path):
     out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True).stdout
     assert "--backend <KIND=URL>" in out
     assert "api-key" not in out
+
+
+# ------------------------------------------------------------------ the `bedrock` kind
+
+def start_chain(tmp_path, key="test", secret="test"):
+    """A second serve (the "real Bedrock") and a first one in front of it, re-signing with
+    key/secret from its own environment."""
+    second = Server(tmp_path / "second.db", SCENARIO)
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    try:
+        first = Server(tmp_path / "first.db", SCENARIO, extra=["--backend", f"bedrock={second.url}"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return first, second
+
+
+def test_a_second_serve_answers_behind_the_first(tmp_path):
+    first, second = start_chain(tmp_path)
+    try:
+        def served_by_second():
+            return len(second.admin("/_bedrock-gates/invocations")["invocations"])
+
+        # The second's pinned answer for nova-pro (tests/python/scenario.toml) shows who answered.
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert served_by_second() == 1
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
+        direct = say(rt_for(second), model="amazon.nova-pro-v1:0")
+        assert r["usage"] == direct["usage"]
+        # Calls the first refuses (a bad signature, an unknown model) never reach the second:
+        # neither its invocation log nor its audit log (refusals) sees them.
+        before = served_by_second()
+        bad = client_for("bedrock-runtime", first, key="test", secret="wrong")
+        assert refused(lambda: say(bad))[0] == "InvalidSignatureException"
+        assert refused(lambda: say(rt_for(first), model="amazon.nova-nonexistent-v1:0"))[0] == "ValidationException"
+        assert served_by_second() == before
+        assert second.admin("/_bedrock-gates/audit")["records"] == []
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
+    # The first signs with a key the second does not know: the second refuses, the client sees
+    # exactly that refusal.
+    first, second = start_chain(tmp_path, key="AKIAUNKNOWNEXAMPLE01", secret="nope")
+    try:
+        via_first = refused(lambda: say(rt_for(first)))
+        direct = refused(lambda: say(client_for("bedrock-runtime", second, key="AKIAUNKNOWNEXAMPLE01",
+                                                secret="nope")))
+        assert via_first == direct
+        assert via_first[:2] == ("UnrecognizedClientException", 403)
+    finally:
+        first.stop()
+        second.stop()

@@ -22,6 +22,7 @@
 //!
 //! All usage numbers come from one approximate tokenizer, [`count_tokens`].
 
+pub mod bedrock;
 mod embed;
 pub mod native;
 pub mod openai;
@@ -33,6 +34,7 @@ pub mod upstream;
 
 use serde::{Deserialize, Serialize};
 
+pub use bedrock::{BedrockBackend, SigningIdentity};
 pub use embed::pseudo_embedding;
 pub use openai::OpenAiBackend;
 pub use scripted::ScriptedBackend;
@@ -277,6 +279,14 @@ pub enum BackendError {
     /// with `originalStatusCode` and `originalMessage`.
     #[error("{message}")]
     ModelStream { status: u16, message: String },
+    /// An AWS error from a Bedrock upstream, to be returned unchanged: its error code (as
+    /// `x-amzn-ErrorType` names it), HTTP status and message.
+    #[error("{message}")]
+    Aws {
+        code: String,
+        status: u16,
+        message: String,
+    },
 }
 
 impl From<native::NativeError> for BackendError {

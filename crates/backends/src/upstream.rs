@@ -104,6 +104,7 @@ pub(crate) struct Http {
 /// An upstream's answer once its headers arrived: the status and the body still to read.
 pub(crate) struct Answer {
     pub status: u16,
+    headers: hyper::HeaderMap,
     pub body: hyper::body::Incoming,
     /// Held until the body is read: the call's concurrency slot.
     _slot: tokio::sync::OwnedSemaphorePermit,
@@ -149,6 +150,7 @@ impl Http {
             Ok(Err(_)) => Err(BackendError::Unavailable(UNAVAILABLE.into())),
             Ok(Ok(resp)) => Ok(Answer {
                 status: resp.status().as_u16(),
+                headers: resp.headers().clone(),
                 body: resp.into_body(),
                 _slot: slot,
             }),
@@ -157,6 +159,14 @@ impl Http {
 }
 
 impl Answer {
+    /// A response header, as text.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
     /// The whole body (inside the timeout).
     pub(crate) async fn bytes(self, timeout: Duration) -> Result<(u16, Bytes), BackendError> {
         let status = self.status;

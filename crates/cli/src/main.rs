@@ -49,8 +49,10 @@ enum Command {
         #[arg(long = "allowed-host", value_name = "NAME")]
         allowed_hosts: Vec<String>,
         /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
-        /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1). Its key,
-        /// if it needs one, comes from BEDROCK_GATES_UPSTREAM_API_KEY (never the command line).
+        /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
+        /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY) or `bedrock` (a Bedrock
+        /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
+        /// AWS_REGION). Never a secret on the command line.
         /// A scenario's [[backend]] entries still win for the models they name.
         #[arg(long = "backend", value_name = "KIND=URL")]
         backend: Option<String>,
@@ -567,9 +569,11 @@ fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenar
     let (kind, url) = backend
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("--backend {backend}: expected KIND=URL"))?;
-    if kind != "openai" {
-        anyhow::bail!("--backend {kind}=...: unknown kind (built so far: openai)");
-    }
+    let kind = match kind {
+        "openai" => bg_server::scenario::BackendKind::Openai,
+        "bedrock" => bg_server::scenario::BackendKind::Bedrock,
+        _ => anyhow::bail!("--backend {kind}=...: unknown kind (built so far: openai, bedrock)"),
+    };
     let mut map = std::collections::BTreeMap::new();
     for m in model_map {
         let (from, to) = m
@@ -578,7 +582,7 @@ fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenar
         map.insert(from.to_string(), to.to_string());
     }
     let decl = bg_server::scenario::BackendDecl {
-        kind: bg_server::scenario::BackendKind::Openai,
+        kind,
         models: vec!["*".into()],
         answer: None,
         url: Some(url.to_string()),
@@ -587,9 +591,14 @@ fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenar
         model_map: map,
         timeout_ms: None,
         max_concurrency: None,
+        region: None,
     };
     decl.upstream()
         .map_err(|e| anyhow::anyhow!("--backend: {e}"))?;
+    if kind == bg_server::scenario::BackendKind::Bedrock {
+        bg_server::scenario::signing_identity(None)
+            .map_err(|e| anyhow::anyhow!("--backend: {e}"))?;
+    }
     Ok(decl)
 }
 

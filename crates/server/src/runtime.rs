@@ -724,6 +724,28 @@ fn structured_output_supported(
     }
 }
 
+/// The error codes a Bedrock upstream may answer with that pass through unchanged (the
+/// bedrock-runtime service model's errors, and the signature and token errors every AWS
+/// endpoint sends); any other code becomes an InternalServerException.
+const AWS_RUNTIME_ERRORS: &[&str] = &[
+    "AccessDeniedException",
+    "ValidationException",
+    "ResourceNotFoundException",
+    "ThrottlingException",
+    "ServiceQuotaExceededException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+    "ModelErrorException",
+    "ModelNotReadyException",
+    "ModelTimeoutException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+    "SignatureDoesNotMatch",
+];
+
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
     use bg_backends::BackendError as B;
     match e {
@@ -733,6 +755,15 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
         B::Timeout(m) => ApiError::new("ModelTimeoutException", 408, m),
         // AWS's text for a model's own failure names its status and message; the wording is
         // SageMaker's model-error sentence, which Bedrock's ModelErrorException carries.
+        // A Bedrock upstream's refusal comes back as it was: same code, status and message.
+        B::Aws {
+            code,
+            status,
+            message,
+        } => match AWS_RUNTIME_ERRORS.iter().find(|c| **c == code) {
+            Some(c) => ApiError::new(c, status, message),
+            None => ApiError::new("InternalServerException", 500, message),
+        },
         B::Upstream { status, message } | B::ModelStream { status, message } => {
             let side = if status < 500 { "client" } else { "server" };
             ApiError::new(

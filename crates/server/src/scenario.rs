@@ -170,15 +170,20 @@ pub struct Scenario {
 }
 
 /// The kinds of backend a `[[backend]]` entry may name: the scripted backend, and the
-/// OpenAI-compatible upstream (Anthropic and Bedrock upstreams are not built yet).
+/// OpenAI-compatible upstream and a Bedrock upstream (the Anthropic upstream is not built yet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
     Scripted,
     Openai,
+    Bedrock,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 2] = [BackendKind::Scripted, BackendKind::Openai];
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Scripted,
+        BackendKind::Openai,
+        BackendKind::Bedrock,
+    ];
 }
 
 impl Choice for BackendKind {
@@ -187,6 +192,7 @@ impl Choice for BackendKind {
         match self {
             BackendKind::Scripted => "scripted",
             BackendKind::Openai => "openai",
+            BackendKind::Bedrock => "bedrock",
         }
     }
 }
@@ -224,6 +230,11 @@ pub struct BackendDecl {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// `bedrock` only: the Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,
+    /// us-east-1). The credentials are the standard variables of serve's environment
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 impl BackendDecl {
@@ -253,6 +264,27 @@ impl BackendDecl {
         }
         Ok(cfg)
     }
+}
+
+/// The credentials and Region a `bedrock` upstream signs with, from the standard variables.
+/// The error names the variable, never a value.
+pub fn signing_identity(region: Option<&str>) -> Result<bg_backends::SigningIdentity, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let need = |name: &str| {
+        var(name).ok_or_else(|| {
+            format!("[[backend]] kind = \"bedrock\": the environment variable {name} is not set")
+        })
+    };
+    Ok(bg_backends::SigningIdentity {
+        access_key_id: need("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
+        session_token: var("AWS_SESSION_TOKEN"),
+        region: region
+            .map(str::to_string)
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_string()),
+    })
 }
 
 /// An upstream key from an environment variable or a file (its first line). The errors name
@@ -301,10 +333,8 @@ pub fn backends(
                     out.route(pattern, std::sync::Arc::new(b));
                 }
             }
-            BackendKind::Openai => {
-                let Ok(cfg) = decl.upstream() else { continue };
-                let b: std::sync::Arc<dyn bg_backends::Backend> =
-                    std::sync::Arc::new(bg_backends::OpenAiBackend::new(cfg));
+            BackendKind::Openai | BackendKind::Bedrock => {
+                let Some(b) = decl.build() else { continue };
                 for pattern in &decl.models {
                     out.route(pattern, b.clone());
                 }
@@ -320,8 +350,26 @@ pub fn check_backends(scenario: &Scenario) -> Result<(), String> {
         if decl.kind != BackendKind::Scripted {
             decl.upstream()?;
         }
+        if decl.kind == BackendKind::Bedrock {
+            signing_identity(decl.region.as_deref())?;
+        }
     }
     Ok(())
+}
+
+impl BackendDecl {
+    /// The upstream backend this entry names (`None` for scripted or a broken entry).
+    fn build(&self) -> Option<std::sync::Arc<dyn bg_backends::Backend>> {
+        let cfg = self.upstream().ok()?;
+        Some(match self.kind {
+            BackendKind::Scripted => return None,
+            BackendKind::Openai => std::sync::Arc::new(bg_backends::OpenAiBackend::new(cfg)),
+            BackendKind::Bedrock => {
+                let id = signing_identity(self.region.as_deref()).ok()?;
+                std::sync::Arc::new(bg_backends::BedrockBackend::new(cfg, id))
+            }
+        })
+    }
 }
 
 /// A quota override: `[[quota]] model = "…", rpm = 2` (account and Region optional).

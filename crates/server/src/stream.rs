@@ -269,6 +269,9 @@ fn stream_error_frame(e: bg_backends::BackendError) -> Vec<u8> {
         B::Unavailable(m) => exception_frame("serviceUnavailableException", &m),
         B::Validation(m) | B::Unsupported(m) => exception_frame("validationException", &m),
         B::ModelError(m) => model_stream_error_frame(500, &m),
+        B::Aws {
+            status, message, ..
+        } => model_stream_error_frame(status, &message),
     }
 }
 
