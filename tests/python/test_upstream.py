@@ -282,3 +282,87 @@ def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
     finally:
         first.stop()
         second.stop()
+
+
+# ------------------------------------------------------------------ streams stay streams
+# LiteLLM's mock streams every chunk at once, so timing needs an upstream that trickles: a small
+# OpenAI-compatible SSE server here, in addition to the LiteLLM proof above.
+
+import http.server
+import threading
+
+PAUSE = 0.4
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Chat Completions streamed one word every PAUSE seconds; `break` in the prompt cuts the
+    connection after two words (a failure mid-stream)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        cut = "break" in json.dumps(body["messages"])
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        words = ["one ", "two ", "three ", "four"]
+        for i, w in enumerate(words):
+            if cut and i == 2:
+                self.wfile.write(b'data: {"error": {"message": "upstream fell over", "code": 500}}\n\n')
+                self.wfile.flush()
+                return
+            chunk = {"choices": [{"index": 0, "delta": {"content": w}}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(PAUSE)
+        done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 4}}
+        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+        self.wfile.flush()
+
+
+@pytest.fixture(scope="module")
+def trickle(tmp_path_factory):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    s = Server(tmp_path_factory.mktemp("trickle") / "state.db", SCENARIO,
+               extra=["--backend", f"openai=http://127.0.0.1:{httpd.server_address[1]}/v1"])
+    yield s
+    s.stop()
+    httpd.shutdown()
+
+
+def test_tokens_reach_the_client_as_the_upstream_sends_them(trickle):
+    rt = rt_for(trickle)
+    start = time.monotonic()
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "count"}]}])
+    arrivals, usage = [], None
+    for e in r["stream"]:
+        if "contentBlockDelta" in e:
+            arrivals.append((time.monotonic() - start, e["contentBlockDelta"]["delta"]["text"]))
+        if "metadata" in e:
+            usage = e["metadata"]["usage"]
+    assert [t for _, t in arrivals] == ["one ", "two ", "three ", "four"]
+    # The first word arrives long before the last was sent; the words arrive PAUSE apart.
+    assert arrivals[0][0] < PAUSE
+    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    assert all(g > PAUSE * 0.6 for g in gaps), gaps
+    assert usage == {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9}
+
+
+def test_a_failure_mid_stream_is_a_model_stream_error_event(trickle):
+    rt = rt_for(trickle)
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "break"}]}])
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["stream"]:
+            seen.append(e)
+    deltas = [e["contentBlockDelta"]["delta"]["text"] for e in seen if "contentBlockDelta" in e]
+    assert deltas == ["one ", "two "]
+    err = ei.value.response["Error"] if hasattr(ei.value, "response") else {}
+    assert err.get("Code") == "modelStreamErrorException", repr(ei.value)
+    assert "The model failed while streaming its response." in str(ei.value)
