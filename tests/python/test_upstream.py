@@ -173,8 +173,11 @@ def test_a_tool_use_round_trip(gated, proxy):
 
 def test_an_upstream_error_is_a_model_error_exception(gated, proxy):
     rt = rt_for(gated)
-    code, status, msg = refused(lambda: say(rt, model=FAILING))
+    with pytest.raises(Exception) as ei:
+        say(rt, model=FAILING)
+    code, status, msg = error_of(ei)
     assert (code, status) == ("ModelErrorException", 424)
+    assert ei.value.response["originalStatusCode"] == 429
     assert msg.startswith('Received client error (429) from the model with message "litellm.RateLimitError: this is a mock rate limit error')
     assert KEY not in msg
 

@@ -766,13 +766,15 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
         },
         B::Upstream { status, message } | B::ModelStream { status, message } => {
             let side = if status < 500 { "client" } else { "server" };
-            ApiError::new(
+            let mut e = ApiError::new(
                 "ModelErrorException",
                 424,
                 format!(
                     "Received {side} error ({status}) from the model with message \"{message}\"."
                 ),
-            )
+            );
+            e.original_status = Some(status);
+            e
         }
     }
 }
