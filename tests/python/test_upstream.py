@@ -369,3 +369,48 @@ def test_a_failure_mid_stream_is_a_model_stream_error_event(trickle):
     err = ei.value.response["Error"] if hasattr(ei.value, "response") else {}
     assert err.get("Code") == "modelStreamErrorException", repr(ei.value)
     assert "The model failed while streaming its response." in str(ei.value)
+
+
+# ------------------------------------------------------------------ the `anthropic` kind
+# The LiteLLM proxy also speaks the Anthropic Messages API (`/v1/messages`, `x-api-key`).
+
+@pytest.fixture(scope="module")
+def gated_anthropic(proxy, tmp_path_factory):
+    os.environ["BEDROCK_GATES_UPSTREAM_API_KEY"] = KEY
+    try:
+        s = Server(tmp_path_factory.mktemp("anthropic") / "state.db", SCENARIO,
+                   extra=["--backend", f"anthropic={proxy.url}/v1",
+                          "--model-map", f"{CHAT}=mock-chat", "--model-map", f"{FAILING}=mock-fail"])
+    finally:
+        os.environ.pop("BEDROCK_GATES_UPSTREAM_API_KEY", None)
+    yield s
+    s.stop()
+
+
+def messages_direct(proxy, model):
+    req = urllib.request.Request(proxy.url + "/v1/messages", method="POST", data=json.dumps(
+        {"model": model, "max_tokens": 4096, "messages": [{"role": "user", "content": "hello upstream"}]}).encode(),
+        headers={"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+def test_the_anthropic_kind_answers_converse_and_stream(gated_anthropic, proxy):
+    rt = rt_for(gated_anthropic)
+    r = say(rt)
+    assert r["output"]["message"]["content"] == [{"text": TEXT}]
+    direct = messages_direct(proxy, "mock-chat")
+    assert (r["usage"]["inputTokens"], r["usage"]["outputTokens"]) == (
+        direct["usage"]["input_tokens"], direct["usage"]["output_tokens"])
+    s = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in s["stream"] if "contentBlockDelta" in e)
+    assert text == TEXT
+
+
+def test_the_anthropic_kind_maps_upstream_errors(gated_anthropic, proxy):
+    rt = rt_for(gated_anthropic)
+    with pytest.raises(Exception) as ei:
+        say(rt, model=FAILING)
+    code, status, msg = error_of(ei)
+    assert (code, status) == ("ModelErrorException", 424)
+    assert ei.value.response["originalStatusCode"] == 429
+    assert "mock rate limit error" in msg and KEY not in msg

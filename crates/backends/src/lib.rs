@@ -22,6 +22,7 @@
 //!
 //! All usage numbers come from one approximate tokenizer, [`count_tokens`].
 
+pub mod anthropic_api;
 pub mod bedrock;
 mod embed;
 pub mod native;
@@ -34,6 +35,7 @@ pub mod upstream;
 
 use serde::{Deserialize, Serialize};
 
+pub use anthropic_api::AnthropicBackend;
 pub use bedrock::{BedrockBackend, SigningIdentity};
 pub use embed::pseudo_embedding;
 pub use openai::OpenAiBackend;

@@ -50,7 +50,9 @@ enum Command {
         allowed_hosts: Vec<String>,
         /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
         /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
-        /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY) or `bedrock` (a Bedrock
+        /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
+        /// URL e.g. https://api.anthropic.com/v1 — http only so far; key from the same
+        /// variable) or `bedrock` (a Bedrock
         /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
         /// AWS_REGION). Never a secret on the command line.
         /// A scenario's [[backend]] entries still win for the models they name.
@@ -571,8 +573,9 @@ fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenar
         .ok_or_else(|| anyhow::anyhow!("--backend {backend}: expected KIND=URL"))?;
     let kind = match kind {
         "openai" => bg_server::scenario::BackendKind::Openai,
+        "anthropic" => bg_server::scenario::BackendKind::Anthropic,
         "bedrock" => bg_server::scenario::BackendKind::Bedrock,
-        _ => anyhow::bail!("--backend {kind}=...: unknown kind (built so far: openai, bedrock)"),
+        _ => anyhow::bail!("--backend {kind}=...: unknown kind (openai, anthropic, bedrock)"),
     };
     let mut map = std::collections::BTreeMap::new();
     for m in model_map {

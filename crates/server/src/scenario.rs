@@ -170,18 +170,20 @@ pub struct Scenario {
 }
 
 /// The kinds of backend a `[[backend]]` entry may name: the scripted backend, and the
-/// OpenAI-compatible upstream and a Bedrock upstream (the Anthropic upstream is not built yet).
+/// upstreams: OpenAI-compatible, the Anthropic Messages API, and Bedrock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
     Scripted,
     Openai,
+    Anthropic,
     Bedrock,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [
+    pub const ALL: [BackendKind; 4] = [
         BackendKind::Scripted,
         BackendKind::Openai,
+        BackendKind::Anthropic,
         BackendKind::Bedrock,
     ];
 }
@@ -192,6 +194,7 @@ impl Choice for BackendKind {
         match self {
             BackendKind::Scripted => "scripted",
             BackendKind::Openai => "openai",
+            BackendKind::Anthropic => "anthropic",
             BackendKind::Bedrock => "bedrock",
         }
     }
@@ -333,7 +336,7 @@ pub fn backends(
                     out.route(pattern, std::sync::Arc::new(b));
                 }
             }
-            BackendKind::Openai | BackendKind::Bedrock => {
+            BackendKind::Openai | BackendKind::Anthropic | BackendKind::Bedrock => {
                 let Some(b) = decl.build() else { continue };
                 for pattern in &decl.models {
                     out.route(pattern, b.clone());
@@ -364,6 +367,7 @@ impl BackendDecl {
         Some(match self.kind {
             BackendKind::Scripted => return None,
             BackendKind::Openai => std::sync::Arc::new(bg_backends::OpenAiBackend::new(cfg)),
+            BackendKind::Anthropic => std::sync::Arc::new(bg_backends::AnthropicBackend::new(cfg)),
             BackendKind::Bedrock => {
                 let id = signing_identity(self.region.as_deref()).ok()?;
                 std::sync::Arc::new(bg_backends::BedrockBackend::new(cfg, id))
