@@ -229,15 +229,20 @@ def test_a_key_on_the_command_line_is_not_an_option(tmp_path):
 
 # ------------------------------------------------------------------ the `bedrock` kind
 
-def start_chain(tmp_path, key="test", secret="test"):
+def start_chain(tmp_path, key="test", secret="test", https=False):
     """A second serve (the "real Bedrock") and a first one in front of it, re-signing with
-    key/secret from its own environment."""
+    key/secret from its own environment; over https the first trusts the second's local CA
+    through SSL_CERT_FILE, as it would trust a corporate CA."""
     second = Server(tmp_path / "second.db", SCENARIO)
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SSL_CERT_FILE")
+    saved = {k: os.environ.get(k) for k in names}
     os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
     os.environ.pop("AWS_SESSION_TOKEN", None)
+    if https:
+        os.environ["SSL_CERT_FILE"] = second.ca
+    url = second.https_url if https else second.url
     try:
-        first = Server(tmp_path / "first.db", SCENARIO, extra=["--backend", f"bedrock={second.url}"])
+        first = Server(tmp_path / "first.db", SCENARIO, extra=["--backend", f"bedrock={url}"])
     finally:
         for k, v in saved.items():
             if v is None:
@@ -267,6 +272,16 @@ def test_a_second_serve_answers_behind_the_first(tmp_path):
         assert refused(lambda: say(rt_for(first), model="amazon.nova-nonexistent-v1:0"))[0] == "ValidationException"
         assert served_by_second() == before
         assert second.admin("/_bedrock-gates/audit")["records"] == []
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_the_second_can_be_reached_over_https(tmp_path):
+    first, second = start_chain(tmp_path, https=True)
+    try:
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
     finally:
         first.stop()
         second.stop()

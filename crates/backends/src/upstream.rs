@@ -34,7 +34,7 @@ pub const TIMED_OUT: &str =
 /// Bedrock model.
 #[derive(Clone)]
 pub struct UpstreamConfig {
-    /// The API base, e.g. `http://127.0.0.1:11434/v1` (OpenAI-compatible). `http` only.
+    /// The API base, e.g. `http://127.0.0.1:11434/v1` (OpenAI-compatible); http or https.
     pub url: String,
     /// Sent as `Authorization: Bearer …`; never logged, never in an error.
     pub api_key: Option<String>,
@@ -78,16 +78,14 @@ impl UpstreamConfig {
             .unwrap_or(model_id)
     }
 
-    /// Check the URL: `http://host[:port][/path]`. HTTPS upstreams are not supported yet.
+    /// Check the URL: `http(s)://host[:port][/path]`.
     pub fn validate(&self) -> Result<(), String> {
         match self.url.parse::<hyper::Uri>() {
-            Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => Ok(()),
-            Ok(u) if u.scheme_str() == Some("https") => Err(format!(
-                "upstream {}: https upstreams are not supported yet; put a local proxy in front",
-                self.url
-            )),
+            Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => {
+                Ok(())
+            }
             _ => Err(format!(
-                "upstream {}: expected an http://host[:port][/path] URL",
+                "upstream {}: expected an http(s)://host[:port][/path] URL",
                 self.url
             )),
         }
@@ -95,10 +93,39 @@ impl UpstreamConfig {
 }
 
 /// The pooled client and the concurrency limit of one upstream.
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
 pub(crate) struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     slots: Arc<tokio::sync::Semaphore>,
     pub(crate) timeout: Duration,
+}
+
+/// https with the platform's roots (and `SSL_CERT_FILE`), http as is. Without any usable root
+/// certificate https calls fail (ServiceUnavailableException) and http still works.
+fn tls_connector(http: HttpConnector) -> Connector {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+        Ok(b) => b,
+        Err(_) => {
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| {
+                    b.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
+            match config {
+                Ok(c) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(c),
+                Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                ),
+            }
+        }
+    };
+    builder.https_or_http().enable_http1().wrap_connector(http)
 }
 
 /// An upstream's answer once its headers arrived: the status and the body still to read.
@@ -115,9 +142,10 @@ impl Http {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(cfg.timeout));
+        connector.enforce_http(false);
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(cfg.pool_idle)
-            .build(connector);
+            .build(tls_connector(connector));
         Http {
             client,
             slots: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrency.max(1))),
@@ -282,7 +310,8 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(UpstreamConfig::new("https://api.openai.com/v1")
             .validate()
-            .is_err());
+            .is_ok());
+        assert!(UpstreamConfig::new("ftp://x/v1").validate().is_err());
     }
 
     #[test]

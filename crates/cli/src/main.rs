@@ -51,7 +51,7 @@ enum Command {
         /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
         /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
         /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
-        /// URL e.g. https://api.anthropic.com/v1 — http only so far; key from the same
+        /// URL e.g. https://api.anthropic.com/v1; key from the same
         /// variable) or `bedrock` (a Bedrock
         /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
         /// AWS_REGION). Never a secret on the command line.
