@@ -22,17 +22,27 @@
 //!
 //! All usage numbers come from one approximate tokenizer, [`count_tokens`].
 
+pub mod anthropic_api;
+pub mod bedrock;
 mod embed;
 pub mod native;
+pub mod openai;
 mod output;
 mod scripted;
+pub mod structured;
 mod tokens;
+pub mod upstream;
 
 use serde::{Deserialize, Serialize};
 
+pub use anthropic_api::AnthropicBackend;
+pub use bedrock::{BedrockBackend, SigningIdentity};
 pub use embed::pseudo_embedding;
+pub use openai::OpenAiBackend;
 pub use scripted::ScriptedBackend;
+pub use structured::OutputSchema;
 pub use tokens::{count_prompt_tokens, count_tokens, truncate_to_tokens};
+pub use upstream::UpstreamConfig;
 
 /// The request/response dialect a model speaks on `InvokeModel` (re-exported from `bg-catalog`).
 pub use bg_catalog::ModelFamily;
@@ -53,6 +63,10 @@ pub struct Prompt {
     /// Tools offered to the model.
     pub tools: Vec<ToolSpec>,
     pub tool_choice: ToolChoice,
+    /// The JSON schema the answer must satisfy (structured output), when one was given.
+    /// Not serialized when absent, so the prompt's hash (ids, seeds) is unchanged for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<OutputSchema>,
 }
 
 /// Who said a message.
@@ -259,6 +273,22 @@ pub enum BackendError {
     /// The backend did not answer in time.
     #[error("{0}")]
     Timeout(String),
+    /// An upstream answered with a 4xx/5xx before any output: Bedrock's `ModelErrorException`
+    /// (424) with the upstream's status (`originalStatusCode`) and message.
+    #[error("{message}")]
+    Upstream { status: u16, message: String },
+    /// An upstream failed after the stream started: the in-stream `modelStreamErrorException`
+    /// with `originalStatusCode` and `originalMessage`.
+    #[error("{message}")]
+    ModelStream { status: u16, message: String },
+    /// An AWS error from a Bedrock upstream, to be returned unchanged: its error code (as
+    /// `x-amzn-ErrorType` names it), HTTP status and message.
+    #[error("{message}")]
+    Aws {
+        code: String,
+        status: u16,
+        message: String,
+    },
 }
 
 impl From<native::NativeError> for BackendError {
@@ -370,6 +400,12 @@ pub trait Backend: Send + Sync {
         normalize: bool,
     ) -> BoxFuture<'a, Result<Embedding, BackendError>>;
 
+    /// Whether [`Backend::stream`] yields events as a remote model produces them (an
+    /// upstream), so the server frames them as they arrive instead of gathering them first.
+    fn streams_live(&self) -> bool {
+        false
+    }
+
     /// Stream the answer as normalized events. By default: the completion, then its events.
     fn stream<'a>(&'a self, model_id: &'a str, prompt: &'a Prompt) -> EventStream<'a> {
         let fut = self.complete(model_id, prompt);
@@ -435,11 +471,21 @@ impl Backends {
 
     /// The backend for `model_id`.
     pub fn for_model(&self, model_id: &str) -> &dyn Backend {
+        &**self.shared(model_id)
+    }
+
+    /// Whether any configured backend streams live.
+    pub fn any_live(&self) -> bool {
+        self.default.streams_live() || self.routes.iter().any(|(_, b)| b.streams_live())
+    }
+
+    /// The backend for `model_id`, shared: what a stream that outlives its request holds.
+    pub fn shared(&self, model_id: &str) -> &std::sync::Arc<dyn Backend> {
         self.routes
             .iter()
             .find(|(p, _)| glob_match(p, model_id))
-            .map(|(_, b)| &**b)
-            .unwrap_or(&*self.default)
+            .map(|(_, b)| b)
+            .unwrap_or(&self.default)
     }
 }
 

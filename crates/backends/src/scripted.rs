@@ -45,7 +45,10 @@ const TOOL_RESULT_CHARS: usize = 200;
 ///    `"example"`; integer/number → `1`; boolean → `true`; array → `[]`; object →
 ///    recursively its own required properties; `anyOf`/`oneOf`/`allOf` → the
 ///    first alternative. Tool choice `None` never calls tools.
-/// 3. **Text.** Otherwise the answer is the **pinned** answer for the model when
+/// 3. **Structured output.** Otherwise, when the prompt carries an output schema, the answer
+///    is a JSON value generated from it (see [`crate::structured::generate`]): deterministic
+///    per prompt, every property present, enums and types respected, not cut.
+/// 4. **Text.** Otherwise the answer is the **pinned** answer for the model when
 ///    one is set (returned verbatim: no directives apply), else:
 ///    * `Reply with exactly: X` (also `Respond with exactly`, `Answer with
 ///      exactly`, `Say exactly`; case-insensitive, colon optional) in the system
@@ -62,9 +65,9 @@ const TOOL_RESULT_CHARS: usize = 200;
 ///    case` or `in all caps` upper-cases the answer; `in lowercase` or `in lower
 ///    case` lower-cases it (system prompt first, then the last user text).
 ///    (A pinned answer also replaces the rule-1 summary.)
-/// 4. **Stop sequences**: the answer is cut before the earliest occurrence of any
+/// 5. **Stop sequences**: the answer is cut before the earliest occurrence of any
 ///    stop sequence (the sequence is not included); stop reason `StopSequence`.
-/// 5. **`max_tokens`**: the answer is cut with [`truncate_to_tokens`] to at most
+/// 6. **`max_tokens`**: the answer is cut with [`truncate_to_tokens`] to at most
 ///    `max_tokens` tokens; stop reason `MaxTokens`. (Tool calls are never cut.)
 ///
 /// Usage: input = [`count_prompt_tokens`]; output = [`count_tokens`] of the
@@ -138,6 +141,15 @@ impl ScriptedBackend {
             }
         }
 
+        if let Some(out) = &prompt.output_schema {
+            return Ok(structured_answer(
+                prompt,
+                &out.schema,
+                &user_text,
+                input_tokens,
+            ));
+        }
+
         let text = match self.pinned(model_id) {
             Some(p) => p.to_string(),
             None => {
@@ -177,6 +189,30 @@ impl ScriptedBackend {
             vector: pseudo_embedding(text, dimensions, normalize),
             input_tokens: count_tokens(text),
         })
+    }
+}
+
+/// Rule 3a: a JSON value generated from the schema ([`crate::structured::generate`], seeded
+/// with the prompt, hinted by the user's text), as compact JSON text. Neither stop sequences
+/// nor `max_tokens` cut it: a cut answer would not parse, and the point of a scripted
+/// structured answer is JSON a client can parse.
+fn structured_answer(
+    prompt: &Prompt,
+    schema: &Value,
+    user_text: &str,
+    input_tokens: u32,
+) -> Completion {
+    let seed = serde_json::to_vec(prompt).unwrap_or_default();
+    let text = crate::structured::generate(schema, &seed, user_text).to_string();
+    let output_tokens = count_tokens(&text);
+    Completion {
+        content: vec![Block::Text(text)],
+        stop_reason: StopReason::EndTurn,
+        usage: Usage {
+            input_tokens,
+            output_tokens,
+        },
+        stop_sequence: None,
     }
 }
 

@@ -294,6 +294,7 @@ fn valid_bodies_decode_as_before() {
                 },
             ],
             tool_choice: ToolChoice::Tool("get".into()),
+            output_schema: None,
         }
     );
 
@@ -379,6 +380,7 @@ fn valid_bodies_decode_as_before() {
                 input_schema: json!({"type": "object"})
             }],
             tool_choice: ToolChoice::Any,
+            output_schema: None,
         }
     );
 }

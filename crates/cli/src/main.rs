@@ -51,6 +51,21 @@ enum Command {
         /// that a web page cannot reach serve through DNS rebinding.
         #[arg(long = "allowed-host", value_name = "NAME")]
         allowed_hosts: Vec<String>,
+        /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
+        /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
+        /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
+        /// URL e.g. https://api.anthropic.com/v1; key from the same
+        /// variable) or `bedrock` (a Bedrock
+        /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
+        /// AWS_REGION). Never a secret on the command line.
+        /// A scenario's [[backend]] entries still win for the models they name.
+        #[arg(long = "backend", value_name = "KIND=URL")]
+        backend: Option<String>,
+        /// Which upstream model answers a Bedrock model (repeatable; `*` globs; first match
+        /// wins): MODEL=UPSTREAM_MODEL, e.g. 'amazon.nova-*=llama3.2' or '*=qwen3:8b' as the
+        /// default. An unmapped model is sent under its Bedrock id.
+        #[arg(long = "model-map", value_name = "MODEL=UPSTREAM_MODEL")]
+        model_map: Vec<String>,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -222,6 +237,8 @@ fn main() -> Result<()> {
             event_retention_days,
             access_mode,
             allowed_hosts,
+            backend,
+            model_map,
             tls,
             limits,
         } => serve(
@@ -234,6 +251,8 @@ fn main() -> Result<()> {
                 event_retention_days,
                 access_mode,
                 allowed_hosts,
+                backend,
+                model_map,
             },
             tls,
             limits,
@@ -546,6 +565,50 @@ struct ServeArgs {
     event_retention_days: i64,
     access_mode: Option<String>,
     allowed_hosts: Vec<String>,
+    backend: Option<String>,
+    model_map: Vec<String>,
+}
+
+/// The environment variable an upstream named by `serve --backend` takes its key from.
+const UPSTREAM_KEY_ENV: &str = "BEDROCK_GATES_UPSTREAM_API_KEY";
+
+/// `--backend KIND=URL` and `--model-map` as a `[[backend]]` entry for every model.
+fn backend_flag(backend: &str, model_map: &[String]) -> Result<bg_server::scenario::BackendDecl> {
+    let (kind, url) = backend
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--backend {backend}: expected KIND=URL"))?;
+    let kind = match kind {
+        "openai" => bg_server::scenario::BackendKind::Openai,
+        "anthropic" => bg_server::scenario::BackendKind::Anthropic,
+        "bedrock" => bg_server::scenario::BackendKind::Bedrock,
+        _ => anyhow::bail!("--backend {kind}=...: unknown kind (openai, anthropic, bedrock)"),
+    };
+    let mut map = std::collections::BTreeMap::new();
+    for m in model_map {
+        let (from, to) = m
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--model-map {m}: expected MODEL=UPSTREAM_MODEL"))?;
+        map.insert(from.to_string(), to.to_string());
+    }
+    let decl = bg_server::scenario::BackendDecl {
+        kind,
+        models: vec!["*".into()],
+        answer: None,
+        url: Some(url.to_string()),
+        api_key_env: std::env::var_os(UPSTREAM_KEY_ENV).map(|_| UPSTREAM_KEY_ENV.to_string()),
+        api_key_file: None,
+        model_map: map,
+        timeout_ms: None,
+        max_concurrency: None,
+        region: None,
+    };
+    decl.upstream()
+        .map_err(|e| anyhow::anyhow!("--backend: {e}"))?;
+    if kind == bg_server::scenario::BackendKind::Bedrock {
+        bg_server::scenario::signing_identity(None)
+            .map_err(|e| anyhow::anyhow!("--backend: {e}"))?;
+    }
+    Ok(decl)
 }
 
 /// The HTTPS port when none is given: next to the default port, free with a free port.
@@ -592,6 +655,8 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         event_retention_days,
         access_mode,
         allowed_hosts,
+        backend,
+        model_map,
     } = args;
     let state_path = state.unwrap_or_else(default_state_path);
     let mut scenario = match &scenario {
@@ -606,6 +671,16 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
         scenario
             .get_or_insert_with(Default::default)
             .set_default_access_mode(mode)?;
+    }
+    if let Some(b) = &backend {
+        // After the scenario's own entries: those still answer the models they name.
+        let decl = backend_flag(b, &model_map)?;
+        scenario
+            .get_or_insert_with(Default::default)
+            .backend
+            .push(decl);
+    } else if !model_map.is_empty() {
+        anyhow::bail!("--model-map needs --backend");
     }
     // The store's refusals name the file and say what to do: print them as they are.
     let store =

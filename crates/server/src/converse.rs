@@ -608,33 +608,59 @@ fn tool_config(r: &mut Reader, v: &Value, prompt: &mut Prompt) -> Parsed<()> {
     Some(())
 }
 
-/// The members that change nothing here but have required members of their own:
-/// `serviceTier` {`type`} and `outputConfig.textFormat` {`type`, `structure`
-/// {`jsonSchema` {`schema`}}}.
-fn other_members(r: &mut Reader, root: &Map<String, Value>) -> Parsed<()> {
+/// `serviceTier` {`type`} (changes nothing here) and `outputConfig.textFormat` {`type`
+/// (`json_schema`), `structure` {`jsonSchema` {`schema`, `name`, `description`}}}: the
+/// structured-output schema, still as text (parsed once the request is known valid).
+fn other_members(r: &mut Reader, root: &Map<String, Value>) -> Parsed<Option<RawSchema>> {
     let tier = r.optional(root, &Path::Lit(""), "serviceTier", |r, v, p| {
         let o = r.obj(v, p)?;
         r.required_string(o, p, "type")
     });
     let output = r.optional(root, &Path::Lit(""), "outputConfig", |r, v, p| {
         let o = r.obj(v, p)?;
-        r.optional(o, p, "textFormat", |r, v, p| {
+        let effort = r.optional_string(o, p, "effort");
+        let format = r.optional(o, p, "textFormat", |r, v, p| {
             let f = r.obj(v, p)?;
-            let kind = r.required_string(f, p, "type");
+            let kind = r.required_string(f, p, "type").and_then(|k| {
+                if k == "json_schema" {
+                    Some(k)
+                } else {
+                    r.violations.not_in_set(&k, p.key("type"), &["json_schema"]);
+                    None
+                }
+            });
             let sp = p.key("structure");
             let structure = r.required_obj(f, p, "structure").and_then(|s| {
                 r.optional(s, &sp, "jsonSchema", |r, v, p| {
                     let j = r.obj(v, p)?;
-                    r.required_string(j, p, "schema")
+                    let schema = r.required_string(j, p, "schema");
+                    let name = r.optional_string(j, p, "name");
+                    let description = r.optional_string(j, p, "description");
+                    Some(RawSchema {
+                        schema: schema?,
+                        name: name?,
+                        description: description?,
+                    })
                 })
             });
-            kind.and(structure).map(|_| ())
-        })
+            kind?;
+            structure
+        });
+        effort?;
+        format.map(Option::flatten)
     });
-    tier.and(output).map(|_| ())
+    tier?;
+    output.map(Option::flatten)
 }
 
-fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
+/// `jsonSchema` as sent: the schema is a JSON document inside a string.
+struct RawSchema {
+    schema: String,
+    name: Option<String>,
+    description: Option<String>,
+}
+
+fn request(r: &mut Reader, body: &Value) -> Parsed<(Prompt, Option<RawSchema>)> {
     let root = r.obj(body, &Path::Lit("body"))?;
     let mut prompt = Prompt {
         system: Vec::new(),
@@ -645,6 +671,7 @@ fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
         stop_sequences: Vec::new(),
         tools: Vec::new(),
         tool_choice: ToolChoice::Auto,
+        output_schema: None,
     };
     let messages = r.optional(root, &Path::Lit(""), "messages", |r, v, p| {
         let items = r.list(v, p)?;
@@ -665,8 +692,8 @@ fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
     let other = other_members(r, root);
     prompt.messages = messages?.unwrap_or_default();
     prompt.system = system?.unwrap_or_default().into_iter().flatten().collect();
-    inference.and(tools).and(other)?;
-    Some(prompt)
+    inference.and(tools)?;
+    Some((prompt, other?))
 }
 
 /// Parse a Converse (or CountTokens `converse`) body: Coral's validation of the service model
@@ -674,8 +701,17 @@ fn request(r: &mut Reader, body: &Value) -> Parsed<Prompt> {
 /// all reported at once), then the conversation rules.
 pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
     let mut r = Reader::default();
-    let prompt = request(&mut r, body);
-    let prompt = r.finish(prompt)?;
+    let parsed = request(&mut r, body);
+    let (mut prompt, raw_schema) = r.finish(parsed)?;
+    if let Some(raw) = raw_schema {
+        let schema = bg_backends::structured::parse_schema_text(&raw.schema)
+            .map_err(ApiError::validation)?;
+        prompt.output_schema = Some(bg_backends::OutputSchema {
+            name: raw.name,
+            description: raw.description,
+            schema,
+        });
+    }
     match prompt.messages.first() {
         Some(m) if m.role == Role::User => {}
         _ => return Err(ApiError::validation(FIRST_MUST_BE_USER)),
@@ -1093,6 +1129,7 @@ mod tests {
                     input_schema: json!({"type":"object"}),
                 }],
                 tool_choice: ToolChoice::Tool("get_weather".into()),
+                output_schema: None,
             }
         );
     }

@@ -33,6 +33,8 @@ pub struct ApiError {
     pub door: Door,
     /// The gate, reason and fix behind the refusal, for the audit log (never sent).
     pub diagnosis: Option<Box<bg_gates::Deny>>,
+    /// `ModelErrorException`'s `originalStatusCode`: the status an upstream model answered with.
+    pub original_status: Option<u16>,
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
             message: message.into(),
             door: Door::Service,
             diagnosis: None,
+            original_status: None,
         }
     }
 
@@ -221,7 +224,12 @@ pub fn json_error(err: &ApiError, request_id: &str) -> Response<Body> {
         // Bedrock's API-key refusals spell the member `Message` (seen on the wire,
         // bedrock-api-keys-and-more.md §1.8); every other restJson1 error `message`.
         Door::ApiKey => serde_json::json!({ "Message": err.message }),
-        _ => serde_json::json!({ "message": err.message }),
+        _ => match err.original_status {
+            Some(status) => {
+                serde_json::json!({ "message": err.message, "originalStatusCode": status })
+            }
+            None => serde_json::json!({ "message": err.message }),
+        },
     }
     .to_string();
     let mut resp = Response::new(Body::from(body));

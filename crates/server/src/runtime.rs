@@ -225,7 +225,7 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
         })
 }
 
-pub async fn handle_json(app: &App, inc: &Incoming) -> Response<Body> {
+pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<Body> {
     // The OpenAI-compatible routes: not in the service model, answered in OpenAI's shapes.
     if crate::openai::serves(&inc.path) {
         return crate::openai::handle(app, inc).await;
@@ -501,6 +501,7 @@ async fn answer_converse(
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
     let backend = app.backends.for_model(&model.id);
     let answer = if op == Op::ConverseStream {
         // The backend's event stream, gathered: its usage event charges the output tokens.
@@ -556,11 +557,14 @@ async fn converse(
 }
 
 async fn converse_stream(
-    app: &App,
+    app: &std::sync::Arc<App>,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
 ) -> Result<Response<Body>, Refusal> {
+    if let Some(live) = live_converse_stream(app, caller, model_id, inc).await? {
+        return Ok(live);
+    }
     let a = answer_converse(app, caller, model_id, inc, Op::ConverseStream).await?;
     let Answer::Events(events) = a.answer else {
         return Err(ApiError::new("InternalFailure", 500, "no events").into());
@@ -572,6 +576,88 @@ async fn converse_stream(
         &inc.request_id,
         &[],
     ))
+}
+
+/// ConverseStream from a backend that streams live (an upstream): admitted by the gates, then
+/// the backend's stream runs in its own task and each event is framed as it arrives. An error
+/// before the first event is an HTTP error; after it, an in-stream exception. `None` when the
+/// model's backend is not live (the scripted stream keeps its paced path).
+async fn live_converse_stream(
+    app: &std::sync::Arc<App>,
+    caller: &Caller,
+    model_id: &str,
+    inc: &Incoming,
+) -> Result<Option<Response<Body>>, Refusal> {
+    // Which backend answers is known only once the gates resolved the model; with no live
+    // backend configured at all the scripted, paced path stays exactly as it was.
+    if !app.backends.any_live() {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let body = parse_json_body(inc)?;
+    let prompt = crate::converse::parse_request(&body)?;
+    let backend_live = |id: &str| app.backends.for_model(id).streams_live();
+    let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
+    let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
+    let model = model_of(&plan)?;
+    if !backend_live(&model.id) {
+        // Admitted already: answer from the gathered stream of the non-live backend.
+        let events = gather(app.backends.for_model(&model.id).stream(&model.id, &prompt)).await?;
+        record_output(app, &plan, usage_output(&events));
+        let frames = crate::stream::converse_frames(events, started.elapsed().as_millis() as u64)
+            .with_fault(plan.stream_fault);
+        return Ok(Some(crate::stream::response(
+            frames,
+            app.stream_pace(),
+            &inc.request_id,
+            &[],
+        )));
+    }
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    let backend = app.backends.shared(&model.id).clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let id = model.id.clone();
+    tokio::spawn(async move {
+        let mut events = backend.stream(&id, &prompt);
+        while let Some(item) = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await {
+            let end = item.is_err();
+            if tx.send(item).await.is_err() || end {
+                break;
+            }
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(ev)) => ev,
+        Some(Err(e)) => return Err(backend_error(e).into()),
+        None => return Err(ApiError::new("InternalFailure", 500, "no events").into()),
+    };
+    let meter_app = app.clone();
+    let quota_key = plan.quota_key.clone();
+    let on_usage = Box::new(move |output: u32| {
+        if let Some(key) = &quota_key {
+            meter_app
+                .meter
+                .record_output(key, u64::from(output), meter_app.now_unix());
+        }
+    });
+    Ok(Some(crate::stream::live_converse_response(
+        first,
+        rx,
+        started,
+        plan.stream_fault,
+        on_usage,
+        &inc.request_id,
+    )))
+}
+
+fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
+    events
+        .iter()
+        .find_map(|e| match e {
+            bg_backends::StreamEvent::Usage(u) => Some(u.output_tokens),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 async fn invoke_stream(
@@ -593,6 +679,11 @@ async fn invoke_stream(
     let NativeRequest::Completion(prompt) = payload.take()? else {
         return Err(ApiError::validation(bg_gates::checks::request::NO_STREAMING).into());
     };
+    structured_output_supported(
+        &model.id,
+        &prompt,
+        bg_backends::structured::UNSUPPORTED_NATIVE,
+    )?;
     let c = app
         .backends
         .for_model(&model.id)
@@ -619,6 +710,45 @@ async fn invoke_stream(
     ))
 }
 
+/// A schema for the answer (structured output) on a model that does not take one is refused
+/// before any backend is asked. The gates have already admitted the call (the request is
+/// well-formed and allowed); this is the model's capability, checked as Bedrock's runtime does
+/// after authorization.
+fn structured_output_supported(
+    model_id: &str,
+    prompt: &bg_backends::Prompt,
+    message: &str,
+) -> Result<(), ApiError> {
+    match &prompt.output_schema {
+        Some(_) if !bg_backends::structured::supports_structured_output(model_id) => {
+            Err(ApiError::validation(message))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The error codes a Bedrock upstream may answer with that pass through unchanged (the
+/// bedrock-runtime service model's errors, and the signature and token errors every AWS
+/// endpoint sends); any other code becomes an InternalServerException.
+const AWS_RUNTIME_ERRORS: &[&str] = &[
+    "AccessDeniedException",
+    "ValidationException",
+    "ResourceNotFoundException",
+    "ThrottlingException",
+    "ServiceQuotaExceededException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+    "ModelErrorException",
+    "ModelNotReadyException",
+    "ModelTimeoutException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+    "SignatureDoesNotMatch",
+];
+
 pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
     use bg_backends::BackendError as B;
     match e {
@@ -626,6 +756,29 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
         B::ModelError(m) => ApiError::new("ModelErrorException", 424, m),
         B::Unavailable(m) => ApiError::new("ServiceUnavailableException", 503, m),
         B::Timeout(m) => ApiError::new("ModelTimeoutException", 408, m),
+        // AWS's text for a model's own failure names its status and message; the wording is
+        // SageMaker's model-error sentence, which Bedrock's ModelErrorException carries.
+        // A Bedrock upstream's refusal comes back as it was: same code, status and message.
+        B::Aws {
+            code,
+            status,
+            message,
+        } => match AWS_RUNTIME_ERRORS.iter().find(|c| **c == code) {
+            Some(c) => ApiError::new(c, status, message),
+            None => ApiError::new("InternalServerException", 500, message),
+        },
+        B::Upstream { status, message } | B::ModelStream { status, message } => {
+            let side = if status < 500 { "client" } else { "server" };
+            let mut e = ApiError::new(
+                "ModelErrorException",
+                424,
+                format!(
+                    "Received {side} error ({status}) from the model with message \"{message}\"."
+                ),
+            );
+            e.original_status = Some(status);
+            e
+        }
     }
 }
 
@@ -642,6 +795,11 @@ async fn invoke_model(
     let rid = inc.request_id.as_str();
     let (bytes, input_tokens, output_tokens) = match payload.take()? {
         NativeRequest::Completion(prompt) => {
+            structured_output_supported(
+                &model.id,
+                &prompt,
+                bg_backends::structured::UNSUPPORTED_NATIVE,
+            )?;
             let c = app
                 .backends
                 .for_model(&model.id)

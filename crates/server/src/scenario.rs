@@ -169,15 +169,23 @@ pub struct Scenario {
     pub backend: Vec<BackendDecl>,
 }
 
-/// The kinds of backend a `[[backend]]` entry may name. Only the scripted backend exists so far;
-/// upstream kinds (OpenAI-compatible, Anthropic, Bedrock) join this list with their issue.
+/// The kinds of backend a `[[backend]]` entry may name: the scripted backend, and the
+/// upstreams: OpenAI-compatible, the Anthropic Messages API, and Bedrock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
     Scripted,
+    Openai,
+    Anthropic,
+    Bedrock,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 1] = [BackendKind::Scripted];
+    pub const ALL: [BackendKind; 4] = [
+        BackendKind::Scripted,
+        BackendKind::Openai,
+        BackendKind::Anthropic,
+        BackendKind::Bedrock,
+    ];
 }
 
 impl Choice for BackendKind {
@@ -185,6 +193,9 @@ impl Choice for BackendKind {
     fn name(self) -> &'static str {
         match self {
             BackendKind::Scripted => "scripted",
+            BackendKind::Openai => "openai",
+            BackendKind::Anthropic => "anthropic",
+            BackendKind::Bedrock => "bedrock",
         }
     }
 }
@@ -196,6 +207,12 @@ fn backend_kind<'de, D: Deserializer<'de>>(d: D) -> Result<BackendKind, D::Error
 /// `[[backend]] kind = "scripted", models = ["meta.*"], answer = "…"`: which backend answers the
 /// models matching the patterns (`*` matches any run of characters; earlier entries win). A
 /// scripted entry may pin one answer for all its models; `[[answer]]` pins stay per model.
+///
+/// An upstream entry (`kind = "openai"`) names its `url` (the API base, `http://host:port/v1`),
+/// where its key is (`api_key_env`: an environment variable's name, or `api_key_file`: a file
+/// whose first line is the key; never the key itself), `model_map` (Bedrock model glob →
+/// upstream model, the most specific pattern first; unmapped models keep their Bedrock id), `timeout_ms` (default 60000) and
+/// `max_concurrency` (default 16).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendDecl {
@@ -204,10 +221,101 @@ pub struct BackendDecl {
     pub models: Vec<String>,
     #[serde(default)]
     pub answer: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub api_key_file: Option<String>,
+    #[serde(default)]
+    pub model_map: BTreeMap<String, String>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    /// `bedrock` only: the Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,
+    /// us-east-1). The credentials are the standard variables of serve's environment
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+impl BackendDecl {
+    /// The upstream's configuration; the key is read from its variable or file now.
+    pub fn upstream(&self) -> Result<bg_backends::UpstreamConfig, String> {
+        let url = self
+            .url
+            .as_deref()
+            .ok_or_else(|| format!("[[backend]] kind = \"{}\" needs a url", self.kind.name()))?;
+        let mut cfg = bg_backends::UpstreamConfig::new(url);
+        cfg.validate()?;
+        cfg.api_key = read_api_key(self.api_key_env.as_deref(), self.api_key_file.as_deref())?;
+        // The most specific pattern wins: exact ids first, then globs, longer before shorter
+        // (a table has no order of its own; `*` is then the default for unmapped models).
+        let mut map: Vec<(String, String)> = self
+            .model_map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        map.sort_by_key(|(k, _)| (k.contains('*'), std::cmp::Reverse(k.len())));
+        cfg.model_map = map;
+        if let Some(ms) = self.timeout_ms {
+            cfg.timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(n) = self.max_concurrency {
+            cfg.max_concurrency = n;
+        }
+        Ok(cfg)
+    }
+}
+
+/// The credentials and Region a `bedrock` upstream signs with, from the standard variables.
+/// The error names the variable, never a value.
+pub fn signing_identity(region: Option<&str>) -> Result<bg_backends::SigningIdentity, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let need = |name: &str| {
+        var(name).ok_or_else(|| {
+            format!("[[backend]] kind = \"bedrock\": the environment variable {name} is not set")
+        })
+    };
+    Ok(bg_backends::SigningIdentity {
+        access_key_id: need("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
+        session_token: var("AWS_SESSION_TOKEN"),
+        region: region
+            .map(str::to_string)
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_string()),
+    })
+}
+
+/// An upstream key from an environment variable or a file (its first line). The errors name
+/// the variable or the file, never a key.
+pub fn read_api_key(env: Option<&str>, file: Option<&str>) -> Result<Option<String>, String> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(k) if !k.trim().is_empty() => Ok(Some(k.trim().to_string())),
+            _ => Err(format!(
+                "api_key_env: the environment variable {var} is not set"
+            )),
+        };
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("api_key_file: cannot read {path}: {}", e.kind()))?;
+        let key = text.lines().next().unwrap_or("").trim().to_string();
+        if key.is_empty() {
+            return Err(format!("api_key_file: {path} is empty"));
+        }
+        return Ok(Some(key));
+    }
+    Ok(None)
 }
 
 /// The backends a scenario configures, in front of `default` (the scripted backend with the
-/// scenario's `[[answer]]` pins).
+/// scenario's `[[answer]]` pins). An upstream entry that cannot be configured (no url, a
+/// missing key) is skipped here; [`check_backends`] reports it at load.
 pub fn backends(
     scenario: Option<&Scenario>,
     default: bg_backends::ScriptedBackend,
@@ -228,9 +336,44 @@ pub fn backends(
                     out.route(pattern, std::sync::Arc::new(b));
                 }
             }
+            BackendKind::Openai | BackendKind::Anthropic | BackendKind::Bedrock => {
+                let Some(b) = decl.build() else { continue };
+                for pattern in &decl.models {
+                    out.route(pattern, b.clone());
+                }
+            }
         }
     }
     out
+}
+
+/// Every upstream entry's configuration error, for the loader.
+pub fn check_backends(scenario: &Scenario) -> Result<(), String> {
+    for decl in &scenario.backend {
+        if decl.kind != BackendKind::Scripted {
+            decl.upstream()?;
+        }
+        if decl.kind == BackendKind::Bedrock {
+            signing_identity(decl.region.as_deref())?;
+        }
+    }
+    Ok(())
+}
+
+impl BackendDecl {
+    /// The upstream backend this entry names (`None` for scripted or a broken entry).
+    fn build(&self) -> Option<std::sync::Arc<dyn bg_backends::Backend>> {
+        let cfg = self.upstream().ok()?;
+        Some(match self.kind {
+            BackendKind::Scripted => return None,
+            BackendKind::Openai => std::sync::Arc::new(bg_backends::OpenAiBackend::new(cfg)),
+            BackendKind::Anthropic => std::sync::Arc::new(bg_backends::AnthropicBackend::new(cfg)),
+            BackendKind::Bedrock => {
+                let id = signing_identity(self.region.as_deref()).ok()?;
+                std::sync::Arc::new(bg_backends::BedrockBackend::new(cfg, id))
+            }
+        })
+    }
 }
 
 /// A quota override: `[[quota]] model = "…", rpm = 2` (account and Region optional).
@@ -526,6 +669,7 @@ impl Scenario {
                 )));
             }
         }
+        check_backends(self).map_err(ScenarioError::Invalid)?;
         for f in &self.fault {
             if f.every == 0 {
                 return Err(ScenarioError::Invalid(format!(

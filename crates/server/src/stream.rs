@@ -180,6 +180,101 @@ pub fn exception_frame(kind: &str, message: &str) -> Vec<u8> {
     bg_eventstream::exception(kind, json!({ "message": message }).to_string().as_bytes())
 }
 
+/// The in-stream `modelStreamErrorException` of an upstream that failed mid-stream, with the
+/// upstream's status and message (`originalStatusCode`, `originalMessage`, service model).
+pub fn model_stream_error_frame(status: u16, message: &str) -> Vec<u8> {
+    bg_eventstream::exception(
+        "modelStreamErrorException",
+        json!({
+            "message": "The model failed while streaming its response.",
+            "originalStatusCode": status,
+            "originalMessage": message,
+        })
+        .to_string()
+        .as_bytes(),
+    )
+}
+
+/// The events of a live backend stream (an upstream's), as they arrive.
+pub type LiveEvents = tokio::sync::mpsc::Receiver<Result<StreamEvent, bg_backends::BackendError>>;
+
+/// A 200 ConverseStream response fed by a live backend stream: each event becomes a frame as
+/// soon as the upstream sends it (no pace, no gathering). `first` was already received (the
+/// caller turned an error before it into an HTTP error); a later error becomes the in-stream
+/// exception; the usage event is handed to `on_usage` (the quota meter). A scripted fault
+/// still cuts the stream after its frame count.
+pub fn live_converse_response(
+    first: StreamEvent,
+    mut rest: LiveEvents,
+    started: std::time::Instant,
+    fault: Option<bg_gates::quota::FaultRule>,
+    on_usage: Box<dyn FnOnce(u32) + Send>,
+    request_id: &str,
+) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut on_usage = Some(on_usage);
+        let mut next = Some(Ok(first));
+        let mut n = 0usize;
+        while let Some(item) = next.take() {
+            if let Some(f) = &fault {
+                if n == f.after_frames {
+                    let (kind, message) = f.kind.stream_exception();
+                    let _ = tx
+                        .send(Ok(Bytes::from(exception_frame(kind, message))))
+                        .await;
+                    return;
+                }
+            }
+            let (frame, last) = match item {
+                Ok(ev) => {
+                    if let (StreamEvent::Usage(u), Some(f)) = (&ev, on_usage.take()) {
+                        f(u.output_tokens);
+                    }
+                    let ms = started.elapsed().as_millis() as u64;
+                    (converse_frame(n, &ev, ms), false)
+                }
+                Err(e) => (stream_error_frame(e), true),
+            };
+            if tx.send(Ok(Bytes::from(frame))).await.is_err() || last {
+                return; // client gone, or the stream failed
+            }
+            n += 1;
+            next = rest.recv().await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// A backend failure after the 200, as the stream's exception event.
+fn stream_error_frame(e: bg_backends::BackendError) -> Vec<u8> {
+    use bg_backends::BackendError as B;
+    match e {
+        B::ModelStream { status, message } | B::Upstream { status, message } => {
+            model_stream_error_frame(status, &message)
+        }
+        B::Timeout(m) => exception_frame("modelTimeoutException", &m),
+        B::Unavailable(m) => exception_frame("serviceUnavailableException", &m),
+        B::Validation(m) | B::Unsupported(m) => exception_frame("validationException", &m),
+        B::ModelError(m) => model_stream_error_frame(500, &m),
+        B::Aws {
+            status, message, ..
+        } => model_stream_error_frame(status, &message),
+    }
+}
+
 type FrameSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 /// Writes the frames into the body channel as it has room (each frame is encoded only then);

@@ -25,6 +25,8 @@ const ALLOWED: &[&str] = &[
     "tool_choice",
     "metadata",
     "thinking",
+    // Structured output (Anthropic's native `output_config.format`, and `effort`).
+    "output_config",
 ];
 const BLOCK_TYPES: &[&str] = &[
     "text",
@@ -51,6 +53,18 @@ fn validate(obj: &Map<String, Value>) -> Checker {
     c.string_array("#", obj, "stop_sequences");
     c.field("#", obj, "metadata", Kind::Obj);
     c.field("#", obj, "thinking", Kind::Obj);
+    if let Some(oc) = c.object_field("#", obj, "output_config") {
+        c.keys("#/output_config", oc, &[], Some(&["format", "effort"]));
+        c.field("#/output_config", oc, "effort", Kind::Str);
+        if let Some(f) = c.object_field("#/output_config", oc, "format") {
+            let p = "#/output_config/format";
+            c.keys(p, f, &["type", "schema"], Some(&["type", "schema"]));
+            if let Some(t) = c.field(p, f, "type", Kind::Str) {
+                c.one_of("#/output_config/format/type", t, &["json_schema"]);
+            }
+            c.field(p, f, "schema", Kind::Obj);
+        }
+    }
     if let Some(Value::Array(sys)) = c.field("#", obj, "system", Kind::StrOrArr) {
         for (i, b) in sys.iter().enumerate() {
             let p = child("#/system", i);
@@ -185,6 +199,17 @@ struct Request {
     #[serde(default)]
     tools: Vec<Tool>,
     tool_choice: Option<Choice>,
+    output_config: Option<OutputConfig>,
+}
+
+#[derive(Deserialize)]
+struct OutputConfig {
+    format: Option<OutputFormat>,
+}
+
+#[derive(Deserialize)]
+struct OutputFormat {
+    schema: Value,
 }
 
 #[derive(Deserialize)]
@@ -427,6 +452,14 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
         stop_sequences: req.stop_sequences,
         tools,
         tool_choice,
+        output_schema: req
+            .output_config
+            .and_then(|oc| oc.format)
+            .map(|f| crate::OutputSchema {
+                name: None,
+                description: None,
+                schema: f.schema,
+            }),
     })
 }
 

@@ -430,6 +430,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<Prompt, NativeError> {
         stop_sequences: ic.map(|ic| ic.stop_sequences).unwrap_or_default(),
         tools,
         tool_choice,
+        output_schema: None,
     })
 }
 

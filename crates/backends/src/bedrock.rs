@@ -1,0 +1,386 @@
+//! The `bedrock` upstream kind: a real Bedrock endpoint (or another `bedrock-gates serve`) behind
+//! the gates. An admitted call is sent as a Converse request, signed with SigV4 by `aws-sigv4`
+//! with the credentials this upstream is configured with (never the caller's), and the answer
+//! comes back as the caller's operation shapes it. A refusal by the upstream (any AWS error)
+//! comes back unchanged: the same error code, HTTP status and message.
+//!
+//! Translated: system prompts, multi-turn text, documents sent as text, tool use and tool
+//! results, inference parameters, tool choice, the structured-output schema. Not translated:
+//! images (the normalized prompt keeps no bytes), reasoning sent back in history. The stream is
+//! the upstream's non-streamed answer, then its events (ConverseStream to the upstream is not
+//! used yet). Embeddings are not forwarded yet.
+
+use serde_json::{json, Value};
+
+use crate::upstream::{Http, UpstreamConfig};
+use crate::{
+    Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
+    ToolChoice, Usage,
+};
+
+/// Static credentials for signing: from the environment (the standard variables) or a
+/// scenario's named variables; never printed.
+#[derive(Clone)]
+pub struct SigningIdentity {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    pub region: String,
+}
+
+impl std::fmt::Debug for SigningIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningIdentity")
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct BedrockBackend {
+    cfg: UpstreamConfig,
+    identity: SigningIdentity,
+    http: Http,
+}
+
+impl BedrockBackend {
+    pub fn new(cfg: UpstreamConfig, identity: SigningIdentity) -> BedrockBackend {
+        let http = Http::new(&cfg);
+        BedrockBackend {
+            cfg,
+            identity,
+            http,
+        }
+    }
+
+    /// SigV4 headers for a POST of `body` to `url`.
+    fn signed_headers(
+        &self,
+        url: &str,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, BackendError> {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        use aws_sigv4::sign::v4;
+        let failed = || BackendError::Unavailable(crate::upstream::UNAVAILABLE.into());
+        let uri: hyper::Uri = url.parse().map_err(|_| failed())?;
+        let host = uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .ok_or_else(failed)?;
+        let identity = aws_credential_types::Credentials::new(
+            &self.identity.access_key_id,
+            &self.identity.secret_access_key,
+            self.identity.session_token.clone(),
+            None,
+            "bedrock-gates-upstream",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.identity.region)
+            .name("bedrock")
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|_| failed())?
+            .into();
+        let base = [
+            ("host", host.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let signable =
+            SignableRequest::new("POST", url, base.into_iter(), SignableBody::Bytes(body))
+                .map_err(|_| failed())?;
+        let (instructions, _) = sign(signable, &params).map_err(|_| failed())?.into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    async fn converse(&self, model_id: &str, prompt: &Prompt) -> Result<Completion, BackendError> {
+        let model = self.cfg.upstream_model(model_id);
+        let url = format!("{}/model/{}/converse", self.cfg.url, percent_encode(model));
+        let body = converse_request(prompt).to_string().into_bytes();
+        let signed = self.signed_headers(&url, &body)?;
+        let headers: Vec<(&str, String)> = signed
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let answer = self.http.post(&url, &headers, body).await?;
+        let error_type = answer.header("x-amzn-errortype");
+        let (status, bytes) = answer.bytes(self.http.timeout).await?;
+        if status >= 400 {
+            return Err(aws_error(status, error_type.as_deref(), &bytes));
+        }
+        let v: Value = serde_json::from_slice(&bytes).map_err(|_| BackendError::Upstream {
+            status: 502,
+            message: "The upstream answered with a body that is not a Converse response.".into(),
+        })?;
+        Ok(completion_of(&v, prompt))
+    }
+}
+
+/// Characters a model id keeps in a URI path segment (`:` is fine; `/` in an ARN is not).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An AWS error as the upstream sent it: the code from `x-amzn-ErrorType` (before any `:`) or
+/// the body's `__type`, the message from the body.
+fn aws_error(status: u16, error_type: Option<&str>, body: &[u8]) -> BackendError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = error_type
+        .map(str::to_string)
+        .or_else(|| v.get("__type").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let code = code
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .rsplit('#')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let message = v
+        .get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    BackendError::Aws {
+        code,
+        status,
+        message,
+    }
+}
+
+/// The Converse request for a prompt.
+pub fn converse_request(p: &Prompt) -> Value {
+    let messages: Vec<Value> = p
+        .messages
+        .iter()
+        .map(|m| {
+            json!({
+                "role": match m.role { Role::User => "user", Role::Assistant => "assistant" },
+                "content": m.content.iter().filter_map(block_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut body = json!({ "messages": messages });
+    let o = body.as_object_mut().expect("a JSON object");
+    if !p.system.is_empty() {
+        let system: Vec<Value> = p.system.iter().map(|s| json!({ "text": s })).collect();
+        o.insert("system".into(), Value::Array(system));
+    }
+    let mut ic = serde_json::Map::new();
+    if let Some(n) = p.max_tokens {
+        ic.insert("maxTokens".into(), json!(n));
+    }
+    if let Some(t) = p.temperature {
+        ic.insert("temperature".into(), json!(t));
+    }
+    if let Some(t) = p.top_p {
+        ic.insert("topP".into(), json!(t));
+    }
+    if !p.stop_sequences.is_empty() {
+        ic.insert("stopSequences".into(), json!(p.stop_sequences));
+    }
+    if !ic.is_empty() {
+        o.insert("inferenceConfig".into(), Value::Object(ic));
+    }
+    if !p.tools.is_empty() {
+        let tools: Vec<Value> = p
+            .tools
+            .iter()
+            .map(|t| {
+                let mut spec = json!({ "name": t.name, "inputSchema": { "json": t.input_schema } });
+                if let Some(d) = &t.description {
+                    spec["description"] = json!(d);
+                }
+                json!({ "toolSpec": spec })
+            })
+            .collect();
+        let mut tc = json!({ "tools": tools });
+        match &p.tool_choice {
+            ToolChoice::Any => tc["toolChoice"] = json!({ "any": {} }),
+            ToolChoice::Tool(n) => tc["toolChoice"] = json!({ "tool": { "name": n } }),
+            // Converse has no "none": the tools stay declared (tool results need them).
+            ToolChoice::Auto | ToolChoice::None => {}
+        }
+        o.insert("toolConfig".into(), tc);
+    }
+    if let Some(out) = &p.output_schema {
+        let mut js = json!({ "schema": out.schema.to_string() });
+        if let Some(n) = &out.name {
+            js["name"] = json!(n);
+        }
+        if let Some(d) = &out.description {
+            js["description"] = json!(d);
+        }
+        o.insert(
+            "outputConfig".into(),
+            json!({ "textFormat": { "type": "json_schema", "structure": { "jsonSchema": js } } }),
+        );
+    }
+    body
+}
+
+fn block_json(b: &Block) -> Option<Value> {
+    Some(match b {
+        Block::Text(t) => json!({ "text": t }),
+        Block::ToolUse { id, name, input } => {
+            json!({ "toolUse": { "toolUseId": id, "name": name, "input": input } })
+        }
+        Block::ToolResult {
+            tool_use_id,
+            content,
+            status,
+        } => {
+            let mut r = json!({
+                "toolUseId": tool_use_id,
+                "content": content.iter().filter_map(block_json).collect::<Vec<_>>(),
+            });
+            if let Some(s) = status {
+                r["status"] = json!(s);
+            }
+            json!({ "toolResult": r })
+        }
+        Block::Document { name, text } if !text.is_empty() => {
+            json!({ "document": { "name": name, "format": "txt", "source": { "text": text } } })
+        }
+        _ => return None,
+    })
+}
+
+/// A Converse response as a completion.
+pub fn completion_of(v: &Value, p: &Prompt) -> Completion {
+    let content = v
+        .pointer("/output/message/content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            if let Some(t) = b.get("text").and_then(Value::as_str) {
+                return Some(Block::Text(t.to_string()));
+            }
+            if let Some(u) = b.get("toolUse") {
+                return Some(Block::ToolUse {
+                    id: u.get("toolUseId")?.as_str()?.to_string(),
+                    name: u.get("name")?.as_str()?.to_string(),
+                    input: u.get("input").cloned().unwrap_or(json!({})),
+                });
+            }
+            b.pointer("/reasoningContent/reasoningText/text")
+                .and_then(Value::as_str)
+                .map(|t| Block::Reasoning(t.to_string()))
+        })
+        .collect();
+    let stop_reason = match v.get("stopReason").and_then(Value::as_str) {
+        Some("tool_use") => StopReason::ToolUse,
+        Some("max_tokens") => StopReason::MaxTokens,
+        Some("stop_sequence") => StopReason::StopSequence,
+        _ => StopReason::EndTurn,
+    };
+    let n = |k: &str| {
+        v.pointer(&format!("/usage/{k}"))
+            .and_then(Value::as_u64)
+            .map(|x| x.min(u64::from(u32::MAX)) as u32)
+    };
+    Completion {
+        content,
+        stop_reason,
+        usage: Usage {
+            input_tokens: n("inputTokens").unwrap_or_else(|| crate::count_prompt_tokens(p)),
+            output_tokens: n("outputTokens").unwrap_or(0),
+        },
+        stop_sequence: None,
+    }
+}
+
+impl Backend for BedrockBackend {
+    fn complete<'a>(
+        &'a self,
+        model_id: &'a str,
+        prompt: &'a Prompt,
+    ) -> BoxFuture<'a, Result<Completion, BackendError>> {
+        Box::pin(self.converse(model_id, prompt))
+    }
+
+    fn embed<'a>(
+        &'a self,
+        _model_id: &'a str,
+        _text: &'a str,
+        _dimensions: usize,
+        _normalize: bool,
+    ) -> BoxFuture<'a, Result<Embedding, BackendError>> {
+        // A choice until embeddings are forwarded: say so rather than invent a vector.
+        Box::pin(std::future::ready(Err(BackendError::Unsupported(
+            "This bedrock-gates upstream does not forward embedding requests yet.".into(),
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    #[test]
+    fn a_prompt_round_trips_through_converse_shapes() {
+        let p = Prompt {
+            system: vec!["sys".into()],
+            messages: vec![Message::user("hi")],
+            max_tokens: Some(9),
+            tool_choice: ToolChoice::Auto,
+            ..Prompt::default()
+        };
+        assert_eq!(
+            converse_request(&p),
+            json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                   "system": [{"text": "sys"}], "inferenceConfig": {"maxTokens": 9}})
+        );
+        let c = completion_of(
+            &json!({"output": {"message": {"role": "assistant", "content": [{"text": "yo"}]}},
+                    "stopReason": "max_tokens", "usage": {"inputTokens": 3, "outputTokens": 1}}),
+            &p,
+        );
+        assert_eq!(c.text(), "yo");
+        assert_eq!(c.stop_reason, StopReason::MaxTokens);
+        assert_eq!(
+            c.usage,
+            Usage {
+                input_tokens: 3,
+                output_tokens: 1
+            }
+        );
+    }
+
+    #[test]
+    fn aws_errors_keep_code_status_and_message() {
+        let e = aws_error(
+            403,
+            Some("AccessDeniedException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+            br#"{"message":"You don't have access to the model with the specified model ID."}"#,
+        );
+        assert_eq!(
+            e,
+            BackendError::Aws {
+                code: "AccessDeniedException".into(),
+                status: 403,
+                message: "You don't have access to the model with the specified model ID.".into()
+            }
+        );
+        assert_eq!(
+            percent_encode("arn:aws:bedrock:x/y"),
+            "arn:aws:bedrock:x%2Fy"
+        );
+    }
+}

@@ -1,0 +1,431 @@
+"""The `openai` upstream kind (issue 14) against a real OpenAI-compatible server: a LiteLLM proxy
+(`litellm[proxy]`) with its canned `mock_response` models, reached over HTTP with a master key that
+serve reads from the environment. The gates still decide first: a refused call never reaches the
+upstream (counted in the proxy's access log)."""
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, SCENARIO, client_for, error_of, refused
+
+if importlib.util.find_spec("litellm") is None:
+    pytest.skip("litellm[proxy] is not installed", allow_module_level=True)
+
+KEY = "sk-bedrock-gates-test-0123456789abcdef"
+TEXT = "The gates are open and the upstream answered."
+JSON_ANSWER = {"city": "Lisbon", "unit": "celsius"}
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
+                                           "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+          "required": ["city", "unit"], "additionalProperties": False}
+CHAT = "amazon.nova-lite-v1:0"
+FAILING = "amazon.nova-micro-v1:0"
+STRUCTURED = "openai.gpt-oss-20b-1:0"
+EMBED = "amazon.titan-embed-text-v2:0"
+TOOLS = "amazon.nova-pro-v1:0"
+MODELS = f"""
+model_list:
+  - model_name: mock-chat
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "{TEXT}"}}
+  - model_name: mock-fail
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: "litellm.RateLimitError"}}
+  - model_name: mock-embed
+    litellm_params: {{model: openai/text-embedding-3-small, api_key: fake, mock_response: [0.5, -0.25, 0.125, 1.0]}}
+  - model_name: mock-tool
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: fake
+      mock_response: ""
+      mock_tool_calls: [{{id: call_abc, type: function, function: {{name: get_weather, arguments: '{{"city": "Paris"}}'}}}}]
+  - model_name: mock-json
+    litellm_params: {{model: openai/gpt-4o-mini, api_key: fake, mock_response: '{json.dumps(JSON_ANSWER)}'}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    d = tmp_path_factory.mktemp("litellm")
+    (d / "config.yaml").write_text(MODELS)
+    port = free_port()
+    log = open(d / "proxy.log", "w+")
+    env = dict(os.environ, LITELLM_MASTER_KEY=KEY, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    litellm_bin = Path(sys.executable).parent / "litellm"
+    p = subprocess.Popen([str(litellm_bin), "--config", str(d / "config.yaml"), "--port", str(port)],
+                         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=d)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/health/liveliness", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        p.kill()
+        pytest.fail("the LiteLLM proxy did not start: " + (d / "proxy.log").read_text()[-2000:])
+    p.log_path = d / "proxy.log"
+    p.url = url
+    yield p
+    p.terminate()
+    p.wait(10)
+
+
+def completions_seen(proxy):
+    """Chat Completions requests the proxy has answered so far (its access log)."""
+    return proxy.log_path.read_text().count('"POST /v1/chat/completions HTTP/1.1"')
+
+
+@pytest.fixture(scope="module")
+def gated(proxy, tmp_path_factory):
+    state = tmp_path_factory.mktemp("gated") / "state.db"
+    os.environ["BEDROCK_GATES_UPSTREAM_API_KEY"] = KEY
+    try:
+        s = Server(state, SCENARIO, extra=["--backend", f"openai={proxy.url}/v1",
+                                           "--model-map", f"{CHAT}=mock-chat",
+                                           "--model-map", f"{FAILING}=mock-fail",
+                                           "--model-map", f"{STRUCTURED}=mock-json",
+                                           "--model-map", f"{EMBED}=mock-embed",
+                                           "--model-map", f"{TOOLS}=mock-tool"])
+    finally:
+        os.environ.pop("BEDROCK_GATES_UPSTREAM_API_KEY", None)
+    yield s
+    s.stop()
+
+
+def rt_for(server):
+    return client_for("bedrock-runtime", server, key="test", secret="test")
+
+
+def say(rt, model=CHAT, text="hello upstream", **kw):
+    return rt.converse(modelId=model, messages=[{"role": "user", "content": [{"text": text}]}], **kw)
+
+
+def test_converse_answers_with_the_upstream_text_and_usage(gated, proxy):
+    rt = rt_for(gated)
+    r = say(rt)
+    assert r["output"]["message"]["content"] == [{"text": TEXT}]
+    assert r["stopReason"] == "end_turn"
+    # LiteLLM's mock reports 10 prompt and 20 completion tokens: they come back as Bedrock usage.
+    assert (r["usage"]["inputTokens"], r["usage"]["outputTokens"], r["usage"]["totalTokens"]) == (10, 20, 30)
+
+
+def test_converse_stream_relays_the_upstream_chunks(gated, proxy):
+    rt = rt_for(gated)
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "stream please"}]}])
+    kinds, deltas = [], []
+    for e in r["stream"]:
+        kind = next(iter(e))
+        kinds.append(kind)
+        if kind == "contentBlockDelta":
+            deltas.append(e[kind]["delta"]["text"])
+    assert "".join(deltas) == TEXT
+    # The upstream's own chunking (a few characters each), not one block of text.
+    assert len(deltas) > 5
+    assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+    assert kinds.count("contentBlockStop") == 1
+
+
+def test_embeddings_come_from_the_upstream(gated, proxy):
+    rt = rt_for(gated)
+    raw = {"inputText": "embed me", "dimensions": 256, "normalize": False}
+    out = json.loads(rt.invoke_model(modelId=EMBED, body=json.dumps(raw))["body"].read())
+    assert out["embedding"] == [0.5, -0.25, 0.125, 1.0]
+    assert out["inputTextTokenCount"] == 10
+    # Titan's normalize is applied to the upstream's vector (|v| = 1.1456...).
+    raw["normalize"] = True
+    out = json.loads(rt.invoke_model(modelId=EMBED, body=json.dumps(raw))["body"].read())
+    norm = sum(x * x for x in [0.5, -0.25, 0.125, 1.0]) ** 0.5
+    assert out["embedding"] == pytest.approx([x / norm for x in [0.5, -0.25, 0.125, 1.0]], rel=1e-6)
+
+
+def test_a_tool_use_round_trip(gated, proxy):
+    rt = rt_for(gated)
+    tools = {"tools": [{"toolSpec": {"name": "get_weather", "description": "weather of a city",
+                                     "inputSchema": {"json": {"type": "object",
+                                                              "properties": {"city": {"type": "string"}},
+                                                              "required": ["city"]}}}}]}
+    first = [{"role": "user", "content": [{"text": "weather in Paris?"}]}]
+    r = rt.converse(modelId=TOOLS, messages=first, toolConfig=tools)
+    assert r["stopReason"] == "tool_use"
+    assert r["output"]["message"]["content"] == [
+        {"toolUse": {"toolUseId": "call_abc", "name": "get_weather", "input": {"city": "Paris"}}}]
+    # The result goes back as a tool message; the upstream answers the next turn.
+    turn = first + [r["output"]["message"],
+                    {"role": "user", "content": [{"toolResult": {"toolUseId": "call_abc",
+                                                                 "content": [{"text": "sunny, 21C"}]}}]}]
+    r2 = rt.converse(modelId=TOOLS, messages=turn, toolConfig=tools)
+    assert r2["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert r2["usage"]["inputTokens"] > 0
+
+
+def test_an_upstream_error_is_a_model_error_exception(gated, proxy):
+    rt = rt_for(gated)
+    with pytest.raises(Exception) as ei:
+        say(rt, model=FAILING)
+    code, status, msg = error_of(ei)
+    assert (code, status) == ("ModelErrorException", 424)
+    assert ei.value.response["originalStatusCode"] == 429
+    assert msg.startswith('Received client error (429) from the model with message "litellm.RateLimitError: this is a mock rate limit error')
+    assert KEY not in msg
+
+
+def test_structured_output_through_the_upstream_is_validated(gated, proxy):
+    rt = rt_for(gated)
+    cfg = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(SCHEMA)}}}}
+    r = say(rt, model=STRUCTURED, outputConfig=cfg)
+    assert json.loads(r["output"]["message"]["content"][0]["text"]) == JSON_ANSWER
+    # The same upstream answer against a schema it does not satisfy is refused, not passed on.
+    strict = dict(SCHEMA, required=["city", "unit", "wind"])
+    cfg = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(strict)}}}}
+    assert refused(lambda: say(rt, model=STRUCTURED, outputConfig=cfg)) == (
+        "ModelErrorException", 424,
+        'The model\'s output does not satisfy the requested output schema: $: missing required property "wind"')
+
+
+def test_a_refused_call_never_reaches_the_upstream(gated, proxy):
+    say(rt_for(gated))  # one that passes, so the log is warm
+    time.sleep(0.3)
+    before = completions_seen(proxy)
+    assert before >= 1
+    bad_secret = client_for("bedrock-runtime", gated, key="test", secret="wrong")
+    assert refused(lambda: say(bad_secret))[0] == "InvalidSignatureException"
+    unknown = rt_for(gated)
+    assert refused(lambda: say(unknown, model="amazon.nova-nonexistent-v1:0"))[0] == "ValidationException"
+    time.sleep(0.3)
+    assert completions_seen(proxy) == before
+
+
+def test_an_upstream_that_is_not_there_is_service_unavailable(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    s = Server(tmp_path / "state.db", SCENARIO, extra=["--backend", f"openai={dead}"])
+    try:
+        rt = rt_for(s)
+        assert refused(lambda: say(rt)) == ("ServiceUnavailableException", 503,
+                                            "Bedrock is unable to process your request.")
+    finally:
+        s.stop()
+
+
+def test_a_key_on_the_command_line_is_not_an_option(tmp_path):
+    # The only way in for a key is the environment (or a scenario's api_key_env/api_key_file).
+    from conftest import BIN
+    out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True).stdout
+    assert "--backend <KIND=URL>" in out
+    assert "api-key" not in out
+
+
+# ------------------------------------------------------------------ the `bedrock` kind
+
+def start_chain(tmp_path, key="test", secret="test", https=False):
+    """A second serve (the "real Bedrock") and a first one in front of it, re-signing with
+    key/secret from its own environment; over https the first trusts the second's local CA
+    through SSL_CERT_FILE, as it would trust a corporate CA."""
+    second = Server(tmp_path / "second.db", SCENARIO)
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SSL_CERT_FILE")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    if https:
+        os.environ["SSL_CERT_FILE"] = second.ca
+    url = second.https_url if https else second.url
+    try:
+        first = Server(tmp_path / "first.db", SCENARIO, extra=["--backend", f"bedrock={url}"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return first, second
+
+
+def test_a_second_serve_answers_behind_the_first(tmp_path):
+    first, second = start_chain(tmp_path)
+    try:
+        def served_by_second():
+            return len(second.admin("/_bedrock-gates/invocations")["invocations"])
+
+        # The second's pinned answer for nova-pro (tests/python/scenario.toml) shows who answered.
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert served_by_second() == 1
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
+        direct = say(rt_for(second), model="amazon.nova-pro-v1:0")
+        assert r["usage"] == direct["usage"]
+        # Calls the first refuses (a bad signature, an unknown model) never reach the second:
+        # neither its invocation log nor its audit log (refusals) sees them.
+        before = served_by_second()
+        bad = client_for("bedrock-runtime", first, key="test", secret="wrong")
+        assert refused(lambda: say(bad))[0] == "InvalidSignatureException"
+        assert refused(lambda: say(rt_for(first), model="amazon.nova-nonexistent-v1:0"))[0] == "ValidationException"
+        assert served_by_second() == before
+        assert second.admin("/_bedrock-gates/audit")["records"] == []
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_the_second_can_be_reached_over_https(tmp_path):
+    first, second = start_chain(tmp_path, https=True)
+    try:
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
+    # The first signs with a key the second does not know: the second refuses, the client sees
+    # exactly that refusal.
+    first, second = start_chain(tmp_path, key="AKIAUNKNOWNEXAMPLE01", secret="nope")
+    try:
+        via_first = refused(lambda: say(rt_for(first)))
+        direct = refused(lambda: say(client_for("bedrock-runtime", second, key="AKIAUNKNOWNEXAMPLE01",
+                                                secret="nope")))
+        assert via_first == direct
+        assert via_first[:2] == ("UnrecognizedClientException", 403)
+    finally:
+        first.stop()
+        second.stop()
+
+
+# ------------------------------------------------------------------ streams stay streams
+# LiteLLM's mock streams every chunk at once, so timing needs an upstream that trickles: a small
+# OpenAI-compatible SSE server here, in addition to the LiteLLM proof above.
+
+import http.server
+import threading
+
+PAUSE = 0.4
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Chat Completions streamed one word every PAUSE seconds; `break` in the prompt cuts the
+    connection after two words (a failure mid-stream)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        cut = "break" in json.dumps(body["messages"])
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        words = ["one ", "two ", "three ", "four"]
+        for i, w in enumerate(words):
+            if cut and i == 2:
+                self.wfile.write(b'data: {"error": {"message": "upstream fell over", "code": 500}}\n\n')
+                self.wfile.flush()
+                return
+            chunk = {"choices": [{"index": 0, "delta": {"content": w}}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(PAUSE)
+        done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 4}}
+        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+        self.wfile.flush()
+
+
+@pytest.fixture(scope="module")
+def trickle(tmp_path_factory):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    s = Server(tmp_path_factory.mktemp("trickle") / "state.db", SCENARIO,
+               extra=["--backend", f"openai=http://127.0.0.1:{httpd.server_address[1]}/v1"])
+    yield s
+    s.stop()
+    httpd.shutdown()
+
+
+def test_tokens_reach_the_client_as_the_upstream_sends_them(trickle):
+    rt = rt_for(trickle)
+    start = time.monotonic()
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "count"}]}])
+    arrivals, usage = [], None
+    for e in r["stream"]:
+        if "contentBlockDelta" in e:
+            arrivals.append((time.monotonic() - start, e["contentBlockDelta"]["delta"]["text"]))
+        if "metadata" in e:
+            usage = e["metadata"]["usage"]
+    assert [t for _, t in arrivals] == ["one ", "two ", "three ", "four"]
+    # The first word arrives long before the last was sent; the words arrive PAUSE apart.
+    assert arrivals[0][0] < PAUSE
+    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    assert all(g > PAUSE * 0.6 for g in gaps), gaps
+    assert usage == {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9}
+
+
+def test_a_failure_mid_stream_is_a_model_stream_error_event(trickle):
+    rt = rt_for(trickle)
+    r = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "break"}]}])
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["stream"]:
+            seen.append(e)
+    deltas = [e["contentBlockDelta"]["delta"]["text"] for e in seen if "contentBlockDelta" in e]
+    assert deltas == ["one ", "two "]
+    err = ei.value.response["Error"] if hasattr(ei.value, "response") else {}
+    assert err.get("Code") == "modelStreamErrorException", repr(ei.value)
+    assert "The model failed while streaming its response." in str(ei.value)
+
+
+# ------------------------------------------------------------------ the `anthropic` kind
+# The LiteLLM proxy also speaks the Anthropic Messages API (`/v1/messages`, `x-api-key`).
+
+@pytest.fixture(scope="module")
+def gated_anthropic(proxy, tmp_path_factory):
+    os.environ["BEDROCK_GATES_UPSTREAM_API_KEY"] = KEY
+    try:
+        s = Server(tmp_path_factory.mktemp("anthropic") / "state.db", SCENARIO,
+                   extra=["--backend", f"anthropic={proxy.url}/v1",
+                          "--model-map", f"{CHAT}=mock-chat", "--model-map", f"{FAILING}=mock-fail"])
+    finally:
+        os.environ.pop("BEDROCK_GATES_UPSTREAM_API_KEY", None)
+    yield s
+    s.stop()
+
+
+def messages_direct(proxy, model):
+    req = urllib.request.Request(proxy.url + "/v1/messages", method="POST", data=json.dumps(
+        {"model": model, "max_tokens": 4096, "messages": [{"role": "user", "content": "hello upstream"}]}).encode(),
+        headers={"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+def test_the_anthropic_kind_answers_converse_and_stream(gated_anthropic, proxy):
+    rt = rt_for(gated_anthropic)
+    r = say(rt)
+    assert r["output"]["message"]["content"] == [{"text": TEXT}]
+    direct = messages_direct(proxy, "mock-chat")
+    assert (r["usage"]["inputTokens"], r["usage"]["outputTokens"]) == (
+        direct["usage"]["input_tokens"], direct["usage"]["output_tokens"])
+    s = rt.converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in s["stream"] if "contentBlockDelta" in e)
+    assert text == TEXT
+
+
+def test_the_anthropic_kind_maps_upstream_errors(gated_anthropic, proxy):
+    rt = rt_for(gated_anthropic)
+    with pytest.raises(Exception) as ei:
+        say(rt, model=FAILING)
+    code, status, msg = error_of(ei)
+    assert (code, status) == ("ModelErrorException", 424)
+    assert ei.value.response["originalStatusCode"] == 429
+    assert "mock rate limit error" in msg and KEY not in msg
