@@ -23,49 +23,8 @@ struct Cli {
 enum Command {
     /// Serve bedrock, bedrock-runtime and STS on one port (point clients at it with AWS_ENDPOINT_URL).
     Serve {
-        /// Address to bind.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Port; 0 picks a free one (printed in the banner).
-        #[arg(long, default_value_t = DEFAULT_PORT)]
-        port: u16,
-        /// State database (SQLite); `:memory:` keeps nothing. Default: a file in the user's data dir.
-        #[arg(long)]
-        state: Option<String>,
-        /// Scenario (TOML) applied idempotently at start: accounts, users, keys, pinned answers.
-        #[arg(long)]
-        scenario: Option<PathBuf>,
-        /// Milliseconds between streamed frames (default: as fast as possible).
-        #[arg(long, default_value_t = 0)]
-        stream_pace_ms: u64,
-        /// Days CloudTrail events are kept (CloudTrail's event history keeps 90).
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36500))]
-        event_retention_days: i64,
-        /// Model-access mode of the default account and of every scenario account that does not
-        /// set `access_mode`: automatic (AWS since 2025) or console (request access per Region).
-        /// Stored: a later start without the flag keeps it.
-        #[arg(long, value_parser = ["automatic", "console"])]
-        access_mode: Option<String>,
-        /// Another name clients may give in Host or Origin (repeatable). Always accepted:
-        /// localhost, 127.0.0.1, [::1] and the --host value; anything else is refused (403) so
-        /// that a web page cannot reach serve through DNS rebinding.
-        #[arg(long = "allowed-host", value_name = "NAME")]
-        allowed_hosts: Vec<String>,
-        /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
-        /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
-        /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
-        /// URL e.g. https://api.anthropic.com/v1; key from the same
-        /// variable) or `bedrock` (a Bedrock
-        /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
-        /// AWS_REGION). Never a secret on the command line.
-        /// A scenario's [[backend]] entries still win for the models they name.
-        #[arg(long = "backend", value_name = "KIND=URL")]
-        backend: Option<String>,
-        /// Which upstream model answers a Bedrock model (repeatable; `*` globs; first match
-        /// wins): MODEL=UPSTREAM_MODEL, e.g. 'amazon.nova-*=llama3.2' or '*=qwen3:8b' as the
-        /// default. An unmapped model is sent under its Bedrock id.
-        #[arg(long = "model-map", value_name = "MODEL=UPSTREAM_MODEL")]
-        model_map: Vec<String>,
+        #[command(flatten)]
+        args: ServeArgs,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -228,35 +187,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve {
-            host,
-            port,
-            state,
-            scenario,
-            stream_pace_ms,
-            event_retention_days,
-            access_mode,
-            allowed_hosts,
-            backend,
-            model_map,
-            tls,
-            limits,
-        } => serve(
-            ServeArgs {
-                host,
-                port,
-                state,
-                scenario,
-                stream_pace_ms,
-                event_retention_days,
-                access_mode,
-                allowed_hosts,
-                backend,
-                model_map,
-            },
-            tls,
-            limits,
-        ),
+        Command::Serve { args, tls, limits } => serve(args, tls, limits),
         Command::Policy {
             command: PolicyCommand::Simulate { input },
         } => simulate(&input),
@@ -556,16 +487,51 @@ struct LimitArgs {
     shutdown_grace_secs: u64,
 }
 
+/// `serve`'s own flags.
+#[derive(clap::Args)]
 struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Port; 0 picks a free one (printed in the banner).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
+    /// State database (SQLite); `:memory:` keeps nothing. Default: a file in the user's data dir.
+    #[arg(long)]
     state: Option<String>,
+    /// Scenario (TOML) applied idempotently at start: accounts, users, keys, pinned answers.
+    #[arg(long)]
     scenario: Option<PathBuf>,
+    /// Milliseconds between streamed frames (default: as fast as possible).
+    #[arg(long, default_value_t = 0)]
     stream_pace_ms: u64,
+    /// Days CloudTrail events are kept (CloudTrail's event history keeps 90).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36500))]
     event_retention_days: i64,
+    /// Model-access mode of the default account and of every scenario account that does not
+    /// set `access_mode`: automatic (AWS since 2025) or console (request access per Region).
+    /// Stored: a later start without the flag keeps it.
+    #[arg(long, value_parser = ["automatic", "console"])]
     access_mode: Option<String>,
+    /// Another name clients may give in Host or Origin (repeatable). Always accepted:
+    /// localhost, 127.0.0.1, [::1] and the --host value; anything else is refused (403) so
+    /// that a web page cannot reach serve through DNS rebinding.
+    #[arg(long = "allowed-host", value_name = "NAME")]
     allowed_hosts: Vec<String>,
+    /// An upstream that answers every model the gates admit: KIND=URL, KIND `openai` (any
+    /// OpenAI-compatible server, URL its API base, e.g. http://127.0.0.1:11434/v1; its key,
+    /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
+    /// URL e.g. https://api.anthropic.com/v1; key from the same
+    /// variable) or `bedrock` (a Bedrock
+    /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
+    /// AWS_REGION). Never a secret on the command line.
+    /// A scenario's [[backend]] entries still win for the models they name.
+    #[arg(long = "backend", value_name = "KIND=URL")]
     backend: Option<String>,
+    /// Which upstream model answers a Bedrock model (repeatable; `*` globs; first match
+    /// wins): MODEL=UPSTREAM_MODEL, e.g. 'amazon.nova-*=llama3.2' or '*=qwen3:8b' as the
+    /// default. An unmapped model is sent under its Bedrock id.
+    #[arg(long = "model-map", value_name = "MODEL=UPSTREAM_MODEL")]
     model_map: Vec<String>,
 }
 
