@@ -30,7 +30,7 @@
 //! Each refusal goes to the audit log as operation `CreateChatCompletion` (OpenAI's operation
 //! name; AWS's name for it in CloudTrail is not documented), with its gate when a gate decided.
 
-use crate::audit::{AuditRecord, Invocation};
+use crate::audit::AuditRecord;
 use crate::auth::{self, Caller, Proto};
 use crate::error::ApiError;
 use crate::{json_response, App, Incoming};
@@ -421,28 +421,7 @@ fn admit<'a>(
             payload: &counted,
         }),
     )?;
-    if let Some(target) = &plan.target {
-        crate::cloudtrail::record::note_admitted(inc, caller, target, plan.serving_region.as_ref());
-    }
-    if let Some(target) = &plan.target {
-        app.invocations.push(Invocation {
-            time: app.now_unix(),
-            request_id: inc.request_id.clone(),
-            operation: OPERATION,
-            account: caller.identity.account.clone(),
-            model_id: model_id.to_string(),
-            model: target.model.id.clone(),
-            inference_profile: target
-                .profile
-                .map(|p| p.id.clone())
-                .or_else(|| target.app.as_ref().map(|a| a.arn.clone())),
-            source_region: caller.region.clone(),
-            served_region: plan
-                .serving_region
-                .clone()
-                .unwrap_or_else(|| caller.region.clone()),
-        });
-    }
+    crate::runtime::record_admitted(app, inc, caller, OPERATION, model_id, &plan, true);
     Ok(plan)
 }
 

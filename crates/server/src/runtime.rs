@@ -351,14 +351,30 @@ fn admit<'a>(
             payload,
         }),
     )?;
-    if let Some(target) = &plan.target {
-        crate::cloudtrail::record::note_admitted(inc, caller, target, plan.serving_region.as_ref());
-    }
-    if let (true, Some(target)) = (kind.infers(), &plan.target) {
+    record_admitted(app, inc, caller, op.name(), model_id, &plan, kind.infers());
+    Ok(plan)
+}
+
+/// What an admitted model call leaves behind: its CloudTrail note and, when it runs inference,
+/// its invocation-log entry (the Region that served it). Every runtime face records through here.
+pub(crate) fn record_admitted(
+    app: &App,
+    inc: &Incoming,
+    caller: &Caller,
+    operation: &'static str,
+    model_id: &str,
+    plan: &Plan,
+    infers: bool,
+) {
+    let Some(target) = &plan.target else {
+        return;
+    };
+    crate::cloudtrail::record::note_admitted(inc, caller, target, plan.serving_region.as_ref());
+    if infers {
         app.invocations.push(crate::audit::Invocation {
             time: app.now_unix(),
             request_id: inc.request_id.clone(),
-            operation: op.name(),
+            operation,
             account: caller.identity.account.clone(),
             model_id: model_id.to_string(),
             model: target.model.id.clone(),
@@ -373,7 +389,6 @@ fn admit<'a>(
                 .unwrap_or_else(|| caller.region.clone()),
         });
     }
-    Ok(plan)
 }
 
 /// The model an admitted plan resolved to.

@@ -65,6 +65,17 @@ fn credential_xml(x: &mut Xml, c: &ServiceCredential, now: i64, with_secret: boo
         .leaf("Status", c.status(now));
 }
 
+/// Store `c` durably, then answer with it, secret included: the one time IAM shows the secret
+/// (Create and Reset).
+fn written_with_secret(cx: &Ctx, c: ServiceCredential) -> OpResult {
+    cx.write(vec![Change::Put(Entity::ServiceCredential(c.clone()))])?;
+    let mut x = Xml::new();
+    x.open("ServiceSpecificCredential");
+    credential_xml(&mut x, &c, cx.now, true);
+    x.close("ServiceSpecificCredential");
+    Ok(Some(x.finish()))
+}
+
 pub fn create(cx: &Ctx) -> OpResult {
     let service = cx.p.required("ServiceName")?;
     let age = cx.p.int("CredentialAgeDays")?;
@@ -102,12 +113,7 @@ pub fn create(cx: &Ctx) -> OpResult {
         expires_unix: age.map(|d| cx.now + d * 86_400),
         active: true,
     };
-    cx.write(vec![Change::Put(Entity::ServiceCredential(c.clone()))])?;
-    let mut x = Xml::new();
-    x.open("ServiceSpecificCredential");
-    credential_xml(&mut x, &c, cx.now, true);
-    x.close("ServiceSpecificCredential");
-    Ok(Some(x.finish()))
+    written_with_secret(cx, c)
 }
 
 pub fn list(cx: &Ctx) -> OpResult {
@@ -188,12 +194,7 @@ pub fn update(cx: &Ctx) -> OpResult {
 pub fn reset(cx: &Ctx) -> OpResult {
     let mut c = owned(cx, "iam:ResetServiceSpecificCredential")?;
     c.secret = awsquery::secret_access_key();
-    cx.write(vec![Change::Put(Entity::ServiceCredential(c.clone()))])?;
-    let mut x = Xml::new();
-    x.open("ServiceSpecificCredential");
-    credential_xml(&mut x, &c, cx.now, true);
-    x.close("ServiceSpecificCredential");
-    Ok(Some(x.finish()))
+    written_with_secret(cx, c)
 }
 
 pub fn delete(cx: &Ctx) -> OpResult {
