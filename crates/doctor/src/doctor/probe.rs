@@ -1,0 +1,190 @@
+//! The probes: the read-only calls the doctor makes before the real one, and the SDK clients they use.
+
+use super::*;
+
+pub(super) async fn configured_region(profile: Option<&str>) -> Option<String> {
+    if let Some(r) = aws_config::environment::region::EnvironmentVariableRegionProvider::new()
+        .region()
+        .await
+    {
+        return Some(r.to_string());
+    }
+    let mut b = aws_config::profile::region::ProfileFileRegionProvider::builder();
+    if let Some(p) = profile {
+        b = b.profile_name(p);
+    }
+    b.build().region().await.map(|r| r.to_string())
+}
+
+/// The SDK configuration: one attempt, short timeouts, and the options' Region, profile and
+/// endpoint.
+pub(super) fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &opts.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader
+}
+
+/// The clients of one run, all from the same SDK configuration.
+pub(super) struct Clients {
+    pub(super) sts: aws_sdk_sts::Client,
+    pub(super) bedrock: aws_sdk_bedrock::Client,
+    pub(super) runtime: aws_sdk_bedrockruntime::Client,
+    pub(super) iam: aws_sdk_iam::Client,
+}
+
+impl Clients {
+    pub(super) fn new(conf: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            sts: aws_sdk_sts::Client::new(conf),
+            bedrock: aws_sdk_bedrock::Client::new(conf),
+            runtime: aws_sdk_bedrockruntime::Client::new(conf),
+            iam: aws_sdk_iam::Client::new(conf),
+        }
+    }
+}
+
+pub(super) type Identity = aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+pub(super) type Availability = aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
+
+/// What the region probe found: (inference types, lifecycle, the profile's model ARNs).
+pub(super) type RegionFound = (Vec<String>, Option<String>, Vec<String>);
+
+/// The region probe: the operation it called and its outcome.
+pub(super) type RegionProbe = (&'static str, Result<RegionFound, CallError>);
+
+/// The answers of phase 1.
+pub(super) struct Probes {
+    pub(super) sts: Result<Identity, CallError>,
+    pub(super) region: RegionProbe,
+    pub(super) avail: Result<Availability, CallError>,
+    /// Only for models that need the Anthropic use-case form.
+    pub(super) form: Option<Result<(), CallError>>,
+}
+
+/// Phase 1: the probes that do not depend on each other, concurrently.
+pub(super) async fn probe(c: &Clients, w: &Wanted<'_>) -> Probes {
+    let model_id = w.model_id();
+    let needs_form = w.model.is_some_and(|m| m.use_case_form);
+    let (sts, region, avail, form) = tokio::join!(
+        probe_identity(&c.sts),
+        probe_region(&c.bedrock, w),
+        probe_availability(&c.bedrock, &model_id),
+        probe_form(&c.bedrock, needs_form)
+    );
+    Probes {
+        sts,
+        region,
+        avail,
+        form,
+    }
+}
+
+pub(super) async fn probe_identity(sts: &aws_sdk_sts::Client) -> Result<Identity, CallError> {
+    sts.get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CallError::of(&e))
+}
+
+pub(super) async fn probe_region(bedrock: &aws_sdk_bedrock::Client, w: &Wanted<'_>) -> RegionProbe {
+    match &w.profile {
+        Some(p) => probe_profile(bedrock, &p.id).await,
+        None => probe_model(bedrock, &w.identifier).await,
+    }
+}
+
+/// `GetInferenceProfile`: the model ARNs the profile routes to.
+pub(super) async fn probe_profile(bedrock: &aws_sdk_bedrock::Client, id: &str) -> RegionProbe {
+    let r = bedrock
+        .get_inference_profile()
+        .inference_profile_identifier(id)
+        .send()
+        .await;
+    (
+        "GetInferenceProfile",
+        r.map(|o| {
+            let models: Vec<String> = o
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn().map(str::to_string))
+                .collect();
+            (vec!["INFERENCE_PROFILE".to_string()], None, models)
+        })
+        .map_err(|e| CallError::of(&e)),
+    )
+}
+
+/// `GetFoundationModel`: the inference types and the lifecycle.
+pub(super) async fn probe_model(
+    bedrock: &aws_sdk_bedrock::Client,
+    identifier: &str,
+) -> RegionProbe {
+    let r = bedrock
+        .get_foundation_model()
+        .model_identifier(identifier)
+        .send()
+        .await;
+    (
+        "GetFoundationModel",
+        r.map(|o| {
+            let d = o.model_details();
+            (
+                d.map(|d| {
+                    d.inference_types_supported()
+                        .iter()
+                        .map(|t| t.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+                d.and_then(|d| d.model_lifecycle())
+                    .map(|l| l.status().as_str().to_string()),
+                Vec::new(),
+            )
+        })
+        .map_err(|e| CallError::of(&e)),
+    )
+}
+
+pub(super) async fn probe_availability(
+    bedrock: &aws_sdk_bedrock::Client,
+    model_id: &str,
+) -> Result<Availability, CallError> {
+    bedrock
+        .get_foundation_model_availability()
+        .model_id(model_id)
+        .send()
+        .await
+        .map_err(|e| CallError::of(&e))
+}
+
+pub(super) async fn probe_form(
+    bedrock: &aws_sdk_bedrock::Client,
+    needs_form: bool,
+) -> Option<Result<(), CallError>> {
+    if !needs_form {
+        return None;
+    }
+    Some(
+        bedrock
+            .get_use_case_for_model_access()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::of(&e)),
+    )
+}
