@@ -4,61 +4,19 @@
 //! truncated at several points and with single bytes removed or flipped: cheap,
 //! deterministic near-misses.
 
-use std::path::PathBuf;
-
 #[path = "../fuzz/common/parse_request.rs"]
 mod body;
 
-fn seeds() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_request");
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("seed corpus {}: {e}", dir.display()))
-        .map(|e| {
-            let path = e.expect("dir entry").path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("read seed"))
-        })
-        .collect();
-    out.sort();
-    out
-}
+#[path = "../../../tests/rust/fuzz_seeds.rs"]
+mod fuzz_seeds;
 
-/// Deterministic variants of a seed: prefixes, single-byte deletions and bit flips at
-/// evenly spread positions.
-fn variants(seed: &[u8]) -> Vec<Vec<u8>> {
-    let n = seed.len();
-    let step = (n / 48).max(1);
-    let mut out = Vec::new();
-    for at in (0..n).step_by(step) {
-        out.push(seed[..at].to_vec());
-        let mut del = seed.to_vec();
-        del.remove(at);
-        out.push(del);
-        let mut flip = seed.to_vec();
-        flip[at] ^= 0x20;
-        out.push(flip);
-    }
-    out
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    fuzz_seeds::seeds(env!("CARGO_MANIFEST_DIR"), "parse_request")
 }
 
 #[test]
 fn seed_corpus_never_panics() {
-    let seeds = seeds();
-    assert!(
-        seeds.len() >= 15,
-        "expected at least 15 seeds, found {}",
-        seeds.len()
-    );
-    let mut runs = 0;
-    for (name, data) in &seeds {
-        body::run(data);
-        for v in variants(data) {
-            body::run(&v);
-            runs += 1;
-        }
-        println!("{name}: ok");
-    }
-    println!("{} seeds, {runs} variants", seeds.len());
+    fuzz_seeds::never_panics(&seeds(), 15, 48, body::run);
 }
 
 #[test]
