@@ -320,7 +320,10 @@ class Trickle(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    requests = 0
+
     def do_POST(self):
+        Trickle.requests += 1
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         cut = "break" in json.dumps(body["messages"])
         self.send_response(200)
@@ -384,6 +387,78 @@ def test_a_failure_mid_stream_is_a_model_stream_error_event(trickle):
     err = ei.value.response["Error"] if hasattr(ei.value, "response") else {}
     assert err.get("Code") == "modelStreamErrorException", repr(ei.value)
     assert "The model failed while streaming its response." in str(ei.value)
+
+
+CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def claude_body(text):
+    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+                       "messages": [{"role": "user", "content": text}]})
+
+
+def timed_chunks(r, start):
+    """(arrival, payload) of each chunk of an InvokeModelWithResponseStream answer."""
+    return [(time.monotonic() - start, json.loads(e["chunk"]["bytes"])) for e in r["body"]]
+
+
+def test_invoke_stream_is_live_in_anthropic_chunks(trickle):
+    rt = rt_for(trickle)
+    start = time.monotonic()
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("count"))
+    assert r["contentType"] == "application/json"
+    chunks = timed_chunks(r, start)
+    types = [c["type"] for _, c in chunks]
+    assert types == ["message_start", "content_block_start"] + ["content_block_delta"] * 4 + [
+        "content_block_stop", "message_delta", "message_stop"]
+    deltas = [(t, c["delta"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    assert [d for _, d in deltas] == [{"type": "text_delta", "text": w} for w in ["one ", "two ", "three ", "four"]]
+    # Each word reaches boto3 as the upstream sends it, PAUSE apart; the first well before the last.
+    assert deltas[0][0] < PAUSE
+    gaps = [b[0] - a[0] for a, b in zip(deltas, deltas[1:])]
+    assert all(g > PAUSE * 0.6 for g in gaps), gaps
+    last = chunks[-1][1]
+    assert chunks[-2][1]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert chunks[-2][1]["usage"] == {"output_tokens": 4}
+    metrics = last["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (5, 4)
+    # Measured, not zero: the whole answer took the upstream's three pauses.
+    assert metrics["invocationLatency"] >= 3 * PAUSE * 1000 * 0.6
+    assert metrics["firstByteLatency"] < metrics["invocationLatency"]
+
+
+def test_invoke_stream_is_live_in_llama_chunks(trickle):
+    rt = rt_for(trickle)
+    body = json.dumps({"prompt": "count", "max_gen_len": 50})
+    r = rt.invoke_model_with_response_stream(modelId="meta.llama3-8b-instruct-v1:0", body=body)
+    chunks = [c for _, c in timed_chunks(r, time.monotonic())]
+    assert [c["generation"] for c in chunks] == ["one ", "two ", "three ", "four", ""]
+    assert chunks[0]["prompt_token_count"] is not None and chunks[1]["prompt_token_count"] is None
+    assert [c["stop_reason"] for c in chunks] == [None] * 4 + ["stop"]
+    assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 4
+
+
+def test_invoke_stream_failure_mid_stream_is_a_model_stream_error(trickle):
+    rt = rt_for(trickle)
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("break"))
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["body"]:
+            seen.append(json.loads(e["chunk"]["bytes"]))
+    texts = [c["delta"]["text"] for c in seen if c["type"] == "content_block_delta"]
+    assert texts == ["one ", "two "]
+    assert ei.value.response["Error"]["Code"] == "modelStreamErrorException", repr(ei.value)
+    assert "The model failed while streaming its response." in str(ei.value)
+
+
+def test_a_refused_invoke_stream_makes_no_upstream_request(trickle):
+    before = Trickle.requests
+    bad = client_for("bedrock-runtime", trickle, key="test", secret="wrong")
+    assert refused(lambda: bad.invoke_model_with_response_stream(
+        modelId=CLAUDE, body=claude_body("hi")))[0] == "InvalidSignatureException"
+    assert refused(lambda: rt_for(trickle).invoke_model_with_response_stream(
+        modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", body=claude_body("hi")))[0] == "ValidationException"
+    assert Trickle.requests == before
 
 
 # ------------------------------------------------------------------ the `anthropic` kind

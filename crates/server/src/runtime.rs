@@ -629,9 +629,29 @@ async fn live_converse_stream(
         )));
     }
     structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
-    let backend = app.backends.shared(&model.id).clone();
+    let (first, rx) = start_live(app, &model.id, prompt).await?;
+    Ok(Some(crate::stream::live_response(
+        first,
+        rx,
+        started,
+        plan.stream_fault.clone(),
+        meter_output(app, &plan),
+        Box::new(crate::stream::ConverseFramer),
+        &inc.request_id,
+        &[],
+    )))
+}
+
+/// Runs a live backend's stream in its own task (it outlives the request handler) and waits
+/// for its first event: an error before it is the call's HTTP error.
+async fn start_live(
+    app: &App,
+    model_id: &str,
+    prompt: bg_backends::Prompt,
+) -> Result<(bg_backends::StreamEvent, crate::stream::LiveEvents), Refusal> {
+    let backend = app.backends.shared(model_id).clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let id = model.id.clone();
+    let id = model_id.to_string();
     tokio::spawn(async move {
         let mut events = backend.stream(&id, &prompt);
         while let Some(item) = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await {
@@ -641,28 +661,24 @@ async fn live_converse_stream(
             }
         }
     });
-    let first = match rx.recv().await {
-        Some(Ok(ev)) => ev,
-        Some(Err(e)) => return Err(backend_error(e).into()),
-        None => return Err(ApiError::new("InternalFailure", 500, "no events").into()),
-    };
+    match rx.recv().await {
+        Some(Ok(ev)) => Ok((ev, rx)),
+        Some(Err(e)) => Err(backend_error(e).into()),
+        None => Err(ApiError::new("InternalFailure", 500, "no events").into()),
+    }
+}
+
+/// The streamed usage event charges the output tokens to the quota the call was counted in.
+fn meter_output(app: &std::sync::Arc<App>, plan: &Plan) -> Box<dyn FnOnce(u32) + Send> {
     let meter_app = app.clone();
     let quota_key = plan.quota_key.clone();
-    let on_usage = Box::new(move |output: u32| {
+    Box::new(move |output: u32| {
         if let Some(key) = &quota_key {
             meter_app
                 .meter
                 .record_output(key, u64::from(output), meter_app.now_unix());
         }
-    });
-    Ok(Some(crate::stream::live_converse_response(
-        first,
-        rx,
-        started,
-        plan.stream_fault,
-        on_usage,
-        &inc.request_id,
-    )))
+    })
 }
 
 fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
@@ -676,7 +692,7 @@ fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
 }
 
 async fn invoke_stream(
-    app: &App,
+    app: &std::sync::Arc<App>,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
@@ -699,6 +715,28 @@ async fn invoke_stream(
         &prompt,
         bg_backends::structured::UNSUPPORTED_NATIVE,
     )?;
+    if app.backends.for_model(&model.id).streams_live() && native::LiveChunks::streams(model.family)
+    {
+        // An upstream: each of its events becomes the family's native chunks as it arrives.
+        let started = Instant::now();
+        let chunks = native::LiveChunks::new(
+            model.family,
+            &model.id,
+            &inc.request_id,
+            bg_backends::count_prompt_tokens(&prompt),
+        );
+        let (first, rx) = start_live(app, &model.id, prompt).await?;
+        return Ok(crate::stream::live_response(
+            first,
+            rx,
+            started,
+            plan.stream_fault.clone(),
+            meter_output(app, &plan),
+            Box::new(crate::stream::NativeFramer::new(chunks)),
+            &inc.request_id,
+            &[("x-amzn-bedrock-content-type", "application/json")],
+        ));
+    }
     let c = app
         .backends
         .for_model(&model.id)
