@@ -302,6 +302,62 @@ def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
         second.stop()
 
 
+def start_behind_profile(tmp_path, second, key, secret, region="us-west-2", extra=()):
+    """A first serve whose only credentials are a named profile in temporary shared config and
+    credentials files (no key in its environment): the AWS credential chain must find them."""
+    (tmp_path / "credentials").write_text(
+        f"[gate]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    (tmp_path / "config").write_text(f"[profile gate]\nregion = {region}\n")
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+             "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+             "AWS_EC2_METADATA_DISABLED")
+    saved = {k: os.environ.get(k) for k in names}
+    for k in names:
+        os.environ.pop(k, None)
+    os.environ.update(AWS_PROFILE="gate", AWS_CONFIG_FILE=str(tmp_path / "config"),
+                      AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+                      AWS_EC2_METADATA_DISABLED="true")
+    try:
+        return Server(tmp_path / f"first-{key}.db", SCENARIO,
+                      extra=["--backend", f"bedrock={second.url}", *extra])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_the_bedrock_kind_signs_with_a_profile_from_the_shared_files(tmp_path):
+    second = Server(tmp_path / "second.db", SCENARIO)
+    # In us-west-2 Nova Pro is served through the US inference profile only.
+    first = start_behind_profile(tmp_path, second, "test", "test",
+                                 extra=["--model-map", "amazon.nova-pro-v1:0=us.amazon.nova-pro-v1:0"])
+    try:
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
+        # Signed for the profile's Region, not the caller's (us-east-1).
+        [seen] = second.admin("/_bedrock-gates/invocations")["invocations"]
+        assert (seen["source_region"], seen["model_id"]) == ("us-west-2", "us.amazon.nova-pro-v1:0")
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_the_profile_key_is_what_the_second_sees(tmp_path):
+    # A profile key the second does not know: its refusal proves the profile's key signed.
+    second = Server(tmp_path / "second.db", SCENARIO)
+    first = start_behind_profile(tmp_path, second, "AKIAPROFILEEXAMPLE01", "nope")
+    try:
+        direct = refused(lambda: say(client_for("bedrock-runtime", second, key="AKIAPROFILEEXAMPLE01",
+                                                secret="nope")))
+        assert refused(lambda: say(rt_for(first))) == direct
+        assert direct[:2] == ("UnrecognizedClientException", 403)
+    finally:
+        first.stop()
+        second.stop()
+
+
 # ------------------------------------------------------------------ streams stay streams
 # LiteLLM's mock streams every chunk at once, so timing needs an upstream that trickles: a small
 # OpenAI-compatible SSE server here, in addition to the LiteLLM proof above.

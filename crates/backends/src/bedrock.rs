@@ -10,6 +10,10 @@
 //! the upstream's non-streamed answer, then its events (ConverseStream to the upstream is not
 //! used yet). Embeddings are not forwarded yet.
 
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
 use serde_json::{json, Value};
 
 use crate::upstream::{Http, UpstreamConfig};
@@ -18,22 +22,68 @@ use crate::{
     ToolChoice, Usage,
 };
 
-/// Static credentials for signing: from the environment (the standard variables) or a
-/// scenario's named variables; never printed.
-#[derive(Clone)]
+/// Where a `bedrock` upstream's signing credentials and Region come from: the standard AWS
+/// credential chain (`aws-config`: environment variables, the shared config and credentials
+/// files with `AWS_PROFILE`, web identity, SSO, the container and EC2 instance metadata
+/// endpoints), resolved at the first call. Never the caller's credentials.
+#[derive(Clone, Debug, Default)]
 pub struct SigningIdentity {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-    pub region: String,
+    /// The Region to sign for: a scenario's `region`, else the chain's (`AWS_REGION`, the
+    /// profile's `region`), else us-east-1.
+    pub region: Option<String>,
 }
 
-impl std::fmt::Debug for SigningIdentity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningIdentity")
-            .field("access_key_id", &self.access_key_id)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
+/// Credentials are fetched again this long before they expire (the SDK's own identity cache
+/// refreshes within 10 s of expiry; a minute leaves room for a slow call).
+const REFRESH_BEFORE: Duration = Duration::from_secs(60);
+/// Credentials without an expiry (a profile's static keys) are fetched again after this long,
+/// as the SDK's lazy identity cache does, so an edited credentials file is picked up.
+const STATIC_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A credentials provider with a cache: the provider is asked only when the cached
+/// credentials are missing, about to expire, or static and older than [`STATIC_TTL`].
+struct Signer {
+    region: String,
+    provider: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<(Credentials, std::time::Instant)>>,
+}
+
+impl Signer {
+    fn new(region: String, provider: SharedCredentialsProvider) -> Signer {
+        Signer {
+            region,
+            provider,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> Result<Credentials, BackendError> {
+        let mut slot = self.cached.lock().await;
+        if let Some((c, at)) = slot.as_ref() {
+            if fresh(c, *at, SystemTime::now()) {
+                return Ok(c.clone());
+            }
+        }
+        match self.provider.provide_credentials().await {
+            Ok(c) => {
+                *slot = Some((c.clone(), std::time::Instant::now()));
+                Ok(c)
+            }
+            Err(e) => {
+                // The provider's error names the source that failed, never a secret.
+                eprintln!("bedrock upstream: the AWS credential chain gave no credentials: {e}");
+                Err(BackendError::Unavailable(
+                    crate::upstream::UNAVAILABLE.into(),
+                ))
+            }
+        }
+    }
+}
+
+fn fresh(c: &Credentials, fetched: std::time::Instant, now: SystemTime) -> bool {
+    match c.expiry() {
+        Some(expiry) => expiry > now + REFRESH_BEFORE,
+        None => fetched.elapsed() < STATIC_TTL,
     }
 }
 
@@ -41,6 +91,8 @@ pub struct BedrockBackend {
     cfg: UpstreamConfig,
     identity: SigningIdentity,
     http: Http,
+    /// Built from the credential chain at the first call (loading it is async).
+    signer: tokio::sync::OnceCell<Signer>,
 }
 
 impl BedrockBackend {
@@ -50,36 +102,69 @@ impl BedrockBackend {
             cfg,
             identity,
             http,
+            signer: tokio::sync::OnceCell::new(),
         }
     }
 
+    /// With a given credentials provider instead of the chain (tests, embedders).
+    pub fn with_provider(
+        cfg: UpstreamConfig,
+        region: &str,
+        provider: SharedCredentialsProvider,
+    ) -> BedrockBackend {
+        let b = BedrockBackend::new(cfg, SigningIdentity::default());
+        let _ = b.signer.set(Signer::new(region.to_string(), provider));
+        b
+    }
+
+    async fn signer(&self) -> &Signer {
+        self.signer
+            .get_or_init(|| async {
+                let chain = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                let region = self
+                    .identity
+                    .region
+                    .clone()
+                    .or_else(|| chain.region().map(|r| r.to_string()))
+                    .unwrap_or_else(|| "us-east-1".to_string());
+                let provider = match chain.credentials_provider() {
+                    Some(p) => p,
+                    // `load` always sets one; the chain itself, should that ever change.
+                    None => SharedCredentialsProvider::new(
+                        aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                            .build()
+                            .await,
+                    ),
+                };
+                Signer::new(region, provider)
+            })
+            .await
+    }
+
     /// SigV4 headers for a POST of `body` to `url`.
-    fn signed_headers(
+    async fn signed_headers(
         &self,
         url: &str,
         body: &[u8],
     ) -> Result<Vec<(String, String)>, BackendError> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
         use aws_sigv4::sign::v4;
+        let signer = self.signer().await;
+        let credentials = signer.credentials().await?;
         let failed = || BackendError::Unavailable(crate::upstream::UNAVAILABLE.into());
         let uri: hyper::Uri = url.parse().map_err(|_| failed())?;
         let host = uri
             .authority()
             .map(|a| a.as_str().to_string())
             .ok_or_else(failed)?;
-        let identity = aws_credential_types::Credentials::new(
-            &self.identity.access_key_id,
-            &self.identity.secret_access_key,
-            self.identity.session_token.clone(),
-            None,
-            "bedrock-gates-upstream",
-        )
-        .into();
+        let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(&self.identity.region)
+            .region(&signer.region)
             .name("bedrock")
-            .time(std::time::SystemTime::now())
+            .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
             .map_err(|_| failed())?
@@ -102,7 +187,7 @@ impl BedrockBackend {
         let model = self.cfg.upstream_model(model_id);
         let url = format!("{}/model/{}/converse", self.cfg.url, percent_encode(model));
         let body = converse_request(prompt).to_string().into_bytes();
-        let signed = self.signed_headers(&url, &body)?;
+        let signed = self.signed_headers(&url, &body).await?;
         let headers: Vec<(&str, String)> = signed
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
@@ -361,6 +446,75 @@ mod tests {
                 output_tokens: 1
             }
         );
+    }
+
+    /// A provider that counts its calls and hands out keys expiring `ttl` from now.
+    #[derive(Debug)]
+    struct Counting {
+        calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        ttl: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("ASIA{n}"),
+                "s",
+                Some("t".into()),
+                Some(SystemTime::now() + self.ttl),
+                "test",
+            )))
+        }
+    }
+
+    async fn keys_used(ttl: Duration, calls: usize) -> (usize, String) {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let signer = Signer::new(
+            "us-west-2".into(),
+            SharedCredentialsProvider::new(Counting {
+                calls: count.clone(),
+                ttl,
+            }),
+        );
+        let mut last = String::new();
+        for _ in 0..calls {
+            last = signer
+                .credentials()
+                .await
+                .unwrap()
+                .access_key_id()
+                .to_string();
+        }
+        (count.load(std::sync::atomic::Ordering::SeqCst), last)
+    }
+
+    #[tokio::test]
+    async fn expiring_credentials_are_fetched_again_and_fresh_ones_are_cached() {
+        // An hour left: one fetch serves every call.
+        assert_eq!(
+            keys_used(Duration::from_secs(3600), 3).await,
+            (1, "ASIA0".into())
+        );
+        // Inside the refresh margin: each call fetches (and signs with) the newest keys.
+        assert_eq!(
+            keys_used(Duration::from_secs(30), 3).await,
+            (3, "ASIA2".into())
+        );
+    }
+
+    #[test]
+    fn static_credentials_are_fetched_again_after_the_ttl() {
+        let c = Credentials::new("AKIA", "s", None, None, "test");
+        let now = SystemTime::now();
+        assert!(fresh(&c, std::time::Instant::now(), now));
+        let old = std::time::Instant::now() - STATIC_TTL - Duration::from_secs(1);
+        assert!(!fresh(&c, old, now));
     }
 
     #[test]
