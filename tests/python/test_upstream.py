@@ -517,6 +517,88 @@ def test_a_refused_invoke_stream_makes_no_upstream_request(trickle):
     assert Trickle.requests == before
 
 
+# The `bedrock` kind streams too: the first asks the second for ConverseStream and relays each
+# event frame as it arrives. The second paces its frames, so arrival times show liveness.
+
+SECOND_PACE = 0.3
+FAULTY = "amazon.nova-micro-v1:0"
+
+
+@pytest.fixture(scope="module")
+def paced_chain(tmp_path_factory):
+    d = tmp_path_factory.mktemp("paced")
+    scenario = d / "second.toml"
+    scenario.write_text(SCENARIO.read_text() + f"""
+[[fault]]
+model = "{FAULTY}"
+kind = "stream-throttle"
+after_frames = 3
+""")
+    second = Server(d / "second.db", scenario, extra=["--stream-pace-ms", str(int(SECOND_PACE * 1000))])
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    try:
+        first = Server(d / "first.db", SCENARIO, extra=["--backend", f"bedrock={second.url}"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def spaced(times):
+    return all(b - a > SECOND_PACE * 0.6 for a, b in zip(times, times[1:]))
+
+
+def test_the_bedrock_kind_relays_converse_stream_live(paced_chain):
+    first, second = paced_chain
+    start = time.monotonic()
+    r = rt_for(first).converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    arrivals = [(time.monotonic() - start, e["contentBlockDelta"]["delta"]["text"])
+                for e in r["stream"] if "contentBlockDelta" in e]
+    direct = rt_for(second).converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    direct_deltas = [e["contentBlockDelta"]["delta"]["text"] for e in direct["stream"] if "contentBlockDelta" in e]
+    assert [t for _, t in arrivals] == direct_deltas and len(direct_deltas) >= 3
+    assert spaced([t for t, _ in arrivals]), arrivals
+
+
+def test_the_bedrock_kind_makes_invoke_stream_live_in_native_chunks(paced_chain):
+    first, second = paced_chain
+    start = time.monotonic()
+    r = rt_for(first).invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("hi there"))
+    chunks = timed_chunks(r, start)
+    deltas = [(t, c["delta"]["text"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    direct = rt_for(second).converse(modelId=CLAUDE, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    assert "".join(t for _, t in deltas) == direct["output"]["message"]["content"][0]["text"]
+    assert len(deltas) >= 3 and spaced([t for t, _ in deltas]), deltas
+    assert [c["type"] for _, c in chunks][-2:] == ["message_delta", "message_stop"]
+    metrics = chunks[-1][1]["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (
+        direct["usage"]["inputTokens"], direct["usage"]["outputTokens"])
+
+
+def test_the_seconds_in_stream_exception_comes_back_unchanged(paced_chain):
+    first, second = paced_chain
+
+    def run(rt):
+        r = rt.converse_stream(modelId=FAULTY, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+        seen = []
+        with pytest.raises(Exception) as ei:
+            for e in r["stream"]:
+                seen.append(next(iter(e)))
+        return seen, ei.value.response["Error"]
+    via_first, direct = run(rt_for(first)), run(rt_for(second))
+    assert via_first == direct
+    assert via_first[1]["Code"] == "throttlingException"
+    assert len(via_first[0]) == 3
+
+
 # ------------------------------------------------------------------ the `anthropic` kind
 # The LiteLLM proxy also speaks the Anthropic Messages API (`/v1/messages`, `x-api-key`).
 

@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 
 use crate::upstream::{Http, UpstreamConfig};
 use crate::{
-    Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
-    ToolChoice, Usage,
+    Backend, BackendError, Block, BoxFuture, Completion, Embedding, EventStream, Prompt, Role,
+    StopReason, StreamEvent, ToolChoice, Usage,
 };
 
 /// Where a `bedrock` upstream's signing credentials and Region come from: the standard AWS
@@ -206,6 +206,175 @@ impl BedrockBackend {
     }
 }
 
+/// The live stream: the upstream's ConverseStream event frames, translated as they arrive.
+struct Live<'a> {
+    backend: &'a BedrockBackend,
+    prompt: &'a Prompt,
+    answer: Option<crate::upstream::Answer>,
+    frames: bg_eventstream::Decoder,
+    queue: std::collections::VecDeque<StreamEvent>,
+    started: bool,
+    done: bool,
+}
+
+impl Live<'_> {
+    async fn open(&self, model_id: &str) -> Result<crate::upstream::Answer, BackendError> {
+        let model = self.backend.cfg.upstream_model(model_id);
+        let url = format!(
+            "{}/model/{}/converse-stream",
+            self.backend.cfg.url,
+            percent_encode(model)
+        );
+        let body = converse_request(self.prompt).to_string().into_bytes();
+        let signed = self.backend.signed_headers(&url, &body).await?;
+        let headers: Vec<(&str, String)> = signed
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let answer = self.backend.http.post(&url, &headers, body).await?;
+        if answer.status >= 400 {
+            let error_type = answer.header("x-amzn-errortype");
+            let (status, bytes) = answer.bytes(self.backend.http.timeout).await?;
+            return Err(aws_error(status, error_type.as_deref(), &bytes));
+        }
+        Ok(answer)
+    }
+
+    /// The next event or the end.
+    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                self.started = true;
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            let answer = match &mut self.answer {
+                Some(a) => a,
+                None => match self.open(model_id).await {
+                    Ok(a) => self.answer.insert(a),
+                    Err(e) => return self.fail(e),
+                },
+            };
+            match answer.next_chunk(self.backend.http.timeout).await {
+                Err(BackendError::Timeout(m)) if self.started => {
+                    return self.fail(BackendError::ModelStream {
+                        status: 408,
+                        message: m,
+                    })
+                }
+                Err(e) => return self.fail(e),
+                Ok(None) => self.done = true,
+                Ok(Some(bytes)) => {
+                    self.frames.push(&bytes);
+                    loop {
+                        match self.frames.next() {
+                            Ok(None) => break,
+                            Ok(Some(m)) => {
+                                if let Err(e) = self.message(&m) {
+                                    return self.fail(e);
+                                }
+                            }
+                            Err(_) => return self.fail(broken_stream()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One event-stream message: its events queued, or the upstream's in-stream exception.
+    fn message(&mut self, m: &bg_eventstream::Message) -> Result<(), BackendError> {
+        let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+        if m.header_str(":message-type") == Some("exception") {
+            // Passed on unchanged: the same exception, its message and original status.
+            return Err(BackendError::Aws {
+                code: m.header_str(":exception-type").unwrap_or("").to_string(),
+                status: v
+                    .get("originalStatusCode")
+                    .and_then(Value::as_u64)
+                    .map_or(500, |s| s.min(599) as u16),
+                message: v
+                    .get("originalMessage")
+                    .or_else(|| v.get("message"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            });
+        }
+        let kind = m.header_str(":event-type").unwrap_or("");
+        let index = v
+            .get("contentBlockIndex")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let text_at = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let ev = match kind {
+            "messageStart" => StreamEvent::MessageStart,
+            "contentBlockStart" => match (
+                text_at("/start/toolUse/toolUseId"),
+                text_at("/start/toolUse/name"),
+            ) {
+                (Some(id), Some(name)) => StreamEvent::ToolUseStart { index, id, name },
+                _ => return Ok(()),
+            },
+            "contentBlockDelta" => {
+                if let Some(text) = text_at("/delta/text") {
+                    StreamEvent::TextDelta { index, text }
+                } else if let Some(json) = text_at("/delta/toolUse/input") {
+                    StreamEvent::ToolInputDelta { index, json }
+                } else if let Some(text) = text_at("/delta/reasoningContent/text") {
+                    StreamEvent::ReasoningDelta { index, text }
+                } else {
+                    return Ok(());
+                }
+            }
+            "contentBlockStop" => StreamEvent::BlockStop { index },
+            "messageStop" => StreamEvent::MessageStop {
+                stop_reason: stop_reason_of(v.get("stopReason").and_then(Value::as_str)),
+                stop_sequence: None,
+            },
+            "metadata" => {
+                let n = |k: &str| {
+                    v.pointer(&format!("/usage/{k}"))
+                        .and_then(Value::as_u64)
+                        .map_or(0, |x| x.min(u64::from(u32::MAX)) as u32)
+                };
+                StreamEvent::Usage(Usage {
+                    input_tokens: n("inputTokens"),
+                    output_tokens: n("outputTokens"),
+                })
+            }
+            // Events this translation does not carry (citations, images) are skipped.
+            _ => return Ok(()),
+        };
+        self.queue.push_back(ev);
+        Ok(())
+    }
+
+    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
+        self.done = true;
+        self.queue.clear();
+        Some(Err(e))
+    }
+}
+
+fn broken_stream() -> BackendError {
+    BackendError::ModelStream {
+        status: 502,
+        message: "The upstream sent a frame that is not an event-stream message.".into(),
+    }
+}
+
+fn stop_reason_of(s: Option<&str>) -> StopReason {
+    match s {
+        Some("tool_use") => StopReason::ToolUse,
+        Some("max_tokens") => StopReason::MaxTokens,
+        Some("stop_sequence") => StopReason::StopSequence,
+        _ => StopReason::EndTurn,
+    }
+}
+
 /// Characters a model id keeps in a URI path segment (`:` is fine; `/` in an ARN is not).
 fn percent_encode(s: &str) -> String {
     s.bytes()
@@ -368,12 +537,7 @@ pub fn completion_of(v: &Value, p: &Prompt) -> Completion {
                 .map(|t| Block::Reasoning(t.to_string()))
         })
         .collect();
-    let stop_reason = match v.get("stopReason").and_then(Value::as_str) {
-        Some("tool_use") => StopReason::ToolUse,
-        Some("max_tokens") => StopReason::MaxTokens,
-        Some("stop_sequence") => StopReason::StopSequence,
-        _ => StopReason::EndTurn,
-    };
+    let stop_reason = stop_reason_of(v.get("stopReason").and_then(Value::as_str));
     let n = |k: &str| {
         v.pointer(&format!("/usage/{k}"))
             .and_then(Value::as_u64)
@@ -391,6 +555,26 @@ pub fn completion_of(v: &Value, p: &Prompt) -> Completion {
 }
 
 impl Backend for BedrockBackend {
+    fn streams_live(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, model_id: &'a str, prompt: &'a Prompt) -> EventStream<'a> {
+        let live = Live {
+            backend: self,
+            prompt,
+            answer: None,
+            frames: bg_eventstream::Decoder::new(),
+            queue: std::collections::VecDeque::new(),
+            started: false,
+            done: false,
+        };
+        Box::pin(futures_util::stream::unfold(
+            live,
+            move |mut live| async move { live.pull(model_id).await.map(|item| (item, live)) },
+        ))
+    }
+
     fn complete<'a>(
         &'a self,
         model_id: &'a str,

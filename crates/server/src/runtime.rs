@@ -816,7 +816,12 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
             code,
             status,
             message,
-        } => match AWS_RUNTIME_ERRORS.iter().find(|c| **c == code) {
+        } => match AWS_RUNTIME_ERRORS
+            .iter()
+            // An in-stream exception (`throttlingException`) before any event is the HTTP
+            // error of the same name.
+            .find(|c| c.eq_ignore_ascii_case(&code))
+        {
             Some(c) => ApiError::new(c, status, message),
             None => ApiError::new("InternalServerException", 500, message),
         },

@@ -349,9 +349,21 @@ fn stream_error_frame(e: bg_backends::BackendError) -> Vec<u8> {
         B::Unavailable(m) => exception_frame("serviceUnavailableException", &m),
         B::Validation(m) | B::Unsupported(m) => exception_frame("validationException", &m),
         B::ModelError(m) => model_stream_error_frame(500, &m),
+        // A Bedrock upstream's own in-stream exception goes on unchanged; any other AWS error
+        // after the 200 is the model's stream failing.
         B::Aws {
-            status, message, ..
-        } => model_stream_error_frame(status, &message),
+            code,
+            status,
+            message,
+        } => match code.as_str() {
+            "modelStreamErrorException" => model_stream_error_frame(status, &message),
+            "internalServerException"
+            | "validationException"
+            | "throttlingException"
+            | "serviceUnavailableException"
+            | "modelTimeoutException" => exception_frame(&code, &message),
+            _ => model_stream_error_frame(status, &message),
+        },
     }
 }
 
