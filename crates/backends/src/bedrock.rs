@@ -507,7 +507,19 @@ fn block_json(b: &Block) -> Option<Value> {
             }
             json!({ "toolResult": r })
         }
-        Block::Document { name, text } if !text.is_empty() => {
+        // Bytes go on as they came: the upstream Bedrock validates them as it would.
+        Block::Image {
+            format,
+            data: Some(d),
+            ..
+        } => json!({ "image": { "format": format, "source": { "bytes": d } } }),
+        Block::Document {
+            name,
+            format: Some(f),
+            data: Some(d),
+            ..
+        } => json!({ "document": { "name": name, "format": f, "source": { "bytes": d } } }),
+        Block::Document { name, text, .. } if !text.is_empty() => {
             json!({ "document": { "name": name, "format": "txt", "source": { "text": text } } })
         }
         _ => return None,
@@ -629,6 +641,36 @@ mod tests {
                 input_tokens: 3,
                 output_tokens: 1
             }
+        );
+    }
+
+    #[test]
+    fn images_and_documents_go_on_as_bytes() {
+        let p = Prompt {
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![
+                    Block::Image {
+                        format: "png".into(),
+                        bytes_len: 3,
+                        data: Some("AAAA".into()),
+                    },
+                    Block::Document {
+                        name: "memo".into(),
+                        text: String::new(),
+                        format: Some("docx".into()),
+                        data: Some("UEsD".into()),
+                    },
+                ],
+            }],
+            ..Prompt::default()
+        };
+        assert_eq!(
+            converse_request(&p)["messages"][0]["content"],
+            json!([
+                {"image": {"format": "png", "source": {"bytes": "AAAA"}}},
+                {"document": {"name": "memo", "format": "docx", "source": {"bytes": "UEsD"}}}
+            ])
         );
     }
 

@@ -234,14 +234,14 @@ const GUARD_IMAGE_FORMATS: &[&str] = &["png", "jpeg"];
 /// without echoing the value (blobs are never echoed): `Value at '…source.bytes' failed to
 /// satisfy constraint: Member must be valid base64`. The service model's `min: 1` is checked
 /// on the decoded bytes.
-fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
+fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(usize, Option<String>)> {
     use base64::Engine;
     let o = r.obj(v, path)?;
     let bytes = r.optional_string(o, path, "bytes");
     let s3 = r.optional(o, path, "s3Location", s3_location);
     s3?;
     let Some(b64) = bytes? else {
-        return Some(0);
+        return Some((0, None));
     };
     let bp = path.key("bytes");
     // Linear, one buffer of the decoded size; dropped at once (only the size is kept).
@@ -250,7 +250,8 @@ fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
             r.violations.length(None, bp, 0, 1, usize::MAX);
             None
         }
-        Ok(raw) => Some(raw.len()),
+        // The base64 text is kept as received: an upstream backend forwards it.
+        Ok(raw) => Some((raw.len(), Some(b64))),
         Err(_) => {
             r.violations
                 .constraint(None, bp, "Member must be valid base64");
@@ -261,7 +262,12 @@ fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
 
 /// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` (one of `formats`) and `source` are
 /// required.
-fn media(r: &mut Reader, v: &Value, path: &Path, formats: &[&str]) -> Parsed<(String, usize)> {
+fn media(
+    r: &mut Reader,
+    v: &Value,
+    path: &Path,
+    formats: &[&str],
+) -> Parsed<(String, (usize, Option<String>))> {
     let o = r.obj(v, path)?;
     let format = r.required_string(o, path, "format").and_then(|f| {
         if formats.contains(&f.as_str()) {
@@ -278,8 +284,12 @@ fn media(r: &mut Reader, v: &Value, path: &Path, formats: &[&str]) -> Parsed<(St
 }
 
 fn image(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
-    let (format, bytes_len) = media(r, v, path, IMAGE_FORMATS)?;
-    Some(Block::Image { format, bytes_len })
+    let (format, (bytes_len, data)) = media(r, v, path, IMAGE_FORMATS)?;
+    Some(Block::Image {
+        format,
+        bytes_len,
+        data,
+    })
 }
 
 fn video(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
@@ -304,13 +314,16 @@ fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
             })
         });
         let text = r.optional_string(src, &sp, "text");
-        bytes.and(s3).and(content)?;
-        Some(text?.unwrap_or_default())
+        s3.and(content)?;
+        let bytes = bytes?;
+        Some((text?.unwrap_or_default(), bytes))
     });
-    format?;
+    let (text, data) = text?;
     Some(Block::Document {
         name: name?,
-        text: text?,
+        text,
+        format: format?,
+        data,
     })
 }
 
@@ -1078,19 +1091,25 @@ mod tests {
                             Block::Text("look".into()),
                             Block::Image {
                                 format: "jpeg".into(),
-                                bytes_len: 6
+                                bytes_len: 6,
+                                data: Some("AAAAAAAA".into())
                             },
                             Block::Image {
                                 format: "png".into(),
-                                bytes_len: 0
+                                bytes_len: 0,
+                                data: None
                             },
                             Block::Document {
                                 name: "notes".into(),
-                                text: "the notes".into()
+                                text: "the notes".into(),
+                                format: Some("txt".into()),
+                                data: None
                             },
                             Block::Document {
                                 name: "scan".into(),
-                                text: String::new()
+                                text: String::new(),
+                                format: None,
+                                data: Some("AAAA".into())
                             },
                             Block::Text("guarded".into()),
                         ],
