@@ -755,3 +755,20 @@ def test_a_document_the_upstream_cannot_read_is_refused_before_it_is_called(reco
     code, status, _ = refused(lambda: rt_for(recorder["openai"]).converse(modelId=CHAT, messages=with_media(bad)))
     assert (code, status) == ("ValidationException", 400)
     assert len(Recorder.bodies) == before
+
+
+def test_document_names_and_bytes_are_validated_as_the_service_model_says(recorder):
+    before = len(Recorder.bodies)
+    rt = rt_for(recorder["openai"])
+    long_name = "n" * 201
+    doc = {"document": {"name": long_name, "format": "txt", "source": {"bytes": b"hi"}}}
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=with_media(doc))) == (
+        "ValidationException", 400,
+        f"1 validation error detected: Value '{long_name}' at 'messages.1.member.content.5.member.document.name' "
+        "failed to satisfy constraint: Member must have length less than or equal to 200")
+    empty = {"document": {"name": "empty", "format": "txt", "source": {"bytes": b""}}}
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=with_media(empty))) == (
+        "ValidationException", 400,
+        "1 validation error detected: Value at 'messages.1.member.content.5.member.document.source.bytes' "
+        "failed to satisfy constraint: Member must have length greater than or equal to 1")
+    assert len(Recorder.bodies) == before

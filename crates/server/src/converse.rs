@@ -235,7 +235,6 @@ const GUARD_IMAGE_FORMATS: &[&str] = &["png", "jpeg"];
 /// satisfy constraint: Member must be valid base64`. The service model's `min: 1` is checked
 /// on the decoded bytes.
 fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(usize, Option<String>)> {
-    use base64::Engine;
     let o = r.obj(v, path)?;
     let bytes = r.optional_string(o, path, "bytes");
     let s3 = r.optional(o, path, "s3Location", s3_location);
@@ -243,15 +242,21 @@ fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(usize, Option
     let Some(b64) = bytes? else {
         return Some((0, None));
     };
-    let bp = path.key("bytes");
-    // Linear, one buffer of the decoded size; dropped at once (only the size is kept).
+    let len = blob_len(r, &b64, path.key("bytes"))?;
+    // The base64 text is kept as received: an upstream backend forwards it.
+    Some((len, Some(b64)))
+}
+
+/// The decoded size of a `bytes` blob (base64 on the wire, at least one byte by the service
+/// model). Linear, one buffer of the decoded size, dropped at once.
+fn blob_len(r: &mut Reader, b64: &str, bp: Path) -> Parsed<usize> {
+    use base64::Engine;
     match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
         Ok(raw) if raw.is_empty() => {
             r.violations.length(None, bp, 0, 1, usize::MAX);
             None
         }
-        // The base64 text is kept as received: an upstream backend forwards it.
-        Ok(raw) => Some((raw.len(), Some(b64))),
+        Ok(raw) => Some(raw.len()),
         Err(_) => {
             r.violations
                 .constraint(None, bp, "Member must be valid base64");
@@ -300,7 +305,16 @@ fn video(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
 /// when the document was sent as text, else empty.
 fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
-    let name = r.required_string(o, path, "name");
+    let name = r.required_string(o, path, "name").and_then(|n| {
+        // DocumentBlockNameString: 1 to 200 characters (service model).
+        let len = n.chars().count();
+        if (1..=200).contains(&len) {
+            Some(n)
+        } else {
+            r.violations.length(Some(&n), path.key("name"), len, 1, 200);
+            None
+        }
+    });
     let format = r.optional_string(o, path, "format");
     let sp = path.key("source");
     let text = r.required_obj(o, path, "source").and_then(|src| {
@@ -314,6 +328,10 @@ fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
             })
         });
         let text = r.optional_string(src, &sp, "text");
+        let bytes = match bytes? {
+            Some(b64) => blob_len(r, &b64, sp.key("bytes")).map(|_| Some(b64)),
+            None => Some(None),
+        };
         s3.and(content)?;
         let bytes = bytes?;
         Some((text?.unwrap_or_default(), bytes))
