@@ -1,14 +1,14 @@
 //! The `bedrock` upstream kind: a real Bedrock endpoint (or another `bedrock-gates serve`) behind
-//! the gates. An admitted call is sent as a Converse request, signed with SigV4 by `aws-sigv4`
-//! with the credentials this upstream is configured with (never the caller's), and the answer
-//! comes back as the caller's operation shapes it. A refusal by the upstream (any AWS error)
-//! comes back unchanged: the same error code, HTTP status and message.
+//! the gates. An admitted call is sent as a Converse (or ConverseStream) request, signed with
+//! SigV4 by `aws-sigv4` with credentials from the standard AWS credential chain (`aws-config`;
+//! never the caller's), and the answer comes back as the caller's operation shapes it. A refusal
+//! by the upstream (any AWS error, before or inside the stream) comes back unchanged: the same
+//! error code, HTTP status and message.
 //!
-//! Translated: system prompts, multi-turn text, documents sent as text, tool use and tool
-//! results, inference parameters, tool choice, the structured-output schema. Not translated:
-//! images (the normalized prompt keeps no bytes), reasoning sent back in history. The stream is
-//! the upstream's non-streamed answer, then its events (ConverseStream to the upstream is not
-//! used yet). Embeddings are not forwarded yet.
+//! Translated: system prompts, multi-turn text, images and documents (their bytes as received),
+//! tool use and tool results, inference parameters, tool choice, the structured-output schema.
+//! Not translated: reasoning sent back in history. Streams are live: the upstream's event frames
+//! are decoded as they arrive. Embeddings are not forwarded yet.
 
 use std::time::{Duration, SystemTime};
 
