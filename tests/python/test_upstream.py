@@ -386,6 +386,8 @@ class Trickle(http.server.BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("connection", "close")
         self.end_headers()
+        if self.path.endswith("/messages"):
+            return self.anthropic(cut)
         words = ["one ", "two ", "three ", "four"]
         for i, w in enumerate(words):
             if cut and i == 2:
@@ -401,6 +403,25 @@ class Trickle(http.server.BaseHTTPRequestHandler):
         self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
         self.wfile.flush()
 
+    def anthropic(self, cut):
+        """The same words as the Anthropic Messages API streams them."""
+        def send(v):
+            self.wfile.write(f"event: {v['type']}\ndata: {json.dumps(v)}\n\n".encode())
+            self.wfile.flush()
+        send({"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [],
+            "stop_reason": None, "usage": {"input_tokens": 5, "output_tokens": 1}}})
+        send({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        for i, w in enumerate(["one ", "two ", "three ", "four"]):
+            if cut and i == 2:
+                send({"type": "error", "error": {"type": "overloaded_error", "message": "upstream fell over"}})
+                return
+            send({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}})
+            time.sleep(PAUSE)
+        send({"type": "content_block_stop", "index": 0})
+        send({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}})
+        send({"type": "message_stop"})
+
 
 @pytest.fixture(scope="module")
 def trickle(tmp_path_factory):
@@ -411,6 +432,38 @@ def trickle(tmp_path_factory):
     yield s
     s.stop()
     httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def trickle_anthropic(tmp_path_factory):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    s = Server(tmp_path_factory.mktemp("trickle-anthropic") / "state.db", SCENARIO,
+               extra=["--backend", f"anthropic=http://127.0.0.1:{httpd.server_address[1]}/v1"])
+    yield s
+    s.stop()
+    httpd.shutdown()
+
+
+def test_the_anthropic_kind_makes_invoke_stream_live(trickle_anthropic):
+    rt = rt_for(trickle_anthropic)
+    start = time.monotonic()
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("count"))
+    chunks = timed_chunks(r, start)
+    deltas = [(t, c["delta"]["text"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    assert [d for _, d in deltas] == ["one ", "two ", "three ", "four"]
+    assert deltas[0][0] < PAUSE
+    assert all(b[0] - a[0] > PAUSE * 0.6 for a, b in zip(deltas, deltas[1:])), deltas
+    metrics = chunks[-1][1]["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (5, 4)
+    # The upstream's in-stream error event: the stream exception, after the words before it.
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("break"))
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["body"]:
+            seen.append(json.loads(e["chunk"]["bytes"]))
+    assert [c["delta"]["text"] for c in seen if c["type"] == "content_block_delta"] == ["one ", "two "]
+    assert ei.value.response["Error"]["Code"] == "modelStreamErrorException"
 
 
 def test_tokens_reach_the_client_as_the_upstream_sends_them(trickle):
