@@ -825,3 +825,36 @@ def test_document_names_and_bytes_are_validated_as_the_service_model_says(record
         "1 validation error detected: Value at 'messages.1.member.content.5.member.document.source.bytes' "
         "failed to satisfy constraint: Member must have length greater than or equal to 1")
     assert len(Recorder.bodies) == before
+
+
+DOCUMENT_NAME = ("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, "
+                 "parentheses, and square brackets. The name can't contain more than one consecutive whitespace "
+                 "character. Check that the file name conforms to these restrictions and retry your request.")
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("report", True), ("Q3 report (final) [v2]-draft", True), ("test_name", True),
+    ("report.pdf", False), ("two  spaces", False), ("tab\there", False), ("résumé", False),
+    ("John's report", False),
+])
+def test_document_names_follow_bedrocks_rule(recorder, name, ok):
+    before = len(Recorder.bodies)
+    doc = [{"role": "user", "content": [
+        {"text": "read"}, {"document": {"name": name, "format": "txt", "source": {"bytes": b"x"}}}]}]
+    for kind in ("openai",):
+        call = lambda: rt_for(recorder[kind]).converse(modelId=CHAT, messages=doc)
+        if ok:
+            assert call()["output"]["message"]["content"] == [{"text": "seen"}]
+            assert len(Recorder.bodies) == before + 1
+        else:
+            assert refused(call) == ("ValidationException", 400, DOCUMENT_NAME)
+            assert len(Recorder.bodies) == before
+
+
+def test_document_names_are_checked_on_the_scripted_backend_too(server):
+    rt = client_for("bedrock-runtime")
+    doc = [{"role": "user", "content": [
+        {"text": "read"}, {"document": {"name": "notes.txt", "format": "txt", "source": {"bytes": b"x"}}}]}]
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=doc)) == ("ValidationException", 400, DOCUMENT_NAME)
+    assert refused(lambda: rt.converse_stream(modelId=CHAT, messages=doc)) == (
+        "ValidationException", 400, DOCUMENT_NAME)

@@ -517,6 +517,7 @@ async fn answer_converse(
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
     structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    document_names_valid(&prompt)?;
     let backend = app.backends.for_model(&model.id);
     let answer = if op == Op::ConverseStream {
         // The backend's event stream, gathered: its usage event charges the output tokens.
@@ -615,6 +616,8 @@ async fn live_converse_stream(
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
     let model = model_of(&plan)?;
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    document_names_valid(&prompt)?;
     if !backend_live(&model.id) {
         // Admitted already: answer from the gathered stream of the non-live backend.
         let events = gather(app.backends.for_model(&model.id).stream(&model.id, &prompt)).await?;
@@ -628,7 +631,6 @@ async fn live_converse_stream(
             &[],
         )));
     }
-    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
     let (first, rx) = start_live(app, &model.id, prompt).await?;
     Ok(Some(crate::stream::live_response(
         first,
@@ -777,6 +779,33 @@ fn structured_output_supported(
             Err(ApiError::validation(message))
         }
         _ => Ok(()),
+    }
+}
+
+/// Bedrock's text when a Converse document's name has a character outside its set (the
+/// service model's DocumentBlock documentation; the text as the runtime sends it).
+pub const DOCUMENT_NAME: &str = "The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.";
+
+/// Converse document names: ASCII letters and digits, single spaces, hyphens, parentheses and
+/// square brackets. Observed beyond the documented set: `_` is accepted; a dot, a tab, a
+/// non-ASCII letter or space, and two spaces in a row are refused. Checked after the gates,
+/// before any backend is asked, like the runtime's other checks of content.
+fn document_names_valid(prompt: &bg_backends::Prompt) -> Result<(), ApiError> {
+    fn name_ok(name: &str) -> bool {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || " -()[]_".contains(c);
+        name.chars().all(allowed) && !name.contains("  ")
+    }
+    fn blocks_ok(blocks: &[bg_backends::Block]) -> bool {
+        blocks.iter().all(|b| match b {
+            bg_backends::Block::Document { name, .. } => name_ok(name),
+            bg_backends::Block::ToolResult { content, .. } => blocks_ok(content),
+            _ => true,
+        })
+    }
+    if prompt.messages.iter().all(|m| blocks_ok(&m.content)) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(DOCUMENT_NAME))
     }
 }
 
