@@ -31,6 +31,9 @@ pub struct LiveChunks {
     blocks: Vec<(usize, usize)>,
     text_so_far: String,
     chunks_sent: usize,
+    /// Whether the opening chunks were sent (at `MessageStart`, or before the first other event
+    /// of an upstream that sends none).
+    opened: bool,
     stop: Option<(StopReason, Option<String>)>,
     usage: Option<Usage>,
 }
@@ -48,6 +51,7 @@ impl LiveChunks {
             blocks: Vec::new(),
             text_so_far: String::new(),
             chunks_sent: 0,
+            opened: false,
             stop: None,
             usage: None,
         }
@@ -66,9 +70,19 @@ impl LiveChunks {
 
     /// The chunk payloads for one event, in order (often one, sometimes none).
     pub fn push(&mut self, ev: &StreamEvent) -> Vec<Vec<u8>> {
+        let mut out = if self.opened {
+            Vec::new()
+        } else {
+            self.opening()
+        };
+        out.extend(self.event_chunks(ev));
+        out
+    }
+
+    fn event_chunks(&mut self, ev: &StreamEvent) -> Vec<Vec<u8>> {
         use ModelFamily as F;
         let out: Vec<Value> = match ev {
-            StreamEvent::MessageStart => return self.opening(),
+            StreamEvent::MessageStart => return Vec::new(),
             StreamEvent::TextDelta { index, text } => {
                 let (pos, new) = self.block(*index, || Block::Text(String::new()));
                 if let Block::Text(t) = &mut self.content[pos] {
@@ -174,6 +188,12 @@ impl LiveChunks {
     /// invocation metrics (`invocationLatency` and `firstByteLatency` as measured, in ms).
     pub fn finish(&mut self, invocation_ms: u64, first_byte_ms: u64) -> Vec<Vec<u8>> {
         use ModelFamily as F;
+        if !self.opened {
+            // An upstream that sent nothing at all: the opening chunks still come first.
+            let mut out = self.opening();
+            out.extend(self.finish(invocation_ms, first_byte_ms));
+            return out;
+        }
         let c = self.completion();
         // The closing chunks are the scripted encoder's last ones, for an answer whose text was
         // already sent: Anthropic and Nova get no content (it was streamed), the others one
@@ -248,6 +268,7 @@ impl LiveChunks {
     /// The opening chunks: the scripted encoder's first ones for an empty answer.
     fn opening(&mut self) -> Vec<Vec<u8>> {
         use ModelFamily as F;
+        self.opened = true;
         let n = match self.family {
             F::AnthropicClaude | F::AmazonNova | F::OpenAi | F::Qwen | F::Ai21Jamba => 1,
             F::CohereCommandR => 1,
@@ -416,6 +437,30 @@ mod tests {
             json!({"inputTokenCount": 5, "outputTokenCount": 2,
                    "invocationLatency": 40, "firstByteLatency": 7})
         );
+    }
+
+    #[test]
+    fn the_opening_comes_first_even_without_a_message_start() {
+        let mut l = LiveChunks::new(ModelFamily::AnthropicClaude, "m", "r", 1);
+        let first: Vec<Value> = l
+            .push(&StreamEvent::TextDelta {
+                index: 0,
+                text: "hi".into(),
+            })
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect();
+        let kinds: Vec<&str> = first.iter().map(|c| c["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta"
+            ]
+        );
+        // A later MessageStart adds nothing.
+        assert!(l.push(&StreamEvent::MessageStart).is_empty());
     }
 
     #[test]
