@@ -233,9 +233,9 @@ pub struct BackendDecl {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub max_concurrency: Option<usize>,
-    /// `bedrock` only: the Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,
-    /// us-east-1). The credentials are the standard variables of serve's environment
-    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    /// `bedrock` only: the Region to sign for (default: the AWS credential chain's Region,
+    /// AWS_REGION or the profile's, else us-east-1). The credentials come from the chain too
+    /// (environment, shared files and AWS_PROFILE, web identity, container or IMDS).
     #[serde(default)]
     pub region: Option<String>,
 }
