@@ -305,8 +305,8 @@ def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
 def start_behind_profile(tmp_path, second, key, secret, region="us-west-2", extra=()):
     """A first serve whose only credentials are a named profile in temporary shared config and
     credentials files (no key in its environment): the AWS credential chain must find them."""
-    (tmp_path / "credentials").write_text(
-        f"[gate]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    keys = f"aws_access_key_id = {key}\naws_secret_access_key = {secret}\n" if key else ""
+    (tmp_path / "credentials").write_text("[gate]\n" + keys)
     (tmp_path / "config").write_text(f"[profile gate]\nregion = {region}\n")
     names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
              "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
@@ -339,6 +339,23 @@ def test_the_bedrock_kind_signs_with_a_profile_from_the_shared_files(tmp_path):
         # Signed for the profile's Region, not the caller's (us-east-1).
         [seen] = second.admin("/_bedrock-gates/invocations")["invocations"]
         assert (seen["source_region"], seen["model_id"]) == ("us-west-2", "us.amazon.nova-pro-v1:0")
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_no_credentials_anywhere_is_service_unavailable(tmp_path):
+    # An empty profile: the chain finds nothing (instance metadata is off), the call fails as
+    # Bedrock's own unavailability, and serve's log says why without any key.
+    second = Server(tmp_path / "second.db", SCENARIO)
+    (tmp_path / "empty").mkdir()
+    first = start_behind_profile(tmp_path / "empty", second, None, None)
+    try:
+        assert refused(lambda: say(rt_for(first))) == (
+            "ServiceUnavailableException", 503, "Bedrock is unable to process your request.")
+        assert second.admin("/_bedrock-gates/invocations")["invocations"] == []
+        first.log.seek(0)
+        assert b"the AWS credential chain gave no credentials" in first.log.read()
     finally:
         first.stop()
         second.stop()

@@ -152,7 +152,11 @@ impl BedrockBackend {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
         use aws_sigv4::sign::v4;
         let signer = self.signer().await;
-        let credentials = signer.credentials().await?;
+        // The chain may wait on a metadata endpoint that is not there: the upstream's timeout
+        // bounds that too.
+        let credentials = tokio::time::timeout(self.http.timeout, signer.credentials())
+            .await
+            .map_err(|_| BackendError::Unavailable(crate::upstream::UNAVAILABLE.into()))??;
         let failed = || BackendError::Unavailable(crate::upstream::UNAVAILABLE.into());
         let uri: hyper::Uri = url.parse().map_err(|_| failed())?;
         let host = uri
