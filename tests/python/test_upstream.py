@@ -302,6 +302,79 @@ def test_a_refusal_by_the_second_comes_back_unchanged(tmp_path):
         second.stop()
 
 
+def start_behind_profile(tmp_path, second, key, secret, region="us-west-2", extra=()):
+    """A first serve whose only credentials are a named profile in temporary shared config and
+    credentials files (no key in its environment): the AWS credential chain must find them."""
+    keys = f"aws_access_key_id = {key}\naws_secret_access_key = {secret}\n" if key else ""
+    (tmp_path / "credentials").write_text("[gate]\n" + keys)
+    (tmp_path / "config").write_text(f"[profile gate]\nregion = {region}\n")
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+             "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+             "AWS_EC2_METADATA_DISABLED")
+    saved = {k: os.environ.get(k) for k in names}
+    for k in names:
+        os.environ.pop(k, None)
+    os.environ.update(AWS_PROFILE="gate", AWS_CONFIG_FILE=str(tmp_path / "config"),
+                      AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+                      AWS_EC2_METADATA_DISABLED="true")
+    try:
+        return Server(tmp_path / f"first-{key}.db", SCENARIO,
+                      extra=["--backend", f"bedrock={second.url}", *extra])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_the_bedrock_kind_signs_with_a_profile_from_the_shared_files(tmp_path):
+    second = Server(tmp_path / "second.db", SCENARIO)
+    # In us-west-2 Nova Pro is served through the US inference profile only.
+    first = start_behind_profile(tmp_path, second, "test", "test",
+                                 extra=["--model-map", "amazon.nova-pro-v1:0=us.amazon.nova-pro-v1:0"])
+    try:
+        r = say(rt_for(first), model="amazon.nova-pro-v1:0")
+        assert r["output"]["message"]["content"] == [{"text": "Pinned answer from the test scenario."}]
+        # Signed for the profile's Region, not the caller's (us-east-1).
+        [seen] = second.admin("/_bedrock-gates/invocations")["invocations"]
+        assert (seen["source_region"], seen["model_id"]) == ("us-west-2", "us.amazon.nova-pro-v1:0")
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_no_credentials_anywhere_is_service_unavailable(tmp_path):
+    # An empty profile: the chain finds nothing (instance metadata is off), the call fails as
+    # Bedrock's own unavailability, and serve's log says why without any key.
+    second = Server(tmp_path / "second.db", SCENARIO)
+    (tmp_path / "empty").mkdir()
+    first = start_behind_profile(tmp_path / "empty", second, None, None)
+    try:
+        assert refused(lambda: say(rt_for(first))) == (
+            "ServiceUnavailableException", 503, "Bedrock is unable to process your request.")
+        assert second.admin("/_bedrock-gates/invocations")["invocations"] == []
+        first.log.seek(0)
+        assert b"the AWS credential chain gave no credentials" in first.log.read()
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_the_profile_key_is_what_the_second_sees(tmp_path):
+    # A profile key the second does not know: its refusal proves the profile's key signed.
+    second = Server(tmp_path / "second.db", SCENARIO)
+    first = start_behind_profile(tmp_path, second, "AKIAPROFILEEXAMPLE01", "nope")
+    try:
+        direct = refused(lambda: say(client_for("bedrock-runtime", second, key="AKIAPROFILEEXAMPLE01",
+                                                secret="nope")))
+        assert refused(lambda: say(rt_for(first))) == direct
+        assert direct[:2] == ("UnrecognizedClientException", 403)
+    finally:
+        first.stop()
+        second.stop()
+
+
 # ------------------------------------------------------------------ streams stay streams
 # LiteLLM's mock streams every chunk at once, so timing needs an upstream that trickles: a small
 # OpenAI-compatible SSE server here, in addition to the LiteLLM proof above.
@@ -320,13 +393,18 @@ class Trickle(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    requests = 0
+
     def do_POST(self):
+        Trickle.requests += 1
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         cut = "break" in json.dumps(body["messages"])
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("connection", "close")
         self.end_headers()
+        if self.path.endswith("/messages"):
+            return self.anthropic(cut)
         words = ["one ", "two ", "three ", "four"]
         for i, w in enumerate(words):
             if cut and i == 2:
@@ -342,6 +420,25 @@ class Trickle(http.server.BaseHTTPRequestHandler):
         self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
         self.wfile.flush()
 
+    def anthropic(self, cut):
+        """The same words as the Anthropic Messages API streams them."""
+        def send(v):
+            self.wfile.write(f"event: {v['type']}\ndata: {json.dumps(v)}\n\n".encode())
+            self.wfile.flush()
+        send({"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [],
+            "stop_reason": None, "usage": {"input_tokens": 5, "output_tokens": 1}}})
+        send({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        for i, w in enumerate(["one ", "two ", "three ", "four"]):
+            if cut and i == 2:
+                send({"type": "error", "error": {"type": "overloaded_error", "message": "upstream fell over"}})
+                return
+            send({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}})
+            time.sleep(PAUSE)
+        send({"type": "content_block_stop", "index": 0})
+        send({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}})
+        send({"type": "message_stop"})
+
 
 @pytest.fixture(scope="module")
 def trickle(tmp_path_factory):
@@ -352,6 +449,38 @@ def trickle(tmp_path_factory):
     yield s
     s.stop()
     httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def trickle_anthropic(tmp_path_factory):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    s = Server(tmp_path_factory.mktemp("trickle-anthropic") / "state.db", SCENARIO,
+               extra=["--backend", f"anthropic=http://127.0.0.1:{httpd.server_address[1]}/v1"])
+    yield s
+    s.stop()
+    httpd.shutdown()
+
+
+def test_the_anthropic_kind_makes_invoke_stream_live(trickle_anthropic):
+    rt = rt_for(trickle_anthropic)
+    start = time.monotonic()
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("count"))
+    chunks = timed_chunks(r, start)
+    deltas = [(t, c["delta"]["text"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    assert [d for _, d in deltas] == ["one ", "two ", "three ", "four"]
+    assert deltas[0][0] < PAUSE
+    assert all(b[0] - a[0] > PAUSE * 0.6 for a, b in zip(deltas, deltas[1:])), deltas
+    metrics = chunks[-1][1]["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (5, 4)
+    # The upstream's in-stream error event: the stream exception, after the words before it.
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("break"))
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["body"]:
+            seen.append(json.loads(e["chunk"]["bytes"]))
+    assert [c["delta"]["text"] for c in seen if c["type"] == "content_block_delta"] == ["one ", "two "]
+    assert ei.value.response["Error"]["Code"] == "modelStreamErrorException"
 
 
 def test_tokens_reach_the_client_as_the_upstream_sends_them(trickle):
@@ -384,6 +513,160 @@ def test_a_failure_mid_stream_is_a_model_stream_error_event(trickle):
     err = ei.value.response["Error"] if hasattr(ei.value, "response") else {}
     assert err.get("Code") == "modelStreamErrorException", repr(ei.value)
     assert "The model failed while streaming its response." in str(ei.value)
+
+
+CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def claude_body(text):
+    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+                       "messages": [{"role": "user", "content": text}]})
+
+
+def timed_chunks(r, start):
+    """(arrival, payload) of each chunk of an InvokeModelWithResponseStream answer."""
+    return [(time.monotonic() - start, json.loads(e["chunk"]["bytes"])) for e in r["body"]]
+
+
+def test_invoke_stream_is_live_in_anthropic_chunks(trickle):
+    rt = rt_for(trickle)
+    start = time.monotonic()
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("count"))
+    assert r["contentType"] == "application/json"
+    chunks = timed_chunks(r, start)
+    types = [c["type"] for _, c in chunks]
+    assert types == ["message_start", "content_block_start"] + ["content_block_delta"] * 4 + [
+        "content_block_stop", "message_delta", "message_stop"]
+    deltas = [(t, c["delta"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    assert [d for _, d in deltas] == [{"type": "text_delta", "text": w} for w in ["one ", "two ", "three ", "four"]]
+    # Each word reaches boto3 as the upstream sends it, PAUSE apart; the first well before the last.
+    assert deltas[0][0] < PAUSE
+    gaps = [b[0] - a[0] for a, b in zip(deltas, deltas[1:])]
+    assert all(g > PAUSE * 0.6 for g in gaps), gaps
+    last = chunks[-1][1]
+    assert chunks[-2][1]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert chunks[-2][1]["usage"] == {"output_tokens": 4}
+    metrics = last["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (5, 4)
+    # Measured, not zero: the whole answer took the upstream's three pauses.
+    assert metrics["invocationLatency"] >= 3 * PAUSE * 1000 * 0.6
+    assert metrics["firstByteLatency"] < metrics["invocationLatency"]
+
+
+def test_invoke_stream_is_live_in_llama_chunks(trickle):
+    rt = rt_for(trickle)
+    body = json.dumps({"prompt": "count", "max_gen_len": 50})
+    r = rt.invoke_model_with_response_stream(modelId="meta.llama3-8b-instruct-v1:0", body=body)
+    chunks = [c for _, c in timed_chunks(r, time.monotonic())]
+    assert [c["generation"] for c in chunks] == ["one ", "two ", "three ", "four", ""]
+    assert chunks[0]["prompt_token_count"] is not None and chunks[1]["prompt_token_count"] is None
+    assert [c["stop_reason"] for c in chunks] == [None] * 4 + ["stop"]
+    assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 4
+
+
+def test_invoke_stream_failure_mid_stream_is_a_model_stream_error(trickle):
+    rt = rt_for(trickle)
+    r = rt.invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("break"))
+    seen = []
+    with pytest.raises(Exception) as ei:
+        for e in r["body"]:
+            seen.append(json.loads(e["chunk"]["bytes"]))
+    texts = [c["delta"]["text"] for c in seen if c["type"] == "content_block_delta"]
+    assert texts == ["one ", "two "]
+    assert ei.value.response["Error"]["Code"] == "modelStreamErrorException", repr(ei.value)
+    assert "The model failed while streaming its response." in str(ei.value)
+
+
+def test_a_refused_invoke_stream_makes_no_upstream_request(trickle):
+    before = Trickle.requests
+    bad = client_for("bedrock-runtime", trickle, key="test", secret="wrong")
+    assert refused(lambda: bad.invoke_model_with_response_stream(
+        modelId=CLAUDE, body=claude_body("hi")))[0] == "InvalidSignatureException"
+    assert refused(lambda: rt_for(trickle).invoke_model_with_response_stream(
+        modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", body=claude_body("hi")))[0] == "ValidationException"
+    assert Trickle.requests == before
+
+
+# The `bedrock` kind streams too: the first asks the second for ConverseStream and relays each
+# event frame as it arrives. The second paces its frames, so arrival times show liveness.
+
+SECOND_PACE = 0.3
+FAULTY = "amazon.nova-micro-v1:0"
+
+
+@pytest.fixture(scope="module")
+def paced_chain(tmp_path_factory):
+    d = tmp_path_factory.mktemp("paced")
+    scenario = d / "second.toml"
+    scenario.write_text(SCENARIO.read_text() + f"""
+[[fault]]
+model = "{FAULTY}"
+kind = "stream-throttle"
+after_frames = 3
+""")
+    second = Server(d / "second.db", scenario, extra=["--stream-pace-ms", str(int(SECOND_PACE * 1000))])
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    try:
+        first = Server(d / "first.db", SCENARIO, extra=["--backend", f"bedrock={second.url}"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def spaced(times):
+    return all(b - a > SECOND_PACE * 0.6 for a, b in zip(times, times[1:]))
+
+
+def test_the_bedrock_kind_relays_converse_stream_live(paced_chain):
+    first, second = paced_chain
+    start = time.monotonic()
+    r = rt_for(first).converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    arrivals = [(time.monotonic() - start, e["contentBlockDelta"]["delta"]["text"])
+                for e in r["stream"] if "contentBlockDelta" in e]
+    direct = rt_for(second).converse_stream(modelId=CHAT, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    direct_deltas = [e["contentBlockDelta"]["delta"]["text"] for e in direct["stream"] if "contentBlockDelta" in e]
+    assert [t for _, t in arrivals] == direct_deltas and len(direct_deltas) >= 3
+    assert spaced([t for t, _ in arrivals]), arrivals
+
+
+def test_the_bedrock_kind_makes_invoke_stream_live_in_native_chunks(paced_chain):
+    first, second = paced_chain
+    start = time.monotonic()
+    r = rt_for(first).invoke_model_with_response_stream(modelId=CLAUDE, body=claude_body("hi there"))
+    chunks = timed_chunks(r, start)
+    deltas = [(t, c["delta"]["text"]) for t, c in chunks if c["type"] == "content_block_delta"]
+    direct = rt_for(second).converse(modelId=CLAUDE, messages=[{"role": "user", "content": [{"text": "hi there"}]}])
+    assert "".join(t for _, t in deltas) == direct["output"]["message"]["content"][0]["text"]
+    assert len(deltas) >= 3 and spaced([t for t, _ in deltas]), deltas
+    assert [c["type"] for _, c in chunks][-2:] == ["message_delta", "message_stop"]
+    metrics = chunks[-1][1]["amazon-bedrock-invocationMetrics"]
+    assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (
+        direct["usage"]["inputTokens"], direct["usage"]["outputTokens"])
+
+
+def test_the_seconds_in_stream_exception_comes_back_unchanged(paced_chain):
+    first, second = paced_chain
+
+    def run(rt):
+        r = rt.converse_stream(modelId=FAULTY, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+        seen = []
+        with pytest.raises(Exception) as ei:
+            for e in r["stream"]:
+                seen.append(next(iter(e)))
+        return seen, ei.value.response["Error"]
+    via_first, direct = run(rt_for(first)), run(rt_for(second))
+    assert via_first == direct
+    assert via_first[1]["Code"] == "throttlingException"
+    assert len(via_first[0]) == 3
 
 
 # ------------------------------------------------------------------ the `anthropic` kind
@@ -429,3 +712,166 @@ def test_the_anthropic_kind_maps_upstream_errors(gated_anthropic, proxy):
     assert (code, status) == ("ModelErrorException", 424)
     assert ei.value.response["originalStatusCode"] == 429
     assert "mock rate limit error" in msg and KEY not in msg
+
+
+# ------------------------------------------------------------------ images and documents
+# An upstream that records each request body and answers in the API its path names.
+
+import base64
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    bodies = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        Recorder.bodies.append((self.path, body))
+        if self.path.endswith("/messages"):
+            out = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                   "content": [{"type": "text", "text": "seen"}], "stop_reason": "end_turn",
+                   "usage": {"input_tokens": 3, "output_tokens": 1}}
+        else:
+            out = {"id": "c1", "object": "chat.completion", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "seen"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+        data = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def recorder(tmp_path_factory):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    d = tmp_path_factory.mktemp("recorder")
+    servers = {kind: Server(d / f"{kind}.db", SCENARIO, extra=["--backend", f"{kind}={url}"])
+               for kind in ("openai", "anthropic")}
+    yield servers
+    for s in servers.values():
+        s.stop()
+    httpd.shutdown()
+
+
+def with_media(*extra):
+    return [{"role": "user", "content": [
+        {"text": "describe"},
+        {"image": {"format": "png", "source": {"bytes": PNG}}},
+        {"document": {"name": "notes", "format": "txt", "source": {"bytes": b"hello notes"}}},
+        {"document": {"name": "report", "format": "pdf", "source": {"bytes": PDF}}},
+        *extra]}]
+
+
+def last_request():
+    return Recorder.bodies[-1][1]
+
+
+def test_images_and_documents_reach_an_openai_upstream(recorder):
+    r = rt_for(recorder["openai"]).converse(modelId=CHAT, messages=with_media())
+    assert r["output"]["message"]["content"] == [{"text": "seen"}]
+    b64 = lambda raw: base64.b64encode(raw).decode()
+    assert last_request()["messages"][-1] == {"role": "user", "content": [
+        {"type": "text", "text": "describe\n[document notes]\nhello notes"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + b64(PNG)}},
+        {"type": "file", "file": {"filename": "report.pdf", "file_data": "data:application/pdf;base64," + b64(PDF)}},
+    ]}
+
+
+def test_images_and_documents_reach_an_anthropic_upstream(recorder):
+    r = rt_for(recorder["anthropic"]).converse(modelId=CLAUDE, messages=with_media())
+    assert r["output"]["message"]["content"] == [{"text": "seen"}]
+    b64 = lambda raw: base64.b64encode(raw).decode()
+    assert last_request()["messages"][-1] == {"role": "user", "content": [
+        {"type": "text", "text": "describe"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64(PNG)}},
+        {"type": "document", "title": "notes",
+         "source": {"type": "text", "media_type": "text/plain", "data": "hello notes"}},
+        {"type": "document", "title": "report",
+         "source": {"type": "base64", "media_type": "application/pdf", "data": b64(PDF)}},
+    ]}
+
+
+def test_native_claude_images_reach_an_anthropic_upstream(recorder):
+    b64 = base64.b64encode(PNG).decode()
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": [
+        {"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64}},
+            {"type": "text", "text": "what is it"}]}]})
+    rt_for(recorder["anthropic"]).invoke_model(modelId=CLAUDE, body=body)
+    assert last_request()["messages"][-1]["content"][0] == {
+        "type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64}}
+
+
+def test_a_document_the_upstream_cannot_read_is_refused_before_it_is_called(recorder):
+    before = len(Recorder.bodies)
+    docx = {"document": {"name": "memo", "format": "docx", "source": {"bytes": b"PK\x03\x04"}}}
+    for kind, model in (("openai", CHAT), ("anthropic", CLAUDE)):
+        assert refused(lambda: rt_for(recorder[kind]).converse(modelId=model, messages=with_media(docx))) == (
+            "ValidationException", 400,
+            "The upstream model of this bedrock-gates backend can't read docx documents. "
+            "Send pdf, csv, html, md or txt documents and try again.")
+    # Bedrock's own validation still comes first: a format outside the service model's enum.
+    bad = {"image": {"format": "bmp", "source": {"bytes": PNG}}}
+    code, status, _ = refused(lambda: rt_for(recorder["openai"]).converse(modelId=CHAT, messages=with_media(bad)))
+    assert (code, status) == ("ValidationException", 400)
+    assert len(Recorder.bodies) == before
+
+
+def test_document_names_and_bytes_are_validated_as_the_service_model_says(recorder):
+    before = len(Recorder.bodies)
+    rt = rt_for(recorder["openai"])
+    long_name = "n" * 201
+    doc = {"document": {"name": long_name, "format": "txt", "source": {"bytes": b"hi"}}}
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=with_media(doc))) == (
+        "ValidationException", 400,
+        f"1 validation error detected: Value '{long_name}' at 'messages.1.member.content.5.member.document.name' "
+        "failed to satisfy constraint: Member must have length less than or equal to 200")
+    empty = {"document": {"name": "empty", "format": "txt", "source": {"bytes": b""}}}
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=with_media(empty))) == (
+        "ValidationException", 400,
+        "1 validation error detected: Value at 'messages.1.member.content.5.member.document.source.bytes' "
+        "failed to satisfy constraint: Member must have length greater than or equal to 1")
+    assert len(Recorder.bodies) == before
+
+
+DOCUMENT_NAME = ("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, "
+                 "parentheses, and square brackets. The name can't contain more than one consecutive whitespace "
+                 "character. Check that the file name conforms to these restrictions and retry your request.")
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("report", True), ("Q3 report (final) [v2]-draft", True), ("test_name", True),
+    ("report.pdf", False), ("two  spaces", False), ("tab\there", False), ("résumé", False),
+    ("John's report", False),
+])
+def test_document_names_follow_bedrocks_rule(recorder, name, ok):
+    before = len(Recorder.bodies)
+    doc = [{"role": "user", "content": [
+        {"text": "read"}, {"document": {"name": name, "format": "txt", "source": {"bytes": b"x"}}}]}]
+    for kind in ("openai",):
+        call = lambda: rt_for(recorder[kind]).converse(modelId=CHAT, messages=doc)
+        if ok:
+            assert call()["output"]["message"]["content"] == [{"text": "seen"}]
+            assert len(Recorder.bodies) == before + 1
+        else:
+            assert refused(call) == ("ValidationException", 400, DOCUMENT_NAME)
+            assert len(Recorder.bodies) == before
+
+
+def test_document_names_are_checked_on_the_scripted_backend_too(server):
+    rt = client_for("bedrock-runtime")
+    doc = [{"role": "user", "content": [
+        {"text": "read"}, {"document": {"name": "notes.txt", "format": "txt", "source": {"bytes": b"x"}}}]}]
+    assert refused(lambda: rt.converse(modelId=CHAT, messages=doc)) == ("ValidationException", 400, DOCUMENT_NAME)
+    assert refused(lambda: rt.converse_stream(modelId=CHAT, messages=doc)) == (
+        "ValidationException", 400, DOCUMENT_NAME)

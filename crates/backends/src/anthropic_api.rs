@@ -51,6 +51,7 @@ impl AnthropicBackend {
         model_id: &str,
         prompt: &Prompt,
     ) -> Result<Completion, BackendError> {
+        crate::media::unreadable_document(prompt)?;
         let body = messages_request(self.cfg.upstream_model(model_id), prompt, false);
         let (status, bytes) = self.call(body).await?.bytes(self.http.timeout).await?;
         if status >= 400 {
@@ -153,10 +154,31 @@ fn block_json(b: &Block) -> Option<Value> {
             }
             r
         }
-        Block::Document { name, text } if !text.is_empty() => json!({
+        Block::Document { name, text, .. } if !text.is_empty() => json!({
             "type": "document", "title": name,
             "source": {"type": "text", "media_type": "text/plain", "data": text},
         }),
+        Block::Document {
+            name,
+            format: Some(f),
+            data: Some(d),
+            ..
+        } => {
+            let source = if crate::media::is_text_document(f) {
+                json!({"type": "text", "media_type": "text/plain",
+                       "data": crate::media::document_text(d)})
+            } else {
+                json!({"type": "base64", "media_type": format!("application/{f}"), "data": d})
+            };
+            json!({"type": "document", "title": name, "source": source})
+        }
+        Block::Image {
+            format,
+            data: Some(d),
+            ..
+        } => json!({"type": "image", "source": {
+            "type": "base64", "media_type": crate::media::image_media_type(format), "data": d,
+        }}),
         _ => return None,
     })
 }
@@ -322,6 +344,9 @@ impl Live<'_> {
             let answer = match &mut self.answer {
                 Some(a) => a,
                 None => {
+                    if let Err(e) = crate::media::unreadable_document(self.prompt) {
+                        return self.fail(e);
+                    }
                     let model = self.backend.cfg.upstream_model(model_id);
                     let a = match self
                         .backend

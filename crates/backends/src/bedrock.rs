@@ -1,39 +1,89 @@
 //! The `bedrock` upstream kind: a real Bedrock endpoint (or another `bedrock-gates serve`) behind
-//! the gates. An admitted call is sent as a Converse request, signed with SigV4 by `aws-sigv4`
-//! with the credentials this upstream is configured with (never the caller's), and the answer
-//! comes back as the caller's operation shapes it. A refusal by the upstream (any AWS error)
-//! comes back unchanged: the same error code, HTTP status and message.
+//! the gates. An admitted call is sent as a Converse (or ConverseStream) request, signed with
+//! SigV4 by `aws-sigv4` with credentials from the standard AWS credential chain (`aws-config`;
+//! never the caller's), and the answer comes back as the caller's operation shapes it. A refusal
+//! by the upstream (any AWS error, before or inside the stream) comes back unchanged: the same
+//! error code, HTTP status and message.
 //!
-//! Translated: system prompts, multi-turn text, documents sent as text, tool use and tool
-//! results, inference parameters, tool choice, the structured-output schema. Not translated:
-//! images (the normalized prompt keeps no bytes), reasoning sent back in history. The stream is
-//! the upstream's non-streamed answer, then its events (ConverseStream to the upstream is not
-//! used yet). Embeddings are not forwarded yet.
+//! Translated: system prompts, multi-turn text, images and documents (their bytes as received),
+//! tool use and tool results, inference parameters, tool choice, the structured-output schema.
+//! Not translated: reasoning sent back in history. Streams are live: the upstream's event frames
+//! are decoded as they arrive. Embeddings are not forwarded yet.
 
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
 use serde_json::{json, Value};
 
 use crate::upstream::{Http, UpstreamConfig};
 use crate::{
-    Backend, BackendError, Block, BoxFuture, Completion, Embedding, Prompt, Role, StopReason,
-    ToolChoice, Usage,
+    Backend, BackendError, Block, BoxFuture, Completion, Embedding, EventStream, Prompt, Role,
+    StopReason, StreamEvent, ToolChoice, Usage,
 };
 
-/// Static credentials for signing: from the environment (the standard variables) or a
-/// scenario's named variables; never printed.
-#[derive(Clone)]
+/// Where a `bedrock` upstream's signing credentials and Region come from: the standard AWS
+/// credential chain (`aws-config`: environment variables, the shared config and credentials
+/// files with `AWS_PROFILE`, web identity, SSO, the container and EC2 instance metadata
+/// endpoints), resolved at the first call. Never the caller's credentials.
+#[derive(Clone, Debug, Default)]
 pub struct SigningIdentity {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-    pub region: String,
+    /// The Region to sign for: a scenario's `region`, else the chain's (`AWS_REGION`, the
+    /// profile's `region`), else us-east-1.
+    pub region: Option<String>,
 }
 
-impl std::fmt::Debug for SigningIdentity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningIdentity")
-            .field("access_key_id", &self.access_key_id)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
+/// Credentials are fetched again this long before they expire (the SDK's own identity cache
+/// refreshes within 10 s of expiry; a minute leaves room for a slow call).
+const REFRESH_BEFORE: Duration = Duration::from_secs(60);
+/// Credentials without an expiry (a profile's static keys) are fetched again after this long,
+/// as the SDK's lazy identity cache does, so an edited credentials file is picked up.
+const STATIC_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A credentials provider with a cache: the provider is asked only when the cached
+/// credentials are missing, about to expire, or static and older than [`STATIC_TTL`].
+struct Signer {
+    region: String,
+    provider: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<(Credentials, std::time::Instant)>>,
+}
+
+impl Signer {
+    fn new(region: String, provider: SharedCredentialsProvider) -> Signer {
+        Signer {
+            region,
+            provider,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> Result<Credentials, BackendError> {
+        let mut slot = self.cached.lock().await;
+        if let Some((c, at)) = slot.as_ref() {
+            if fresh(c, *at, SystemTime::now()) {
+                return Ok(c.clone());
+            }
+        }
+        match self.provider.provide_credentials().await {
+            Ok(c) => {
+                *slot = Some((c.clone(), std::time::Instant::now()));
+                Ok(c)
+            }
+            Err(e) => {
+                // The provider's error names the source that failed, never a secret.
+                eprintln!("bedrock upstream: the AWS credential chain gave no credentials: {e}");
+                Err(BackendError::Unavailable(
+                    crate::upstream::UNAVAILABLE.into(),
+                ))
+            }
+        }
+    }
+}
+
+fn fresh(c: &Credentials, fetched: std::time::Instant, now: SystemTime) -> bool {
+    match c.expiry() {
+        Some(expiry) => expiry > now + REFRESH_BEFORE,
+        None => fetched.elapsed() < STATIC_TTL,
     }
 }
 
@@ -41,6 +91,8 @@ pub struct BedrockBackend {
     cfg: UpstreamConfig,
     identity: SigningIdentity,
     http: Http,
+    /// Built from the credential chain at the first call (loading it is async).
+    signer: tokio::sync::OnceCell<Signer>,
 }
 
 impl BedrockBackend {
@@ -50,36 +102,73 @@ impl BedrockBackend {
             cfg,
             identity,
             http,
+            signer: tokio::sync::OnceCell::new(),
         }
     }
 
+    /// With a given credentials provider instead of the chain (tests, embedders).
+    pub fn with_provider(
+        cfg: UpstreamConfig,
+        region: &str,
+        provider: SharedCredentialsProvider,
+    ) -> BedrockBackend {
+        let b = BedrockBackend::new(cfg, SigningIdentity::default());
+        let _ = b.signer.set(Signer::new(region.to_string(), provider));
+        b
+    }
+
+    async fn signer(&self) -> &Signer {
+        self.signer
+            .get_or_init(|| async {
+                let chain = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                let region = self
+                    .identity
+                    .region
+                    .clone()
+                    .or_else(|| chain.region().map(|r| r.to_string()))
+                    .unwrap_or_else(|| "us-east-1".to_string());
+                let provider = match chain.credentials_provider() {
+                    Some(p) => p,
+                    // `load` always sets one; the chain itself, should that ever change.
+                    None => SharedCredentialsProvider::new(
+                        aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                            .build()
+                            .await,
+                    ),
+                };
+                Signer::new(region, provider)
+            })
+            .await
+    }
+
     /// SigV4 headers for a POST of `body` to `url`.
-    fn signed_headers(
+    async fn signed_headers(
         &self,
         url: &str,
         body: &[u8],
     ) -> Result<Vec<(String, String)>, BackendError> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
         use aws_sigv4::sign::v4;
+        let signer = self.signer().await;
+        // The chain may wait on a metadata endpoint that is not there: the upstream's timeout
+        // bounds that too.
+        let credentials = tokio::time::timeout(self.http.timeout, signer.credentials())
+            .await
+            .map_err(|_| BackendError::Unavailable(crate::upstream::UNAVAILABLE.into()))??;
         let failed = || BackendError::Unavailable(crate::upstream::UNAVAILABLE.into());
         let uri: hyper::Uri = url.parse().map_err(|_| failed())?;
         let host = uri
             .authority()
             .map(|a| a.as_str().to_string())
             .ok_or_else(failed)?;
-        let identity = aws_credential_types::Credentials::new(
-            &self.identity.access_key_id,
-            &self.identity.secret_access_key,
-            self.identity.session_token.clone(),
-            None,
-            "bedrock-gates-upstream",
-        )
-        .into();
+        let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(&self.identity.region)
+            .region(&signer.region)
             .name("bedrock")
-            .time(std::time::SystemTime::now())
+            .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
             .map_err(|_| failed())?
@@ -102,7 +191,7 @@ impl BedrockBackend {
         let model = self.cfg.upstream_model(model_id);
         let url = format!("{}/model/{}/converse", self.cfg.url, percent_encode(model));
         let body = converse_request(prompt).to_string().into_bytes();
-        let signed = self.signed_headers(&url, &body)?;
+        let signed = self.signed_headers(&url, &body).await?;
         let headers: Vec<(&str, String)> = signed
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
@@ -118,6 +207,175 @@ impl BedrockBackend {
             message: "The upstream answered with a body that is not a Converse response.".into(),
         })?;
         Ok(completion_of(&v, prompt))
+    }
+}
+
+/// The live stream: the upstream's ConverseStream event frames, translated as they arrive.
+struct Live<'a> {
+    backend: &'a BedrockBackend,
+    prompt: &'a Prompt,
+    answer: Option<crate::upstream::Answer>,
+    frames: bg_eventstream::Decoder,
+    queue: std::collections::VecDeque<StreamEvent>,
+    started: bool,
+    done: bool,
+}
+
+impl Live<'_> {
+    async fn open(&self, model_id: &str) -> Result<crate::upstream::Answer, BackendError> {
+        let model = self.backend.cfg.upstream_model(model_id);
+        let url = format!(
+            "{}/model/{}/converse-stream",
+            self.backend.cfg.url,
+            percent_encode(model)
+        );
+        let body = converse_request(self.prompt).to_string().into_bytes();
+        let signed = self.backend.signed_headers(&url, &body).await?;
+        let headers: Vec<(&str, String)> = signed
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let answer = self.backend.http.post(&url, &headers, body).await?;
+        if answer.status >= 400 {
+            let error_type = answer.header("x-amzn-errortype");
+            let (status, bytes) = answer.bytes(self.backend.http.timeout).await?;
+            return Err(aws_error(status, error_type.as_deref(), &bytes));
+        }
+        Ok(answer)
+    }
+
+    /// The next event or the end.
+    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                self.started = true;
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            let answer = match &mut self.answer {
+                Some(a) => a,
+                None => match self.open(model_id).await {
+                    Ok(a) => self.answer.insert(a),
+                    Err(e) => return self.fail(e),
+                },
+            };
+            match answer.next_chunk(self.backend.http.timeout).await {
+                Err(BackendError::Timeout(m)) if self.started => {
+                    return self.fail(BackendError::ModelStream {
+                        status: 408,
+                        message: m,
+                    })
+                }
+                Err(e) => return self.fail(e),
+                Ok(None) => self.done = true,
+                Ok(Some(bytes)) => {
+                    self.frames.push(&bytes);
+                    loop {
+                        match self.frames.next() {
+                            Ok(None) => break,
+                            Ok(Some(m)) => {
+                                if let Err(e) = self.message(&m) {
+                                    return self.fail(e);
+                                }
+                            }
+                            Err(_) => return self.fail(broken_stream()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One event-stream message: its events queued, or the upstream's in-stream exception.
+    fn message(&mut self, m: &bg_eventstream::Message) -> Result<(), BackendError> {
+        let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+        if m.header_str(":message-type") == Some("exception") {
+            // Passed on unchanged: the same exception, its message and original status.
+            return Err(BackendError::Aws {
+                code: m.header_str(":exception-type").unwrap_or("").to_string(),
+                status: v
+                    .get("originalStatusCode")
+                    .and_then(Value::as_u64)
+                    .map_or(500, |s| s.min(599) as u16),
+                message: v
+                    .get("originalMessage")
+                    .or_else(|| v.get("message"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            });
+        }
+        let kind = m.header_str(":event-type").unwrap_or("");
+        let index = v
+            .get("contentBlockIndex")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let text_at = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let ev = match kind {
+            "messageStart" => StreamEvent::MessageStart,
+            "contentBlockStart" => match (
+                text_at("/start/toolUse/toolUseId"),
+                text_at("/start/toolUse/name"),
+            ) {
+                (Some(id), Some(name)) => StreamEvent::ToolUseStart { index, id, name },
+                _ => return Ok(()),
+            },
+            "contentBlockDelta" => {
+                if let Some(text) = text_at("/delta/text") {
+                    StreamEvent::TextDelta { index, text }
+                } else if let Some(json) = text_at("/delta/toolUse/input") {
+                    StreamEvent::ToolInputDelta { index, json }
+                } else if let Some(text) = text_at("/delta/reasoningContent/text") {
+                    StreamEvent::ReasoningDelta { index, text }
+                } else {
+                    return Ok(());
+                }
+            }
+            "contentBlockStop" => StreamEvent::BlockStop { index },
+            "messageStop" => StreamEvent::MessageStop {
+                stop_reason: stop_reason_of(v.get("stopReason").and_then(Value::as_str)),
+                stop_sequence: None,
+            },
+            "metadata" => {
+                let n = |k: &str| {
+                    v.pointer(&format!("/usage/{k}"))
+                        .and_then(Value::as_u64)
+                        .map_or(0, |x| x.min(u64::from(u32::MAX)) as u32)
+                };
+                StreamEvent::Usage(Usage {
+                    input_tokens: n("inputTokens"),
+                    output_tokens: n("outputTokens"),
+                })
+            }
+            // Events this translation does not carry (citations, images) are skipped.
+            _ => return Ok(()),
+        };
+        self.queue.push_back(ev);
+        Ok(())
+    }
+
+    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
+        self.done = true;
+        self.queue.clear();
+        Some(Err(e))
+    }
+}
+
+fn broken_stream() -> BackendError {
+    BackendError::ModelStream {
+        status: 502,
+        message: "The upstream sent a frame that is not an event-stream message.".into(),
+    }
+}
+
+fn stop_reason_of(s: Option<&str>) -> StopReason {
+    match s {
+        Some("tool_use") => StopReason::ToolUse,
+        Some("max_tokens") => StopReason::MaxTokens,
+        Some("stop_sequence") => StopReason::StopSequence,
+        _ => StopReason::EndTurn,
     }
 }
 
@@ -253,7 +511,19 @@ fn block_json(b: &Block) -> Option<Value> {
             }
             json!({ "toolResult": r })
         }
-        Block::Document { name, text } if !text.is_empty() => {
+        // Bytes go on as they came: the upstream Bedrock validates them as it would.
+        Block::Image {
+            format,
+            data: Some(d),
+            ..
+        } => json!({ "image": { "format": format, "source": { "bytes": d } } }),
+        Block::Document {
+            name,
+            format: Some(f),
+            data: Some(d),
+            ..
+        } => json!({ "document": { "name": name, "format": f, "source": { "bytes": d } } }),
+        Block::Document { name, text, .. } if !text.is_empty() => {
             json!({ "document": { "name": name, "format": "txt", "source": { "text": text } } })
         }
         _ => return None,
@@ -283,12 +553,7 @@ pub fn completion_of(v: &Value, p: &Prompt) -> Completion {
                 .map(|t| Block::Reasoning(t.to_string()))
         })
         .collect();
-    let stop_reason = match v.get("stopReason").and_then(Value::as_str) {
-        Some("tool_use") => StopReason::ToolUse,
-        Some("max_tokens") => StopReason::MaxTokens,
-        Some("stop_sequence") => StopReason::StopSequence,
-        _ => StopReason::EndTurn,
-    };
+    let stop_reason = stop_reason_of(v.get("stopReason").and_then(Value::as_str));
     let n = |k: &str| {
         v.pointer(&format!("/usage/{k}"))
             .and_then(Value::as_u64)
@@ -306,6 +571,26 @@ pub fn completion_of(v: &Value, p: &Prompt) -> Completion {
 }
 
 impl Backend for BedrockBackend {
+    fn streams_live(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, model_id: &'a str, prompt: &'a Prompt) -> EventStream<'a> {
+        let live = Live {
+            backend: self,
+            prompt,
+            answer: None,
+            frames: bg_eventstream::Decoder::new(),
+            queue: std::collections::VecDeque::new(),
+            started: false,
+            done: false,
+        };
+        Box::pin(futures_util::stream::unfold(
+            live,
+            move |mut live| async move { live.pull(model_id).await.map(|item| (item, live)) },
+        ))
+    }
+
     fn complete<'a>(
         &'a self,
         model_id: &'a str,
@@ -361,6 +646,105 @@ mod tests {
                 output_tokens: 1
             }
         );
+    }
+
+    #[test]
+    fn images_and_documents_go_on_as_bytes() {
+        let p = Prompt {
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![
+                    Block::Image {
+                        format: "png".into(),
+                        bytes_len: 3,
+                        data: Some("AAAA".into()),
+                    },
+                    Block::Document {
+                        name: "memo".into(),
+                        text: String::new(),
+                        format: Some("docx".into()),
+                        data: Some("UEsD".into()),
+                    },
+                ],
+            }],
+            ..Prompt::default()
+        };
+        assert_eq!(
+            converse_request(&p)["messages"][0]["content"],
+            json!([
+                {"image": {"format": "png", "source": {"bytes": "AAAA"}}},
+                {"document": {"name": "memo", "format": "docx", "source": {"bytes": "UEsD"}}}
+            ])
+        );
+    }
+
+    /// A provider that counts its calls and hands out keys expiring `ttl` from now.
+    #[derive(Debug)]
+    struct Counting {
+        calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        ttl: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("ASIA{n}"),
+                "s",
+                Some("t".into()),
+                Some(SystemTime::now() + self.ttl),
+                "test",
+            )))
+        }
+    }
+
+    async fn keys_used(ttl: Duration, calls: usize) -> (usize, String) {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let signer = Signer::new(
+            "us-west-2".into(),
+            SharedCredentialsProvider::new(Counting {
+                calls: count.clone(),
+                ttl,
+            }),
+        );
+        let mut last = String::new();
+        for _ in 0..calls {
+            last = signer
+                .credentials()
+                .await
+                .unwrap()
+                .access_key_id()
+                .to_string();
+        }
+        (count.load(std::sync::atomic::Ordering::SeqCst), last)
+    }
+
+    #[tokio::test]
+    async fn expiring_credentials_are_fetched_again_and_fresh_ones_are_cached() {
+        // An hour left: one fetch serves every call.
+        assert_eq!(
+            keys_used(Duration::from_secs(3600), 3).await,
+            (1, "ASIA0".into())
+        );
+        // Inside the refresh margin: each call fetches (and signs with) the newest keys.
+        assert_eq!(
+            keys_used(Duration::from_secs(30), 3).await,
+            (3, "ASIA2".into())
+        );
+    }
+
+    #[test]
+    fn static_credentials_are_fetched_again_after_the_ttl() {
+        let c = Credentials::new("AKIA", "s", None, None, "test");
+        let now = SystemTime::now();
+        assert!(fresh(&c, std::time::Instant::now(), now));
+        let old = std::time::Instant::now() - STATIC_TTL - Duration::from_secs(1);
+        assert!(!fresh(&c, old, now));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 pub mod anthropic_api;
 pub mod bedrock;
 mod embed;
+pub mod media;
 pub mod native;
 pub mod openai;
 mod output;
@@ -132,15 +133,25 @@ pub enum Block {
         /// `Some("error")` for a failed tool call, `Some("success")` or `None` otherwise.
         status: Option<String>,
     },
-    /// An image; only its format (`png`, `jpeg`, ...) and decoded size are kept.
+    /// An image: its format (`png`, `jpeg`, `gif`, `webp`), decoded size and, when it was sent
+    /// as bytes, those bytes (base64, as received) for an upstream. The bytes are not
+    /// serialized: a prompt's hash (scripted ids and seeds) depends on format and size only.
     Image {
         format: String,
         bytes_len: usize,
+        #[serde(skip)]
+        data: Option<String>,
     },
-    /// A document; `text` is its text when it was sent as text, else empty.
+    /// A document; `text` is its text when it was sent as text, else empty. `format` (`pdf`,
+    /// `txt`, ...) and the bytes (base64) are kept for an upstream when it was sent as bytes
+    /// (not serialized, like an image's bytes).
     Document {
         name: String,
         text: String,
+        #[serde(skip)]
+        format: Option<String>,
+        #[serde(skip)]
+        data: Option<String>,
     },
     /// Model reasoning ("thinking") text.
     Reasoning(String),

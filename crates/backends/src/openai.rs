@@ -55,6 +55,7 @@ impl OpenAiBackend {
         model_id: &str,
         prompt: &Prompt,
     ) -> Result<Completion, BackendError> {
+        crate::media::unreadable_document(prompt)?;
         let body = chat_request(self.cfg.upstream_model(model_id), prompt, false);
         let (status, bytes) = self
             .call("/chat/completions", body)
@@ -219,13 +220,39 @@ pub fn chat_request(model: &str, p: &Prompt, stream: bool) -> Value {
 fn chat_messages(role: Role, blocks: &[Block]) -> Vec<Value> {
     let mut out = Vec::new();
     let mut text = Vec::new();
+    // Images and PDF files: content parts after the text (a message with any becomes an
+    // array of parts; text alone stays a string).
+    let mut media: Vec<Value> = Vec::new();
     let mut calls = Vec::new();
     for b in blocks {
         match b {
             Block::Text(t) => text.push(t.clone()),
-            Block::Document { name, text: t } if !t.is_empty() => {
+            Block::Document { name, text: t, .. } if !t.is_empty() => {
                 text.push(format!("[document {name}]\n{t}"))
             }
+            Block::Document {
+                name,
+                format: Some(f),
+                data: Some(d),
+                ..
+            } => {
+                if crate::media::is_text_document(f) {
+                    let t = crate::media::document_text(d);
+                    text.push(format!("[document {name}]\n{t}"));
+                } else {
+                    media.push(json!({"type": "file", "file": {
+                        "filename": format!("{name}.{f}"),
+                        "file_data": format!("data:application/{f};base64,{d}"),
+                    }}));
+                }
+            }
+            Block::Image {
+                format,
+                data: Some(d),
+                ..
+            } => media.push(json!({"type": "image_url", "image_url": {
+                "url": format!("data:{};base64,{d}", crate::media::image_media_type(format)),
+            }})),
             Block::ToolUse { id, name, input } => calls.push(json!({
                 "id": id, "type": "function",
                 "function": {"name": name, "arguments": input.to_string()},
@@ -254,7 +281,14 @@ fn chat_messages(role: Role, blocks: &[Block]) -> Vec<Value> {
         Role::User => "user",
         Role::Assistant => "assistant",
     };
-    if !text.is_empty() || !calls.is_empty() {
+    if !media.is_empty() {
+        let mut parts = Vec::new();
+        if !text.is_empty() {
+            parts.push(json!({"type": "text", "text": text.join("\n")}));
+        }
+        parts.extend(media);
+        out.push(json!({"role": role_name, "content": parts}));
+    } else if !text.is_empty() || !calls.is_empty() {
         let mut m = json!({"role": role_name, "content": text.join("\n")});
         if !calls.is_empty() {
             m["tool_calls"] = Value::Array(calls);
@@ -492,6 +526,9 @@ impl Live<'_> {
             let answer = match &mut self.answer {
                 Some(a) => a,
                 None => {
+                    if let Err(e) = crate::media::unreadable_document(self.prompt) {
+                        return self.fail(e);
+                    }
                     let body =
                         chat_request(self.backend.cfg.upstream_model(model_id), self.prompt, true);
                     let a = match self.backend.call("/chat/completions", body).await {

@@ -40,7 +40,7 @@ pub(crate) fn block_tokens(block: &Block) -> u32 {
             .iter()
             .fold(0u32, |acc, b| acc.saturating_add(block_tokens(b))),
         Block::Image { bytes_len, .. } => image_tokens(*bytes_len),
-        Block::Document { name, text } => count_tokens(name).saturating_add(count_tokens(text)),
+        Block::Document { name, text, .. } => count_tokens(name).saturating_add(count_tokens(text)),
     }
 }
 

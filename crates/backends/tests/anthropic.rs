@@ -56,7 +56,8 @@ fn block_content_system_array_and_image() {
         p.messages[0].content[0],
         bg_backends::Block::Image {
             format: "png".into(),
-            bytes_len: 8
+            bytes_len: 8,
+            data: Some("iVBORw0KGgo=".into())
         }
     );
     assert_eq!(v["content"][0]["text"], "Bonjour");

@@ -227,23 +227,31 @@ fn valid_bodies_decode_as_before() {
                     content: vec![
                         Block::Image {
                             format: "png".into(),
-                            bytes_len: 8
+                            bytes_len: 8,
+                            data: Some("iVBORw0KGgo=".into())
                         },
                         Block::Image {
                             format: "jpeg".into(),
-                            bytes_len: 0
+                            bytes_len: 0,
+                            data: None
                         },
                         Block::Document {
                             name: "T".into(),
-                            text: "doc".into()
+                            text: "doc".into(),
+                            format: None,
+                            data: None
                         },
                         Block::Document {
                             name: "document".into(),
-                            text: "hello".into()
+                            text: "hello".into(),
+                            format: None,
+                            data: None
                         },
                         Block::Document {
                             name: "document".into(),
-                            text: "a\nb".into()
+                            text: "a\nb".into(),
+                            format: None,
+                            data: None
                         },
                     ],
                 },
@@ -327,19 +335,25 @@ fn valid_bodies_decode_as_before() {
                     content: vec![
                         Block::Image {
                             format: "mp4".into(),
-                            bytes_len: 3
+                            bytes_len: 3,
+                            data: None
                         },
                         Block::Image {
                             format: "png".into(),
-                            bytes_len: 0
+                            bytes_len: 0,
+                            data: None
                         },
                         Block::Document {
                             name: "n".into(),
-                            text: "hello".into()
+                            text: "hello".into(),
+                            format: Some("txt".into()),
+                            data: Some("aGVsbG8=".into())
                         },
                         Block::Document {
                             name: "document".into(),
-                            text: String::new()
+                            text: String::new(),
+                            format: Some("pdf".into()),
+                            data: Some("AAAA".into())
                         },
                     ],
                 },
@@ -363,7 +377,8 @@ fn valid_bodies_decode_as_before() {
                             Block::Text(r#"{"c":1}"#.into()),
                             Block::Image {
                                 format: "png".into(),
-                                bytes_len: 3
+                                bytes_len: 3,
+                                data: Some("AAAA".into())
                             },
                         ],
                         status: Some("error".into()),

@@ -523,8 +523,9 @@ struct ServeArgs {
     /// if it needs one, from BEDROCK_GATES_UPSTREAM_API_KEY), `anthropic` (the Messages API,
     /// URL e.g. https://api.anthropic.com/v1; key from the same
     /// variable) or `bedrock` (a Bedrock
-    /// endpoint, signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and
-    /// AWS_REGION). Never a secret on the command line.
+    /// endpoint, signed with serve's own credentials from the AWS credential chain: the
+    /// environment, AWS_PROFILE, web identity, container or instance metadata). Never a
+    /// secret on the command line.
     /// A scenario's [[backend]] entries still win for the models they name.
     #[arg(long = "backend", value_name = "KIND=URL")]
     backend: Option<String>,

@@ -234,17 +234,23 @@ const GUARD_IMAGE_FORMATS: &[&str] = &["png", "jpeg"];
 /// without echoing the value (blobs are never echoed): `Value at '…source.bytes' failed to
 /// satisfy constraint: Member must be valid base64`. The service model's `min: 1` is checked
 /// on the decoded bytes.
-fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
-    use base64::Engine;
+fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<(usize, Option<String>)> {
     let o = r.obj(v, path)?;
     let bytes = r.optional_string(o, path, "bytes");
     let s3 = r.optional(o, path, "s3Location", s3_location);
     s3?;
     let Some(b64) = bytes? else {
-        return Some(0);
+        return Some((0, None));
     };
-    let bp = path.key("bytes");
-    // Linear, one buffer of the decoded size; dropped at once (only the size is kept).
+    let len = blob_len(r, &b64, path.key("bytes"))?;
+    // The base64 text is kept as received: an upstream backend forwards it.
+    Some((len, Some(b64)))
+}
+
+/// The decoded size of a `bytes` blob (base64 on the wire, at least one byte by the service
+/// model). Linear, one buffer of the decoded size, dropped at once.
+fn blob_len(r: &mut Reader, b64: &str, bp: Path) -> Parsed<usize> {
+    use base64::Engine;
     match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
         Ok(raw) if raw.is_empty() => {
             r.violations.length(None, bp, 0, 1, usize::MAX);
@@ -261,7 +267,12 @@ fn media_source(r: &mut Reader, v: &Value, path: &Path) -> Parsed<usize> {
 
 /// `ImageBlock`, `VideoBlock`, `AudioBlock`: `format` (one of `formats`) and `source` are
 /// required.
-fn media(r: &mut Reader, v: &Value, path: &Path, formats: &[&str]) -> Parsed<(String, usize)> {
+fn media(
+    r: &mut Reader,
+    v: &Value,
+    path: &Path,
+    formats: &[&str],
+) -> Parsed<(String, (usize, Option<String>))> {
     let o = r.obj(v, path)?;
     let format = r.required_string(o, path, "format").and_then(|f| {
         if formats.contains(&f.as_str()) {
@@ -278,8 +289,12 @@ fn media(r: &mut Reader, v: &Value, path: &Path, formats: &[&str]) -> Parsed<(St
 }
 
 fn image(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
-    let (format, bytes_len) = media(r, v, path, IMAGE_FORMATS)?;
-    Some(Block::Image { format, bytes_len })
+    let (format, (bytes_len, data)) = media(r, v, path, IMAGE_FORMATS)?;
+    Some(Block::Image {
+        format,
+        bytes_len,
+        data,
+    })
 }
 
 fn video(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
@@ -290,7 +305,16 @@ fn video(r: &mut Reader, v: &Value, path: &Path) -> Parsed<()> {
 /// when the document was sent as text, else empty.
 fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
     let o = r.obj(v, path)?;
-    let name = r.required_string(o, path, "name");
+    let name = r.required_string(o, path, "name").and_then(|n| {
+        // DocumentBlockNameString: 1 to 200 characters (service model).
+        let len = n.chars().count();
+        if (1..=200).contains(&len) {
+            Some(n)
+        } else {
+            r.violations.length(Some(&n), path.key("name"), len, 1, 200);
+            None
+        }
+    });
     let format = r.optional_string(o, path, "format");
     let sp = path.key("source");
     let text = r.required_obj(o, path, "source").and_then(|src| {
@@ -304,13 +328,20 @@ fn document(r: &mut Reader, v: &Value, path: &Path) -> Parsed<Block> {
             })
         });
         let text = r.optional_string(src, &sp, "text");
-        bytes.and(s3).and(content)?;
-        Some(text?.unwrap_or_default())
+        let bytes = match bytes? {
+            Some(b64) => blob_len(r, &b64, sp.key("bytes")).map(|_| Some(b64)),
+            None => Some(None),
+        };
+        s3.and(content)?;
+        let bytes = bytes?;
+        Some((text?.unwrap_or_default(), bytes))
     });
-    format?;
+    let (text, data) = text?;
     Some(Block::Document {
         name: name?,
-        text: text?,
+        text,
+        format: format?,
+        data,
     })
 }
 
@@ -1078,19 +1109,25 @@ mod tests {
                             Block::Text("look".into()),
                             Block::Image {
                                 format: "jpeg".into(),
-                                bytes_len: 6
+                                bytes_len: 6,
+                                data: Some("AAAAAAAA".into())
                             },
                             Block::Image {
                                 format: "png".into(),
-                                bytes_len: 0
+                                bytes_len: 0,
+                                data: None
                             },
                             Block::Document {
                                 name: "notes".into(),
-                                text: "the notes".into()
+                                text: "the notes".into(),
+                                format: Some("txt".into()),
+                                data: None
                             },
                             Block::Document {
                                 name: "scan".into(),
-                                text: String::new()
+                                text: String::new(),
+                                format: None,
+                                data: Some("AAAA".into())
                             },
                             Block::Text("guarded".into()),
                         ],

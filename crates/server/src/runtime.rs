@@ -517,6 +517,7 @@ async fn answer_converse(
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
     structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    document_names_valid(&prompt)?;
     let backend = app.backends.for_model(&model.id);
     let answer = if op == Op::ConverseStream {
         // The backend's event stream, gathered: its usage event charges the output tokens.
@@ -615,6 +616,8 @@ async fn live_converse_stream(
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
     let model = model_of(&plan)?;
+    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
+    document_names_valid(&prompt)?;
     if !backend_live(&model.id) {
         // Admitted already: answer from the gathered stream of the non-live backend.
         let events = gather(app.backends.for_model(&model.id).stream(&model.id, &prompt)).await?;
@@ -628,10 +631,29 @@ async fn live_converse_stream(
             &[],
         )));
     }
-    structured_output_supported(&model.id, &prompt, bg_backends::structured::UNSUPPORTED)?;
-    let backend = app.backends.shared(&model.id).clone();
+    let (first, rx) = start_live(app, &model.id, prompt).await?;
+    Ok(Some(crate::stream::live_response(
+        first,
+        rx,
+        started,
+        plan.stream_fault.clone(),
+        meter_output(app, &plan),
+        Box::new(crate::stream::ConverseFramer),
+        &inc.request_id,
+        &[],
+    )))
+}
+
+/// Runs a live backend's stream in its own task (it outlives the request handler) and waits
+/// for its first event: an error before it is the call's HTTP error.
+async fn start_live(
+    app: &App,
+    model_id: &str,
+    prompt: bg_backends::Prompt,
+) -> Result<(bg_backends::StreamEvent, crate::stream::LiveEvents), Refusal> {
+    let backend = app.backends.shared(model_id).clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let id = model.id.clone();
+    let id = model_id.to_string();
     tokio::spawn(async move {
         let mut events = backend.stream(&id, &prompt);
         while let Some(item) = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await {
@@ -641,28 +663,24 @@ async fn live_converse_stream(
             }
         }
     });
-    let first = match rx.recv().await {
-        Some(Ok(ev)) => ev,
-        Some(Err(e)) => return Err(backend_error(e).into()),
-        None => return Err(ApiError::new("InternalFailure", 500, "no events").into()),
-    };
+    match rx.recv().await {
+        Some(Ok(ev)) => Ok((ev, rx)),
+        Some(Err(e)) => Err(backend_error(e).into()),
+        None => Err(ApiError::new("InternalFailure", 500, "no events").into()),
+    }
+}
+
+/// The streamed usage event charges the output tokens to the quota the call was counted in.
+fn meter_output(app: &std::sync::Arc<App>, plan: &Plan) -> Box<dyn FnOnce(u32) + Send> {
     let meter_app = app.clone();
     let quota_key = plan.quota_key.clone();
-    let on_usage = Box::new(move |output: u32| {
+    Box::new(move |output: u32| {
         if let Some(key) = &quota_key {
             meter_app
                 .meter
                 .record_output(key, u64::from(output), meter_app.now_unix());
         }
-    });
-    Ok(Some(crate::stream::live_converse_response(
-        first,
-        rx,
-        started,
-        plan.stream_fault,
-        on_usage,
-        &inc.request_id,
-    )))
+    })
 }
 
 fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
@@ -676,7 +694,7 @@ fn usage_output(events: &[bg_backends::StreamEvent]) -> u32 {
 }
 
 async fn invoke_stream(
-    app: &App,
+    app: &std::sync::Arc<App>,
     caller: &Caller,
     model_id: &str,
     inc: &Incoming,
@@ -699,6 +717,28 @@ async fn invoke_stream(
         &prompt,
         bg_backends::structured::UNSUPPORTED_NATIVE,
     )?;
+    if app.backends.for_model(&model.id).streams_live() && native::LiveChunks::streams(model.family)
+    {
+        // An upstream: each of its events becomes the family's native chunks as it arrives.
+        let started = Instant::now();
+        let chunks = native::LiveChunks::new(
+            model.family,
+            &model.id,
+            &inc.request_id,
+            bg_backends::count_prompt_tokens(&prompt),
+        );
+        let (first, rx) = start_live(app, &model.id, prompt).await?;
+        return Ok(crate::stream::live_response(
+            first,
+            rx,
+            started,
+            plan.stream_fault.clone(),
+            meter_output(app, &plan),
+            Box::new(crate::stream::NativeFramer::new(chunks)),
+            &inc.request_id,
+            &[("x-amzn-bedrock-content-type", "application/json")],
+        ));
+    }
     let c = app
         .backends
         .for_model(&model.id)
@@ -742,6 +782,33 @@ fn structured_output_supported(
     }
 }
 
+/// Bedrock's text when a Converse document's name has a character outside its set (the
+/// service model's DocumentBlock documentation; the text as the runtime sends it).
+pub const DOCUMENT_NAME: &str = "The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.";
+
+/// Converse document names: ASCII letters and digits, single spaces, hyphens, parentheses and
+/// square brackets. Observed beyond the documented set: `_` is accepted; a dot, a tab, a
+/// non-ASCII letter or space, and two spaces in a row are refused. Checked after the gates,
+/// before any backend is asked, like the runtime's other checks of content.
+fn document_names_valid(prompt: &bg_backends::Prompt) -> Result<(), ApiError> {
+    fn name_ok(name: &str) -> bool {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || " -()[]_".contains(c);
+        name.chars().all(allowed) && !name.contains("  ")
+    }
+    fn blocks_ok(blocks: &[bg_backends::Block]) -> bool {
+        blocks.iter().all(|b| match b {
+            bg_backends::Block::Document { name, .. } => name_ok(name),
+            bg_backends::Block::ToolResult { content, .. } => blocks_ok(content),
+            _ => true,
+        })
+    }
+    if prompt.messages.iter().all(|m| blocks_ok(&m.content)) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(DOCUMENT_NAME))
+    }
+}
+
 /// The error codes a Bedrock upstream may answer with that pass through unchanged (the
 /// bedrock-runtime service model's errors, and the signature and token errors every AWS
 /// endpoint sends); any other code becomes an InternalServerException.
@@ -778,7 +845,12 @@ pub fn backend_error(e: bg_backends::BackendError) -> ApiError {
             code,
             status,
             message,
-        } => match AWS_RUNTIME_ERRORS.iter().find(|c| **c == code) {
+        } => match AWS_RUNTIME_ERRORS
+            .iter()
+            // An in-stream exception (`throttlingException`) before any event is the HTTP
+            // error of the same name.
+            .find(|c| c.eq_ignore_ascii_case(&code))
+        {
             Some(c) => ApiError::new(c, status, message),
             None => ApiError::new("InternalServerException", 500, message),
         },

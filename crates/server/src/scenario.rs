@@ -233,9 +233,9 @@ pub struct BackendDecl {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub max_concurrency: Option<usize>,
-    /// `bedrock` only: the Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,
-    /// us-east-1). The credentials are the standard variables of serve's environment
-    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    /// `bedrock` only: the Region to sign for (default: the AWS credential chain's Region,
+    /// AWS_REGION or the profile's, else us-east-1). The credentials come from the chain too
+    /// (environment, shared files and AWS_PROFILE, web identity, container or IMDS).
     #[serde(default)]
     pub region: Option<String>,
 }
@@ -269,24 +269,11 @@ impl BackendDecl {
     }
 }
 
-/// The credentials and Region a `bedrock` upstream signs with, from the standard variables.
-/// The error names the variable, never a value.
+/// The Region a `bedrock` upstream signs for (its credentials come from the AWS credential
+/// chain at the first call, see `bg_backends::SigningIdentity`).
 pub fn signing_identity(region: Option<&str>) -> Result<bg_backends::SigningIdentity, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let need = |name: &str| {
-        var(name).ok_or_else(|| {
-            format!("[[backend]] kind = \"bedrock\": the environment variable {name} is not set")
-        })
-    };
     Ok(bg_backends::SigningIdentity {
-        access_key_id: need("AWS_ACCESS_KEY_ID")?,
-        secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
-        session_token: var("AWS_SESSION_TOKEN"),
-        region: region
-            .map(str::to_string)
-            .or_else(|| var("AWS_REGION"))
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".to_string()),
+        region: region.map(str::to_string),
     })
 }
 

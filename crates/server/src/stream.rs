@@ -198,48 +198,123 @@ pub fn model_stream_error_frame(status: u16, message: &str) -> Vec<u8> {
 /// The events of a live backend stream (an upstream's), as they arrive.
 pub type LiveEvents = tokio::sync::mpsc::Receiver<Result<StreamEvent, bg_backends::BackendError>>;
 
-/// A 200 ConverseStream response fed by a live backend stream: each event becomes a frame as
-/// soon as the upstream sends it (no pace, no gathering). `first` was already received (the
+/// How a live stream's events become frames: one Converse event each, or the model family's
+/// native chunks (InvokeModelWithResponseStream).
+pub trait LiveFramer: Send {
+    /// The frames for one event; `n` is the number of frames sent before it.
+    fn frames(&mut self, n: usize, ev: &StreamEvent, elapsed_ms: u64) -> Vec<Vec<u8>>;
+    /// The closing frames once the backend's stream ended without an error.
+    fn finish(&mut self, n: usize, elapsed_ms: u64) -> Vec<Vec<u8>>;
+}
+
+/// ConverseStream: one event frame per event, nothing at the end.
+pub struct ConverseFramer;
+
+impl LiveFramer for ConverseFramer {
+    fn frames(&mut self, n: usize, ev: &StreamEvent, elapsed_ms: u64) -> Vec<Vec<u8>> {
+        vec![converse_frame(n, ev, elapsed_ms)]
+    }
+    fn finish(&mut self, _n: usize, _elapsed_ms: u64) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+}
+
+/// InvokeModelWithResponseStream: each event becomes the family's native chunk payloads (in
+/// `chunk` events), as they arrive; the stop reason, usage and invocation metrics close it.
+pub struct NativeFramer {
+    chunks: bg_backends::native::LiveChunks,
+    first_byte_ms: Option<u64>,
+}
+
+impl NativeFramer {
+    pub fn new(chunks: bg_backends::native::LiveChunks) -> NativeFramer {
+        NativeFramer {
+            chunks,
+            first_byte_ms: None,
+        }
+    }
+
+    fn wrap(n: usize, payloads: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        use base64::Engine;
+        payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(c);
+                event(
+                    "chunk",
+                    &with_padding(json!({ "bytes": b64 }), (n + i) as u64 + 1),
+                )
+            })
+            .collect()
+    }
+}
+
+impl LiveFramer for NativeFramer {
+    fn frames(&mut self, n: usize, ev: &StreamEvent, elapsed_ms: u64) -> Vec<Vec<u8>> {
+        let out = Self::wrap(n, self.chunks.push(ev));
+        if !out.is_empty() && self.first_byte_ms.is_none() {
+            self.first_byte_ms = Some(elapsed_ms);
+        }
+        out
+    }
+    fn finish(&mut self, n: usize, elapsed_ms: u64) -> Vec<Vec<u8>> {
+        let first = self.first_byte_ms.unwrap_or(elapsed_ms);
+        Self::wrap(n, self.chunks.finish(elapsed_ms, first))
+    }
+}
+
+/// A 200 event-stream response fed by a live backend stream: each event becomes its frames
+/// as soon as the upstream sends it (no pace, no gathering). `first` was already received (the
 /// caller turned an error before it into an HTTP error); a later error becomes the in-stream
 /// exception; the usage event is handed to `on_usage` (the quota meter). A scripted fault
 /// still cuts the stream after its frame count.
-pub fn live_converse_response(
+#[allow(clippy::too_many_arguments)]
+pub fn live_response(
     first: StreamEvent,
     mut rest: LiveEvents,
     started: std::time::Instant,
     fault: Option<bg_gates::quota::FaultRule>,
     on_usage: Box<dyn FnOnce(u32) + Send>,
+    mut framer: Box<dyn LiveFramer>,
     request_id: &str,
+    extra: &[(&'static str, &str)],
 ) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
         let mut on_usage = Some(on_usage);
         let mut next = Some(Ok(first));
         let mut n = 0usize;
-        while let Some(item) = next.take() {
-            if let Some(f) = &fault {
-                if n == f.after_frames {
-                    let (kind, message) = f.kind.stream_exception();
-                    let _ = tx
-                        .send(Ok(Bytes::from(exception_frame(kind, message))))
-                        .await;
-                    return;
-                }
-            }
-            let (frame, last) = match item {
-                Ok(ev) => {
+        loop {
+            let ms = started.elapsed().as_millis() as u64;
+            let (frames, last) = match next.take() {
+                Some(Ok(ev)) => {
                     if let (StreamEvent::Usage(u), Some(f)) = (&ev, on_usage.take()) {
                         f(u.output_tokens);
                     }
-                    let ms = started.elapsed().as_millis() as u64;
-                    (converse_frame(n, &ev, ms), false)
+                    (framer.frames(n, &ev, ms), false)
                 }
-                Err(e) => (stream_error_frame(e), true),
+                Some(Err(e)) => (vec![stream_error_frame(e)], true),
+                None => (framer.finish(n, ms), true),
             };
-            if tx.send(Ok(Bytes::from(frame))).await.is_err() || last {
-                return; // client gone, or the stream failed
+            for frame in frames {
+                if let Some(f) = &fault {
+                    if n == f.after_frames {
+                        let (kind, message) = f.kind.stream_exception();
+                        let _ = tx
+                            .send(Ok(Bytes::from(exception_frame(kind, message))))
+                            .await;
+                        return;
+                    }
+                }
+                if tx.send(Ok(Bytes::from(frame))).await.is_err() {
+                    return; // client gone
+                }
+                n += 1;
             }
-            n += 1;
+            if last {
+                return;
+            }
             next = rest.recv().await;
         }
     });
@@ -255,6 +330,11 @@ pub fn live_converse_response(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }
+    for (k, v) in extra {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(*k, v);
+        }
+    }
     resp
 }
 
@@ -269,9 +349,21 @@ fn stream_error_frame(e: bg_backends::BackendError) -> Vec<u8> {
         B::Unavailable(m) => exception_frame("serviceUnavailableException", &m),
         B::Validation(m) | B::Unsupported(m) => exception_frame("validationException", &m),
         B::ModelError(m) => model_stream_error_frame(500, &m),
+        // A Bedrock upstream's own in-stream exception goes on unchanged; any other AWS error
+        // after the 200 is the model's stream failing.
         B::Aws {
-            status, message, ..
-        } => model_stream_error_frame(status, &message),
+            code,
+            status,
+            message,
+        } => match code.as_str() {
+            "modelStreamErrorException" => model_stream_error_frame(status, &message),
+            "internalServerException"
+            | "validationException"
+            | "throttlingException"
+            | "serviceUnavailableException"
+            | "modelTimeoutException" => exception_frame(&code, &message),
+            _ => model_stream_error_frame(status, &message),
+        },
     }
 }
 

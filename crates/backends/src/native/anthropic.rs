@@ -319,13 +319,25 @@ fn image(source: &Source, path: &str) -> Result<Block, NativeError> {
         _ => ("", 0),
     };
     let format = media.strip_prefix("image/").unwrap_or(media);
+    let data = match source {
+        Source::Base64 { data, .. } => Some(data.clone()),
+        _ => None,
+    };
     Ok(Block::Image {
         format: if format.is_empty() { "jpeg" } else { format }.to_string(),
         bytes_len,
+        data,
     })
 }
 
 fn document(title: Option<String>, source: Source, path: &str) -> Result<Block, NativeError> {
+    // A base64 PDF is kept for an upstream; text documents travel as their text.
+    let pdf = match &source {
+        Source::Base64 { media_type, data } if media_type == "application/pdf" => {
+            Some(data.clone())
+        }
+        _ => None,
+    };
     let text = match source {
         Source::Text { data } => data,
         Source::Base64 { media_type, data } if media_type.starts_with("text/") => {
@@ -349,6 +361,8 @@ fn document(title: Option<String>, source: Source, path: &str) -> Result<Block, 
     Ok(Block::Document {
         name: title.unwrap_or_else(|| "document".to_string()),
         text,
+        format: pdf.as_ref().map(|_| "pdf".to_string()),
+        data: pdf,
     })
 }
 

@@ -239,12 +239,18 @@ fn image_block(url: &str, path: &str) -> Result<Block, NativeError> {
             } else {
                 data.len()
             };
-            return Ok(Block::Image { format, bytes_len });
+            let b64 = meta.ends_with(";base64").then(|| data.to_string());
+            return Ok(Block::Image {
+                format,
+                bytes_len,
+                data: b64,
+            });
         }
     }
     Ok(Block::Image {
         format: "url".to_string(),
         bytes_len: 0,
+        data: None,
     })
 }
 

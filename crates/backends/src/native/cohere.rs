@@ -214,7 +214,12 @@ pub(crate) fn decode_command_r(body: &[u8]) -> Result<Prompt, NativeError> {
             .or_else(|| d.get("text"))
             .map(json_text)
             .unwrap_or_else(|| json_text(d));
-        current.push(Block::Document { name, text });
+        current.push(Block::Document {
+            name,
+            text,
+            format: None,
+            data: None,
+        });
     }
     if !req.message.is_empty() {
         current.push(Block::Text(req.message));

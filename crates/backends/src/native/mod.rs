@@ -42,6 +42,7 @@ mod chat;
 pub mod chat_completions;
 mod cohere;
 mod deepseek;
+mod live;
 mod llama;
 mod mistral;
 mod nova;
@@ -51,6 +52,8 @@ mod titan;
 
 use base64::Engine;
 use serde_json::Value;
+
+pub use live::LiveChunks;
 
 use crate::output::Obj;
 use crate::{Completion, Embedding, ModelFamily, Prompt};
@@ -287,9 +290,21 @@ pub fn encode_stream_chunks(
     c: &Completion,
     chunk_texts: &[String],
 ) -> Vec<Vec<u8>> {
+    encode_stream_chunks_seeded(family, model_id, c, chunk_texts, &stream_seed(model_id, c))
+}
+
+/// [`encode_stream_chunks`] with the seed of its ids given: a live stream fixes its ids before
+/// the answer is known.
+fn encode_stream_chunks_seeded(
+    family: ModelFamily,
+    model_id: &str,
+    c: &Completion,
+    chunk_texts: &[String],
+    seed: &str,
+) -> Vec<Vec<u8>> {
     use ModelFamily as F;
     let pieces = stream_pieces(c, chunk_texts);
-    let seed = stream_seed(model_id, c);
+    let seed = seed.to_string();
     let objs = match family {
         F::AnthropicClaude => anthropic::stream(model_id, c, &pieces, &seed),
         F::AmazonNova => nova::stream(c, &pieces),

@@ -318,13 +318,21 @@ fn convert_block(b: RequestBlock, path: &str) -> Result<Option<Block>, NativeErr
     for (key, media) in [("image", b.image), ("video", b.video)] {
         if let Some(m) = media {
             let bytes_len = media_len(&m.source, &format!("{path}/{key}"))?;
+            // Only an image's bytes go on to an upstream (video has no form there).
+            let data = if key == "image" {
+                m.source.bytes.clone()
+            } else {
+                None
+            };
             return Ok(Some(Block::Image {
                 format: m.format,
                 bytes_len,
+                data,
             }));
         }
     }
     if let Some(d) = b.document {
+        let data = d.source.bytes.clone();
         let text = match (d.format.as_str(), &d.source.bytes) {
             ("txt" | "md" | "csv" | "html", Some(data)) => base64_text(data).unwrap_or_default(),
             (_, Some(data)) => {
@@ -338,7 +346,12 @@ fn convert_block(b: RequestBlock, path: &str) -> Result<Option<Block>, NativeErr
         } else {
             d.name
         };
-        return Ok(Some(Block::Document { name, text }));
+        return Ok(Some(Block::Document {
+            name,
+            text,
+            format: Some(d.format),
+            data,
+        }));
     }
     if let Some(tu) = b.tool_use {
         return Ok(Some(Block::ToolUse {
