@@ -25,7 +25,7 @@ pub use decide::{decide, decide_explained, Call, Decision, Plan, Refusal, Snapsh
 pub use error_code::ErrorCode;
 pub use state::{
     AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
-    PrincipalKind, ServiceCredential, Session, State,
+    LoginProfile, PrincipalKind, ServiceCredential, Session, State,
 };
 
 use serde::Serialize;
