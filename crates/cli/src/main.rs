@@ -715,6 +715,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             "  account: 000000000000   root access key: test / test".to_string(),
             format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
             format!("  admin token: {admin_token}"),
+            format!("  console: {url}/console"),
         ];
         if let (Some((l, _)), Some(t)) = (&https, tls) {
             banner.push(format!("  https: https://{}", l.local_addr()?));
