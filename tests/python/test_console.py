@@ -345,3 +345,61 @@ def test_pages_make_no_request_to_another_host_and_send_csp(console_server, brow
             "connect-src 'self'; frame-ancestors 'none'")
         page = r.read().decode()
     assert "<script>" not in page and "style=" not in page and "<style" not in page
+
+
+# ---- the five gates page, for every scenario -------------------------------------------------
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+CODES = {"credentials": 10, "region": 11, "iam": 12, "model-access": 13, "provider-terms": 14, "quota": 15}
+
+
+def walk_of(path):
+    """The doctor walk a scenario documents in its comments: (key, secret, region, model, exit),
+    or the default account's root key and Nova Lite where it documents none."""
+    import re
+    text = path.read_text()
+    creds = re.search(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)(?: AWS_SESSION_TOKEN=\S+)? AWS_REGION=(\S+)",
+                      text)
+    model = re.search(r"--model (\S+)\s+# exit (\d+)", text)
+    key, secret, region = creds.groups() if creds else ("test", "test", "us-east-1")
+    return key, secret, region, (model.group(1) if model else "amazon.nova-lite-v1:0"), (
+        int(model.group(2)) if model else None)
+
+
+def cli_doctor(server, key, secret, region, model):
+    import subprocess
+    from conftest import BIN
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region, NO_COLOR="1",
+               AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    p = subprocess.run([BIN, "doctor", "--endpoint-url", server.url, "--model", model, "--json"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in SCENARIOS.glob("*.toml")))
+def test_five_gates_page_names_the_shut_gates(scenario, browser, tmp_path):
+    key, secret, region, model, exit_code = walk_of(SCENARIOS / scenario)
+    s = Server(tmp_path / "state.db", SCENARIOS / scenario)
+    try:
+        browser.delete_all_cookies()
+        browser.get(s.url + f"/console/signin?region={region}")
+        q(browser, "#access_key_id").send_keys(key)
+        q(browser, "#secret_access_key").send_keys(secret)
+        q(browser, "#signin-key").click()
+        wait_for(browser, lambda b: "/console/models" in b.current_url)
+        browser.get(s.url + f"/console/gates?region={region}&model={urllib.parse.quote(model)}")
+        rows = browser.find_elements(*by_css("#gates tbody tr"))
+        page = {r.get_attribute("data-gate"): r.get_attribute("data-status") for r in rows}
+        shut = [g for g, st in page.items() if st == "shut"]
+        # The doctor run from the command line, with the same key, is the oracle.
+        want = [g["gate"] for g in cli_doctor(s, key, secret, region, model)["gates"] if g["status"] == "shut"]
+        assert shut == want, page
+        if exit_code is not None:
+            assert (CODES[shut[0]] if shut else 0) == exit_code, page
+        assert q(browser, "#try-it").text.startswith("Try it")
+        if scenario == "two-gates-iam-and-form.toml":
+            assert shut == ["iam", "model-access"]
+            shot(browser, "five-gates")
+    finally:
+        s.stop()

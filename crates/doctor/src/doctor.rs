@@ -87,6 +87,26 @@ pub struct Options {
     pub endpoint_url: Option<String>,
     /// Make the real minimal call (default true; `--no-invoke` turns it off).
     pub invoke: bool,
+    /// Credentials to walk with instead of the SDK's default chain (the web console walks the
+    /// gates for its signed-in principal).
+    pub credentials: Option<Keys>,
+}
+
+/// An access key (and session token) to walk with.
+#[derive(Clone)]
+pub struct Keys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Keys {
+    // Never print the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -468,7 +488,9 @@ pub async fn run(opts: &Options) -> Report {
 
     // ---- phase 1: independent probes, concurrently ----
     let probes = probe(&clients, &w).await;
-    let bearer = bearer_token();
+    // Explicit credentials (the console's principal) are what is walked, whatever the
+    // environment holds.
+    let bearer = bearer_token().filter(|_| opts.credentials.is_none());
     let identity = match &bearer {
         Some(token) => bearer_gate(&mut gates, &mut report, token, &region, probes.sts),
         None => credentials_gate(&mut gates, &mut report, probes.sts),
@@ -539,6 +561,15 @@ fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
     }
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
+    }
+    if let Some(k) = &opts.credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            k.access_key_id.clone(),
+            k.secret_access_key.clone(),
+            k.session_token.clone(),
+            None,
+            "bedrock-gates-console",
+        ));
     }
     loader
 }

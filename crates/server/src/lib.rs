@@ -79,6 +79,8 @@ pub struct App {
     guard: parking_lot::RwLock<Guard>,
     /// The web console's signed-in sessions (console/session.rs).
     pub console: console::session::Sessions,
+    /// The doctor's walk for the console's five gates page, handed in by the binary.
+    gate_walker: std::sync::OnceLock<console::walk::GateWalker>,
 }
 
 /// The Host/Origin names serve answers to, and the admin token.
@@ -135,6 +137,7 @@ impl App {
                 admin_token: admin::new_token(),
             }),
             console: Default::default(),
+            gate_walker: Default::default(),
         };
         // The default account and root key only on a new state (see State::start_changes),
         // then every STS session long expired (an unbounded sweep once; writes sweep a few).

@@ -21,6 +21,7 @@ mod pages;
 mod playground;
 mod refusals;
 pub mod session;
+pub mod walk;
 
 use crate::App;
 use axum::body::Body;
@@ -241,6 +242,7 @@ async fn route(app: &Arc<App>, req: &Req) -> Response<Body> {
         (&Method::GET, "/console/playground") => playground::page(&cx),
         (&Method::POST, "/console/api/converse-stream") => playground::stream(&cx).await,
         (&Method::GET, "/console/refusals") => refusals::page(&cx),
+        (&Method::GET, "/console/gates") => walk::page(&cx).await,
         (&Method::GET, "/console/api/refusals") => refusals::json(&cx),
         _ => pages::not_found(&cx),
     }

@@ -37,8 +37,9 @@ fn head(title: &str) -> Markup {
     }
 }
 
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("/console/models", "Model access"),
+    ("/console/gates", "Five gates"),
     ("/console/playground", "Playground"),
     ("/console/refusals", "Refusals"),
 ];
