@@ -65,6 +65,12 @@ user = "alice"
 id = "AKIACONSOLEALICE0001"
 secret = "alice-key-secret"
 
+[[access_key]]
+account = "{ACCOUNT}"
+user = "bob"
+id = "AKIACONSOLEBOB000001"
+secret = "bob-key-secret"
+
 [[answer]]
 model = "{MODEL}"
 text = "Hello from the console playground, streamed token by token."
@@ -263,6 +269,14 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
             f"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 "
             f"because no identity-based policy allows the bedrock:InvokeModelWithResponseStream action")
     assert q(browser, "#sdk-error").text == want
+    # Byte for byte what boto3 prints for the same call with bob's own key.
+    import boto3
+    import botocore
+    rt_bob = boto3.client("bedrock-runtime", endpoint_url=s.url, region_name="us-east-1",
+                          aws_access_key_id="AKIACONSOLEBOB000001", aws_secret_access_key="bob-key-secret")
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        rt_bob.converse_stream(modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert str(ei.value) == want
     assert q(browser, "#refusal-gate").text == "iam"
     assert q(browser, "#refusal-fix").text
     shot(browser, "playground-refused")

@@ -866,7 +866,11 @@ impl Scenario {
         }
         for l in &self.login_profile {
             if let Some(u) = &l.user {
-                if !self.user.iter().any(|d| &d.name == u && d.account == l.account) {
+                if !self
+                    .user
+                    .iter()
+                    .any(|d| &d.name == u && d.account == l.account)
+                {
                     return Err(ScenarioError::Invalid(format!(
                         "login profile names undeclared user {u} of account {}",
                         l.account

@@ -146,8 +146,7 @@ pub async fn call(
         return crate::error::json_error(&e, "-");
     };
     if let Some(peer) = origin.peer {
-        r.extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
+        r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
     }
     r.extensions_mut().insert(crate::listen::Transport {
         secure: origin.secure,
@@ -178,7 +177,10 @@ impl Answer {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string)
             };
-            (h("x-amzn-requestid").unwrap_or_default(), h("x-amzn-errortype"))
+            (
+                h("x-amzn-requestid").unwrap_or_default(),
+                h("x-amzn-errortype"),
+            )
         };
         let body = axum::body::to_bytes(resp.into_body(), crate::MAX_BODY)
             .await
@@ -312,8 +314,15 @@ mod tests {
         let parsed = bg_sigv4::parse(&r).unwrap();
         let now = time::macros::datetime!(2026-01-01 0:00 UTC).unix_timestamp();
         let v = bg_sigv4::Verifier::new();
-        v.verify(&r, &parsed, &creds.secret_access_key, "bedrock", &|_| true, now)
-            .unwrap();
+        v.verify(
+            &r,
+            &parsed,
+            &creds.secret_access_key,
+            "bedrock",
+            &|_| true,
+            now,
+        )
+        .unwrap();
         assert!(v
             .verify(&r, &parsed, "wrong", "bedrock", &|_| true, now)
             .is_err());

@@ -15,8 +15,8 @@
 //! the session's CSRF token.
 
 pub mod call;
-mod models;
 mod gates;
+mod models;
 mod pages;
 mod playground;
 mod refusals;
@@ -158,8 +158,8 @@ pub async fn handle(
     let host = header("host")
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
-    let is_form = header("content-type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let is_form =
+        header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let req = Req {
         method: parts.method.clone(),
         path: parts.uri.path().to_string(),
@@ -176,12 +176,12 @@ pub async fn handle(
     };
     let mut resp = route(&app, &req).await;
     let h = resp.headers_mut();
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
-    );
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     // Not `no-referrer`: under it browsers send `Origin: null` with form POSTs, which the
     // Host/Origin guard (rightly) refuses.
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
@@ -302,7 +302,10 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
         _ => {
             let id = req.f("access_key_id").unwrap_or("").trim();
             let secret = req.f("secret_access_key").unwrap_or("");
-            let token = req.f("session_token").map(str::trim).filter(|t| !t.is_empty());
+            let token = req
+                .f("session_token")
+                .map(str::trim)
+                .filter(|t| !t.is_empty());
             (
                 Credentials {
                     access_key_id: id.to_string(),
@@ -336,10 +339,7 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
         if let Some(k) = minted {
             delete_key(app, &k);
         }
-        return pages::signin_page(
-            req,
-            Some(call::sdk_text(&code, "GetCallerIdentity", &msg)),
-        );
+        return pages::signin_page(req, Some(call::sdk_text(&code, "GetCallerIdentity", &msg)));
     }
     let xml = String::from_utf8_lossy(&a.body);
     let arn = call::xml_tag(&xml, "Arn").unwrap_or_default();
@@ -449,7 +449,12 @@ fn signout(cx: &Cx) -> Response<Body> {
 /// Switch role: `sts:AssumeRole` as the signed-in principal; the session then acts as the role.
 async fn switch_role(cx: &Cx<'_>) -> Response<Body> {
     let role = cx.req.f("role_arn").unwrap_or("").trim().to_string();
-    let name = cx.req.f("session_name").unwrap_or("console").trim().to_string();
+    let name = cx
+        .req
+        .f("session_name")
+        .unwrap_or("console")
+        .trim()
+        .to_string();
     let a = cx
         .query(
             "sts",

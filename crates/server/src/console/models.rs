@@ -26,7 +26,10 @@ pub const END_OF_LIFE: &str = "End of life";
 pub const USE_CASE_FIELDS: [(&str, &str); 6] = [
     ("companyName", "Company name"),
     ("companyWebsite", "Company website URL"),
-    ("intendedUsers", "Intended users (0: internal employees, 1: external users, 2: both)"),
+    (
+        "intendedUsers",
+        "Intended users (0: internal employees, 1: external users, 2: both)",
+    ),
     ("industryOption", "Industry"),
     ("otherIndustryOption", "Other industry (optional)"),
     ("useCases", "Describe your use cases"),
@@ -96,13 +99,13 @@ pub fn status(state: &State, model: &Model, account: &str, region: &str, now: i6
 }
 
 fn modality(m: &Model) -> String {
-    let list = |v: &[bg_catalog::Modality]| {
-        v.iter()
-            .map(|x| x.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!("{} → {}", list(&m.input_modalities), list(&m.output_modalities))
+    let list =
+        |v: &[bg_catalog::Modality]| v.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ");
+    format!(
+        "{} → {}",
+        list(&m.input_modalities),
+        list(&m.output_modalities)
+    )
 }
 
 /// Automatic mode: what the first model call will do, and whether this principal may do it
@@ -264,9 +267,15 @@ pub async fn submit(cx: &Cx<'_>) -> Response<Body> {
         use base64::Engine;
         let data = base64::engine::general_purpose::STANDARD
             .encode(serde_json::Value::Object(form).to_string());
-        let body = serde_json::json!({ "formData": data }).to_string().into_bytes();
+        let body = serde_json::json!({ "formData": data })
+            .to_string()
+            .into_bytes();
         let a = cx
-            .bedrock(Method::POST, "/use-case-for-model-access".into(), Some(body))
+            .bedrock(
+                Method::POST,
+                "/use-case-for-model-access".into(),
+                Some(body),
+            )
             .await;
         let r = match a.error() {
             Some((c, m)) => Err(sdk_text(&c, "PutUseCaseForModelAccess", &m)),

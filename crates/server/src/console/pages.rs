@@ -19,8 +19,10 @@ pub fn static_file(name: &str) -> Response<Body> {
     let mut r = Response::new(Body::from(body));
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static(ct));
-    r.headers_mut()
-        .insert("cache-control", HeaderValue::from_static("public, max-age=300"));
+    r.headers_mut().insert(
+        "cache-control",
+        HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }
 
@@ -109,7 +111,11 @@ pub fn message_page(cx: &Cx, title: &str, message: &str) -> Response<Body> {
 }
 
 pub fn not_found(cx: &Cx) -> Response<Body> {
-    let mut r = frame(cx, "Not found", html! { p { "This console page does not exist." } });
+    let mut r = frame(
+        cx,
+        "Not found",
+        html! { p { "This console page does not exist." } },
+    );
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
 }
@@ -118,7 +124,10 @@ pub fn not_found(cx: &Cx) -> Response<Body> {
 /// above the forms. Sets the pre-session cookie its forms' CSRF token must match.
 pub fn signin_page(req: &Req, error: Option<String>) -> Response<Body> {
     let token = session::random_token();
-    let region = req.q("region").or(req.f("region")).unwrap_or(super::DEFAULT_REGION);
+    let region = req
+        .q("region")
+        .or(req.f("region"))
+        .unwrap_or(super::DEFAULT_REGION);
     let page = html! {
         html lang="en" {
             (head("Sign in"))

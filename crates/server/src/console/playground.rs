@@ -94,10 +94,16 @@ pub async fn stream(cx: &Cx<'_>) -> Response<Body> {
         req["system"] = json!([{ "text": text("system") }]);
     }
     // Numbers as the page sent them; the API validates them (and refuses as AWS does).
-    if let Some(n) = input["maxTokens"].as_str().and_then(|v| v.parse::<i64>().ok()) {
+    if let Some(n) = input["maxTokens"]
+        .as_str()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
         req["inferenceConfig"]["maxTokens"] = json!(n);
     }
-    if let Some(t) = input["temperature"].as_str().and_then(|v| v.parse::<f64>().ok()) {
+    if let Some(t) = input["temperature"]
+        .as_str()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
         req["inferenceConfig"]["temperature"] = json!(t);
     }
     let started = Instant::now();
@@ -139,7 +145,9 @@ pub async fn stream(cx: &Cx<'_>) -> Response<Body> {
         let mut first_ms = None;
         while let Some(frame) = body.frame().await {
             let Ok(frame) = frame else { break };
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             dec.push(&data);
             while let Ok(Some(m)) = dec.next() {
                 let payload: Value = serde_json::from_slice(&m.payload).unwrap_or_default();
@@ -176,9 +184,7 @@ pub async fn stream(cx: &Cx<'_>) -> Response<Body> {
             }
         }
     });
-    ndjson(Body::from_stream(
-        tokio_stream_from(rx),
-    ))
+    ndjson(Body::from_stream(tokio_stream_from(rx)))
 }
 
 /// The receiver as a stream of body chunks.

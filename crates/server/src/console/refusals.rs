@@ -99,7 +99,8 @@ pub fn of_request(app: &crate::App, account: &str, request_id: &str) -> Option<R
 
 fn keep(cx: &Cx, r: &Row) -> bool {
     let q = |n| cx.req.q(n).map(str::trim).filter(|v| !v.is_empty());
-    let contains = |hay: &str, n| q(n).is_none_or(|v: &str| hay.to_lowercase().contains(&v.to_lowercase()));
+    let contains =
+        |hay: &str, n| q(n).is_none_or(|v: &str| hay.to_lowercase().contains(&v.to_lowercase()));
     let since_ok = q("minutes")
         .and_then(|m| m.parse::<i64>().ok())
         .is_none_or(|m| r.time_ms >= (cx.app.now_unix() - m * 60) * 1000);
@@ -115,7 +116,14 @@ pub fn page(cx: &Cx) -> Response<Body> {
         .into_iter()
         .filter(|r| keep(cx, r))
         .collect();
-    let gates = ["credentials", "region", "iam", "model-access", "provider-terms", "quota"];
+    let gates = [
+        "credentials",
+        "region",
+        "iam",
+        "model-access",
+        "provider-terms",
+        "quota",
+    ];
     let val = |n| cx.req.q(n).unwrap_or("");
     let body = html! {
         form #refusal-filters method="get" action="/console/refusals" {

@@ -160,7 +160,10 @@ mod tests {
         assert!(!Sessions::csrf_ok(&a, None));
         assert!(!Sessions::csrf_ok(&a, Some("")));
         let b = s.create(creds(), "arn".into(), "0".into(), vec![], 100);
-        assert!(!Sessions::csrf_ok(&a, Some(&b.csrf)), "another session's token");
+        assert!(
+            !Sessions::csrf_ok(&a, Some(&b.csrf)),
+            "another session's token"
+        );
         assert!(s.remove(&a.id).is_some());
         assert!(s.get(&a.id, 101).is_none(), "signed out");
         assert!(s.get(&b.id, 101).is_some(), "others stay");

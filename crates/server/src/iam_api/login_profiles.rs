@@ -207,7 +207,12 @@ mod tests {
 
     #[test]
     fn malformed_hash_matches_nothing() {
-        for bad in ["", "pbkdf2-sha256$x$a$b", "md5$1$a$b", "pbkdf2-sha256$0$AAAA$AAAA"] {
+        for bad in [
+            "",
+            "pbkdf2-sha256$x$a$b",
+            "md5$1$a$b",
+            "pbkdf2-sha256$0$AAAA$AAAA",
+        ] {
             assert!(!verify_password("", bad), "{bad}");
         }
     }
