@@ -116,7 +116,7 @@ impl Sessions {
 }
 
 /// The session cookie's value from a `Cookie` header.
-pub fn cookie_value<'a>(header: Option<&'a str>) -> Option<&'a str> {
+pub fn cookie_value(header: Option<&str>) -> Option<&str> {
     header?.split(';').find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
         (k == COOKIE).then_some(v)

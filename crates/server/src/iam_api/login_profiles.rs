@@ -231,3 +231,190 @@ mod tests {
         assert!(check_password("long enough").is_ok());
     }
 }
+
+/// The four operations through the whole front door: requests signed by root's key and answered
+/// as an SDK's would be (the console's signed dispatch, `console::call`).
+#[cfg(test)]
+mod api_tests {
+    use crate::console::call::{self, Answer, ApiRequest, Origin};
+    use crate::console::session::Credentials;
+    use axum::http::Method;
+
+    async fn iam(app: &std::sync::Arc<crate::App>, params: &[(&str, &str)]) -> (u16, String) {
+        let root = Credentials {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            session_token: None,
+        };
+        let origin = Origin {
+            host: "127.0.0.1:4950".into(),
+            peer: None,
+            secure: false,
+        };
+        let mut p = vec![("Version", "2010-05-08")];
+        p.extend_from_slice(params);
+        let req = ApiRequest {
+            service: "iam",
+            region: "us-east-1",
+            method: Method::POST,
+            path: "/".into(),
+            query: String::new(),
+            content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
+            body: call::form(&p),
+        };
+        let a = Answer::read(call::call(app, &origin, &root, req).await).await;
+        (a.status, String::from_utf8_lossy(&a.body).into_owned())
+    }
+
+    fn error(body: &str) -> (String, String) {
+        (
+            call::xml_tag(body, "Code").unwrap_or_default(),
+            call::xml_tag(body, "Message").unwrap_or_default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn create_get_update_delete_and_their_errors() {
+        let store = bg_store::SqliteStore::open(":memory:").unwrap();
+        let app = crate::App::new(Box::new(store), None).unwrap();
+        let pw = "first-password";
+        let (s, _) = iam(&app, &[("Action", "CreateUser"), ("UserName", "alice")]).await;
+        assert_eq!(s, 200);
+
+        let (s, b) = iam(
+            &app,
+            &[("Action", "GetLoginProfile"), ("UserName", "alice")],
+        )
+        .await;
+        assert_eq!(
+            (s, error(&b)),
+            (
+                404,
+                (
+                    "NoSuchEntity".into(),
+                    "Login Profile for User alice cannot be found.".into()
+                )
+            )
+        );
+        let create = [
+            ("Action", "CreateLoginProfile"),
+            ("UserName", "alice"),
+            ("Password", pw),
+        ];
+        let (s, b) = iam(&app, &create).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(call::xml_tag(&b, "UserName").as_deref(), Some("alice"));
+        assert!(!b.contains(pw), "the password is never returned");
+        let stored = &app
+            .snapshot()
+            .login_profiles
+            .values()
+            .next()
+            .unwrap()
+            .clone();
+        assert!(!stored.password_hash.contains(pw));
+        assert!(super::verify_password(pw, &stored.password_hash));
+
+        let (s, b) = iam(&app, &create).await;
+        assert_eq!(
+            (s, error(&b)),
+            (
+                409,
+                (
+                    "EntityAlreadyExists".into(),
+                    "Login Profile for user alice already exists.".into()
+                )
+            )
+        );
+        let (s, b) = iam(
+            &app,
+            &[
+                ("Action", "UpdateLoginProfile"),
+                ("UserName", "alice"),
+                ("Password", "short"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (s, error(&b)),
+            (
+                400,
+                (
+                    "PasswordPolicyViolation".into(),
+                    "Password should have a minimum length of 8".into()
+                )
+            )
+        );
+        let (s, _) = iam(
+            &app,
+            &[
+                ("Action", "UpdateLoginProfile"),
+                ("UserName", "alice"),
+                ("Password", "second-password"),
+                ("PasswordResetRequired", "true"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, b) = iam(
+            &app,
+            &[("Action", "GetLoginProfile"), ("UserName", "alice")],
+        )
+        .await;
+        assert_eq!(
+            call::xml_tag(&b, "PasswordResetRequired").as_deref(),
+            Some("true")
+        );
+        let l = app
+            .snapshot()
+            .login_profiles
+            .values()
+            .next()
+            .unwrap()
+            .clone();
+        assert!(super::verify_password("second-password", &l.password_hash));
+
+        let (s, b) = iam(&app, &[("Action", "DeleteUser"), ("UserName", "alice")]).await;
+        assert_eq!(
+            (s, error(&b)),
+            (
+                409,
+                (
+                    "DeleteConflict".into(),
+                    "Cannot delete entity, must delete login profile first.".into()
+                )
+            )
+        );
+        let (s, _) = iam(
+            &app,
+            &[("Action", "DeleteLoginProfile"), ("UserName", "alice")],
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, b) = iam(
+            &app,
+            &[("Action", "DeleteLoginProfile"), ("UserName", "alice")],
+        )
+        .await;
+        assert_eq!((s, error(&b).0), (404, "NoSuchEntity".into()));
+        let (s, b) = iam(
+            &app,
+            &[
+                ("Action", "CreateLoginProfile"),
+                ("UserName", "nobody"),
+                ("Password", pw),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (s, error(&b)),
+            (
+                404,
+                (
+                    "NoSuchEntity".into(),
+                    "The user with name nobody cannot be found.".into()
+                )
+            )
+        );
+    }
+}
