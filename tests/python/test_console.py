@@ -417,3 +417,39 @@ def test_five_gates_page_names_the_shut_gates(scenario, browser, tmp_path):
             shot(browser, "five-gates")
     finally:
         s.stop()
+
+
+def test_iam_grid_and_least_privilege_policy_and_quotas(console_server, browser):
+    import subprocess
+    from conftest import BIN
+    from selenium.webdriver.support.ui import Select
+    s = console_server
+    sign_in(browser, s, None, "root-console-pw")
+    browser.get(s.url + "/console/iam?region=us-east-1")
+    options = [o.get_attribute("value") for o in browser.find_elements(*by_css("#principal-pick option"))]
+    assert f"arn:aws:iam::{ACCOUNT}:user/alice" in options and f"arn:aws:iam::{ACCOUNT}:user/bob" in options
+    Select(q(browser, "#principal-pick")).select_by_value(f"arn:aws:iam::{ACCOUNT}:user/bob")
+    q(browser, "#show-grid").click()
+    cell = q(browser, 'tr[data-model="amazon.nova-lite-v1:0"] td[data-action="bedrock:InvokeModel"]')
+    assert (cell.get_attribute("data-decision"), cell.text) == ("implicitDeny", "refused (implicitDeny)")
+    assert cell.get_attribute("title") == "implicitDeny: no statement allows it"
+    browser.get(s.url + "/console/iam?region=us-east-1&principal=" + urllib.parse.quote(f"arn:aws:iam::{ACCOUNT}:user/alice"))
+    cell = q(browser, 'tr[data-model="amazon.nova-lite-v1:0"] td[data-action="bedrock:InvokeModelWithResponseStream"]')
+    assert cell.get_attribute("data-decision") == "allowed"
+    assert cell.get_attribute("title").startswith("allowed: ")
+    # The least-privilege panel is `policy generate`'s output for the ticked models.
+    q(browser, 'tr[data-model="amazon.nova-lite-v1:0"] input[name="tick"]').click()
+    q(browser, "#generate").click()
+    shot(browser, "iam")
+    cli = subprocess.run([BIN, "policy", "generate", "--model", "amazon.nova-lite-v1:0", "--region", "us-east-1",
+                          "--streaming", "--account", ACCOUNT], capture_output=True, text=True, timeout=30)
+    assert cli.returncode == 0, cli.stderr
+    assert q(browser, "#policy").text == cli.stdout.strip()
+
+    # Quotas: alice's playground call (an earlier test) counted against Claude 3 Haiku today.
+    browser.get(s.url + "/console/quotas?region=us-east-1")
+    row = q(browser, f'#quotas tr[data-model="{MODEL}"]')
+    cells = [td.text for td in row.find_elements(*by_css("td"))]
+    assert cells[0] == MODEL and int(cells[4]) > 0 and cells[6] == "0", cells
+    shot(browser, "quotas")
+    sign_out(browser)

@@ -16,9 +16,11 @@
 
 pub mod call;
 mod gates;
+mod iam;
 mod models;
 mod pages;
 mod playground;
+mod quotas;
 mod refusals;
 pub mod session;
 pub mod walk;
@@ -243,6 +245,8 @@ async fn route(app: &Arc<App>, req: &Req) -> Response<Body> {
         (&Method::POST, "/console/api/converse-stream") => playground::stream(&cx).await,
         (&Method::GET, "/console/refusals") => refusals::page(&cx),
         (&Method::GET, "/console/gates") => walk::page(&cx).await,
+        (&Method::GET, "/console/iam") => iam::page(&cx).await,
+        (&Method::GET, "/console/quotas") => quotas::page(&cx),
         (&Method::GET, "/console/api/refusals") => refusals::json(&cx),
         _ => pages::not_found(&cx),
     }

@@ -39,11 +39,13 @@ fn head(title: &str) -> Markup {
     }
 }
 
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 6] = [
     ("/console/models", "Model access"),
     ("/console/gates", "Five gates"),
     ("/console/playground", "Playground"),
     ("/console/refusals", "Refusals"),
+    ("/console/iam", "IAM"),
+    ("/console/quotas", "Quotas"),
 ];
 
 /// Every signed-in page: the header (who, Region selector, switch role, sign-out) and the body.
