@@ -453,3 +453,15 @@ def test_iam_grid_and_least_privilege_policy_and_quotas(console_server, browser)
     assert cells[0] == MODEL and int(cells[4]) > 0 and cells[6] == "0", cells
     shot(browser, "quotas")
     sign_out(browser)
+
+
+def test_console_over_https_sets_a_secure_cookie(console_server):
+    import ssl
+    s = console_server
+    if not s.https_url:
+        pytest.skip("serve started without HTTPS")
+    ctx = ssl.create_default_context(cafile=s.ca)
+    with urllib.request.urlopen(s.https_url + "/console/signin", context=ctx, timeout=10) as r:
+        assert r.status == 200
+        assert r.headers["Set-Cookie"].endswith("; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600; Secure")
+        assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")

@@ -299,10 +299,24 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
     }
     let region = req.region(app);
     let (creds, minted) = match req.f("mode") {
-        Some("password") => match password_credentials(app, req) {
-            Ok(c) => c,
-            Err(msg) => return pages::signin_page(req, Some(msg)),
-        },
+        Some("password") => {
+            // PBKDF2 is CPU work (tenths of a second): off the async workers.
+            let (worker, account, user, password) = (
+                app.clone(),
+                req.f("account").unwrap_or("").trim().to_string(),
+                req.f("username").unwrap_or("").trim().to_string(),
+                req.f("password").unwrap_or("").to_string(),
+            );
+            let minted = tokio::task::spawn_blocking(move || {
+                password_credentials(&worker, &account, &user, &password)
+            })
+            .await
+            .unwrap_or_else(|_| Err(BAD_PASSWORD.to_string()));
+            match minted {
+                Ok(c) => c,
+                Err(msg) => return pages::signin_page(req, Some(msg)),
+            }
+        }
         _ => {
             let id = req.f("access_key_id").unwrap_or("").trim();
             let secret = req.f("secret_access_key").unwrap_or("");
@@ -370,11 +384,10 @@ const BAD_PASSWORD: &str = "Your authentication information is incorrect. Please
 /// principal (what AWS's console does for a signed-in IAM user), until the session ends.
 fn password_credentials(
     app: &Arc<App>,
-    req: &Req,
+    account_in: &str,
+    user: &str,
+    password: &str,
 ) -> Result<(Credentials, Option<String>), String> {
-    let account_in = req.f("account").unwrap_or("").trim();
-    let user = req.f("username").unwrap_or("").trim();
-    let password = req.f("password").unwrap_or("");
     let state = app.snapshot_arc();
     // The account by ID or alias, as the AWS sign-in page takes either.
     let account = state
