@@ -71,6 +71,13 @@ user = "bob"
 id = "AKIACONSOLEBOB000001"
 secret = "bob-key-secret"
 
+[[role]]
+account = "{ACCOUNT}"
+name = "ConsoleReader"
+trust = '''{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",
+  "Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/alice"}},"Action":"sts:AssumeRole"}}]}}'''
+attach = ["AmazonBedrockReadOnly"]
+
 [[answer]]
 model = "{MODEL}"
 text = "Hello from the console playground, streamed token by token."
@@ -465,3 +472,27 @@ def test_console_over_https_sets_a_secure_cookie(console_server):
         assert r.status == 200
         assert r.headers["Set-Cookie"].endswith("; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600; Secure")
         assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_switch_role(console_server, browser):
+    s = console_server
+    role = f"arn:aws:iam::{ACCOUNT}:role/ConsoleReader"
+
+    def switch():
+        q(browser, "details.switch summary").click()
+        q(browser, 'input[name="role_arn"]').send_keys(role)
+        q(browser, 'details.switch button[type="submit"]').click()
+
+    # Root may not assume roles: AWS's refusal, as the SDK prints it.
+    sign_in(browser, s, None, "root-console-pw")
+    switch()
+    assert q(browser, "main p.error").text == (
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: "
+        "Roles may not be assumed by root accounts.")
+    sign_out(browser)
+    # alice, whom the role trusts by name: the session now acts as the role.
+    sign_in(browser, s, "alice", "alice-console-pw")
+    switch()
+    wait_for(browser, lambda b: "/console/models" in b.current_url)
+    assert q(browser, "#principal").text == f"arn:aws:sts::{ACCOUNT}:assumed-role/ConsoleReader/console"
+    sign_out(browser)
