@@ -363,9 +363,12 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
     let arn = call::xml_tag(&xml, "Arn").unwrap_or_default();
     let account = call::xml_tag(&xml, "Account").unwrap_or_default();
     let now = crate::wall_unix();
-    let s = app
+    let (s, stale) = app
         .console
         .create(creds, arn, account, minted.into_iter().collect(), now);
+    for k in &stale {
+        delete_key(app, k);
+    }
     let mut r = redirect(&format!("/console/models?region={region}"));
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
         &s.id,

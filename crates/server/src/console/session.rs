@@ -65,7 +65,8 @@ fn ct_eq(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    /// A new session for `creds` (the caller `arn` of `account`), until `now + SESSION_SECS`.
+    /// A new session for `creds` (the caller `arn` of `account`), until `now + SESSION_SECS`;
+    /// with the keys that sessions found expired meanwhile had minted (for deletion).
     pub fn create(
         &self,
         creds: Credentials,
@@ -73,7 +74,7 @@ impl Sessions {
         account: String,
         minted: Vec<String>,
         now: i64,
-    ) -> Session {
+    ) -> (Session, Vec<String>) {
         let s = Session {
             id: random_token(),
             csrf: random_token(),
@@ -84,9 +85,16 @@ impl Sessions {
             expires: now + SESSION_SECS,
         };
         let mut map = self.map.lock();
-        map.retain(|_, v| v.expires > now);
+        let mut stale = Vec::new();
+        map.retain(|_, v| {
+            let live = v.expires > now;
+            if !live {
+                stale.append(&mut v.minted);
+            }
+            live
+        });
         map.insert(s.id.clone(), s.clone());
-        s
+        (s, stale)
     }
 
     /// The live session with this ID.
@@ -151,7 +159,7 @@ mod tests {
     #[test]
     fn session_lifecycle_and_csrf() {
         let s = Sessions::default();
-        let a = s.create(creds(), "arn".into(), "0".into(), vec![], 100);
+        let (a, _) = s.create(creds(), "arn".into(), "0".into(), vec!["ASIA1".into()], 100);
         assert_eq!(a.id.len(), 64);
         assert_ne!(a.id, a.csrf);
         assert!(s.get(&a.id, 101).is_some());
@@ -159,7 +167,8 @@ mod tests {
         assert!(Sessions::csrf_ok(&a, Some(&a.csrf)));
         assert!(!Sessions::csrf_ok(&a, None));
         assert!(!Sessions::csrf_ok(&a, Some("")));
-        let b = s.create(creds(), "arn".into(), "0".into(), vec![], 100);
+        let (b, stale) = s.create(creds(), "arn".into(), "0".into(), vec![], 100);
+        assert!(stale.is_empty());
         assert!(
             !Sessions::csrf_ok(&a, Some(&b.csrf)),
             "another session's token"
@@ -167,6 +176,17 @@ mod tests {
         assert!(s.remove(&a.id).is_some());
         assert!(s.get(&a.id, 101).is_none(), "signed out");
         assert!(s.get(&b.id, 101).is_some(), "others stay");
+        // A session left to expire hands its minted keys back when the next one is created.
+        let (c, _) = s.create(creds(), "arn".into(), "0".into(), vec!["ASIA2".into()], 200);
+        let (_, stale) = s.create(
+            creds(),
+            "arn".into(),
+            "0".into(),
+            vec![],
+            200 + SESSION_SECS,
+        );
+        assert_eq!(stale, vec!["ASIA2".to_string()]);
+        assert!(s.get(&c.id, 201 + SESSION_SECS).is_none());
     }
 
     #[test]
