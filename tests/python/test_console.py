@@ -71,6 +71,11 @@ user = "bob"
 id = "AKIACONSOLEBOB000001"
 secret = "bob-key-secret"
 
+[[access_key]]
+account = "{ACCOUNT}"
+id = "AKIACONSOLEROOT00001"
+secret = "root-key-secret"
+
 [[role]]
 account = "{ACCOUNT}"
 name = "ConsoleReader"
@@ -244,6 +249,14 @@ def test_request_access_in_console_mode_then_granted_then_playground(console_ser
     assert [li.text for li in browser.find_elements(*by_css("#request-results li"))] == [
         "Anthropic use case: request submitted", f"{MODEL}: request submitted"]
     assert status_of(browser, MODEL) == "In progress"
+    # In CloudTrail the request is alice's own call, made from the console.
+    import boto3
+    ct = boto3.client("cloudtrail", endpoint_url=s.url, region_name="us-east-1",
+                      aws_access_key_id="AKIACONSOLEROOT00001", aws_secret_access_key="root-key-secret")
+    events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName",
+                                                 "AttributeValue": "CreateFoundationModelAgreement"}])["Events"]
+    assert [e["Username"] for e in events] == ["alice"]
+    assert json.loads(events[0]["CloudTrailEvent"])["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
 
     # The grant delay passes on the gate clock; a reload shows the grant.
     s.admin(f"/_bedrock-gates/clock?advance={DELAY}", method="POST")
