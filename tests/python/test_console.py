@@ -76,6 +76,26 @@ account = "{ACCOUNT}"
 id = "AKIACONSOLEROOT00001"
 secret = "root-key-secret"
 
+# An account in automatic access mode (the default), without the Anthropic form on file.
+[[account]]
+id = "272727272727"
+
+[[user]]
+account = "272727272727"
+name = "carol"
+attach = ["AmazonBedrockReadOnly"]
+
+[[access_key]]
+account = "272727272727"
+user = "carol"
+id = "AKIACONSOLECAROL0001"
+secret = "carol-key-secret"
+
+[[access_key]]
+account = "272727272727"
+id = "AKIACONSOLEROOT27271"
+secret = "root27-key-secret"
+
 [[role]]
 account = "{ACCOUNT}"
 name = "ConsoleReader"
@@ -508,4 +528,39 @@ def test_switch_role(console_server, browser):
     switch()
     wait_for(browser, lambda b: "/console/models" in b.current_url)
     assert q(browser, "#principal").text == f"arn:aws:sts::{ACCOUNT}:assumed-role/ConsoleReader/console"
+    sign_out(browser)
+
+
+def test_automatic_mode_says_what_the_first_call_does_and_whether_you_may(console_server, browser):
+    s = console_server
+
+    def first_call(model):
+        return q(browser, f'tr[data-model="{model}"] td.first-call').text
+
+    def key_sign_in(key, secret):
+        browser.get(s.url + "/console/signin")
+        q(browser, "#access_key_id").send_keys(key)
+        q(browser, "#secret_access_key").send_keys(secret)
+        q(browser, "#signin-key").click()
+        wait_for(browser, lambda b: "/console/models" in b.current_url)
+
+    key_sign_in("AKIACONSOLEROOT27271", "root27-key-secret")
+    assert "automatic" in q(browser, "#access-mode").text
+    assert first_call("cohere.command-r-v1:0") == (
+        "starts the AWS Marketplace subscription and accepts the provider's EULA "
+        "(you may: aws-marketplace:Subscribe is allowed); bedrock:InvokeModel is allowed for you")
+    assert first_call("anthropic.claude-3-haiku-20240307-v1:0") == (
+        "refused until the Anthropic use-case form is submitted; starts the AWS Marketplace "
+        "subscription and accepts the provider's EULA (you may: aws-marketplace:Subscribe is allowed); "
+        "bedrock:InvokeModel is allowed for you")
+    assert first_call("amazon.nova-lite-v1:0") == (
+        "needs no subscription or form; bedrock:InvokeModel is allowed for you")
+    assert status_of(browser, "amazon.nova-lite-v1:0") == "Access granted"
+    sign_out(browser)
+    key_sign_in("AKIACONSOLECAROL0001", "carol-key-secret")
+    assert first_call("cohere.command-r-v1:0") == (
+        "starts the AWS Marketplace subscription and accepts the provider's EULA "
+        "(you may not: aws-marketplace:Subscribe is not allowed for you); "
+        "bedrock:InvokeModel is not allowed for you")
+    shot(browser, "model-access-automatic")
     sign_out(browser)

@@ -134,10 +134,15 @@ fn first_call(cx: &Cx, state: &State, m: &Model) -> String {
         }
     }
     if parts.is_empty() {
-        "served at once".into()
-    } else {
-        parts.join("; ")
+        parts.push("needs no subscription or form".into());
     }
+    let arn = bg_gates::decide::Resource::arn(m.arn(&cx.region));
+    let invoke = super::gates::may(cx, state, "bedrock:InvokeModel", std::slice::from_ref(&arn));
+    parts.push(format!(
+        "bedrock:InvokeModel is {} for you",
+        if invoke { "allowed" } else { "not allowed" }
+    ));
+    parts.join("; ")
 }
 
 /// The Model access page. `notice`: results of a request just made.
@@ -185,7 +190,7 @@ pub async fn page(cx: &Cx<'_>, notice: Option<Markup>) -> Response<Body> {
                             td { (m.provider) }
                             td { (modality(m)) }
                             td.status data-status=(s) { (s) }
-                            @if auto { td { @if s != NOT_IN_REGION && s != END_OF_LIFE { (first_call(cx, &state, m)) } } }
+                            @if auto { td.first-call { @if s != NOT_IN_REGION && s != END_OF_LIFE { (first_call(cx, &state, m)) } } }
                         }
                     }
                 }
