@@ -282,6 +282,7 @@ fn main() -> Result<()> {
                 profile,
                 endpoint_url,
                 invoke: !no_invoke,
+                credentials: None,
             },
             json,
         ),
@@ -410,6 +411,26 @@ fn policy_check(input: &bg_diagnose::check::Input, json: bool) -> Result<()> {
             std::process::exit(1);
         }
     }
+}
+
+/// The web console's five gates page: the doctor's walk, against this server's own URL, as the
+/// console's signed-in principal.
+fn console_gate_walker(url: String) -> bg_server::console::walk::GateWalker {
+    std::sync::Arc::new(move |w: bg_server::console::walk::WalkRequest| {
+        let opts = bg_doctor::doctor::Options {
+            model: w.model,
+            region: Some(w.region),
+            profile: None,
+            endpoint_url: Some(url.clone()),
+            invoke: true,
+            credentials: Some(bg_doctor::doctor::Keys {
+                access_key_id: w.access_key_id,
+                secret_access_key: w.secret_access_key,
+                session_token: w.session_token,
+            }),
+        };
+        Box::pin(async move { bg_doctor::doctor::run(&opts).await.to_json() })
+    })
 }
 
 fn doctor(opts: bg_doctor::doctor::Options, json: bool) -> Result<()> {
@@ -697,6 +718,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             .with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
+        app.set_gate_walker(console_gate_walker(url.clone()));
         let https = match tls {
             Some(t) => {
                 let tls_port = tls_args.tls_port.unwrap_or(default_tls_port(port));
@@ -716,6 +738,7 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             "  account: 000000000000   root access key: test / test".to_string(),
             format!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"),
             format!("  admin token: {admin_token}"),
+            format!("  console: {url}/console"),
         ];
         if let (Some((l, _)), Some(t)) = (&https, tls) {
             banner.push(format!("  https: https://{}", l.local_addr()?));

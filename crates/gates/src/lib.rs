@@ -24,8 +24,8 @@ pub use authz::{Caller, CallerKind};
 pub use decide::{decide, decide_explained, Call, Decision, Plan, Refusal, Snapshot};
 pub use error_code::ErrorCode;
 pub use state::{
-    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
-    PrincipalKind, ServiceCredential, Session, State,
+    AccessKey, Account, Change, Entity, Group, LoginProfile, ManagedPolicy, Organization,
+    Principal, PrincipalKind, ServiceCredential, Session, State,
 };
 
 use serde::Serialize;

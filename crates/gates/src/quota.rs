@@ -245,6 +245,18 @@ impl Meter {
         Ok(())
     }
 
+    /// (requests, tokens) this minute and tokens today for `key` at `now` (the console's Quotas
+    /// page); read only.
+    pub fn usage(&self, key: &str, now: i64) -> (u64, u64, u64) {
+        let map = self.counters.lock();
+        let Some(c) = map.get(key) else {
+            return (0, 0, 0);
+        };
+        let mut c = Counter { ..*c };
+        c.roll(now);
+        (c.requests, c.tokens, c.day_tokens)
+    }
+
     /// Add the output tokens of an admitted request (streaming usage included).
     pub fn record_output(&self, key: &str, output_tokens: u64, now: i64) {
         let mut map = self.counters.lock();

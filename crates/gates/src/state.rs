@@ -533,6 +533,22 @@ impl ServiceCredential {
     }
 }
 
+/// An IAM user's console password (IAM `CreateLoginProfile`), or the account root's (set by a
+/// scenario). Keyed by the principal's ARN. Only a salted hash is kept: the password itself is
+/// never stored, logged or returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginProfile {
+    pub principal_arn: String,
+    pub account: String,
+    /// IAM `UserName` (empty for root).
+    pub user_name: String,
+    /// Self-describing hash: `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`.
+    pub password_hash: String,
+    #[serde(default)]
+    pub password_reset_required: bool,
+    pub created_unix: i64,
+}
+
 /// An assumed-role session: who it is and what narrows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -701,6 +717,7 @@ pub enum Entity {
     AppProfile(AppProfile),
     LoggingConfig(LoggingConfig),
     ServiceCredential(ServiceCredential),
+    LoginProfile(LoginProfile),
 }
 
 impl Entity {
@@ -718,6 +735,7 @@ impl Entity {
             Entity::AppProfile(_) => "app-profile",
             Entity::LoggingConfig(_) => "logging-config",
             Entity::ServiceCredential(_) => "service-credential",
+            Entity::LoginProfile(_) => "login-profile",
         }
     }
 
@@ -735,6 +753,7 @@ impl Entity {
             Entity::AppProfile(p) => p.arn.clone(),
             Entity::LoggingConfig(l) => format!("{}/{}", l.account, l.region),
             Entity::ServiceCredential(c) => c.id.clone(),
+            Entity::LoginProfile(l) => l.principal_arn.clone(),
         }
     }
 }
@@ -794,6 +813,8 @@ pub struct State {
     /// Derived: `ServiceCredentialAlias` → the IDs of the keys that share it (a user's two keys
     /// share their alias; the secret tells them apart).
     pub service_credential_aliases: PersistentMap<Vec<String>>,
+    /// Principal ARN → console password (IAM login profile, or root's).
+    pub login_profiles: PersistentMap<LoginProfile>,
     /// Derived: "account/user|role/lowercase name" → principal ARN (IAM names are unique per
     /// account and kind, case-insensitively), for [`State::user_named`] and [`State::role_named`].
     pub principal_names: PersistentMap<String>,
@@ -874,6 +895,9 @@ impl State {
                 }
                 self.service_credentials.insert(c.id.clone(), c);
             }
+            Entity::LoginProfile(l) => {
+                self.login_profiles.insert(l.principal_arn.clone(), l);
+            }
         }
     }
 
@@ -932,6 +956,9 @@ impl State {
                                 ids.retain(|i| i != id);
                             }
                         }
+                    }
+                    "login-profile" => {
+                        s.login_profiles.remove(id);
                     }
                     _ => {}
                 },

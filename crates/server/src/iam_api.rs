@@ -12,6 +12,7 @@
 
 mod api_keys;
 pub(crate) mod awsquery;
+pub mod login_profiles;
 mod policies;
 mod principals;
 mod simulate;
@@ -111,6 +112,11 @@ fn dispatch(cx: &Ctx, action: &str) -> OpResult {
         "UpdateServiceSpecificCredential" => api_keys::update(cx),
         "ResetServiceSpecificCredential" => api_keys::reset(cx),
         "DeleteServiceSpecificCredential" => api_keys::delete(cx),
+        // console passwords
+        "CreateLoginProfile" => login_profiles::create(cx),
+        "GetLoginProfile" => login_profiles::get(cx),
+        "UpdateLoginProfile" => login_profiles::update(cx),
+        "DeleteLoginProfile" => login_profiles::delete(cx),
         // managed policies
         "CreatePolicy" => pol::create_policy(cx),
         "GetPolicy" => pol::get_policy(cx),

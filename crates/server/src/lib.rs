@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cloudtrail;
+pub mod console;
 pub mod control;
 pub mod converse;
 pub mod error;
@@ -76,6 +77,10 @@ pub struct App {
     pub faults: bg_gates::quota::Faults,
     /// Who may reach the server at all (Host/Origin) and the admin routes' token (admin.rs).
     guard: parking_lot::RwLock<Guard>,
+    /// The web console's signed-in sessions (console/session.rs).
+    pub console: console::session::Sessions,
+    /// The doctor's walk for the console's five gates page, handed in by the binary.
+    gate_walker: std::sync::OnceLock<console::walk::GateWalker>,
 }
 
 /// The Host/Origin names serve answers to, and the admin token.
@@ -131,6 +136,8 @@ impl App {
                 allowed_hosts: admin::allowed_hosts("127.0.0.1", &[]),
                 admin_token: admin::new_token(),
             }),
+            console: Default::default(),
+            gate_walker: Default::default(),
         };
         // The default account and root key only on a new state (see State::start_changes),
         // then every STS session long expired (an unbounded sweep once; writes sweep a few).
@@ -320,6 +327,10 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     if let Err(e) = guard {
         let proto = if is_admin { Proto::Json } else { proto };
         return render_unguarded(&app, proto, &e, &request_id, "local-only guard");
+    }
+    // The web console: pages for browsers, whose actions come back here as signed API calls.
+    if console::serves(&path) {
+        return console::handle(app.clone(), parts, body).await;
     }
     if is_admin {
         let checked = admin::check_token(&app.guard.read().admin_token, &parts.headers);

@@ -149,6 +149,9 @@ pub struct Scenario {
     pub access_key: Vec<KeyDecl>,
     #[serde(default)]
     pub api_key: Vec<ApiKeyDecl>,
+    /// Console passwords (`[[login_profile]]`): an IAM user's, or the account root's.
+    #[serde(default)]
+    pub login_profile: Vec<LoginProfileDecl>,
     #[serde(default)]
     pub answer: Vec<AnswerDecl>,
     #[serde(default)]
@@ -581,6 +584,27 @@ fn yes() -> bool {
     true
 }
 
+/// `[[login_profile]] account, user, password`: the console password of an IAM user, or of the
+/// account's root user when `user` is absent. Stored as a salted hash only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginProfileDecl {
+    pub account: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginProfileDecl {
+    // Never print the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginProfileDecl")
+            .field("account", &self.account)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerDecl {
@@ -825,6 +849,25 @@ impl Scenario {
                     "access key '{}': id must have 4+ chars and secret must not be empty",
                     k.id
                 )));
+            }
+        }
+        for l in &self.login_profile {
+            if let Some(u) = &l.user {
+                if !self
+                    .user
+                    .iter()
+                    .any(|d| &d.name == u && d.account == l.account)
+                {
+                    return Err(ScenarioError::Invalid(format!(
+                        "login profile names undeclared user {u} of account {}",
+                        l.account
+                    )));
+                }
+            }
+            if l.password.is_empty() {
+                return Err(ScenarioError::Invalid(
+                    "login profile: password must not be empty".into(),
+                ));
             }
         }
         for k in &self.api_key {
@@ -1080,6 +1123,28 @@ impl Scenario {
                     active: k.active,
                 },
             )));
+        }
+        for l in &self.login_profile {
+            let principal = match &l.user {
+                Some(u) => {
+                    let path = self
+                        .user
+                        .iter()
+                        .find(|d| &d.name == u && d.account == l.account)
+                        .map(|d| d.path.as_str())
+                        .unwrap_or("/");
+                    Principal::user(&l.account, u, path)
+                }
+                None => Principal::root(&l.account),
+            };
+            out.push(Change::Put(Entity::LoginProfile(bg_gates::LoginProfile {
+                principal_arn: principal.arn,
+                account: l.account.clone(),
+                user_name: l.user.clone().unwrap_or_default(),
+                password_hash: crate::iam_api::login_profiles::hash_password(&l.password),
+                password_reset_required: false,
+                created_unix: 0,
+            })));
         }
         out
     }

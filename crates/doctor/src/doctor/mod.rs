@@ -83,6 +83,26 @@ pub struct Options {
     pub endpoint_url: Option<String>,
     /// Make the real minimal call (default true; `--no-invoke` turns it off).
     pub invoke: bool,
+    /// Credentials to walk with instead of the SDK's default chain (the web console walks the
+    /// gates for its signed-in principal).
+    pub credentials: Option<Keys>,
+}
+
+/// An access key (and session token) to walk with.
+#[derive(Clone)]
+pub struct Keys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Keys {
+    // Never print the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,7 +347,9 @@ pub async fn run(opts: &Options) -> Report {
 
     // ---- phase 1: independent probes, concurrently ----
     let probes = probe(&clients, &w).await;
-    let bearer = bearer_token();
+    // Explicit credentials (the console's principal) are what is walked, whatever the
+    // environment holds.
+    let bearer = bearer_token().filter(|_| opts.credentials.is_none());
     let identity = match &bearer {
         Some(token) => bearer_gate(&mut gates, &mut report, token, &region, probes.sts),
         None => credentials_gate(&mut gates, &mut report, probes.sts),

@@ -36,6 +36,15 @@ pub(super) fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
+    if let Some(k) = &opts.credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            k.access_key_id.clone(),
+            k.secret_access_key.clone(),
+            k.session_token.clone(),
+            None,
+            "bedrock-gates-console",
+        ));
+    }
     loader
 }
 

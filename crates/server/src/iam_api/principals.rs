@@ -362,6 +362,11 @@ pub fn delete_user(cx: &Ctx) -> OpResult {
             "Cannot delete entity, must remove service specific credentials first.",
         ));
     }
+    if cx.state.login_profiles.contains_key(&u.arn) {
+        return Err(conflict(
+            "Cannot delete entity, must delete login profile first.",
+        ));
+    }
     if !u.inline_policies.is_empty() {
         return Err(conflict(
             "Cannot delete entity, must delete policies first.",
