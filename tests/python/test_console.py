@@ -2,7 +2,9 @@
 
 One browser for the module and one server (a console-mode account with a grant delay, a user
 who may call models and one who may not, each with a console password). Skipped when chromium
-or chromedriver is absent, unless CI is set (then it fails). Screenshots go to docs/console/.
+or chromedriver is absent, unless CI is set (then it fails). Screenshots go to a temporary
+directory, or to BEDROCK_GATES_SCREENSHOTS when set (`BEDROCK_GATES_SCREENSHOTS=docs/console`
+refreshes the ones in the docs), so a test run leaves the checkout as it was.
 """
 
 import json
@@ -17,7 +19,9 @@ import pytest
 
 from conftest import Server
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
+import tempfile
+
+DOCS = Path(os.environ.get("BEDROCK_GATES_SCREENSHOTS") or tempfile.mkdtemp(prefix="bg-console-shots-"))
 ACCOUNT = "262626262626"
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 DELAY = 600
@@ -160,12 +164,16 @@ def by_css(css):
 
 
 def q(browser, css):
-    return browser.find_element(*by_css(css))
+    # Waits for the element: after a click the next page may still be loading (CI machines are
+    # slow and shared), and an element that never comes fails after the timeout.
+    return wait_for(browser, lambda b: (b.find_elements(*by_css(css)) or [None])[0])
 
 
 def shot(browser, name):
     DOCS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(DOCS / f"{name}.png"))
+    path = DOCS / f"{name}.png"
+    assert browser.save_screenshot(str(path)), f"screenshot {name} failed"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def sign_in(browser, server, user, password, account=ACCOUNT):
