@@ -11,7 +11,8 @@
 //!   `HIDDEN_DUE_TO_SECURITY_REASONS` as CloudTrail does; the logs and CloudTrail APIs: the
 //!   JSON body. Anything over 100 KB is omitted (`null`).
 //! - `responseElements`: `null` for read-only calls and refusals (as AWS); for a bedrock call
-//!   that changed something, its JSON answer; IAM and STS answers (XML) are not converted.
+//!   that changed something, its JSON answer; for an IAM or STS write, its XML answer's result
+//!   as CloudTrail writes it, secrets left out ([`super::elements`]).
 //! - `sessionContext.attributes` carries `mfaAuthenticated` only: serve does not keep a
 //!   session's creation time.
 //! - The OpenAI-compatible route is recorded as `CreateChatCompletion` from
