@@ -15,7 +15,8 @@
 //!
 //! What a `kill -9` can lose: events of read-only calls (model calls, Get/List/Describe,
 //! LookupEvents) answered in the last moment before the kill, while still in the queue (the
-//! writer commits continuously, so typically the last few milliseconds). docs/cloudtrail.md.
+//! writer gathers a batch for at most [`COALESCE`], 5 ms, then commits it: the last few
+//! milliseconds). docs/cloudtrail.md.
 
 pub mod elements;
 pub mod invocation;
@@ -388,18 +389,25 @@ fn pending_invocation(
     if !invocation::logged(&named.event_name) {
         return None;
     }
-    let noted = inc.trail.get();
-    let caller = noted.caller?;
-    let region = noted.region?;
-    let config = invocation::config(app, &caller.account, &region)?;
+    // Only what the record needs is copied out of the note (not the whole caller).
+    let (account, identity_arn, region, served_region) = inc.trail.with(|n| {
+        let c = n.caller.as_ref()?;
+        Some((
+            c.account.clone(),
+            c.arn.clone(),
+            n.region.clone()?,
+            n.served_region.clone(),
+        ))
+    })?;
+    let config = invocation::config(app, &account, &region)?;
     Some(invocation::Pending {
         time_ms,
-        account: caller.account.clone(),
-        identity_arn: caller.arn.clone(),
+        account,
+        identity_arn,
         request_id: inc.request_id.clone(),
         operation: named.event_name.clone(),
         model_id: named.label.clone().unwrap_or_default(),
-        inference_region: noted.served_region.filter(|r| *r != region),
+        inference_region: served_region.filter(|r| *r != region),
         region,
         input: inc.body.clone(),
         input_content_type: inc
@@ -426,12 +434,19 @@ fn deliveries(
     logs: &mut Vec<LogRow>,
     objects: &mut Vec<invocation::S3Object>,
 ) {
-    let (text, offloaded) = invocation::build(p, output);
+    let (mut text, offloaded) = invocation::build(p, output);
+    let s3 = p.config.get("s3Config");
     if let Some(group) = p
         .config
         .pointer("/cloudWatchConfig/logGroupName")
         .and_then(|g| g.as_str())
     {
+        // The line itself when no S3 copy needs the text too.
+        let message = if s3.is_some() {
+            text.clone()
+        } else {
+            std::mem::take(&mut text)
+        };
         logs.push(LogRow {
             account: p.account.clone(),
             region: p.region.clone(),
@@ -439,10 +454,10 @@ fn deliveries(
             stream: invocation::STREAM.to_string(),
             time_ms: p.time_ms,
             ingest_ms,
-            message: text.clone(),
+            message,
         });
     }
-    if let Some(s3) = p.config.get("s3Config") {
+    if let Some(s3) = s3 {
         let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
         let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
