@@ -270,10 +270,16 @@ impl Journal {
                     "INSERT OR IGNORE INTO log_groups(account, region, name, created_ms) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(backend)?;
+            // One upsert per group of the batch, not one per line (a batch is mostly one group).
+            let mut made: Vec<(&str, &str, &str)> = Vec::new();
             for l in logs {
-                group
-                    .execute(params![l.account, l.region, l.group, l.time_ms])
-                    .map_err(backend)?;
+                let key = (l.account.as_str(), l.region.as_str(), l.group.as_str());
+                if !made.contains(&key) {
+                    group
+                        .execute(params![l.account, l.region, l.group, l.time_ms])
+                        .map_err(backend)?;
+                    made.push(key);
+                }
                 ins.execute(params![
                     l.account,
                     l.region,
