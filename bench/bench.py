@@ -12,7 +12,14 @@ many IAM users (each with an access key and the AWS managed policy AmazonBedrock
 attached), then measures RSS after start, CreateUser latency (boto3, one at a time), and the
 restart time to the banner with that state (and RSS after that restart).
 
+Compare: `--compare NAME=BIN,NAME=BIN` starts the bare baseline and every named serve binary
+at once (each on its own fresh state with bench/scenario.toml) and runs Converse against each in
+turn for `--rounds` rounds (bare, then each binary, then again), so that before/after ratios are
+read from one interleaved run on a noisy machine. Prints req/s per round, the median, the ratio to
+the bare median and the server CPU time per request (from /proc/PID/stat).
+
 Usage: bench/run [--duration 10] [--connections 32] [--principals 0,1000,10000] [--only wire|scale]
+       bench/run --compare before=/path/a,after=/path/b [--rounds 3] [--duration 5] [--case Converse]
 """
 
 import argparse
@@ -220,6 +227,70 @@ def wire(args, tmp):
     print(f"serve RSS after the wire run: {rss / 1024:.1f} MiB")
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def compare(args, tmp):
+    """Interleaved rounds: bare, then each named binary, `--rounds` times, one case."""
+    bins = [tuple(x.split("=", 1)) for x in args.compare.split(",")]
+    bare, bare_url, _, _ = start([args.bare])
+    servers = []
+    try:
+        for name, binary in bins:
+            state = tmp / f"cmp-{name}" / "state.db"
+            state.parent.mkdir(mode=0o700)
+            proc, url, _, _ = start(
+                [binary, "serve", "--port", "0", "--state", str(state), "--scenario", str(HERE / "scenario.toml")]
+            )
+            servers.append((name, proc, url))
+        case = next(c for c in cases(bare_url) if c[0] == args.case)
+        _, method, path, body, service, (key, secret), want = case
+        scripts = {}
+        for name, proc, url in servers:
+            wpath, headers, data = signed(url, method, path, body, service, key, secret)
+            status, answer = once(url, method, wpath, headers, data)
+            if status != want:
+                print(f"  ! {name}: expected HTTP {want}, got {status}: {answer[:200]!r}", file=sys.stderr)
+            script = tmp / f"cmp-{name}.lua"
+            lua_for(method, wpath, headers, data, script)
+            scripts[name] = script
+        results = {"bare": []}
+        cpu = {name: [] for name, _, _ in servers}
+        cpu["bare"] = []
+        for name, _, _ in servers:
+            results[name] = []
+        hz = os.sysconf("SC_CLK_TCK")
+        for r in range(args.rounds):
+            t0 = cpu_ticks(bare.pid)
+            rps = wrk(bare_url, None, args.duration, args.connections)[0]
+            results["bare"].append(rps)
+            cpu["bare"].append((cpu_ticks(bare.pid) - t0) / hz * 1e6 / max(rps * args.duration, 1))
+            for name, proc, url in servers:
+                t0 = cpu_ticks(proc.pid)
+                rps = wrk(url, scripts[name], args.duration, args.connections)[0]
+                ticks = cpu_ticks(proc.pid) - t0
+                results[name].append(rps)
+                cpu[name].append(ticks / hz * 1e6 / max(rps * args.duration, 1))
+            line = ", ".join(f"{n} {v[-1]:,.0f}" for n, v in results.items())
+            print(f"round {r + 1}: {line}", flush=True)
+    finally:
+        stop(bare)
+        for _, proc, _ in servers:
+            stop(proc)
+    b = statistics.median(results["bare"])
+    print(f"\n### {args.case}, interleaved (wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds)\n")
+    print("| server | req/s per round | median | vs bare (median) | server CPU µs/request (median) |")
+    print("|---|---|---:|---:|---:|")
+    for name, v in results.items():
+        per = " / ".join(f"{x:,.0f}" for x in v)
+        m = statistics.median(v)
+        c = f"{statistics.median(cpu[name]):.1f}"
+        print(f"| {name} | {per} | {m:,.0f} | {m / b:.2f}× | {c} |")
+
+
 def scale_scenario(n):
     out = ['[[account]]\nid = "111111111111"\n']
     for i in range(n):
@@ -299,12 +370,18 @@ def main():
     ap.add_argument("--create-samples", type=int, default=30)
     ap.add_argument("--restarts", type=int, default=5)
     ap.add_argument("--only", choices=["wire", "scale"])
+    ap.add_argument("--compare", help="NAME=BIN,NAME=BIN: interleaved rounds of one case against the bare server")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--case", default="Converse", help="the case --compare runs (a wire case name)")
     args = ap.parse_args()
     if not shutil.which("wrk") and args.only != "scale":
         sys.exit("wrk not found: apt-get install -y wrk")
     tmp = Path(tempfile.mkdtemp(prefix="bg-bench-"))
     try:
         print(f"bedrock-gates bench: {args.bin}, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs")
+        if args.compare:
+            compare(args, tmp)
+            return
         if args.only != "scale":
             wire(args, tmp)
         if args.only != "wire":

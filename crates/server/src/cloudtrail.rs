@@ -15,8 +15,10 @@
 //!
 //! What a `kill -9` can lose: events of read-only calls (model calls, Get/List/Describe,
 //! LookupEvents) answered in the last moment before the kill, while still in the queue (the
-//! writer commits continuously, so typically the last few milliseconds). docs/cloudtrail.md.
+//! writer gathers a batch for at most [`COALESCE`], 5 ms, then commits it: the last few
+//! milliseconds). docs/cloudtrail.md.
 
+pub mod elements;
 pub mod invocation;
 pub mod lookup;
 pub mod record;
@@ -33,6 +35,10 @@ pub use record::{Note, Outcome};
 pub const QUEUE: usize = 8192;
 /// Most rows per transaction.
 const BATCH: usize = 8192;
+/// How long the writer gathers a batch of read-only calls' events before it commits them (what
+/// a `kill -9` can lose: README, docs/cloudtrail.md), and its step.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
+const COALESCE_STEP: std::time::Duration = std::time::Duration::from_millis(1);
 /// Default retention of events: CloudTrail's event history keeps 90 days.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
@@ -48,6 +54,8 @@ enum Msg {
 /// The queue and its writer.
 pub struct Recorder {
     tx: Mutex<Option<SyncSender<Msg>>>,
+    /// Logging configurations, parsed once (see [`invocation::config`]).
+    pub configs: invocation::Configs,
     pub journal: Arc<Journal>,
     retention_ms: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -67,6 +75,7 @@ impl Recorder {
             .expect("spawn the journal writer");
         Recorder {
             tx: Mutex::new(Some(tx)),
+            configs: Default::default(),
             journal,
             retention_ms,
         }
@@ -147,14 +156,30 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
             }
             Msg::Flush(a) => acks.push(a),
         };
+        let started = std::time::Instant::now();
+        let mut flushing = matches!(first, Msg::Flush(_));
         take(first);
         let mut n = 1;
-        while n < BATCH {
-            match rx.try_recv() {
-                Ok(m) => take(m),
-                Err(_) => break,
+        // Gather for up to COALESCE unless a flush waits: each commit rewrites whole pages of
+        // the table and its indexes (and the WAL checksums them), so a commit per event or
+        // two cost a quarter of serve's CPU under load (BENCHMARKS.md). Sleeping, not waiting
+        // on the queue, spares the senders a wake-up per event; a flush waits at most one
+        // sleep more.
+        loop {
+            while n < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => {
+                        flushing |= matches!(m, Msg::Flush(_));
+                        take(m)
+                    }
+                    Err(_) => break,
+                }
+                n += 1;
             }
-            n += 1;
+            if n >= BATCH || flushing || started.elapsed() >= COALESCE {
+                break;
+            }
+            std::thread::sleep(COALESCE_STEP);
         }
         // A flush waits on this batch: fsync it (see Journal::append).
         let durable = !acks.is_empty();
@@ -232,12 +257,15 @@ pub async fn finish(
     let time_ms = record::now_ms(app);
     let refusal = app.audit.take(&inc.request_id);
     let status = resp.status().as_u16();
-    let writes = proto == crate::auth::Proto::Json
-        && record::name(&inc, proto, &[]).is_some_and(|n| !record::read_only(&n.event_name));
-    let pending = if refusal.is_none() && status == 200 {
-        pending_invocation(app, &inc, time_ms)
-    } else {
-        None
+    let named = (proto == crate::auth::Proto::Json)
+        .then(|| record::name(&inc, proto, &[]))
+        .flatten();
+    let writes = named
+        .as_ref()
+        .is_some_and(|n| !record::read_only(&n.event_name));
+    let pending = match &named {
+        Some(n) if refusal.is_none() && status == 200 => pending_invocation(app, &inc, n, time_ms),
+        _ => None,
     };
     let streamed = resp.headers().get("content-type").is_some_and(|v| {
         v.as_bytes()
@@ -247,6 +275,21 @@ pub async fn finish(
         Some(p) if streamed => (log_stream_on_end(app.clone(), p, resp), None),
         other => (resp, other),
     };
+    if proto == crate::auth::Proto::Query && refusal.is_none() && status == 200 && query_write(&inc)
+    {
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let response = std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|_| bytes.len() <= 100 * 1024)
+            .and_then(elements::from_query_xml);
+        let resp = axum::http::Response::from_parts(parts, axum::body::Body::from(bytes));
+        return record_answered(app, inc, proto, time_ms, status, None, response, resp).await;
+    }
     let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
         let (parts, body) = resp.into_parts();
         let bytes = body
@@ -277,9 +320,12 @@ pub async fn finish(
             };
             deliver(app, p, output);
         }
-        let json = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .filter(|_| writes && bytes.len() <= 100 * 1024);
+        // Only a write's answer becomes responseElements: a logged model answer is not parsed.
+        let json = if writes && bytes.len() <= 100 * 1024 {
+            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+        } else {
+            None
+        };
         (
             axum::http::Response::from_parts(parts, axum::body::Body::from(bytes)),
             json,
@@ -287,6 +333,34 @@ pub async fn finish(
     } else {
         (resp, None)
     };
+    record_answered(app, inc, proto, time_ms, status, refusal, response, resp).await
+}
+
+/// An IAM or STS call that changes something (its Action is no Get/List/…).
+fn query_write(inc: &crate::Incoming) -> bool {
+    let form = if inc.method == axum::http::Method::GET {
+        std::borrow::Cow::Borrowed(inc.query.as_str())
+    } else {
+        String::from_utf8_lossy(&inc.body)
+    };
+    crate::query::form_pairs(&form)
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .is_some_and(|(_, a)| !a.is_empty() && !record::read_only(a))
+}
+
+/// Queue the event of an answered call; a write's event is durable before its answer goes.
+#[allow(clippy::too_many_arguments)]
+async fn record_answered(
+    app: &Arc<crate::App>,
+    inc: Arc<crate::Incoming>,
+    proto: crate::auth::Proto,
+    time_ms: i64,
+    status: u16,
+    refusal: Option<AuditRecord>,
+    response: Option<serde_json::Value>,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
     let outcome = Outcome {
         status,
         refusal: refusal.as_ref(),
@@ -309,24 +383,31 @@ pub async fn finish(
 fn pending_invocation(
     app: &crate::App,
     inc: &crate::Incoming,
+    named: &record::Named,
     time_ms: i64,
 ) -> Option<invocation::Pending> {
-    let named = record::name(inc, crate::auth::Proto::Json, &[])?;
     if !invocation::logged(&named.event_name) {
         return None;
     }
-    let noted = inc.trail.get();
-    let caller = noted.caller?;
-    let region = noted.region?;
-    let config = invocation::config(app, &caller.account, &region)?;
+    // Only what the record needs is copied out of the note (not the whole caller).
+    let (account, identity_arn, region, served_region) = inc.trail.with(|n| {
+        let c = n.caller.as_ref()?;
+        Some((
+            c.account.clone(),
+            c.arn.clone(),
+            n.region.clone()?,
+            n.served_region.clone(),
+        ))
+    })?;
+    let config = invocation::config(app, &account, &region)?;
     Some(invocation::Pending {
         time_ms,
-        account: caller.account.clone(),
-        identity_arn: caller.arn.clone(),
+        account,
+        identity_arn,
         request_id: inc.request_id.clone(),
-        operation: named.event_name,
-        model_id: named.label.unwrap_or_default(),
-        inference_region: noted.served_region.filter(|r| *r != region),
+        operation: named.event_name.clone(),
+        model_id: named.label.clone().unwrap_or_default(),
+        inference_region: served_region.filter(|r| *r != region),
         region,
         input: inc.body.clone(),
         input_content_type: inc
@@ -353,12 +434,19 @@ fn deliveries(
     logs: &mut Vec<LogRow>,
     objects: &mut Vec<invocation::S3Object>,
 ) {
-    let (text, offloaded) = invocation::build(p, output);
+    let (mut text, offloaded) = invocation::build(p, output);
+    let s3 = p.config.get("s3Config");
     if let Some(group) = p
         .config
         .pointer("/cloudWatchConfig/logGroupName")
         .and_then(|g| g.as_str())
     {
+        // The line itself when no S3 copy needs the text too.
+        let message = if s3.is_some() {
+            text.clone()
+        } else {
+            std::mem::take(&mut text)
+        };
         logs.push(LogRow {
             account: p.account.clone(),
             region: p.region.clone(),
@@ -366,10 +454,10 @@ fn deliveries(
             stream: invocation::STREAM.to_string(),
             time_ms: p.time_ms,
             ingest_ms,
-            message: text.clone(),
+            message,
         });
     }
-    if let Some(s3) = p.config.get("s3Config") {
+    if let Some(s3) = s3 {
         let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
         let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());

@@ -418,6 +418,10 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
     let theirs = inc.clone();
     let inc_ = theirs.clone();
     let aws_json = logs_api::target(&inc).is_some();
+    if proto == Proto::Json && !aws_json && runs_inline(&inc) {
+        let resp = runtime::handle_json(&app, &inc).await;
+        return cloudtrail::finish(&app, theirs, proto, resp).await;
+    }
     let answered = match proto {
         Proto::Query => tokio::task::spawn_blocking(move || query::handle(&worker, &inc_)).await,
         // awsJson1_1 (CloudTrail, CloudWatch Logs): routed by X-Amz-Target.
@@ -441,6 +445,22 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
         render(&app, proto, &e, &rid, "-", None)
     });
     cloudtrail::finish(&app, theirs, proto, resp).await
+}
+
+/// Largest body of a model call answered on the async worker itself (see [`runs_inline`]).
+pub const INLINE_BODY_MAX: usize = 64 * 1024;
+
+/// A model call with a small body runs on the async worker that read it: its CPU work (one
+/// parse, the gates, a scripted answer) takes microseconds, less than the hop to the blocking
+/// pool and back (two thread wake-ups), which cost a third of the Converse throughput
+/// (BENCHMARKS.md). Larger bodies, and every other operation (state writes wait on SQLite and
+/// fsync), keep the blocking pool, so a 4 MB body never holds a worker (issue 10). The one
+/// write a model call can cause (a first Marketplace model's subscription, once per account)
+/// then waits on the worker: rare and bounded.
+fn runs_inline(inc: &Incoming) -> bool {
+    inc.body.len() <= INLINE_BODY_MAX
+        && inc.method == Method::POST
+        && runtime::route(&inc.method, &inc.path).is_some_and(|(op, _)| op.is_model_call())
 }
 
 /// A refusal of the local-only guard or the admin token check: recorded with `check` as its

@@ -181,6 +181,11 @@ impl Op {
         matches!(self, Op::ConverseStream | Op::InvokeModelWithResponseStream)
     }
 
+    /// The model calls (bedrock-runtime's operations on `/model/{}/…`).
+    pub fn is_model_call(self) -> bool {
+        self.invoke_kind().is_some()
+    }
+
     pub fn name(self) -> &'static str {
         OPERATIONS
             .iter()

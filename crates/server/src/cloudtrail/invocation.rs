@@ -17,7 +17,10 @@
 //!   (ConverseStream) or the decoded chunk JSON (InvokeModelWithResponseStream).
 
 use crate::App;
+use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The operations that are logged.
 pub fn logged(event_name: &str) -> bool {
@@ -44,15 +47,35 @@ pub struct Pending {
     pub inference_region: Option<String>,
     pub input: bytes::Bytes,
     pub input_content_type: String,
-    pub config: Value,
+    pub config: Arc<Value>,
 }
 
+/// Parsed logging configurations by their text: a logged call reads its configuration on the
+/// request path, and parsing it each time cost more than the rest of the logging there.
+#[derive(Default)]
+pub struct Configs(Mutex<HashMap<String, Arc<Value>>>);
+
+/// Configurations kept parsed (one per account and Region in use; more are parsed again).
+const CONFIGS_MAX: usize = 256;
+
 /// The caller's logging configuration, if any.
-pub fn config(app: &App, account: &str, region: &str) -> Option<Value> {
-    app.snapshot()
-        .logging
-        .get(&format!("{account}/{region}"))
-        .and_then(|l| serde_json::from_str::<Value>(&l.config).ok())
+pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Value>> {
+    let state = app.snapshot();
+    let mut key = String::with_capacity(account.len() + 1 + region.len());
+    key.push_str(account);
+    key.push('/');
+    key.push_str(region);
+    let text = &state.logging.get(&key)?.config;
+    let mut parsed = app.trail.configs.0.lock();
+    if let Some(v) = parsed.get(text.as_str()) {
+        return Some(v.clone());
+    }
+    let v = Arc::new(serde_json::from_str::<Value>(text).ok()?);
+    if parsed.len() >= CONFIGS_MAX {
+        parsed.clear();
+    }
+    parsed.insert(text.clone(), v.clone());
+    Some(v)
 }
 
 fn flag(cfg: &Value, name: &str) -> bool {
@@ -377,7 +400,7 @@ mod tests {
             inference_region: None,
             input: bytes::Bytes::from(input.to_string()),
             input_content_type: "application/json".into(),
-            config: cfg,
+            config: Arc::new(cfg),
         }
     }
 

@@ -11,7 +11,8 @@
 //!   `HIDDEN_DUE_TO_SECURITY_REASONS` as CloudTrail does; the logs and CloudTrail APIs: the
 //!   JSON body. Anything over 100 KB is omitted (`null`).
 //! - `responseElements`: `null` for read-only calls and refusals (as AWS); for a bedrock call
-//!   that changed something, its JSON answer; IAM and STS answers (XML) are not converted.
+//!   that changed something, its JSON answer; for an IAM or STS write, its XML answer's result
+//!   as CloudTrail writes it, secrets left out ([`super::elements`]).
 //! - `sessionContext.attributes` carries `mfaAuthenticated` only: serve does not keep a
 //!   session's creation time.
 //! - The OpenAI-compatible route is recorded as `CreateChatCompletion` from
@@ -58,6 +59,11 @@ impl Note {
     pub fn get(&self) -> Noted {
         self.0.lock().clone()
     }
+
+    /// Read what was noted without copying it.
+    pub fn with<R>(&self, f: impl FnOnce(&Noted) -> R) -> R {
+        f(&self.0.lock())
+    }
 }
 
 /// Note an admitted model call (runtime.rs, openai.rs): the resource it named (the profile
@@ -90,6 +96,14 @@ pub fn note_admitted(
         )
     };
     inc.trail.admitted(resource, serving_region.cloned());
+}
+
+/// A fresh `eventID`: a UUID (CloudTrail's are opaque GUIDs) of version 7, whose leading bits
+/// are the time, so that the journal's unique index on it grows at its end. With random (v4)
+/// IDs every event dirtied its own index page: a 4 KiB write to the WAL per event, the largest
+/// cost of the journal under load (BENCHMARKS.md).
+pub fn new_event_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// How the call was answered.
@@ -446,7 +460,7 @@ pub fn build(app: &App, inc: &Incoming, proto: Proto, time_ms: i64, outcome: &Ou
         })
         .or_else(|| query_resource(&params));
     let read_only = read_only(&named.event_name);
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = new_event_id();
     let mut ev = json!({
         "eventVersion": "1.11",
         "userIdentity": identity,
@@ -526,7 +540,7 @@ pub fn build(app: &App, inc: &Incoming, proto: Proto, time_ms: i64, outcome: &Ou
 }
 
 fn unattributed_at(r: &AuditRecord, time_ms: i64, source_ip: Option<&str>) -> TrailRow {
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = new_event_id();
     let body = json!({
         "eventVersion": "1.11",
         "eventTime": iso(time_ms),
@@ -548,7 +562,7 @@ fn unattributed_at(r: &AuditRecord, time_ms: i64, source_ip: Option<&str>) -> Tr
 }
 
 fn unattributed_ok(inc: &Incoming, time_ms: i64) -> TrailRow {
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = new_event_id();
     TrailRow {
         body: json!({"eventTime": iso(time_ms), "requestID": inc.request_id, "eventID": event_id})
             .to_string(),
