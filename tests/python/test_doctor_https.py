@@ -39,3 +39,15 @@ def test_doctor_over_https_with_the_local_ca_is_green(sandbox):
     assert {g["status"] for g in r["gates"]} == {"open"}
     assert r["call"]["status"] == "succeeded"
     assert r["caller"] == "arn:aws:iam::111111111111:user/dev"
+
+
+def test_doctor_over_https_without_the_ca_stops_at_the_handshake(sandbox):
+    # rustls (the one TLS stack left) refuses serve's certificate; the doctor says the endpoint
+    # did not answer instead of naming a shut gate, and exits 20 (nothing proven)
+    rc, r = doctor_https(sandbox, SSL_CERT_FILE="/nonexistent")
+    assert rc == r["exit_code"] == 20, json.dumps(r, indent=1)
+    g = r["gates"][0]
+    assert g["gate"] == "credentials" and g["status"] == "unknown"
+    assert "TLS handshake failed: invalid peer certificate: UnknownIssuer" in g["evidence"], g["evidence"]
+    assert g["fix"].startswith("the endpoint did not answer")
+    assert {x["status"] for x in r["gates"]} == {"unknown"} and r["call"]["status"] == "skipped"
