@@ -3,14 +3,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BIN } from "./bin.js";
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-const BIN = process.env.BEDROCK_GATES_BIN;
 const SCENARIO = `
 [[account]]
 id = "111111111111"
@@ -33,7 +33,7 @@ let server;
 let banner = {};
 
 before(async () => {
-  assert.ok(BIN, "BEDROCK_GATES_BIN must point at the built binary");
+  assert.ok(existsSync(BIN), `no bedrock-gates binary at ${BIN} (build it, or set BEDROCK_GATES_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), "bg-js-key-"));
   writeFileSync(join(dir, "scenario.toml"), SCENARIO);
   server = spawn(BIN, ["serve", "--port", "0", "--state", join(dir, "state.db"), "--scenario", join(dir, "scenario.toml")], {

@@ -4,9 +4,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BIN } from "./bin.js";
 import {
   BedrockRuntimeClient,
   ConverseCommand,
@@ -15,7 +16,6 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 
-const BIN = process.env.BEDROCK_GATES_BIN;
 const SCENARIO = `
 [[answer]]
 model = "amazon.nova-pro-v1:0"
@@ -29,7 +29,7 @@ after_frames = 2
 let server;
 
 before(async () => {
-  assert.ok(BIN, "BEDROCK_GATES_BIN must point at the built binary");
+  assert.ok(existsSync(BIN), `no bedrock-gates binary at ${BIN} (build it, or set BEDROCK_GATES_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), "bg-js-"));
   writeFileSync(join(dir, "scenario.toml"), SCENARIO);
   server = spawn(BIN, ["serve", "--port", "0", "--state", ":memory:", "--scenario", join(dir, "scenario.toml")], {

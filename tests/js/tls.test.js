@@ -4,18 +4,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BIN } from "./bin.js";
 
-const BIN = process.env.BEDROCK_GATES_BIN;
 const HERE = dirname(fileURLToPath(import.meta.url));
 let server;
 let fields;
 
 before(async () => {
-  assert.ok(BIN, "BEDROCK_GATES_BIN must point at the built binary");
+  assert.ok(existsSync(BIN), `no bedrock-gates binary at ${BIN} (build it, or set BEDROCK_GATES_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), "bg-js-tls-"));
   server = spawn(BIN, ["serve", "--port", "0", "--state", join(dir, "state.db")], {
     stdio: ["ignore", "pipe", "ignore"],
