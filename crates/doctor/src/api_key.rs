@@ -83,23 +83,13 @@ pub fn presign(
     let mut query = String::from("Action=CallWithBearerToken");
     for (name, value) in instructions.params() {
         query.push('&');
-        query.push_str(&encode(name));
+        query.push_str(&bg_sigv4::uri_encode(name));
         query.push('=');
-        query.push_str(&encode(value));
+        query.push_str(&bg_sigv4::uri_encode(value));
     }
     let presigned = format!("{SHORT_TERM_HOST}/?{query}&Version=1");
     let b64 = base64::engine::general_purpose::STANDARD.encode(presigned);
     format!("{SHORT_TERM_PREFIX}{b64}")
-}
-
-/// SigV4's URI encoding: everything but the unreserved characters.
-fn encode(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
 #[cfg(test)]

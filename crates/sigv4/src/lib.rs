@@ -716,6 +716,15 @@ fn put_encoded(sink: &mut impl Sink, bytes: &[u8], keep_slash: bool) {
     }
 }
 
+/// `text` with SigV4's strict URI encoding (every byte but the unreserved ones as `%XX`,
+/// uppercase): what a client signing a query string, or a presigned URL, encodes with.
+pub fn uri_encode(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    put_encoded(&mut out, text.as_bytes(), false);
+    // only ASCII was added to valid UTF-8 split at ASCII boundaries
+    String::from_utf8(out).expect("percent-encoding keeps UTF-8")
+}
+
 /// True when the path has `.`/`..` segments, empty segments (`//`), or no leading `/`.
 fn needs_normalization(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {

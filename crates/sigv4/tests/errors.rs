@@ -548,3 +548,17 @@ fn verifier_is_shareable_between_threads() {
         }
     });
 }
+
+#[test]
+fn uri_encode_is_sigv4s_strict_encoding() {
+    // unreserved characters stay, everything else (slash, space, '+', '=', UTF-8) is %XX uppercase
+    assert_eq!(
+        bg_sigv4::uri_encode("AKIDEXAMPLE/20261202/us-east-1/bedrock/aws4_request"),
+        "AKIDEXAMPLE%2F20261202%2Fus-east-1%2Fbedrock%2Faws4_request"
+    );
+    assert_eq!(
+        bg_sigv4::uri_encode("a b+c=d~e_f.g-h/é"),
+        "a%20b%2Bc%3Dd~e_f.g-h%2F%C3%A9"
+    );
+    assert_eq!(bg_sigv4::uri_encode(""), "");
+}

@@ -268,12 +268,7 @@ pub fn form(params: &[(&str, &str)]) -> Vec<u8> {
 
 /// Percent-encoding as SigV4 wants it (everything but unreserved characters).
 pub fn enc(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    bg_sigv4::uri_encode(s)
 }
 
 #[cfg(test)]
