@@ -253,7 +253,6 @@ pub async fn finish(
     proto: crate::auth::Proto,
     resp: axum::http::Response<axum::body::Body>,
 ) -> axum::http::Response<axum::body::Body> {
-    use http_body_util::BodyExt;
     let time_ms = record::now_ms(app);
     let refusal = app.audit.take(&inc.request_id);
     let status = resp.status().as_u16();
@@ -277,26 +276,16 @@ pub async fn finish(
     };
     if proto == crate::auth::Proto::Query && refusal.is_none() && status == 200 && query_write(&inc)
     {
-        let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let (parts, bytes) = read_answer(resp).await;
         let response = std::str::from_utf8(&bytes)
             .ok()
-            .filter(|_| bytes.len() <= 100 * 1024)
+            .filter(|_| bytes.len() <= ELEMENTS_MAX)
             .and_then(elements::from_query_xml);
         let resp = axum::http::Response::from_parts(parts, axum::body::Body::from(bytes));
         return record_answered(app, inc, proto, time_ms, status, None, response, resp).await;
     }
     let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
-        let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let (parts, bytes) = read_answer(resp).await;
         if let Some(p) = pending {
             let header = |h: &str| {
                 parts
@@ -321,7 +310,7 @@ pub async fn finish(
             deliver(app, p, output);
         }
         // Only a write's answer becomes responseElements: a logged model answer is not parsed.
-        let json = if writes && bytes.len() <= 100 * 1024 {
+        let json = if writes && bytes.len() <= ELEMENTS_MAX {
             serde_json::from_slice::<serde_json::Value>(&bytes).ok()
         } else {
             None
@@ -334,6 +323,23 @@ pub async fn finish(
         (resp, None)
     };
     record_answered(app, inc, proto, time_ms, status, refusal, response, resp).await
+}
+
+/// The largest answer read back into `responseElements`; a larger one is recorded without them.
+const ELEMENTS_MAX: usize = 100 * 1024;
+
+/// An answer's head and whole body, read so it can be recorded and then sent on unchanged.
+async fn read_answer(
+    resp: axum::http::Response<axum::body::Body>,
+) -> (axum::http::response::Parts, bytes::Bytes) {
+    use http_body_util::BodyExt;
+    let (parts, body) = resp.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    (parts, bytes)
 }
 
 /// An IAM or STS call that changes something (its Action is no Get/List/…).
