@@ -494,11 +494,15 @@ def test_iam_grid_and_least_privilege_policy_and_quotas(console_server, browser)
     assert cli.returncode == 0, cli.stderr
     assert q(browser, "#policy").text == cli.stdout.strip()
 
-    # Quotas: alice's playground call (an earlier test) counted against Claude 3 Haiku today.
+    # Quotas: a call of alice's own, made here so this test does not depend on an earlier one,
+    # counts against Nova Lite (granted by the scenario) today.
+    from conftest import client_for, converse
+    rt = client_for("bedrock-runtime", s, "AKIACONSOLEALICE0001", "alice-key-secret")
+    converse(rt, "amazon.nova-lite-v1:0")
     browser.get(s.url + "/console/quotas?region=us-east-1")
-    row = q(browser, f'#quotas tr[data-model="{MODEL}"]')
+    row = q(browser, '#quotas tr[data-model="amazon.nova-lite-v1:0"]')
     cells = [td.text for td in row.find_elements(*by_css("td"))]
-    assert cells[0] == MODEL and int(cells[4]) > 0 and cells[6] == "0", cells
+    assert cells[0] == "amazon.nova-lite-v1:0" and int(cells[4]) > 0 and cells[6] == "0", cells
     shot(browser, "quotas")
     sign_out(browser)
 
