@@ -100,6 +100,33 @@ account = "272727272727"
 id = "AKIACONSOLEROOT27271"
 secret = "root27-key-secret"
 
+[[user]]
+account = "{ACCOUNT}"
+name = "dana"
+attach = ["IAMUserChangePassword"]
+
+[[login_profile]]
+account = "{ACCOUNT}"
+user = "dana"
+password = "dana-console-pw"
+
+[[access_key]]
+account = "{ACCOUNT}"
+user = "dana"
+id = "AKIACONSOLEDANA00001"
+secret = "dana-key-secret"
+
+[[user]]
+account = "{ACCOUNT}"
+name = "erin"
+attach = ["IAMUserChangePassword", "AmazonBedrockReadOnly"]
+
+[[login_profile]]
+account = "{ACCOUNT}"
+user = "erin"
+password = "erin-first-pw"
+password_reset_required = true
+
 [[role]]
 account = "{ACCOUNT}"
 name = "ConsoleReader"
@@ -183,7 +210,8 @@ def sign_in(browser, server, user, password, account=ACCOUNT):
         q(browser, "#username").send_keys(user)
     q(browser, "#password").send_keys(password)
     q(browser, "#signin-password").click()
-    wait_for(browser, lambda b: "/console/models" in b.current_url or b.find_elements(*by_css("#signin-error")))
+    wait_for(browser, lambda b: "/console/models" in b.current_url or "/console/change-password" in b.current_url
+             or b.find_elements(*by_css("#signin-error")))
 
 
 def sign_out(browser):
@@ -575,4 +603,77 @@ def test_automatic_mode_says_what_the_first_call_does_and_whether_you_may(consol
         "(you may not: aws-marketplace:Subscribe is not allowed for you); "
         "bedrock:InvokeModel is not allowed for you")
     shot(browser, "model-access-automatic")
+    sign_out(browser)
+
+
+def test_change_password_api(console_server):
+    """IAM ChangePassword as the caller: the old password must match, the new one meets the
+    policy, the caller needs iam:ChangePassword on itself and must be an IAM user."""
+    from botocore.exceptions import ClientError
+    from conftest import client_for, error_of
+    s = console_server
+    dana = client_for("iam", s, "AKIACONSOLEDANA00001", "dana-key-secret")
+    with pytest.raises(ClientError) as ei:
+        dana.change_password(OldPassword="not-danas-pw", NewPassword="dana-second-pw")
+    assert error_of(ei) == ("InvalidUserType", 400, "The old password is incorrect.")
+    with pytest.raises(ClientError) as ei:
+        dana.change_password(OldPassword="dana-console-pw", NewPassword="short")
+    assert error_of(ei) == ("PasswordPolicyViolation", 400, "Password should have a minimum length of 8")
+    alice = client_for("iam", s, "AKIACONSOLEALICE0001", "alice-key-secret")
+    with pytest.raises(ClientError) as ei:
+        alice.change_password(OldPassword="alice-console-pw", NewPassword="alice-second-pw")
+    assert error_of(ei) == ("AccessDenied", 403, ALICE_CANNOT_CHANGE)
+    root = client_for("iam", s, "AKIACONSOLEROOT00001", "root-key-secret")
+    with pytest.raises(ClientError) as ei:
+        root.change_password(OldPassword="root-console-pw", NewPassword="root-second-pw")
+    assert error_of(ei) == ("InvalidUserType", 400,
+                            "Only an IAM user can change their own password with ChangePassword.")
+    dana.change_password(OldPassword="dana-console-pw", NewPassword="dana-second-pw")
+    assert root.get_login_profile(UserName="dana")["LoginProfile"]["PasswordResetRequired"] is False
+    # The password is never in CloudTrail: requestParameters hide both.
+    ct = client_for("cloudtrail", s, "AKIACONSOLEROOT00001", "root-key-secret")
+    ev = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ChangePassword"}])
+    records = [json.loads(e["CloudTrailEvent"]) for e in ev["Events"]]
+    assert records and all("pw" not in json.dumps(r) for r in records), records
+    assert records[0]["requestParameters"] == {"oldPassword": "HIDDEN_DUE_TO_SECURITY_REASONS",
+                                               "newPassword": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+
+
+ALICE_CANNOT_CHANGE = (
+    f"User: arn:aws:iam::{ACCOUNT}:user/alice is not authorized to perform: iam:ChangePassword on resource: "
+    f"arn:aws:iam::{ACCOUNT}:user/alice because no identity-based policy allows the iam:ChangePassword action")
+
+
+def test_password_reset_required_forces_a_change_at_sign_in(console_server, browser):
+    s = console_server
+    sign_in(browser, s, "erin", "erin-first-pw")
+    wait_for(browser, lambda b: "/console/change-password" in b.current_url)
+    assert q(browser, "#change-required").text == (
+        "Your administrator requires you to set a new password before you continue.")
+    # Nothing else is reachable before the change.
+    browser.get(s.url + "/console/models?region=us-east-1")
+    wait_for(browser, lambda b: "/console/change-password" in b.current_url)
+
+    def change(old, new, again):
+        q(browser, "#old_password").send_keys(old)
+        q(browser, "#new_password").send_keys(new)
+        q(browser, "#confirm_password").send_keys(again)
+        q(browser, "#change-submit").click()
+
+    change("erin-first-pw", "erin-second-pw", "erin-secnod-pw")
+    assert q(browser, "#change-error").text == "The new passwords do not match."
+    change("erin-wrong-pw", "erin-second-pw", "erin-second-pw")
+    assert q(browser, "#change-error").text == (
+        "An error occurred (InvalidUserType) when calling the ChangePassword operation: "
+        "The old password is incorrect.")
+    shot(browser, "change-password")
+    change("erin-first-pw", "erin-second-pw", "erin-second-pw")
+    wait_for(browser, lambda b: "/console/models" in b.current_url)
+    assert q(browser, "#principal").text == f"arn:aws:iam::{ACCOUNT}:user/erin"
+    sign_out(browser)
+    # The old password no longer signs in; the new one goes straight to the console.
+    sign_in(browser, s, "erin", "erin-first-pw")
+    assert q(browser, "#signin-error").text == "Your authentication information is incorrect. Please try again."
+    sign_in(browser, s, "erin", "erin-second-pw")
+    assert "/console/models" in browser.current_url
     sign_out(browser)

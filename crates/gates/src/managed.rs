@@ -58,6 +58,16 @@ pub const BEDROCK_READ_ONLY: &str = r#"{
   ]
 }"#;
 
+/// `IAMUserChangePassword`: what an IAM user needs to change their own password (the console's
+/// forced change after a sign-in with `PasswordResetRequired`).
+pub const IAM_USER_CHANGE_PASSWORD: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": ["iam:ChangePassword"], "Resource": ["arn:aws:iam::*:user/${aws:username}"]},
+    {"Effect": "Allow", "Action": ["iam:GetAccountPasswordPolicy"], "Resource": "*"}
+  ]
+}"#;
+
 /// `AdministratorAccess`, so that scenarios and tests can grant everything the usual way.
 pub const ADMINISTRATOR_ACCESS: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -99,6 +109,14 @@ pub fn aws_managed_policies() -> Vec<ManagedPolicy> {
             BEDROCK_READ_ONLY,
             "Provides read only access to Amazon Bedrock.",
             BEDROCK_CREATED,
+        ),
+        aws_policy(
+            "IAMUserChangePassword",
+            "ANPAJ4L4MM2A7QIEB56MS",
+            IAM_USER_CHANGE_PASSWORD,
+            "Provides the ability for an IAM user to change their own password.",
+            // 2016-11-15T00:25:16Z
+            1_479_169_516,
         ),
         aws_policy(
             "AdministratorAccess",

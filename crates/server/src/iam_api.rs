@@ -117,6 +117,7 @@ fn dispatch(cx: &Ctx, action: &str) -> OpResult {
         "GetLoginProfile" => login_profiles::get(cx),
         "UpdateLoginProfile" => login_profiles::update(cx),
         "DeleteLoginProfile" => login_profiles::delete(cx),
+        "ChangePassword" => login_profiles::change(cx),
         // managed policies
         "CreatePolicy" => pol::create_policy(cx),
         "GetPolicy" => pol::get_policy(cx),

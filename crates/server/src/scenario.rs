@@ -584,8 +584,10 @@ fn yes() -> bool {
     true
 }
 
-/// `[[login_profile]] account, user, password`: the console password of an IAM user, or of the
-/// account's root user when `user` is absent. Stored as a salted hash only.
+/// `[[login_profile]] account, user, password, password_reset_required`: the console password
+/// of an IAM user, or of the account's root user when `user` is absent. Stored as a salted hash
+/// only. `password_reset_required` (IAM's `PasswordResetRequired`) sends the user to the
+/// password change at the next console sign-in.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginProfileDecl {
@@ -593,6 +595,8 @@ pub struct LoginProfileDecl {
     #[serde(default)]
     pub user: Option<String>,
     pub password: String,
+    #[serde(default)]
+    pub password_reset_required: bool,
 }
 
 impl std::fmt::Debug for LoginProfileDecl {
@@ -1142,7 +1146,7 @@ impl Scenario {
                 account: l.account.clone(),
                 user_name: l.user.clone().unwrap_or_default(),
                 password_hash: crate::iam_api::login_profiles::hash_password(&l.password),
-                password_reset_required: false,
+                password_reset_required: l.password_reset_required,
                 created_unix: 0,
             })));
         }

@@ -228,6 +228,7 @@ async fn route(app: &Arc<App>, req: &Req) -> Response<Body> {
             );
         }
     }
+    let must_change = session.password_reset;
     let cx = Cx {
         app,
         req,
@@ -235,8 +236,17 @@ async fn route(app: &Arc<App>, req: &Req) -> Response<Body> {
         session,
     };
     match (&req.method, path) {
+        (&Method::GET, "/console/change-password") => {
+            return pages::change_password_page(&cx, None)
+        }
+        (&Method::POST, "/console/change-password") => return change_password(&cx).await,
+        (&Method::POST, "/console/signout") => return signout(&cx),
+        // As AWS's console: a user whose password must be reset reaches nothing else first.
+        _ if must_change => return redirect("/console/change-password"),
+        _ => {}
+    }
+    match (&req.method, path) {
         (&Method::GET, "/console") => redirect(&format!("/console/models?region={}", cx.region)),
-        (&Method::POST, "/console/signout") => signout(&cx),
         (&Method::POST, "/console/switch-role") => switch_role(&cx).await,
         (&Method::GET, "/console/models") => models::page(&cx, None).await,
         (&Method::GET, "/console/models/request") => models::request_page(&cx),
@@ -298,7 +308,7 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
         );
     }
     let region = req.region(app);
-    let (creds, minted) = match req.f("mode") {
+    let (creds, minted, reset) = match req.f("mode") {
         Some("password") => {
             // PBKDF2 is CPU work (tenths of a second): off the async workers.
             let (worker, account, user, password) = (
@@ -313,7 +323,7 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
             .await
             .unwrap_or_else(|_| Err(BAD_PASSWORD.to_string()));
             match minted {
-                Ok(c) => c,
+                Ok((c, k, reset)) => (c, Some(k), reset),
                 Err(msg) => return pages::signin_page(req, Some(msg)),
             }
         }
@@ -331,6 +341,7 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
                     session_token: token.map(str::to_string),
                 },
                 None,
+                false,
             )
         }
     };
@@ -369,7 +380,12 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
     for k in &stale {
         delete_key(app, k);
     }
-    let mut r = redirect(&format!("/console/models?region={region}"));
+    let mut r = if reset {
+        app.console.set_password_reset(&s.id, true);
+        redirect("/console/change-password")
+    } else {
+        redirect(&format!("/console/models?region={region}"))
+    };
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
         &s.id,
         req.origin.secure,
@@ -390,7 +406,7 @@ fn password_credentials(
     account_in: &str,
     user: &str,
     password: &str,
-) -> Result<(Credentials, Option<String>), String> {
+) -> Result<(Credentials, String, bool), String> {
     let state = app.snapshot_arc();
     // The account by ID or alias, as the AWS sign-in page takes either.
     let account = state
@@ -413,9 +429,10 @@ fn password_credentials(
         "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     );
     let good = crate::iam_api::login_profiles::verify_password(password, stored);
-    if !(good && profile.is_some()) {
+    let Some(profile) = profile.filter(|_| good) else {
         return Err(BAD_PASSWORD.to_string());
-    }
+    };
+    let reset = profile.password_reset_required;
     let now = app.now_unix();
     let key = bg_gates::AccessKey {
         access_key_id: crate::iam_api::awsquery::access_key_id("ASIA"),
@@ -438,8 +455,55 @@ fn password_credentials(
             secret_access_key: key.secret_access_key,
             session_token: key.session_token,
         },
-        Some(key.access_key_id),
+        key.access_key_id,
+        reset,
     ))
+}
+
+/// The password change (forced after a sign-in with `PasswordResetRequired`, or chosen): the
+/// user's own IAM `ChangePassword`, so IAM decides (`iam:ChangePassword`, e.g. through
+/// `IAMUserChangePassword`) and the old password is checked by the API, not here.
+async fn change_password(cx: &Cx<'_>) -> Response<Body> {
+    let (old, new, again) = (
+        cx.req.f("old_password").unwrap_or(""),
+        cx.req.f("new_password").unwrap_or(""),
+        cx.req.f("confirm_password").unwrap_or(""),
+    );
+    if new != again {
+        // The form's own check, as AWS's page has: no call is made.
+        return pages::change_password_page(cx, Some("The new passwords do not match.".into()));
+    }
+    let a = Answer::read(
+        call::call(
+            cx.app,
+            &cx.req.origin,
+            &cx.session.creds,
+            ApiRequest {
+                service: "iam",
+                region: "us-east-1",
+                method: Method::POST,
+                path: "/".into(),
+                query: String::new(),
+                content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
+                body: call::form(&[
+                    ("Action", "ChangePassword"),
+                    ("Version", "2010-05-08"),
+                    ("OldPassword", old),
+                    ("NewPassword", new),
+                ]),
+            },
+        )
+        .await,
+    )
+    .await;
+    if let Some((code, msg)) = a.error() {
+        return pages::change_password_page(
+            cx,
+            Some(call::sdk_text(&code, "ChangePassword", &msg)),
+        );
+    }
+    cx.app.console.set_password_reset(&cx.session.id, false);
+    redirect(&format!("/console/models?region={}", cx.region))
 }
 
 fn delete_key(app: &App, id: &str) {

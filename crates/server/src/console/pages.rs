@@ -177,3 +177,46 @@ pub fn signin_page(req: &Req, error: Option<String>) -> Response<Body> {
     }
     r
 }
+
+/// The password change page (AWS's console shows it right after a sign-in whose login profile
+/// requires a new password): current password, new password twice. `error` is shown above the
+/// form. No navigation: until the change succeeds the session reaches nothing else.
+pub fn change_password_page(cx: &Cx, error: Option<String>) -> Response<Body> {
+    let page = html! {
+        html lang="en" {
+            (head("Change password"))
+            body.signin data-csrf=(cx.session.csrf) {
+                main {
+                    h1 { "Change your password" }
+                    p #change-who { "Signed in as " (cx.session.arn) }
+                    @if cx.session.password_reset {
+                        p #change-required { "Your administrator requires you to set a new password before you continue." }
+                    }
+                    @if let Some(e) = &error { p #change-error .error role="alert" { (e) } }
+                    div.cards {
+                        form #change-form .card method="post" action="/console/change-password" {
+                            input type="hidden" name="csrf" value=(cx.session.csrf);
+                            input type="hidden" name="region" value=(cx.region);
+                            label { "Old password" input #old_password type="password" name="old_password" autocomplete="current-password" required; }
+                            label { "New password" input #new_password type="password" name="new_password" autocomplete="new-password" required; }
+                            label { "Retype new password" input #confirm_password type="password" name="confirm_password" autocomplete="new-password" required; }
+                            button #change-submit type="submit" { "Confirm password change" }
+                        }
+                    }
+                    form method="post" action="/console/signout" {
+                        input type="hidden" name="csrf" value=(cx.session.csrf);
+                        button #signout type="submit" { "Sign out" }
+                    }
+                }
+            }
+        }
+    };
+    html(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        page,
+    )
+}

@@ -42,6 +42,9 @@ pub struct Session {
     pub minted: Vec<String>,
     /// Wall-clock second after which the session is gone.
     pub expires: i64,
+    /// Signed in with a password whose login profile says `PasswordResetRequired`: until the
+    /// user changes it (IAM `ChangePassword`, as the user), the console shows nothing else.
+    pub password_reset: bool,
 }
 
 #[derive(Default)]
@@ -83,6 +86,7 @@ impl Sessions {
             account,
             minted,
             expires: now + SESSION_SECS,
+            password_reset: false,
         };
         let mut map = self.map.lock();
         let mut stale = Vec::new();
@@ -109,6 +113,13 @@ impl Sessions {
             s.creds = creds;
             s.arn = arn;
             s.minted.push(minted);
+        }
+    }
+
+    /// Set or clear the session's password-reset requirement.
+    pub fn set_password_reset(&self, id: &str, required: bool) {
+        if let Some(s) = self.map.lock().get_mut(id) {
+            s.password_reset = required;
         }
     }
 

@@ -1,6 +1,6 @@
 //! IAM login profiles: an IAM user's console password (`CreateLoginProfile`,
-//! `GetLoginProfile`, `UpdateLoginProfile`, `DeleteLoginProfile`), checked by the console's
-//! sign-in.
+//! `GetLoginProfile`, `UpdateLoginProfile`, `DeleteLoginProfile`, and the user's own
+//! `ChangePassword`), checked by the console's sign-in.
 //!
 //! The password is kept only as a salted PBKDF2-HMAC-SHA256 hash ([`hash_password`]); it is
 //! never stored, logged, echoed in an error or returned. The account password policy is IAM's
@@ -178,6 +178,40 @@ pub(crate) fn update(cx: &Ctx) -> OpResult {
     }
     cx.write(vec![Change::Put(Entity::LoginProfile(l))])?;
     Ok(None)
+}
+
+/// `ChangePassword`: the calling IAM user changes their own password (the old one must match),
+/// which also clears `PasswordResetRequired`. The console's forced change after a sign-in with
+/// a reset-required profile is this call, made as the user.
+pub(crate) fn change(cx: &Ctx) -> OpResult {
+    let old = cx.p.required("OldPassword")?;
+    let new = cx.p.required("NewPassword")?;
+    if cx.caller.identity.kind != bg_gates::CallerKind::User {
+        // chosen: AWS documents that the root user's password is not changed by this call and
+        // that it is for IAM users; the exact sentence for another caller is not known to us.
+        return Err(invalid_user_type(
+            "Only an IAM user can change their own password with ChangePassword.",
+        ));
+    }
+    let u = cx.implicit_user()?.clone();
+    cx.authorize_entity("iam:ChangePassword", &u.arn, |_| {})?;
+    let mut l = profile_of(cx, &u)
+        .ok_or_else(|| no_profile(u.name()))?
+        .clone();
+    if !verify_password(old, &l.password_hash) {
+        // chosen: InvalidUserType is what the service model offers for a caller whose password
+        // cannot be changed; AWS's sentence for a wrong old password is not known to us.
+        return Err(invalid_user_type("The old password is incorrect."));
+    }
+    check_password(new)?;
+    l.password_hash = hash_password(new);
+    l.password_reset_required = false;
+    cx.write(vec![Change::Put(Entity::LoginProfile(l))])?;
+    Ok(None)
+}
+
+fn invalid_user_type(message: &str) -> ApiError {
+    ApiError::new("InvalidUserType", 400, message)
 }
 
 pub(crate) fn delete(cx: &Ctx) -> OpResult {
