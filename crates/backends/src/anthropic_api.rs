@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
-use crate::upstream::{upstream_failure, upstream_message, Answer, Http, SseLines, UpstreamConfig};
+use crate::upstream::{
+    upstream_failure, upstream_message, Answer, Http, LiveSource, Opened, SseLines, UpstreamConfig,
+};
 use crate::{
     Backend, BackendError, Block, BoxFuture, Completion, Embedding, EventStream, Prompt, Role,
     StopReason, StreamEvent, ToolChoice, Usage,
@@ -322,96 +324,43 @@ fn str_at(v: &Value, p: &str) -> String {
 struct Live<'a> {
     backend: &'a AnthropicBackend,
     prompt: &'a Prompt,
-    answer: Option<Answer>,
     sse: SseLines,
     tr: EventTranslator,
-    queue: VecDeque<StreamEvent>,
-    started: bool,
-    done: bool,
 }
 
-impl Live<'_> {
-    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
-        loop {
-            if let Some(e) = self.queue.pop_front() {
-                self.started = true;
-                return Some(Ok(e));
-            }
-            if self.done {
-                return None;
-            }
-            let timeout = self.backend.http.timeout;
-            let answer = match &mut self.answer {
-                Some(a) => a,
-                None => {
-                    if let Err(e) = crate::media::unreadable_document(self.prompt) {
-                        return self.fail(e);
-                    }
-                    let model = self.backend.cfg.upstream_model(model_id);
-                    let a = match self
-                        .backend
-                        .call(messages_request(model, self.prompt, true))
-                        .await
-                    {
-                        Ok(a) => a,
-                        Err(e) => return self.fail(e),
-                    };
-                    let is_json = a
-                        .header("content-type")
-                        .is_some_and(|c| c.starts_with("application/json"));
-                    if a.status >= 400 || is_json {
-                        let status = a.status;
-                        let bytes = match a.bytes(timeout).await {
-                            Ok((_, b)) => b,
-                            Err(e) => return self.fail(e),
-                        };
-                        if status >= 400 {
-                            return self.fail(upstream_failure(status, &bytes));
-                        }
-                        let c = serde_json::from_slice::<Value>(&bytes)
-                            .map_err(|_| malformed())
-                            .and_then(|v| completion_of(&v, self.prompt));
-                        match c {
-                            Ok(c) => {
-                                self.done = true;
-                                self.queue
-                                    .extend(crate::completion_events(&c, crate::WORDS_PER_DELTA));
-                                continue;
-                            }
-                            Err(e) => return self.fail(e),
-                        }
-                    }
-                    self.answer.insert(a)
-                }
-            };
-            match answer.next_chunk(timeout).await {
-                Err(e) => return self.fail(e),
-                Ok(None) => self.done = true,
-                Ok(Some(bytes)) => {
-                    for data in self.sse.push(&bytes) {
-                        let Ok(v) = serde_json::from_str::<Value>(&data) else {
-                            return self.fail(malformed());
-                        };
-                        match self.tr.event(&v) {
-                            Ok(evs) => self.queue.extend(evs),
-                            Err(e) => return self.fail(e),
-                        }
-                    }
-                }
-            }
+impl LiveSource for Live<'_> {
+    async fn open(&mut self, model_id: &str) -> Result<Opened, BackendError> {
+        crate::media::unreadable_document(self.prompt)?;
+        let model = self.backend.cfg.upstream_model(model_id);
+        let a = self
+            .backend
+            .call(messages_request(model, self.prompt, true))
+            .await?;
+        let is_json = a
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"));
+        if a.status < 400 && !is_json {
+            return Ok(Opened::Stream(a));
         }
+        let status = a.status;
+        let (_, bytes) = a.bytes(self.backend.http.timeout).await?;
+        if status >= 400 {
+            return Err(upstream_failure(status, &bytes));
+        }
+        let v = serde_json::from_slice::<Value>(&bytes).map_err(|_| malformed())?;
+        let c = completion_of(&v, self.prompt)?;
+        Ok(Opened::Whole(crate::completion_events(
+            &c,
+            crate::WORDS_PER_DELTA,
+        )))
     }
 
-    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
-        self.done = true;
-        self.queue.clear();
-        let e = match e {
-            BackendError::Upstream { status, message } if self.started => {
-                BackendError::ModelStream { status, message }
-            }
-            other => other,
-        };
-        Some(Err(e))
+    fn chunk(&mut self, bytes: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), BackendError> {
+        for data in self.sse.push(bytes) {
+            let v = serde_json::from_str::<Value>(&data).map_err(|_| malformed())?;
+            out.extend(self.tr.event(&v)?);
+        }
+        Ok(())
     }
 }
 
@@ -444,17 +393,10 @@ impl Backend for AnthropicBackend {
         let live = Live {
             backend: self,
             prompt,
-            answer: None,
             sse: SseLines::default(),
             tr: EventTranslator::default(),
-            queue: VecDeque::new(),
-            started: false,
-            done: false,
         };
-        Box::pin(futures_util::stream::unfold(
-            live,
-            move |mut live| async move { live.pull(model_id).await.map(|item| (item, live)) },
-        ))
+        crate::upstream::live_stream(live, model_id, self.http.timeout)
     }
 }
 

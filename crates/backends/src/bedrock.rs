@@ -214,15 +214,11 @@ impl BedrockBackend {
 struct Live<'a> {
     backend: &'a BedrockBackend,
     prompt: &'a Prompt,
-    answer: Option<crate::upstream::Answer>,
     frames: bg_eventstream::Decoder,
-    queue: std::collections::VecDeque<StreamEvent>,
-    started: bool,
-    done: bool,
 }
 
-impl Live<'_> {
-    async fn open(&self, model_id: &str) -> Result<crate::upstream::Answer, BackendError> {
+impl crate::upstream::LiveSource for Live<'_> {
+    async fn open(&mut self, model_id: &str) -> Result<crate::upstream::Opened, BackendError> {
         let model = self.backend.cfg.upstream_model(model_id);
         let url = format!(
             "{}/model/{}/converse-stream",
@@ -241,126 +237,94 @@ impl Live<'_> {
             let (status, bytes) = answer.bytes(self.backend.http.timeout).await?;
             return Err(aws_error(status, error_type.as_deref(), &bytes));
         }
-        Ok(answer)
+        Ok(crate::upstream::Opened::Stream(answer))
     }
 
-    /// The next event or the end.
-    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
+    fn chunk(
+        &mut self,
+        bytes: &[u8],
+        out: &mut std::collections::VecDeque<StreamEvent>,
+    ) -> Result<(), BackendError> {
+        self.frames.push(bytes);
         loop {
-            if let Some(e) = self.queue.pop_front() {
-                self.started = true;
-                return Some(Ok(e));
-            }
-            if self.done {
-                return None;
-            }
-            let answer = match &mut self.answer {
-                Some(a) => a,
-                None => match self.open(model_id).await {
-                    Ok(a) => self.answer.insert(a),
-                    Err(e) => return self.fail(e),
-                },
-            };
-            match answer.next_chunk(self.backend.http.timeout).await {
-                Err(BackendError::Timeout(m)) if self.started => {
-                    return self.fail(BackendError::ModelStream {
-                        status: 408,
-                        message: m,
-                    })
-                }
-                Err(e) => return self.fail(e),
-                Ok(None) => self.done = true,
-                Ok(Some(bytes)) => {
-                    self.frames.push(&bytes);
-                    loop {
-                        match self.frames.next() {
-                            Ok(None) => break,
-                            Ok(Some(m)) => {
-                                if let Err(e) = self.message(&m) {
-                                    return self.fail(e);
-                                }
-                            }
-                            Err(_) => return self.fail(broken_stream()),
-                        }
-                    }
-                }
+            match self.frames.next() {
+                Ok(None) => return Ok(()),
+                Ok(Some(m)) => message(&m, out)?,
+                Err(_) => return Err(broken_stream()),
             }
         }
     }
+}
 
-    /// One event-stream message: its events queued, or the upstream's in-stream exception.
-    fn message(&mut self, m: &bg_eventstream::Message) -> Result<(), BackendError> {
-        let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
-        if m.header_str(":message-type") == Some("exception") {
-            // Passed on unchanged: the same exception, its message and original status.
-            return Err(BackendError::Aws {
-                code: m.header_str(":exception-type").unwrap_or("").to_string(),
-                status: v
-                    .get("originalStatusCode")
-                    .and_then(Value::as_u64)
-                    .map_or(500, |s| s.min(599) as u16),
-                message: v
-                    .get("originalMessage")
-                    .or_else(|| v.get("message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            });
-        }
-        let kind = m.header_str(":event-type").unwrap_or("");
-        let index = v
-            .get("contentBlockIndex")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as usize;
-        let text_at = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-        let ev = match kind {
-            "messageStart" => StreamEvent::MessageStart,
-            "contentBlockStart" => match (
-                text_at("/start/toolUse/toolUseId"),
-                text_at("/start/toolUse/name"),
-            ) {
-                (Some(id), Some(name)) => StreamEvent::ToolUseStart { index, id, name },
-                _ => return Ok(()),
-            },
-            "contentBlockDelta" => {
-                if let Some(text) = text_at("/delta/text") {
-                    StreamEvent::TextDelta { index, text }
-                } else if let Some(json) = text_at("/delta/toolUse/input") {
-                    StreamEvent::ToolInputDelta { index, json }
-                } else if let Some(text) = text_at("/delta/reasoningContent/text") {
-                    StreamEvent::ReasoningDelta { index, text }
-                } else {
-                    return Ok(());
-                }
-            }
-            "contentBlockStop" => StreamEvent::BlockStop { index },
-            "messageStop" => StreamEvent::MessageStop {
-                stop_reason: stop_reason_of(v.get("stopReason").and_then(Value::as_str)),
-                stop_sequence: None,
-            },
-            "metadata" => {
-                let n = |k: &str| {
-                    v.pointer(&format!("/usage/{k}"))
-                        .and_then(Value::as_u64)
-                        .map_or(0, |x| x.min(u64::from(u32::MAX)) as u32)
-                };
-                StreamEvent::Usage(Usage {
-                    input_tokens: n("inputTokens"),
-                    output_tokens: n("outputTokens"),
-                })
-            }
-            // Events this translation does not carry (citations, images) are skipped.
+/// One event-stream message: its events queued, or the upstream's in-stream exception.
+fn message(
+    m: &bg_eventstream::Message,
+    out: &mut std::collections::VecDeque<StreamEvent>,
+) -> Result<(), BackendError> {
+    let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+    if m.header_str(":message-type") == Some("exception") {
+        // Passed on unchanged: the same exception, its message and original status.
+        return Err(BackendError::Aws {
+            code: m.header_str(":exception-type").unwrap_or("").to_string(),
+            status: v
+                .get("originalStatusCode")
+                .and_then(Value::as_u64)
+                .map_or(500, |s| s.min(599) as u16),
+            message: v
+                .get("originalMessage")
+                .or_else(|| v.get("message"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+    let kind = m.header_str(":event-type").unwrap_or("");
+    let index = v
+        .get("contentBlockIndex")
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize;
+    let text_at = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let ev = match kind {
+        "messageStart" => StreamEvent::MessageStart,
+        "contentBlockStart" => match (
+            text_at("/start/toolUse/toolUseId"),
+            text_at("/start/toolUse/name"),
+        ) {
+            (Some(id), Some(name)) => StreamEvent::ToolUseStart { index, id, name },
             _ => return Ok(()),
-        };
-        self.queue.push_back(ev);
-        Ok(())
-    }
-
-    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
-        self.done = true;
-        self.queue.clear();
-        Some(Err(e))
-    }
+        },
+        "contentBlockDelta" => {
+            if let Some(text) = text_at("/delta/text") {
+                StreamEvent::TextDelta { index, text }
+            } else if let Some(json) = text_at("/delta/toolUse/input") {
+                StreamEvent::ToolInputDelta { index, json }
+            } else if let Some(text) = text_at("/delta/reasoningContent/text") {
+                StreamEvent::ReasoningDelta { index, text }
+            } else {
+                return Ok(());
+            }
+        }
+        "contentBlockStop" => StreamEvent::BlockStop { index },
+        "messageStop" => StreamEvent::MessageStop {
+            stop_reason: stop_reason_of(v.get("stopReason").and_then(Value::as_str)),
+            stop_sequence: None,
+        },
+        "metadata" => {
+            let n = |k: &str| {
+                v.pointer(&format!("/usage/{k}"))
+                    .and_then(Value::as_u64)
+                    .map_or(0, |x| x.min(u64::from(u32::MAX)) as u32)
+            };
+            StreamEvent::Usage(Usage {
+                input_tokens: n("inputTokens"),
+                output_tokens: n("outputTokens"),
+            })
+        }
+        // Events this translation does not carry (citations, images) are skipped.
+        _ => return Ok(()),
+    };
+    out.push_back(ev);
+    Ok(())
 }
 
 fn broken_stream() -> BackendError {
@@ -579,16 +543,9 @@ impl Backend for BedrockBackend {
         let live = Live {
             backend: self,
             prompt,
-            answer: None,
             frames: bg_eventstream::Decoder::new(),
-            queue: std::collections::VecDeque::new(),
-            started: false,
-            done: false,
         };
-        Box::pin(futures_util::stream::unfold(
-            live,
-            move |mut live| async move { live.pull(model_id).await.map(|item| (item, live)) },
-        ))
+        crate::upstream::live_stream(live, model_id, self.http.timeout)
     }
 
     fn complete<'a>(

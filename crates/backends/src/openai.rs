@@ -18,7 +18,9 @@ use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
-use crate::upstream::{upstream_failure, Answer, Http, SseLines, UpstreamConfig};
+use crate::upstream::{
+    upstream_failure, Answer, Http, LiveSource, Opened, SseLines, UpstreamConfig,
+};
 use crate::{
     Backend, BackendError, Block, BoxFuture, Completion, Embedding, EventStream, Prompt, Role,
     StopReason, StreamEvent, ToolChoice, Usage,
@@ -126,12 +128,13 @@ fn l2_normalized(v: Vec<f32>) -> Vec<f32> {
     v.into_iter().map(|x| x / norm).collect()
 }
 
+const MALFORMED: &str =
+    "The upstream answered with a body that is not an OpenAI Chat Completions response.";
+
 fn malformed() -> BackendError {
     BackendError::Upstream {
         status: 502,
-        message:
-            "The upstream answered with a body that is not an OpenAI Chat Completions response."
-                .into(),
+        message: MALFORMED.into(),
     }
 }
 
@@ -506,98 +509,54 @@ impl ChunkTranslator {
 struct Live<'a> {
     backend: &'a OpenAiBackend,
     prompt: &'a Prompt,
-    answer: Option<Answer>,
     sse: SseLines,
     tr: ChunkTranslator,
-    queue: VecDeque<StreamEvent>,
-    done: bool,
 }
 
-impl Live<'_> {
-    /// The next events (at least one) or the end.
-    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
-        loop {
-            if let Some(e) = self.queue.pop_front() {
-                return Some(Ok(e));
+impl LiveSource for Live<'_> {
+    async fn open(&mut self, model_id: &str) -> Result<Opened, BackendError> {
+        crate::media::unreadable_document(self.prompt)?;
+        let body = chat_request(self.backend.cfg.upstream_model(model_id), self.prompt, true);
+        let a = self.backend.call("/chat/completions", body).await?;
+        if a.status < 400 {
+            return Ok(Opened::Stream(a));
+        }
+        let status = a.status;
+        let bytes = a
+            .bytes(self.backend.http.timeout)
+            .await
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        Err(upstream_failure(status, &bytes))
+    }
+
+    fn chunk(&mut self, bytes: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), BackendError> {
+        for data in self.sse.push(bytes) {
+            if data == "[DONE]" {
+                continue;
             }
-            if self.done {
-                return None;
-            }
-            let answer = match &mut self.answer {
-                Some(a) => a,
-                None => {
-                    if let Err(e) = crate::media::unreadable_document(self.prompt) {
-                        return self.fail(e);
-                    }
-                    let body =
-                        chat_request(self.backend.cfg.upstream_model(model_id), self.prompt, true);
-                    let a = match self.backend.call("/chat/completions", body).await {
-                        Ok(a) => a,
-                        Err(e) => return self.fail(e),
-                    };
-                    if a.status >= 400 {
-                        let status = a.status;
-                        let bytes = a
-                            .bytes(self.backend.http.timeout)
-                            .await
-                            .map(|(_, b)| b)
-                            .unwrap_or_default();
-                        return self.fail(upstream_failure(status, &bytes));
-                    }
-                    self.answer.insert(a)
+            match serde_json::from_str::<Value>(&data) {
+                Ok(v) if v.get("error").is_some() => {
+                    return Err(BackendError::ModelStream {
+                        status: 500,
+                        message: crate::upstream::upstream_message(data.as_bytes()),
+                    });
                 }
-            };
-            match answer.next_chunk(self.backend.http.timeout).await {
-                Err(e) => return self.fail(mid_stream(e, self.tr.started)),
-                Ok(None) => {
-                    self.done = true;
-                    let closing = self.tr.finish(self.prompt);
-                    self.queue.extend(closing);
-                }
-                Ok(Some(bytes)) => {
-                    for data in self.sse.push(&bytes) {
-                        if data == "[DONE]" {
-                            continue;
-                        }
-                        match serde_json::from_str::<Value>(&data) {
-                            Ok(v) if v.get("error").is_some() => {
-                                let message = crate::upstream::upstream_message(data.as_bytes());
-                                return self.fail(BackendError::ModelStream {
-                                    status: 500,
-                                    message,
-                                });
-                            }
-                            Ok(v) => {
-                                let evs = self.tr.chunk(&v);
-                                self.queue.extend(evs);
-                            }
-                            Err(_) => return self.fail(mid_stream(malformed(), true)),
-                        }
-                    }
+                Ok(v) => out.extend(self.tr.chunk(&v)),
+                // In-stream whatever came before: the answer had begun.
+                Err(_) => {
+                    return Err(BackendError::ModelStream {
+                        status: 502,
+                        message: MALFORMED.into(),
+                    })
                 }
             }
         }
+        Ok(())
     }
 
-    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
-        self.done = true;
-        self.queue.clear();
-        Some(Err(e))
-    }
-}
-
-/// A failure after the first event is an in-stream error.
-fn mid_stream(e: BackendError, started: bool) -> BackendError {
-    if !started {
-        return e;
-    }
-    match e {
-        BackendError::Upstream { status, message } => BackendError::ModelStream { status, message },
-        BackendError::Timeout(m) => BackendError::ModelStream {
-            status: 408,
-            message: m,
-        },
-        other => other,
+    fn end(&mut self, out: &mut VecDeque<StreamEvent>) {
+        out.extend(self.tr.finish(self.prompt));
     }
 }
 
@@ -628,16 +587,10 @@ impl Backend for OpenAiBackend {
         let live = Live {
             backend: self,
             prompt,
-            answer: None,
             sse: SseLines::default(),
             tr: ChunkTranslator::default(),
-            queue: VecDeque::new(),
-            done: false,
         };
-        Box::pin(futures_util::stream::unfold(
-            live,
-            move |mut live| async move { live.pull(model_id).await.map(|item| (item, live)) },
-        ))
+        crate::upstream::live_stream(live, model_id, self.http.timeout)
     }
 }
 

@@ -14,7 +14,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
-use crate::BackendError;
+use std::collections::VecDeque;
+
+use crate::{BackendError, EventStream, StreamEvent};
 
 /// How long an upstream may take to start answering (headers), and for a whole non-streamed
 /// answer. Streams get it again between two chunks.
@@ -277,9 +279,192 @@ impl SseLines {
     }
 }
 
+/// How one upstream's live stream opens and reads. [`live_stream`] drives it, so what every
+/// upstream stream does is written once: open on the first pull, translate each chunk as it
+/// arrives, close at the end, and stop at the first failure.
+pub(crate) trait LiveSource: Send {
+    /// Send the request: an answer to read chunks from, or the whole answer's events when the
+    /// upstream answered with a whole message instead of a stream (some proxies do).
+    fn open(
+        &mut self,
+        model_id: &str,
+    ) -> impl std::future::Future<Output = Result<Opened, BackendError>> + Send;
+    /// One chunk of the answer: its events appended to `out`.
+    fn chunk(&mut self, bytes: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), BackendError>;
+    /// The upstream ended its answer: any closing events.
+    fn end(&mut self, _out: &mut VecDeque<StreamEvent>) {}
+}
+
+pub(crate) enum Opened {
+    Stream(Answer),
+    Whole(Vec<StreamEvent>),
+}
+
+/// `source`'s live stream, read with `timeout` between two chunks.
+pub(crate) fn live_stream<'a, S: LiveSource + 'a>(
+    source: S,
+    model_id: &'a str,
+    timeout: Duration,
+) -> EventStream<'a> {
+    let driver = Driver {
+        source,
+        answer: None,
+        queue: VecDeque::new(),
+        started: false,
+        done: false,
+        timeout,
+    };
+    Box::pin(futures_util::stream::unfold(
+        driver,
+        move |mut d| async move { d.pull(model_id).await.map(|item| (item, d)) },
+    ))
+}
+
+struct Driver<S> {
+    source: S,
+    answer: Option<Answer>,
+    queue: VecDeque<StreamEvent>,
+    /// An event has reached the caller: a failure from now on is an in-stream error.
+    started: bool,
+    done: bool,
+    timeout: Duration,
+}
+
+impl<S: LiveSource> Driver<S> {
+    async fn pull(&mut self, model_id: &str) -> Option<Result<StreamEvent, BackendError>> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                self.started = true;
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            let answer = match &mut self.answer {
+                Some(a) => a,
+                None => match self.source.open(model_id).await {
+                    Ok(Opened::Stream(a)) => self.answer.insert(a),
+                    Ok(Opened::Whole(events)) => {
+                        self.done = true;
+                        self.queue.extend(events);
+                        continue;
+                    }
+                    Err(e) => return self.fail(e),
+                },
+            };
+            match answer.next_chunk(self.timeout).await {
+                Err(e) => return self.fail(e),
+                Ok(None) => {
+                    self.done = true;
+                    self.source.end(&mut self.queue);
+                }
+                Ok(Some(bytes)) => {
+                    if let Err(e) = self.source.chunk(&bytes, &mut self.queue) {
+                        return self.fail(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream ends with `e`. After the first event the client already has a 200 and a
+    /// stream, so the upstream's failure or silence is an in-stream `modelStreamErrorException`
+    /// (with the upstream's status, or 408 for a timeout); before it, the error is the call's.
+    /// Events queued from the failing chunk are dropped: what was sent stays consistent.
+    fn fail(&mut self, e: BackendError) -> Option<Result<StreamEvent, BackendError>> {
+        self.done = true;
+        self.queue.clear();
+        let e = match e {
+            BackendError::Upstream { status, message } if self.started => {
+                BackendError::ModelStream { status, message }
+            }
+            BackendError::Timeout(message) if self.started => BackendError::ModelStream {
+                status: 408,
+                message,
+            },
+            other => other,
+        };
+        Some(Err(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source that never reads chunks: it opens with a whole answer or a failure.
+    struct Fixed(Option<Result<Opened, BackendError>>);
+
+    impl LiveSource for Fixed {
+        async fn open(&mut self, _model_id: &str) -> Result<Opened, BackendError> {
+            self.0.take().expect("opened once")
+        }
+        fn chunk(&mut self, _: &[u8], _: &mut VecDeque<StreamEvent>) -> Result<(), BackendError> {
+            unreachable!("no chunks")
+        }
+    }
+
+    fn collect(s: Fixed) -> Vec<Result<StreamEvent, BackendError>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use futures_util::StreamExt;
+            live_stream(s, "m", DEFAULT_TIMEOUT).collect().await
+        })
+    }
+
+    #[test]
+    fn live_stream_opens_once_and_ends() {
+        let whole = vec![
+            StreamEvent::MessageStart,
+            StreamEvent::BlockStop { index: 0 },
+        ];
+        let got = collect(Fixed(Some(Ok(Opened::Whole(whole.clone())))));
+        assert_eq!(got, whole.into_iter().map(Ok).collect::<Vec<_>>());
+        let refused = BackendError::Upstream {
+            status: 429,
+            message: "slow down".into(),
+        };
+        // Before any event, the failure is the call's own, unchanged.
+        assert_eq!(
+            collect(Fixed(Some(Err(refused.clone())))),
+            vec![Err(refused)]
+        );
+    }
+
+    #[test]
+    fn a_failure_after_the_first_event_is_in_stream() {
+        let mut d = Driver {
+            source: Fixed(None),
+            answer: None,
+            queue: VecDeque::from([StreamEvent::MessageStart]),
+            started: false,
+            done: false,
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let up = BackendError::Upstream {
+            status: 500,
+            message: "boom".into(),
+        };
+        assert_eq!(d.fail(up.clone()), Some(Err(up.clone())));
+        d.started = true;
+        assert_eq!(
+            d.fail(up),
+            Some(Err(BackendError::ModelStream {
+                status: 500,
+                message: "boom".into()
+            }))
+        );
+        assert_eq!(
+            d.fail(BackendError::Timeout(TIMED_OUT.into())),
+            Some(Err(BackendError::ModelStream {
+                status: 408,
+                message: TIMED_OUT.into()
+            }))
+        );
+        assert!(d.done && d.queue.is_empty());
+    }
 
     #[test]
     fn sse_payloads_survive_chunk_boundaries() {
