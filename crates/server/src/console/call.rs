@@ -33,6 +33,21 @@ pub struct ApiRequest<'a> {
     pub body: Vec<u8>,
 }
 
+impl<'a> ApiRequest<'a> {
+    /// An awsQuery call (IAM, STS): `params` (with `Action` and `Version`) as a form POST to `/`.
+    pub fn query(service: &'a str, region: &'a str, params: &[(&str, &str)]) -> ApiRequest<'a> {
+        ApiRequest {
+            service,
+            region,
+            method: Method::POST,
+            path: "/".into(),
+            query: String::new(),
+            content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
+            body: form(params),
+        }
+    }
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     m.update(data);

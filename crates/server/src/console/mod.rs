@@ -120,16 +120,8 @@ impl Cx<'_> {
 
     /// An awsQuery call (`sts` or `iam`).
     pub async fn query(&self, service: &str, params: &[(&str, &str)]) -> Answer {
-        self.api(ApiRequest {
-            service,
-            region: &self.region,
-            method: Method::POST,
-            path: "/".into(),
-            query: String::new(),
-            content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
-            body: call::form(params),
-        })
-        .await
+        self.api(ApiRequest::query(service, &self.region, params))
+            .await
     }
 }
 
@@ -351,15 +343,11 @@ async fn signin(app: &Arc<App>, req: &Req) -> Response<Body> {
             app,
             &req.origin,
             &creds,
-            ApiRequest {
-                service: "sts",
-                region: &region,
-                method: Method::POST,
-                path: "/".into(),
-                query: String::new(),
-                content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
-                body: call::form(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]),
-            },
+            ApiRequest::query(
+                "sts",
+                &region,
+                &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")],
+            ),
         )
         .await,
     )
@@ -473,29 +461,19 @@ async fn change_password(cx: &Cx<'_>) -> Response<Body> {
         // The form's own check, as AWS's page has: no call is made.
         return pages::change_password_page(cx, Some("The new passwords do not match.".into()));
     }
-    let a = Answer::read(
-        call::call(
-            cx.app,
-            &cx.req.origin,
-            &cx.session.creds,
-            ApiRequest {
-                service: "iam",
-                region: "us-east-1",
-                method: Method::POST,
-                path: "/".into(),
-                query: String::new(),
-                content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
-                body: call::form(&[
-                    ("Action", "ChangePassword"),
-                    ("Version", "2010-05-08"),
-                    ("OldPassword", old),
-                    ("NewPassword", new),
-                ]),
-            },
-        )
-        .await,
-    )
-    .await;
+    // IAM is global: signed for us-east-1, as the SDKs sign it.
+    let a = cx
+        .api(ApiRequest::query(
+            "iam",
+            "us-east-1",
+            &[
+                ("Action", "ChangePassword"),
+                ("Version", "2010-05-08"),
+                ("OldPassword", old),
+                ("NewPassword", new),
+            ],
+        ))
+        .await;
     if let Some((code, msg)) = a.error() {
         return pages::change_password_page(
             cx,

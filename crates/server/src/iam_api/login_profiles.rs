@@ -272,7 +272,6 @@ mod tests {
 mod api_tests {
     use crate::console::call::{self, Answer, ApiRequest, Origin};
     use crate::console::session::Credentials;
-    use axum::http::Method;
 
     async fn iam(app: &std::sync::Arc<crate::App>, params: &[(&str, &str)]) -> (u16, String) {
         let root = Credentials {
@@ -287,15 +286,7 @@ mod api_tests {
         };
         let mut p = vec![("Version", "2010-05-08")];
         p.extend_from_slice(params);
-        let req = ApiRequest {
-            service: "iam",
-            region: "us-east-1",
-            method: Method::POST,
-            path: "/".into(),
-            query: String::new(),
-            content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
-            body: call::form(&p),
-        };
+        let req = ApiRequest::query("iam", "us-east-1", &p);
         let a = Answer::read(call::call(app, &origin, &root, req).await).await;
         (a.status, String::from_utf8_lossy(&a.body).into_owned())
     }
