@@ -124,6 +124,140 @@ impl<V> FromIterator<(String, V)> for PersistentMap<V> {
     }
 }
 
+/// A record that carries its own map key (a principal's ARN, an access key's ID).
+pub trait Keyed {
+    fn key(&self) -> &String;
+}
+
+impl Keyed for Principal {
+    fn key(&self) -> &String {
+        &self.arn
+    }
+}
+
+impl Keyed for AccessKey {
+    fn key(&self) -> &String {
+        &self.access_key_id
+    }
+}
+
+/// A record in a [`RecordMap`]: hashed and compared by its key, so that the set can be looked
+/// up by `&str` (`Borrow<str>` agrees with `str`'s `Hash` and `Eq`, as it must).
+#[derive(Clone, Debug)]
+pub struct ByKey<V>(V);
+
+impl<V: Keyed> std::hash::Hash for ByKey<V> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.key().as_str().hash(h)
+    }
+}
+
+impl<V: Keyed> PartialEq for ByKey<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+
+impl<V: Keyed> Eq for ByKey<V> {}
+
+impl<V: Keyed> std::borrow::Borrow<str> for ByKey<V> {
+    fn borrow(&self) -> &str {
+        self.0.key()
+    }
+}
+
+/// [`PersistentMap`] for records that carry their key (principals, access keys: one each per
+/// principal at scale): a persistent set of records looked up by key, so that the key is not
+/// stored a second time beside the record (issue 11: memory per principal). The read API is
+/// the map's; [`RecordMap::insert`] takes the record alone.
+pub struct RecordMap<V: Keyed>(rpds::HashTrieSetSync<ByKey<V>>);
+
+type RecordIter<'a, V> = std::iter::Map<
+    rpds::set::hash_trie_set::Iter<'a, ByKey<V>, archery::ArcTK>,
+    fn(&'a ByKey<V>) -> (&'a String, &'a V),
+>;
+
+impl<V: Keyed> RecordMap<V> {
+    pub fn new() -> Self {
+        RecordMap(rpds::HashTrieSetSync::new_sync())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.get(key).map(|r| &r.0)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.contains(key)
+    }
+
+    /// Inserts `record` under its own key, replacing the record stored there.
+    pub fn insert(&mut self, record: V) {
+        // rpds replaces a set's equal element (its map's whole entry), not only its value
+        self.0.insert_mut(ByKey(record));
+    }
+
+    /// Removes the entry; whether there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.0.remove_mut(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> RecordIter<'_, V> {
+        fn pair<V: Keyed>(r: &ByKey<V>) -> (&String, &V) {
+            (r.0.key(), &r.0)
+        }
+        self.0.iter().map(pair as fn(&ByKey<V>) -> (&String, &V))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|r| r.0.key())
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|r| &r.0)
+    }
+}
+
+impl<V: Keyed> Clone for RecordMap<V> {
+    fn clone(&self) -> Self {
+        RecordMap(self.0.clone())
+    }
+}
+
+impl<V: Keyed> Default for RecordMap<V> {
+    fn default() -> Self {
+        RecordMap::new()
+    }
+}
+
+impl<V: Keyed + std::fmt::Debug> std::fmt::Debug for RecordMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<V: Keyed> std::ops::Index<&str> for RecordMap<V> {
+    type Output = V;
+    fn index(&self, key: &str) -> &V {
+        self.get(key).expect("no entry for that key")
+    }
+}
+
+impl<'a, V: Keyed> IntoIterator for &'a RecordMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = RecordIter<'a, V>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// The account the emulator creates on first start; its root key is `test`/`test`, the
 /// local-emulator convention (LocalStack and moto use the same).
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
@@ -851,8 +985,8 @@ pub const EXPIRED_SESSION_RETENTION_SECS: i64 = 86_400;
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub accounts: BTreeMap<String, Account>,
-    pub principals: PersistentMap<Principal>,
-    pub keys: PersistentMap<AccessKey>,
+    pub principals: RecordMap<Principal>,
+    pub keys: RecordMap<AccessKey>,
     pub groups: PersistentMap<Group>,
     pub policies: PersistentMap<ManagedPolicy>,
     pub organizations: BTreeMap<String, Organization>,
@@ -905,7 +1039,7 @@ impl State {
                 if let Some(key) = name_key(&p) {
                     self.principal_names.insert(key, p.arn.clone());
                 }
-                self.principals.insert(p.arn.clone(), p);
+                self.principals.insert(p);
             }
             Entity::AccessKey(k) => {
                 match (&k.session, k.expires_unix) {
@@ -916,7 +1050,7 @@ impl State {
                         self.session_expiry.remove(&k.access_key_id);
                     }
                 }
-                self.keys.insert(k.access_key_id.clone(), k);
+                self.keys.insert(k);
             }
             Entity::Group(g) => {
                 self.groups.insert(g.arn.clone(), g);
@@ -1343,6 +1477,24 @@ mod tests {
         let err = Entity::from_stored("principal", br#"{"entity":"principal","arn":1}"#)
             .unwrap_err();
         assert!(err.is_data(), "{err}");
+    }
+
+    #[test]
+    fn a_record_map_replaces_a_record_under_its_key() {
+        let mut m = RecordMap::new();
+        m.insert(Principal::user("111111111111", "dev", "/"));
+        let before = m.clone();
+        let mut tagged = Principal::user("111111111111", "dev", "/");
+        tagged.tags.insert("team".into(), "a".into());
+        m.insert(tagged.clone());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("arn:aws:iam::111111111111:user/dev"), Some(&tagged));
+        assert!(before["arn:aws:iam::111111111111:user/dev"].tags.is_empty());
+        let pairs: Vec<(&String, &Principal)> = m.iter().collect();
+        assert_eq!(pairs, [(&tagged.arn, &tagged)]);
+        assert!(m.remove("arn:aws:iam::111111111111:user/dev"));
+        assert!(!m.remove("arn:aws:iam::111111111111:user/dev"));
+        assert!(m.is_empty() && before.len() == 1);
     }
 
     #[test]
