@@ -444,7 +444,7 @@ impl Caller {
                 entity_arn: principal.arn.clone(),
                 kind: CallerKind::AssumedRole,
                 access_key: key.access_key_id.clone(),
-                session: Some(s.clone()),
+                session: Some((**s).clone()),
                 tags: principal.tags.clone(),
                 bearer: None,
             },
@@ -813,12 +813,12 @@ mod tests {
             session_token: Some("t".into()),
             expires_unix: None,
             active: true,
-            session: Some(Session {
+            session: Some(Box::new(Session {
                 role_arn: format!("arn:aws:iam::{ACCOUNT}:role/r"),
                 session_name: "s".into(),
                 policy: None,
                 policy_arns: arns.iter().map(|a| policy_arn(a)).collect(),
-            }),
+            })),
             created_unix: 0,
         }))
     }
