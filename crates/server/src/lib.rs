@@ -93,9 +93,6 @@ struct Guard {
 /// the load's lists): glibc keeps freed memory for reuse, and a start with 10,000 principals
 /// would otherwise hold it for the process's lifetime. Measured in BENCHMARKS.md (issue 11).
 fn release_freed_memory() {
-    if std::env::var_os("BG_NO_TRIM").is_some() {
-        return;
-    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own free lists and has no precondition.
     unsafe {

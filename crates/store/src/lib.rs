@@ -202,8 +202,11 @@ fn sqlite_error(path: &str, e: rusqlite::Error) -> OpenError {
 impl Store for SqliteStore {
     fn load(&self) -> Result<Vec<Entity>, StoreError> {
         let conn = self.conn.lock();
+        // In table (rowid) order: `ORDER BY kind, id` walked the primary-key index and looked
+        // each row up in the table, a third of the load's SQLite time at 10,000 principals.
+        // The order does not matter: every entity is put under its own key.
         let mut stmt = conn
-            .prepare("SELECT kind, id, body FROM entities ORDER BY kind, id")
+            .prepare("SELECT kind, id, body FROM entities")
             .map_err(backend)?;
         let mut rows = stmt.query([]).map_err(backend)?;
         let mut out = Vec::new();
