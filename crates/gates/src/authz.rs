@@ -134,8 +134,10 @@ impl Compiled {
         for (arn, p) in &state.policies {
             c.compile_managed(arn, Some(p), &mut errors);
         }
-        for arn in state.principals.keys() {
-            c.compile_principal(state, arn, &mut errors);
+        for (arn, p) in &state.principals {
+            if !matches!(p.kind, PrincipalKind::Root) {
+                c.compile_record(state, arn, p, &mut errors);
+            }
         }
         for (id, k) in &state.keys {
             if k.session.is_some() {
@@ -281,21 +283,35 @@ impl Compiled {
 
     /// The identity set and boundary of one principal (removed when it is gone or is root).
     fn compile_principal(&mut self, state: &State, arn: &str, errors: &mut Vec<String>) {
-        let p = match state.principals.get(arn) {
-            Some(p) if !matches!(p.kind, PrincipalKind::Root) => p,
+        match state.principals.get(arn) {
+            Some(p) if !matches!(p.kind, PrincipalKind::Root) => {
+                self.compile_record(state, arn, p, errors)
+            }
             _ => {
                 self.identity.remove(arn);
                 self.boundary.remove(arn);
-                return;
             }
-        };
+        }
+    }
+
+    /// [`Compiled::compile_principal`] for the user or role `p`, stored at `arn`. The removals
+    /// are skipped while their map is empty (a full build): each would hash the ARN.
+    fn compile_record(
+        &mut self,
+        state: &State,
+        arn: &str,
+        p: &Principal,
+        errors: &mut Vec<String>,
+    ) {
         if uses_shared_set(p) {
             let key = shared_key(&p.attached_policies);
             if !self.shared_sets.contains_key(&*key) {
                 let set = Arc::new(self.attached_set(&p.attached_policies));
                 self.shared_sets.insert(key.into_owned(), set);
             }
-            self.identity.remove(arn);
+            if !self.identity.is_empty() {
+                self.identity.remove(arn);
+            }
         } else {
             let set = Arc::new(self.own_set(state, p, errors));
             self.identity.insert(arn.to_string(), set);
@@ -312,6 +328,7 @@ impl Compiled {
         });
         match boundary {
             Some(np) => self.boundary.insert(arn.to_string(), Arc::new(np)),
+            None if self.boundary.is_empty() => {}
             None => {
                 self.boundary.remove(arn);
             }
@@ -960,8 +977,12 @@ mod tests {
             std::ptr::eq(u3[1].policy.statements(), u1[0].policy.statements()),
             "a managed policy is compiled once and shared"
         );
-        let back = own.with_changes(&[user("u3", |p| p.attached_policies = vec![policy_arn("p1")])]);
-        assert!(back.compiled.identity.is_empty(), "its own set goes with its inline policy");
+        let back =
+            own.with_changes(&[user("u3", |p| p.attached_policies = vec![policy_arn("p1")])]);
+        assert!(
+            back.compiled.identity.is_empty(),
+            "its own set goes with its inline policy"
+        );
         assert!(std::ptr::eq(back.compiled.identity_of(&back, &u(3)), u1));
         assert_eq!(next.principals.len(), 101);
         assert_eq!(s.principals.len(), 100, "the old snapshot is untouched");

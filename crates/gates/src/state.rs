@@ -1036,7 +1036,10 @@ impl State {
                 self.accounts.insert(a.id.clone(), a);
             }
             Entity::Principal(p) => {
-                self.unindex_principal(&p.arn);
+                // (no index entry to drop while the index is empty, as at a start)
+                if !self.principal_names.is_empty() {
+                    self.unindex_principal(&p.arn);
+                }
                 if let Some(key) = name_key(&p) {
                     self.principal_names.insert(key, p.arn.clone());
                 }
@@ -1047,6 +1050,7 @@ impl State {
                     (Some(_), Some(exp)) => {
                         self.session_expiry.insert(k.access_key_id.clone(), exp)
                     }
+                    _ if self.session_expiry.is_empty() => {}
                     _ => {
                         self.session_expiry.remove(&k.access_key_id);
                     }
@@ -1369,12 +1373,14 @@ mod tests {
             session_token: Some("t".into()),
             expires_unix: Some(expires),
             active: true,
-            session: issued_by_sts.then(|| Box::new(Session {
-                role_arn: "arn:aws:iam::000000000000:role/r".into(),
-                session_name: "s".into(),
-                policy: None,
-                policy_arns: vec![],
-            })),
+            session: issued_by_sts.then(|| {
+                Box::new(Session {
+                    role_arn: "arn:aws:iam::000000000000:role/r".into(),
+                    session_name: "s".into(),
+                    policy: None,
+                    policy_arns: vec![],
+                })
+            }),
             created_unix: 0,
         }))
     }
@@ -1450,11 +1456,17 @@ mod tests {
         let user = Entity::Principal(Principal::user("111111111111", "dev", "/"));
         let body = serde_json::to_string(&user).unwrap();
         assert!(body.starts_with(r#"{"entity":"principal","#), "{body}");
-        assert_eq!(Entity::from_stored("principal", body.as_bytes()).unwrap(), user);
+        assert_eq!(
+            Entity::from_stored("principal", body.as_bytes()).unwrap(),
+            user
+        );
         // a row written by hand (or by another serializer) with the tag elsewhere
         let moved = body.replacen(r#""entity":"principal","#, "", 1);
         let moved = format!(r#"{}, "entity": "principal"}}"#, &moved[..moved.len() - 1]);
-        assert_eq!(Entity::from_stored("principal", moved.as_bytes()).unwrap(), user);
+        assert_eq!(
+            Entity::from_stored("principal", moved.as_bytes()).unwrap(),
+            user
+        );
         // every kind, through the fast path
         let key = State::default().bootstrap_changes();
         for c in key {
@@ -1475,8 +1487,8 @@ mod tests {
         );
         let err = Entity::from_stored("principal", b"{not json").unwrap_err();
         assert!(err.is_syntax(), "{err}");
-        let err = Entity::from_stored("principal", br#"{"entity":"principal","arn":1}"#)
-            .unwrap_err();
+        let err =
+            Entity::from_stored("principal", br#"{"entity":"principal","arn":1}"#).unwrap_err();
         assert!(err.is_data(), "{err}");
     }
 

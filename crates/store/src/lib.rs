@@ -230,7 +230,8 @@ impl Store for SqliteStore {
         drop(stmt);
         // The load read every page of the entities table into this connection's page cache
         // (up to SQLite's default 2 MiB); writes touch a few pages, so give the cache back.
-        conn.execute_batch("PRAGMA shrink_memory").map_err(backend)?;
+        conn.execute_batch("PRAGMA shrink_memory")
+            .map_err(backend)?;
         Ok(out)
     }
 
@@ -303,15 +304,30 @@ mod tests {
                 .unwrap();
         };
         // as serde writes it (the tag first), and as a hand edit might (the tag last)
-        insert("account", "111111111111", r#"{"entity":"account","id":"111111111111"}"#);
-        insert("account", "222222222222", r#"{"id":"222222222222","entity":"account"}"#);
+        insert(
+            "account",
+            "111111111111",
+            r#"{"entity":"account","id":"111111111111"}"#,
+        );
+        insert(
+            "account",
+            "222222222222",
+            r#"{"id":"222222222222","entity":"account"}"#,
+        );
         let ids: Vec<String> = s.load().unwrap().iter().map(Entity::id).collect();
         assert_eq!(ids, ["111111111111", "222222222222"]);
-        insert("principal", "arn:x", r#"{"entity":"account","id":"333333333333"}"#);
+        insert(
+            "principal",
+            "arn:x",
+            r#"{"entity":"account","id":"333333333333"}"#,
+        );
         match s.load() {
             Err(StoreError::Corrupt { kind, id, detail }) => {
                 assert_eq!((kind.as_str(), id.as_str()), ("principal", "arn:x"));
-                assert_eq!(detail, "the row's kind is principal but its body is of kind account");
+                assert_eq!(
+                    detail,
+                    "the row's kind is principal but its body is of kind account"
+                );
             }
             other => panic!("{other:?}"),
         }
