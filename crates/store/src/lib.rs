@@ -203,7 +203,7 @@ impl Store for SqliteStore {
     fn load(&self) -> Result<Vec<Entity>, StoreError> {
         let conn = self.conn.lock();
         // In table (rowid) order: `ORDER BY kind, id` walked the primary-key index and looked
-        // each row up in the table, a third of the load's SQLite time at 10,000 principals.
+        // each row up in the table, two thirds of the load's SQLite time at 10,000 principals.
         // The order does not matter: every entity is put under its own key.
         let mut stmt = conn
             .prepare("SELECT kind, id, body FROM entities")
