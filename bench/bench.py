@@ -9,8 +9,10 @@ events/s.
 
 Scale: for each principal count, starts serve on a fresh state file with a scenario of that
 many IAM users (each with an access key and the AWS managed policy AmazonBedrockFullAccess
-attached), then measures RSS after start, CreateUser latency (boto3, one at a time), and the
-restart time to the banner with that state (and RSS after that restart).
+attached), then measures the restart time to the banner with that state (and RSS after that
+restart) and CreateUser latency (boto3, one at a time). With `--only scale --compare
+NAME=BIN,...` each binary restarts on its own copy of one state file, in turn, so before/after
+come from one run.
 
 Compare: `--compare NAME=BIN,NAME=BIN` starts the bare baseline and every named serve binary
 at once (each on its own fresh state with bench/scenario.toml) and runs Converse against each in
@@ -20,6 +22,7 @@ the bare median and the server CPU time per request (from /proc/PID/stat).
 
 Usage: bench/run [--duration 10] [--connections 32] [--principals 0,1000,10000] [--only wire|scale]
        bench/run --compare before=/path/a,after=/path/b [--rounds 3] [--duration 5] [--case Converse]
+       bench/run --only scale --compare before=/path/a,after=/path/b [--principals 0,10000] [--restarts 5]
 """
 
 import argparse
@@ -322,41 +325,55 @@ def create_user_ms(url, samples):
 
 
 def scale(args, tmp):
+    """The scale table; with `--compare NAME=BIN,...` (and `--only scale`) every binary in turn
+    on a copy of the same state file, restarts interleaved, so that before/after come from one
+    run on this shared machine."""
+    bins = [tuple(x.split("=", 1)) for x in args.compare.split(",")] if args.compare else [("serve", args.bin)]
     rows = []
     for n in args.principals:
         d = tmp / f"scale-{n}"
         d.mkdir(mode=0o700)
         scen = d / "scenario.toml"
         scen.write_text(scale_scenario(n))
-        state = d / "state.db"
-        serve, url, first_start, _ = start([args.bin, "serve", "--port", "0", "--state", str(state), "--scenario", str(scen)])
-        try:
-            time.sleep(0.3)
-            rss_first = rss_kib(serve.pid)
-        finally:
-            stop(serve)
-        restarts, rss_after = [], 0
+        made = d / "made.db"
+        # the first binary writes the state; every binary then restarts on its own copy
+        serve, _, _, _ = start([bins[0][1], "serve", "--port", "0", "--state", str(made), "--scenario", str(scen)])
+        stop(serve)
+        states = {}
+        for name, _ in bins:
+            states[name] = d / f"{name}.db"
+            for suffix in ["", "-wal"]:  # a WAL that serve left behind holds the latest pages
+                if Path(f"{made}{suffix}").exists():
+                    shutil.copyfile(f"{made}{suffix}", f"{states[name]}{suffix}")
+                    os.chmod(f"{states[name]}{suffix}", 0o600)
+        restarts = {name: [] for name, _ in bins}
+        rss_after = {}
         for _ in range(args.restarts):
-            serve, url, t, _ = start([args.bin, "serve", "--port", "0", "--state", str(state)])
-            restarts.append(t * 1000)
-            time.sleep(0.3)
-            rss_after = rss_kib(serve.pid)
-            stop(serve)
-        serve, url, _, _ = start([args.bin, "serve", "--port", "0", "--state", str(state)])
-        try:
-            cu50, cumax = create_user_ms(url, args.create_samples)
-        finally:
-            stop(serve)
-        rows.append((n, cu50, cumax, statistics.median(restarts), rss_after, first_start * 1000, rss_first))
+            for name, binary in bins:
+                serve, url, t, _ = start([binary, "serve", "--port", "0", "--state", str(states[name])])
+                restarts[name].append(t * 1000)
+                time.sleep(0.3)
+                rss_after[name] = rss_kib(serve.pid)
+                stop(serve)
+        for name, binary in bins:
+            serve, url, _, _ = start([binary, "serve", "--port", "0", "--state", str(states[name])])
+            try:
+                cu50, cumax = create_user_ms(url, args.create_samples)
+            finally:
+                stop(serve)
+            times = restarts[name]
+            rows.append((name, n, cu50, cumax, statistics.median(times), min(times), max(times), rss_after[name]))
     print(f"\n### Scale (CreateUser: boto3, median of {args.create_samples}; restart: median of {args.restarts})\n")
-    print("| principals | CreateUser ms (median / max) | restart to listening ms | RSS after restart MiB | first start with scenario ms |")
-    print("|---:|---:|---:|---:|---:|")
-    for n, cu50, cumax, rs, rss, fs, _ in rows:
-        print(f"| {n:,} | {cu50:.1f} / {cumax:.1f} | {rs:.0f} | {rss / 1024:.1f} | {fs:.0f} |")
-    base = next((r for r in rows if r[0] == 0), None)
-    for n, *_, rss, _fs, _rf in rows:
-        if base and n:
-            print(f"RSS per principal beyond empty at {n:,}: {(rss - base[4]) * 1024 / n:,.0f} bytes")
+    print("| server | principals | CreateUser ms (median / max) | restart to listening ms (median; min–max) | RSS after restart MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for name, n, cu50, cumax, rs, rmin, rmax, rss in rows:
+        print(f"| {name} | {n:,} | {cu50:.1f} / {cumax:.1f} | {rs:.0f}; {rmin:.0f}–{rmax:.0f} | {rss / 1024:.1f} |")
+    for name, _ in bins:
+        base = next((r for r in rows if r[0] == name and r[1] == 0), None)
+        for r in rows:
+            if r[0] == name and r[1] and base:
+                print(f"{name}: RSS per principal beyond empty at {r[1]:,}: {(r[7] - base[7]) * 1024 / r[1]:,.0f} bytes")
+    print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
 def main():
@@ -379,7 +396,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bg-bench-"))
     try:
         print(f"bedrock-gates bench: {args.bin}, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs")
-        if args.compare:
+        if args.compare and args.only != "scale":
             compare(args, tmp)
             return
         if args.only != "scale":

@@ -348,7 +348,7 @@ fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
         active: true,
         session: caller.session.clone().map(|mut s| {
             s.policy = input.session.as_ref().map(|d| d.text.clone());
-            s
+            Box::new(s)
         }),
         created_unix: 0,
     })));

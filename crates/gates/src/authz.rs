@@ -16,7 +16,9 @@ use std::sync::Arc;
 /// keeps them behind an `Arc`).
 #[derive(Clone, Debug, Default)]
 pub struct Compiled {
-    /// principal (user/role) ARN → identity policies (inline, attached, and its groups').
+    /// principal (user/role) ARN → identity policies (inline, attached, and its groups'), for
+    /// the principals with an inline policy or a group only: the others' sets are
+    /// [`Compiled::shared_sets`]; read either through [`Compiled::identity_of`].
     pub identity: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// principal ARN → permissions boundary.
     pub boundary: PersistentMap<Arc<NamedPolicy>>,
@@ -27,8 +29,10 @@ pub struct Compiled {
     /// session access key → its session policies (inline and managed ARNs), compiled.
     pub sessions: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// Identity sets made of managed policies only (no inline policy, no group), by the
-    /// attached ARNs in order, joined by newlines: principals that attach the same policies
-    /// (most, in a large account) share one set instead of one copy each.
+    /// attached ARNs in order, joined by newlines (see [`shared_key`]): principals that attach
+    /// the same policies (most, in a large account) share one set, found from the principal's
+    /// own record at each call, so that such a principal costs no compiled entry of its own
+    /// (memory and start time at 10,000 principals, issue 11).
     pub shared_sets: PersistentMap<Arc<Vec<NamedPolicy>>>,
     /// Documents that did not compile (they were validated on write, so this stays empty unless
     /// the database was edited by hand).
@@ -46,17 +50,6 @@ pub struct Touched {
 }
 
 impl Touched {
-    /// Everything in `state` (a full build).
-    fn all(state: &State) -> Touched {
-        Touched {
-            principals: state.principals.keys().cloned().collect(),
-            groups: state.groups.keys().cloned().collect(),
-            policies: state.policies.keys().cloned().collect(),
-            keys: state.keys.keys().cloned().collect(),
-            organizations: true,
-        }
-    }
-
     /// Records what `change` touches.
     pub fn add(&mut self, change: &Change) {
         let (kind, id) = match change {
@@ -115,11 +108,86 @@ fn group_of<'s>(state: &'s State, account: &str, name: &str) -> Option<&'s Group
     })
 }
 
+/// Whether a principal's identity set is one of [`Compiled::shared_sets`]: a user or role
+/// with managed policies only.
+fn uses_shared_set(p: &Principal) -> bool {
+    !matches!(p.kind, PrincipalKind::Root) && p.inline_policies.is_empty() && p.groups.is_empty()
+}
+
+/// The [`Compiled::shared_sets`] key of a list of attached ARNs: joined by newlines (no ARN
+/// holds one). Borrowed for the usual single policy, so the request path allocates nothing.
+fn shared_key(arns: &[String]) -> std::borrow::Cow<'_, str> {
+    match arns {
+        [] => "".into(),
+        [one] => one.as_str().into(),
+        many => many.join("\n").into(),
+    }
+}
+
 impl Compiled {
+    /// Everything compiled from `state`: what [`Compiled::update`] gives with everything
+    /// touched, without building the sets of what was touched (a start with 10,000
+    /// principals would copy every ID twice).
     pub fn build(state: &State) -> Compiled {
         let mut c = Compiled::default();
-        c.update(state, &Touched::all(state));
+        let mut errors = Vec::new();
+        for (arn, p) in &state.policies {
+            c.compile_managed(arn, Some(p), &mut errors);
+        }
+        for (arn, p) in &state.principals {
+            if !matches!(p.kind, PrincipalKind::Root) {
+                c.compile_record(state, arn, p, &mut errors);
+            }
+        }
+        for (id, k) in &state.keys {
+            if k.session.is_some() {
+                c.compile_session(state, id, &mut errors);
+            }
+        }
+        c.compile_scps(state, &mut errors);
+        c.record(errors);
         c
+    }
+
+    /// The identity policies of the principal (user or role) at `arn` in `state`, the
+    /// snapshot this was compiled with; none for root or an unknown ARN.
+    pub fn identity_of<'a>(&'a self, state: &'a State, arn: &str) -> &'a [NamedPolicy] {
+        if let Some(own) = self.identity.get(arn) {
+            return own;
+        }
+        match state.principals.get(arn) {
+            Some(p) if uses_shared_set(p) => self
+                .shared_sets
+                .get(&*shared_key(&p.attached_policies))
+                .map_or(&[], |set| set.as_slice()),
+            _ => &[],
+        }
+    }
+
+    fn compile_managed(
+        &mut self,
+        arn: &str,
+        policy: Option<&crate::state::ManagedPolicy>,
+        errors: &mut Vec<String>,
+    ) {
+        let compiled = policy.and_then(|p| {
+            let doc = p.default_document()?;
+            compile(&p.name, Some(arn), doc, PolicyKind::Identity, errors)
+        });
+        match compiled {
+            Some(np) => self.managed.insert(arn.to_string(), Arc::new(np)),
+            None => {
+                self.managed.remove(arn);
+            }
+        }
+    }
+
+    fn record(&mut self, errors: Vec<String>) {
+        for e in errors {
+            if !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
     }
 
     /// Recompiles what depends on `touched` against `state` (the snapshot after the write):
@@ -131,16 +199,7 @@ impl Compiled {
     pub fn update(&mut self, state: &State, touched: &Touched) {
         let mut errors = Vec::new();
         for arn in &touched.policies {
-            let compiled = state.policies.get(arn).and_then(|p| {
-                let doc = p.default_document()?;
-                compile(&p.name, Some(arn), doc, PolicyKind::Identity, &mut errors)
-            });
-            match compiled {
-                Some(np) => self.managed.insert(arn.clone(), Arc::new(np)),
-                None => {
-                    self.managed.remove(arn);
-                }
-            }
+            self.compile_managed(arn, state.policies.get(arn), &mut errors);
         }
         // A shared set that holds a changed policy is stale: drop it, and the principals that
         // use it (all affected below) build it anew.
@@ -173,11 +232,7 @@ impl Compiled {
         if touched.organizations {
             self.compile_scps(state, &mut errors);
         }
-        for e in errors {
-            if !self.errors.contains(&e) {
-                self.errors.push(e);
-            }
-        }
+        self.record(errors);
     }
 
     /// The principals whose compiled entries `touched` can change.
@@ -228,28 +283,39 @@ impl Compiled {
 
     /// The identity set and boundary of one principal (removed when it is gone or is root).
     fn compile_principal(&mut self, state: &State, arn: &str, errors: &mut Vec<String>) {
-        let p = match state.principals.get(arn) {
-            Some(p) if !matches!(p.kind, PrincipalKind::Root) => p,
+        match state.principals.get(arn) {
+            Some(p) if !matches!(p.kind, PrincipalKind::Root) => {
+                self.compile_record(state, arn, p, errors)
+            }
             _ => {
                 self.identity.remove(arn);
                 self.boundary.remove(arn);
-                return;
             }
-        };
-        let set = if p.inline_policies.is_empty() && p.groups.is_empty() {
-            let key = p.attached_policies.join("\n");
-            match self.shared_sets.get(&key) {
-                Some(set) => Arc::clone(set),
-                None => {
-                    let set = Arc::new(self.attached_set(&p.attached_policies));
-                    self.shared_sets.insert(key, Arc::clone(&set));
-                    set
-                }
+        }
+    }
+
+    /// [`Compiled::compile_principal`] for the user or role `p`, stored at `arn`. The removals
+    /// are skipped while their map is empty (a full build): each would hash the ARN.
+    fn compile_record(
+        &mut self,
+        state: &State,
+        arn: &str,
+        p: &Principal,
+        errors: &mut Vec<String>,
+    ) {
+        if uses_shared_set(p) {
+            let key = shared_key(&p.attached_policies);
+            if !self.shared_sets.contains_key(&*key) {
+                let set = Arc::new(self.attached_set(&p.attached_policies));
+                self.shared_sets.insert(key.into_owned(), set);
+            }
+            if !self.identity.is_empty() {
+                self.identity.remove(arn);
             }
         } else {
-            Arc::new(self.own_set(state, p, errors))
-        };
-        self.identity.insert(arn.to_string(), set);
+            let set = Arc::new(self.own_set(state, p, errors));
+            self.identity.insert(arn.to_string(), set);
+        }
         let boundary = p.permissions_boundary.as_ref().and_then(|b| {
             let m = state.policies.get(b)?;
             compile(
@@ -262,6 +328,7 @@ impl Compiled {
         });
         match boundary {
             Some(np) => self.boundary.insert(arn.to_string(), Arc::new(np)),
+            None if self.boundary.is_empty() => {}
             None => {
                 self.boundary.remove(arn);
             }
@@ -394,7 +461,7 @@ impl Caller {
                 entity_arn: principal.arn.clone(),
                 kind: CallerKind::AssumedRole,
                 access_key: key.access_key_id.clone(),
-                session: Some(s.clone()),
+                session: Some((**s).clone()),
                 tags: principal.tags.clone(),
                 bearer: None,
             },
@@ -512,11 +579,7 @@ fn evaluate_request(
         None => &[],
     };
     let base = Policies {
-        identity: c
-            .identity
-            .get(&caller.entity_arn)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[]),
+        identity: c.identity_of(state, &caller.entity_arn),
         scps: c.scps.get(&caller.account).map(|v| v.as_slice()),
         rcps: None,
         resource: resource_policy,
@@ -767,29 +830,31 @@ mod tests {
             session_token: Some("t".into()),
             expires_unix: None,
             active: true,
-            session: Some(Session {
+            session: Some(Box::new(Session {
                 role_arn: format!("arn:aws:iam::{ACCOUNT}:role/r"),
                 session_name: "s".into(),
                 policy: None,
                 policy_arns: arns.iter().map(|a| policy_arn(a)).collect(),
-            }),
+            })),
             created_unix: 0,
         }))
     }
 
-    /// The compiled state as comparable text: every entry by key, each policy by name, ARN
-    /// and statements.
-    fn canon(c: &Compiled) -> Vec<String> {
+    /// The compiled state as comparable text: every entry by key (each user's and role's
+    /// identity set, own or shared), each policy by name, ARN and statements.
+    fn canon(state: &State, c: &Compiled) -> Vec<String> {
         fn set(ps: &[NamedPolicy]) -> String {
             ps.iter()
                 .map(|p| format!("{} {:?} {:?}", p.name, p.arn, p.policy.statements()))
                 .collect::<Vec<_>>()
                 .join(" | ")
         }
-        let mut out: Vec<String> = c
-            .identity
+        let mut out: Vec<String> = state
+            .principals
             .iter()
-            .map(|(k, v)| format!("identity {k}: {}", set(v)))
+            .filter(|(_, p)| !matches!(p.kind, PrincipalKind::Root))
+            .map(|(k, _)| format!("identity {k}: {}", set(c.identity_of(state, k))))
+            .chain(c.identity.iter().map(|(k, _)| format!("own set {k}")))
             .chain(
                 c.boundary
                     .iter()
@@ -853,14 +918,14 @@ mod tests {
         for (i, step) in steps.iter().enumerate() {
             let next = s.with_changes(step);
             assert_eq!(
-                canon(&next.compiled),
-                canon(&Compiled::build(&next)),
+                canon(&next, &next.compiled),
+                canon(&next, &Compiled::build(&next)),
                 "after step {i}"
             );
             s = next;
         }
         // and the entries the steps were about are there
-        let c = canon(&s.compiled);
+        let c = canon(&s, &s.compiled);
         assert!(c
             .iter()
             .any(|l| l.starts_with("identity arn:aws:iam::111111111111:user/u2: p2")));
@@ -878,25 +943,47 @@ mod tests {
         }
         let s = State::default().with_changes(&changes);
         let next = s.with_changes(&[user("new", |_| {})]);
-        let before = &s.compiled.identity["arn:aws:iam::111111111111:user/u7"];
-        let after = &next.compiled.identity["arn:aws:iam::111111111111:user/u7"];
+        let u = |n: u32| format!("arn:aws:iam::111111111111:user/u{n}");
+        let before = s.compiled.identity_of(&s, &u(7));
+        let after = next.compiled.identity_of(&next, &u(7));
         assert!(
-            Arc::ptr_eq(before, after),
+            std::ptr::eq(before, after),
             "an untouched principal is not recompiled"
         );
+        let (u1, u2) = (
+            s.compiled.identity_of(&s, &u(1)),
+            s.compiled.identity_of(&s, &u(2)),
+        );
         assert!(
-            Arc::ptr_eq(
-                &s.compiled.identity["arn:aws:iam::111111111111:user/u1"],
-                &s.compiled.identity["arn:aws:iam::111111111111:user/u2"]
-            ),
+            std::ptr::eq(u1, u2),
             "principals that attach the same policies share one identity set"
         );
-        let p1 = &s.compiled.identity["arn:aws:iam::111111111111:user/u1"][0];
-        let p2 = &s.compiled.identity["arn:aws:iam::111111111111:user/u2"][0];
+        assert_eq!(u1.len(), 1);
         assert!(
-            std::ptr::eq(p1.policy.statements(), p2.policy.statements()),
+            s.compiled.identity.is_empty(),
+            "and they cost no compiled entry of their own"
+        );
+        let own = next.with_changes(&[user("u3", |p| {
+            p.attached_policies = vec![policy_arn("p1")];
+            p.inline_policies.insert("own".into(), doc("Deny"));
+        })]);
+        assert_eq!(own.compiled.identity.len(), 1);
+        let u3 = own.compiled.identity_of(&own, &u(3));
+        assert_eq!(
+            u3.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["own", "p1"]
+        );
+        assert!(
+            std::ptr::eq(u3[1].policy.statements(), u1[0].policy.statements()),
             "a managed policy is compiled once and shared"
         );
+        let back =
+            own.with_changes(&[user("u3", |p| p.attached_policies = vec![policy_arn("p1")])]);
+        assert!(
+            back.compiled.identity.is_empty(),
+            "its own set goes with its inline policy"
+        );
+        assert!(std::ptr::eq(back.compiled.identity_of(&back, &u(3)), u1));
         assert_eq!(next.principals.len(), 101);
         assert_eq!(s.principals.len(), 100, "the old snapshot is untouched");
     }

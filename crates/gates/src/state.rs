@@ -124,6 +124,140 @@ impl<V> FromIterator<(String, V)> for PersistentMap<V> {
     }
 }
 
+/// A record that carries its own map key (a principal's ARN, an access key's ID).
+pub trait Keyed {
+    fn key(&self) -> &String;
+}
+
+impl Keyed for Principal {
+    fn key(&self) -> &String {
+        &self.arn
+    }
+}
+
+impl Keyed for AccessKey {
+    fn key(&self) -> &String {
+        &self.access_key_id
+    }
+}
+
+/// A record in a [`RecordMap`]: hashed and compared by its key, so that the set can be looked
+/// up by `&str` (`Borrow<str>` agrees with `str`'s `Hash` and `Eq`, as it must).
+#[derive(Clone, Debug)]
+pub struct ByKey<V>(V);
+
+impl<V: Keyed> std::hash::Hash for ByKey<V> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.key().as_str().hash(h)
+    }
+}
+
+impl<V: Keyed> PartialEq for ByKey<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+
+impl<V: Keyed> Eq for ByKey<V> {}
+
+impl<V: Keyed> std::borrow::Borrow<str> for ByKey<V> {
+    fn borrow(&self) -> &str {
+        self.0.key()
+    }
+}
+
+/// [`PersistentMap`] for records that carry their key (principals, access keys: one each per
+/// principal at scale): a persistent set of records looked up by key, so that the key is not
+/// stored a second time beside the record (issue 11: memory per principal). The read API is
+/// the map's; [`RecordMap::insert`] takes the record alone.
+pub struct RecordMap<V: Keyed>(rpds::HashTrieSetSync<ByKey<V>>);
+
+type RecordIter<'a, V> = std::iter::Map<
+    rpds::set::hash_trie_set::Iter<'a, ByKey<V>, archery::ArcTK>,
+    fn(&'a ByKey<V>) -> (&'a String, &'a V),
+>;
+
+impl<V: Keyed> RecordMap<V> {
+    pub fn new() -> Self {
+        RecordMap(rpds::HashTrieSetSync::new_sync())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.get(key).map(|r| &r.0)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.contains(key)
+    }
+
+    /// Inserts `record` under its own key, replacing the record stored there.
+    pub fn insert(&mut self, record: V) {
+        // rpds replaces a set's equal element (its map's whole entry), not only its value
+        self.0.insert_mut(ByKey(record));
+    }
+
+    /// Removes the entry; whether there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.0.remove_mut(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> RecordIter<'_, V> {
+        fn pair<V: Keyed>(r: &ByKey<V>) -> (&String, &V) {
+            (r.0.key(), &r.0)
+        }
+        self.0.iter().map(pair as fn(&ByKey<V>) -> (&String, &V))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|r| r.0.key())
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|r| &r.0)
+    }
+}
+
+impl<V: Keyed> Clone for RecordMap<V> {
+    fn clone(&self) -> Self {
+        RecordMap(self.0.clone())
+    }
+}
+
+impl<V: Keyed> Default for RecordMap<V> {
+    fn default() -> Self {
+        RecordMap::new()
+    }
+}
+
+impl<V: Keyed + std::fmt::Debug> std::fmt::Debug for RecordMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<V: Keyed> std::ops::Index<&str> for RecordMap<V> {
+    type Output = V;
+    fn index(&self, key: &str) -> &V {
+        self.get(key).expect("no entry for that key")
+    }
+}
+
+impl<'a, V: Keyed> IntoIterator for &'a RecordMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = RecordIter<'a, V>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// The account the emulator creates on first start; its root key is `test`/`test`, the
 /// local-emulator convention (LocalStack and moto use the same).
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
@@ -490,9 +624,10 @@ pub struct AccessKey {
     pub expires_unix: Option<i64>,
     #[serde(default = "yes")]
     pub active: bool,
-    /// Set for credentials that AssumeRole issued.
+    /// Set for credentials that AssumeRole issued. Boxed: most keys are long-term ones, and
+    /// the box keeps each of those 88 bytes smaller (the same JSON either way).
     #[serde(default)]
-    pub session: Option<Session>,
+    pub session: Option<Box<Session>>,
     #[serde(default)]
     pub created_unix: i64,
 }
@@ -739,6 +874,55 @@ impl Entity {
         }
     }
 
+    /// Parses a stored row: `kind` is the row's kind column, `body` its JSON (as
+    /// `serde_json::to_string(&entity)` wrote it, the `"entity"` tag first).
+    ///
+    /// Faster than `serde_json::from_slice::<Entity>`, which a restart pays once per row: an
+    /// internally tagged enum is first buffered into a generic tree (every string and map
+    /// allocated twice) to find its tag. A body that starts with its kind's tag is parsed
+    /// straight into that variant's struct (the tag is then an ignored field); any other body
+    /// (a hand-edited row, fields in another order) takes the generic path, and a tag that
+    /// disagrees with `kind` is an error, not a silently different entity.
+    pub fn from_stored(kind: &str, body: &[u8]) -> Result<Entity, serde_json::Error> {
+        fn direct<T: serde::de::DeserializeOwned>(
+            body: &[u8],
+            wrap: fn(T) -> Entity,
+        ) -> Result<Entity, serde_json::Error> {
+            serde_json::from_slice(body).map(wrap)
+        }
+        let tagged = body
+            .strip_prefix(b"{\"entity\":\"")
+            .and_then(|rest| rest.strip_prefix(kind.as_bytes()))
+            .is_some_and(|rest| rest.starts_with(b"\""));
+        if tagged {
+            let parsed = match kind {
+                "account" => direct(body, Entity::Account),
+                "principal" => direct(body, Entity::Principal),
+                "access-key" => direct(body, Entity::AccessKey),
+                "group" => direct(body, Entity::Group),
+                "managed-policy" => direct(body, Entity::ManagedPolicy),
+                "organization" => direct(body, Entity::Organization),
+                "model-access" => direct(body, Entity::ModelAccess),
+                "subscription" => direct(body, Entity::Subscription),
+                "use-case" => direct(body, Entity::UseCase),
+                "app-profile" => direct(body, Entity::AppProfile),
+                "logging-config" => direct(body, Entity::LoggingConfig),
+                "service-credential" => direct(body, Entity::ServiceCredential),
+                "login-profile" => direct(body, Entity::LoginProfile),
+                _ => serde_json::from_slice(body),
+            };
+            return parsed;
+        }
+        let e: Entity = serde_json::from_slice(body)?;
+        if e.kind() != kind {
+            return Err(serde::de::Error::custom(format!(
+                "the row's kind is {kind} but its body is of kind {}",
+                e.kind()
+            )));
+        }
+        Ok(e)
+    }
+
     pub fn id(&self) -> String {
         match self {
             Entity::Account(a) => a.id.clone(),
@@ -767,18 +951,27 @@ pub enum Change {
     Delete { kind: &'static str, id: String },
 }
 
-/// The key of a user or role in [`State::principal_names`] (root has no name to look up).
+/// The key of a user or role in [`State::principal_names`]; `None` for root (no name to look
+/// up) and for a principal found without the index (see [`named_arn`]).
 fn name_key(p: &Principal) -> Option<String> {
     let kind = match p.kind {
         PrincipalKind::Root => return None,
         PrincipalKind::User { .. } => "user",
         PrincipalKind::Role { .. } => "role",
     };
-    Some(format!(
-        "{}/{kind}/{}",
-        p.account,
-        p.name().to_ascii_lowercase()
-    ))
+    let lower = p.name().to_ascii_lowercase();
+    if p.arn == named_arn(&p.account, kind, &lower) {
+        return None;
+    }
+    Some(format!("{}/{kind}/{lower}", p.account))
+}
+
+/// The ARN of the user or role `lower_name` at path `/`: where a principal whose name has no
+/// upper-case letter and whose path is `/` (nearly every one, and every one a scale test
+/// makes) is stored, so that [`State::principal_named`] finds it by its ARN and
+/// [`State::principal_names`] needs no entry (and no memory) for it.
+fn named_arn(account: &str, kind: &str, lower_name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}/{lower_name}")
 }
 
 /// How long an expired STS session stays stored. AWS answers an expired session token with
@@ -793,8 +986,8 @@ pub const EXPIRED_SESSION_RETENTION_SECS: i64 = 86_400;
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub accounts: BTreeMap<String, Account>,
-    pub principals: PersistentMap<Principal>,
-    pub keys: PersistentMap<AccessKey>,
+    pub principals: RecordMap<Principal>,
+    pub keys: RecordMap<AccessKey>,
     pub groups: PersistentMap<Group>,
     pub policies: PersistentMap<ManagedPolicy>,
     pub organizations: BTreeMap<String, Organization>,
@@ -816,7 +1009,9 @@ pub struct State {
     /// Principal ARN → console password (IAM login profile, or root's).
     pub login_profiles: PersistentMap<LoginProfile>,
     /// Derived: "account/user|role/lowercase name" → principal ARN (IAM names are unique per
-    /// account and kind, case-insensitively), for [`State::user_named`] and [`State::role_named`].
+    /// account and kind, case-insensitively), for [`State::user_named`] and [`State::role_named`];
+    /// only for principals with an upper-case letter in their name or a path other than `/`
+    /// (the others are found by their ARN).
     pub principal_names: PersistentMap<String>,
     /// Derived: access key ID → expiry of the STS sessions that AssumeRole issued (keys with a
     /// `session` and an expiry), for [`State::expired_session_changes`].
@@ -841,22 +1036,26 @@ impl State {
                 self.accounts.insert(a.id.clone(), a);
             }
             Entity::Principal(p) => {
-                self.unindex_principal(&p.arn);
+                // (no index entry to drop while the index is empty, as at a start)
+                if !self.principal_names.is_empty() {
+                    self.unindex_principal(&p.arn);
+                }
                 if let Some(key) = name_key(&p) {
                     self.principal_names.insert(key, p.arn.clone());
                 }
-                self.principals.insert(p.arn.clone(), p);
+                self.principals.insert(p);
             }
             Entity::AccessKey(k) => {
                 match (&k.session, k.expires_unix) {
                     (Some(_), Some(exp)) => {
                         self.session_expiry.insert(k.access_key_id.clone(), exp)
                     }
+                    _ if self.session_expiry.is_empty() => {}
                     _ => {
                         self.session_expiry.remove(&k.access_key_id);
                     }
                 }
-                self.keys.insert(k.access_key_id.clone(), k);
+                self.keys.insert(k);
             }
             Entity::Group(g) => {
                 self.groups.insert(g.arn.clone(), g);
@@ -992,10 +1191,18 @@ impl State {
     }
 
     fn principal_named(&self, account: &str, kind: &str, name: &str) -> Option<&Principal> {
-        let key = format!("{account}/{kind}/{}", name.to_ascii_lowercase());
-        self.principal_names
-            .get(&key)
-            .and_then(|arn| self.principals.get(arn))
+        let lower = name.to_ascii_lowercase();
+        let key = format!("{account}/{kind}/{lower}");
+        if let Some(arn) = self.principal_names.get(&key) {
+            return self.principals.get(arn);
+        }
+        let found = self.principals.get(&named_arn(account, kind, &lower))?;
+        // The ARN names the kind; the record must agree (a hand-made one might not).
+        let same_kind = matches!(
+            (&found.kind, kind),
+            (PrincipalKind::User { .. }, "user") | (PrincipalKind::Role { .. }, "role")
+        );
+        same_kind.then_some(found)
     }
 
     /// The organization the account belongs to (as member or management account).
@@ -1166,11 +1373,13 @@ mod tests {
             session_token: Some("t".into()),
             expires_unix: Some(expires),
             active: true,
-            session: issued_by_sts.then(|| Session {
-                role_arn: "arn:aws:iam::000000000000:role/r".into(),
-                session_name: "s".into(),
-                policy: None,
-                policy_arns: vec![],
+            session: issued_by_sts.then(|| {
+                Box::new(Session {
+                    role_arn: "arn:aws:iam::000000000000:role/r".into(),
+                    session_name: "s".into(),
+                    policy: None,
+                    policy_arns: vec![],
+                })
             }),
             created_unix: 0,
         }))
@@ -1224,11 +1433,89 @@ mod tests {
             id: dev.arn.clone(),
         }]);
         assert_eq!(gone.user_named("111111111111", "dev"), None);
+        // "ops" (lower case, path /) is found by its ARN: it has no index entry of its own
+        assert_eq!(
+            s.principal_names.keys().collect::<Vec<_>>(),
+            ["111111111111/user/dev"]
+        );
+        let plain = Principal::user("111111111111", "dev", "/");
+        let p = gone.with_changes(&[Change::Put(Entity::Principal(plain.clone()))]);
+        assert!(p.principal_names.is_empty());
+        assert_eq!(p.user_named("111111111111", "DeV"), Some(&plain));
+        assert_eq!(p.role_named("111111111111", "dev"), None);
+        assert_eq!(p.user_named("222222222222", "dev"), None);
         assert_eq!(
             s.user_named("111111111111", "dev"),
             Some(&dev),
             "old snapshot"
         );
+    }
+
+    #[test]
+    fn stored_rows_parse_by_their_kind_in_either_field_order() {
+        let user = Entity::Principal(Principal::user("111111111111", "dev", "/"));
+        let body = serde_json::to_string(&user).unwrap();
+        assert!(body.starts_with(r#"{"entity":"principal","#), "{body}");
+        assert_eq!(
+            Entity::from_stored("principal", body.as_bytes()).unwrap(),
+            user
+        );
+        // a row written by hand (or by another serializer) with the tag elsewhere
+        let moved = body.replacen(r#""entity":"principal","#, "", 1);
+        let moved = format!(r#"{}, "entity": "principal"}}"#, &moved[..moved.len() - 1]);
+        assert_eq!(
+            Entity::from_stored("principal", moved.as_bytes()).unwrap(),
+            user
+        );
+        // every kind, through the fast path
+        let key = State::default().bootstrap_changes();
+        for c in key {
+            let Change::Put(e) = c else { unreachable!() };
+            let body = serde_json::to_vec(&e).unwrap();
+            assert_eq!(Entity::from_stored(e.kind(), &body).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn a_stored_row_whose_body_is_another_kind_is_refused() {
+        let user = Entity::Principal(Principal::user("111111111111", "dev", "/"));
+        let body = serde_json::to_vec(&user).unwrap();
+        let err = Entity::from_stored("access-key", &body).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the row's kind is access-key but its body is of kind principal"
+        );
+        let err = Entity::from_stored("principal", b"{not json").unwrap_err();
+        assert!(err.is_syntax(), "{err}");
+        let err =
+            Entity::from_stored("principal", br#"{"entity":"principal","arn":1}"#).unwrap_err();
+        assert!(err.is_data(), "{err}");
+    }
+
+    #[test]
+    fn a_record_map_replaces_a_record_under_its_key() {
+        let mut m = RecordMap::new();
+        m.insert(Principal::user("111111111111", "dev", "/"));
+        let before = m.clone();
+        let mut tagged = Principal::user("111111111111", "dev", "/");
+        tagged.tags.insert("team".into(), "a".into());
+        m.insert(tagged.clone());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("arn:aws:iam::111111111111:user/dev"), Some(&tagged));
+        assert!(before["arn:aws:iam::111111111111:user/dev"].tags.is_empty());
+        let pairs: Vec<(&String, &Principal)> = m.iter().collect();
+        assert_eq!(pairs, [(&tagged.arn, &tagged)]);
+        assert!(m.remove("arn:aws:iam::111111111111:user/dev"));
+        assert!(!m.remove("arn:aws:iam::111111111111:user/dev"));
+        assert!(m.is_empty() && before.len() == 1);
+    }
+
+    #[test]
+    fn records_held_once_per_principal_stay_small() {
+        // Each of 10,000 principals holds one of each (issue 11: memory per principal); a
+        // field added here costs 10,000 times its size.
+        assert_eq!(std::mem::size_of::<AccessKey>(), 160);
+        assert_eq!(std::mem::size_of::<Principal>(), 304);
     }
 
     #[test]

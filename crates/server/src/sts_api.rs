@@ -168,7 +168,7 @@ pub fn assume_role(
         session_token: Some(awsquery::session_token()),
         expires_unix: Some(now + duration),
         active: true,
-        session: Some(session.clone()),
+        session: Some(Box::new(session.clone())),
         created_unix: now,
     };
     app.write(&[Change::Put(Entity::AccessKey(key.clone()))])

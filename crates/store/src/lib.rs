@@ -202,28 +202,36 @@ fn sqlite_error(path: &str, e: rusqlite::Error) -> OpenError {
 impl Store for SqliteStore {
     fn load(&self) -> Result<Vec<Entity>, StoreError> {
         let conn = self.conn.lock();
+        // In table (rowid) order: `ORDER BY kind, id` walked the primary-key index and looked
+        // each row up in the table, two thirds of the load's SQLite time at 10,000 principals.
+        // The order does not matter: every entity is put under its own key.
         let mut stmt = conn
-            .prepare("SELECT kind, id, body FROM entities ORDER BY kind, id")
+            .prepare("SELECT kind, id, body FROM entities")
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
         let mut out = Vec::new();
-        for row in rows {
-            let (kind, id, body) = row.map_err(backend)?;
-            let e: Entity = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                kind: kind.clone(),
-                id: id.clone(),
+        // Each column is read borrowed from SQLite's row buffer: a restart with 10,000
+        // principals reads 20,000 rows, and the only allocations are the entity's own.
+        while let Some(row) = rows.next().map_err(backend)? {
+            let text = |i: usize| row.get_ref(i).and_then(|v| Ok(v.as_bytes()?));
+            let (kind, body) = (text(0).map_err(backend)?, text(2).map_err(backend)?);
+            let kind = std::str::from_utf8(kind).unwrap_or("?");
+            let e = Entity::from_stored(kind, body).map_err(|e| StoreError::Corrupt {
+                kind: kind.to_string(),
+                id: text(1).map_or_else(
+                    |_| String::new(),
+                    |id| String::from_utf8_lossy(id).into_owned(),
+                ),
                 detail: e.to_string(),
             })?;
             out.push(e);
         }
+        drop(rows);
+        drop(stmt);
+        // The load read every page of the entities table into this connection's page cache
+        // (up to SQLite's default 2 MiB); writes touch a few pages, so give the cache back.
+        conn.execute_batch("PRAGMA shrink_memory")
+            .map_err(backend)?;
         Ok(out)
     }
 
@@ -281,6 +289,48 @@ mod tests {
         .unwrap();
         let state = State::from_entities(s.load().unwrap());
         assert!(!state.keys.contains_key("test"));
+    }
+
+    #[test]
+    fn rows_load_whatever_their_field_order_and_a_body_of_another_kind_is_corrupt() {
+        let s = SqliteStore::open(":memory:").unwrap();
+        let insert = |kind: &str, id: &str, body: &str| {
+            s.conn
+                .lock()
+                .execute(
+                    "INSERT INTO entities VALUES (?1, ?2, ?3)",
+                    params![kind, id, body],
+                )
+                .unwrap();
+        };
+        // as serde writes it (the tag first), and as a hand edit might (the tag last)
+        insert(
+            "account",
+            "111111111111",
+            r#"{"entity":"account","id":"111111111111"}"#,
+        );
+        insert(
+            "account",
+            "222222222222",
+            r#"{"id":"222222222222","entity":"account"}"#,
+        );
+        let ids: Vec<String> = s.load().unwrap().iter().map(Entity::id).collect();
+        assert_eq!(ids, ["111111111111", "222222222222"]);
+        insert(
+            "principal",
+            "arn:x",
+            r#"{"entity":"account","id":"333333333333"}"#,
+        );
+        match s.load() {
+            Err(StoreError::Corrupt { kind, id, detail }) => {
+                assert_eq!((kind.as_str(), id.as_str()), ("principal", "arn:x"));
+                assert_eq!(
+                    detail,
+                    "the row's kind is principal but its body is of kind account"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
