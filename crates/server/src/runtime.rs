@@ -236,7 +236,7 @@ pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<
         return crate::openai::handle(app, inc).await;
     }
     let rid = inc.request_id.as_str();
-    let routed = route(&inc.method, &inc.path);
+    let routed = inc.route();
     let op_name = routed.as_ref().map(|(o, _)| o.name()).unwrap_or("-");
 
     let parsed = auth::parse(inc);
@@ -569,12 +569,8 @@ async fn converse(
     let Answer::Completion(c) = &a.answer else {
         return Err(ApiError::new("InternalFailure", 500, "no completion").into());
     };
-    let out = crate::converse::render_response(c, a.latency_ms);
-    Ok(json_response(
-        200,
-        out.to_string().into_bytes(),
-        &inc.request_id,
-    ))
+    let out = crate::converse::response_bytes(c, a.latency_ms);
+    Ok(json_response(200, out, &inc.request_id))
 }
 
 async fn converse_stream(
