@@ -866,6 +866,37 @@ struct Usage {
 mod tests {
     use super::*;
 
+    /// The answer written straight to bytes is byte for byte what the `Value` wrote (keys
+    /// sorted), text and tool-use blocks included.
+    #[test]
+    fn answer_bytes_are_the_value_bytes() {
+        let c = Completion {
+            content: vec![
+                Block::Text("Hello \"gates\"\n".into()),
+                Block::ToolUse {
+                    id: "t1".into(),
+                    name: "weather".into(),
+                    input: json!({"city": "Paris"}),
+                },
+            ],
+            stop_reason: bg_backends::StopReason::ToolUse,
+            usage: bg_backends::Usage {
+                input_tokens: 12,
+                output_tokens: 7,
+            },
+            stop_sequence: None,
+        };
+        let bytes = response_bytes(&c, 42);
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            render_response(&c, 42).to_string()
+        );
+        assert_eq!(
+            render_response(&c, 42).to_string(),
+            r#"{"metrics":{"latencyMs":42},"output":{"message":{"content":[{"text":"Hello \"gates\"\n"},{"toolUse":{"input":{"city":"Paris"},"name":"weather","toolUseId":"t1"}}],"role":"assistant"}},"stopReason":"tool_use","usage":{"inputTokens":12,"outputTokens":7,"totalTokens":19}}"#
+        );
+    }
+
     #[test]
     fn conversation_rules() {
         let e = parse_request(&json!({})).unwrap_err();

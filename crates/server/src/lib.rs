@@ -555,3 +555,62 @@ pub async fn serve(
     };
     listen::serve(app, listeners, listen::Limits::default(), shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(headers: &[(&str, &str)], authority: Option<&str>) -> Incoming {
+        let mut map = axum::http::HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Incoming {
+            method: Method::POST,
+            path: "/model/m/converse".into(),
+            query: String::new(),
+            headers: map,
+            authority: authority.map(str::to_string),
+            body: bytes::Bytes::new(),
+            request_id: "r".into(),
+            source_ip: None,
+            secure: false,
+            trail: Default::default(),
+            routed: Default::default(),
+        }
+    }
+
+    /// Headers are read case-insensitively from the request's own map; an HTTP/2 request's
+    /// `:authority` stands for `host` and is offered to the verifier under both names.
+    #[test]
+    fn headers_and_the_http2_authority() {
+        let inc = incoming(&[("content-type", "application/json")], Some("h:4950"));
+        assert_eq!(inc.header("Content-Type"), Some("application/json"));
+        assert_eq!(inc.header("HOST"), Some("h:4950"));
+        assert_eq!(inc.header("x-absent"), None);
+        let seen = inc.with_sig_request(|r| {
+            r.headers
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            seen,
+            [
+                "content-type=application/json",
+                "host=h:4950",
+                ":authority=h:4950"
+            ]
+        );
+        let inc = incoming(&[("host", "a:1")], None);
+        assert_eq!(inc.header("host"), Some("a:1"));
+        assert_eq!(inc.with_sig_request(|r| r.headers.len()), 1);
+        assert_eq!(
+            inc.route().map(|(op, label)| (op.name(), label)),
+            Some(("Converse", Some("m")))
+        );
+    }
+}

@@ -49,6 +49,13 @@ impl Note {
         n.region = Some(caller.region.clone());
     }
 
+    /// [`Note::authenticated`], the caller moved in rather than copied.
+    pub fn authenticated_by(&self, caller: auth::Caller) {
+        let mut n = self.0.lock();
+        n.caller = Some(caller.identity);
+        n.region = Some(caller.region);
+    }
+
     /// The gates admitted a model call (runtime.rs, openai.rs): what it resolved to.
     pub fn admitted(&self, resource: (&'static str, String), served_region: Option<String>) {
         let mut n = self.0.lock();
@@ -780,6 +787,79 @@ pub fn unattributed(app: &App, r: &AuditRecord) -> TrailRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every field of an event, the optional ones present, is written in the sorted order the
+    /// `serde_json::Value` it replaced wrote (its maps are sorted): stored events keep their
+    /// exact bytes.
+    #[test]
+    fn event_fields_are_in_the_order_a_value_writes_them() {
+        let response = json!({"b": 1, "a": [true]});
+        let ev = Event {
+            additional_event_data: Some(Additional {
+                call_with_bearer_token: Some(true),
+                inference_region: Some("us-west-2"),
+            }),
+            aws_region: "us-east-1",
+            error_code: Some("AccessDenied"),
+            error_message: Some("User: x is not authorized"),
+            event_category: "Management",
+            event_id: "e",
+            event_name: "Converse",
+            event_source: "bedrock.amazonaws.com",
+            event_time: "2026-12-02T16:44:22Z",
+            event_type: "AwsApiCall",
+            event_version: "1.11",
+            management_event: true,
+            read_only: true,
+            recipient_account_id: "111111111111",
+            request_id: "r",
+            request_parameters: Params::Label(Some(("modelId", "amazon.nova-lite-v1:0"))),
+            resources: Some([Resource {
+                arn: "arn:aws:bedrock:us-east-1::foundation-model/m",
+                account_id: "111111111111",
+                kind: "AWS::Bedrock::Model",
+            }]),
+            response_elements: Some(&response),
+            source_ip_address: "127.0.0.1",
+            tls_details: Some(TlsDetails {
+                client_provided_host_header: "localhost",
+            }),
+            user_agent: "ua",
+            user_identity: Identity {
+                access_key_id: Some("ASIA"),
+                account_id: Some("111111111111"),
+                arn: Some("arn:aws:sts::111111111111:assumed-role/r/s"),
+                principal_id: Some("AROA:s"),
+                session_context: Some(SessionContext {
+                    attributes: Attributes {
+                        mfa_authenticated: "false",
+                    },
+                    session_issuer: SessionIssuer {
+                        account_id: "111111111111",
+                        arn: "arn:aws:iam::111111111111:role/r",
+                        principal_id: "AROA",
+                        kind: "Role",
+                        user_name: "r",
+                    },
+                }),
+                kind: "AssumedRole",
+                user_name: Some("x"),
+            },
+        };
+        let written = serde_json::to_string(&ev).unwrap();
+        let as_value: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(written, as_value.to_string());
+        assert_eq!(
+            as_value["additionalEventData"]["inferenceRegion"],
+            "us-west-2"
+        );
+        assert_eq!(
+            as_value["requestParameters"],
+            json!({"modelId": "amazon.nova-lite-v1:0"})
+        );
+        let empty = serde_json::to_string(&Params::Label(None)).unwrap();
+        assert_eq!(empty, "{}");
+    }
 
     #[test]
     fn event_time_is_iso_utc_seconds() {
