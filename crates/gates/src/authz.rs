@@ -501,38 +501,38 @@ pub struct RequestFacts {
 
 pub fn base_context(caller: &Caller, facts: &RequestFacts) -> Context {
     let mut ctx = Context::new();
-    ctx.set("aws:RequestedRegion", facts.region.clone());
-    ctx.set("aws:PrincipalArn", caller.entity_arn.clone());
-    ctx.set("aws:PrincipalAccount", caller.account.clone());
-    ctx.set("aws:userid", caller.user_id.clone());
-    ctx.set(
-        "aws:SecureTransport",
+    ctx.set_static("aws:requestedregion", facts.region.clone());
+    ctx.set_static("aws:principalarn", caller.entity_arn.clone());
+    ctx.set_static("aws:principalaccount", caller.account.clone());
+    ctx.set_static("aws:userid", caller.user_id.clone());
+    ctx.set_static(
+        "aws:securetransport",
         if facts.secure_transport {
             "true"
         } else {
             "false"
         },
     );
-    ctx.set("aws:EpochTime", facts.now_unix.to_string());
+    ctx.set_static("aws:epochtime", facts.now_unix.to_string());
     if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(facts.now_unix) {
         if let Ok(s) = t.format(&time::format_description::well_known::Rfc3339) {
-            ctx.set("aws:CurrentTime", s);
+            ctx.set_static("aws:currenttime", s);
         }
     }
     if let Some(ip) = &facts.source_ip {
-        ctx.set("aws:SourceIp", ip.clone());
+        ctx.set_static("aws:sourceip", ip.clone());
     }
     match caller.kind {
         CallerKind::User => {
-            ctx.set("aws:PrincipalType", "User");
+            ctx.set_static("aws:principaltype", "User");
             let name = caller.arn.rsplit('/').next().unwrap_or("");
-            ctx.set("aws:username", name.to_string());
+            ctx.set_static("aws:username", name.to_string());
         }
         CallerKind::Root => {
-            ctx.set("aws:PrincipalType", "Account");
+            ctx.set_static("aws:principaltype", "Account");
         }
         CallerKind::AssumedRole => {
-            ctx.set("aws:PrincipalType", "AssumedRole");
+            ctx.set_static("aws:principaltype", "AssumedRole");
         }
     }
     for (k, v) in &caller.tags {

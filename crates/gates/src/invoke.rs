@@ -34,8 +34,8 @@ pub fn invoke_resources(
                 .nth(3)
                 .filter(|r| !r.is_empty())
                 .unwrap_or("unspecified");
-            ctx.set("aws:RequestedRegion", dest.to_string());
-            ctx.set("bedrock:InferenceProfileArn", app.arn.clone());
+            ctx.set_static("aws:requestedregion", dest.to_string());
+            ctx.set_static("bedrock:inferenceprofilearn", app.arn.clone());
             out.push((arn.clone(), ctx));
         }
         return out;
@@ -47,8 +47,8 @@ pub fn invoke_resources(
     let mut out = vec![(profile_arn.clone(), base.clone())];
     let with = |arn: String, requested: &str| {
         let mut ctx = base.clone();
-        ctx.set("aws:RequestedRegion", requested.to_string());
-        ctx.set("bedrock:InferenceProfileArn", profile_arn.clone());
+        ctx.set_static("aws:requestedregion", requested.to_string());
+        ctx.set_static("bedrock:inferenceprofilearn", profile_arn.clone());
         (arn, ctx)
     };
     out.push(with(model.arn(region), region));

@@ -1,6 +1,7 @@
 //! The request being authorized: principal, action, resource and condition context.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The request context: condition keys (case-insensitive) to one or more values.
@@ -9,7 +10,18 @@ use std::collections::BTreeMap;
 /// `aws:TagKeys`. A key set to an empty list counts as absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Context {
-    values: BTreeMap<String, Vec<String>>,
+    /// Keys lower-cased; a key given as a lower-case literal is borrowed, not copied (the
+    /// request context of every call is built from a dozen such keys).
+    values: BTreeMap<Cow<'static, str>, Vec<String>>,
+}
+
+/// `key` lower-cased, borrowed when it already is.
+fn lower_static(key: &'static str) -> Cow<'static, str> {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) || !key.is_ascii() {
+        Cow::Owned(key.to_lowercase())
+    } else {
+        Cow::Borrowed(key)
+    }
 }
 
 impl Context {
@@ -21,7 +33,13 @@ impl Context {
     /// Sets a single-valued key (replacing any previous value).
     pub fn set(&mut self, key: impl AsRef<str>, value: impl Into<String>) -> &mut Context {
         self.values
-            .insert(key.as_ref().to_lowercase(), vec![value.into()]);
+            .insert(Cow::Owned(key.as_ref().to_lowercase()), vec![value.into()]);
+        self
+    }
+
+    /// [`Context::set`] for a key known at compile time: no copy of a lower-case key.
+    pub fn set_static(&mut self, key: &'static str, value: impl Into<String>) -> &mut Context {
+        self.values.insert(lower_static(key), vec![value.into()]);
         self
     }
 
@@ -32,7 +50,7 @@ impl Context {
         S: Into<String>,
     {
         self.values.insert(
-            key.as_ref().to_lowercase(),
+            Cow::Owned(key.as_ref().to_lowercase()),
             values.into_iter().map(Into::into).collect(),
         );
         self
@@ -46,7 +64,7 @@ impl Context {
 
     /// Removes a key.
     pub fn remove(&mut self, key: &str) -> Option<Vec<String>> {
-        self.values.remove(&key.to_lowercase())
+        self.values.remove(key.to_lowercase().as_str())
     }
 
     /// The values of a key (looked up case-insensitively).
@@ -66,7 +84,7 @@ impl Context {
 
     /// All keys (lower-cased) and their values.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.values.iter().map(|(k, v)| (k.as_ref(), v.as_slice()))
     }
 }
 

@@ -5,7 +5,41 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use axum::body::Body;
 use criterion::{criterion_group, criterion_main, Criterion};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use tower::ServiceExt;
+
+/// The system allocator, counting: the bench prints allocations and bytes per Converse (every
+/// thread's, the journal writer's included), a figure that, unlike time, this shared machine
+/// does not blur.
+struct Counting;
+/// On only while the batch is counted, so criterion's timing pays no shared counter.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+            BYTES.fetch_add(l.size() as u64, Relaxed);
+        }
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+            BYTES.fetch_add(n as u64, Relaxed);
+        }
+        System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn signed_converse() -> http::Request<Body> {
     let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
@@ -47,7 +81,7 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let app = bg_server::App::new(Box::new(store), Some(&scenario)).unwrap();
-    let router = bg_server::router(app);
+    let router = bg_server::router(app.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,6 +90,31 @@ fn bench(c: &mut Criterion) {
     let template = signed_converse();
     let (parts, _) = template.into_parts();
     let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
+    let call = || {
+        let req = http::Request::from_parts(parts.clone(), Body::from(&body[..]));
+        let resp = rt.block_on(router.clone().oneshot(req)).unwrap();
+        assert_eq!(resp.status(), 200);
+    };
+    // Warm up (caches, the quota meter's entries), then count a batch of calls.
+    for _ in 0..1000 {
+        call();
+    }
+    let n = 10_000u64;
+    app.trail.flush().unwrap();
+    COUNTING.store(true, Relaxed);
+    let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+    for _ in 0..n {
+        call();
+    }
+    // What the journal writer does for these calls counts too.
+    app.trail.flush().unwrap();
+    let (a1, b1) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+    COUNTING.store(false, Relaxed);
+    println!(
+        "converse_in_process: {:.1} allocations, {:.0} bytes allocated per call (all threads, {n} calls)",
+        (a1 - a0) as f64 / n as f64,
+        (b1 - b0) as f64 / n as f64
+    );
     c.bench_function("converse_in_process", |b| {
         b.iter(|| {
             let req = http::Request::from_parts(parts.clone(), Body::from(&body[..]));

@@ -50,6 +50,20 @@ pub fn authenticate(
     caller
 }
 
+/// [`authenticate`] without noting the caller: the runtime handler moves its caller into the
+/// note when it is done with it ([`crate::cloudtrail::Note::authenticated_by`]), which spares
+/// a copy of the caller's every string per model call.
+pub(crate) fn authenticate_unnoted(
+    app: &App,
+    inc: &Incoming,
+    parsed: &Result<ParsedAuth, SigError>,
+    expected_service: &str,
+    region_ok: &dyn Fn(&str) -> bool,
+    proto: Proto,
+) -> Result<Caller, ApiError> {
+    authenticate_call(app, inc, parsed, expected_service, region_ok, proto)
+}
+
 fn authenticate_call(
     app: &App,
     inc: &Incoming,

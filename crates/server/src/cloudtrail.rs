@@ -19,6 +19,7 @@
 //! milliseconds). docs/cloudtrail.md.
 
 pub mod elements;
+pub mod ids;
 pub mod invocation;
 pub mod lookup;
 pub mod record;

@@ -259,7 +259,12 @@ pub struct Incoming {
     pub method: Method,
     pub path: String,
     pub query: String,
-    pub headers: Vec<(String, String)>,
+    /// The request's headers as they came (moved, not copied: copying each into `String`s
+    /// was a dozen allocations a request).
+    pub headers: axum::http::HeaderMap,
+    /// HTTP/2 carries the host in the `:authority` pseudo-header, not in `headers`; then it is
+    /// offered to the verifier as both `host` and `:authority` (see [`Incoming::with_sig_request`]).
+    pub authority: Option<String>,
     pub body: bytes::Bytes,
     pub request_id: String,
     /// The peer address, for `aws:SourceIp`.
@@ -268,22 +273,43 @@ pub struct Incoming {
     pub secure: bool,
     /// What the request learns about itself for its CloudTrail event.
     pub trail: cloudtrail::Note,
+    /// The restJson1 operation and its decoded path label, routed once (the handler, the
+    /// inline check and the CloudTrail event each asked: three routes and label decodings).
+    pub routed: std::sync::OnceLock<Option<(runtime::Op, Option<String>)>>,
 }
 
 impl Incoming {
+    /// The first value of header `name` (any case), if it is visible ASCII; for `host`, the
+    /// HTTP/2 authority when no `host` header came.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        match self.headers.get(name) {
+            Some(v) => v.to_str().ok(),
+            None if name.eq_ignore_ascii_case("host") => self.authority.as_deref(),
+            None => None,
+        }
+    }
+
+    /// [`runtime::route`] of this request, computed on first use.
+    pub fn route(&self) -> Option<(runtime::Op, Option<&str>)> {
+        self.routed
+            .get_or_init(|| runtime::route(&self.method, &self.path))
+            .as_ref()
+            .map(|(op, label)| (*op, label.as_deref()))
     }
 
     pub fn with_sig_request<R>(&self, f: impl FnOnce(&bg_sigv4::Request) -> R) -> R {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        // Headers whose value is not visible ASCII are left out, as they always were.
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(self.headers.len() + 2);
+        headers.extend(
+            self.headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+        );
+        // Most SDKs sign the HTTP/2 authority as `host`; the JS SDK signs it as `:authority`.
+        if let Some(a) = &self.authority {
+            headers.push(("host", a));
+            headers.push((":authority", a));
+        }
         let req = bg_sigv4::Request {
             method: self.method.as_str(),
             path: &self.path,
@@ -303,7 +329,7 @@ fn is_query_protocol(method: &Method, path: &str, query: &str, content_type: Opt
 }
 
 async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response<Body> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = cloudtrail::ids::request_id();
     let (parts, body) = req.into_parts();
     let source_ip = parts
         .extensions
@@ -392,33 +418,24 @@ async fn handle(AxState(app): AxState<Arc<App>>, req: Request<Body>) -> Response
             return resp;
         }
     };
-    let mut headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_string(), v.to_string()))
-        })
-        .collect();
-    // HTTP/2 carries the host in the :authority pseudo-header. Most SDKs sign it as `host`;
-    // the JS SDK signs it as `:authority`. Offer both names to the verifier.
-    if !headers.iter().any(|(k, _)| k == "host") {
-        if let Some(a) = parts.uri.authority() {
-            headers.push(("host".to_string(), a.as_str().to_string()));
-            headers.push((":authority".to_string(), a.as_str().to_string()));
-        }
-    }
+    // HTTP/2 carries the host in the :authority pseudo-header (see Incoming::authority).
+    let authority = if parts.headers.contains_key("host") {
+        None
+    } else {
+        parts.uri.authority().map(|a| a.as_str().to_string())
+    };
     let inc = Incoming {
         method: parts.method,
         path,
         query,
-        headers,
+        headers: parts.headers,
+        authority,
         body,
         request_id,
         source_ip,
         secure,
         trail: Default::default(),
+        routed: Default::default(),
     };
     // Parsing a 4 MB body, the gates and the scripted backend are CPU work of up to seconds:
     // it runs on the blocking pool, so the async workers stay free for health and for other
@@ -472,7 +489,7 @@ pub const INLINE_BODY_MAX: usize = 64 * 1024;
 fn runs_inline(inc: &Incoming) -> bool {
     inc.body.len() <= INLINE_BODY_MAX
         && inc.method == Method::POST
-        && runtime::route(&inc.method, &inc.path).is_some_and(|(op, _)| op.is_model_call())
+        && inc.route().is_some_and(|(op, _)| op.is_model_call())
 }
 
 /// A refusal of the local-only guard or the admin token check: recorded with `check` as its
@@ -549,4 +566,63 @@ pub async fn serve(
         https: None,
     };
     listen::serve(app, listeners, listen::Limits::default(), shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(headers: &[(&str, &str)], authority: Option<&str>) -> Incoming {
+        let mut map = axum::http::HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Incoming {
+            method: Method::POST,
+            path: "/model/m/converse".into(),
+            query: String::new(),
+            headers: map,
+            authority: authority.map(str::to_string),
+            body: bytes::Bytes::new(),
+            request_id: "r".into(),
+            source_ip: None,
+            secure: false,
+            trail: Default::default(),
+            routed: Default::default(),
+        }
+    }
+
+    /// Headers are read case-insensitively from the request's own map; an HTTP/2 request's
+    /// `:authority` stands for `host` and is offered to the verifier under both names.
+    #[test]
+    fn headers_and_the_http2_authority() {
+        let inc = incoming(&[("content-type", "application/json")], Some("h:4950"));
+        assert_eq!(inc.header("Content-Type"), Some("application/json"));
+        assert_eq!(inc.header("HOST"), Some("h:4950"));
+        assert_eq!(inc.header("x-absent"), None);
+        let seen = inc.with_sig_request(|r| {
+            r.headers
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            seen,
+            [
+                "content-type=application/json",
+                "host=h:4950",
+                ":authority=h:4950"
+            ]
+        );
+        let inc = incoming(&[("host", "a:1")], None);
+        assert_eq!(inc.header("host"), Some("a:1"));
+        assert_eq!(inc.with_sig_request(|r| r.headers.len()), 1);
+        assert_eq!(
+            inc.route().map(|(op, label)| (op.name(), label)),
+            Some(("Converse", Some("m")))
+        );
+    }
 }

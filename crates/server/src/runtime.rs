@@ -236,12 +236,12 @@ pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<
         return crate::openai::handle(app, inc).await;
     }
     let rid = inc.request_id.as_str();
-    let routed = route(&inc.method, &inc.path);
+    let routed = inc.route();
     let op_name = routed.as_ref().map(|(o, _)| o.name()).unwrap_or("-");
 
     let parsed = auth::parse(inc);
     let catalog = app.catalog;
-    let caller = match auth::authenticate(
+    let caller = match auth::authenticate_unnoted(
         app,
         inc,
         &parsed,
@@ -252,6 +252,20 @@ pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<
         Ok(c) => c,
         Err(e) => return render(app, Proto::Json, &e, rid, op_name, None),
     };
+    let resp = answer_authenticated(app, inc, &caller, routed).await;
+    // Noted for the CloudTrail event once the handler is done with the caller (moved, not
+    // copied); nothing reads the note before the call is answered.
+    inc.trail.authenticated_by(caller);
+    resp
+}
+
+async fn answer_authenticated(
+    app: &std::sync::Arc<App>,
+    inc: &Incoming,
+    caller: &Caller,
+    routed: Option<(Op, Option<&str>)>,
+) -> Response<Body> {
+    let rid = inc.request_id.as_str();
 
     let Some((op, label)) = routed else {
         // AWS's answer when a client calls an operation the endpoint doesn't have.
@@ -260,12 +274,12 @@ pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<
     };
     let label = label.unwrap_or_default();
     let result = match op {
-        Op::Converse => converse(app, &caller, &label, inc).await,
-        Op::InvokeModel => invoke_model(app, &caller, &label, inc).await,
-        Op::CountTokens => count_tokens(app, &caller, &label, inc),
-        Op::ListFoundationModels => crate::control::list_foundation_models(app, &caller, inc),
-        Op::GetFoundationModel => crate::control::get_foundation_model(app, &caller, &label, inc),
-        Op::ConverseStream => converse_stream(app, &caller, &label, inc).await,
+        Op::Converse => converse(app, caller, label, inc).await,
+        Op::InvokeModel => invoke_model(app, caller, label, inc).await,
+        Op::CountTokens => count_tokens(app, caller, label, inc),
+        Op::ListFoundationModels => crate::control::list_foundation_models(app, caller, inc),
+        Op::GetFoundationModel => crate::control::get_foundation_model(app, caller, label, inc),
+        Op::ConverseStream => converse_stream(app, caller, label, inc).await,
         Op::GetFoundationModelAvailability
         | Op::ListFoundationModelAgreementOffers
         | Op::CreateFoundationModelAgreement
@@ -279,9 +293,9 @@ pub async fn handle_json(app: &std::sync::Arc<App>, inc: &Incoming) -> Response<
         | Op::GetModelInvocationLoggingConfiguration
         | Op::PutModelInvocationLoggingConfiguration
         | Op::DeleteModelInvocationLoggingConfiguration => {
-            crate::access_api::handle(app, &caller, op, &label, inc)
+            crate::access_api::handle(app, caller, op, label, inc)
         }
-        Op::InvokeModelWithResponseStream => invoke_stream(app, &caller, &label, inc).await,
+        Op::InvokeModelWithResponseStream => invoke_stream(app, caller, label, inc).await,
     };
     match result {
         Ok(resp) => resp,
@@ -569,12 +583,8 @@ async fn converse(
     let Answer::Completion(c) = &a.answer else {
         return Err(ApiError::new("InternalFailure", 500, "no completion").into());
     };
-    let out = crate::converse::render_response(c, a.latency_ms);
-    Ok(json_response(
-        200,
-        out.to_string().into_bytes(),
-        &inc.request_id,
-    ))
+    let out = crate::converse::response_bytes(c, a.latency_ms);
+    Ok(json_response(200, out, &inc.request_id))
 }
 
 async fn converse_stream(
