@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 mod access;
+mod aws;
 mod bearer;
 mod call;
 mod iam;
