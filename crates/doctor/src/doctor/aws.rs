@@ -32,9 +32,17 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// The TLS stack of every HTTPS connection the doctor opens (the SDK clients' too).
-pub(crate) const TLS: tls::Provider =
-    tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc);
+/// The TLS stack of every HTTPS connection the doctor opens: rustls on ring, serve's.
+pub(crate) const TLS: tls::Provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
+
+/// The HTTPS client of the SDK configuration (STS, bedrock-runtime and the credential
+/// providers that call out: SSO, IMDS, web identity): the SDK crates are built without their
+/// default client (aws-lc-rs), so aws-config is given this one.
+pub fn https() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(TLS)
+        .build_https()
+}
 
 /// A refusal from the service, in the SDK's terms: its code and message.
 #[derive(Debug)]

@@ -41,6 +41,7 @@ mod region;
 mod render;
 
 use access::*;
+pub use aws::https;
 use bearer::*;
 use call::*;
 use iam::*;

@@ -24,6 +24,7 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// endpoint.
 pub(super) fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws::https())
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .timeout_config(
             TimeoutConfig::builder()
