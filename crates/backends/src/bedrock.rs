@@ -120,7 +120,15 @@ impl BedrockBackend {
     async fn signer(&self) -> &Signer {
         self.signer
             .get_or_init(|| async {
+                // The chain may call out (SSO, IMDS, web identity): with the SDK's HTTPS client on
+                // rustls + ring, as the SDK crates are built without their default (aws-lc) one.
+                let https = aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https();
                 let chain = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .http_client(https)
                     .load()
                     .await;
                 let region = self

@@ -106,7 +106,7 @@ pub(crate) struct Http {
 /// https with the platform's roots (and `SSL_CERT_FILE`), http as is. Without any usable root
 /// certificate https calls fail (ServiceUnavailableException) and http still works.
 fn tls_connector(http: HttpConnector) -> Connector {
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = match builder.with_provider_and_native_roots(provider.clone()) {
         Ok(b) => b,

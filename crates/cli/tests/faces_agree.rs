@@ -218,6 +218,7 @@ enum Cred {
 /// makes it do.
 fn bearer_config(token: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(bg_doctor::doctor::https())
         .token_provider(aws_sdk_bedrockruntime::config::Token::new(token, None))
         .auth_scheme_preference([
             aws_smithy_runtime_api::client::auth::http::HTTP_BEARER_AUTH_SCHEME_ID,
@@ -266,9 +267,15 @@ async fn run_scenario(path: &Path, text: &str, models: &[&str], tally: &mut Tall
             let (key, builder) = match cred {
                 Cred::SigV4(key, secret, token) => (
                     key.clone(),
-                    aws_config::defaults(BehaviorVersion::latest()).credentials_provider(
-                        Credentials::new(key, secret, token.clone(), None, "t"),
-                    ),
+                    aws_config::defaults(BehaviorVersion::latest())
+                        .http_client(bg_doctor::doctor::https())
+                        .credentials_provider(Credentials::new(
+                            key,
+                            secret,
+                            token.clone(),
+                            None,
+                            "t",
+                        )),
                 ),
                 Cred::LongTerm(_) if region != "us-east-1" => continue,
                 Cred::LongTerm(token) => (token.clone(), bearer_config(token)),

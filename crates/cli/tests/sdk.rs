@@ -37,7 +37,9 @@ fn start() -> Server {
 }
 
 async fn config(url: &str, region: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    // the SDK crates are built without their default HTTPS client (issue 16): bg-doctor's
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(bg_doctor::doctor::https())
         .endpoint_url(url)
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(Credentials::new(key, secret, None, None, "test"))

@@ -26,7 +26,9 @@ pub async fn short_term(
             "--expires must be between 1 and {MAX_SHORT_TERM_SECS} seconds (12 hours), not {expires}"
         ));
     }
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // The credential chain may call out (SSO, IMDS): the doctor's HTTPS client.
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::doctor::https());
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r.to_string()));
     }

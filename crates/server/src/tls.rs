@@ -110,7 +110,7 @@ pub fn server_names(host: &str) -> Vec<String> {
 
 /// Load or make the certificate and build the server configuration (ALPN h2, http/1.1).
 pub fn setup(source: Source) -> Result<Tls, TlsError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (chain, key, ca, cert_path, temp) = match source {
         Source::Provided { cert, key } => {
             let chain = read_chain(&cert)?;
@@ -494,7 +494,7 @@ mod tests {
         assert_eq!(read("ca.pem"), ca, "same CA");
         assert_ne!(read("server.pem"), server, "reissued");
         // and the new certificate verifies for the new name against the old CA
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let v = verifier(CertificateDer::from_pem_slice(&ca).unwrap(), &provider).unwrap();
         let cert = CertificateDer::from_pem_slice(&read("server.pem")).unwrap();
         assert!(verifies(
@@ -518,7 +518,7 @@ mod tests {
         setup(src()).unwrap();
         let chain = read_chain(&dir.path().join("server.pem")).unwrap();
         let key = read_key(&dir.path().join("server-key.pem")).unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         assert!(rustls::sign::CertifiedKey::from_der(chain, key, &provider).is_ok());
     }
 

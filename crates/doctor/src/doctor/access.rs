@@ -64,16 +64,17 @@ pub(super) fn availability(
     let model_id = w.model_id();
     let marketplace = w.model.is_some_and(|m| m.marketplace);
     let ag = a
-        .agreement_availability()
-        .map(|x| x.status().as_str().to_string())
+        .agreement_availability
+        .as_ref()
+        .map(|x| x.status.clone())
         .unwrap_or_default();
     let ag_err = a
-        .agreement_availability()
-        .and_then(|x| x.error_message())
-        .map(str::to_string);
-    let ent = a.entitlement_availability().as_str().to_string();
-    let auth = a.authorization_status().as_str().to_string();
-    let reg = a.region_availability().as_str().to_string();
+        .agreement_availability
+        .as_ref()
+        .and_then(|x| x.error_message.clone());
+    let ent = a.entitlement_availability.clone();
+    let auth = a.authorization_status.clone();
+    let reg = a.region_availability.clone();
     let summary = format!("GetFoundationModelAvailability: entitlement {ent}, agreement {ag}, authorization {auth}, region {reg}.");
     if reg == "NOT_AVAILABLE" {
         gate_mut(gates, Gate::Region).note(format!(

@@ -119,12 +119,7 @@ pub(super) fn bearer_gate(
 }
 
 /// A bearer call also needs `bedrock:CallWithBearerToken` (with `bedrock:BearerTokenType`).
-pub(super) async fn bearer_iam(
-    iam: &aws_sdk_iam::Client,
-    g: &mut GateReport,
-    token: &str,
-    source: &str,
-) {
+pub(super) async fn bearer_iam(iam: &aws::Iam, g: &mut GateReport, token: &str, source: &str) {
     let Ok(facts) = bg_gates::api_key::describe(token) else {
         return;
     };

@@ -9,60 +9,36 @@ pub(super) type ContextKeys = Vec<(String, String)>;
 pub(super) type Simulated = Result<Vec<(String, String, String)>, CallError>;
 
 pub(super) async fn simulate(
-    iam: aws_sdk_iam::Client,
+    iam: aws::Iam,
     source: String,
     actions: Vec<String>,
     resource: String,
     context: Vec<(String, String)>,
 ) -> Simulated {
-    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
-    let mut req = iam
-        .simulate_principal_policy()
-        .policy_source_arn(source)
-        .resource_arns(resource.clone());
-    for a in actions {
-        req = req.action_names(a);
-    }
-    for (k, v) in context {
-        req = req.context_entries(
-            ContextEntry::builder()
-                .context_key_name(k)
-                .context_key_values(v)
-                .context_key_type(ContextKeyTypeEnum::String)
-                .build(),
-        );
-    }
-    let out = req.send().await.map_err(|e| CallError::of(&e))?;
+    let out = iam
+        .simulate(&source, &actions, &resource, &context)
+        .await
+        .map_err(|e| CallError::of(&e))?;
     Ok(out
-        .evaluation_results()
-        .iter()
+        .into_iter()
         .map(|r| {
-            let matched: Vec<String> = r
-                .matched_statements()
-                .iter()
-                .filter_map(|s| s.source_policy_id().map(str::to_string))
-                .collect();
             let mut details = Vec::new();
-            if !matched.is_empty() {
-                details.push(format!("matched {}", matched.join(", ")));
+            if !r.matched.is_empty() {
+                details.push(format!("matched {}", r.matched.join(", ")));
             }
-            if let Some(o) = r.organizations_decision_detail() {
-                if !o.allowed_by_organizations() {
-                    details.push("not allowed by the organization's SCPs".to_string());
-                }
+            if r.allowed_by_organizations == Some(false) {
+                details.push("not allowed by the organization's SCPs".to_string());
             }
-            if let Some(b) = r.permissions_boundary_decision_detail() {
-                if !b.allowed_by_permissions_boundary() {
-                    details.push("not allowed by the permissions boundary".to_string());
-                }
+            if r.allowed_by_boundary == Some(false) {
+                details.push("not allowed by the permissions boundary".to_string());
             }
             (
                 format!(
                     "{} on {}",
-                    r.eval_action_name(),
-                    r.eval_resource_name().unwrap_or(&resource)
+                    r.action,
+                    r.resource.as_deref().unwrap_or(&resource)
                 ),
-                r.eval_decision().as_str().to_string(),
+                r.decision,
                 details.join("; "),
             )
         })
@@ -119,10 +95,7 @@ pub(super) struct Sims {
 
 /// The ARN to simulate for the caller: a user itself, the role behind an assumed-role
 /// session; none for root.
-pub(super) async fn policy_source(
-    iam: &aws_sdk_iam::Client,
-    c: &bg_gates::Caller,
-) -> Option<String> {
+pub(super) async fn policy_source(iam: &aws::Iam, c: &bg_gates::Caller) -> Option<String> {
     match c.kind {
         bg_gates::CallerKind::Root => None,
         bg_gates::CallerKind::User => Some(c.entity_arn.clone()),
@@ -133,12 +106,8 @@ pub(super) async fn policy_source(
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            match iam.get_role().role_name(&name).send().await {
-                Ok(o) => Some(
-                    o.role()
-                        .map(|r| r.arn().to_string())
-                        .unwrap_or_else(|| c.entity_arn.clone()),
-                ),
+            match iam.role_arn(&name).await {
+                Ok(arn) => Some(arn.unwrap_or_else(|| c.entity_arn.clone())),
                 Err(_) => Some(c.entity_arn.clone()),
             }
         }
@@ -147,7 +116,7 @@ pub(super) async fn policy_source(
 
 /// Simulate bedrock:InvokeModel on every ARN, and the Marketplace actions, all concurrently.
 pub(super) async fn simulations(
-    iam: &aws_sdk_iam::Client,
+    iam: &aws::Iam,
     caller: Option<&bg_gates::Caller>,
     resources: Option<&[(String, ContextKeys)]>,
     marketplace: bool,
@@ -185,7 +154,7 @@ pub(super) async fn simulations(
 }
 
 /// The Marketplace actions a first call needs, called via Bedrock.
-pub(super) async fn simulate_marketplace(iam: aws_sdk_iam::Client, source: String) -> Simulated {
+pub(super) async fn simulate_marketplace(iam: aws::Iam, source: String) -> Simulated {
     simulate(
         iam,
         source,

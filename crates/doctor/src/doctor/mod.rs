@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 mod access;
+mod aws;
 mod bearer;
 mod call;
 mod iam;
@@ -40,6 +41,7 @@ mod region;
 mod render;
 
 use access::*;
+pub use aws::https;
 use bearer::*;
 use call::*;
 use iam::*;

@@ -16,15 +16,20 @@ pub(super) async fn configured_region(profile: Option<&str>) -> Option<String> {
     b.build().region().await.map(|r| r.to_string())
 }
 
+/// How long a connection may take to open, and a whole call to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The SDK configuration: one attempt, short timeouts, and the options' Region, profile and
 /// endpoint.
 pub(super) fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws::https())
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(30))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         );
     if let Some(r) = &opts.region {
@@ -51,24 +56,25 @@ pub(super) fn sdk_loader(opts: &Options) -> aws_config::ConfigLoader {
 /// The clients of one run, all from the same SDK configuration.
 pub(super) struct Clients {
     pub(super) sts: aws_sdk_sts::Client,
-    pub(super) bedrock: aws_sdk_bedrock::Client,
+    pub(super) bedrock: aws::Bedrock,
     pub(super) runtime: aws_sdk_bedrockruntime::Client,
-    pub(super) iam: aws_sdk_iam::Client,
+    pub(super) iam: aws::Iam,
 }
 
 impl Clients {
     pub(super) fn new(conf: &aws_config::SdkConfig) -> Clients {
+        let (iam, bedrock) = aws::clients(conf, CONNECT_TIMEOUT, OPERATION_TIMEOUT);
         Clients {
             sts: aws_sdk_sts::Client::new(conf),
-            bedrock: aws_sdk_bedrock::Client::new(conf),
+            bedrock,
             runtime: aws_sdk_bedrockruntime::Client::new(conf),
-            iam: aws_sdk_iam::Client::new(conf),
+            iam,
         }
     }
 }
 
 pub(super) type Identity = aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
-pub(super) type Availability = aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
+pub(super) use aws::Availability;
 
 /// What the region probe found: (inference types, lifecycle, the profile's model ARNs).
 pub(super) type RegionFound = (Vec<String>, Option<String>, Vec<String>);
@@ -110,7 +116,7 @@ pub(super) async fn probe_identity(sts: &aws_sdk_sts::Client) -> Result<Identity
         .map_err(|e| CallError::of(&e))
 }
 
-pub(super) async fn probe_region(bedrock: &aws_sdk_bedrock::Client, w: &Wanted<'_>) -> RegionProbe {
+pub(super) async fn probe_region(bedrock: &aws::Bedrock, w: &Wanted<'_>) -> RegionProbe {
     match &w.profile {
         Some(p) => probe_profile(bedrock, &p.id).await,
         None => probe_model(bedrock, &w.identifier).await,
@@ -118,20 +124,12 @@ pub(super) async fn probe_region(bedrock: &aws_sdk_bedrock::Client, w: &Wanted<'
 }
 
 /// `GetInferenceProfile`: the model ARNs the profile routes to.
-pub(super) async fn probe_profile(bedrock: &aws_sdk_bedrock::Client, id: &str) -> RegionProbe {
-    let r = bedrock
-        .get_inference_profile()
-        .inference_profile_identifier(id)
-        .send()
-        .await;
+pub(super) async fn probe_profile(bedrock: &aws::Bedrock, id: &str) -> RegionProbe {
+    let r = bedrock.inference_profile(id).await;
     (
         "GetInferenceProfile",
         r.map(|o| {
-            let models: Vec<String> = o
-                .models()
-                .iter()
-                .filter_map(|m| m.model_arn().map(str::to_string))
-                .collect();
+            let models: Vec<String> = o.models.into_iter().filter_map(|m| m.model_arn).collect();
             (vec!["INFERENCE_PROFILE".to_string()], None, models)
         })
         .map_err(|e| CallError::of(&e)),
@@ -139,61 +137,38 @@ pub(super) async fn probe_profile(bedrock: &aws_sdk_bedrock::Client, id: &str) -
 }
 
 /// `GetFoundationModel`: the inference types and the lifecycle.
-pub(super) async fn probe_model(
-    bedrock: &aws_sdk_bedrock::Client,
-    identifier: &str,
-) -> RegionProbe {
-    let r = bedrock
-        .get_foundation_model()
-        .model_identifier(identifier)
-        .send()
-        .await;
+pub(super) async fn probe_model(bedrock: &aws::Bedrock, identifier: &str) -> RegionProbe {
+    let r = bedrock.foundation_model(identifier).await;
     (
         "GetFoundationModel",
-        r.map(|o| {
-            let d = o.model_details();
-            (
-                d.map(|d| {
-                    d.inference_types_supported()
-                        .iter()
-                        .map(|t| t.as_str().to_string())
-                        .collect()
-                })
-                .unwrap_or_default(),
-                d.and_then(|d| d.model_lifecycle())
-                    .map(|l| l.status().as_str().to_string()),
+        r.map(|o| match o.model_details {
+            Some(d) => (
+                d.inference_types_supported,
+                d.model_lifecycle.map(|l| l.status),
                 Vec::new(),
-            )
+            ),
+            None => (Vec::new(), None, Vec::new()),
         })
         .map_err(|e| CallError::of(&e)),
     )
 }
 
 pub(super) async fn probe_availability(
-    bedrock: &aws_sdk_bedrock::Client,
+    bedrock: &aws::Bedrock,
     model_id: &str,
 ) -> Result<Availability, CallError> {
     bedrock
-        .get_foundation_model_availability()
-        .model_id(model_id)
-        .send()
+        .availability(model_id)
         .await
         .map_err(|e| CallError::of(&e))
 }
 
 pub(super) async fn probe_form(
-    bedrock: &aws_sdk_bedrock::Client,
+    bedrock: &aws::Bedrock,
     needs_form: bool,
 ) -> Option<Result<(), CallError>> {
     if !needs_form {
         return None;
     }
-    Some(
-        bedrock
-            .get_use_case_for_model_access()
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::of(&e)),
-    )
+    Some(bedrock.use_case().await.map_err(|e| CallError::of(&e)))
 }
