@@ -658,7 +658,12 @@ def test_password_reset_required_forces_a_change_at_sign_in(console_server, brow
         q(browser, "#old_password").send_keys(old)
         q(browser, "#new_password").send_keys(new)
         q(browser, "#confirm_password").send_keys(again)
+        form = q(browser, "#change-form")
         q(browser, "#change-submit").click()
+        # The answer is a new page: wait until this one is gone, or the error read next could
+        # be the previous answer's.
+        from selenium.webdriver.support import expected_conditions as EC
+        wait_for(browser, EC.staleness_of(form))
 
     change("erin-first-pw", "erin-second-pw", "erin-secnod-pw")
     assert q(browser, "#change-error").text == "The new passwords do not match."
