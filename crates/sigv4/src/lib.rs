@@ -987,6 +987,21 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
+/// The signature (lower-case hex) of `string_to_sign` under `secret` for the scope
+/// `date/region/service/aws4_request`: what a client signing a request computes, with the same
+/// key derivation the verifier uses.
+pub fn signature(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+    string_to_sign: &str,
+) -> String {
+    let key = derive_signing_key(secret, date, region, service);
+    let hex = hex32(&hmac(&key, string_to_sign.as_bytes()));
+    String::from_utf8_lossy(&hex).into_owned()
+}
+
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let mut k_secret = Vec::with_capacity(4 + secret.len());
     k_secret.extend_from_slice(b"AWS4");

@@ -8,8 +8,6 @@ use super::session::Credentials;
 use crate::App;
 use axum::body::Body;
 use axum::http::{Method, Request, Response};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::sync::Arc;
 
 /// Where the console's own request came from: the internal call carries the same.
@@ -46,16 +44,6 @@ impl<'a> ApiRequest<'a> {
             body: form(params),
         }
     }
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The `Authorization` header for `req` signed at `amz_date` (SigV4 header form), with the
@@ -98,14 +86,13 @@ pub fn sign(
     };
     let creq = bg_sigv4::canonical_request(&sreq, &auth, true)?;
     let sts = bg_sigv4::string_to_sign(&creq, &auth);
-    let k = hmac(
-        format!("AWS4{}", creds.secret_access_key).as_bytes(),
-        date.as_bytes(),
+    let sig = bg_sigv4::signature(
+        &creds.secret_access_key,
+        &date,
+        req.region,
+        req.service,
+        &sts,
     );
-    let k = hmac(&k, req.region.as_bytes());
-    let k = hmac(&k, req.service.as_bytes());
-    let k = hmac(&k, b"aws4_request");
-    let sig = hex(&hmac(&k, sts.as_bytes()));
     Ok(format!(
         "AWS4-HMAC-SHA256 Credential={}/{date}/{}/{}/aws4_request, SignedHeaders={}, Signature={sig}",
         creds.access_key_id,
