@@ -43,7 +43,7 @@ pub fn authenticate(
     region_ok: &dyn Fn(&str) -> bool,
     proto: Proto,
 ) -> Result<Caller, ApiError> {
-    let caller = authenticate_call(app, inc, parsed, expected_service, region_ok, proto);
+    let caller = authenticate_unnoted(app, inc, parsed, expected_service, region_ok, proto);
     if let Ok(c) = &caller {
         inc.trail.authenticated(c);
     }
@@ -54,17 +54,6 @@ pub fn authenticate(
 /// note when it is done with it ([`crate::cloudtrail::Note::authenticated_by`]), which spares
 /// a copy of the caller's every string per model call.
 pub(crate) fn authenticate_unnoted(
-    app: &App,
-    inc: &Incoming,
-    parsed: &Result<ParsedAuth, SigError>,
-    expected_service: &str,
-    region_ok: &dyn Fn(&str) -> bool,
-    proto: Proto,
-) -> Result<Caller, ApiError> {
-    authenticate_call(app, inc, parsed, expected_service, region_ok, proto)
-}
-
-fn authenticate_call(
     app: &App,
     inc: &Incoming,
     parsed: &Result<ParsedAuth, SigError>,
