@@ -509,27 +509,41 @@ fn bool_child(tag: &mut Scoped<'_, '_>, name: &str) -> Result<bool, String> {
     Ok(found)
 }
 
+/// Calls `f` with each element below `el` at `path` (element names, level by level).
+fn each_at(
+    el: &mut Scoped<'_, '_>,
+    path: &[&str],
+    f: &mut dyn FnMut(&mut Scoped<'_, '_>) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        return f(el);
+    };
+    while let Some(mut child) = el.next_tag() {
+        if child.start_el().matches(first) {
+            each_at(&mut child, rest, f)?;
+        }
+    }
+    Ok(())
+}
+
 /// The `EvaluationResults` of a `SimulatePrincipalPolicy` answer: only each member's own
 /// fields (its `ResourceSpecificResults` carry fields of the same names).
 pub(super) fn parse_simulation(text: &str) -> Result<Vec<Evaluation>, String> {
     let mut doc = aws_smithy_xml::decode::Document::new(text);
     let mut root = doc.root_element().map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    while let Some(mut result) = root.next_tag() {
-        if !result.start_el().matches("SimulatePrincipalPolicyResult") {
-            continue;
-        }
-        while let Some(mut list) = result.next_tag() {
-            if !list.start_el().matches("EvaluationResults") {
-                continue;
-            }
-            while let Some(mut member) = list.next_tag() {
-                if member.start_el().matches("member") {
-                    out.push(evaluation(&mut member)?);
-                }
-            }
-        }
-    }
+    each_at(
+        &mut root,
+        &[
+            "SimulatePrincipalPolicyResult",
+            "EvaluationResults",
+            "member",
+        ],
+        &mut |m| {
+            out.push(evaluation(m)?);
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -541,18 +555,10 @@ fn evaluation(member: &mut Scoped<'_, '_>) -> Result<Evaluation, String> {
             "EvalActionName" => e.action = data(&mut f)?,
             "EvalResourceName" => e.resource = Some(data(&mut f)?),
             "EvalDecision" => e.decision = data(&mut f)?,
-            "MatchedStatements" => {
-                while let Some(mut s) = f.next_tag() {
-                    if !s.start_el().matches("member") {
-                        continue;
-                    }
-                    while let Some(mut sf) = s.next_tag() {
-                        if sf.start_el().matches("SourcePolicyId") {
-                            e.matched.push(data(&mut sf)?);
-                        }
-                    }
-                }
-            }
+            "MatchedStatements" => each_at(&mut f, &["member", "SourcePolicyId"], &mut |id| {
+                e.matched.push(data(id)?);
+                Ok(())
+            })?,
             "OrganizationsDecisionDetail" => {
                 e.allowed_by_organizations = Some(bool_child(&mut f, "AllowedByOrganizations")?)
             }
@@ -569,22 +575,13 @@ fn evaluation(member: &mut Scoped<'_, '_>) -> Result<Evaluation, String> {
 pub(super) fn parse_role_arn(text: &str) -> Option<String> {
     let mut doc = aws_smithy_xml::decode::Document::new(text);
     let mut root = doc.root_element().ok()?;
-    while let Some(mut result) = root.next_tag() {
-        if !result.start_el().matches("GetRoleResult") {
-            continue;
-        }
-        while let Some(mut role) = result.next_tag() {
-            if !role.start_el().matches("Role") {
-                continue;
-            }
-            while let Some(mut f) = role.next_tag() {
-                if f.start_el().matches("Arn") {
-                    return data(&mut f).ok();
-                }
-            }
-        }
-    }
-    None
+    let mut arn = None;
+    each_at(&mut root, &["GetRoleResult", "Role", "Arn"], &mut |f| {
+        arn = arn.take().or(data(f).ok());
+        Ok(())
+    })
+    .ok()?;
+    arn
 }
 
 // ---------------------------------------------------------------------------------------------
