@@ -63,10 +63,6 @@ impl Note {
         n.served_region = served_region;
     }
 
-    pub fn get(&self) -> Noted {
-        self.0.lock().clone()
-    }
-
     /// Read what was noted without copying it.
     pub fn with<R>(&self, f: impl FnOnce(&Noted) -> R) -> R {
         f(&self.0.lock())
