@@ -16,6 +16,7 @@ pub mod decide;
 mod error_code;
 pub mod invoke;
 pub mod managed;
+pub mod maps;
 pub mod quota;
 pub mod region;
 pub mod state;
