@@ -17,8 +17,10 @@ pub const APPLICATION_ID: i32 = 0x4247_5354;
 /// `PRAGMA user_version`: the layout of the tables. 1 is the `entities` + `meta` layout that
 /// files made before the application id existed already have (`meta.schema_version = '1'`);
 /// 2 adds the journal (CloudTrail events, CloudWatch Logs groups and lines). A version-1 file
-/// is upgraded in place by [`initialise`] (new tables only: nothing existing changes).
-pub const SCHEMA_VERSION: i32 = 2;
+/// is upgraded in place by [`initialise`] (new tables only: nothing existing changes); 3 keeps
+/// log lines by batch (`log_batches`) instead of a row each (`log_events`, whose rows a
+/// version-2 file's upgrade moves over in the same transaction).
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The objects of a version-1 file, as `classify` lists them.
 const V1_OBJECTS: &[&str] = &["table entities", "table meta"];
@@ -30,6 +32,18 @@ const V2_OBJECTS: &[&str] = &[
     "table meta",
     "table trail_events",
     "index log_by_group",
+    "index trail_by_name",
+    "index trail_by_time",
+    "index trail_refusals",
+];
+/// The objects of a version-3 file.
+const V3_OBJECTS: &[&str] = &[
+    "table entities",
+    "table log_batches",
+    "table log_groups",
+    "table meta",
+    "table trail_events",
+    "index log_batch_by_group",
     "index trail_by_name",
     "index trail_by_time",
     "index trail_refusals",
@@ -158,9 +172,9 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
         .map_err(unreadable)?;
     let mut sorted: Vec<&str> = objects.iter().map(String::as_str).collect();
     sorted.sort_by_key(|o| (!o.starts_with("table"), *o));
-    // Either layout is ours; an unstamped file with the version-2 tables is a stamped file
-    // whose stamp was lost (adopted like a legacy one).
-    if sorted == V1_OBJECTS || sorted == V2_OBJECTS {
+    // Any of our layouts is ours; an unstamped file with the version-2 or 3 tables is a
+    // stamped file whose stamp was lost (adopted like a legacy one).
+    if sorted == V1_OBJECTS || sorted == V2_OBJECTS || sorted == V3_OBJECTS {
         return Ok(if app == APPLICATION_ID {
             Found::Ours(version)
         } else {
@@ -238,6 +252,7 @@ pub(crate) fn initialise(conn: &mut Connection, found: Option<Found>) -> rusqlit
     }
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
+    crate::journal::lines::migrate(&tx)?;
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()

@@ -12,6 +12,8 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
+pub mod lines;
+
 /// One CloudTrail event as stored: the indexed attributes LookupEvents filters on, the record
 /// itself (`body`, the JSON AWS calls `CloudTrailEvent`) and our diagnosis of a refusal.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -257,12 +259,6 @@ impl Journal {
                 ])
                 .map_err(backend)?;
             }
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO log_events(account, region, grp, stream, time_ms, ingest_ms, message)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(backend)?;
             // Delivery creates a group that is not there yet (as Bedrock's console offers to):
             // a configured destination always receives its records.
             let mut group = tx
@@ -280,18 +276,9 @@ impl Journal {
                         .map_err(backend)?;
                     made.push(key);
                 }
-                ins.execute(params![
-                    l.account,
-                    l.region,
-                    l.group,
-                    l.stream,
-                    l.time_ms,
-                    l.ingest_ms,
-                    l.message
-                ])
-                .map_err(backend)?;
             }
         }
+        lines::append(&tx, logs).map_err(backend)?;
         tx.commit().map_err(backend)
     }
 
@@ -458,7 +445,7 @@ impl Journal {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT g.name, g.created_ms, g.retention_days,
-                        (SELECT coalesce(sum(length(message)), 0) FROM log_events e WHERE e.account = g.account AND e.region = g.region AND e.grp = g.name)
+                        (SELECT coalesce(sum(bytes), 0) FROM log_batches e WHERE e.account = g.account AND e.region = g.region AND e.grp = g.name)
                  FROM log_groups g
                  WHERE g.account = ?1 AND g.region = ?2 AND substr(g.name, 1, length(?3)) = ?3 AND g.name > ?4
                  ORDER BY g.name LIMIT ?5",
@@ -503,8 +490,8 @@ impl Journal {
         let conn = self.reader.lock();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT stream, min(time_ms), max(time_ms), max(ingest_ms), sum(length(message))
-                 FROM log_events WHERE account = ?1 AND region = ?2 AND grp = ?3 AND substr(stream, 1, length(?4)) = ?4
+                "SELECT stream, min(min_ms), max(max_ms), max(max_ingest), sum(bytes)
+                 FROM log_batches WHERE account = ?1 AND region = ?2 AND grp = ?3 AND substr(stream, 1, length(?4)) = ?4
                  GROUP BY stream ORDER BY stream",
             )
             .map_err(backend)?;
@@ -536,44 +523,17 @@ impl Journal {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredLog>, StoreError> {
-        let conn = self.reader.lock();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT seq, stream, time_ms, ingest_ms, message FROM log_events
-                 WHERE account = ?1 AND region = ?2 AND grp = ?3 AND (?4 IS NULL OR stream = ?4)
-                   AND time_ms >= ?5 AND time_ms < ?6 AND seq > ?7
-                 ORDER BY seq LIMIT ?8",
-            )
-            .map_err(backend)?;
-        let rows = stmt
-            .query_map(
-                params![
-                    account,
-                    region,
-                    group,
-                    stream,
-                    start_ms.unwrap_or(i64::MIN),
-                    end_ms.unwrap_or(i64::MAX),
-                    after_seq,
-                    limit as i64
-                ],
-                |r| {
-                    Ok(StoredLog {
-                        seq: r.get(0)?,
-                        row: LogRow {
-                            account: account.to_string(),
-                            region: region.to_string(),
-                            group: group.to_string(),
-                            stream: r.get(1)?,
-                            time_ms: r.get(2)?,
-                            ingest_ms: r.get(3)?,
-                            message: r.get(4)?,
-                        },
-                    })
-                },
-            )
-            .map_err(backend)?;
-        rows.collect::<Result<_, _>>().map_err(backend)
+        lines::read(
+            &self.reader.lock(),
+            account,
+            region,
+            group,
+            stream,
+            start_ms.unwrap_or(i64::MIN),
+            end_ms.unwrap_or(i64::MAX),
+            after_seq,
+            limit,
+        )
     }
 }
 
@@ -637,6 +597,107 @@ mod tests {
         q.attribute = Some(("read_only", "false".into()));
         assert!(j.lookup(&q).unwrap().0.is_empty());
     }
+
+    fn line(stream: &str, time_ms: i64, message: String) -> LogRow {
+        LogRow {
+            account: "a".into(),
+            region: "us-east-1".into(),
+            group: "/g".into(),
+            stream: stream.into(),
+            time_ms,
+            ingest_ms: time_ms + 1,
+            message,
+        }
+    }
+
+    /// Lines are stored by batch (at most lines::MAX_LINES a batch) and read back one by one:
+    /// numbered from 1 in the order written (a stream's lines of one append together), paged
+    /// by seq, filtered by stream and time, counted per stream and group.
+    #[test]
+    fn log_lines_read_back_across_batches() {
+        let j = Journal::memory().unwrap();
+        let n = lines::MAX_LINES as usize + 44;
+        // s1 and s2 interleaved in one append; s2's lines follow all of s1's.
+        let logs: Vec<LogRow> = (0..n)
+            .map(|i| {
+                line(
+                    if i % 10 == 9 { "s2" } else { "s1" },
+                    i as i64,
+                    format!("m{i}"),
+                )
+            })
+            .collect();
+        j.append(&[], &logs, true).unwrap();
+        j.append(&[], &[line("s1", 1000, "last".into())], false)
+            .unwrap();
+        let s1: Vec<usize> = (0..n).filter(|i| i % 10 != 9).collect();
+        let s2: Vec<usize> = (0..n).filter(|i| i % 10 == 9).collect();
+        let mut want: Vec<(i64, String)> = s1
+            .iter()
+            .chain(s2.iter())
+            .enumerate()
+            .map(|(k, i)| (k as i64 + 1, format!("m{i}")))
+            .collect();
+        want.push((n as i64 + 1, "last".into()));
+        let all = |stream: Option<&str>, start, end, page: usize| {
+            let mut got = Vec::new();
+            let mut after = 0;
+            loop {
+                let p = j
+                    .log_lines("a", "us-east-1", "/g", stream, start, end, after, page)
+                    .unwrap();
+                let Some(last) = p.last() else { break };
+                after = last.seq;
+                got.extend(p.into_iter().map(|l| (l.seq, l.row.message)));
+            }
+            got
+        };
+        assert_eq!(all(None, None, None, 7), want);
+        assert_eq!(all(None, None, None, 1000), want);
+        let only_s2: Vec<(i64, String)> = want
+            .iter()
+            .filter(|(_, m)| m != "last" && s2.contains(&m[1..].parse::<usize>().unwrap()))
+            .cloned()
+            .collect();
+        assert_eq!(all(Some("s2"), None, None, 3), only_s2);
+        let window: Vec<(i64, String)> = want
+            .iter()
+            .filter(|(_, m)| {
+                m.strip_prefix('m')
+                    .is_some_and(|t| (100..200).contains(&t.parse::<i64>().unwrap()))
+            })
+            .cloned()
+            .collect();
+        assert_eq!(window.len(), 100);
+        assert_eq!(all(None, Some(100), Some(200), 9), window);
+        let streams = j.log_streams("a", "us-east-1", "/g", "").unwrap();
+        let bytes = |ix: &[usize]| ix.iter().map(|i| format!("m{i}").len() as i64).sum::<i64>();
+        assert_eq!(
+            streams,
+            vec![
+                LogStream {
+                    name: "s1".into(),
+                    first_ms: 0,
+                    last_ms: 1000,
+                    last_ingest_ms: 1001,
+                    stored_bytes: bytes(&s1) + 4,
+                },
+                LogStream {
+                    name: "s2".into(),
+                    first_ms: 9,
+                    last_ms: *s2.last().unwrap() as i64,
+                    last_ingest_ms: *s2.last().unwrap() as i64 + 1,
+                    stored_bytes: bytes(&s2),
+                },
+            ]
+        );
+        let g = j.log_group("a", "us-east-1", "/g").unwrap().unwrap();
+        assert_eq!(g.stored_bytes, bytes(&s1) + bytes(&s2) + 4);
+        assert!(j
+            .log_lines("a", "us-east-1", "/other", None, None, None, 0, 10)
+            .unwrap()
+            .is_empty());
+    }
 }
 
 #[cfg(test)]
@@ -645,7 +706,7 @@ mod upgrade_tests {
     use bg_gates::{State, Store};
 
     /// A version-1 file (entities and meta only, stamped 1) opens: its entities are kept, the
-    /// journal tables are added, and it is stamped 2.
+    /// journal tables are added, and it is stamped with the current version.
     #[test]
     fn a_version_1_file_is_upgraded_in_place() {
         let dir = tempfile::tempdir().unwrap();
@@ -675,6 +736,118 @@ mod upgrade_tests {
         let v: i32 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, crate::SCHEMA_VERSION);
+    }
+
+    /// A version-2 file keeps a row per log line (`log_events`): the upgrade moves them into
+    /// batches with their seqs, runs of one stream with consecutive seqs together, and drops
+    /// the old table; every line reads back as it was.
+    #[test]
+    fn a_version_2_files_log_lines_move_into_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let path = path.to_str().unwrap();
+        {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '1');
+                 CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
+                 CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
+                 CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
+                 CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
+                 CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));
+                 CREATE TABLE log_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+                 CREATE INDEX log_by_group ON log_events(account, region, grp, seq);
+                 INSERT INTO log_groups VALUES ('a', 'us-east-1', '/g', 1, NULL);
+                 INSERT INTO log_events(seq, account, region, grp, stream, time_ms, ingest_ms, message) VALUES
+                   (1, 'a', 'us-east-1', '/g', 's1', 10, 11, 'one'),
+                   (2, 'a', 'us-east-1', '/g', 's1', 12, 13, 'two'),
+                   (3, 'a', 'us-east-1', '/g', 's2', 14, 15, 'three'),
+                   (5, 'a', 'us-east-1', '/g', 's2', 16, 17, 'five');",
+            )
+            .unwrap();
+            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+                .unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+        }
+        drop(SqliteStore::open(path).unwrap());
+        let c = rusqlite::Connection::open(path).unwrap();
+        let batches: Vec<(i64, String, i64)> = c
+            .prepare("SELECT first_seq, stream, n FROM log_batches ORDER BY first_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            batches,
+            vec![
+                (1, "s1".into(), 2),
+                (3, "s2".into(), 1),
+                (5, "s2".into(), 1)
+            ]
+        );
+        let old: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('log_events', 'log_by_group')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
+        let j = super::Journal::open(path).unwrap();
+        let lines = j
+            .log_lines("a", "us-east-1", "/g", None, None, None, 0, 10)
+            .unwrap();
+        let got: Vec<(i64, &str, i64, i64, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.seq,
+                    l.row.stream.as_str(),
+                    l.row.time_ms,
+                    l.row.ingest_ms,
+                    l.row.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "s1", 10, 11, "one"),
+                (2, "s1", 12, 13, "two"),
+                (3, "s2", 14, 15, "three"),
+                (5, "s2", 16, 17, "five")
+            ]
+        );
+        assert_eq!(
+            j.log_group("a", "us-east-1", "/g")
+                .unwrap()
+                .unwrap()
+                .stored_bytes,
+            15
+        );
+        // New lines continue after the last seq.
+        j.append(
+            &[],
+            &[super::LogRow {
+                account: "a".into(),
+                region: "us-east-1".into(),
+                group: "/g".into(),
+                stream: "s1".into(),
+                time_ms: 20,
+                ingest_ms: 21,
+                message: "six".into(),
+            }],
+            true,
+        )
+        .unwrap();
+        let lines = j
+            .log_lines("a", "us-east-1", "/g", Some("s1"), None, None, 2, 10)
+            .unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!((lines[0].seq, lines[0].row.message.as_str()), (6, "six"));
     }
 }

@@ -62,17 +62,26 @@ CREATE TABLE IF NOT EXISTS log_groups (
     retention_days INTEGER,
     PRIMARY KEY (account, region, name)
 );
-CREATE TABLE IF NOT EXISTS log_events (
-    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
-    account   TEXT NOT NULL,
-    region    TEXT NOT NULL,
-    grp       TEXT NOT NULL,
-    stream    TEXT NOT NULL,
-    time_ms   INTEGER NOT NULL,
-    ingest_ms INTEGER NOT NULL,
-    message   TEXT NOT NULL
+-- CloudWatch Logs lines, stored by batch: one row per run of consecutive lines of one stream
+-- that the journal writer committed together (seq first_seq .. first_seq + n - 1), the lines
+-- LZ4-compressed in `data` (journal::lines). One row and one index entry a batch instead of
+-- one each a line, and a few hundred bytes instead of kilobytes: logging's cost on the writer
+-- (issue 13). Schema version 3; version 2 kept a row per line (log_events, migrated).
+CREATE TABLE IF NOT EXISTS log_batches (
+    first_seq  INTEGER PRIMARY KEY,
+    account    TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    grp        TEXT NOT NULL,
+    stream     TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    min_ms     INTEGER NOT NULL,
+    max_ms     INTEGER NOT NULL,
+    max_ingest INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,
+    raw_len    INTEGER NOT NULL,
+    data       BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_by_group ON log_events(account, region, grp, seq);
+CREATE INDEX IF NOT EXISTS log_batch_by_group ON log_batches(account, region, grp, first_seq);
 ";
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -1,0 +1,364 @@
+//! CloudWatch Logs lines, stored by batch (`log_batches`, schema version 3).
+//!
+//! A batch is a run of lines of one stream that one journal transaction wrote, numbered
+//! `first_seq .. first_seq + n - 1`. Its lines are encoded one after another (time, ingestion
+//! time, length, message; little-endian) and LZ4-compressed: invocation records of one stream
+//! repeat most of their text from line to line, so a batch stores in a fraction of its size.
+//! One row and one index entry a batch, instead of a ~1.3 KB row and an index entry a line,
+//! was most of what model invocation logging cost the writer thread (issue 13, BENCHMARKS.md).
+//!
+//! LZ4 (the `lz4_flex` crate, pure Rust) because the writer thread compresses every line it
+//! logs: it compresses at several hundred MB/s, where deflate (already a dependency, for the
+//! S3 destination's gzip) costs more per line than the storage it saves.
+
+use super::{backend, LogRow, StoredLog};
+use bg_gates::StoreError;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Lines a batch holds at most: a read that wants one line decodes at most this many, and a
+/// reader can bound `first_seq` from below (`first_seq > after - MAX_LINES`).
+pub const MAX_LINES: i64 = 256;
+/// Encoded bytes a batch holds at most (a single longer line is a batch of its own).
+const MAX_RAW: usize = 256 * 1024;
+/// What a stored batch may claim to expand to: a damaged row is reported, never allowed to
+/// allocate without bound. A line holds at most two 100 KB bodies (larger ones go to S3).
+const RAW_LIMIT: usize = 16 << 20;
+/// time, ingestion time, message length.
+const HEADER: usize = 8 + 8 + 4;
+
+/// Appends one line's encoding to `raw`.
+fn encode(raw: &mut Vec<u8>, time_ms: i64, ingest_ms: i64, message: &str) {
+    raw.extend_from_slice(&time_ms.to_le_bytes());
+    raw.extend_from_slice(&ingest_ms.to_le_bytes());
+    raw.extend_from_slice(&(message.len() as u32).to_le_bytes());
+    raw.extend_from_slice(message.as_bytes());
+}
+
+/// The lines of an encoded batch: (time, ingestion time, message).
+fn decode(raw: &[u8]) -> Result<Vec<(i64, i64, &str)>, StoreError> {
+    let corrupt = || StoreError::Backend("a stored log batch is damaged".into());
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        if rest.len() < HEADER {
+            return Err(corrupt());
+        }
+        let time = i64::from_le_bytes(rest[0..8].try_into().unwrap());
+        let ingest = i64::from_le_bytes(rest[8..16].try_into().unwrap());
+        let len = u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
+        let body = rest.get(HEADER..HEADER + len).ok_or_else(corrupt)?;
+        out.push((
+            time,
+            ingest,
+            std::str::from_utf8(body).map_err(|_| corrupt())?,
+        ));
+        rest = &rest[HEADER + len..];
+    }
+    Ok(out)
+}
+
+fn inflate(raw_len: i64, data: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let corrupt = || StoreError::Backend("a stored log batch is damaged".into());
+    let len = usize::try_from(raw_len).map_err(|_| corrupt())?;
+    if len > RAW_LIMIT {
+        return Err(corrupt());
+    }
+    let raw = lz4_flex::block::decompress(data, len).map_err(|_| corrupt())?;
+    if raw.len() != len {
+        return Err(corrupt());
+    }
+    Ok(raw)
+}
+
+/// The seq the next line gets (1 in an empty table, as the version-2 `AUTOINCREMENT` did).
+fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT first_seq + n FROM log_batches ORDER BY first_seq DESC LIMIT 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .unwrap_or(1))
+}
+
+/// The stream a batch belongs to.
+struct Key<'a> {
+    account: &'a str,
+    region: &'a str,
+    group: &'a str,
+    stream: &'a str,
+}
+
+/// Writes one batch (lines already encoded into `raw`).
+fn insert(
+    conn: &Connection,
+    first_seq: i64,
+    key: &Key,
+    stats: &Stats,
+    raw: &[u8],
+) -> rusqlite::Result<()> {
+    let data = lz4_flex::block::compress(raw);
+    conn.prepare_cached(
+        "INSERT INTO log_batches(first_seq, account, region, grp, stream, n, min_ms, max_ms, max_ingest, bytes, raw_len, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        first_seq,
+        key.account,
+        key.region,
+        key.group,
+        key.stream,
+        stats.n,
+        stats.min_ms,
+        stats.max_ms,
+        stats.max_ingest,
+        stats.bytes,
+        raw.len() as i64,
+        data
+    ])?;
+    Ok(())
+}
+
+/// A batch's figures, gathered while its lines are encoded.
+struct Stats {
+    n: i64,
+    min_ms: i64,
+    max_ms: i64,
+    max_ingest: i64,
+    /// The messages' bytes: CloudWatch's `storedBytes`.
+    bytes: i64,
+}
+
+impl Stats {
+    fn new() -> Stats {
+        Stats {
+            n: 0,
+            min_ms: i64::MAX,
+            max_ms: i64::MIN,
+            max_ingest: i64::MIN,
+            bytes: 0,
+        }
+    }
+
+    fn add(&mut self, time_ms: i64, ingest_ms: i64, message: &str) {
+        self.n += 1;
+        self.min_ms = self.min_ms.min(time_ms);
+        self.max_ms = self.max_ms.max(time_ms);
+        self.max_ingest = self.max_ingest.max(ingest_ms);
+        self.bytes += message.len() as i64;
+    }
+}
+
+/// Appends `logs` (inside the caller's transaction): the lines of each stream in the order
+/// given, a stream's lines together, streams in the order they first appear. Lines of two
+/// streams that arrived interleaved within one batch are numbered stream by stream (a
+/// group's `FilterLogEvents` order is by seq; the batch spans the writer's few milliseconds).
+pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    let mut seq = next_seq(conn)?;
+    let mut done = vec![false; logs.len()];
+    let mut raw = Vec::new();
+    for i in 0..logs.len() {
+        if done[i] {
+            continue;
+        }
+        let first = &logs[i];
+        let key = Key {
+            account: &first.account,
+            region: &first.region,
+            group: &first.group,
+            stream: &first.stream,
+        };
+        let same = |l: &LogRow| {
+            l.stream == key.stream
+                && l.group == key.group
+                && l.account == key.account
+                && l.region == key.region
+        };
+        raw.clear();
+        let mut stats = Stats::new();
+        for j in i..logs.len() {
+            if done[j] || !same(&logs[j]) {
+                continue;
+            }
+            let l = &logs[j];
+            if stats.n > 0
+                && (stats.n == MAX_LINES || raw.len() + HEADER + l.message.len() > MAX_RAW)
+            {
+                insert(conn, seq, &key, &stats, &raw)?;
+                seq += stats.n;
+                raw.clear();
+                stats = Stats::new();
+            }
+            encode(&mut raw, l.time_ms, l.ingest_ms, &l.message);
+            stats.add(l.time_ms, l.ingest_ms, &l.message);
+            done[j] = true;
+        }
+        insert(conn, seq, &key, &stats, &raw)?;
+        seq += stats.n;
+    }
+    Ok(())
+}
+
+/// Moves a version-2 file's lines (`log_events`, a row each) into batches, keeping each
+/// line's seq (FilterLogEvents' `eventId` and tokens), then drops the old table. Runs inside
+/// the upgrade's transaction; nothing to do on any other file.
+pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let old: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_events'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)?;
+    if !old {
+        return Ok(());
+    }
+    {
+        let mut stmt = conn.prepare(
+            "SELECT seq, account, region, grp, stream, time_ms, ingest_ms, message FROM log_events ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        // The batch being gathered: its key, first seq, last seq, figures and encoding.
+        let mut current: Option<([String; 4], i64, i64)> = None;
+        let mut stats = Stats::new();
+        let mut raw = Vec::new();
+        let flush = |current: &Option<([String; 4], i64, i64)>,
+                     stats: &Stats,
+                     raw: &[u8]|
+         -> rusqlite::Result<()> {
+            if let Some((k, first, _)) = current {
+                let key = Key {
+                    account: &k[0],
+                    region: &k[1],
+                    group: &k[2],
+                    stream: &k[3],
+                };
+                insert(conn, *first, &key, stats, raw)?;
+            }
+            Ok(())
+        };
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let key: [String; 4] = [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?];
+            let (time_ms, ingest_ms, message): (i64, i64, String) =
+                (r.get(5)?, r.get(6)?, r.get(7)?);
+            let continues = matches!(&current, Some((k, _, last)) if *k == key && *last + 1 == seq)
+                && stats.n < MAX_LINES
+                && raw.len() + HEADER + message.len() <= MAX_RAW;
+            if !continues {
+                flush(&current, &stats, &raw)?;
+                current = Some((key, seq, seq));
+                stats = Stats::new();
+                raw.clear();
+            }
+            if let Some(c) = current.as_mut() {
+                c.2 = seq;
+            }
+            encode(&mut raw, time_ms, ingest_ms, &message);
+            stats.add(time_ms, ingest_ms, &message);
+        }
+        flush(&current, &stats, &raw)?;
+    }
+    conn.execute_batch("DROP TABLE log_events")
+}
+
+/// Lines of a group, oldest first, after `after_seq`, in `[start, end)`, optionally of one
+/// stream, at most `limit`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read(
+    conn: &Connection,
+    account: &str,
+    region: &str,
+    group: &str,
+    stream: Option<&str>,
+    start_ms: i64,
+    end_ms: i64,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<StoredLog>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT first_seq, stream, raw_len, data FROM log_batches
+             WHERE account = ?1 AND region = ?2 AND grp = ?3 AND (?4 IS NULL OR stream = ?4)
+               AND max_ms >= ?5 AND min_ms < ?6
+               AND first_seq > ?7 - ?8 AND first_seq + n - 1 > ?7
+             ORDER BY first_seq",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt
+        .query(params![
+            account, region, group, stream, start_ms, end_ms, after_seq, MAX_LINES
+        ])
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(r) = rows.next().map_err(backend)? else {
+            break;
+        };
+        let first: i64 = r.get(0).map_err(backend)?;
+        let stream: String = r.get(1).map_err(backend)?;
+        let raw_len: i64 = r.get(2).map_err(backend)?;
+        let data = r
+            .get_ref(3)
+            .map_err(backend)?
+            .as_blob()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let raw = inflate(raw_len, data)?;
+        for (i, (time_ms, ingest_ms, message)) in decode(&raw)?.into_iter().enumerate() {
+            let seq = first + i as i64;
+            if seq <= after_seq || time_ms < start_ms || time_ms >= end_ms {
+                continue;
+            }
+            out.push(StoredLog {
+                seq,
+                row: LogRow {
+                    account: account.to_string(),
+                    region: region.to_string(),
+                    group: group.to_string(),
+                    stream: stream.clone(),
+                    time_ms,
+                    ingest_ms,
+                    message: message.to_string(),
+                },
+            });
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip_through_the_encoding() {
+        let mut raw = Vec::new();
+        encode(&mut raw, -5, 7, "");
+        encode(
+            &mut raw,
+            1_764_748_800_000,
+            1_764_748_800_001,
+            "{\"a\":\"é\"}",
+        );
+        assert_eq!(
+            decode(&raw).unwrap(),
+            vec![
+                (-5, 7, ""),
+                (1_764_748_800_000, 1_764_748_800_001, "{\"a\":\"é\"}")
+            ]
+        );
+        // A cut or a length past the end is damage, not a panic.
+        for cut in [1, HEADER - 1, raw.len() - 1] {
+            assert!(decode(&raw[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(inflate(RAW_LIMIT as i64 + 1, b"").is_err());
+        assert!(inflate(10, b"\x00").is_err());
+    }
+}
