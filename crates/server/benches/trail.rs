@@ -87,13 +87,34 @@ fn app(dir: &std::path::Path, events: usize) -> std::sync::Arc<bg_server::App> {
     bg_server::App::with_journal(Box::new(store), journal, Some(&scenario)).unwrap()
 }
 
+/// The process's CPU time so far (every thread: requests, runtime workers, the journal
+/// writer), in seconds, from /proc (Linux; 0 elsewhere). On a shared machine the CPU a call
+/// costs is steadier than the calls a second the machine lets through.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let hz = 100.0;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// (calls a second, CPU microseconds a call) of `n` Converse calls, until all are committed.
 fn throughput(
     rt: &tokio::runtime::Runtime,
     app: &bg_server::App,
     router: &axum::Router,
     n: usize,
-) -> f64 {
+) -> (f64, f64) {
     let (parts, _) = converse_req().into_parts();
+    let cpu = cpu_seconds();
     let start = Instant::now();
     for _ in 0..n {
         let req = http::Request::from_parts(parts.clone(), Body::from(BODY));
@@ -102,9 +123,41 @@ fn throughput(
         rt.block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
             .unwrap();
     }
+    let answered = start.elapsed();
     // Sustained: until every event and record of these calls is committed.
     app.trail.flush().unwrap();
-    n as f64 / start.elapsed().as_secs_f64()
+    let total = start.elapsed();
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        println!(
+            "  {n} calls answered in {:.0} ms, committed {:.0} ms later",
+            answered.as_secs_f64() * 1e3,
+            (total - answered).as_secs_f64() * 1e3
+        );
+    }
+    (
+        n as f64 / total.as_secs_f64(),
+        (cpu_seconds() - cpu) * 1e6 / n as f64,
+    )
+}
+
+/// Model invocation logging to CloudWatch Logs (text delivery on) for the bench's account, or
+/// none.
+fn set_logging(app: &bg_server::App, on: bool) {
+    let change = if on {
+        bg_gates::Change::Put(bg_gates::Entity::LoggingConfig(
+            bg_gates::state::LoggingConfig {
+                account: "000000000000".into(),
+                region: "us-east-1".into(),
+                config: r#"{"cloudWatchConfig":{"logGroupName":"/bench","roleArn":"arn:aws:iam::000000000000:role/x"},"textDataDeliveryEnabled":true}"#.into(),
+            },
+        ))
+    } else {
+        bg_gates::Change::Delete {
+            kind: "logging-config",
+            id: "000000000000/us-east-1".into(),
+        }
+    };
+    app.write(&[change]).unwrap();
 }
 
 fn main() {
@@ -122,6 +175,17 @@ fn main() {
     let app = app(dir.path(), 100_000);
     println!("seeded 100000 events in {:.2}s", t.elapsed().as_secs_f64());
     let router = bg_server::router(app.clone());
+
+    // `BENCH_PROFILE=on` (or `off`): only Converse calls with logging in that state, for
+    // `perf record` (no seeding figures, no lookups, no other mode in the profile).
+    if let Ok(mode) = std::env::var("BENCH_PROFILE") {
+        if mode == "on" {
+            set_logging(&app, true);
+        }
+        let (rps, cpu) = throughput(&rt, &app, &router, n);
+        println!("logging {mode}: {rps:.0} req/s, {cpu:.1} us CPU a call");
+        return;
+    }
 
     // LookupEvents through every page of 50.
     let t = Instant::now();
@@ -170,35 +234,36 @@ fn main() {
     let mut off = Vec::new();
     let mut on = Vec::new();
     for round in 0..3 {
-        app.write(&[bg_gates::Change::Delete {
-            kind: "logging-config",
-            id: "000000000000/us-east-1".into(),
-        }])
-        .unwrap();
+        set_logging(&app, false);
         off.push(throughput(&rt, &app, &router, n));
-        app.write(&[bg_gates::Change::Put(bg_gates::Entity::LoggingConfig(
-            bg_gates::state::LoggingConfig {
-                account: "000000000000".into(),
-                region: "us-east-1".into(),
-                config: r#"{"cloudWatchConfig":{"logGroupName":"/bench","roleArn":"arn:aws:iam::000000000000:role/x"},"textDataDeliveryEnabled":true}"#.into(),
-            },
-        ))])
-        .unwrap();
+        set_logging(&app, true);
         on.push(throughput(&rt, &app, &router, n));
         println!(
-            "round {round}: logging off {:.0} req/s, on {:.0} req/s",
-            off[round], on[round]
+            "round {round}: logging off {:.0} req/s ({:.1} us CPU a call), on {:.0} req/s ({:.1} us CPU a call)",
+            off[round].0, off[round].1, on[round].0, on[round].1
         );
     }
     app.trail.flush().unwrap();
-    let median = |v: &mut Vec<f64>| {
+    let median = |v: Vec<f64>| {
+        let mut v = v;
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
     };
-    let (off, on) = (median(&mut off), median(&mut on));
+    let (off_cpu, on_cpu) = (
+        median(off.iter().map(|r| r.1).collect()),
+        median(on.iter().map(|r| r.1).collect()),
+    );
+    let (off, on) = (
+        median(off.into_iter().map(|r| r.0).collect()),
+        median(on.into_iter().map(|r| r.0).collect()),
+    );
     println!(
         "converse (state with 100000+ events, CloudTrail on): logging off {off:.0} req/s, logging on {on:.0} req/s, on/off = {:.3}",
         on / off
+    );
+    println!(
+        "CPU a call (all threads): logging off {off_cpu:.1} us, on {on_cpu:.1} us, off/on = {:.3} (the throughput ratio a CPU-bound serve would see)",
+        off_cpu / on_cpu
     );
     println!(
         "stored events now: {}",

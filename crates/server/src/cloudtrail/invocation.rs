@@ -18,6 +18,7 @@
 
 use crate::App;
 use parking_lot::Mutex;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -141,8 +142,8 @@ pub struct S3Object {
     pub json: Vec<u8>,
 }
 
-/// A body as the record carries it: the request's or answer's own JSON text (spliced in as
-/// it is: no parse into a tree, no re-serialization), or a value built here.
+/// A body as the record carries it: the request's or answer's own JSON text (written into
+/// the record as it is: no parse into a tree, no re-serialization), or a value built here.
 enum Body {
     Raw(bytes::Bytes),
     Value(Value),
@@ -162,13 +163,21 @@ impl Body {
             Body::Value(v) => v.to_string(),
         }
     }
+
+    /// The body as the record writes it; None for raw bytes that are not one JSON value.
+    fn json(&self) -> Option<Json<'_>> {
+        match self {
+            Body::Raw(b) => serde_json::from_slice::<&RawValue>(b).ok().map(Json::Raw),
+            Body::Value(v) => Some(Json::Value(v)),
+        }
+    }
 }
 
-/// Raw bytes that are one JSON value (checked without building it).
-fn raw_json(b: &bytes::Bytes) -> Option<Body> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(b)
-        .ok()
-        .map(|_| Body::Raw(b.clone()))
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Json<'a> {
+    Raw(&'a RawValue),
+    Value(&'a Value),
 }
 
 #[derive(serde::Deserialize)]
@@ -190,6 +199,82 @@ struct WithMetadata {
     metadata: Option<Map<String, Value>>,
 }
 
+// The record, written straight from borrowed parts (the writer thread builds one per logged
+// call: a `Value` tree, its text and the bodies spliced in cost it more than storing the line,
+// issue 13). Fields are declared in name order, the order a `Value` (sorted maps) wrote them,
+// so records keep the bytes they had (`tests::record_bytes_are_pinned`).
+
+#[derive(serde::Serialize)]
+struct Record<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    identity: IdentityArn<'a>,
+    #[serde(rename = "inferenceRegion", skip_serializing_if = "Option::is_none")]
+    inference_region: Option<&'a str>,
+    input: InputPart<'a>,
+    #[serde(rename = "modelId")]
+    model_id: &'a str,
+    operation: &'a str,
+    output: OutputPart<'a>,
+    region: &'a str,
+    #[serde(rename = "requestId")]
+    request_id: &'a str,
+    #[serde(rename = "requestMetadata", skip_serializing_if = "Option::is_none")]
+    request_metadata: Option<Map<String, Value>>,
+    #[serde(rename = "schemaType")]
+    schema_type: &'static str,
+    #[serde(rename = "schemaVersion")]
+    schema_version: &'static str,
+    timestamp: String,
+}
+
+#[derive(serde::Serialize)]
+struct IdentityArn<'a> {
+    arn: &'a str,
+}
+
+#[derive(serde::Serialize, Default)]
+struct InputPart<'a> {
+    #[serde(
+        rename = "cacheReadInputTokenCount",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cache_read: Option<u64>,
+    #[serde(
+        rename = "cacheWriteInputTokenCount",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cache_write: Option<u64>,
+    #[serde(rename = "inputBodyJson", skip_serializing_if = "Option::is_none")]
+    body: Option<Json<'a>>,
+    #[serde(rename = "inputBodyS3Path", skip_serializing_if = "Option::is_none")]
+    s3_path: Option<String>,
+    #[serde(rename = "inputContentType")]
+    content_type: &'a str,
+    #[serde(rename = "inputTokenCount", skip_serializing_if = "Option::is_none")]
+    tokens: Option<u64>,
+}
+
+#[derive(serde::Serialize, Default)]
+struct OutputPart<'a> {
+    #[serde(rename = "outputBodyJson", skip_serializing_if = "Option::is_none")]
+    body: Option<Json<'a>>,
+    #[serde(rename = "outputBodyS3Path", skip_serializing_if = "Option::is_none")]
+    s3_path: Option<String>,
+    #[serde(rename = "outputContentType")]
+    content_type: &'a str,
+    #[serde(rename = "outputTokenCount", skip_serializing_if = "Option::is_none")]
+    tokens: Option<u64>,
+}
+
+/// Where a body goes: inline, to S3 (the record carries its path), or nowhere (a body over
+/// the inline limit without a bucket to offload it to).
+enum Placed {
+    Inline,
+    S3(String),
+    Dropped,
+}
+
 /// The record (one JSON text), and the S3 objects it needs (offloaded bodies).
 pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let cfg = &p.config;
@@ -199,107 +284,116 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
         .or_else(|| cfg.get("s3Config"))
         .and_then(|s| {
             Some((
-                s.get("bucketName")?.as_str()?.to_string(),
-                s.get("keyPrefix")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                s.get("bucketName")?.as_str()?,
+                s.get("keyPrefix").and_then(Value::as_str).unwrap_or(""),
             ))
         });
     let mut objects = Vec::new();
-    // Placeholders the bodies replace in the serialized record: a fresh nonce, so that no
-    // text of the caller's (a header, metadata, a prompt) can stand for one.
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let mut slots: Vec<(String, String)> = Vec::new();
-    let mut place = |side: &'static str, body: Body, out: &mut Map<String, Value>| {
+    let mut place = |side: &'static str, body: &Body| -> Placed {
         if body.len() <= INLINE_MAX {
-            out.insert(
-                format!("{side}BodyJson"),
-                json!(format!("\u{1}{side}-{nonce}\u{1}")),
-            );
-            slots.push((format!("\"\\u0001{side}-{nonce}\\u0001\""), body.text()));
-            return;
+            return Placed::Inline;
         }
-        if let Some((bucket, prefix)) = &large {
-            let name = format!("data/{}_{side}.json.gz", uuid::Uuid::new_v4());
-            let key = s3_key(prefix, &p.account, &p.region, p.time_ms, &name);
-            out.insert(
-                format!("{side}BodyS3Path"),
-                json!(format!("s3://{bucket}/{key}")),
-            );
-            objects.push(S3Object {
-                bucket: bucket.clone(),
-                key,
-                json: body.text().into_bytes(),
-            });
-        }
+        let Some((bucket, prefix)) = large else {
+            return Placed::Dropped;
+        };
+        let name = format!("data/{}_{side}.json.gz", uuid::Uuid::new_v4());
+        let key = s3_key(prefix, &p.account, &p.region, p.time_ms, &name);
+        let path = format!("s3://{bucket}/{key}");
+        objects.push(S3Object {
+            bucket: bucket.to_string(),
+            key,
+            json: body.text().into_bytes(),
+        });
+        Placed::S3(path)
     };
 
-    let mut input = Map::new();
-    input.insert("inputContentType".into(), json!(p.input_content_type));
-    let mut output_m = Map::new();
     let (tokens_in, tokens_out, out_type, out_body) = read_output(output);
-    output_m.insert("outputContentType".into(), json!(out_type));
+    let mut in_body = None;
+    let mut kept_out = None;
     if text {
         let images =
             !flag(cfg, "imageDataDeliveryEnabled") && p.input.windows(7).any(|w| w == b"\"image\"");
-        let body = if images {
+        in_body = if images {
             serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
                 strip_images(&mut v);
                 Body::Value(v)
             })
         } else {
-            raw_json(&p.input)
+            Some(Body::Raw(p.input.clone()))
         };
-        if let Some(body) = body {
-            place("input", body, &mut input);
-        }
         let embedding = p.model_id.contains("embed");
-        if let Some(body) = out_body {
-            if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
-                place("output", body, &mut output_m);
+        if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
+            kept_out = out_body;
+        }
+    }
+    let mut input = InputPart {
+        content_type: &p.input_content_type,
+        ..Default::default()
+    };
+    if let Some(body) = &in_body {
+        if let Some(json) = body.json() {
+            match place("input", body) {
+                Placed::Inline => input.body = Some(json),
+                Placed::S3(path) => input.s3_path = Some(path),
+                Placed::Dropped => {}
+            }
+        }
+    }
+    let mut output_p = OutputPart {
+        content_type: &out_type,
+        ..Default::default()
+    };
+    if let Some(body) = &kept_out {
+        if let Some(json) = body.json() {
+            match place("output", body) {
+                Placed::Inline => output_p.body = Some(json),
+                Placed::S3(path) => output_p.s3_path = Some(path),
+                Placed::Dropped => {}
             }
         }
     }
     if let Some(n) = tokens_in {
-        input.insert("inputTokenCount".into(), json!(n));
-        input.insert("cacheReadInputTokenCount".into(), json!(0));
-        input.insert("cacheWriteInputTokenCount".into(), json!(0));
+        input.tokens = Some(n);
+        input.cache_read = Some(0);
+        input.cache_write = Some(0);
     }
-    if let Some(n) = tokens_out {
-        output_m.insert("outputTokenCount".into(), json!(n));
-    }
-    let mut record = json!({
-        "schemaType": "ModelInvocationLog",
-        "schemaVersion": "1.0",
-        "timestamp": crate::cloudtrail::record::iso(p.time_ms),
-        "accountId": p.account,
-        "identity": {"arn": p.identity_arn},
-        "region": p.region,
-        "requestId": p.request_id,
-        "operation": p.operation,
-        "modelId": p.model_id,
-        "input": input,
-        "output": output_m,
-    });
-    if let Some(r) = &p.inference_region {
-        record["inferenceRegion"] = json!(r);
-    }
-    if let Ok(WithMetadata { metadata: Some(md) }) = serde_json::from_slice(&p.input) {
-        record["requestMetadata"] = Value::Object(md);
-    }
-    let mut line = record.to_string();
-    // Find every slot in the record as serialized, then splice from the last one back, so a
-    // body's own text is never searched.
-    let mut found: Vec<(usize, usize, String)> = slots
-        .into_iter()
-        .filter_map(|(quoted, body)| line.find(&quoted).map(|at| (at, quoted.len(), body)))
-        .collect();
-    found.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
-    for (at, len, body) in found {
-        line.replace_range(at..at + len, &body);
-    }
+    output_p.tokens = tokens_out;
+    // Only a body that names requestMetadata is parsed for it.
+    let request_metadata = if contains(&p.input, b"\"requestMetadata\"") {
+        serde_json::from_slice::<WithMetadata>(&p.input)
+            .ok()
+            .and_then(|w| w.metadata)
+    } else {
+        None
+    };
+    let record = Record {
+        account_id: &p.account,
+        identity: IdentityArn {
+            arn: &p.identity_arn,
+        },
+        inference_region: p.inference_region.as_deref(),
+        input,
+        model_id: &p.model_id,
+        operation: &p.operation,
+        output: output_p,
+        region: &p.region,
+        request_id: &p.request_id,
+        request_metadata,
+        schema_type: "ModelInvocationLog",
+        schema_version: "1.0",
+        timestamp: crate::cloudtrail::record::iso(p.time_ms),
+    };
+    let size = 400 + in_body.as_ref().map_or(0, Body::len) + kept_out.as_ref().map_or(0, Body::len);
+    let mut line = Vec::with_capacity(size);
+    // Serializing borrowed strings, numbers and validated JSON into a Vec cannot fail.
+    serde_json::to_writer(&mut line, &record).expect("a record serializes");
+    // serde_json writes UTF-8 only (a raw body was validated as JSON text, which is UTF-8).
+    let line = String::from_utf8(line).expect("serde_json writes UTF-8");
     (line, objects)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// (input tokens, output tokens, content type, body) of an answer.
@@ -319,7 +413,7 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body
             let tout = header_tokens
                 .1
                 .or_else(|| usage.as_ref().and_then(|u| u.output));
-            (tin, tout, content_type, raw_json(&bytes))
+            (tin, tout, content_type, Some(Body::Raw(bytes)))
         }
         Output::Stream(raw) => {
             let mut dec = bg_eventstream::Decoder::new();
@@ -435,5 +529,30 @@ mod tests {
         ));
         assert!(path.ends_with("_input.json.gz"));
         assert_eq!(o.len(), 1);
+    }
+
+    /// The record's exact bytes: fields in name order (the order the `Value` the record was
+    /// once built as wrote them), the bodies as the caller and the model wrote them.
+    #[test]
+    fn record_bytes_are_pinned() {
+        let mut p = pending(
+            json!({"textDataDeliveryEnabled": true}),
+            r#"{"messages":[{"role":"user","content":[{"text":"hi \"there\""}]}],"requestMetadata":{"team":"a","app":"b"}}"#,
+        );
+        p.inference_region = Some("us-west-2".into());
+        p.time_ms = 1_796_229_862_123;
+        let out = Output::Body {
+            bytes: bytes::Bytes::from_static(
+                br#"{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":4}}"#,
+            ),
+            content_type: "application/json".into(),
+            header_tokens: (None, None),
+        };
+        let (line, objects) = build(&p, out);
+        assert!(objects.is_empty());
+        assert_eq!(
+            line,
+            r#"{"accountId":"1","identity":{"arn":"arn"},"inferenceRegion":"us-west-2","input":{"cacheReadInputTokenCount":0,"cacheWriteInputTokenCount":0,"inputBodyJson":{"messages":[{"role":"user","content":[{"text":"hi \"there\""}]}],"requestMetadata":{"team":"a","app":"b"}},"inputContentType":"application/json","inputTokenCount":3},"modelId":"amazon.nova-lite-v1:0","operation":"Converse","output":{"outputBodyJson":{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":4}},"outputContentType":"application/json","outputTokenCount":4},"region":"us-east-1","requestId":"rid","requestMetadata":{"app":"b","team":"a"},"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-12-02T16:44:22Z"}"#
+        );
     }
 }
