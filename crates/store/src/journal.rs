@@ -705,6 +705,11 @@ mod upgrade_tests {
     use crate::SqliteStore;
     use bg_gates::{State, Store};
 
+    /// The tables of a version-1 file.
+    const V1_TABLES: &str = "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         INSERT INTO meta VALUES ('schema_version', '1');";
+
     /// A version-1 file (entities and meta only, stamped 1) opens: its entities are kept, the
     /// journal tables are added, and it is stamped with the current version.
     #[test]
@@ -714,12 +719,7 @@ mod upgrade_tests {
         let path = path.to_str().unwrap();
         {
             let c = rusqlite::Connection::open(path).unwrap();
-            c.execute_batch(
-                "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 INSERT INTO meta VALUES ('schema_version', '1');",
-            )
-            .unwrap();
+            c.execute_batch(V1_TABLES).unwrap();
             c.pragma_update(None, "application_id", crate::APPLICATION_ID)
                 .unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
@@ -749,11 +749,9 @@ mod upgrade_tests {
         let path = path.to_str().unwrap();
         {
             let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(V1_TABLES).unwrap();
             c.execute_batch(
-                "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 INSERT INTO meta VALUES ('schema_version', '1');
-                 CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
+                "CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
                  CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
                  CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
                  CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;

@@ -326,32 +326,20 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
             kept_out = out_body;
         }
     }
+    let (body, s3_path) = slot(in_body.as_ref(), |b| place("input", b));
     let mut input = InputPart {
         content_type: &p.input_content_type,
+        body,
+        s3_path,
         ..Default::default()
     };
-    if let Some(body) = &in_body {
-        if let Some(json) = body.json() {
-            match place("input", body) {
-                Placed::Inline => input.body = Some(json),
-                Placed::S3(path) => input.s3_path = Some(path),
-                Placed::Dropped => {}
-            }
-        }
-    }
+    let (body, s3_path) = slot(kept_out.as_ref(), |b| place("output", b));
     let mut output_p = OutputPart {
         content_type: &out_type,
+        body,
+        s3_path,
         ..Default::default()
     };
-    if let Some(body) = &kept_out {
-        if let Some(json) = body.json() {
-            match place("output", body) {
-                Placed::Inline => output_p.body = Some(json),
-                Placed::S3(path) => output_p.s3_path = Some(path),
-                Placed::Dropped => {}
-            }
-        }
-    }
     if let Some(n) = tokens_in {
         input.tokens = Some(n);
         input.cache_read = Some(0);
@@ -390,6 +378,22 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     // serde_json writes UTF-8 only (a raw body was validated as JSON text, which is UTF-8).
     let line = String::from_utf8(line).expect("serde_json writes UTF-8");
     (line, objects)
+}
+
+/// A body's two record fields, `...BodyJson` and `...BodyS3Path`, by where `place` put it (a
+/// raw body that is not one JSON value is left out).
+fn slot<'b>(
+    body: Option<&'b Body>,
+    place: impl FnOnce(&Body) -> Placed,
+) -> (Option<Json<'b>>, Option<String>) {
+    let Some((body, json)) = body.and_then(|b| Some((b, b.json()?))) else {
+        return (None, None);
+    };
+    match place(body) {
+        Placed::Inline => (Some(json), None),
+        Placed::S3(path) => (None, Some(path)),
+        Placed::Dropped => (None, None),
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
