@@ -18,10 +18,14 @@ Compare: `--compare NAME=BIN,NAME=BIN` starts the bare baseline and every named 
 at once (each on its own fresh state with bench/scenario.toml) and runs Converse against each in
 turn for `--rounds` rounds (bare, then each binary, then again), so that before/after ratios are
 read from one interleaved run on a noisy machine. Prints req/s per round, the median, the ratio to
-the bare median and the server CPU time per request (from /proc/PID/stat).
+the bare median and the server CPU time per request (from /proc/PID/stat). `--logging NAME,...`
+turns model invocation logging on (CloudWatch Logs, text delivery) in the named servers, through
+boto3 as a user would (a role Bedrock may assume, then PutModelInvocationLoggingConfiguration):
+`--compare off=BIN,on=BIN --logging on` is the wire figure of what logging costs (issue 13).
 
 Usage: bench/run [--duration 10] [--connections 32] [--principals 0,1000,10000] [--only wire|scale]
        bench/run --compare before=/path/a,after=/path/b [--rounds 3] [--duration 5] [--case Converse]
+       bench/run --compare off=/path/a,on=/path/a --logging on
        bench/run --only scale --compare before=/path/a,after=/path/b [--principals 0,10000] [--restarts 5]
 """
 
@@ -236,6 +240,26 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def enable_logging(url):
+    """Model invocation logging to CloudWatch Logs with text delivery, as a user sets it up."""
+    import boto3
+
+    creds = dict(endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = boto3.client("iam", **creds).create_role(
+        RoleName="bench-invocation-logging", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    boto3.client("bedrock", **creds).put_model_invocation_logging_configuration(
+        loggingConfig={
+            "cloudWatchConfig": {"logGroupName": "/bench/invocations", "roleArn": role},
+            "textDataDeliveryEnabled": True,
+        }
+    )
+
+
 def compare(args, tmp):
     """Interleaved rounds: bare, then each named binary, `--rounds` times, one case."""
     bins = [tuple(x.split("=", 1)) for x in args.compare.split(",")]
@@ -249,6 +273,8 @@ def compare(args, tmp):
                 [binary, "serve", "--port", "0", "--state", str(state), "--scenario", str(HERE / "scenario.toml")]
             )
             servers.append((name, proc, url))
+            if name in args.logging:
+                enable_logging(url)
         case = next(c for c in cases(bare_url) if c[0] == args.case)
         _, method, path, body, service, (key, secret), want = case
         scripts = {}
@@ -390,6 +416,12 @@ def main():
     ap.add_argument("--compare", help="NAME=BIN,NAME=BIN: interleaved rounds of one case against the bare server")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--case", default="Converse", help="the case --compare runs (a wire case name)")
+    ap.add_argument(
+        "--logging",
+        type=lambda s: s.split(","),
+        default=[],
+        help="NAME,...: --compare servers with model invocation logging on",
+    )
     args = ap.parse_args()
     if not shutil.which("wrk") and args.only != "scale":
         sys.exit("wrk not found: apt-get install -y wrk")
