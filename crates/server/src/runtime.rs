@@ -501,10 +501,15 @@ impl Payload for CountInput<'_> {
 }
 
 fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
-    if inc.body.is_empty() {
+    parse_json(&inc.body)
+}
+
+/// A request body as JSON; an empty body is an empty object.
+pub(crate) fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if body.is_empty() {
         return Ok(serde_json::Value::Object(Default::default()));
     }
-    serde_json::from_slice(&inc.body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         // AWS does not document the text for a body that is not JSON; we name the parse error.
         ApiError::validation(format!("Malformed input request: the request body is not valid JSON ({e}), please reformat your input and try again."))
     })
@@ -530,8 +535,7 @@ async fn answer_converse(
     op: Op,
 ) -> Result<Answered, Refusal> {
     let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
+    let prompt = crate::converse::parse_request_bytes(&inc.body)?;
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
@@ -625,8 +629,7 @@ async fn live_converse_stream(
         return Ok(None);
     }
     let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
+    let prompt = crate::converse::parse_request_bytes(&inc.body)?;
     let backend_live = |id: &str| app.backends.for_model(id).streams_live();
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
