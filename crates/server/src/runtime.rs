@@ -222,9 +222,12 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
         .find_map(|s| match_uri(s.uri, path).map(|label| (s.op, label)))
         .map(|(op, label)| {
             let label = label.map(|l| {
-                percent_encoding::percent_decode_str(l)
-                    .decode_utf8_lossy()
-                    .into_owned()
+                // Decoded into one buffer of the label's size (the decoder's own collect grows
+                // its buffer from empty).
+                let mut raw = Vec::with_capacity(l.len());
+                raw.extend(percent_encoding::percent_decode_str(l));
+                String::from_utf8(raw)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
             });
             (op, label)
         })
@@ -1031,6 +1034,11 @@ mod tests {
                 Op::GetInferenceProfile,
                 Some("arn:aws:bedrock:us-east-1:1:application-inference-profile/abc".into())
             ))
+        );
+        // A label that does not decode to UTF-8 is read lossily; a bad escape stays as sent.
+        assert_eq!(
+            route(&Method::POST, "/model/caf%C3%A9%FF%zz/converse"),
+            Some((Op::Converse, Some("caf\u{e9}\u{fffd}%zz".into())))
         );
     }
 }
