@@ -313,6 +313,11 @@ const EXACT_DIRECTIVES: [&str; 4] = [
 
 /// `X` from `Reply with exactly: X` (see [`ScriptedBackend`]).
 fn exact_directive(text: &str) -> Option<String> {
+    // Every directive ends in "exactly": a text without it is not searched (nor lower-cased)
+    // four times over; most prompts have no directive.
+    if !contains_ignore_ascii_case(text, b"exactly") {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let (pos, len) = EXACT_DIRECTIVES
         .iter()
@@ -330,6 +335,14 @@ fn exact_directive(text: &str) -> Option<String> {
     }
 }
 
+/// Whether `text` holds `needle` (ASCII), ignoring ASCII case, as its `to_ascii_lowercase()`
+/// would hold the lower-case needle.
+fn contains_ignore_ascii_case(text: &str, needle: &[u8]) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 fn strip_quotes(s: &str) -> &str {
     for q in ['"', '\'', '`'] {
         if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
@@ -345,6 +358,10 @@ enum Case {
 }
 
 fn case_directive(text: &str) -> Option<Case> {
+    // Every directive says "case" or "caps" (see `exact_directive`).
+    if !contains_ignore_ascii_case(text, b"case") && !contains_ignore_ascii_case(text, b"caps") {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let upper = ["in uppercase", "in upper case", "in all caps"]
         .iter()
@@ -722,6 +739,32 @@ mod tests {
         assert_eq!(b.complete("m", &p).unwrap().text(), "ok");
         let p = prompt("Say exactly: pong\nthanks");
         assert_eq!(b.complete("m", &p).unwrap().text(), "pong");
+    }
+
+    /// The directives read in capitals and mixed case, after non-ASCII text, and not at all
+    /// in a text without their words; an empty text has none.
+    #[test]
+    fn directives_any_case() {
+        let exact = |t: &str| exact_directive(t);
+        assert_eq!(exact("SAY EXACTLY: Hi").as_deref(), Some("Hi"));
+        assert_eq!(
+            exact("Café, reply With Exactly 'Ça va'").as_deref(),
+            Some("Ça va")
+        );
+        assert_eq!(exact("exactl"), None);
+        assert_eq!(exact("exactly"), None);
+        assert_eq!(exact(""), None);
+        let case = |t: &str| match case_directive(t) {
+            Some(Case::Upper) => "upper",
+            Some(Case::Lower) => "lower",
+            None => "none",
+        };
+        assert_eq!(case("Write IN ALL CAPS"), "upper");
+        assert_eq!(case("in Lower Case please, not in uppercase"), "lower");
+        assert_eq!(case("in uppercase, then in lowercase"), "upper");
+        assert_eq!(case("in all cap"), "none");
+        assert_eq!(case("a case for caps"), "none");
+        assert_eq!(case(""), "none");
     }
 
     #[test]

@@ -12,13 +12,35 @@ use crate::{Block, Prompt};
 /// Examples: `"Hi there"` → 1 + 2 = 3, `"Hello world"` → 4,
 /// `"internationalization"` (20 chars) → 5, `"{\"a\":1}"` (7 chars) → 2.
 pub fn count_tokens(text: &str) -> u32 {
+    if text.is_ascii() {
+        return count_ascii_tokens(text.as_bytes());
+    }
     text.split_whitespace()
         .fold(0u32, |acc, w| acc.saturating_add(word_tokens(w)))
 }
 
-fn word_tokens(word: &str) -> u32 {
-    let chars = word.chars().count();
+/// [`count_tokens`] of ASCII text, one pass over its bytes (each byte a char); the whitespace
+/// is `split_whitespace`'s within ASCII, vertical tab included.
+fn count_ascii_tokens(text: &[u8]) -> u32 {
+    let mut tokens = 0u32;
+    let mut word = 0usize;
+    for &b in text {
+        if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+            tokens = tokens.saturating_add(word_len_tokens(word));
+            word = 0;
+        } else {
+            word += 1;
+        }
+    }
+    tokens.saturating_add(word_len_tokens(word))
+}
+
+fn word_len_tokens(chars: usize) -> u32 {
     u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX)
+}
+
+fn word_tokens(word: &str) -> u32 {
+    word_len_tokens(word.chars().count())
 }
 
 /// Tokens charged for an image of `bytes_len` decoded bytes: `max(1, ceil(bytes_len / 750))`.
@@ -138,6 +160,31 @@ mod tests {
         assert_eq!(count_tokens("a b c"), 3);
         assert_eq!(count_tokens("abcd abcde"), 3);
         assert_eq!(count_tokens("héllo"), 2);
+    }
+
+    /// The ASCII pass counts what the general one counts, on every ASCII whitespace and
+    /// control byte (vertical tab and form feed split words; the separators 0x1C-0x1F do not).
+    #[test]
+    fn ascii_pass_counts_as_the_general_one() {
+        let general = |t: &str| {
+            t.split_whitespace()
+                .fold(0u32, |acc, w| acc.saturating_add(word_tokens(w)))
+        };
+        let mut texts: Vec<String> = vec![
+            "Tell me about the gates of Bedrock".into(),
+            " lead and trail  ".into(),
+            "internationalization {\"a\":1}".into(),
+        ];
+        for b in 0u8..0x80 {
+            texts.push(format!("abcde{}fghij{}k", b as char, b as char));
+        }
+        for t in &texts {
+            assert!(t.is_ascii());
+            assert_eq!(count_tokens(t), general(t), "{t:?}");
+        }
+        assert_eq!(count_tokens("abcde\x0bfghij"), 4);
+        assert_eq!(count_tokens("abcde\x1cfghij"), 3);
+        assert_eq!(count_tokens("héllo wörld"), 4);
     }
 
     #[test]

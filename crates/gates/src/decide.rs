@@ -459,7 +459,10 @@ fn run<'a>(call: &Call, snap: &Snapshot<'a>, explain: bool) -> Decision<'a> {
     };
     for gate in GATES {
         if let Err(why) = gate.applies(call, snap) {
-            push_step(&mut w, gate.name(), StepOutcome::Skipped(why.to_string()));
+            // Built only for a trace: serve's calls skip gates with no trace to fill.
+            push_step(&mut w, gate.name(), || {
+                StepOutcome::Skipped(why.to_string())
+            });
             continue;
         }
         let r = gate.check(&mut w);
@@ -468,7 +471,7 @@ fn run<'a>(call: &Call, snap: &Snapshot<'a>, explain: bool) -> Decision<'a> {
         } else {
             StepOutcome::Refused
         };
-        push_step(&mut w, gate.name(), outcome);
+        push_step(&mut w, gate.name(), || outcome);
         if let Err(refusal) = r {
             return Decision {
                 verdict: Err(refusal),
@@ -484,11 +487,11 @@ fn run<'a>(call: &Call, snap: &Snapshot<'a>, explain: bool) -> Decision<'a> {
     }
 }
 
-fn push_step(w: &mut Work, gate: &'static str, outcome: StepOutcome) {
+fn push_step(w: &mut Work, gate: &'static str, outcome: impl FnOnce() -> StepOutcome) {
     if let Some(t) = &mut w.trace {
         t.push(Step {
             gate,
-            outcome,
+            outcome: outcome(),
             notes: std::mem::take(&mut w.notes),
             evaluations: std::mem::take(&mut w.evaluations),
         });

@@ -12,7 +12,52 @@ use std::collections::BTreeMap;
 pub struct Context {
     /// Keys lower-cased; a key given as a lower-case literal is borrowed, not copied (the
     /// request context of every call is built from a dozen such keys).
-    values: BTreeMap<Cow<'static, str>, Vec<String>>,
+    values: BTreeMap<Cow<'static, str>, Values>,
+}
+
+/// A key's values: most keys have one, kept without a `Vec` (one allocation less for each of
+/// the dozen keys of every request context). Compared and serialized as the list it stands
+/// for (its `Debug` too), so one value set either way is the same.
+#[derive(Clone)]
+enum Values {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Values {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Values::One(v) => std::slice::from_ref(v),
+            Values::Many(v) => v,
+        }
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Values::One(v) => vec![v],
+            Values::Many(v) => v,
+        }
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Values) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Values {}
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
 }
 
 /// `key` lower-cased, borrowed when it already is.
@@ -32,14 +77,17 @@ impl Context {
 
     /// Sets a single-valued key (replacing any previous value).
     pub fn set(&mut self, key: impl AsRef<str>, value: impl Into<String>) -> &mut Context {
-        self.values
-            .insert(Cow::Owned(key.as_ref().to_lowercase()), vec![value.into()]);
+        self.values.insert(
+            Cow::Owned(key.as_ref().to_lowercase()),
+            Values::One(value.into()),
+        );
         self
     }
 
     /// [`Context::set`] for a key known at compile time: no copy of a lower-case key.
     pub fn set_static(&mut self, key: &'static str, value: impl Into<String>) -> &mut Context {
-        self.values.insert(lower_static(key), vec![value.into()]);
+        self.values
+            .insert(lower_static(key), Values::One(value.into()));
         self
     }
 
@@ -51,7 +99,7 @@ impl Context {
     {
         self.values.insert(
             Cow::Owned(key.as_ref().to_lowercase()),
-            values.into_iter().map(Into::into).collect(),
+            Values::Many(values.into_iter().map(Into::into).collect()),
         );
         self
     }
@@ -64,7 +112,9 @@ impl Context {
 
     /// Removes a key.
     pub fn remove(&mut self, key: &str) -> Option<Vec<String>> {
-        self.values.remove(key.to_lowercase().as_str())
+        self.values
+            .remove(key.to_lowercase().as_str())
+            .map(Values::into_vec)
     }
 
     /// The values of a key (looked up case-insensitively).
@@ -74,7 +124,7 @@ impl Context {
 
     /// Lookup with an already lower-cased key.
     pub(crate) fn get_lc(&self, key_lc: &str) -> Option<&[String]> {
-        self.values.get(key_lc).map(Vec::as_slice)
+        self.values.get(key_lc).map(Values::as_slice)
     }
 
     /// Whether the context holds no key.
@@ -273,6 +323,32 @@ mod tests {
         assert_eq!(c.get("aws:tagkeys").unwrap().len(), 2);
         assert!(c.remove("Aws:TagKeys").is_some());
         assert!(c.get("aws:TagKeys").is_none());
+    }
+
+    /// A single value kept without its `Vec` reads, compares, serializes and prints as the
+    /// one-element list it was before.
+    #[test]
+    fn one_value_is_a_list_of_one() {
+        let mut one = Context::new();
+        one.set_static("aws:userid", "AIDA1")
+            .set("aws:SourceIp", "1.2.3.4");
+        let mut many = Context::new();
+        many.set_multi("aws:userid", ["AIDA1"])
+            .set_multi("aws:sourceip", ["1.2.3.4"]);
+        assert_eq!(one, many);
+        assert_eq!(one.get("aws:UserId").unwrap(), ["AIDA1".to_string()]);
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            r#"{"values":{"aws:sourceip":["1.2.3.4"],"aws:userid":["AIDA1"]}}"#
+        );
+        assert_eq!(format!("{one:?}"), format!("{many:?}"));
+        assert_eq!(
+            format!("{one:?}"),
+            r#"Context { values: {"aws:sourceip": ["1.2.3.4"], "aws:userid": ["AIDA1"]} }"#
+        );
+        assert_eq!(one.remove("aws:userid"), Some(vec!["AIDA1".to_string()]));
+        many.set("aws:userid", "AIDA2");
+        assert_ne!(one, many);
     }
 
     #[test]

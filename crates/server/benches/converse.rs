@@ -41,6 +41,19 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// CPU time this process's threads have run, in nanoseconds (`/proc/self/task/*/schedstat`):
+/// the journal writer's included, and, unlike wall-clock time, not stretched when other work
+/// on this shared machine takes the cores.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn signed_converse() -> http::Request<Body> {
     let body = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
     let uri = "http://127.0.0.1:4950/model/amazon.nova-lite-v1%3A0/converse";
@@ -114,6 +127,18 @@ fn bench(c: &mut Criterion) {
         "converse_in_process: {:.1} allocations, {:.0} bytes allocated per call (all threads, {n} calls)",
         (a1 - a0) as f64 / n as f64,
         (b1 - b0) as f64 / n as f64
+    );
+    // CPU time per call over a longer batch, uncounted (the counter's atomics cost time).
+    let n = 50_000u64;
+    let c0 = cpu_ns();
+    for _ in 0..n {
+        call();
+    }
+    app.trail.flush().unwrap();
+    let c1 = cpu_ns();
+    println!(
+        "converse_in_process: {:.2} µs of CPU per call (all threads, {n} calls)",
+        (c1 - c0) as f64 / n as f64 / 1000.0
     );
     c.bench_function("converse_in_process", |b| {
         b.iter(|| {

@@ -15,7 +15,8 @@
 use crate::error::ApiError;
 use crate::App;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, Response};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The admin token's file, next to the state file.
@@ -88,7 +89,8 @@ pub fn quote(s: &str) -> String {
 
 /// The host part of a `Host` value or an `Origin`'s authority, lower-cased, without the port:
 /// `127.0.0.1:4950` → `127.0.0.1`, `[::1]:80` → `[::1]`, `LocalHost` → `localhost`.
-fn host_part(authority: &str) -> String {
+/// The host of an authority, lower-cased; borrowed when it already is (every request's Host).
+fn host_part(authority: &str) -> Cow<'_, str> {
     let a = authority.trim();
     let host = if a.starts_with('[') {
         match a.find(']') {
@@ -100,7 +102,12 @@ fn host_part(authority: &str) -> String {
             .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
             .map_or(a, |(h, _)| h)
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 /// The names a request may give in `Host` or `Origin`: the loopback names, the `--host` value
@@ -113,7 +120,7 @@ pub fn allowed_hosts(bind_host: &str, extra: &[String]) -> Vec<String> {
     } else {
         bind
     };
-    for h in std::iter::once(bind).chain(extra.iter().map(|h| host_part(h))) {
+    for h in std::iter::once(bind).chain(extra.iter().map(|h| host_part(h).into_owned())) {
         if !h.is_empty() && !v.contains(&h) {
             v.push(h);
         }
@@ -138,18 +145,21 @@ pub fn check_host_origin(
         );
         Err(ApiError::new("AccessDeniedException", 403, message))
     };
-    let host = headers
-        .get_all("host")
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .collect::<Vec<_>>();
-    let host = match (host.as_slice(), uri_authority) {
-        ([one], _) => one.clone(),
-        ([], Some(a)) => a.to_string(),
+    fn lossy(v: &HeaderValue) -> Cow<'_, str> {
+        String::from_utf8_lossy(v.as_bytes())
+    }
+    let mut hosts = headers.get_all("host").iter();
+    // Borrowed: a valid request's one Host header is not copied.
+    let host = match (hosts.next(), hosts.next(), uri_authority) {
+        (Some(one), None, _) => lossy(one),
+        (None, _, Some(a)) => Cow::Borrowed(a),
         // Two Host headers: which one a proxy would route by is ambiguous (RFC 9112 §3.2
         // says answer 400); refuse like any other unknown host.
-        ([_, _, ..], _) => return denied("the Host header", &host.join(", "), ""),
-        ([], None) => return denied("the Host header", "", ""),
+        (Some(_), Some(_), _) => {
+            let all: Vec<Cow<str>> = headers.get_all("host").iter().map(lossy).collect();
+            return denied("the Host header", &all.join(", "), "");
+        }
+        (None, _, None) => return denied("the Host header", "", ""),
     };
     let name = host_part(&host);
     if !local(allowed, &name) {
@@ -395,6 +405,20 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.code, e.status), ("AccessDeniedException", 403));
         assert_eq!(e.message, "bedrock-gates serves only local clients: the Host header 'rebind.example:4950' names no address this server listens on (localhost, 127.0.0.1, [::1], dev.internal). Start serve with --allowed-host rebind.example to accept it.");
+        // A host name in capitals is compared, and named in the fix, lower-cased.
+        let e = check_host_origin(&allowed, &headers(&[("host", "Rebind.Example.")]), None)
+            .unwrap_err();
+        assert_eq!(e.message, "bedrock-gates serves only local clients: the Host header 'Rebind.Example.' names no address this server listens on (localhost, 127.0.0.1, [::1], dev.internal). Start serve with --allowed-host rebind.example to accept it.");
+        // Two Host headers are refused, both quoted, whatever they name.
+        let e = check_host_origin(
+            &allowed,
+            &headers(&[("host", "localhost"), ("host", "evil.example")]),
+            Some("localhost"),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "bedrock-gates serves only local clients: the Host header 'localhost, evil.example' names no address this server listens on (localhost, 127.0.0.1, [::1], dev.internal). Start serve with --allowed-host NAME to accept it.");
+        // No Host header: the HTTP/2 authority stands in for it.
+        assert!(check_host_origin(&allowed, &HeaderMap::new(), Some("DEV.internal:9000")).is_ok());
         let e = check_host_origin(
             &allowed,
             &headers(&[("host", "127.0.0.1:1"), ("origin", "http://evil.example")]),

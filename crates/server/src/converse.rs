@@ -14,6 +14,8 @@ use crate::error::{ApiError, Violations};
 use bg_backends::{Block, Completion, Message, Prompt, Role, ToolChoice, ToolSpec};
 use serde_json::{json, Map, Value};
 
+mod typed;
+
 pub const FIRST_MUST_BE_USER: &str =
     "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
 pub const MUST_ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
@@ -743,6 +745,23 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
             schema,
         });
     }
+    conversation_rules(&prompt)?;
+    content_rules(body)?;
+    Ok(prompt)
+}
+
+/// [`parse_request`] from the body's bytes, with its outcomes: the common bodies are read in
+/// one typed pass ([`typed`]); any other body, and every refused one, is parsed into a
+/// `Value` and read by [`parse_request`], which owns the validation messages.
+pub fn parse_request_bytes(body: &[u8]) -> Result<Prompt, ApiError> {
+    if let Some(read) = typed::read(body) {
+        return read;
+    }
+    parse_request(&crate::runtime::parse_json(body)?)
+}
+
+/// The first message must be the user's, and the roles alternate.
+fn conversation_rules(prompt: &Prompt) -> Result<(), ApiError> {
     match prompt.messages.first() {
         Some(m) if m.role == Role::User => {}
         _ => return Err(ApiError::validation(FIRST_MUST_BE_USER)),
@@ -750,8 +769,7 @@ pub fn parse_request(body: &Value) -> Result<Prompt, ApiError> {
     if prompt.messages.windows(2).any(|w| w[0].role == w[1].role) {
         return Err(ApiError::validation(MUST_ALTERNATE));
     }
-    content_rules(body)?;
-    Ok(prompt)
+    Ok(())
 }
 
 /// AWS's texts for a message with no content and a text block that is empty or whitespace
@@ -763,22 +781,35 @@ fn content_rules(body: &Value) -> Result<(), ApiError> {
     for (i, m) in messages.into_iter().flatten().enumerate() {
         let content = m.get("content").and_then(Value::as_array);
         let content = content.map(Vec::as_slice).unwrap_or_default();
-        if content.is_empty() {
-            return Err(ApiError::validation(format!(
-                "The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again."
-            )));
-        }
-        for (j, block) in content.iter().enumerate() {
-            if let Some(Value::String(t)) = block.get("text") {
-                if t.trim().is_empty() {
-                    return Err(ApiError::validation(format!(
-                        "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
-                    )));
-                }
-            }
+        let texts = content
+            .iter()
+            .map(|b| b.get("text").and_then(Value::as_str));
+        if let Some(e) = content_rules_error(i, content.len(), texts) {
+            return Err(e);
         }
     }
     Ok(())
+}
+
+/// [`content_rules`] for message `i`, given its number of blocks and each block's `text`.
+fn content_rules_error<'t>(
+    i: usize,
+    blocks: usize,
+    texts: impl Iterator<Item = Option<&'t str>>,
+) -> Option<ApiError> {
+    if blocks == 0 {
+        return Some(ApiError::validation(format!(
+            "The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again."
+        )));
+    }
+    for (j, t) in texts.enumerate() {
+        if t.is_some_and(|t| t.trim().is_empty()) {
+            return Some(ApiError::validation(format!(
+                "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
+            )));
+        }
+    }
+    None
 }
 
 pub fn block_json(b: &Block) -> Option<Value> {
@@ -886,6 +917,139 @@ mod tests {
             String::from_utf8(response_bytes(&c, 42)).unwrap(),
             r#"{"metrics":{"latencyMs":42},"output":{"message":{"content":[{"text":"Hello \"gates\"\n"},{"toolUse":{"input":{"city":"Paris"},"name":"weather","toolUseId":"t1"}}],"role":"assistant"}},"stopReason":"tool_use","usage":{"inputTokens":12,"outputTokens":7,"totalTokens":19}}"#
         );
+    }
+
+    /// Both readings of a body, `parse_request_bytes` (typed first) and the `Value` path:
+    /// the same prompt, or the same error (code, status and message).
+    fn agree(body: &str) {
+        let typed = parse_request_bytes(body.as_bytes());
+        let value = crate::runtime::parse_json(body.as_bytes()).and_then(|v| parse_request(&v));
+        match (typed, value) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{body}"),
+            (Err(a), Err(b)) => {
+                assert_eq!(
+                    (a.code, a.status, a.message),
+                    (b.code, b.status, b.message),
+                    "{body}"
+                )
+            }
+            (a, b) => panic!("{body}: typed {a:?}, value {b:?}"),
+        }
+    }
+
+    const TYPED: &[&str] = &[
+        r#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"system":[{"text":"be brief"},{"cachePoint":{"type":"default"}},{}],"inferenceConfig":{"maxTokens":5,"temperature":0.5,"topP":1,"stopSequences":["END"]},"toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","description":"d","inputSchema":{"json":{"type":"object"}}}},{"cachePoint":{"type":"default"}}],"toolChoice":{"any":{}}}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"w?"},{"cachePoint":{"type":"default"}}]},{"role":"assistant","content":[{"text":"calling"},{"toolUse":{"toolUseId":"t1","name":"get_weather","input":{"city":"Paris"},"type":"x"}}]},{"role":"user","content":[{"toolResult":{"toolUseId":"t1","status":"success","content":[{"text":"sunny"},{"json":{"b":1,"a":[2]}},{},{"text":"t","json":5},{"text":null,"json":"s"}]}}]}],"toolConfig":{"tools":[{}],"toolChoice":{"tool":{"name":"get_weather"}}}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x","toolUse":null}]}],"toolConfig":{"tools":[],"toolChoice":{"auto":5,"any":null}},"system":null,"inferenceConfig":{"maxTokens":99999999999,"temperature":0,"topP":null}}"#,
+        // Escapes in keys and the role.
+        r#"{"m\u0065ssages":[{"role":"\u0075ser","content":[{"te\u0078t":"caf\u00e9 \"x\"\n"}]}]}"#,
+        // The conversation rules and the blank-content rules.
+        r#"{}"#,
+        r#"{"messages":[]}"#,
+        r#"{"messages":[{"role":"assistant","content":[{"text":"x"}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]},{"role":"user","content":[{"text":"y"}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"cachePoint":{"type":"default"}},{"text":" \n\t "}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"a"}]},{"role":"assistant","content":[{"cachePoint":{"type":"d"}}]},{"role":"user","content":[]}]}"#,
+        r#"{"messages":[{"role":"assistant","content":[]}]}"#,
+    ];
+
+    const VALUE_ONLY: &[&str] = &[
+        "",
+        "null",
+        "[]",
+        r#""x""#,
+        "{",
+        r#"{"messages":[]} x"#,
+        // A structure sent as an array, which serde would read member by member.
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":[64]}"#,
+        r#"{"messages":[["user",[{"text":"x"}]]]}"#,
+        r#"{"messages":[{"role":"user","content":[["x"]]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"toolUse":["t","n",{}]}]}]}"#,
+        r#"[{"role":"user","content":[]}]"#,
+        // Duplicate keys: the Value keeps the last.
+        r#"{"messages":[{"role":"user","role":"assistant","content":[{"text":"x"}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"messages":[]}"#,
+        // Missing, null, wrong types and values out of range.
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":0}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":64.0}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":-3,"temperature":1.5,"topP":-0.1}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":18446744073709551615}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"temperature":"0.5","stopSequences":[1]}}"#,
+        r#"{"messages":[{"role":"bot","content":[{"text":"x"}]}]}"#,
+        r#"{"messages":[{"role":{"user":null},"content":[{"text":"x"}]}]}"#,
+        r#"{"messages":[{"role":null,"content":[{"text":"x"}]}]}"#,
+        r#"{"messages":[{"role":"user"}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"a","cachePoint":{"type":"d"}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":null}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":1}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"sound":{}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"a","sound":null}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"cachePoint":{}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"toolUse":{"toolUseId":"t","name":"n","input":null}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"toolUse":{"toolUseId":"t","name":"n"}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"t","content":[{"image":{"format":"png","source":{"bytes":"AAAA"}}}]}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"t","content":[{"text":1}]}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AAAA"}}}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}],"extra":1}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"additionalModelRequestFields":{}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\"}"}}}}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"a","inputSchema":{}}}]}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"a","inputSchema":{"json":null}}}]}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{"tools":[{"systemTool":{"name":"s"}}]}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{"tools":[],"toolChoice":{"tool":{}}}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{"tools":[],"toolChoice":[]}}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"system":[{"text":"s","guardContent":{"text":{"text":"g"}}}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"text":"x"}]}],"system":"s"}"#,
+    ];
+
+    /// The typed pass answers for the common bodies (it is not dead code), leaves the others
+    /// to the `Value` path, and both readings agree on every one of them.
+    #[test]
+    fn typed_and_value_paths_agree() {
+        for body in TYPED {
+            assert!(typed::read(body.as_bytes()).is_some(), "not typed: {body}");
+            agree(body);
+        }
+        for body in VALUE_ONLY {
+            assert!(typed::read(body.as_bytes()).is_none(), "typed: {body}");
+            agree(body);
+        }
+    }
+
+    /// The bench's body through the typed pass: the exact prompt.
+    #[test]
+    fn typed_pass_builds_the_prompt() {
+        let p = parse_request_bytes(TYPED[0].as_bytes()).unwrap();
+        assert_eq!(
+            p,
+            Prompt {
+                messages: vec![Message {
+                    role: Role::User,
+                    content: vec![Block::Text("Tell me about the gates of Bedrock".into())],
+                }],
+                max_tokens: Some(64),
+                ..Prompt::default()
+            }
+        );
+        let p = parse_request_bytes(TYPED[2].as_bytes()).unwrap();
+        assert_eq!(
+            p.messages[2].content,
+            vec![Block::ToolResult {
+                tool_use_id: "t1".into(),
+                content: vec![
+                    Block::Text("sunny".into()),
+                    Block::Text(r#"{"a":[2],"b":1}"#.into()),
+                    Block::Text("t".into()),
+                    Block::Text(r#""s""#.into()),
+                ],
+                status: Some("success".into()),
+            }]
+        );
+        assert_eq!(p.tool_choice, ToolChoice::Tool("get_weather".into()));
     }
 
     #[test]

@@ -299,22 +299,36 @@ impl Incoming {
 
     pub fn with_sig_request<R>(&self, f: impl FnOnce(&bg_sigv4::Request) -> R) -> R {
         // Headers whose value is not visible ASCII are left out, as they always were.
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(self.headers.len() + 2);
-        headers.extend(
-            self.headers
-                .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
-        );
+        let visible = self
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)));
         // Most SDKs sign the HTTP/2 authority as `host`; the JS SDK signs it as `:authority`.
-        if let Some(a) = &self.authority {
-            headers.push(("host", a));
-            headers.push((":authority", a));
-        }
+        let authority = self
+            .authority
+            .iter()
+            .flat_map(|a| [("host", a.as_str()), (":authority", a.as_str())]);
+        let all = visible.chain(authority);
+        // On the stack for the usual request (this runs twice a call: parse and verify).
+        const ON_STACK: usize = 24;
+        let mut buf = [("", ""); ON_STACK];
+        let mut heap = Vec::new();
+        let headers: &[(&str, &str)] = if self.headers.len() + 2 <= ON_STACK {
+            let mut n = 0;
+            for (slot, h) in buf.iter_mut().zip(all) {
+                *slot = h;
+                n += 1;
+            }
+            &buf[..n]
+        } else {
+            heap.extend(all);
+            &heap
+        };
         let req = bg_sigv4::Request {
             method: self.method.as_str(),
             path: &self.path,
             query: &self.query,
-            headers: &headers,
+            headers,
             body: &self.body,
         };
         f(&req)
@@ -620,6 +634,29 @@ mod tests {
         let inc = incoming(&[("host", "a:1")], None);
         assert_eq!(inc.header("host"), Some("a:1"));
         assert_eq!(inc.with_sig_request(|r| r.headers.len()), 1);
+        // More headers than the stack holds: every one, in order, then the authority; a value
+        // that is not visible ASCII is left out either way.
+        for n in [3, 21, 22, 23, 40] {
+            let names: Vec<String> = (0..n).map(|i| format!("x-h{i}")).collect();
+            let mut pairs: Vec<(&str, &str)> = names.iter().map(|k| (k.as_str(), "v")).collect();
+            pairs.insert(1, ("x-dup", "1"));
+            pairs.push(("x-dup", "2"));
+            let mut inc = incoming(&pairs, Some("h:1"));
+            inc.headers
+                .append("x-bin", HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap());
+            let seen = inc.with_sig_request(|r| {
+                r.headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            });
+            let mut want: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            // HeaderMap keeps a name's values together, at the name's first place.
+            let last = want.pop().unwrap();
+            want.insert(2, last);
+            want.extend(["host=h:1".to_string(), ":authority=h:1".to_string()]);
+            assert_eq!(seen, want, "{n} headers");
+        }
         assert_eq!(
             inc.route().map(|(op, label)| (op.name(), label)),
             Some(("Converse", Some("m")))

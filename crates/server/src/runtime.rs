@@ -222,9 +222,12 @@ pub fn route(method: &Method, path: &str) -> Option<(Op, Option<String>)> {
         .find_map(|s| match_uri(s.uri, path).map(|label| (s.op, label)))
         .map(|(op, label)| {
             let label = label.map(|l| {
-                percent_encoding::percent_decode_str(l)
-                    .decode_utf8_lossy()
-                    .into_owned()
+                // Decoded into one buffer of the label's size (the decoder's own collect grows
+                // its buffer from empty).
+                let mut raw = Vec::with_capacity(l.len());
+                raw.extend(percent_encoding::percent_decode_str(l));
+                String::from_utf8(raw)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
             });
             (op, label)
         })
@@ -501,10 +504,15 @@ impl Payload for CountInput<'_> {
 }
 
 fn parse_json_body(inc: &Incoming) -> Result<serde_json::Value, ApiError> {
-    if inc.body.is_empty() {
+    parse_json(&inc.body)
+}
+
+/// A request body as JSON; an empty body is an empty object.
+pub(crate) fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if body.is_empty() {
         return Ok(serde_json::Value::Object(Default::default()));
     }
-    serde_json::from_slice(&inc.body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         // AWS does not document the text for a body that is not JSON; we name the parse error.
         ApiError::validation(format!("Malformed input request: the request body is not valid JSON ({e}), please reformat your input and try again."))
     })
@@ -530,8 +538,7 @@ async fn answer_converse(
     op: Op,
 ) -> Result<Answered, Refusal> {
     let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
+    let prompt = crate::converse::parse_request_bytes(&inc.body)?;
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, op, model_id, &counted)?;
     let model = model_of(&plan)?;
@@ -625,8 +632,7 @@ async fn live_converse_stream(
         return Ok(None);
     }
     let started = Instant::now();
-    let body = parse_json_body(inc)?;
-    let prompt = crate::converse::parse_request(&body)?;
+    let prompt = crate::converse::parse_request_bytes(&inc.body)?;
     let backend_live = |id: &str| app.backends.for_model(id).streams_live();
     let counted = Counted(bg_backends::count_prompt_tokens(&prompt));
     let plan = admit(app, caller, inc, Op::ConverseStream, model_id, &counted)?;
@@ -1028,6 +1034,11 @@ mod tests {
                 Op::GetInferenceProfile,
                 Some("arn:aws:bedrock:us-east-1:1:application-inference-profile/abc".into())
             ))
+        );
+        // A label that does not decode to UTF-8 is read lossily; a bad escape stays as sent.
+        assert_eq!(
+            route(&Method::POST, "/model/caf%C3%A9%FF%zz/converse"),
+            Some((Op::Converse, Some("caf\u{e9}\u{fffd}%zz".into())))
         );
     }
 }
