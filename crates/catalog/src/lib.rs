@@ -1,7 +1,7 @@
 //! `bg-catalog`: the Amazon Bedrock model, Region and system inference-profile catalog.
 //!
-//! The catalog is data, not code: `data/catalog.toml` is embedded with `include_str!` and parsed
-//! once on first use ([`catalog()`]). Every fact in it carries a `source` and an `as_of` date.
+//! The catalog is data, not code: `data/catalog.toml` is converted to JSON at build time
+//! (`build.rs`), embedded, and parsed once on first use ([`catalog()`]). Every fact in it carries a `source` and an `as_of` date.
 //! [`Catalog::from_toml_str`] loads an alternative catalog (tests, overrides) with the same
 //! validation.
 //!
@@ -29,6 +29,10 @@ pub fn embedded_toml() -> &'static str {
     EMBEDDED_CATALOG
 }
 
+/// `data/catalog.toml` as JSON, written by `build.rs`: every `serve` start loads the catalog,
+/// and this parses several times faster than the TOML text (issue 11).
+const EMBEDDED_CATALOG_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
+
 /// The embedded catalog, parsed and validated once.
 ///
 /// # Panics
@@ -36,8 +40,10 @@ pub fn embedded_toml() -> &'static str {
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        Catalog::from_toml_str(EMBEDDED_CATALOG)
-            .unwrap_or_else(|e| panic!("embedded catalog data/catalog.toml is invalid: {e}"))
+        let raw = serde_json::from_str(EMBEDDED_CATALOG_JSON)
+            .map_err(|e| CatalogError::Parse(e.to_string()))
+            .and_then(Catalog::build);
+        raw.unwrap_or_else(|e| panic!("embedded catalog data/catalog.toml is invalid: {e}"))
     })
 }
 

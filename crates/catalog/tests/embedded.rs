@@ -318,3 +318,17 @@ fn embedded_text_round_trips() {
     assert_eq!(again.models, catalog().models);
     assert_eq!(again.profiles, catalog().profiles);
 }
+
+/// `catalog()` loads the JSON that `build.rs` made of `data/catalog.toml`: the same values as the
+/// TOML text, field for field.
+#[test]
+fn the_build_time_json_holds_what_the_toml_text_holds() {
+    let from_toml = bg_catalog::Catalog::from_toml_str(bg_catalog::embedded_toml()).unwrap();
+    let c = catalog();
+    assert_eq!(c.meta, from_toml.meta);
+    assert_eq!(c.partitions, from_toml.partitions);
+    assert_eq!(c.regions, from_toml.regions);
+    assert_eq!(c.models, from_toml.models);
+    assert_eq!(c.profiles, from_toml.profiles);
+    assert_eq!(c.quotas, from_toml.quotas);
+}
