@@ -8,8 +8,38 @@
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use axum::body::Body;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 use tower::ServiceExt;
+
+/// Counts allocations (every thread's: the journal writer's too) while a `BENCH_COUNT=1` run
+/// has COUNTING on: a figure the machine's load does not move. Off by default, so the timed
+/// runs pay no shared counter.
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const BODY: &[u8] = br#"{"messages":[{"role":"user","content":[{"text":"Tell me about the gates of Bedrock"}]}],"inferenceConfig":{"maxTokens":64}}"#;
 
@@ -189,6 +219,24 @@ fn main() {
     let app = app(dir.path(), 100_000);
     println!("seeded 100000 events in {:.2}s", t.elapsed().as_secs_f64());
     let router = bg_server::router(app.clone());
+
+    // `BENCH_COUNT=1`: allocations a call, logging off and on (until everything is committed).
+    if std::env::var_os("BENCH_COUNT").is_some() {
+        throughput(&rt, &app, &router, n / 10);
+        for on in [false, true] {
+            set_logging(&app, on);
+            ALLOCS.store(0, Relaxed);
+            COUNTING.store(true, Relaxed);
+            throughput(&rt, &app, &router, n);
+            COUNTING.store(false, Relaxed);
+            let per = ALLOCS.load(Relaxed) as f64 / n as f64;
+            println!(
+                "logging {}: {per:.1} allocations a call (every thread)",
+                if on { "on" } else { "off" }
+            );
+        }
+        return;
+    }
 
     // `BENCH_PROFILE=on` (or `off`): only Converse calls with logging in that state, for
     // `perf record` (no seeding figures, no lookups, no other mode in the profile).
