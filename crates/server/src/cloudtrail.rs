@@ -396,32 +396,27 @@ fn pending_invocation(
     if !invocation::logged(&named.event_name) {
         return None;
     }
-    // Only what the record needs is copied out of the note (not the whole caller).
-    let (account, identity_arn, region, served_region) = inc.trail.with(|n| {
+    // Only what the record needs is copied out of the note (not the whole caller), into the
+    // record's one buffer.
+    inc.trail.with(|n| {
         let c = n.caller.as_ref()?;
-        Some((
-            c.account.clone(),
-            c.arn.clone(),
-            n.region.clone()?,
-            n.served_region.clone(),
+        let region = n.region.as_deref()?;
+        let config = invocation::config(app, &c.account, region)?;
+        Some(invocation::Pending::new(
+            time_ms,
+            invocation::PendingText {
+                account: &c.account,
+                region,
+                identity_arn: &c.arn,
+                request_id: &inc.request_id,
+                operation: &named.event_name,
+                model_id: named.label.as_deref().unwrap_or_default(),
+                inference_region: n.served_region.as_deref().filter(|r| *r != region),
+                input_content_type: inc.header("content-type").unwrap_or("application/json"),
+            },
+            inc.body.clone(),
+            config,
         ))
-    })?;
-    let config = invocation::config(app, &account, &region)?;
-    Some(invocation::Pending {
-        time_ms,
-        account,
-        identity_arn,
-        request_id: inc.request_id.clone(),
-        operation: named.event_name.clone(),
-        model_id: named.label.clone().unwrap_or_default(),
-        inference_region: served_region.filter(|r| *r != region),
-        region,
-        input: inc.body.clone(),
-        input_content_type: inc
-            .header("content-type")
-            .unwrap_or("application/json")
-            .to_string(),
-        config,
     })
 }
 
@@ -455,8 +450,8 @@ fn deliveries(
             std::mem::take(&mut text)
         };
         logs.push(LogRow {
-            account: p.account.clone(),
-            region: p.region.clone(),
+            account: p.account().to_string(),
+            region: p.region().to_string(),
             group: group.to_string(),
             stream: invocation::STREAM.to_string(),
             time_ms: p.time_ms,
@@ -470,7 +465,7 @@ fn deliveries(
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
         objects.push(invocation::S3Object {
             bucket: bucket.to_string(),
-            key: invocation::s3_key(prefix, &p.account, &p.region, p.time_ms, &name),
+            key: invocation::s3_key(prefix, p.account(), p.region(), p.time_ms, &name),
             json: text.into_bytes(),
         });
     }

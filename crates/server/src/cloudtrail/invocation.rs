@@ -36,19 +36,93 @@ pub const INLINE_MAX: usize = 100 * 1024;
 /// The log stream Bedrock writes to.
 pub const STREAM: &str = "aws/bedrock/modelinvocations";
 
-/// What is known of an admitted call when its answer starts.
+/// What is known of an admitted call when its answer starts. Made on the request path and
+/// read on the journal writer's thread: its strings are kept in one buffer, so that one
+/// allocation crosses threads instead of one a string (an allocation freed on another thread
+/// than the one that made it takes glibc's slow path on both).
 pub struct Pending {
     pub time_ms: i64,
-    pub account: String,
-    pub region: String,
-    pub identity_arn: String,
-    pub request_id: String,
-    pub operation: String,
-    pub model_id: String,
-    pub inference_region: Option<String>,
+    /// account, Region, identity ARN, request ID, operation, model ID, inference Region (empty:
+    /// the caller's own), input content type; `ends[i]` is where the i-th ends.
+    text: String,
+    ends: [u32; 8],
     pub input: bytes::Bytes,
-    pub input_content_type: String,
     pub config: Arc<Value>,
+}
+
+/// The strings of a [`Pending`], borrowed.
+pub struct PendingText<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub identity_arn: &'a str,
+    pub request_id: &'a str,
+    pub operation: &'a str,
+    pub model_id: &'a str,
+    pub inference_region: Option<&'a str>,
+    pub input_content_type: &'a str,
+}
+
+impl Pending {
+    pub fn new(
+        time_ms: i64,
+        t: PendingText<'_>,
+        input: bytes::Bytes,
+        config: Arc<Value>,
+    ) -> Pending {
+        let parts = [
+            t.account,
+            t.region,
+            t.identity_arn,
+            t.request_id,
+            t.operation,
+            t.model_id,
+            t.inference_region.unwrap_or(""),
+            t.input_content_type,
+        ];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 8];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            text.push_str(part);
+            *end = text.len() as u32;
+        }
+        Pending {
+            time_ms,
+            text,
+            ends,
+            input,
+            config,
+        }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn account(&self) -> &str {
+        self.part(0)
+    }
+    pub fn region(&self) -> &str {
+        self.part(1)
+    }
+    pub fn identity_arn(&self) -> &str {
+        self.part(2)
+    }
+    pub fn request_id(&self) -> &str {
+        self.part(3)
+    }
+    pub fn operation(&self) -> &str {
+        self.part(4)
+    }
+    pub fn model_id(&self) -> &str {
+        self.part(5)
+    }
+    pub fn inference_region(&self) -> Option<&str> {
+        Some(self.part(6)).filter(|r| !r.is_empty())
+    }
+    pub fn input_content_type(&self) -> &str {
+        self.part(7)
+    }
 }
 
 /// Parsed logging configurations by their text: a logged call reads its configuration on the
@@ -297,7 +371,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
             return Placed::Dropped;
         };
         let name = format!("data/{}_{side}.json.gz", uuid::Uuid::new_v4());
-        let key = s3_key(prefix, &p.account, &p.region, p.time_ms, &name);
+        let key = s3_key(prefix, p.account(), p.region(), p.time_ms, &name);
         let path = format!("s3://{bucket}/{key}");
         objects.push(S3Object {
             bucket: bucket.to_string(),
@@ -321,14 +395,14 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
         } else {
             Some(Body::Raw(p.input.clone()))
         };
-        let embedding = p.model_id.contains("embed");
+        let embedding = p.model_id().contains("embed");
         if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
             kept_out = out_body;
         }
     }
     let (body, s3_path) = slot(in_body.as_ref(), |b| place("input", b));
     let mut input = InputPart {
-        content_type: &p.input_content_type,
+        content_type: p.input_content_type(),
         body,
         s3_path,
         ..Default::default()
@@ -355,17 +429,17 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
         None
     };
     let record = Record {
-        account_id: &p.account,
+        account_id: p.account(),
         identity: IdentityArn {
-            arn: &p.identity_arn,
+            arn: p.identity_arn(),
         },
-        inference_region: p.inference_region.as_deref(),
+        inference_region: p.inference_region(),
         input,
-        model_id: &p.model_id,
-        operation: &p.operation,
+        model_id: p.model_id(),
+        operation: p.operation(),
         output: output_p,
-        region: &p.region,
-        request_id: &p.request_id,
+        region: p.region(),
+        request_id: p.request_id(),
         request_metadata,
         schema_type: "ModelInvocationLog",
         schema_version: "1.0",
@@ -486,20 +560,26 @@ mod tests {
         );
     }
 
+    fn pending_in(cfg: Value, input: &str, inference_region: Option<&str>) -> Pending {
+        Pending::new(
+            0,
+            PendingText {
+                account: "1",
+                region: "us-east-1",
+                identity_arn: "arn",
+                request_id: "rid",
+                operation: "Converse",
+                model_id: "amazon.nova-lite-v1:0",
+                inference_region,
+                input_content_type: "application/json",
+            },
+            bytes::Bytes::from(input.to_string()),
+            Arc::new(cfg),
+        )
+    }
+
     fn pending(cfg: Value, input: &str) -> Pending {
-        Pending {
-            time_ms: 0,
-            account: "1".into(),
-            region: "us-east-1".into(),
-            identity_arn: "arn".into(),
-            request_id: "rid".into(),
-            operation: "Converse".into(),
-            model_id: "amazon.nova-lite-v1:0".into(),
-            inference_region: None,
-            input: bytes::Bytes::from(input.to_string()),
-            input_content_type: "application/json".into(),
-            config: Arc::new(cfg),
-        }
+        pending_in(cfg, input, None)
     }
 
     #[test]
@@ -539,11 +619,11 @@ mod tests {
     /// once built as wrote them), the bodies as the caller and the model wrote them.
     #[test]
     fn record_bytes_are_pinned() {
-        let mut p = pending(
+        let mut p = pending_in(
             json!({"textDataDeliveryEnabled": true}),
             r#"{"messages":[{"role":"user","content":[{"text":"hi \"there\""}]}],"requestMetadata":{"team":"a","app":"b"}}"#,
+            Some("us-west-2"),
         );
-        p.inference_region = Some("us-west-2".into());
         p.time_ms = 1_796_229_862_123;
         let out = Output::Body {
             bytes: bytes::Bytes::from_static(
