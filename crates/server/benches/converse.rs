@@ -5,41 +5,15 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use axum::body::Body;
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use tower::ServiceExt;
 
-/// The system allocator, counting: the bench prints allocations and bytes per Converse (every
-/// thread's, the journal writer's included), a figure that, unlike time, this shared machine
-/// does not blur.
-struct Counting;
-/// On only while the batch is counted, so criterion's timing pays no shared counter.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            BYTES.fetch_add(l.size() as u64, Relaxed);
-        }
-        System.alloc(l)
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l)
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            BYTES.fetch_add(n as u64, Relaxed);
-        }
-        System.realloc(p, l, n)
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{ALLOCS, BYTES, COUNTING};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// CPU time this process's threads have run, in nanoseconds (`/proc/self/task/*/schedstat`):
 /// the journal writer's included, and, unlike wall-clock time, not stretched when other work
