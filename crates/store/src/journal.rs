@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
-pub mod lines;
+pub(crate) mod lines;
 
 /// One CloudTrail event as stored: the indexed attributes LookupEvents filters on, the record
 /// itself (`body`, the JSON AWS calls `CloudTrailEvent`) and our diagnosis of a refusal.

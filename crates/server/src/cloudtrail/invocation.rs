@@ -385,8 +385,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let mut in_body = None;
     let mut kept_out = None;
     if text {
-        let images =
-            !flag(cfg, "imageDataDeliveryEnabled") && p.input.windows(7).any(|w| w == b"\"image\"");
+        let images = !flag(cfg, "imageDataDeliveryEnabled") && contains(&p.input, b"\"image\"");
         in_body = if images {
             serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
                 strip_images(&mut v);

@@ -90,38 +90,9 @@ struct Key<'a> {
     stream: &'a str,
 }
 
-/// Writes one batch (lines already encoded into `raw`).
-fn insert(
-    conn: &Connection,
-    first_seq: i64,
-    key: &Key,
-    stats: &Stats,
-    raw: &[u8],
-) -> rusqlite::Result<()> {
-    let data = lz4_flex::block::compress(raw);
-    conn.prepare_cached(
-        "INSERT INTO log_batches(first_seq, account, region, grp, stream, n, min_ms, max_ms, max_ingest, bytes, raw_len, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        first_seq,
-        key.account,
-        key.region,
-        key.group,
-        key.stream,
-        stats.n,
-        stats.min_ms,
-        stats.max_ms,
-        stats.max_ingest,
-        stats.bytes,
-        raw.len() as i64,
-        data
-    ])?;
-    Ok(())
-}
-
-/// A batch's figures, gathered while its lines are encoded.
-struct Stats {
+/// A batch being gathered: its lines encoded into `raw`, and its figures.
+struct Batch {
+    raw: Vec<u8>,
     n: i64,
     min_ms: i64,
     max_ms: i64,
@@ -130,9 +101,10 @@ struct Stats {
     bytes: i64,
 }
 
-impl Stats {
-    fn new() -> Stats {
-        Stats {
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            raw: Vec::new(),
             n: 0,
             min_ms: i64::MAX,
             max_ms: i64::MIN,
@@ -141,12 +113,53 @@ impl Stats {
         }
     }
 
-    fn add(&mut self, time_ms: i64, ingest_ms: i64, message: &str) {
+    /// Whether a line of this message's length still goes in (an empty batch takes any).
+    fn has_room(&self, message_len: usize) -> bool {
+        self.n == 0 || (self.n < MAX_LINES && self.raw.len() + HEADER + message_len <= MAX_RAW)
+    }
+
+    fn push(&mut self, time_ms: i64, ingest_ms: i64, message: &str) {
+        encode(&mut self.raw, time_ms, ingest_ms, message);
         self.n += 1;
         self.min_ms = self.min_ms.min(time_ms);
         self.max_ms = self.max_ms.max(time_ms);
         self.max_ingest = self.max_ingest.max(ingest_ms);
         self.bytes += message.len() as i64;
+    }
+
+    /// Writes the batch as lines `first_seq..` of `key`'s stream (nothing if it is empty) and
+    /// empties it; returns how many lines it held.
+    fn write(&mut self, conn: &Connection, first_seq: i64, key: &Key) -> rusqlite::Result<i64> {
+        let n = self.n;
+        if n > 0 {
+            let data = lz4_flex::block::compress(&self.raw);
+            conn.prepare_cached(
+                "INSERT INTO log_batches(first_seq, account, region, grp, stream, n, min_ms, max_ms, max_ingest, bytes, raw_len, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                first_seq,
+                key.account,
+                key.region,
+                key.group,
+                key.stream,
+                n,
+                self.min_ms,
+                self.max_ms,
+                self.max_ingest,
+                self.bytes,
+                self.raw.len() as i64,
+                data
+            ])?;
+        }
+        // Emptied, its buffer kept for the next batch.
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.clear();
+        *self = Batch {
+            raw,
+            ..Batch::new()
+        };
+        Ok(n)
     }
 }
 
@@ -160,7 +173,7 @@ pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()>
     }
     let mut seq = next_seq(conn)?;
     let mut done = vec![false; logs.len()];
-    let mut raw = Vec::new();
+    let mut batch = Batch::new();
     for i in 0..logs.len() {
         if done[i] {
             continue;
@@ -178,27 +191,18 @@ pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()>
                 && l.account == key.account
                 && l.region == key.region
         };
-        raw.clear();
-        let mut stats = Stats::new();
         for j in i..logs.len() {
             if done[j] || !same(&logs[j]) {
                 continue;
             }
             let l = &logs[j];
-            if stats.n > 0
-                && (stats.n == MAX_LINES || raw.len() + HEADER + l.message.len() > MAX_RAW)
-            {
-                insert(conn, seq, &key, &stats, &raw)?;
-                seq += stats.n;
-                raw.clear();
-                stats = Stats::new();
+            if !batch.has_room(l.message.len()) {
+                seq += batch.write(conn, seq, &key)?;
             }
-            encode(&mut raw, l.time_ms, l.ingest_ms, &l.message);
-            stats.add(l.time_ms, l.ingest_ms, &l.message);
+            batch.push(l.time_ms, l.ingest_ms, &l.message);
             done[j] = true;
         }
-        insert(conn, seq, &key, &stats, &raw)?;
-        seq += stats.n;
+        seq += batch.write(conn, seq, &key)?;
     }
     Ok(())
 }
@@ -222,24 +226,21 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "SELECT seq, account, region, grp, stream, time_ms, ingest_ms, message FROM log_events ORDER BY seq",
         )?;
         let mut rows = stmt.query([])?;
-        // The batch being gathered: its key, first seq, last seq, figures and encoding.
+        // The run being gathered: its stream (account, Region, group, stream), first and last
+        // seq. A run is one stream's lines with consecutive seqs.
         let mut current: Option<([String; 4], i64, i64)> = None;
-        let mut stats = Stats::new();
-        let mut raw = Vec::new();
-        let flush = |current: &Option<([String; 4], i64, i64)>,
-                     stats: &Stats,
-                     raw: &[u8]|
-         -> rusqlite::Result<()> {
-            if let Some((k, first, _)) = current {
-                let key = Key {
-                    account: &k[0],
-                    region: &k[1],
-                    group: &k[2],
-                    stream: &k[3],
-                };
-                insert(conn, *first, &key, stats, raw)?;
-            }
-            Ok(())
+        let mut batch = Batch::new();
+        let write = |batch: &mut Batch, current: &Option<([String; 4], i64, i64)>| {
+            let Some((k, first, _)) = current else {
+                return Ok(0);
+            };
+            let key = Key {
+                account: &k[0],
+                region: &k[1],
+                group: &k[2],
+                stream: &k[3],
+            };
+            batch.write(conn, *first, &key)
         };
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
@@ -247,21 +248,17 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             let (time_ms, ingest_ms, message): (i64, i64, String) =
                 (r.get(5)?, r.get(6)?, r.get(7)?);
             let continues = matches!(&current, Some((k, _, last)) if *k == key && *last + 1 == seq)
-                && stats.n < MAX_LINES
-                && raw.len() + HEADER + message.len() <= MAX_RAW;
+                && batch.has_room(message.len());
             if !continues {
-                flush(&current, &stats, &raw)?;
+                write(&mut batch, &current)?;
                 current = Some((key, seq, seq));
-                stats = Stats::new();
-                raw.clear();
             }
             if let Some(c) = current.as_mut() {
                 c.2 = seq;
             }
-            encode(&mut raw, time_ms, ingest_ms, &message);
-            stats.add(time_ms, ingest_ms, &message);
+            batch.push(time_ms, ingest_ms, &message);
         }
-        flush(&current, &stats, &raw)?;
+        write(&mut batch, &current)?;
     }
     conn.execute_batch("DROP TABLE log_events")
 }
