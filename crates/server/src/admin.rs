@@ -88,8 +88,8 @@ pub fn quote(s: &str) -> String {
 }
 
 /// The host part of a `Host` value or an `Origin`'s authority, lower-cased, without the port:
-/// `127.0.0.1:4950` → `127.0.0.1`, `[::1]:80` → `[::1]`, `LocalHost` → `localhost`.
-/// The host of an authority, lower-cased; borrowed when it already is (every request's Host).
+/// `127.0.0.1:4950` → `127.0.0.1`, `[::1]:80` → `[::1]`, `LocalHost` → `localhost`; borrowed
+/// when it already is lower-case (every request's Host).
 fn host_part(authority: &str) -> Cow<'_, str> {
     let a = authority.trim();
     let host = if a.starts_with('[') {

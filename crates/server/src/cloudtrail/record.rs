@@ -126,7 +126,8 @@ pub fn iso(time_ms: i64) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     // Digits written in place: every event and invocation record formats one, and `format!`
     // with six padded fields cost a noticeable share of the journal writer (issue 13).
-    let Ok(year) = u32::try_from(t.year()) else {
+    // Outside 0000-9999 (no clock serve runs on), `format!`'s own digits.
+    let Some(year) = u32::try_from(t.year()).ok().filter(|y| *y <= 9999) else {
         return format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             t.year(),
@@ -137,16 +138,6 @@ pub fn iso(time_ms: i64) -> String {
             t.second()
         );
     };
-    if year > 9999 {
-        return format!(
-            "{year}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
-    }
     let mut out = *b"0000-00-00T00:00:00Z";
     let mut put = |at: usize, width: usize, mut v: u32| {
         for i in (at..at + width).rev() {
