@@ -1,7 +1,8 @@
 //! `bg-catalog`: the Amazon Bedrock model, Region and system inference-profile catalog.
 //!
 //! The catalog is data, not code: `data/catalog.toml` is converted to JSON at build time
-//! (`build.rs`), embedded, and parsed once on first use ([`catalog()`]). Every fact in it carries a `source` and an `as_of` date.
+//! (`build.rs`), embedded, and parsed once on first use ([`catalog()`]). Every fact in it
+//! carries a `source` and an `as_of` date.
 //! [`Catalog::from_toml_str`] loads an alternative catalog (tests, overrides) with the same
 //! validation.
 //!
