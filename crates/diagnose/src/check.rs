@@ -312,11 +312,13 @@ fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
         CallerKind::AssumedRole => Principal::role(account, name, path, "{}"),
     };
     principal.arn = caller.entity_arn.clone();
-    principal.inline_policies = input
-        .identity
-        .iter()
-        .map(|d| (d.name.clone(), d.text.clone()))
-        .collect();
+    principal.set_inline_policies(
+        input
+            .identity
+            .iter()
+            .map(|d| (d.name.clone(), d.text.clone()))
+            .collect(),
+    );
     if let Some(b) = &input.boundary {
         let arn = format!("arn:aws:iam::{account}:policy/{}", b.name);
         changes.push(Change::Put(Entity::ManagedPolicy(ManagedPolicy {
@@ -335,7 +337,7 @@ fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
             created_unix: 0,
             updated_unix: 0,
         })));
-        principal.permissions_boundary = Some(arn);
+        principal.set_permissions_boundary(Some(arn));
     }
     changes.push(Change::Put(Entity::Principal(principal.clone())));
     changes.push(Change::Put(Entity::AccessKey(AccessKey {
@@ -569,7 +571,7 @@ fn caller_in(input: &Input) -> Result<Caller, CheckError> {
             }
             _ => p.unique_id.clone(),
         };
-        caller.tags = p.tags.clone();
+        caller.tags = p.tags().clone();
     }
     if caller.kind == CallerKind::AssumedRole {
         caller.session = Some(bg_gates::Session {

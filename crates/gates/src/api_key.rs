@@ -262,7 +262,7 @@ fn long_term_caller(state: &State, cred: &ServiceCredential) -> Option<Caller> {
         // CloudTrail names the key by its credential ID for API-key calls.
         access_key: cred.id.clone(),
         session: None,
-        tags: p.tags.clone(),
+        tags: p.tags().clone(),
         bearer: Some(BearerKind::LongTerm),
     })
 }

@@ -111,7 +111,9 @@ fn group_of<'s>(state: &'s State, account: &str, name: &str) -> Option<&'s Group
 /// Whether a principal's identity set is one of [`Compiled::shared_sets`]: a user or role
 /// with managed policies only.
 fn uses_shared_set(p: &Principal) -> bool {
-    !matches!(p.kind, PrincipalKind::Root) && p.inline_policies.is_empty() && p.groups.is_empty()
+    !matches!(p.kind, PrincipalKind::Root)
+        && p.inline_policies().is_empty()
+        && p.groups().is_empty()
 }
 
 /// The [`Compiled::shared_sets`] key of a list of attached ARNs: joined by newlines (no ARN
@@ -268,10 +270,9 @@ impl Compiled {
                 .attached_policies
                 .iter()
                 .any(|a| touched.policies.contains(a))
-                || p.permissions_boundary
-                    .as_ref()
+                || p.permissions_boundary()
                     .is_some_and(|b| touched.policies.contains(b))
-                || p.groups.iter().any(|g| {
+                || p.groups().iter().any(|g| {
                     groups.contains(&(p.account.as_str(), g.as_str())) || gone.contains(&g.as_str())
                 });
             if hit {
@@ -316,7 +317,7 @@ impl Compiled {
             let set = Arc::new(self.own_set(state, p, errors));
             self.identity.insert(arn.to_string(), set);
         }
-        let boundary = p.permissions_boundary.as_ref().and_then(|b| {
+        let boundary = p.permissions_boundary().and_then(|b| {
             let m = state.policies.get(b)?;
             compile(
                 &m.name,
@@ -346,11 +347,11 @@ impl Compiled {
     /// its attached ones, then each group's inline and attached ones.
     fn own_set(&self, state: &State, p: &Principal, errors: &mut Vec<String>) -> Vec<NamedPolicy> {
         let mut set = Vec::new();
-        for (name, doc) in &p.inline_policies {
+        for (name, doc) in p.inline_policies() {
             set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
         }
         set.extend(self.attached_set(&p.attached_policies));
-        for g in &p.groups {
+        for g in p.groups() {
             if let Some(group) = group_of(state, &p.account, g) {
                 for (name, doc) in &group.inline_policies {
                     set.extend(compile(name, None, doc, PolicyKind::Identity, errors));
@@ -462,7 +463,7 @@ impl Caller {
                 kind: CallerKind::AssumedRole,
                 access_key: key.access_key_id.clone(),
                 session: Some((**s).clone()),
-                tags: principal.tags.clone(),
+                tags: principal.tags().clone(),
                 bearer: None,
             },
             None => Caller {
@@ -477,7 +478,7 @@ impl Caller {
                 },
                 access_key: key.access_key_id.clone(),
                 session: None,
-                tags: principal.tags.clone(),
+                tags: principal.tags().clone(),
                 bearer: None,
             },
         }
@@ -699,10 +700,11 @@ pub fn authorize_assume_role(
 ) -> Result<(), Deny> {
     let refused = || assume_role_denied(&caller.arn, role_arn);
     let role = state.principals.get(role_arn).ok_or_else(refused)?;
-    let PrincipalKind::Role { trust_policy, .. } = &role.kind else {
+    let Some(bg_role) = role.as_role() else {
         return Err(refused());
     };
-    let trust = Policy::parse(trust_policy, PolicyKind::Resource).map_err(|_| refused())?;
+    let trust =
+        Policy::parse(&bg_role.trust_policy, PolicyKind::Resource).map_err(|_| refused())?;
     let trust = NamedPolicy::new("trust policy", trust);
     let mut principal = caller.iam_principal();
     // The session ARN carries no role path: name the role by its real ARN.
@@ -884,10 +886,10 @@ mod tests {
                 managed("p2", &["Deny"], 0),
                 group(&["p1"], None),
                 user("u1", |p| p.attached_policies = vec![policy_arn("p1")]),
-                user("u2", |p| p.groups = vec!["g".into()]),
+                user("u2", |p| *p.groups_mut() = vec!["g".into()]),
                 user("u3", |p| {
-                    p.permissions_boundary = Some(policy_arn("p2"));
-                    p.inline_policies.insert("own".into(), doc("Allow"));
+                    p.set_permissions_boundary(Some(policy_arn("p2")));
+                    p.inline_policies_mut().insert("own".into(), doc("Allow"));
                 }),
                 Change::Put(Entity::Principal(Principal::role(ACCOUNT, "r", "/", "{}"))),
                 session_key("ASIA1", &["p2", "p1"]),
@@ -965,7 +967,7 @@ mod tests {
         );
         let own = next.with_changes(&[user("u3", |p| {
             p.attached_policies = vec![policy_arn("p1")];
-            p.inline_policies.insert("own".into(), doc("Deny"));
+            p.inline_policies_mut().insert("own".into(), doc("Deny"));
         })]);
         assert_eq!(own.compiled.identity.len(), 1);
         let u3 = own.compiled.identity_of(&own, &u(3));

@@ -510,7 +510,7 @@ mod tests {
         let s = State::default();
         let s = s.with_changes(&s.bootstrap_changes());
         let mut dev = Principal::user("000000000000", "dev", "/");
-        dev.inline_policies
+        dev.inline_policies_mut()
             .insert("all".into(), ALLOW_ALL.to_string());
         let none = Principal::user("000000000000", "none", "/");
         let key = |id: &str, p: &Principal| {

@@ -235,17 +235,20 @@ pub enum PrincipalKind {
         #[serde(default = "default_path")]
         path: String,
     },
-    Role {
-        name: String,
-        #[serde(default = "default_path")]
-        path: String,
-        /// The trust policy (AssumeRolePolicyDocument), JSON.
-        trust_policy: String,
-        #[serde(default = "default_max_session")]
-        max_session_duration: u32,
-        #[serde(default)]
-        description: Option<String>,
-    },
+    /// Boxed: a role's fields would make every principal's kind twice a user's (issue 11:
+    /// memory per principal). Serialized the same (the role's fields after `type`).
+    Role(Box<Role>),
+}
+
+/// A role's fields (`PrincipalKind::Role`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Role {
+    pub name: String,
+    pub path: String,
+    /// The trust policy (AssumeRolePolicyDocument), JSON.
+    pub trust_policy: String,
+    pub max_session_duration: u32,
+    pub description: Option<String>,
 }
 
 fn default_max_session() -> u32 {
@@ -256,43 +259,213 @@ fn default_path() -> String {
     "/".to_string()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An IAM principal: the account's root, a user or a role.
+///
+/// The fields few principals set (tags, inline policies, groups, a permissions boundary) are
+/// behind one box that is absent while they are all empty: 96 bytes that each of 10,000
+/// principals would otherwise hold (issue 11: memory per principal). Read them with
+/// [`Principal::tags`] and the like, change them with [`Principal::tags_mut`] and the like.
+/// The JSON is the same as with plain fields (`PrincipalJson`), and so is equality: an empty
+/// box equals none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "PrincipalJson")]
 pub struct Principal {
     pub arn: String,
     pub account: String,
     /// AWS's unique ID (`AIDA…` for users; the account ID for root), what GetCallerIdentity calls UserId.
     pub unique_id: String,
     pub kind: PrincipalKind,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Inline policies: name → JSON document.
-    #[serde(default)]
-    pub inline_policies: BTreeMap<String, String>,
     /// Attached managed policy ARNs, in attach order.
-    #[serde(default)]
     pub attached_policies: Vec<String>,
-    /// Group names (users only).
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// Managed policy ARN used as permissions boundary.
-    #[serde(default)]
-    pub permissions_boundary: Option<String>,
-    #[serde(default)]
     pub created_unix: i64,
+    extra: Option<Box<PrincipalExtra>>,
 }
+
+/// The rarely set fields of a [`Principal`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct PrincipalExtra {
+    tags: BTreeMap<String, String>,
+    /// Inline policies: name → JSON document.
+    inline_policies: BTreeMap<String, String>,
+    /// Group names (users only).
+    groups: Vec<String>,
+    /// Managed policy ARN used as permissions boundary.
+    permissions_boundary: Option<String>,
+}
+
+static NO_TAGS: BTreeMap<String, String> = BTreeMap::new();
+
+/// A [`Principal`] as stored: every field in the order the plain struct had them.
+#[derive(Serialize, Deserialize)]
+struct PrincipalJson<S = String, M = BTreeMap<String, String>, V = Vec<String>, K = PrincipalKind> {
+    arn: S,
+    account: S,
+    unique_id: S,
+    kind: K,
+    #[serde(default)]
+    tags: M,
+    #[serde(default)]
+    inline_policies: M,
+    #[serde(default)]
+    attached_policies: V,
+    #[serde(default)]
+    groups: V,
+    #[serde(default)]
+    permissions_boundary: Option<S>,
+    #[serde(default)]
+    created_unix: i64,
+}
+
+impl From<PrincipalJson> for Principal {
+    fn from(j: PrincipalJson) -> Principal {
+        let mut p = Principal {
+            arn: j.arn,
+            account: j.account,
+            unique_id: j.unique_id,
+            kind: j.kind,
+            attached_policies: j.attached_policies,
+            created_unix: j.created_unix,
+            extra: None,
+        };
+        let extra = PrincipalExtra {
+            tags: j.tags,
+            inline_policies: j.inline_policies,
+            groups: j.groups,
+            permissions_boundary: j.permissions_boundary,
+        };
+        if extra != PrincipalExtra::default() {
+            p.extra = Some(Box::new(extra));
+        }
+        p
+    }
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PrincipalJson {
+            arn: self.arn.as_str(),
+            account: self.account.as_str(),
+            unique_id: self.unique_id.as_str(),
+            kind: &self.kind,
+            tags: self.tags(),
+            inline_policies: self.inline_policies(),
+            attached_policies: self.attached_policies.as_slice(),
+            groups: self.groups(),
+            permissions_boundary: self.permissions_boundary(),
+            created_unix: self.created_unix,
+        }
+        .serialize(s)
+    }
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, o: &Principal) -> bool {
+        self.arn == o.arn
+            && self.account == o.account
+            && self.unique_id == o.unique_id
+            && self.kind == o.kind
+            && self.attached_policies == o.attached_policies
+            && self.created_unix == o.created_unix
+            && self.tags() == o.tags()
+            && self.inline_policies() == o.inline_policies()
+            && self.groups() == o.groups()
+            && self.permissions_boundary() == o.permissions_boundary()
+    }
+}
+
+impl Eq for Principal {}
 
 impl Principal {
     pub fn name(&self) -> &str {
         match &self.kind {
             PrincipalKind::Root => "root",
-            PrincipalKind::User { name, .. } | PrincipalKind::Role { name, .. } => name,
+            PrincipalKind::User { name, .. } => name,
+            PrincipalKind::Role(r) => &r.name,
         }
     }
 
     pub fn path(&self) -> &str {
         match &self.kind {
             PrincipalKind::Root => "/",
-            PrincipalKind::User { path, .. } | PrincipalKind::Role { path, .. } => path,
+            PrincipalKind::User { path, .. } => path,
+            PrincipalKind::Role(r) => &r.path,
+        }
+    }
+
+    /// The role's fields, if this is a role.
+    pub fn as_role(&self) -> Option<&Role> {
+        match &self.kind {
+            PrincipalKind::Role(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The role's fields to change, if this is a role.
+    pub fn as_role_mut(&mut self) -> Option<&mut Role> {
+        match &mut self.kind {
+            PrincipalKind::Role(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        self.extra.as_ref().map_or(&NO_TAGS, |x| &x.tags)
+    }
+
+    /// Inline policies: name → JSON document.
+    pub fn inline_policies(&self) -> &BTreeMap<String, String> {
+        self.extra.as_ref().map_or(&NO_TAGS, |x| &x.inline_policies)
+    }
+
+    /// Group names (users only).
+    pub fn groups(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |x| &x.groups)
+    }
+
+    /// The managed policy ARN used as permissions boundary.
+    pub fn permissions_boundary(&self) -> Option<&str> {
+        self.extra.as_ref()?.permissions_boundary.as_deref()
+    }
+
+    fn extra_mut(&mut self) -> &mut PrincipalExtra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub fn tags_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.extra_mut().tags
+    }
+
+    pub fn inline_policies_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.extra_mut().inline_policies
+    }
+
+    pub fn groups_mut(&mut self) -> &mut Vec<String> {
+        &mut self.extra_mut().groups
+    }
+
+    // The setters make no box to store an empty value in (a scenario sets every field).
+
+    pub fn set_permissions_boundary(&mut self, arn: Option<String>) {
+        if arn.is_some() || self.extra.is_some() {
+            self.extra_mut().permissions_boundary = arn;
+        }
+    }
+
+    pub fn set_tags(&mut self, tags: BTreeMap<String, String>) {
+        if !tags.is_empty() || self.extra.is_some() {
+            self.extra_mut().tags = tags;
+        }
+    }
+
+    pub fn set_inline_policies(&mut self, policies: BTreeMap<String, String>) {
+        if !policies.is_empty() || self.extra.is_some() {
+            self.extra_mut().inline_policies = policies;
+        }
+    }
+
+    pub fn set_groups(&mut self, groups: Vec<String>) {
+        if !groups.is_empty() || self.extra.is_some() {
+            self.extra_mut().groups = groups;
         }
     }
 
@@ -301,13 +474,13 @@ impl Principal {
             arn: format!("arn:aws:iam::{account}:role{path}{name}"),
             account: account.to_string(),
             unique_id: unique_id("AROA", account, name),
-            kind: PrincipalKind::Role {
+            kind: PrincipalKind::Role(Box::new(Role {
                 name: name.to_string(),
                 path: path.to_string(),
                 trust_policy: trust_policy.to_string(),
                 max_session_duration: 3600,
                 description: None,
-            },
+            })),
             ..Principal::root(account)
         }
     }
@@ -318,12 +491,9 @@ impl Principal {
             account: account.to_string(),
             unique_id: account.to_string(),
             kind: PrincipalKind::Root,
-            tags: BTreeMap::new(),
-            inline_policies: BTreeMap::new(),
             attached_policies: Vec::new(),
-            groups: Vec::new(),
-            permissions_boundary: None,
             created_unix: 0,
+            extra: None,
         }
     }
 
@@ -727,7 +897,7 @@ fn name_key(p: &Principal) -> Option<String> {
     let kind = match p.kind {
         PrincipalKind::Root => return None,
         PrincipalKind::User { .. } => "user",
-        PrincipalKind::Role { .. } => "role",
+        PrincipalKind::Role(_) => "role",
     };
     let name = p.name();
     // Nearly every name is already lower-case: compared in place, without building the ARN
@@ -987,7 +1157,7 @@ impl State {
         // The ARN names the kind; the record must agree (a hand-made one might not).
         let same_kind = matches!(
             (&found.kind, kind),
-            (PrincipalKind::User { .. }, "user") | (PrincipalKind::Role { .. }, "role")
+            (PrincipalKind::User { .. }, "user") | (PrincipalKind::Role(_), "role")
         );
         same_kind.then_some(found)
     }
@@ -1285,11 +1455,13 @@ mod tests {
         m.insert(Principal::user("111111111111", "dev", "/"));
         let before = m.clone();
         let mut tagged = Principal::user("111111111111", "dev", "/");
-        tagged.tags.insert("team".into(), "a".into());
+        tagged.tags_mut().insert("team".into(), "a".into());
         m.insert(tagged.clone());
         assert_eq!(m.len(), 1);
         assert_eq!(m.get("arn:aws:iam::111111111111:user/dev"), Some(&tagged));
-        assert!(before["arn:aws:iam::111111111111:user/dev"].tags.is_empty());
+        assert!(before["arn:aws:iam::111111111111:user/dev"]
+            .tags()
+            .is_empty());
         let pairs: Vec<(&String, &Principal)> = m.iter().collect();
         assert_eq!(pairs, [(&tagged.arn, &tagged)]);
         assert!(m.remove("arn:aws:iam::111111111111:user/dev"));
@@ -1302,7 +1474,57 @@ mod tests {
         // Each of 10,000 principals holds one of each (issue 11: memory per principal); a
         // field added here costs 10,000 times its size.
         assert_eq!(std::mem::size_of::<AccessKey>(), 160);
-        assert_eq!(std::mem::size_of::<Principal>(), 304);
+        assert_eq!(std::mem::size_of::<Principal>(), 160);
+        assert_eq!(std::mem::size_of::<PrincipalKind>(), 48);
+    }
+
+    #[test]
+    fn a_principal_is_stored_as_the_plain_struct_was_whatever_it_boxes() {
+        // The JSON of the struct before its rarely set fields moved into a box: every field,
+        // in this order, empty ones included.
+        let plain = Principal::user("111111111111", "dev", "/");
+        let json = serde_json::to_string(&plain).unwrap();
+        assert_eq!(
+            json,
+            r#"{"arn":"arn:aws:iam::111111111111:user/dev","account":"111111111111","unique_id":"AIDAIIOM4OGPKPQE2KQEQ","kind":{"type":"user","name":"dev","path":"/"},"tags":{},"inline_policies":{},"attached_policies":[],"groups":[],"permissions_boundary":null,"created_unix":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Principal>(&json).unwrap(), plain);
+        let mut full = Principal::role("111111111111", "r", "/svc/", "{}");
+        full.tags_mut().insert("team".into(), "a".into());
+        full.inline_policies_mut().insert("own".into(), "{}".into());
+        full.groups_mut().push("g".into());
+        full.set_permissions_boundary(Some("arn:aws:iam::aws:policy/B".into()));
+        full.attached_policies
+            .push("arn:aws:iam::aws:policy/A".into());
+        full.created_unix = 7;
+        let json = serde_json::to_string(&full).unwrap();
+        assert_eq!(
+            json,
+            r#"{"arn":"arn:aws:iam::111111111111:role/svc/r","account":"111111111111","unique_id":"AROADKBO7KJZ6MLPM6T73","kind":{"type":"role","name":"r","path":"/svc/","trust_policy":"{}","max_session_duration":3600,"description":null},"tags":{"team":"a"},"inline_policies":{"own":"{}"},"attached_policies":["arn:aws:iam::aws:policy/A"],"groups":["g"],"permissions_boundary":"arn:aws:iam::aws:policy/B","created_unix":7}"#
+        );
+        assert_eq!(serde_json::from_str::<Principal>(&json).unwrap(), full);
+        // emptied again, it equals (and is stored as) one that never had them
+        let mut emptied = plain.clone();
+        emptied.tags_mut().insert("k".into(), "v".into());
+        emptied.tags_mut().clear();
+        emptied.set_permissions_boundary(None);
+        assert!(emptied.extra.is_some());
+        assert_eq!(emptied, plain);
+        assert_eq!(
+            serde_json::to_string(&emptied).unwrap(),
+            serde_json::to_string(&plain).unwrap()
+        );
+        // and nothing is boxed for a stored principal without them, nor by an empty setter
+        let read: Principal =
+            serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+        assert!(read.extra.is_none());
+        let mut set = plain.clone();
+        set.set_tags(BTreeMap::new());
+        set.set_groups(Vec::new());
+        set.set_inline_policies(BTreeMap::new());
+        set.set_permissions_boundary(None);
+        assert!(set.extra.is_none());
+        assert_ne!(full, plain);
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Target {
 
     pub fn inline(&mut self) -> &mut std::collections::BTreeMap<String, String> {
         match self {
-            Target::Principal(p) => &mut p.inline_policies,
+            Target::Principal(p) => p.inline_policies_mut(),
             Target::Group(g) => &mut g.inline_policies,
         }
     }
@@ -362,7 +362,7 @@ impl<'a> Ctx<'a> {
             .state
             .principals
             .get(arn)
-            .map(|p| p.tags.clone())
+            .map(|p| p.tags().clone())
             .unwrap_or_default();
         self.authorize_with(action, arn, |ctx: &mut Resource| {
             for (k, v) in &tags {

@@ -56,10 +56,7 @@ use bg_gates::state::{
     unique_id, AccessMode, AgreementStatus, GrantStatus, OrgUnit, PolicyVersion,
     ServiceControlPolicy,
 };
-use bg_gates::{
-    AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal,
-    PrincipalKind,
-};
+use bg_gates::{AccessKey, Account, Change, Entity, Group, ManagedPolicy, Organization, Principal};
 use bg_iam::{Policy, PolicyKind};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -1022,32 +1019,30 @@ impl Scenario {
         }
         for u in &self.user {
             let mut p = Principal::user(&u.account, &u.name, &u.path);
-            p.tags = u.tags.clone();
-            p.groups = u.groups.clone();
-            p.inline_policies = u.inline.clone();
+            p.set_tags(u.tags.clone());
+            p.set_groups(u.groups.clone());
+            p.set_inline_policies(u.inline.clone());
             p.attached_policies = self.attach_list(&u.account, &u.attach);
-            p.permissions_boundary = u
-                .boundary
-                .as_ref()
-                .and_then(|b| self.policy_arn(&u.account, b));
+            p.set_permissions_boundary(
+                u.boundary
+                    .as_ref()
+                    .and_then(|b| self.policy_arn(&u.account, b)),
+            );
             out.push(Change::Put(Entity::Principal(p)));
         }
         for r in &self.role {
             let mut p = Principal::role(&r.account, &r.name, &r.path, &r.trust);
-            if let PrincipalKind::Role {
-                max_session_duration,
-                ..
-            } = &mut p.kind
-            {
-                *max_session_duration = r.max_session_duration;
+            if let Some(role) = p.as_role_mut() {
+                role.max_session_duration = r.max_session_duration;
             }
-            p.tags = r.tags.clone();
-            p.inline_policies = r.inline.clone();
+            p.set_tags(r.tags.clone());
+            p.set_inline_policies(r.inline.clone());
             p.attached_policies = self.attach_list(&r.account, &r.attach);
-            p.permissions_boundary = r
-                .boundary
-                .as_ref()
-                .and_then(|b| self.policy_arn(&r.account, b));
+            p.set_permissions_boundary(
+                r.boundary
+                    .as_ref()
+                    .and_then(|b| self.policy_arn(&r.account, b)),
+            );
             out.push(Change::Put(Entity::Principal(p)));
         }
         if let Some(o) = &self.organization {

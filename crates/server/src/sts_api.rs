@@ -126,11 +126,7 @@ pub fn assume_role(
             "the admitted role is gone",
         ));
     };
-    let PrincipalKind::Role {
-        max_session_duration,
-        ..
-    } = &role.kind
-    else {
+    let PrincipalKind::Role(role_fields) = &role.kind else {
         return Err(ApiError::new(
             "InternalFailure",
             500,
@@ -141,7 +137,7 @@ pub fn assume_role(
     let max = if who.kind == CallerKind::AssumedRole {
         3600
     } else {
-        i64::from(*max_session_duration)
+        i64::from(role_fields.max_session_duration)
     };
     let duration = duration.unwrap_or(3600.min(max));
     if duration > max {

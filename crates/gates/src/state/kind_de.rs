@@ -5,7 +5,7 @@
 //! the variant's fields (issue 11: a restart parses one per principal). An object whose first
 //! key is another takes the buffered way, as before: the same JSON is accepted either way.
 
-use super::{default_max_session, default_path, PrincipalKind};
+use super::{default_max_session, default_path, PrincipalKind, Role};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -60,13 +60,13 @@ impl From<UserFields> for PrincipalKind {
 
 impl From<RoleFields> for PrincipalKind {
     fn from(f: RoleFields) -> Self {
-        PrincipalKind::Role {
+        PrincipalKind::Role(Box::new(Role {
             name: f.name,
             path: f.path,
             trust_policy: f.trust_policy,
             max_session_duration: f.max_session_duration,
             description: f.description,
-        }
+        }))
     }
 }
 
@@ -149,7 +149,7 @@ impl<'de> Visitor<'de> for KindVisitor {
 
 #[cfg(test)]
 mod tests {
-    use super::PrincipalKind;
+    use super::{PrincipalKind, Role};
 
     fn parse(json: &str) -> Result<PrincipalKind, serde_json::Error> {
         serde_json::from_str(json)
@@ -173,13 +173,13 @@ mod tests {
             parse(r#"{"path":"/teams/","name":"dev","type":"user"}"#).unwrap(),
             user
         );
-        let role = PrincipalKind::Role {
+        let role = PrincipalKind::Role(Box::new(Role {
             name: "r".into(),
             path: "/".into(),
             trust_policy: "{}".into(),
             max_session_duration: 3600,
             description: None,
-        };
+        }));
         assert_eq!(
             parse(r#"{"type":"role","name":"r","trust_policy":"{}"}"#).unwrap(),
             role
@@ -207,13 +207,13 @@ mod tests {
                 name: "u".into(),
                 path: "/".into(),
             },
-            PrincipalKind::Role {
+            PrincipalKind::Role(Box::new(Role {
                 name: "r".into(),
                 path: "/svc/".into(),
                 trust_policy: r#"{"Version":"2012-10-17"}"#.into(),
                 max_session_duration: 7200,
                 description: Some("d".into()),
-            },
+            })),
         ] {
             let json = serde_json::to_string(&kind).unwrap();
             assert!(json.starts_with(r#"{"type":""#), "{json}");

@@ -203,10 +203,10 @@ fn role_assumable_by_bedrock(app: &App, role_arn: &str) -> bool {
     let Some(p) = state.principals.get(role_arn) else {
         return false;
     };
-    let bg_gates::state::PrincipalKind::Role { trust_policy, .. } = &p.kind else {
+    let Some(role) = p.as_role() else {
         return false;
     };
-    let Ok(trust) = bg_iam::Policy::parse(trust_policy, bg_iam::PolicyKind::Resource) else {
+    let Ok(trust) = bg_iam::Policy::parse(&role.trust_policy, bg_iam::PolicyKind::Resource) else {
         return false;
     };
     let trust = bg_iam::NamedPolicy::new("trust", trust);

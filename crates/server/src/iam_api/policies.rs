@@ -42,7 +42,7 @@ fn usage(cx: &Ctx, arn: &str) -> (usize, usize) {
         .state
         .principals
         .values()
-        .filter(|p| p.permissions_boundary.as_deref() == Some(arn))
+        .filter(|p| p.permissions_boundary() == Some(arn))
         .count();
     (attached, boundary)
 }
@@ -572,7 +572,7 @@ pub fn put_boundary(cx: &Ctx, kind: Kind) -> OpResult {
     let Target::Principal(mut p) = t else {
         return Ok(None);
     };
-    p.permissions_boundary = Some(boundary.to_string());
+    p.set_permissions_boundary(Some(boundary.to_string()));
     cx.write(vec![Change::Put(Entity::Principal(p))])?;
     Ok(None)
 }
@@ -587,7 +587,7 @@ pub fn delete_boundary(cx: &Ctx, kind: Kind) -> OpResult {
                 .state
                 .principals
                 .get(&arn)
-                .map(|p| p.permissions_boundary.clone())
+                .map(|p| p.permissions_boundary().map(str::to_string))
             {
                 ctx.set("iam:PermissionsBoundary", b);
             }
@@ -596,10 +596,10 @@ pub fn delete_boundary(cx: &Ctx, kind: Kind) -> OpResult {
     let Target::Principal(mut p) = cx.target(kind, name)? else {
         return Ok(None);
     };
-    if p.permissions_boundary.is_none() || matches!(p.kind, PrincipalKind::Root) {
+    if p.permissions_boundary().is_none() || matches!(p.kind, PrincipalKind::Root) {
         return Ok(None);
     }
-    p.permissions_boundary = None;
+    p.set_permissions_boundary(None);
     cx.write(vec![Change::Put(Entity::Principal(p))])?;
     Ok(None)
 }

@@ -38,22 +38,16 @@ pub(crate) fn user_xml(x: &mut Xml, p: &Principal, full: bool) {
         .leaf("Arn", &p.arn)
         .leaf("CreateDate", awsquery::iso8601(p.created_unix));
     if full {
-        boundary_xml(x, p.permissions_boundary.as_deref());
-        if !p.tags.is_empty() {
-            tags_xml(x, &p.tags);
+        boundary_xml(x, p.permissions_boundary());
+        if !p.tags().is_empty() {
+            tags_xml(x, p.tags());
         }
     }
 }
 
 /// The `Role` shape; `full` is GetRole's (boundary, tags, RoleLastUsed).
 pub(crate) fn role_xml(x: &mut Xml, p: &Principal, full: bool) {
-    let PrincipalKind::Role {
-        trust_policy,
-        max_session_duration,
-        description,
-        ..
-    } = &p.kind
-    else {
+    let Some(role) = p.as_role() else {
         return;
     };
     x.leaf("Path", p.path())
@@ -63,14 +57,14 @@ pub(crate) fn role_xml(x: &mut Xml, p: &Principal, full: bool) {
         .leaf("CreateDate", awsquery::iso8601(p.created_unix))
         .leaf(
             "AssumeRolePolicyDocument",
-            awsquery::url_encode(trust_policy),
+            awsquery::url_encode(&role.trust_policy),
         )
-        .opt("Description", description.as_deref())
-        .leaf("MaxSessionDuration", max_session_duration);
+        .opt("Description", role.description.as_deref())
+        .leaf("MaxSessionDuration", role.max_session_duration);
     if full {
-        boundary_xml(x, p.permissions_boundary.as_deref());
-        if !p.tags.is_empty() {
-            tags_xml(x, &p.tags);
+        boundary_xml(x, p.permissions_boundary());
+        if !p.tags().is_empty() {
+            tags_xml(x, p.tags());
         }
         x.raw("<RoleLastUsed/>");
     }
@@ -203,8 +197,8 @@ pub fn tag(cx: &Ctx, kind: Kind) -> OpResult {
         request_tag_context(ctx, &tags)
     })?;
     let mut p = principal_of(cx, kind, name)?;
-    merge_tags(&mut p.tags, &tags);
-    if p.tags.len() > 50 {
+    merge_tags(p.tags_mut(), &tags);
+    if p.tags().len() > 50 {
         // chosen: the quota name follows IAM's "Cannot exceed quota for …" sentences.
         return Err(limit(format!(
             "Cannot exceed quota for TagsPer{}: 50",
@@ -226,7 +220,7 @@ pub fn untag(cx: &Ctx, kind: Kind) -> OpResult {
         ctx.set_multi("aws:TagKeys", keys.iter().map(|k| k.to_string()));
     })?;
     let mut p = principal_of(cx, kind, name)?;
-    p.tags
+    p.tags_mut()
         .retain(|k, _| !keys.iter().any(|d| d.eq_ignore_ascii_case(k)));
     cx.write(vec![Change::Put(Entity::Principal(p))])?;
     Ok(None)
@@ -237,7 +231,7 @@ pub fn list_tags(cx: &Ctx, kind: Kind) -> OpResult {
     let arn = cx.target_arn(kind, name);
     cx.authorize_entity(&format!("iam:List{}Tags", kind.title()), &arn, |_| {})?;
     let p = principal_of(cx, kind, name)?;
-    let (tags, marker) = cx.page(p.tags.into_iter().collect::<Vec<_>>())?;
+    let (tags, marker) = cx.page(p.tags().clone().into_iter().collect::<Vec<_>>())?;
     let mut x = Xml::new();
     x.list("Tags", tags, |x, (k, v)| {
         x.leaf("Key", k).leaf("Value", v);
@@ -283,8 +277,8 @@ pub fn create_user(cx: &Ctx) -> OpResult {
     }
     let mut u = Principal::user(&cx.account, name, path);
     u.created_unix = cx.now;
-    u.permissions_boundary = boundary.map(str::to_string);
-    merge_tags(&mut u.tags, &tags);
+    u.set_permissions_boundary(boundary.map(str::to_string));
+    merge_tags(u.tags_mut(), &tags);
     cx.write(vec![Change::Put(Entity::Principal(u.clone()))])?;
     let mut x = Xml::new();
     x.open("User");
@@ -367,7 +361,7 @@ pub fn delete_user(cx: &Ctx) -> OpResult {
             "Cannot delete entity, must delete login profile first.",
         ));
     }
-    if !u.inline_policies.is_empty() {
+    if !u.inline_policies().is_empty() {
         return Err(conflict(
             "Cannot delete entity, must delete policies first.",
         ));
@@ -377,7 +371,7 @@ pub fn delete_user(cx: &Ctx) -> OpResult {
             "Cannot delete entity, must detach all policies first.",
         ));
     }
-    if !u.groups.is_empty() {
+    if !u.groups().is_empty() {
         // chosen: wording for a user still in groups.
         return Err(conflict(
             "Cannot delete entity, must remove user from all groups first.",
@@ -399,7 +393,7 @@ fn sorted_principals<'s>(cx: &'s Ctx, role: bool, prefix: &str) -> Vec<&'s Princ
             p.account == cx.account
                 && match p.kind {
                     PrincipalKind::User { .. } => !role,
-                    PrincipalKind::Role { .. } => role,
+                    PrincipalKind::Role(_) => role,
                     PrincipalKind::Root => false,
                 }
                 && p.path().starts_with(prefix)
@@ -461,7 +455,7 @@ fn members<'s>(cx: &'s Ctx, g: &Group) -> Vec<&'s Principal> {
         .filter(|p| {
             p.account == g.account
                 && matches!(p.kind, PrincipalKind::User { .. })
-                && p.groups.iter().any(|n| n.eq_ignore_ascii_case(&g.name))
+                && p.groups().iter().any(|n| n.eq_ignore_ascii_case(&g.name))
         })
         .collect();
     v.sort_by_key(|p| p.name().to_lowercase());
@@ -533,7 +527,7 @@ pub fn list_groups_for_user(cx: &Ctx) -> OpResult {
         |_| {},
     )?;
     let u = cx.user(name)?;
-    let groups: Vec<&Group> = u.groups.iter().filter_map(|n| cx.find_group(n)).collect();
+    let groups: Vec<&Group> = u.groups().iter().filter_map(|n| cx.find_group(n)).collect();
     let (groups, marker) = cx.page(groups)?;
     let mut x = Xml::new();
     x.list("Groups", groups, group_xml);
@@ -551,13 +545,13 @@ pub fn add_user_to_group(cx: &Ctx) -> OpResult {
     cx.authorize("iam:AddUserToGroup", &cx.target_arn(Kind::Group, group))?;
     let g = cx.group(group)?;
     let mut u = cx.user(user)?.clone();
-    if u.groups.iter().any(|n| n.eq_ignore_ascii_case(&g.name)) {
+    if u.groups().iter().any(|n| n.eq_ignore_ascii_case(&g.name)) {
         return Ok(None);
     }
-    if u.groups.len() >= 10 {
+    if u.groups().len() >= 10 {
         return Err(limit("Cannot exceed quota for GroupsPerUser: 10"));
     }
-    u.groups.push(g.name.clone());
+    u.groups_mut().push(g.name.clone());
     cx.write(vec![Change::Put(Entity::Principal(u))])?;
     Ok(None)
 }
@@ -571,9 +565,9 @@ pub fn remove_user_from_group(cx: &Ctx) -> OpResult {
     )?;
     let g = cx.group(group)?;
     let mut u = cx.user(user)?.clone();
-    let before = u.groups.len();
-    u.groups.retain(|n| !n.eq_ignore_ascii_case(&g.name));
-    if u.groups.len() == before {
+    let before = u.groups().len();
+    u.groups_mut().retain(|n| !n.eq_ignore_ascii_case(&g.name));
+    if u.groups().len() == before {
         // chosen: a user that exists but is not in the group.
         return Err(no_such(format!(
             "User {} is not in group {}.",
@@ -669,25 +663,20 @@ pub fn create_role(cx: &Ctx) -> OpResult {
         check_boundary(cx, b)?;
     }
     let mut r = Principal::role(&cx.account, name, path, doc);
-    if let PrincipalKind::Role {
-        max_session_duration,
-        description: d,
-        ..
-    } = &mut r.kind
-    {
-        *max_session_duration = max.unwrap_or(3600) as u32;
-        *d = description.map(str::to_string);
+    if let Some(role) = r.as_role_mut() {
+        role.max_session_duration = max.unwrap_or(3600) as u32;
+        role.description = description.map(str::to_string);
     }
     r.created_unix = cx.now;
-    r.permissions_boundary = boundary.map(str::to_string);
-    merge_tags(&mut r.tags, &tags);
+    r.set_permissions_boundary(boundary.map(str::to_string));
+    merge_tags(r.tags_mut(), &tags);
     cx.write(vec![Change::Put(Entity::Principal(r.clone()))])?;
     let mut x = Xml::new();
     x.open("Role");
     role_xml(&mut x, &r, false);
-    boundary_xml(&mut x, r.permissions_boundary.as_deref());
-    if !r.tags.is_empty() {
-        tags_xml(&mut x, &r.tags);
+    boundary_xml(&mut x, r.permissions_boundary());
+    if !r.tags().is_empty() {
+        tags_xml(&mut x, r.tags());
     }
     x.close("Role");
     Ok(Some(x.finish()))
@@ -708,7 +697,7 @@ pub fn delete_role(cx: &Ctx) -> OpResult {
     let name = cx.p.required("RoleName")?;
     cx.authorize_entity("iam:DeleteRole", &cx.target_arn(Kind::Role, name), |_| {})?;
     let r = cx.role(name)?;
-    if !r.inline_policies.is_empty() {
+    if !r.inline_policies().is_empty() {
         return Err(conflict(
             "Cannot delete entity, must delete policies first.",
         ));
@@ -749,17 +738,12 @@ pub fn update_role(cx: &Ctx) -> OpResult {
     checks.done()?;
     cx.authorize_entity("iam:UpdateRole", &cx.target_arn(Kind::Role, name), |_| {})?;
     let mut r = cx.role(name)?.clone();
-    if let PrincipalKind::Role {
-        max_session_duration,
-        description: d,
-        ..
-    } = &mut r.kind
-    {
+    if let Some(role) = r.as_role_mut() {
         if let Some(m) = max {
-            *max_session_duration = m as u32;
+            role.max_session_duration = m as u32;
         }
         if let Some(desc) = description {
-            *d = Some(desc.to_string());
+            role.description = Some(desc.to_string());
         }
     }
     cx.write(vec![Change::Put(Entity::Principal(r))])?;
@@ -776,8 +760,8 @@ pub fn update_assume_role_policy(cx: &Ctx) -> OpResult {
     )?;
     let mut r = cx.role(name)?.clone();
     check_trust_policy(cx, doc)?;
-    if let PrincipalKind::Role { trust_policy, .. } = &mut r.kind {
-        *trust_policy = doc.to_string();
+    if let Some(role) = r.as_role_mut() {
+        role.trust_policy = doc.to_string();
     }
     cx.write(vec![Change::Put(Entity::Principal(r))])?;
     Ok(None)

@@ -332,10 +332,10 @@ impl Sim {
 /// Managed and inline policies of a principal (and its groups) as citeable sources.
 fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
     let own = match p.kind {
-        PrincipalKind::Role { .. } => "role",
+        PrincipalKind::Role(_) => "role",
         _ => "user",
     };
-    for (name, doc) in &p.inline_policies {
+    for (name, doc) in p.inline_policies() {
         sources.push(Source {
             id: name.clone(),
             arn: None,
@@ -343,8 +343,8 @@ fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
             doc: doc.clone(),
         });
     }
-    let mut attached: Vec<&String> = p.attached_policies.iter().collect();
-    for g in p.groups.iter().filter_map(|g| cx.find_group(g)) {
+    let mut attached: Vec<&str> = p.attached_policies.iter().map(String::as_str).collect();
+    for g in p.groups().iter().filter_map(|g| cx.find_group(g)) {
         for (name, doc) in &g.inline_policies {
             sources.push(Source {
                 id: name.clone(),
@@ -353,16 +353,16 @@ fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
                 doc: doc.clone(),
             });
         }
-        attached.extend(g.attached_policies.iter());
+        attached.extend(g.attached_policies.iter().map(String::as_str));
     }
-    if let Some(b) = &p.permissions_boundary {
+    if let Some(b) = p.permissions_boundary() {
         attached.push(b);
     }
     for a in attached {
         if let Some(m) = cx.state.policies.get(a) {
             sources.push(Source {
                 id: m.name.clone(),
-                arn: Some(a.clone()),
+                arn: Some(a.to_string()),
                 kind: Some(if m.account.is_none() {
                     "aws-managed"
                 } else {
@@ -383,11 +383,11 @@ fn caller_for(p: &Principal) -> Caller {
         kind: match p.kind {
             PrincipalKind::Root => CallerKind::Root,
             PrincipalKind::User { .. } => CallerKind::User,
-            PrincipalKind::Role { .. } => CallerKind::AssumedRole,
+            PrincipalKind::Role(_) => CallerKind::AssumedRole,
         },
         access_key: String::new(),
         session: None,
-        tags: p.tags.clone(),
+        tags: p.tags().clone(),
         bearer: None,
     }
 }
