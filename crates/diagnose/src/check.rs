@@ -344,7 +344,7 @@ fn state_for(input: &Input, caller: &Caller) -> Result<State, CheckError> {
         access_key_id: caller.access_key.clone(),
         secret_access_key: String::new(),
         principal_arn: principal.arn.clone(),
-        account: account.to_string(),
+        account: account.into(),
         session_token: None,
         expires_unix: None,
         active: true,

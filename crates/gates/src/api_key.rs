@@ -255,7 +255,7 @@ fn long_term_caller(state: &State, cred: &ServiceCredential) -> Option<Caller> {
     let p = state.principals.get(&cred.user_arn)?;
     Some(Caller {
         arn: p.arn.clone(),
-        account: p.account.clone(),
+        account: p.account.to_string(),
         user_id: p.unique_id.clone(),
         entity_arn: p.arn.clone(),
         kind: crate::CallerKind::User,

@@ -2,7 +2,7 @@
 //! for one action on one resource with AWS's exact refusal.
 
 use crate::state::{
-    AccessKey, Change, Group, PersistentMap, Principal, PrincipalKind, Session, State,
+    AccessKey, Change, Group, Interned, PersistentMap, Principal, PrincipalKind, Session, State,
 };
 use crate::{Deny, ErrorCode, Gate};
 use bg_iam::{Context, Evaluation, NamedPolicy, Policies, Policy, PolicyKind};
@@ -118,7 +118,7 @@ fn uses_shared_set(p: &Principal) -> bool {
 
 /// The [`Compiled::shared_sets`] key of a list of attached ARNs: joined by newlines (no ARN
 /// holds one). Borrowed for the usual single policy, so the request path allocates nothing.
-fn shared_key(arns: &[String]) -> std::borrow::Cow<'_, str> {
+fn shared_key(arns: &[Interned]) -> std::borrow::Cow<'_, str> {
     match arns {
         [] => "".into(),
         [one] => one.as_str().into(),
@@ -251,7 +251,7 @@ impl Compiled {
                 touched.groups.contains(*arn)
                     || g.attached_policies
                         .iter()
-                        .any(|a| touched.policies.contains(a))
+                        .any(|a| touched.policies.contains(a.as_str()))
             })
             .map(|(_, g)| (g.account.as_str(), g.name.as_str()))
             .collect();
@@ -269,7 +269,7 @@ impl Compiled {
             let hit = p
                 .attached_policies
                 .iter()
-                .any(|a| touched.policies.contains(a))
+                .any(|a| touched.policies.contains(a.as_str()))
                 || p.permissions_boundary()
                     .is_some_and(|b| touched.policies.contains(b))
                 || p.groups().iter().any(|g| {
@@ -337,9 +337,9 @@ impl Compiled {
     }
 
     /// The compiled managed policies `arns` names, in order (a missing one is skipped).
-    fn attached_set(&self, arns: &[String]) -> Vec<NamedPolicy> {
+    fn attached_set(&self, arns: &[Interned]) -> Vec<NamedPolicy> {
         arns.iter()
-            .filter_map(|a| self.managed.get(a).map(|np| (**np).clone()))
+            .filter_map(|a| self.managed.get(a.as_str()).map(|np| (**np).clone()))
             .collect()
     }
 
@@ -457,7 +457,7 @@ impl Caller {
         match &key.session {
             Some(s) => Caller {
                 arn: s.assumed_role_arn(),
-                account: principal.account.clone(),
+                account: principal.account.to_string(),
                 user_id: format!("{}:{}", principal.unique_id, s.session_name),
                 entity_arn: principal.arn.clone(),
                 kind: CallerKind::AssumedRole,
@@ -468,7 +468,7 @@ impl Caller {
             },
             None => Caller {
                 arn: principal.arn.clone(),
-                account: principal.account.clone(),
+                account: principal.account.to_string(),
                 user_id: principal.unique_id.clone(),
                 entity_arn: principal.arn.clone(),
                 kind: if matches!(principal.kind, PrincipalKind::Root) {
@@ -715,7 +715,7 @@ pub fn authorize_assume_role(
         principal,
         action: "sts:AssumeRole".to_string(),
         resource: role_arn.to_string(),
-        resource_account: Some(role.account.clone()),
+        resource_account: Some(role.account.to_string()),
         context: ctx,
     };
     let ev = evaluate_request(state, caller, &req, Some(&trust));
@@ -818,7 +818,7 @@ mod tests {
             inline_policies: inline
                 .map(|e| BTreeMap::from([("gi".to_string(), doc(e))]))
                 .unwrap_or_default(),
-            attached_policies: attached.iter().map(|a| policy_arn(a)).collect(),
+            attached_policies: attached.iter().map(|a| policy_arn(a).into()).collect(),
             created_unix: 0,
         }))
     }
@@ -885,7 +885,9 @@ mod tests {
                 managed("p1", &["Allow"], 0),
                 managed("p2", &["Deny"], 0),
                 group(&["p1"], None),
-                user("u1", |p| p.attached_policies = vec![policy_arn("p1")]),
+                user("u1", |p| {
+                    p.attached_policies = vec![policy_arn("p1").into()]
+                }),
                 user("u2", |p| *p.groups_mut() = vec!["g".into()]),
                 user("u3", |p| {
                     p.set_permissions_boundary(Some(policy_arn("p2")));
@@ -940,7 +942,7 @@ mod tests {
         let mut changes = vec![managed("p1", &["Allow"], 0)];
         for i in 0..100 {
             changes.push(user(&format!("u{i}"), |p| {
-                p.attached_policies = vec![policy_arn("p1")]
+                p.attached_policies = vec![policy_arn("p1").into()]
             }));
         }
         let s = State::default().with_changes(&changes);
@@ -966,7 +968,7 @@ mod tests {
             "and they cost no compiled entry of their own"
         );
         let own = next.with_changes(&[user("u3", |p| {
-            p.attached_policies = vec![policy_arn("p1")];
+            p.attached_policies = vec![policy_arn("p1").into()];
             p.inline_policies_mut().insert("own".into(), doc("Deny"));
         })]);
         assert_eq!(own.compiled.identity.len(), 1);
@@ -979,8 +981,9 @@ mod tests {
             std::ptr::eq(u3[1].policy.statements(), u1[0].policy.statements()),
             "a managed policy is compiled once and shared"
         );
-        let back =
-            own.with_changes(&[user("u3", |p| p.attached_policies = vec![policy_arn("p1")])]);
+        let back = own.with_changes(&[user("u3", |p| {
+            p.attached_policies = vec![policy_arn("p1").into()]
+        })]);
         assert!(
             back.compiled.identity.is_empty(),
             "its own set goes with its inline policy"

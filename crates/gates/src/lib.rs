@@ -14,6 +14,7 @@ pub mod checks;
 pub mod credentials;
 pub mod decide;
 mod error_code;
+pub mod interned;
 pub mod invoke;
 pub mod managed;
 pub mod maps;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 mod kind_de;
 
+pub use crate::interned::Interned;
+
 pub use crate::maps::{ByKey, Keyed, PersistentMap, RecordMap};
 
 impl Keyed for Principal {
@@ -271,12 +273,12 @@ fn default_path() -> String {
 #[serde(from = "PrincipalJson")]
 pub struct Principal {
     pub arn: String,
-    pub account: String,
+    pub account: Interned,
     /// AWS's unique ID (`AIDA…` for users; the account ID for root), what GetCallerIdentity calls UserId.
     pub unique_id: String,
     pub kind: PrincipalKind,
     /// Attached managed policy ARNs, in attach order.
-    pub attached_policies: Vec<String>,
+    pub attached_policies: Vec<Interned>,
     pub created_unix: i64,
     extra: Option<Box<PrincipalExtra>>,
 }
@@ -297,9 +299,16 @@ static NO_TAGS: BTreeMap<String, String> = BTreeMap::new();
 
 /// A [`Principal`] as stored: every field in the order the plain struct had them.
 #[derive(Serialize, Deserialize)]
-struct PrincipalJson<S = String, M = BTreeMap<String, String>, V = Vec<String>, K = PrincipalKind> {
+struct PrincipalJson<
+    S = String,
+    A = Interned,
+    M = BTreeMap<String, String>,
+    P = Vec<Interned>,
+    V = Vec<String>,
+    K = PrincipalKind,
+> {
     arn: S,
-    account: S,
+    account: A,
     unique_id: S,
     kind: K,
     #[serde(default)]
@@ -307,7 +316,7 @@ struct PrincipalJson<S = String, M = BTreeMap<String, String>, V = Vec<String>, 
     #[serde(default)]
     inline_policies: M,
     #[serde(default)]
-    attached_policies: V,
+    attached_policies: P,
     #[serde(default)]
     groups: V,
     #[serde(default)]
@@ -344,7 +353,7 @@ impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         PrincipalJson {
             arn: self.arn.as_str(),
-            account: self.account.as_str(),
+            account: &self.account,
             unique_id: self.unique_id.as_str(),
             kind: &self.kind,
             tags: self.tags(),
@@ -472,7 +481,7 @@ impl Principal {
     pub fn role(account: &str, name: &str, path: &str, trust_policy: &str) -> Principal {
         Principal {
             arn: format!("arn:aws:iam::{account}:role{path}{name}"),
-            account: account.to_string(),
+            account: account.into(),
             unique_id: unique_id("AROA", account, name),
             kind: PrincipalKind::Role(Box::new(Role {
                 name: name.to_string(),
@@ -488,7 +497,7 @@ impl Principal {
     pub fn root(account: &str) -> Principal {
         Principal {
             arn: format!("arn:aws:iam::{account}:root"),
-            account: account.to_string(),
+            account: account.into(),
             unique_id: account.to_string(),
             kind: PrincipalKind::Root,
             attached_policies: Vec::new(),
@@ -500,7 +509,7 @@ impl Principal {
     pub fn user(account: &str, name: &str, path: &str) -> Principal {
         Principal {
             arn: format!("arn:aws:iam::{account}:user{path}{name}"),
-            account: account.to_string(),
+            account: account.into(),
             unique_id: user_unique_id(account, name),
             kind: PrincipalKind::User {
                 name: name.to_string(),
@@ -549,7 +558,8 @@ pub struct AccessKey {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub principal_arn: String,
-    pub account: String,
+    /// Interned: every key of an account names the same one.
+    pub account: Interned,
     /// Session credentials carry a token that must arrive as `X-Amz-Security-Token`.
     #[serde(default)]
     pub session_token: Option<String>,
@@ -660,8 +670,9 @@ pub struct Group {
     pub unique_id: String,
     #[serde(default)]
     pub inline_policies: BTreeMap<String, String>,
+    /// Interned, as a principal's.
     #[serde(default)]
-    pub attached_policies: Vec<String>,
+    pub attached_policies: Vec<Interned>,
     #[serde(default)]
     pub created_unix: i64,
 }
@@ -1186,7 +1197,7 @@ impl State {
                 access_key_id: DEFAULT_ACCESS_KEY.to_string(),
                 secret_access_key: DEFAULT_SECRET_KEY.to_string(),
                 principal_arn: Principal::root(DEFAULT_ACCOUNT).arn,
-                account: DEFAULT_ACCOUNT.to_string(),
+                account: DEFAULT_ACCOUNT.into(),
                 session_token: None,
                 expires_unix: None,
                 active: true,
@@ -1473,9 +1484,53 @@ mod tests {
     fn records_held_once_per_principal_stay_small() {
         // Each of 10,000 principals holds one of each (issue 11: memory per principal); a
         // field added here costs 10,000 times its size.
-        assert_eq!(std::mem::size_of::<AccessKey>(), 160);
-        assert_eq!(std::mem::size_of::<Principal>(), 160);
+        assert_eq!(std::mem::size_of::<AccessKey>(), 152);
+        assert_eq!(std::mem::size_of::<Principal>(), 152);
         assert_eq!(std::mem::size_of::<PrincipalKind>(), 48);
+    }
+
+    #[test]
+    fn stored_principals_and_keys_share_their_account_and_policy_texts() {
+        let row = |e: Entity| serde_json::to_vec(&e).unwrap();
+        let mut u1 = Principal::user("111111111111", "u1", "/");
+        u1.attached_policies
+            .push("arn:aws:iam::aws:policy/AmazonBedrockFullAccess".into());
+        let mut u2 = u1.clone();
+        u2.arn = "arn:aws:iam::111111111111:user/u2".into();
+        let key = AccessKey {
+            access_key_id: "AKIA1".into(),
+            secret_access_key: "s".into(),
+            principal_arn: u1.arn.clone(),
+            account: "111111111111".into(),
+            session_token: None,
+            expires_unix: None,
+            active: true,
+            session: None,
+            created_unix: 0,
+        };
+        let rows = [
+            ("principal", row(Entity::Principal(u1))),
+            ("principal", row(Entity::Principal(u2))),
+            ("access-key", row(Entity::AccessKey(key))),
+        ];
+        let s = State::from_entities(
+            rows.iter()
+                .map(|(kind, body)| Entity::from_stored(kind, body).unwrap()),
+        );
+        let u1 = &s.principals["arn:aws:iam::111111111111:user/u1"];
+        let u2 = &s.principals["arn:aws:iam::111111111111:user/u2"];
+        let k = &s.keys["AKIA1"];
+        // one allocation of each text, whichever record reads it
+        assert_eq!(u1.account.as_ptr(), u2.account.as_ptr());
+        assert_eq!(u1.account.as_ptr(), k.account.as_ptr());
+        assert_eq!(
+            u1.attached_policies[0].as_ptr(),
+            u2.attached_policies[0].as_ptr()
+        );
+        assert_eq!(
+            u2.attached_policies,
+            ["arn:aws:iam::aws:policy/AmazonBedrockFullAccess"]
+        );
     }
 
     #[test]

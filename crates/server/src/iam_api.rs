@@ -235,7 +235,7 @@ impl Target {
         }
     }
 
-    pub fn attached(&mut self) -> &mut Vec<String> {
+    pub fn attached(&mut self) -> &mut Vec<bg_gates::state::Interned> {
         match self {
             Target::Principal(p) => &mut p.attached_policies,
             Target::Group(g) => &mut g.attached_policies,

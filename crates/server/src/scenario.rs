@@ -960,9 +960,9 @@ impl Scenario {
             .map(|p| p.arn)
     }
 
-    fn attach_list(&self, account: &str, refs: &[String]) -> Vec<String> {
+    fn attach_list(&self, account: &str, refs: &[String]) -> Vec<bg_gates::state::Interned> {
         refs.iter()
-            .filter_map(|r| self.policy_arn(account, r))
+            .filter_map(|r| self.policy_arn(account, r).map(Into::into))
             .collect()
     }
 
@@ -1093,7 +1093,7 @@ impl Scenario {
                 access_key_id: k.id.clone(),
                 secret_access_key: k.secret.clone(),
                 principal_arn,
-                account: k.account.clone(),
+                account: k.account.as_str().into(),
                 session_token: k.session_token.clone(),
                 expires_unix: k.expires_unix,
                 active: true,

@@ -426,7 +426,7 @@ fn password_credentials(
         access_key_id: crate::iam_api::awsquery::access_key_id("ASIA"),
         secret_access_key: crate::iam_api::awsquery::secret_access_key(),
         principal_arn: arn,
-        account,
+        account: account.into(),
         session_token: Some(crate::iam_api::awsquery::session_token()),
         expires_unix: Some(now + session::SESSION_SECS),
         active: true,

@@ -103,7 +103,7 @@ pub fn create(cx: &Ctx) -> OpResult {
     let user_name = u.name().to_string();
     let c = ServiceCredential {
         id: credential_id(),
-        account: u.account.clone(),
+        account: u.account.to_string(),
         user_arn: u.arn.clone(),
         alias: format!("{user_name}-at-{}", u.account),
         user_name,

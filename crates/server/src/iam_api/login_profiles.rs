@@ -143,7 +143,7 @@ pub(crate) fn create(cx: &Ctx) -> OpResult {
     }
     let l = LoginProfile {
         principal_arn: u.arn.clone(),
-        account: u.account.clone(),
+        account: u.account.to_string(),
         user_name: u.name().to_string(),
         password_hash: hash_password(password),
         password_reset_required: cx.p.bool("PasswordResetRequired"),

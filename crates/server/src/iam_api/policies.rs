@@ -397,7 +397,7 @@ pub fn attach(cx: &Ctx, kind: Kind) -> OpResult {
             kind.title()
         )));
     }
-    t.attached().push(policy.to_string());
+    t.attached().push(policy.into());
     cx.write(vec![t.into_change()])?;
     Ok(None)
 }
@@ -430,7 +430,7 @@ pub fn list_attached(cx: &Ctx, kind: Kind) -> OpResult {
     let attached: Vec<(String, String)> = t
         .attached()
         .iter()
-        .filter_map(|a| cx.state.policies.get(a))
+        .filter_map(|a| cx.state.policies.get(a.as_str()))
         .filter(|p| p.path.starts_with(prefix))
         .map(|p| (p.name.clone(), p.arn.clone()))
         .collect();

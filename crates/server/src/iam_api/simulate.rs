@@ -343,7 +343,7 @@ fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
             doc: doc.clone(),
         });
     }
-    let mut attached: Vec<&str> = p.attached_policies.iter().map(String::as_str).collect();
+    let mut attached: Vec<&str> = p.attached_policies.iter().map(|a| a.as_str()).collect();
     for g in p.groups().iter().filter_map(|g| cx.find_group(g)) {
         for (name, doc) in &g.inline_policies {
             sources.push(Source {
@@ -353,7 +353,7 @@ fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
                 doc: doc.clone(),
             });
         }
-        attached.extend(g.attached_policies.iter().map(String::as_str));
+        attached.extend(g.attached_policies.iter().map(|a| a.as_str()));
     }
     if let Some(b) = p.permissions_boundary() {
         attached.push(b);
@@ -377,7 +377,7 @@ fn entity_sources(cx: &Ctx, p: &Principal, sources: &mut Vec<Source>) {
 fn caller_for(p: &Principal) -> Caller {
     Caller {
         arn: p.arn.clone(),
-        account: p.account.clone(),
+        account: p.account.to_string(),
         user_id: p.unique_id.clone(),
         entity_arn: p.arn.clone(),
         kind: match p.kind {
@@ -454,13 +454,14 @@ pub fn simulate_principal_policy(cx: &Ctx) -> OpResult {
             });
         }
         for a in &g.attached_policies {
-            if let (Some(np), Some(m)) =
-                (cx.state.compiled.managed.get(a), cx.state.policies.get(a))
-            {
+            if let (Some(np), Some(m)) = (
+                cx.state.compiled.managed.get(a.as_str()),
+                cx.state.policies.get(a.as_str()),
+            ) {
                 identity.push((**np).clone());
                 sources.push(Source {
                     id: m.name.clone(),
-                    arn: Some(a.clone()),
+                    arn: Some(a.to_string()),
                     kind: Some(if m.account.is_none() {
                         "aws-managed"
                     } else {
