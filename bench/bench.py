@@ -79,9 +79,12 @@ def stop(proc):
         proc.wait()
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS, or another field of /proc/PID/status: RssAnon is the heap without the binary's
+    own pages (RssFile), which move by ~2 MiB with how much of the executable's file is in the
+    page cache (a fresh copy of the same binary maps more of it)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -373,13 +376,14 @@ def scale(args, tmp):
                     shutil.copyfile(f"{made}{suffix}", f"{states[name]}{suffix}")
                     os.chmod(f"{states[name]}{suffix}", 0o600)
         restarts = {name: [] for name, _ in bins}
-        rss_after = {}
+        rss_after, anon_after = {}, {}
         for _ in range(args.restarts):
             for name, binary in bins:
                 serve, url, t, _ = start([binary, "serve", "--port", "0", "--state", str(states[name])])
                 restarts[name].append(t * 1000)
                 time.sleep(0.3)
                 rss_after[name] = rss_kib(serve.pid)
+                anon_after[name] = rss_kib(serve.pid, "RssAnon")
                 stop(serve)
         for name, binary in bins:
             serve, url, _, _ = start([binary, "serve", "--port", "0", "--state", str(states[name])])
@@ -388,17 +392,20 @@ def scale(args, tmp):
             finally:
                 stop(serve)
             times = restarts[name]
-            rows.append((name, n, cu50, cumax, statistics.median(times), min(times), max(times), rss_after[name]))
+            rows.append((name, n, cu50, cumax, statistics.median(times), min(times), max(times), rss_after[name], anon_after[name]))
     print(f"\n### Scale (CreateUser: boto3, median of {args.create_samples}; restart: median of {args.restarts})\n")
-    print("| server | principals | CreateUser ms (median / max) | restart to listening ms (median; min–max) | RSS after restart MiB |")
+    print("| server | principals | CreateUser ms (median / max) | restart to listening ms (median; min–max) | RSS after restart MiB (anonymous) |")
     print("|---|---:|---:|---:|---:|")
-    for name, n, cu50, cumax, rs, rmin, rmax, rss in rows:
-        print(f"| {name} | {n:,} | {cu50:.1f} / {cumax:.1f} | {rs:.0f}; {rmin:.0f}–{rmax:.0f} | {rss / 1024:.1f} |")
+    for name, n, cu50, cumax, rs, rmin, rmax, rss, anon in rows:
+        print(f"| {name} | {n:,} | {cu50:.1f} / {cumax:.1f} | {rs:.0f}; {rmin:.0f}–{rmax:.0f} | {rss / 1024:.1f} ({anon / 1024:.1f}) |")
     for name, _ in bins:
         base = next((r for r in rows if r[0] == name and r[1] == 0), None)
         for r in rows:
             if r[0] == name and r[1] and base:
-                print(f"{name}: RSS per principal beyond empty at {r[1]:,}: {(r[7] - base[7]) * 1024 / r[1]:,.0f} bytes")
+                print(
+                    f"{name}: RSS per principal beyond empty at {r[1]:,}: {(r[7] - base[7]) * 1024 / r[1]:,.0f} bytes"
+                    f" (anonymous: {(r[8] - base[8]) * 1024 / r[1]:,.0f} bytes)"
+                )
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
