@@ -234,8 +234,8 @@ pub enum PrincipalKind {
     Root,
     User {
         name: String,
-        #[serde(default = "default_path")]
-        path: String,
+        /// Interned: nearly every path is `/`.
+        path: Interned,
     },
     /// Boxed: a role's fields would make every principal's kind twice a user's (issue 11:
     /// memory per principal). Serialized the same (the role's fields after `type`).
@@ -246,7 +246,7 @@ pub enum PrincipalKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Role {
     pub name: String,
-    pub path: String,
+    pub path: Interned,
     /// The trust policy (AssumeRolePolicyDocument), JSON.
     pub trust_policy: String,
     pub max_session_duration: u32,
@@ -259,6 +259,10 @@ fn default_max_session() -> u32 {
 
 fn default_path() -> String {
     "/".to_string()
+}
+
+fn default_principal_path() -> Interned {
+    Interned::new("/")
 }
 
 /// An IAM principal: the account's root, a user or a role.
@@ -485,7 +489,7 @@ impl Principal {
             unique_id: unique_id("AROA", account, name),
             kind: PrincipalKind::Role(Box::new(Role {
                 name: name.to_string(),
-                path: path.to_string(),
+                path: path.into(),
                 trust_policy: trust_policy.to_string(),
                 max_session_duration: 3600,
                 description: None,
@@ -513,7 +517,7 @@ impl Principal {
             unique_id: user_unique_id(account, name),
             kind: PrincipalKind::User {
                 name: name.to_string(),
-                path: path.to_string(),
+                path: path.into(),
             },
             ..Principal::root(account)
         }
@@ -1485,12 +1489,12 @@ mod tests {
         // Each of 10,000 principals holds one of each (issue 11: memory per principal); a
         // field added here costs 10,000 times its size.
         assert_eq!(std::mem::size_of::<AccessKey>(), 152);
-        assert_eq!(std::mem::size_of::<Principal>(), 152);
-        assert_eq!(std::mem::size_of::<PrincipalKind>(), 48);
+        assert_eq!(std::mem::size_of::<Principal>(), 144);
+        assert_eq!(std::mem::size_of::<PrincipalKind>(), 40);
     }
 
     #[test]
-    fn stored_principals_and_keys_share_their_account_and_policy_texts() {
+    fn stored_principals_and_keys_share_their_account_path_and_policy_texts() {
         let row = |e: Entity| serde_json::to_vec(&e).unwrap();
         let mut u1 = Principal::user("111111111111", "u1", "/");
         u1.attached_policies
@@ -1527,6 +1531,7 @@ mod tests {
             u1.attached_policies[0].as_ptr(),
             u2.attached_policies[0].as_ptr()
         );
+        assert_eq!(u1.path().as_ptr(), u2.path().as_ptr());
         assert_eq!(
             u2.attached_policies,
             ["arn:aws:iam::aws:policy/AmazonBedrockFullAccess"]

@@ -5,7 +5,7 @@
 //! the variant's fields (issue 11: a restart parses one per principal). An object whose first
 //! key is another takes the buffered way, as before: the same JSON is accepted either way.
 
-use super::{default_max_session, default_path, PrincipalKind, Role};
+use super::{default_max_session, default_principal_path, Interned, PrincipalKind, Role};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -24,15 +24,15 @@ struct RootFields {}
 #[derive(Deserialize)]
 struct UserFields {
     name: String,
-    #[serde(default = "default_path")]
-    path: String,
+    #[serde(default = "default_principal_path")]
+    path: Interned,
 }
 
 #[derive(Deserialize)]
 struct RoleFields {
     name: String,
-    #[serde(default = "default_path")]
-    path: String,
+    #[serde(default = "default_principal_path")]
+    path: Interned,
     trust_policy: String,
     #[serde(default = "default_max_session")]
     max_session_duration: u32,
