@@ -102,9 +102,10 @@ fn held(rows: &[(&'static str, Vec<u8>)], n: usize) -> (i64, i64) {
 }
 
 /// (median, best) of `runs` times of `make` on what `setup` gives (what `make` returns is
-/// dropped after the clock stops), in ms. Wall time: this VM's thread CPU clock
-/// (`/proc/thread-self/schedstat`) counts in 4 ms ticks, too coarse here; the best of 21
-/// runs is the figure to compare on a shared machine.
+/// dropped after the clock stops), in ms. Wall time: a thread that reads its own CPU time
+/// (`/proc/thread-self/schedstat`) while it computes sees it advance only at the scheduler's
+/// tick (4 ms on this VM), too coarse here; the best of 21 runs is the figure to compare on a
+/// shared machine.
 fn time_ms<I, T>(
     runs: usize,
     mut setup: impl FnMut() -> I,
