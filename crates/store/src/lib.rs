@@ -208,9 +208,18 @@ fn sqlite_error(path: &str, e: rusqlite::Error) -> OpenError {
     }
 }
 
+/// How much of the state file [`Store::load`] maps (SQLite's `mmap_size`): beyond it, pages are
+/// read as usual.
+const LOAD_MMAP_BYTES: i64 = 1 << 30;
+
 impl Store for SqliteStore {
     fn load(&self) -> Result<Vec<Entity>, StoreError> {
         let conn = self.conn.lock();
+        // The load reads every page of the file once: mapped, SQLite reads them in place
+        // instead of one pread and copy per page (2,000 of them at 10,000 principals). Unmapped
+        // again after it, so that the file's pages do not stay in the process's RSS.
+        conn.pragma_update(None, "mmap_size", LOAD_MMAP_BYTES)
+            .map_err(backend)?;
         // In table (rowid) order: `ORDER BY kind, id` walked the primary-key index and looked
         // each row up in the table, two thirds of the load's SQLite time at 10,000 principals.
         // The order does not matter: every entity is put under its own key.
@@ -239,7 +248,7 @@ impl Store for SqliteStore {
         drop(stmt);
         // The load read every page of the entities table into this connection's page cache
         // (up to SQLite's default 2 MiB); writes touch a few pages, so give the cache back.
-        conn.execute_batch("PRAGMA shrink_memory")
+        conn.execute_batch("PRAGMA shrink_memory; PRAGMA mmap_size = 0")
             .map_err(backend)?;
         Ok(out)
     }
@@ -291,6 +300,13 @@ mod tests {
         let s = SqliteStore::open(path).unwrap();
         let state = State::from_entities(s.load().unwrap());
         assert!(state.bootstrap_changes().is_empty());
+        // the file was mapped for the load only
+        let mapped: i64 = s
+            .conn
+            .lock()
+            .query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mapped, 0);
         s.apply(&[Change::Delete {
             kind: "access-key",
             id: "test".into(),
