@@ -90,21 +90,37 @@ impl Block {
     }
 }
 
-/// The records of an encoded block: (seq, record).
-fn decode(raw: &[u8]) -> Result<Vec<(i64, &str)>, StoreError> {
+/// Where each record of an encoded block is: (seq, start, end) in `raw`. Text is checked as
+/// UTF-8 only when a record is read ([`record`]), not for the whole block.
+fn decode(raw: &[u8]) -> Result<Vec<(i64, usize, usize)>, StoreError> {
     let mut out = Vec::new();
-    let mut rest = raw;
-    while !rest.is_empty() {
-        if rest.len() < HEADER {
+    let mut at = 0;
+    while at < raw.len() {
+        let header = raw.get(at..at + HEADER).ok_or_else(corrupt)?;
+        let seq = i64::from_le_bytes(header[0..8].try_into().unwrap());
+        let len = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
+        let end = (at + HEADER).checked_add(len).ok_or_else(corrupt)?;
+        if end > raw.len() {
             return Err(corrupt());
         }
-        let seq = i64::from_le_bytes(rest[0..8].try_into().unwrap());
-        let len = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
-        let body = rest.get(HEADER..HEADER + len).ok_or_else(corrupt)?;
-        out.push((seq, std::str::from_utf8(body).map_err(|_| corrupt())?));
-        rest = &rest[HEADER + len..];
+        out.push((seq, at + HEADER, end));
+        at = end;
     }
     Ok(out)
+}
+
+/// The record of event `seq` in a decoded block.
+fn record<'a>(
+    raw: &'a [u8],
+    index: &[(i64, usize, usize)],
+    seq: i64,
+) -> Result<&'a str, StoreError> {
+    // Records are in seq order within a block.
+    let i = index
+        .binary_search_by_key(&seq, |(s, _, _)| *s)
+        .map_err(|_| corrupt())?;
+    let (_, start, end) = index[i];
+    std::str::from_utf8(&raw[start..end]).map_err(|_| corrupt())
 }
 
 fn inflate(raw_len: i64, data: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -125,8 +141,9 @@ pub(crate) fn fill(
     conn: &Connection,
     rows: Vec<(i64, TrailRow)>,
 ) -> Result<Vec<(i64, TrailRow)>, StoreError> {
-    // (first_seq, last_seq, raw): the blocks decoded so far; a page touches one or two.
-    let mut blocks: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    // The blocks decoded so far, (first_seq, last_seq, raw, index); a page touches one or two.
+    type Decoded = (i64, i64, Vec<u8>, Vec<(i64, usize, usize)>);
+    let mut blocks: Vec<Decoded> = Vec::new();
     let mut stmt = conn
         .prepare_cached(
             "SELECT first_seq, last_seq, raw_len, data FROM trail_bodies
@@ -135,7 +152,10 @@ pub(crate) fn fill(
         .map_err(backend)?;
     let mut out = Vec::with_capacity(rows.len());
     for (seq, mut row) in rows {
-        let at = match blocks.iter().position(|(f, l, _)| *f <= seq && seq <= *l) {
+        let at = match blocks
+            .iter()
+            .position(|(f, l, _, _)| *f <= seq && seq <= *l)
+        {
             Some(i) => i,
             None => {
                 let found = stmt
@@ -151,16 +171,14 @@ pub(crate) fn fill(
                 if seq > last {
                     return Err(corrupt());
                 }
-                blocks.push((first, last, inflate(raw_len, &data)?));
+                let raw = inflate(raw_len, &data)?;
+                let index = decode(&raw)?;
+                blocks.push((first, last, raw, index));
                 blocks.len() - 1
             }
         };
-        let body = decode(&blocks[at].2)?
-            .into_iter()
-            .find(|(s, _)| *s == seq)
-            .ok_or_else(corrupt)?
-            .1;
-        row.body = body.to_string();
+        let (_, _, raw, index) = &blocks[at];
+        row.body = record(raw, index, seq)?.to_string();
         out.push((seq, row));
     }
     Ok(out)
@@ -216,7 +234,11 @@ mod tests {
         block.push(&conn, 3, "").unwrap();
         block.push(&conn, 5, "{\"a\":\"é\"}").unwrap();
         let raw = block.raw.clone();
-        assert_eq!(decode(&raw).unwrap(), vec![(3, ""), (5, "{\"a\":\"é\"}")]);
+        let index = decode(&raw).unwrap();
+        assert_eq!(index.len(), 2);
+        assert_eq!(record(&raw, &index, 3).unwrap(), "");
+        assert_eq!(record(&raw, &index, 5).unwrap(), "{\"a\":\"é\"}");
+        assert!(record(&raw, &index, 4).is_err());
         // A cut or a length past the end is damage, not a panic.
         for cut in [1, HEADER - 1, raw.len() - 1] {
             assert!(decode(&raw[..cut]).is_err(), "cut at {cut}");
