@@ -196,6 +196,23 @@ def q(browser, css):
     return wait_for(browser, lambda b: (b.find_elements(*by_css(css)) or [None])[0])
 
 
+def text(browser, css):
+    """The text of the element at `css`, read again if the page replaces the element meanwhile
+    (a URL that has changed does not mean the new document is in place yet)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def read(b):
+        found = b.find_elements(*by_css(css))
+        if not found:
+            return None
+        try:
+            return (found[0].text,)
+        except StaleElementReferenceException:
+            return None
+
+    return wait_for(browser, read)[0]
+
+
 def shot(browser, name):
     DOCS.mkdir(parents=True, exist_ok=True)
     path = DOCS / f"{name}.png"
@@ -220,7 +237,7 @@ def sign_out(browser):
 
 
 def status_of(browser, model):
-    return q(browser, f'tr[data-model="{model}"] td.status').text
+    return text(browser, f'tr[data-model="{model}"] td.status')
 
 
 def cookie(browser):
@@ -248,14 +265,14 @@ def test_banner_names_the_console(console_server):
 
 def test_sign_in_failures_and_access_key(console_server, browser):
     sign_in(browser, console_server, "alice", "wrong-password")
-    assert q(browser, "#signin-error").text == "Your authentication information is incorrect. Please try again."
+    assert text(browser, "#signin-error") == "Your authentication information is incorrect. Please try again."
     shot(browser, "signin")
     # An access key that the credentials gate does not know: its refusal, as an SDK prints it.
     browser.get(console_server.url + "/console/signin")
     q(browser, "#access_key_id").send_keys("AKIANOSUCHKEY0000000")
     q(browser, "#secret_access_key").send_keys("nope")
     q(browser, "#signin-key").click()
-    assert q(browser, "#signin-error").text == (
+    assert text(browser, "#signin-error") == (
         "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: "
         "The security token included in the request is invalid.")
     browser.get(console_server.url + "/console/signin")
@@ -263,14 +280,14 @@ def test_sign_in_failures_and_access_key(console_server, browser):
     q(browser, "#secret_access_key").send_keys("alice-key-secret")
     q(browser, "#signin-key").click()
     wait_for(browser, lambda b: "/console/models" in b.current_url)
-    assert q(browser, "#principal").text == f"arn:aws:iam::{ACCOUNT}:user/alice"
+    assert text(browser, "#principal") == f"arn:aws:iam::{ACCOUNT}:user/alice"
     sign_out(browser)
 
 
 def test_request_access_in_console_mode_then_granted_then_playground(console_server, browser):
     s = console_server
     sign_in(browser, s, "alice", "alice-console-pw")
-    assert q(browser, "#principal").text == f"arn:aws:iam::{ACCOUNT}:user/alice"
+    assert text(browser, "#principal") == f"arn:aws:iam::{ACCOUNT}:user/alice"
     c = browser.get_cookie("bg_console")
     assert c["httpOnly"] and c["sameSite"] == "Strict" and c["path"] == "/console"
 
@@ -325,8 +342,8 @@ def test_request_access_in_console_mode_then_granted_then_playground(console_ser
     q(browser, "#prompt").send_keys("Say hello")
     q(browser, "#send").click()
     wait_for(browser, lambda b: q(b, "#metrics").get_attribute("data-done") == "1")
-    assert q(browser, "#output").text == "Hello from the console playground, streamed token by token."
-    assert q(browser, "#metrics").text.startswith("Input tokens ")
+    assert text(browser, "#output") == "Hello from the console playground, streamed token by token."
+    assert text(browser, "#metrics").startswith("Input tokens ")
     assert q(browser, "#refusal").get_attribute("hidden") is not None
     shot(browser, "playground")
     sign_out(browser)
@@ -344,7 +361,7 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
             f"bedrock:InvokeModelWithResponseStream on resource: "
             f"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 "
             f"because no identity-based policy allows the bedrock:InvokeModelWithResponseStream action")
-    assert q(browser, "#sdk-error").text == want
+    assert text(browser, "#sdk-error") == want
     # Byte for byte what boto3 prints for the same call with bob's own key.
     import boto3
     import botocore
@@ -353,8 +370,8 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         rt_bob.converse_stream(modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": "hi"}]}])
     assert str(ei.value) == want
-    assert q(browser, "#refusal-gate").text == "iam"
-    assert q(browser, "#refusal-fix").text
+    assert text(browser, "#refusal-gate") == "iam"
+    assert text(browser, "#refusal-fix")
     shot(browser, "playground-refused")
 
     # The same refusal, in the Refusals page (newest first), with its detail.
@@ -363,8 +380,8 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
     assert first.find_element(*by_css("td.gate")).text == "iam"
     assert f"user/bob" in first.text
     q(browser, "#refusals tr.detail summary").click()
-    assert q(browser, "#refusals tr.detail dd.message").text == want.split("operation: ", 1)[1]
-    assert q(browser, "#refusals tr.detail dd.error-type").text == "AccessDeniedException"
+    assert text(browser, "#refusals tr.detail dd.message") == want.split("operation: ", 1)[1]
+    assert text(browser, "#refusals tr.detail dd.error-type") == "AccessDeniedException"
     shot(browser, "refusals")
 
     # Live: a new refusal (from boto3, outside the console) appears without a reload.
@@ -381,7 +398,7 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
     with pytest.raises(botocore.exceptions.ClientError):
         rt.converse(modelId="amazon.nova-pro-v1:0", messages=[{"role": "user", "content": [{"text": "x"}]}])
     wait_for(browser, lambda b: len(b.find_elements(*by_css("#refusals tr.refusal"))) > rows_before)
-    assert "amazon.nova-pro-v1:0" in q(browser, "#refusals tr.refusal").text
+    assert "amazon.nova-pro-v1:0" in text(browser, "#refusals tr.refusal")
 
     # Filter by gate.
     browser.get(s.url + "/console/refusals?region=us-east-1&gate=iam")
@@ -393,7 +410,7 @@ def test_refused_playground_call_shows_aws_error_and_gate_then_refusals_page(con
 def test_forged_post_and_cookie_after_signout_are_refused(console_server, browser):
     s = console_server
     sign_in(browser, s, None, "root-console-pw")
-    assert q(browser, "#principal").text == f"arn:aws:iam::{ACCOUNT}:root"
+    assert text(browser, "#principal") == f"arn:aws:iam::{ACCOUNT}:root"
     mine = cookie(browser)
     # No CSRF token: 403, nothing done.
     status, body = post(s, "/console/signout", {}, cookie_value=mine)
@@ -487,7 +504,7 @@ def test_five_gates_page_names_the_shut_gates(scenario, browser, tmp_path):
         assert shut == want, page
         if exit_code is not None:
             assert (CODES[shut[0]] if shut else 0) == exit_code, page
-        assert q(browser, "#try-it").text.startswith("Try it")
+        assert text(browser, "#try-it").startswith("Try it")
         if scenario == "two-gates-iam-and-form.toml":
             assert shut == ["iam", "model-access"]
             shot(browser, "five-gates")
@@ -520,7 +537,7 @@ def test_iam_grid_and_least_privilege_policy_and_quotas(console_server, browser)
     cli = subprocess.run([BIN, "policy", "generate", "--model", "amazon.nova-lite-v1:0", "--region", "us-east-1",
                           "--streaming", "--account", ACCOUNT], capture_output=True, text=True, timeout=30)
     assert cli.returncode == 0, cli.stderr
-    assert q(browser, "#policy").text == cli.stdout.strip()
+    assert text(browser, "#policy") == cli.stdout.strip()
 
     # Quotas: a call of alice's own, made here so this test does not depend on an earlier one,
     # counts against Nova Lite (granted by the scenario) today.
@@ -559,7 +576,7 @@ def test_switch_role(console_server, browser):
     # Root may not assume roles: AWS's refusal, as the SDK prints it.
     sign_in(browser, s, None, "root-console-pw")
     switch()
-    assert q(browser, "main p.error").text == (
+    assert text(browser, "main p.error") == (
         "An error occurred (AccessDenied) when calling the AssumeRole operation: "
         "Roles may not be assumed by root accounts.")
     sign_out(browser)
@@ -567,7 +584,7 @@ def test_switch_role(console_server, browser):
     sign_in(browser, s, "alice", "alice-console-pw")
     switch()
     wait_for(browser, lambda b: "/console/models" in b.current_url)
-    assert q(browser, "#principal").text == f"arn:aws:sts::{ACCOUNT}:assumed-role/ConsoleReader/console"
+    assert text(browser, "#principal") == f"arn:aws:sts::{ACCOUNT}:assumed-role/ConsoleReader/console"
     sign_out(browser)
 
 
@@ -575,7 +592,7 @@ def test_automatic_mode_says_what_the_first_call_does_and_whether_you_may(consol
     s = console_server
 
     def first_call(model):
-        return q(browser, f'tr[data-model="{model}"] td.first-call').text
+        return text(browser, f'tr[data-model="{model}"] td.first-call')
 
     def key_sign_in(key, secret):
         browser.get(s.url + "/console/signin")
@@ -585,7 +602,7 @@ def test_automatic_mode_says_what_the_first_call_does_and_whether_you_may(consol
         wait_for(browser, lambda b: "/console/models" in b.current_url)
 
     key_sign_in("AKIACONSOLEROOT27271", "root27-key-secret")
-    assert "automatic" in q(browser, "#access-mode").text
+    assert "automatic" in text(browser, "#access-mode")
     assert first_call("cohere.command-r-v1:0") == (
         "starts the AWS Marketplace subscription and accepts the provider's EULA "
         "(you may: aws-marketplace:Subscribe is allowed); bedrock:InvokeModel is allowed for you")
@@ -648,7 +665,7 @@ def test_password_reset_required_forces_a_change_at_sign_in(console_server, brow
     s = console_server
     sign_in(browser, s, "erin", "erin-first-pw")
     wait_for(browser, lambda b: "/console/change-password" in b.current_url)
-    assert q(browser, "#change-required").text == (
+    assert text(browser, "#change-required") == (
         "Your administrator requires you to set a new password before you continue.")
     # Nothing else is reachable before the change.
     browser.get(s.url + "/console/models?region=us-east-1")
@@ -666,19 +683,19 @@ def test_password_reset_required_forces_a_change_at_sign_in(console_server, brow
         wait_for(browser, EC.staleness_of(form))
 
     change("erin-first-pw", "erin-second-pw", "erin-secnod-pw")
-    assert q(browser, "#change-error").text == "The new passwords do not match."
+    assert text(browser, "#change-error") == "The new passwords do not match."
     change("erin-wrong-pw", "erin-second-pw", "erin-second-pw")
-    assert q(browser, "#change-error").text == (
+    assert text(browser, "#change-error") == (
         "An error occurred (InvalidUserType) when calling the ChangePassword operation: "
         "The old password is incorrect.")
     shot(browser, "change-password")
     change("erin-first-pw", "erin-second-pw", "erin-second-pw")
     wait_for(browser, lambda b: "/console/models" in b.current_url)
-    assert q(browser, "#principal").text == f"arn:aws:iam::{ACCOUNT}:user/erin"
+    assert text(browser, "#principal") == f"arn:aws:iam::{ACCOUNT}:user/erin"
     sign_out(browser)
     # The old password no longer signs in; the new one goes straight to the console.
     sign_in(browser, s, "erin", "erin-first-pw")
-    assert q(browser, "#signin-error").text == "Your authentication information is incorrect. Please try again."
+    assert text(browser, "#signin-error") == "Your authentication information is incorrect. Please try again."
     sign_in(browser, s, "erin", "erin-second-pw")
     assert "/console/models" in browser.current_url
     sign_out(browser)

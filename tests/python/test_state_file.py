@@ -21,7 +21,7 @@ ACCOUNT = "000000000000"
 WHAT_TO_DO = "point --state at another path or move it away"
 # bg_store::APPLICATION_ID ("BGST") and SCHEMA_VERSION
 APPLICATION_ID = 0x42475354
-SCHEMA_VERSION = 3  # 2: the journal tables (issue 13); 3: log lines by batch
+SCHEMA_VERSION = 4  # 2: the journal tables (issue 13); 3: log lines by batch; 4: CloudTrail records by block
 # bg_gates::state::EXPIRED_SESSION_RETENTION_SECS
 RETENTION = 86_400
 

@@ -19,8 +19,9 @@ pub const APPLICATION_ID: i32 = 0x4247_5354;
 /// 2 adds the journal (CloudTrail events, CloudWatch Logs groups and lines). A version-1 file
 /// is upgraded in place by [`initialise`] (new tables only: nothing existing changes); 3 keeps
 /// log lines by batch (`log_batches`) instead of a row each (`log_events`, whose rows a
-/// version-2 file's upgrade moves over in the same transaction).
-pub const SCHEMA_VERSION: i32 = 3;
+/// version-2 file's upgrade moves over in the same transaction); 4 keeps CloudTrail records by
+/// block (`trail_bodies`) instead of in their events' rows (moved over at upgrade too).
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The objects of a version-1 file, as `classify` lists them.
 const V1_OBJECTS: &[&str] = &["table entities", "table meta"];
@@ -42,6 +43,20 @@ const V3_OBJECTS: &[&str] = &[
     "table log_batches",
     "table log_groups",
     "table meta",
+    "table trail_events",
+    "index log_batch_by_group",
+    "index trail_by_name",
+    "index trail_by_time",
+    "index trail_refusals",
+];
+
+/// The objects of a version-4 file.
+const V4_OBJECTS: &[&str] = &[
+    "table entities",
+    "table log_batches",
+    "table log_groups",
+    "table meta",
+    "table trail_bodies",
     "table trail_events",
     "index log_batch_by_group",
     "index trail_by_name",
@@ -172,9 +187,9 @@ pub(crate) fn classify(conn: &Connection, path: &Path) -> Result<Found, OpenErro
         .map_err(unreadable)?;
     let mut sorted: Vec<&str> = objects.iter().map(String::as_str).collect();
     sorted.sort_by_key(|o| (!o.starts_with("table"), *o));
-    // Any of our layouts is ours; an unstamped file with the version-2 or 3 tables is a
+    // Any of our layouts is ours; an unstamped file with the version-2, 3 or 4 tables is a
     // stamped file whose stamp was lost (adopted like a legacy one).
-    if sorted == V1_OBJECTS || sorted == V2_OBJECTS || sorted == V3_OBJECTS {
+    if [V1_OBJECTS, V2_OBJECTS, V3_OBJECTS, V4_OBJECTS].contains(&sorted.as_slice()) {
         return Ok(if app == APPLICATION_ID {
             Found::Ours(version)
         } else {
@@ -253,6 +268,7 @@ pub(crate) fn initialise(conn: &mut Connection, found: Option<Found>) -> rusqlit
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
     crate::journal::lines::migrate(&tx)?;
+    crate::journal::bodies::migrate(&tx)?;
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
+pub(crate) mod bodies;
 pub(crate) mod lines;
 
 /// One CloudTrail event as stored: the indexed attributes LookupEvents filters on, the record
@@ -113,7 +114,9 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-const TRAIL_COLUMNS: &str = "seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis";
+/// The columns [`trail_row`] reads; the record (`body`) is filled in from its block
+/// ([`bodies::fill`]).
+const TRAIL_COLUMNS: &str = "seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, diagnosis";
 
 fn trail_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, TrailRow)> {
     Ok((
@@ -130,8 +133,8 @@ fn trail_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, TrailRow)> {
             read_only: r.get::<_, i64>(9)? != 0,
             resource_type: r.get(10)?,
             resource_name: r.get(11)?,
-            body: r.get(12)?,
-            diagnosis: r.get(13)?,
+            body: String::new(),
+            diagnosis: r.get(12)?,
         },
     ))
 }
@@ -237,28 +240,36 @@ impl Journal {
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO trail_events(event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    "INSERT OR IGNORE INTO trail_events(event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, diagnosis)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )
                 .map_err(backend)?;
+            let mut block = bodies::Block::new();
             for e in events {
-                ins.execute(params![
-                    e.event_id,
-                    e.time_ms,
-                    e.account,
-                    e.region,
-                    e.event_name,
-                    e.event_source,
-                    e.username,
-                    e.access_key_id,
-                    e.read_only as i64,
-                    e.resource_type,
-                    e.resource_name,
-                    e.body,
-                    e.diagnosis
-                ])
-                .map_err(backend)?;
+                let inserted = ins
+                    .execute(params![
+                        e.event_id,
+                        e.time_ms,
+                        e.account,
+                        e.region,
+                        e.event_name,
+                        e.event_source,
+                        e.username,
+                        e.access_key_id,
+                        e.read_only as i64,
+                        e.resource_type,
+                        e.resource_name,
+                        e.diagnosis
+                    ])
+                    .map_err(backend)?;
+                // An event ID already stored (a batch written again) keeps its first record.
+                if inserted == 1 {
+                    block
+                        .push(&tx, tx.last_insert_rowid(), &e.body)
+                        .map_err(backend)?;
+                }
             }
+            block.write(&tx).map_err(backend)?;
             // Delivery creates a group that is not there yet (as Bedrock's console offers to):
             // a configured destination always receives its records.
             let mut group = tx
@@ -285,12 +296,19 @@ impl Journal {
     /// Delete events older than `before_ms` (retention), at most `limit` of them (bounded
     /// work per call). Returns how many went.
     pub fn prune_events(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
-        let conn = self.writer.lock();
-        conn.execute(
-            "DELETE FROM trail_events WHERE seq IN (SELECT seq FROM trail_events WHERE time_ms < ?1 ORDER BY seq LIMIT ?2)",
-            params![before_ms, limit as i64],
-        )
-        .map_err(backend)
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction().map_err(backend)?;
+        let gone = tx
+            .execute(
+                "DELETE FROM trail_events WHERE seq IN (SELECT seq FROM trail_events WHERE time_ms < ?1 ORDER BY seq LIMIT ?2)",
+                params![before_ms, limit as i64],
+            )
+            .map_err(backend)?;
+        if gone > 0 {
+            bodies::prune(&tx).map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(gone)
     }
 
     /// Newest first. Returns the page and the cursor of its last event when more may follow.
@@ -338,6 +356,8 @@ impl Journal {
         let mut out: Vec<(i64, TrailRow)> = rows.collect::<Result<_, _>>().map_err(backend)?;
         let more = out.len() > q.limit;
         out.truncate(q.limit);
+        drop(stmt);
+        let out = bodies::fill(&conn, out)?;
         let cursor = if more {
             out.last().map(|(seq, r)| (r.time_ms, *seq))
         } else {
@@ -368,6 +388,8 @@ impl Journal {
         let mut out: Vec<(i64, TrailRow)> = rows.collect::<Result<_, _>>().map_err(backend)?;
         let more = out.len() > limit;
         out.truncate(limit);
+        drop(stmt);
+        let out = bodies::fill(&conn, out)?;
         let cursor = if more {
             out.last().map(|(s, _)| *s)
         } else {
@@ -379,14 +401,18 @@ impl Journal {
     /// One event by its ID, whatever its account.
     pub fn event(&self, event_id: &str) -> Result<Option<TrailRow>, StoreError> {
         let conn = self.reader.lock();
-        conn.query_row(
-            &format!("SELECT {TRAIL_COLUMNS} FROM trail_events WHERE event_id = ?1"),
-            params![event_id],
-            trail_row,
-        )
-        .optional()
-        .map(|o| o.map(|(_, r)| r))
-        .map_err(backend)
+        let found = conn
+            .query_row(
+                &format!("SELECT {TRAIL_COLUMNS} FROM trail_events WHERE event_id = ?1"),
+                params![event_id],
+                trail_row,
+            )
+            .optional()
+            .map_err(backend)?;
+        Ok(match found {
+            Some(row) => bodies::fill(&conn, vec![row])?.pop().map(|(_, r)| r),
+            None => None,
+        })
     }
 
     pub fn count_events(&self) -> Result<i64, StoreError> {
@@ -553,6 +579,88 @@ mod tests {
             body: "{}".into(),
             ..Default::default()
         }
+    }
+
+    /// Every way an event is read back (a LookupEvents page, by ID, the refusals) gives the
+    /// record it was appended with, across blocks and appends; an event ID appended again
+    /// keeps its first record; pruning drops the blocks whose events are all gone.
+    #[test]
+    fn records_read_back_from_their_blocks() {
+        let j = Journal::memory().unwrap();
+        let body = |i: i64| {
+            format!(
+                "{{\"eventID\":\"e{i}\",\"pad\":\"{}\"}}",
+                "x".repeat(i as usize % 7)
+            )
+        };
+        let mk = |i: i64| TrailRow {
+            body: body(i),
+            time_ms: 1000 + i,
+            diagnosis: (i % 100 == 0).then(|| format!("d{i}")),
+            ..row(i, "Converse")
+        };
+        // 600 events in one append (three blocks), then 10 more in another.
+        j.append(&(0..600).map(mk).collect::<Vec<_>>(), &[], true)
+            .unwrap();
+        j.append(&(600..610).map(mk).collect::<Vec<_>>(), &[], true)
+            .unwrap();
+        let again = TrailRow {
+            body: "{\"second\":true}".into(),
+            ..mk(5)
+        };
+        j.append(&[again, mk(610)], &[], true).unwrap();
+        let mut q = TrailQuery {
+            account: "a".into(),
+            region: "us-east-1".into(),
+            limit: 50,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let (page, cursor) = j.lookup(&q).unwrap();
+            seen.extend(page.into_iter().map(|r| (r.event_id, r.body)));
+            match cursor {
+                Some(c) => q.after = Some(c),
+                None => break,
+            }
+        }
+        let want: Vec<(String, String)> =
+            (0..611).rev().map(|i| (format!("e{i}"), body(i))).collect();
+        assert_eq!(seen, want);
+        assert_eq!(j.event("e257").unwrap().unwrap().body, body(257));
+        assert_eq!(j.event("e610").unwrap().unwrap().body, body(610));
+        assert_eq!(j.event("nope").unwrap(), None);
+        let (refusals, _) = j.refusals(None, 10).unwrap();
+        let got: Vec<(String, String)> =
+            refusals.into_iter().map(|r| (r.event_id, r.body)).collect();
+        let want: Vec<(String, String)> = [600, 500, 400, 300, 200, 100, 0]
+            .iter()
+            .map(|&i| (format!("e{i}"), body(i)))
+            .collect();
+        assert_eq!(got, want);
+
+        let blocks = || -> Vec<(i64, i64)> {
+            let c = j.reader.lock();
+            let mut stmt = c
+                .prepare("SELECT first_seq, last_seq FROM trail_bodies ORDER BY first_seq")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        // e5's ignored second insert still took seq 611 (AUTOINCREMENT): e610 is 612, and
+        // the block skips 611
+        assert_eq!(
+            blocks(),
+            vec![(1, 256), (257, 512), (513, 600), (601, 610), (612, 612)]
+        );
+        assert_eq!(j.prune_events(1000 + 300, 1000).unwrap(), 300);
+        assert_eq!(
+            blocks(),
+            vec![(257, 512), (513, 600), (601, 610), (612, 612)]
+        );
+        assert_eq!(j.event("e300").unwrap().unwrap().body, body(300));
+        assert_eq!(j.prune_events(i64::MAX, 1000).unwrap(), 311);
+        assert_eq!(blocks(), vec![]);
     }
 
     #[test]
@@ -737,6 +845,103 @@ mod upgrade_tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, crate::SCHEMA_VERSION);
+    }
+
+    /// A version-3 file keeps each CloudTrail record in its event's row: the upgrade moves
+    /// the records into blocks and drops the column; every event reads back as it was, and
+    /// new events continue after the last seq.
+    #[test]
+    fn a_version_3_files_records_move_into_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let path = path.to_str().unwrap();
+        {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(V1_TABLES).unwrap();
+            c.execute_batch(
+                "CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
+                 CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
+                 CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
+                 CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
+                 CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));
+                 CREATE TABLE log_batches (first_seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL, max_ingest INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL);
+                 CREATE INDEX log_batch_by_group ON log_batches(account, region, grp, first_seq);
+                 INSERT INTO trail_events(seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis) VALUES
+                   (1, 'e1', 10, 'a', 'us-east-1', 'Converse', 'bedrock.amazonaws.com', 'u', 'AKIA1', 0, '', '', '{\"one\":1}', NULL),
+                   (2, 'e2', 11, 'a', 'us-east-1', 'Converse', 'bedrock.amazonaws.com', 'u', 'AKIA1', 0, '', '', '{\"two\":2}', '{\"gate\":\"iam\"}'),
+                   (4, 'e4', 12, 'a', 'us-east-1', 'GetFoundationModel', 'bedrock.amazonaws.com', 'u', 'AKIA1', 1, '', '', '{\"four\":4}', NULL);",
+            )
+            .unwrap();
+            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+                .unwrap();
+            c.pragma_update(None, "user_version", 3).unwrap();
+        }
+        drop(SqliteStore::open(path).unwrap());
+        let c = rusqlite::Connection::open(path).unwrap();
+        let has_body: i64 = c
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('trail_events') WHERE name = 'body'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(has_body, 0);
+        let v: i32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, crate::SCHEMA_VERSION);
+        let blocks: Vec<(i64, i64)> = c
+            .prepare("SELECT first_seq, last_seq FROM trail_bodies")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(blocks, vec![(1, 4)]);
+        let j = super::Journal::open(path).unwrap();
+        let q = super::TrailQuery {
+            account: "a".into(),
+            region: "us-east-1".into(),
+            limit: 10,
+            ..Default::default()
+        };
+        let got: Vec<(String, String)> = j
+            .lookup(&q)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| (r.event_id, r.body))
+            .collect();
+        let want = [
+            ("e4", "{\"four\":4}"),
+            ("e2", "{\"two\":2}"),
+            ("e1", "{\"one\":1}"),
+        ];
+        assert_eq!(got, want.map(|(e, b)| (e.to_string(), b.to_string())));
+        let refused = j.refusals(None, 10).unwrap().0;
+        assert_eq!(
+            (refused[0].body.as_str(), refused[0].diagnosis.as_deref()),
+            ("{\"two\":2}", Some("{\"gate\":\"iam\"}"))
+        );
+        j.append(
+            &[super::TrailRow {
+                event_id: "e5".into(),
+                time_ms: 13,
+                account: "a".into(),
+                region: "us-east-1".into(),
+                body: "{\"five\":5}".into(),
+                ..Default::default()
+            }],
+            &[],
+            true,
+        )
+        .unwrap();
+        assert_eq!(j.event("e5").unwrap().unwrap().body, "{\"five\":5}");
+        assert_eq!(j.event("e1").unwrap().unwrap().body, "{\"one\":1}");
+        let last: i64 = c
+            .query_row("SELECT max(last_seq) FROM trail_bodies", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(last, 5);
     }
 
     /// A version-2 file keeps a row per log line (`log_events`): the upgrade moves them into

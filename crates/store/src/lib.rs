@@ -48,12 +48,22 @@ CREATE TABLE IF NOT EXISTS trail_events (
     read_only     INTEGER NOT NULL,
     resource_type TEXT NOT NULL,
     resource_name TEXT NOT NULL,
-    body          TEXT NOT NULL,
     diagnosis     TEXT
 );
 CREATE INDEX IF NOT EXISTS trail_by_time ON trail_events(account, region, time_ms, seq);
 CREATE INDEX IF NOT EXISTS trail_by_name ON trail_events(account, region, event_name, time_ms);
 CREATE INDEX IF NOT EXISTS trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
+-- CloudTrail records (`CloudTrailEvent`), stored by block apart from their events' rows: the
+-- records of the events `first_seq ..= last_seq` one journal transaction inserted,
+-- LZ4-compressed (journal::bodies). Half of what an event cost the writer was its ~1.2 KB
+-- record written into its row (issue 11). Schema version 4; earlier versions kept it in
+-- trail_events.body (migrated).
+CREATE TABLE IF NOT EXISTS trail_bodies (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq  INTEGER NOT NULL,
+    raw_len   INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS log_groups (
     account        TEXT NOT NULL,
     region         TEXT NOT NULL,
