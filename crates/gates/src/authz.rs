@@ -563,6 +563,18 @@ pub fn evaluate(
     resource: &str,
     ctx: Context,
 ) -> Evaluation {
+    evaluate_reporting(state, caller, action, resource, ctx).0
+}
+
+/// [`evaluate`], and whether the decision read the request's context (see
+/// [`bg_iam::evaluate_reporting`]; with several session policies, whether any of them did).
+pub fn evaluate_reporting(
+    state: &State,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    ctx: Context,
+) -> (Evaluation, bool) {
     let req = bg_iam::Request {
         principal: caller.iam_principal(),
         action: action.to_string(),
@@ -573,6 +585,80 @@ pub fn evaluate(
     evaluate_request(state, caller, &req, None)
 }
 
+/// Allowed IAM decisions of one snapshot that read nothing of their request's context (no
+/// condition key, no policy variable): the same caller, action and resource are allowed
+/// again without building a context or evaluating (issue 11: the hot path).
+///
+/// Only a snapshot's own decisions: cloning a [`State`] (every write does, in
+/// [`State::with_changes`]) gives the copy an empty cache, so a policy change is seen by the
+/// very next call. Refusals are never kept (each needs its evaluation for its message), nor is
+/// anything decided while explaining. Bounded: past [`Decisions::MAX`] entries nothing more is
+/// kept until the next snapshot.
+#[derive(Default)]
+pub struct Decisions {
+    allowed: parking_lot::RwLock<HashSet<Box<str>, ahash::RandomState>>,
+}
+
+impl Decisions {
+    pub const MAX: usize = 4096;
+
+    /// The key: everything the identity side of an evaluation depends on besides the
+    /// policies (the caller's key, its ARN, which names a role session too), the action and
+    /// the resource. NUL cannot occur in any of them unescaped.
+    fn key(buf: &mut String, caller: &Caller, action: &str, resource: &str) {
+        buf.clear();
+        for part in [&caller.access_key, &caller.arn, action, resource] {
+            buf.push_str(part);
+            buf.push('\0');
+        }
+    }
+
+    /// Whether this snapshot already allowed `action` on `resource` for `caller` without
+    /// reading the context.
+    pub fn allowed(&self, caller: &Caller, action: &str, resource: &str) -> bool {
+        KEY.with_borrow_mut(|buf| {
+            Self::key(buf, caller, action, resource);
+            self.allowed.read().contains(buf.as_str())
+        })
+    }
+
+    /// Keeps an allowed, context-free decision.
+    pub fn keep(&self, caller: &Caller, action: &str, resource: &str) {
+        let mut set = self.allowed.write();
+        if set.len() < Self::MAX {
+            let mut key = String::new();
+            Self::key(&mut key, caller, action, resource);
+            set.insert(key.into_boxed_str());
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.allowed.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+thread_local! {
+    /// The look-up key, built in a buffer each thread reuses.
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+impl Clone for Decisions {
+    /// Empty: a new snapshot decides afresh.
+    fn clone(&self) -> Decisions {
+        Decisions::default()
+    }
+}
+
+impl std::fmt::Debug for Decisions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decisions({} allowed)", self.len())
+    }
+}
+
 /// Evaluate `req` with every layer that applies to the caller (identity, SCPs, boundary,
 /// session), and `resource_policy` as the resource-based layer when the resource has one.
 fn evaluate_request(
@@ -580,7 +666,7 @@ fn evaluate_request(
     caller: &Caller,
     req: &bg_iam::Request,
     resource_policy: Option<&NamedPolicy>,
-) -> Evaluation {
+) -> (Evaluation, bool) {
     let c = &state.compiled;
     // Session policies: inline plus managed ARNs; AWS intersects them as one layer, which the
     // engine models as one NamedPolicy. With several, we evaluate each separately below.
@@ -600,7 +686,7 @@ fn evaluate_request(
         boundary: c.boundary.get(&caller.entity_arn).map(|b| &**b),
         session: None,
     };
-    evaluate_with_sessions(req, base, session_policies)
+    evaluate_with_sessions_reporting(req, base, session_policies)
 }
 
 /// Evaluate with the session layer made of several session policies (inline and managed ARNs):
@@ -612,19 +698,31 @@ pub fn evaluate_with_sessions(
     base: Policies<'_>,
     session_policies: &[NamedPolicy],
 ) -> Evaluation {
+    evaluate_with_sessions_reporting(req, base, session_policies).0
+}
+
+/// [`evaluate_with_sessions`], and whether any evaluation read the request's context.
+fn evaluate_with_sessions_reporting(
+    req: &bg_iam::Request,
+    base: Policies<'_>,
+    session_policies: &[NamedPolicy],
+) -> (Evaluation, bool) {
     if session_policies.is_empty() {
-        return bg_iam::evaluate(req, &base);
+        return bg_iam::evaluate_reporting(req, &base);
     }
+    let mut read = false;
     let evals: Vec<Evaluation> = session_policies
         .iter()
         .map(|sp| {
-            bg_iam::evaluate(
+            let (e, r) = bg_iam::evaluate_reporting(
                 req,
                 &Policies {
                     session: Some(sp),
                     ..base
                 },
-            )
+            );
+            read |= r;
+            e
         })
         .collect();
     let pick = evals
@@ -632,10 +730,11 @@ pub fn evaluate_with_sessions(
         .position(|e| e.decision == bg_iam::Decision::ExplicitlyDenied)
         .or_else(|| evals.iter().position(|e| e.is_allowed()))
         .unwrap_or(0);
-    evals
+    let picked = evals
         .into_iter()
         .nth(pick)
-        .expect("session_policies is not empty")
+        .expect("session_policies is not empty");
+    (picked, read)
 }
 
 /// The refusal for a non-allowed evaluation, with AWS's message and our diagnosis.
@@ -731,7 +830,7 @@ pub fn authorize_assume_role(
         resource_account: Some(role.account.to_string()),
         context: ctx,
     };
-    let ev = evaluate_request(state, caller, &req, Some(&trust));
+    let (ev, _) = evaluate_request(state, caller, &req, Some(&trust));
     let trusted = ev
         .allowed_by
         .iter()

@@ -578,6 +578,127 @@ mod tests {
         decide_explained(&call, &snap)
     }
 
+    /// A Converse by `key` from `source_ip`, decided as serve decides (not explaining).
+    fn converse_from<'a>(
+        state: &'a State,
+        quotas: &'a Quotas,
+        key: &str,
+        source_ip: &str,
+    ) -> Decision<'a> {
+        let sig = |_: &str| Ok(());
+        let payload = Counted(3);
+        let call = Call {
+            who: Who::Presented(Presented {
+                access_key: key,
+                session_token: None,
+                method: AuthMethod::SigV4Header,
+                signature: &sig,
+            }),
+            protocol: Protocol::Json,
+            region: "us-east-1",
+            source_ip: Some(source_ip),
+            secure_transport: false,
+            op: Operation::Invoke(Invoke {
+                kind: InvokeKind::Converse,
+                model_id: "amazon.nova-lite-v1:0",
+                payload: &payload,
+            }),
+            now: 1_800_000_000,
+        };
+        let snap = Snapshot {
+            state,
+            catalog: bg_catalog::catalog(),
+            quotas,
+            counters: None,
+            access_known: true,
+        };
+        decide(&call, &snap)
+    }
+
+    /// Issue 11: an allowed IAM decision that read no context is kept in its snapshot and
+    /// reused; a policy change makes a new snapshot whose cache is empty, so the very next
+    /// call is decided by the new policy.
+    #[test]
+    fn a_policy_change_is_seen_by_the_next_call_with_the_decision_cache_warm() {
+        let q = Quotas::default();
+        let s = state();
+        assert!(converse_from(&s, &q, "AKIADEV", "127.0.0.1")
+            .verdict
+            .is_ok());
+        assert_eq!(s.decisions.len(), 1, "the allow is kept");
+        assert!(converse_from(&s, &q, "AKIADEV", "127.0.0.1")
+            .verdict
+            .is_ok());
+        assert_eq!(s.decisions.len(), 1);
+        // Explaining neither reads nor fills the cache: every gate's evaluation is shown.
+        let explained = decide_for(
+            &s,
+            &q,
+            "AKIADEV",
+            Protocol::Json,
+            "amazon.nova-lite-v1:0",
+            InvokeKind::Converse,
+        );
+        assert!(explained.verdict.is_ok());
+        assert!(explained
+            .trace
+            .iter()
+            .any(|step| !step.evaluations.is_empty()));
+
+        let mut dev = s
+            .principals
+            .get("arn:aws:iam::000000000000:user/dev")
+            .unwrap()
+            .clone();
+        dev.inline_policies_mut().insert(
+            "no-nova".into(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"bedrock:InvokeModel","Resource":"arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0"}]}"#.into(),
+        );
+        let next = s.with_changes(&[Change::Put(Entity::Principal(dev))]);
+        assert!(next.decisions.is_empty());
+        let r = converse_from(&next, &q, "AKIADEV", "127.0.0.1")
+            .verdict
+            .unwrap_err();
+        assert_eq!(
+            r.message(),
+            "User: arn:aws:iam::000000000000:user/dev is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0 with an explicit deny in an identity-based policy"
+        );
+        assert!(next.decisions.is_empty(), "a refusal is never kept");
+        // The old snapshot, still read by calls already under way, keeps its own answer.
+        assert!(converse_from(&s, &q, "AKIADEV", "127.0.0.1")
+            .verdict
+            .is_ok());
+    }
+
+    /// A decision that read the context (here `aws:SourceIp`) is never kept: the next call
+    /// from elsewhere is evaluated afresh.
+    #[test]
+    fn a_decision_that_read_the_context_is_not_kept() {
+        let q = Quotas::default();
+        let s = state();
+        let mut dev = s
+            .principals
+            .get("arn:aws:iam::000000000000:user/dev")
+            .unwrap()
+            .clone();
+        dev.inline_policies_mut().insert(
+            "all".into(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#.into(),
+        );
+        let s = s.with_changes(&[Change::Put(Entity::Principal(dev))]);
+        assert!(converse_from(&s, &q, "AKIADEV", "127.0.0.1")
+            .verdict
+            .is_ok());
+        assert!(s.decisions.is_empty());
+        let r = converse_from(&s, &q, "AKIADEV", "10.1.2.3")
+            .verdict
+            .unwrap_err();
+        assert_eq!(
+            (r.gate(), r.code()),
+            (Some(Gate::Iam), ErrorCode::AccessDeniedException)
+        );
+    }
+
     #[test]
     fn the_registry_runs_the_gates_in_awss_order() {
         let names: Vec<&str> = GATES.iter().map(|g| g.name()).collect();

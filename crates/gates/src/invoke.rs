@@ -21,42 +21,43 @@ pub fn invoke_resources(
     caller: &Caller,
     facts: &RequestFacts,
 ) -> Vec<(String, Context)> {
+    with_contexts(invoke_arns(target, caller, facts), caller, facts)
+}
+
+/// A resource's context beyond the caller's: for a profile's destinations, the Region they
+/// are requested in (`aws:RequestedRegion`) and the profile (`bedrock:InferenceProfileArn`).
+pub type Scope = Option<(String, String)>;
+
+/// The resource ARNs of [`invoke_resources`], in its order, each with its [`Scope`]: what an
+/// IAM decision needs before any context is built.
+pub fn invoke_arns(target: &Target, caller: &Caller, facts: &RequestFacts) -> Vec<(String, Scope)> {
     let region = facts.region.as_str();
-    let base = base_context(caller, facts);
     let model = target.model;
     if let Some(app) = &target.app {
         // Application profile: its ARN, then every model ARN it routes to.
-        let mut out = vec![(app.arn.clone(), base.clone())];
+        let mut out = vec![(app.arn.clone(), None)];
         for arn in &app.model_arns {
-            let mut ctx = base.clone();
             let dest = arn
                 .split(':')
                 .nth(3)
                 .filter(|r| !r.is_empty())
                 .unwrap_or("unspecified");
-            ctx.set_static("aws:requestedregion", dest.to_string());
-            ctx.set_static("bedrock:inferenceprofilearn", app.arn.clone());
-            out.push((arn.clone(), ctx));
+            out.push((arn.clone(), Some((dest.to_string(), app.arn.clone()))));
         }
         return out;
     }
     let Some(profile) = target.profile else {
-        return vec![(model.arn(region), base)];
+        return vec![(model.arn(region), None)];
     };
     let profile_arn = profile.arn(region, &caller.account);
-    let mut out = vec![(profile_arn.clone(), base.clone())];
-    let with = |arn: String, requested: &str| {
-        let mut ctx = base.clone();
-        ctx.set_static("aws:requestedregion", requested.to_string());
-        ctx.set_static("bedrock:inferenceprofilearn", profile_arn.clone());
-        (arn, ctx)
-    };
-    out.push(with(model.arn(region), region));
+    let mut out = vec![(profile_arn.clone(), None)];
+    let scoped = |requested: &str| Some((requested.to_string(), profile_arn.clone()));
+    out.push((model.arn(region), scoped(region)));
     if profile.global {
         let partition = bg_catalog::partition_of(region);
-        out.push(with(
+        out.push((
             format!("arn:{partition}:bedrock:::foundation-model/{}", model.id),
-            "unspecified",
+            scoped("unspecified"),
         ));
     } else {
         for dest in profile
@@ -64,10 +65,29 @@ pub fn invoke_resources(
             .iter()
             .filter(|d| d.as_str() != region)
         {
-            out.push(with(model.arn(dest), dest));
+            out.push((model.arn(dest), scoped(dest)));
         }
     }
     out
+}
+
+/// Each resource of [`invoke_arns`] with its request context: the caller's, plus its scope.
+pub fn with_contexts(
+    arns: Vec<(String, Scope)>,
+    caller: &Caller,
+    facts: &RequestFacts,
+) -> Vec<(String, Context)> {
+    let base = base_context(caller, facts);
+    arns.into_iter()
+        .map(|(arn, scope)| {
+            let mut ctx = base.clone();
+            if let Some((requested, profile_arn)) = scope {
+                ctx.set_static("aws:requestedregion", requested);
+                ctx.set_static("bedrock:inferenceprofilearn", profile_arn);
+            }
+            (arn, ctx)
+        })
+        .collect()
 }
 
 /// The destination that serves a profile call: the source Region when it is a destination

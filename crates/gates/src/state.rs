@@ -990,6 +990,9 @@ pub struct State {
     pub session_expiry: PersistentMap<i64>,
     /// Derived, never persisted: compiled policies per principal, rebuilt after each change.
     pub compiled: crate::authz::Compiled,
+    /// This snapshot's allowed, context-free IAM decisions; empty in every clone, so every
+    /// write starts afresh ([`crate::authz::Decisions`]).
+    pub decisions: crate::authz::Decisions,
 }
 
 impl State {

@@ -30,6 +30,10 @@ pub(crate) struct Env<'a> {
     service: Option<(u64, usize)>,
     /// Whether the principal has a permissions boundary (changes `NotPrincipal` + `Deny`).
     pub(crate) has_boundary: bool,
+    /// Set by the first [`Env::lookup`]: a condition or a policy variable read the request's
+    /// context. An evaluation that never did decided from the policies, the principal, the
+    /// action and the resource alone ([`crate::evaluate_reporting`]).
+    pub(crate) consulted: std::cell::Cell<bool>,
 }
 
 impl<'a> Env<'a> {
@@ -43,6 +47,7 @@ impl<'a> Env<'a> {
                 .map(|n| (ServiceKey::new(&action_lc[..n]).hash(), n)),
             action_lc,
             has_boundary,
+            consulted: std::cell::Cell::new(false),
         }
     }
 
@@ -61,6 +66,7 @@ impl<'a> Env<'a> {
     /// `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName` (service principals) and
     /// `aws:ResourceAccount` (when the request names the resource account).
     pub(crate) fn lookup(&self, key: &str) -> Option<Vals<'a>> {
+        self.consulted.set(true);
         let req: &'a Request = self.req;
         if let Some(v) = req.context.get_lc(key) {
             return if v.is_empty() {

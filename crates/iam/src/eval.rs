@@ -270,11 +270,32 @@ fn scan_positions(
 ///    `ImplicitlyDenied` with [`Evaluation::read_only`] set, even for the account root user
 ///    under an `Allow *` on `*`; an applicable `Deny` still makes it `ExplicitlyDenied`.
 pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
+    evaluate_reporting(req, policies).0
+}
+
+/// [`evaluate`], and whether the decision read the request's context (a condition key or a
+/// policy variable, [`Request::context`] or a key derived from the principal). When it did
+/// not, the same policies decide the same way for the same principal, action and resource
+/// whatever the context: a caller may reuse the decision while the policies are unchanged.
+pub fn evaluate_reporting(req: &Request, policies: &Policies<'_>) -> (Evaluation, bool) {
     let principal = &req.principal;
     let identity_side = principal.has_identity();
     let boundary = policies.boundary.filter(|_| identity_side);
     let session = policies.session.filter(|_| identity_side);
     let env = Env::new(req, boundary.is_some());
+    let ev = decide(req, policies, &env, identity_side, boundary, session);
+    (ev, env.consulted.get())
+}
+
+fn decide(
+    req: &Request,
+    policies: &Policies<'_>,
+    env: &Env<'_>,
+    identity_side: bool,
+    boundary: Option<&NamedPolicy>,
+    session: Option<&NamedPolicy>,
+) -> Evaluation {
+    let principal = &req.principal;
     let mut ev = Evaluation::new();
 
     if identity_side && env.action_lc == "sts:getcalleridentity" {
@@ -288,7 +309,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
         for (level, nps) in levels.iter().enumerate() {
             let mut allow = None;
             for np in nps {
-                let s = scan(np, &env, allow.is_none());
+                let s = scan(np, env, allow.is_none());
                 if let Some(d) = s.deny {
                     return ev.deny(Layer::Scp, d, Some(level));
                 }
@@ -313,7 +334,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
         for nps in levels {
             let mut allow = None;
             for np in nps {
-                let s = scan(np, &env, allow.is_none());
+                let s = scan(np, env, allow.is_none());
                 if let Some(d) = s.deny {
                     return ev.deny(Layer::Rcp, d, None);
                 }
@@ -332,7 +353,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     if identity_side {
         let mut first = None;
         for np in policies.identity {
-            let s = scan(np, &env, first.is_none());
+            let s = scan(np, env, first.is_none());
             if let Some(d) = s.deny {
                 return ev.deny(Layer::Identity, d, None);
             }
@@ -349,7 +370,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
     // Resource-based policy
     let mut rp_grant: Option<Grant> = None;
     if let Some(np) = policies.resource {
-        let s = scan(np, &env, true);
+        let s = scan(np, env, true);
         if let Some(d) = s.deny {
             return ev.deny(Layer::ResourcePolicy, d, None);
         }
@@ -365,7 +386,7 @@ pub fn evaluate(req: &Request, policies: &Policies<'_>) -> Evaluation {
                  ev: &mut Evaluation|
      -> Result<bool, StatementRef> {
         let Some(np) = np else { return Ok(true) };
-        let s = scan(np, &env, true);
+        let s = scan(np, env, true);
         if let Some(d) = s.deny {
             return Err(d);
         }
@@ -1189,6 +1210,38 @@ mod tests {
         assert!(evaluate(&r, &p).is_allowed());
         r.context.set("aws:SecureTransport", "false");
         assert!(!evaluate(&r, &p).is_allowed());
+    }
+
+    /// `evaluate_reporting` says whether the decision read the context: a condition key or a
+    /// policy variable that was evaluated did; a statement whose action does not match is
+    /// never looked into, so its condition does not count.
+    #[test]
+    fn evaluations_report_whether_they_read_the_context() {
+        let reads = |doc: &str, action: &str| {
+            let ids = [id(doc)];
+            let p = Policies {
+                identity: &ids,
+                ..Default::default()
+            };
+            let mut r = req(USER);
+            r.action = action.into();
+            let (ev, read) = evaluate_reporting(&r, &p);
+            assert_eq!(ev.decision, evaluate(&r, &p).decision);
+            (ev.is_allowed(), read)
+        };
+        let plain = r#"{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}"#;
+        assert_eq!(reads(plain, "bedrock:InvokeModel"), (true, false));
+        assert_eq!(reads(plain, "bedrock:Converse"), (false, false));
+        let conditioned = r#"{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}"#;
+        assert_eq!(reads(conditioned, "bedrock:InvokeModel"), (false, true));
+        assert_eq!(
+            reads(conditioned, "bedrock:ListFoundationModels"),
+            (false, false)
+        );
+        let variable = r#"{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::111111111111:user/${aws:username}"}"#;
+        assert!(reads(variable, "iam:GetUser").1);
+        let denied = r#"{"Effect":"Deny","Action":"bedrock:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#;
+        assert_eq!(reads(denied, "bedrock:InvokeModel"), (false, true));
     }
 
     #[test]

@@ -117,7 +117,8 @@ pub mod simulate;
 
 pub use error::{PolicyError, PolicyErrorReason, ORGANIZATIONS_MESSAGE};
 pub use eval::{
-    denial_message, evaluate, Decision, Evaluation, Layer, Policies, ReadOnly, StatementRef,
+    denial_message, evaluate, evaluate_reporting, Decision, Evaluation, Layer, Policies, ReadOnly,
+    StatementRef,
 };
 pub use policy::{Effect, NamedPolicy, Policy, PolicyKind, PolicyVersion, Statement};
 pub use request::{Context, Principal, PrincipalKind, Request};

@@ -39,18 +39,38 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
     if let Some(kind) = caller.bearer {
         let mut ctx = base();
         ctx.set("bedrock:BearerTokenType", kind.as_str().to_string());
-        authorize(w, caller, "bedrock:CallWithBearerToken", "*", None, ctx)?;
+        authorize(
+            w,
+            caller,
+            "bedrock:CallWithBearerToken",
+            "*",
+            None,
+            ctx,
+            false,
+        )?;
     }
     match &call.op {
         Operation::Invoke(inv) => {
             let Some(target) = w.plan.target.clone() else {
                 return Ok(());
             };
-            let resources = crate::invoke::invoke_resources(&target, caller, &facts);
+            let arns = crate::invoke::invoke_arns(&target, caller, &facts);
+            // Every resource already allowed by this snapshot, context-free: no context to
+            // build, nothing to evaluate (authz::Decisions). Never while explaining.
+            let cache = &w.snap.state.decisions;
+            let action = inv.kind.action();
+            if !w.explaining()
+                && arns
+                    .iter()
+                    .all(|(arn, _)| cache.allowed(caller, action, arn))
+            {
+                return Ok(());
+            }
+            let resources = crate::invoke::with_contexts(arns, caller, &facts);
             // Explaining, every resource is evaluated (the first refusal still wins).
             let mut first = None;
             for (arn, ctx) in resources {
-                if let Err(r) = authorize(w, caller, inv.kind.action(), &arn, Some(&arn), ctx) {
+                if let Err(r) = authorize(w, caller, action, &arn, Some(&arn), ctx, true) {
                     first.get_or_insert(r);
                     if !w.explaining() {
                         break;
@@ -63,7 +83,7 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
         }
         Operation::Api { action, resources } => {
             if resources.is_empty() {
-                return authorize(w, caller, action, "*", None, base());
+                return authorize(w, caller, action, "*", None, base(), false);
             }
             let base = base();
             for r in resources.iter() {
@@ -75,7 +95,7 @@ fn check_as(w: &mut Work, caller: &crate::Caller) -> Result<(), Refusal> {
                     ctx.set_multi(k, vs.iter().cloned());
                 }
                 let shown = r.shown.as_deref().unwrap_or(&r.arn);
-                authorize(w, caller, action, &r.arn, Some(shown), ctx)?;
+                authorize(w, caller, action, &r.arn, Some(shown), ctx, false)?;
             }
         }
         Operation::AssumeRole { role_arn, context } => {
@@ -99,6 +119,7 @@ fn authorize(
     arn: &str,
     shown: Option<&str>,
     ctx: Context,
+    keep: bool,
 ) -> Result<(), Refusal> {
     let varying: Vec<(String, String)> = if w.explaining() {
         ["aws:RequestedRegion", "bedrock:InferenceProfileArn"]
@@ -109,8 +130,11 @@ fn authorize(
     } else {
         Vec::new()
     };
-    let e = authz::evaluate(w.snap.state, caller, action, arn, ctx);
+    let (e, read_context) = authz::evaluate_reporting(w.snap.state, caller, action, arn, ctx);
     let allowed = e.is_allowed();
+    if keep && allowed && !read_context && !w.explaining() {
+        w.snap.state.decisions.keep(caller, action, arn);
+    }
     let refusal = (!allowed).then(|| authz::deny(caller, action, shown, &e));
     w.record_evaluation(|| ResourceEvaluation {
         action: action.to_string(),
