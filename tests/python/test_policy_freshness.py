@@ -1,9 +1,11 @@
 """A policy change is seen by the very next call, however warm the server is.
 
-Writes rebuild the snapshot incrementally (only the compiled entries a change touches), so
-each test here warms the server with allowed calls first, then changes a policy along one path
-by which it reaches the caller (inline, managed policy version, group, boundary, detach), and
-asserts the very next call's exact answer.
+Writes rebuild the snapshot incrementally (only the compiled entries a change touches), and
+each snapshot keeps the allowed, context-free IAM decisions of its model calls
+(`bg_gates::authz::Decisions`, issue 11): after the warm-up below, the caller's Converse is
+answered from that cache. Each test warms the server with allowed calls first, then changes a
+policy along one path by which it reaches the caller (inline, managed policy version, group,
+boundary, detach), and asserts the very next call's exact answer.
 """
 
 import json
