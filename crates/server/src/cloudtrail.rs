@@ -437,12 +437,8 @@ fn deliveries(
     objects: &mut Vec<invocation::S3Object>,
 ) {
     let (mut text, offloaded) = invocation::build(p, output);
-    let s3 = p.config.get("s3Config");
-    if let Some(group) = p
-        .config
-        .pointer("/cloudWatchConfig/logGroupName")
-        .and_then(|g| g.as_str())
-    {
+    let s3 = p.config.s3.as_ref();
+    if let Some(group) = &p.config.group {
         // The line itself when no S3 copy needs the text too.
         let message = if s3.is_some() {
             text.clone()
@@ -452,19 +448,17 @@ fn deliveries(
         logs.push(LogRow {
             account: p.account().to_string(),
             region: p.region().to_string(),
-            group: group.to_string(),
+            group: group.clone(),
             stream: invocation::STREAM.to_string(),
             time_ms: p.time_ms,
             ingest_ms,
             message,
         });
     }
-    if let Some(s3) = s3 {
-        let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
-        let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
+    if let Some((bucket, prefix)) = s3 {
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
         objects.push(invocation::S3Object {
-            bucket: bucket.to_string(),
+            bucket: bucket.clone(),
             key: invocation::s3_key(prefix, p.account(), p.region(), p.time_ms, &name),
             json: text.into_bytes(),
         });

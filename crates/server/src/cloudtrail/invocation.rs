@@ -47,7 +47,7 @@ pub struct Pending {
     text: String,
     ends: [u32; 8],
     pub input: bytes::Bytes,
-    pub config: Arc<Value>,
+    pub config: Arc<Config>,
 }
 
 /// The strings of a [`Pending`], borrowed.
@@ -67,7 +67,7 @@ impl Pending {
         time_ms: i64,
         t: PendingText<'_>,
         input: bytes::Bytes,
-        config: Arc<Value>,
+        config: Arc<Config>,
     ) -> Pending {
         let parts = [
             t.account,
@@ -125,16 +125,66 @@ impl Pending {
     }
 }
 
-/// Parsed logging configurations by their text: a logged call reads its configuration on the
+/// What a record needs of a logging configuration, read out of its JSON once: reading the
+/// JSON for each record (`Value::pointer` allocates for its path) cost the writer thread a
+/// fifth of building the record (issue 13).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// `textDataDeliveryEnabled`, `imageDataDeliveryEnabled`, `embeddingDataDeliveryEnabled`
+    /// (a flag left out is off).
+    pub text: bool,
+    pub image: bool,
+    pub embedding: bool,
+    /// The CloudWatch Logs destination's group.
+    pub group: Option<String>,
+    /// The S3 destination: (bucket, key prefix), each empty when left out.
+    pub s3: Option<(String, String)>,
+    /// Where a body over [`INLINE_MAX`] goes: `largeDataDeliveryS3Config`, else the S3
+    /// destination; (bucket, key prefix).
+    pub large: Option<(String, String)>,
+}
+
+impl Config {
+    pub fn from_json(cfg: &Value) -> Config {
+        let flag = |name: &str| cfg.get(name).and_then(Value::as_bool).unwrap_or(false);
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let cw = cfg.get("cloudWatchConfig");
+        let s3 = cfg.get("s3Config");
+        let large = cw
+            .and_then(|c| c.get("largeDataDeliveryS3Config"))
+            .or(s3)
+            .and_then(|s| {
+                Some((
+                    text(s.get("bucketName"))?,
+                    text(s.get("keyPrefix")).unwrap_or_default(),
+                ))
+            });
+        Config {
+            text: flag("textDataDeliveryEnabled"),
+            image: flag("imageDataDeliveryEnabled"),
+            embedding: flag("embeddingDataDeliveryEnabled"),
+            group: text(cw.and_then(|c| c.get("logGroupName"))),
+            s3: s3.map(|s| {
+                (
+                    text(s.get("bucketName")).unwrap_or_default(),
+                    text(s.get("keyPrefix")).unwrap_or_default(),
+                )
+            }),
+            large,
+        }
+    }
+}
+
+/// Logging configurations read by their text: a logged call reads its configuration on the
 /// request path, and parsing it each time cost more than the rest of the logging there.
 #[derive(Default)]
-pub struct Configs(Mutex<HashMap<String, Arc<Value>>>);
+pub struct Configs(Mutex<HashMap<String, Arc<Config>>>);
 
 /// Configurations kept parsed (one per account and Region in use; more are parsed again).
 const CONFIGS_MAX: usize = 256;
 
 /// The caller's logging configuration, if any.
-pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Value>> {
+pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Config>> {
     let state = app.snapshot();
     let mut key = String::with_capacity(account.len() + 1 + region.len());
     key.push_str(account);
@@ -145,16 +195,12 @@ pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Value>> {
     if let Some(v) = parsed.get(text.as_str()) {
         return Some(v.clone());
     }
-    let v = Arc::new(serde_json::from_str::<Value>(text).ok()?);
+    let v = Arc::new(Config::from_json(&serde_json::from_str::<Value>(text).ok()?));
     if parsed.len() >= CONFIGS_MAX {
         parsed.clear();
     }
     parsed.insert(text.clone(), v.clone());
     Some(v)
-}
-
-fn flag(cfg: &Value, name: &str) -> bool {
-    cfg.get(name).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// Image bytes in a Converse or native body, replaced.
@@ -352,16 +398,8 @@ enum Placed {
 /// The record (one JSON text), and the S3 objects it needs (offloaded bodies).
 pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let cfg = &p.config;
-    let text = flag(cfg, "textDataDeliveryEnabled");
-    let large = cfg
-        .pointer("/cloudWatchConfig/largeDataDeliveryS3Config")
-        .or_else(|| cfg.get("s3Config"))
-        .and_then(|s| {
-            Some((
-                s.get("bucketName")?.as_str()?,
-                s.get("keyPrefix").and_then(Value::as_str).unwrap_or(""),
-            ))
-        });
+    let text = cfg.text;
+    let large = cfg.large.as_ref();
     let mut objects = Vec::new();
     let mut place = |side: &'static str, body: &Body| -> Placed {
         if body.len() <= INLINE_MAX {
@@ -385,7 +423,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let mut in_body = None;
     let mut kept_out = None;
     if text {
-        let images = !flag(cfg, "imageDataDeliveryEnabled") && contains(&p.input, b"\"image\"");
+        let images = !cfg.image && contains(&p.input, b"\"image\"");
         in_body = if images {
             serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
                 strip_images(&mut v);
@@ -395,7 +433,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
             Some(Body::Raw(p.input.clone()))
         };
         let embedding = p.model_id().contains("embed");
-        if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
+        if !embedding || cfg.embedding {
             kept_out = out_body;
         }
     }
@@ -573,7 +611,7 @@ mod tests {
                 input_content_type: "application/json",
             },
             bytes::Bytes::from(input.to_string()),
-            Arc::new(cfg),
+            Arc::new(Config::from_json(&cfg)),
         )
     }
 
