@@ -25,7 +25,7 @@ pub mod lookup;
 pub mod record;
 
 use crate::audit::AuditRecord;
-use bg_store::{Journal, LogRow, TrailRow};
+use bg_store::{Journal, LogMessage, LogRow, TrailRow};
 use parking_lot::Mutex;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -436,24 +436,32 @@ fn deliveries(
     logs: &mut Vec<LogRow>,
     objects: &mut Vec<invocation::S3Object>,
 ) {
+    let line = |message| LogRow {
+        account: p.account().to_string(),
+        region: p.region().to_string(),
+        group: p.config.group.clone().unwrap_or_default(),
+        stream: invocation::STREAM.to_string(),
+        time_ms: p.time_ms,
+        ingest_ms,
+        message,
+    };
+    // A CloudWatch-only record is stored as its facts, rendered when read (invocation.rs).
+    if p.config.group.is_some() && p.config.s3.is_none() {
+        if let Some((facts, text_len)) = invocation::facts(p, &output) {
+            logs.push(line(LogMessage::Facts { facts, text_len }));
+            return;
+        }
+    }
     let (mut text, offloaded) = invocation::build(p, output);
     let s3 = p.config.s3.as_ref();
-    if let Some(group) = &p.config.group {
+    if p.config.group.is_some() {
         // The line itself when no S3 copy needs the text too.
         let message = if s3.is_some() {
             text.clone()
         } else {
             std::mem::take(&mut text)
         };
-        logs.push(LogRow {
-            account: p.account().to_string(),
-            region: p.region().to_string(),
-            group: group.clone(),
-            stream: invocation::STREAM.to_string(),
-            time_ms: p.time_ms,
-            ingest_ms,
-            message,
-        });
+        logs.push(line(LogMessage::Text(message)));
     }
     if let Some((bucket, prefix)) = s3 {
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());

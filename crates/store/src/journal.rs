@@ -43,7 +43,38 @@ pub struct LogRow {
     pub stream: String,
     pub time_ms: i64,
     pub ingest_ms: i64,
-    pub message: String,
+    pub message: LogMessage,
+}
+
+/// A line's message as stored: its text, or the facts its writer renders the text from when
+/// the line is read. A model invocation record is stored as facts: building its JSON text for
+/// every logged call was most of what logging cost the journal writer (issue 13), and a line
+/// is written once and read rarely. The journal keeps facts opaque; only their writer's
+/// reader knows their encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogMessage {
+    Text(String),
+    /// `text_len`: the rendered text's length in bytes (what `storedBytes` counts, as for a
+    /// text line).
+    Facts { facts: Vec<u8>, text_len: usize },
+}
+
+impl LogMessage {
+    /// The length of the line's text.
+    pub fn text_len(&self) -> usize {
+        match self {
+            LogMessage::Text(t) => t.len(),
+            LogMessage::Facts { text_len, .. } => *text_len,
+        }
+    }
+
+    /// The text of a text line.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            LogMessage::Text(t) => Some(t),
+            LogMessage::Facts { .. } => None,
+        }
+    }
 }
 
 /// A stored log line with its position (the `eventId` FilterLogEvents reports).
@@ -606,7 +637,7 @@ mod tests {
             stream: stream.into(),
             time_ms,
             ingest_ms: time_ms + 1,
-            message,
+            message: LogMessage::Text(message),
         }
     }
 
@@ -648,7 +679,10 @@ mod tests {
                     .unwrap();
                 let Some(last) = p.last() else { break };
                 after = last.seq;
-                got.extend(p.into_iter().map(|l| (l.seq, l.row.message)));
+                got.extend(
+                    p.into_iter()
+                        .map(|l| (l.seq, l.row.message.as_text().unwrap().to_string())),
+                );
             }
             got
         };
@@ -807,7 +841,7 @@ mod upgrade_tests {
                     l.row.stream.as_str(),
                     l.row.time_ms,
                     l.row.ingest_ms,
-                    l.row.message.as_str(),
+                    l.row.message.as_text().unwrap(),
                 )
             })
             .collect();
@@ -837,7 +871,7 @@ mod upgrade_tests {
                 stream: "s1".into(),
                 time_ms: 20,
                 ingest_ms: 21,
-                message: "six".into(),
+                message: super::LogMessage::Text("six".into()),
             }],
             true,
         )
@@ -846,6 +880,9 @@ mod upgrade_tests {
             .log_lines("a", "us-east-1", "/g", Some("s1"), None, None, 2, 10)
             .unwrap();
         assert_eq!(lines.len(), 1);
-        assert_eq!((lines[0].seq, lines[0].row.message.as_str()), (6, "six"));
+        assert_eq!(
+            (lines[0].seq, lines[0].row.message.as_text()),
+            (6, Some("six"))
+        );
     }
 }

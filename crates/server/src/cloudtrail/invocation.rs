@@ -511,6 +511,27 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A whole answer's token counts: its headers', else its `usage`.
+fn body_tokens(
+    bytes: &[u8],
+    header_tokens: (Option<u64>, Option<u64>),
+) -> (Option<u64>, Option<u64>) {
+    if let (Some(tin), Some(tout)) = header_tokens {
+        return (Some(tin), Some(tout));
+    }
+    let usage = serde_json::from_slice::<WithUsage>(bytes)
+        .ok()
+        .and_then(|w| w.usage);
+    (
+        header_tokens
+            .0
+            .or_else(|| usage.as_ref().and_then(|u| u.input)),
+        header_tokens
+            .1
+            .or_else(|| usage.as_ref().and_then(|u| u.output)),
+    )
+}
+
 /// (input tokens, output tokens, content type, body) of an answer.
 fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body>) {
     match output {
@@ -519,15 +540,7 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body
             content_type,
             header_tokens,
         } => {
-            let usage = serde_json::from_slice::<WithUsage>(&bytes)
-                .ok()
-                .and_then(|w| w.usage);
-            let tin = header_tokens
-                .0
-                .or_else(|| usage.as_ref().and_then(|u| u.input));
-            let tout = header_tokens
-                .1
-                .or_else(|| usage.as_ref().and_then(|u| u.output));
+            let (tin, tout) = body_tokens(&bytes, header_tokens);
             (tin, tout, content_type, Some(Body::Raw(bytes)))
         }
         Output::Stream(raw) => {
@@ -579,6 +592,241 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body
             )
         }
     }
+}
+
+// ---- Records stored as facts ----
+//
+// A CloudWatch Logs line of a logged call is stored as the facts its record is made of (the
+// strings, the delivery flags, both bodies as they were sent) and rendered by [`build`] when
+// it is read ([`render`]): building every record's JSON on the journal writer cost more than
+// everything else logging does (issue 13), and a line is written once and read rarely. The
+// text's length is counted when the line is stored ([`facts`]), for `storedBytes`. Records
+// that [`build`] would give anything [`render`] cannot rebuild (bodies offloaded to S3, image
+// bytes replaced, `requestMetadata` re-serialized, a stream's chunks) or that an S3 copy needs
+// anyway are still built when written.
+
+/// A stored line's text: its own, or its record rendered from the facts it was stored as.
+pub fn line_text(row: &bg_store::LogRow) -> Result<std::borrow::Cow<'_, str>, String> {
+    match &row.message {
+        bg_store::LogMessage::Text(t) => Ok(std::borrow::Cow::Borrowed(t)),
+        bg_store::LogMessage::Facts { facts, .. } => render(row.time_ms, facts).map(Into::into),
+    }
+}
+
+/// The facts encoding's version (the first byte).
+const FACTS_V1: u8 = 1;
+const F_TEXT: u8 = 1;
+const F_IMAGE: u8 = 2;
+const F_EMBEDDING: u8 = 4;
+const F_TOKENS_IN: u8 = 8;
+const F_TOKENS_OUT: u8 = 16;
+
+/// The facts of a record and the length of its text, or None when the record must be built
+/// now (see above). Reads both bodies as [`build`] does (their validity and the answer's token
+/// counts decide the text's length) but builds no text.
+pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
+    let Output::Body {
+        bytes,
+        content_type,
+        header_tokens,
+    } = output
+    else {
+        return None;
+    };
+    let cfg = &p.config;
+    let images = cfg.text && !cfg.image && contains(&p.input, b"\"image\"");
+    if p.input.len() > INLINE_MAX
+        || bytes.len() > INLINE_MAX
+        || images
+        || contains(&p.input, b"\"requestMetadata\"")
+    {
+        return None;
+    }
+    let (tokens_in, tokens_out) = body_tokens(bytes, *header_tokens);
+    let raw_len = |b: &[u8]| {
+        serde_json::from_slice::<&RawValue>(b)
+            .ok()
+            .map(|r| r.get().len())
+    };
+    let (in_json, out_json) = if cfg.text {
+        let kept_out = !p.model_id().contains("embed") || cfg.embedding;
+        (
+            raw_len(&p.input),
+            if kept_out { raw_len(bytes) } else { None },
+        )
+    } else {
+        (None, None)
+    };
+    let text_len = record_len(p, tokens_in, tokens_out, in_json, out_json, content_type);
+
+    let mut f = Vec::with_capacity(64 + p.text.len() + p.input.len() + bytes.len());
+    let flags = [
+        (cfg.text, F_TEXT),
+        (cfg.image, F_IMAGE),
+        (cfg.embedding, F_EMBEDDING),
+        (header_tokens.0.is_some(), F_TOKENS_IN),
+        (header_tokens.1.is_some(), F_TOKENS_OUT),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |a, (_, bit)| a | bit);
+    f.extend_from_slice(&[FACTS_V1, flags]);
+    f.extend_from_slice(&header_tokens.0.unwrap_or(0).to_le_bytes());
+    f.extend_from_slice(&header_tokens.1.unwrap_or(0).to_le_bytes());
+    for end in p.ends {
+        f.extend_from_slice(&end.to_le_bytes());
+    }
+    for part in [
+        p.text.as_bytes(),
+        content_type.as_bytes(),
+        &p.input[..],
+        &bytes[..],
+    ] {
+        f.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        f.extend_from_slice(part);
+    }
+    Some((f, text_len))
+}
+
+/// The record that [`facts`] stored, as [`build`] wrote it then: the same code on the same
+/// parts. An error for facts that are damaged or of an unknown version.
+pub fn render(time_ms: i64, facts: &[u8]) -> Result<String, String> {
+    let bad = || "a stored invocation record is damaged".to_string();
+    let mut rest = facts;
+    let mut take = |n: usize| -> Result<&[u8], String> {
+        let (head, tail) = rest.split_at_checked(n).ok_or_else(bad)?;
+        rest = tail;
+        Ok(head)
+    };
+    let head = take(2)?;
+    if head[0] != FACTS_V1 {
+        return Err(format!(
+            "a stored invocation record has an unknown encoding ({})",
+            head[0]
+        ));
+    }
+    let flags = head[1];
+    let mut u64_at = |bit: u8| -> Result<Option<u64>, String> {
+        let v = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?);
+        Ok((flags & bit != 0).then_some(v))
+    };
+    let header_tokens = (u64_at(F_TOKENS_IN)?, u64_at(F_TOKENS_OUT)?);
+    let mut ends = [0u32; 8];
+    for end in ends.iter_mut() {
+        *end = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+    }
+    let mut part = || -> Result<&[u8], String> {
+        let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+        take(n as usize)
+    };
+    let text = String::from_utf8(part()?.to_vec()).map_err(|_| bad())?;
+    let content_type = std::str::from_utf8(part()?).map_err(|_| bad())?.to_string();
+    let input = bytes::Bytes::copy_from_slice(part()?);
+    let answer = bytes::Bytes::copy_from_slice(part()?);
+    // Each part must end inside the text, in order, on a character boundary.
+    let mut start = 0;
+    for &end in &ends {
+        let end = end as usize;
+        if end < start || !text.is_char_boundary(end) {
+            return Err(bad());
+        }
+        start = end;
+    }
+    if start != text.len() {
+        return Err(bad());
+    }
+    let p = Pending {
+        time_ms,
+        text,
+        ends,
+        input,
+        config: Arc::new(Config {
+            text: flags & F_TEXT != 0,
+            image: flags & F_IMAGE != 0,
+            embedding: flags & F_EMBEDDING != 0,
+            ..Config::default()
+        }),
+    };
+    let output = Output::Body {
+        bytes: answer,
+        content_type,
+        header_tokens,
+    };
+    Ok(build(&p, output).0)
+}
+
+/// The length of the text [`build`] writes for a record with these parts, without writing it:
+/// its fields as [`Record`] declares them (`tests::facts_render_the_built_record` holds the two
+/// to each other).
+fn record_len(
+    p: &Pending,
+    tokens_in: Option<u64>,
+    tokens_out: Option<u64>,
+    in_json: Option<usize>,
+    out_json: Option<usize>,
+    out_type: &str,
+) -> usize {
+    let s = |v: &str| Some(json_str_len(v));
+    let n = |v: Option<u64>| v.map(digits);
+    let zero = tokens_in.map(|_| 1);
+    let input = object_len(&[
+        ("cacheReadInputTokenCount", zero),
+        ("cacheWriteInputTokenCount", zero),
+        ("inputBodyJson", in_json),
+        ("inputContentType", s(p.input_content_type())),
+        ("inputTokenCount", n(tokens_in)),
+    ]);
+    let output = object_len(&[
+        ("outputBodyJson", out_json),
+        ("outputContentType", s(out_type)),
+        ("outputTokenCount", n(tokens_out)),
+    ]);
+    object_len(&[
+        ("accountId", s(p.account())),
+        ("identity", Some(object_len(&[("arn", s(p.identity_arn()))]))),
+        ("inferenceRegion", p.inference_region().map(json_str_len)),
+        ("input", Some(input)),
+        ("modelId", s(p.model_id())),
+        ("operation", s(p.operation())),
+        ("output", Some(output)),
+        ("region", s(p.region())),
+        ("requestId", s(p.request_id())),
+        ("schemaType", s("ModelInvocationLog")),
+        ("schemaVersion", s("1.0")),
+        (
+            "timestamp",
+            s(&crate::cloudtrail::record::iso(p.time_ms)),
+        ),
+    ])
+}
+
+/// `{"k":v,...}` of the fields present (keys need no escaping).
+fn object_len(fields: &[(&str, Option<usize>)]) -> usize {
+    let present = fields.iter().filter_map(|(k, v)| Some(k.len() + 3 + (*v)?));
+    let (count, sum) = present.fold((0usize, 0), |(c, s), len| (c + 1, s + len));
+    2 + sum + count.saturating_sub(1)
+}
+
+/// A string as serde_json writes it: quoted, `"` and `\` and control characters escaped
+/// (`\n`-style where JSON has a short form, else `\u00XX`).
+fn json_str_len(v: &str) -> usize {
+    2 + v
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+fn digits(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -675,5 +923,107 @@ mod tests {
             line,
             r#"{"accountId":"1","identity":{"arn":"arn"},"inferenceRegion":"us-west-2","input":{"cacheReadInputTokenCount":0,"cacheWriteInputTokenCount":0,"inputBodyJson":{"messages":[{"role":"user","content":[{"text":"hi \"there\""}]}],"requestMetadata":{"team":"a","app":"b"}},"inputContentType":"application/json","inputTokenCount":3},"modelId":"amazon.nova-lite-v1:0","operation":"Converse","output":{"outputBodyJson":{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":4}},"outputContentType":"application/json","outputTokenCount":4},"region":"us-east-1","requestId":"rid","requestMetadata":{"app":"b","team":"a"},"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-12-02T16:44:22Z"}"#
         );
+    }
+    /// A record stored as facts renders to the bytes `build` writes for it, and the length
+    /// counted when it was stored is that text's: across the delivery flags, header and body
+    /// token counts, bodies that are not JSON (left out) or not objects, strings that need
+    /// escaping, an embedding model, and an inference Region or none.
+    #[test]
+    fn facts_render_the_built_record() {
+        let inputs = [
+            r#"{"messages":[{"role":"user","content":[{"text":"hi \"there\" \u00e9 é\n"}]}]}"#,
+            " [1, 2]\n",
+            "not json",
+            "",
+            r#"{"inputText":"x"}"#,
+        ];
+        let answers = [
+            r#"{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":41234567890}}"#,
+            r#"{"usage":{"inputTokens":7}} "#,
+            "[true]",
+            "{",
+            r#"{"embedding":[0.1,0.2]}"#,
+        ];
+        let configs = [
+            json!({}),
+            json!({"textDataDeliveryEnabled": true}),
+            json!({"textDataDeliveryEnabled": true, "embeddingDataDeliveryEnabled": true, "imageDataDeliveryEnabled": true}),
+        ];
+        let mut checked = 0;
+        for (c, cfg) in configs.iter().enumerate() {
+            for input in inputs {
+                for answer in answers {
+                    for header_tokens in [(None, None), (Some(5), None), (Some(12), Some(0))] {
+                        let mut p = Pending::new(
+                            1_796_229_862_123 + c as i64,
+                            PendingText {
+                                account: "111111111111",
+                                region: "us-east-1",
+                                identity_arn: "arn:aws:iam::111111111111:user/a\"b\\c\u{1}",
+                                request_id: "rid",
+                                operation: "InvokeModel",
+                                model_id: if input.contains("inputText") {
+                                    "amazon.titan-embed-text-v2:0"
+                                } else {
+                                    "amazon.nova-lite-v1:0"
+                                },
+                                inference_region: (c == 1).then_some("us-west-2"),
+                                input_content_type: "application/json\t",
+                            },
+                            bytes::Bytes::from(input.to_string()),
+                            Arc::new(Config::from_json(cfg)),
+                        );
+                        p.time_ms += checked;
+                        let output = || Output::Body {
+                            bytes: bytes::Bytes::from(answer.to_string()),
+                            content_type: "application/json".into(),
+                            header_tokens,
+                        };
+                        let (built, objects) = build(&p, output());
+                        assert!(objects.is_empty());
+                        let (facts, len) = facts(&p, &output()).expect("stored as facts");
+                        assert_eq!(len, built.len(), "{built}");
+                        assert_eq!(render(p.time_ms, &facts).unwrap(), built);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 5 * 5 * 3);
+    }
+
+    /// What `build` would write differently from its parts is built when written, not stored
+    /// as facts; damaged facts are an error, not a panic.
+    #[test]
+    fn facts_only_where_the_record_can_be_rebuilt() {
+        let out = |answer: &str| Output::Body {
+            bytes: bytes::Bytes::from(answer.to_string()),
+            content_type: "application/json".into(),
+            header_tokens: (None, None),
+        };
+        let text = json!({"textDataDeliveryEnabled": true});
+        assert!(facts(&pending(text.clone(), "{}"), &out("{}")).is_some());
+        let image = r#"{"messages":[{"content":[{"image":{"source":{"bytes":"AAA"}}}]}]}"#;
+        assert!(facts(&pending(text.clone(), image), &out("{}")).is_none());
+        // Without text delivery no body is written: images do not matter.
+        assert!(facts(&pending(json!({}), image), &out("{}")).is_some());
+        let meta = r#"{"requestMetadata":{"a":"b"}}"#;
+        assert!(facts(&pending(text.clone(), meta), &out("{}")).is_none());
+        let big = format!(r#"{{"m":"{}"}}"#, "x".repeat(INLINE_MAX));
+        assert!(facts(&pending(text.clone(), &big), &out("{}")).is_none());
+        assert!(facts(&pending(text.clone(), "{}"), &out(&big)).is_none());
+        assert!(facts(&pending(text.clone(), "{}"), &Output::Stream(Vec::new())).is_none());
+
+        let (f, _) = facts(&pending(text, "{}"), &out("{}")).unwrap();
+        for cut in [0, 1, 2, 20, f.len() - 1] {
+            assert!(render(0, &f[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut other = f.clone();
+        other[0] = 2;
+        assert!(render(0, &other).unwrap_err().contains("unknown encoding"));
+        // An end past the text.
+        let mut lying = f.clone();
+        lying[18] = 0xff;
+        assert!(render(0, &lying).is_err());
     }
 }
