@@ -508,7 +508,7 @@ fn slot<'b>(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// A whole answer's token counts: its headers', else its `usage`.
@@ -642,7 +642,14 @@ pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
     {
         return None;
     }
-    let (tokens_in, tokens_out) = body_tokens(bytes, *header_tokens);
+    // One parse of the answer for both its token counts and whether it is JSON (`build` reads
+    // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
+    // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
+    // (`WithUsage` skips the strings it does not keep unchecked).
+    let with_usage = serde_json::from_slice::<WithUsage>(bytes).ok();
+    let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
+    let tokens_in = header_tokens.0.or_else(|| usage.and_then(|u| u.input));
+    let tokens_out = header_tokens.1.or_else(|| usage.and_then(|u| u.output));
     let raw_len = |b: &[u8]| {
         serde_json::from_slice::<&RawValue>(b)
             .ok()
@@ -650,16 +657,28 @@ pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
     };
     let (in_json, out_json) = if cfg.text {
         let kept_out = !p.model_id().contains("embed") || cfg.embedding;
-        (
-            raw_len(&p.input),
-            if kept_out { raw_len(bytes) } else { None },
-        )
+        let out_json = match &with_usage {
+            _ if !kept_out => None,
+            Some(_) => {
+                let json = bytes.trim_ascii();
+                std::str::from_utf8(json).ok().map(str::len)
+            }
+            None => raw_len(bytes),
+        };
+        (raw_len(&p.input), out_json)
     } else {
         (None, None)
     };
     let text_len = record_len(p, tokens_in, tokens_out, in_json, out_json, content_type);
 
-    let mut f = Vec::with_capacity(64 + p.text.len() + p.input.len() + bytes.len());
+    let parts = [
+        p.text.as_bytes(),
+        content_type.as_bytes(),
+        &p.input[..],
+        &bytes[..],
+    ];
+    let size = 2 + 16 + 4 * p.ends.len() + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
+    let mut f = Vec::with_capacity(size);
     let flags = [
         (cfg.text, F_TEXT),
         (cfg.image, F_IMAGE),
@@ -676,15 +695,11 @@ pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
     for end in p.ends {
         f.extend_from_slice(&end.to_le_bytes());
     }
-    for part in [
-        p.text.as_bytes(),
-        content_type.as_bytes(),
-        &p.input[..],
-        &bytes[..],
-    ] {
+    for part in parts {
         f.extend_from_slice(&(part.len() as u32).to_le_bytes());
         f.extend_from_slice(part);
     }
+    debug_assert_eq!(f.len(), size);
     Some((f, text_len))
 }
 
@@ -937,12 +952,15 @@ mod tests {
             "",
             r#"{"inputText":"x"}"#,
         ];
-        let answers = [
-            r#"{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":41234567890}}"#,
-            r#"{"usage":{"inputTokens":7}} "#,
-            "[true]",
-            "{",
-            r#"{"embedding":[0.1,0.2]}"#,
+        let answers: [&[u8]; 8] = [
+            br#"{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":41234567890}}"#,
+            b"\n {\"usage\":{\"inputTokens\":7}} \r\n",
+            b"[true]",
+            b"[null]",
+            b"{",
+            br#"{"embedding":[0.1,0.2],"usage":"x"}"#,
+            b"{\"a\":\"\xff\"}",
+            br#"{"usage":{"inputTokens":1},"usage":null}"#,
         ];
         let configs = [
             json!({}),
@@ -975,7 +993,7 @@ mod tests {
                         );
                         p.time_ms += checked;
                         let output = || Output::Body {
-                            bytes: bytes::Bytes::from(answer.to_string()),
+                            bytes: bytes::Bytes::copy_from_slice(answer),
                             content_type: "application/json".into(),
                             header_tokens,
                         };
@@ -989,7 +1007,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 3 * 5 * 5 * 3);
+        assert_eq!(checked, 3 * 5 * 8 * 3);
     }
 
     /// What `build` would write differently from its parts is built when written, not stored
