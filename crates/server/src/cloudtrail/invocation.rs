@@ -621,10 +621,11 @@ const F_EMBEDDING: u8 = 4;
 const F_TOKENS_IN: u8 = 8;
 const F_TOKENS_OUT: u8 = 16;
 
-/// The facts of a record and the length of its text, or None when the record must be built
-/// now (see above). Reads both bodies as [`build`] does (their validity and the answer's token
-/// counts decide the text's length) but builds no text.
-pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
+/// The facts of a record, or None when the record must be built when written (see above).
+/// Only copies what the request already holds (the journal writer reads the bodies,
+/// [`text_len`]): made on the request path, so that the bodies' buffers and the pending
+/// record are freed on the thread that made them and one buffer crosses to the writer.
+pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
     let Output::Body {
         bytes,
         content_type,
@@ -642,35 +643,6 @@ pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
     {
         return None;
     }
-    // One parse of the answer for both its token counts and whether it is JSON (`build` reads
-    // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
-    // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
-    // (`WithUsage` skips the strings it does not keep unchecked).
-    let with_usage = serde_json::from_slice::<WithUsage>(bytes).ok();
-    let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
-    let tokens_in = header_tokens.0.or_else(|| usage.and_then(|u| u.input));
-    let tokens_out = header_tokens.1.or_else(|| usage.and_then(|u| u.output));
-    let raw_len = |b: &[u8]| {
-        serde_json::from_slice::<&RawValue>(b)
-            .ok()
-            .map(|r| r.get().len())
-    };
-    let (in_json, out_json) = if cfg.text {
-        let kept_out = !p.model_id().contains("embed") || cfg.embedding;
-        let out_json = match &with_usage {
-            _ if !kept_out => None,
-            Some(_) => {
-                let json = bytes.trim_ascii();
-                std::str::from_utf8(json).ok().map(str::len)
-            }
-            None => raw_len(bytes),
-        };
-        (raw_len(&p.input), out_json)
-    } else {
-        (None, None)
-    };
-    let text_len = record_len(p, tokens_in, tokens_out, in_json, out_json, content_type);
-
     let parts = [
         p.text.as_bytes(),
         content_type.as_bytes(),
@@ -700,72 +672,172 @@ pub fn facts(p: &Pending, output: &Output) -> Option<(Vec<u8>, usize)> {
         f.extend_from_slice(part);
     }
     debug_assert_eq!(f.len(), size);
-    Some((f, text_len))
+    Some(f)
+}
+
+/// Stored facts, read in place.
+pub struct Facts<'a> {
+    flags: u8,
+    header_tokens: (Option<u64>, Option<u64>),
+    ends: [u32; 8],
+    text: &'a str,
+    pub content_type: &'a str,
+    pub input: &'a [u8],
+    pub answer: &'a [u8],
+}
+
+impl<'a> Facts<'a> {
+    /// An error for facts that are damaged or of an unknown version.
+    pub fn decode(facts: &'a [u8]) -> Result<Facts<'a>, String> {
+        let bad = || "a stored invocation record is damaged".to_string();
+        let mut rest = facts;
+        let mut take = |n: usize| -> Result<&'a [u8], String> {
+            let (head, tail) = rest.split_at_checked(n).ok_or_else(bad)?;
+            rest = tail;
+            Ok(head)
+        };
+        let head = take(2)?;
+        if head[0] != FACTS_V1 {
+            return Err(format!(
+                "a stored invocation record has an unknown encoding ({})",
+                head[0]
+            ));
+        }
+        let flags = head[1];
+        let mut u64_at = |bit: u8| -> Result<Option<u64>, String> {
+            let v = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?);
+            Ok((flags & bit != 0).then_some(v))
+        };
+        let header_tokens = (u64_at(F_TOKENS_IN)?, u64_at(F_TOKENS_OUT)?);
+        let mut ends = [0u32; 8];
+        for end in ends.iter_mut() {
+            *end = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+        }
+        let mut part = || -> Result<&'a [u8], String> {
+            let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+            take(n as usize)
+        };
+        let text = std::str::from_utf8(part()?).map_err(|_| bad())?;
+        let content_type = std::str::from_utf8(part()?).map_err(|_| bad())?;
+        let input = part()?;
+        let answer = part()?;
+        // Each part must end inside the text, in order, on a character boundary.
+        let mut start = 0;
+        for &end in &ends {
+            let end = end as usize;
+            if end < start || !text.is_char_boundary(end) {
+                return Err(bad());
+            }
+            start = end;
+        }
+        if start != text.len() {
+            return Err(bad());
+        }
+        Ok(Facts {
+            flags,
+            header_tokens,
+            ends,
+            text,
+            content_type,
+            input,
+            answer,
+        })
+    }
+
+    fn part(&self, i: usize) -> &'a str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn account(&self) -> &'a str {
+        self.part(0)
+    }
+
+    pub fn region(&self) -> &'a str {
+        self.part(1)
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            text: self.flags & F_TEXT != 0,
+            image: self.flags & F_IMAGE != 0,
+            embedding: self.flags & F_EMBEDDING != 0,
+            ..Config::default()
+        }
+    }
+
+    /// The record's strings, as [`Pending::new`] took them.
+    fn texts(&self) -> PendingText<'a> {
+        PendingText {
+            account: self.part(0),
+            region: self.part(1),
+            identity_arn: self.part(2),
+            request_id: self.part(3),
+            operation: self.part(4),
+            model_id: self.part(5),
+            inference_region: Some(self.part(6)).filter(|r| !r.is_empty()),
+            input_content_type: self.part(7),
+        }
+    }
+}
+
+/// The length of the text [`render`] gives for these facts, without writing it. Reads both
+/// bodies as [`build`] does: their validity and the answer's token counts decide it.
+pub fn text_len(time_ms: i64, f: &Facts<'_>) -> usize {
+    let cfg = f.config();
+    let t = f.texts();
+    // One parse of the answer for both its token counts and whether it is JSON (`build` reads
+    // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
+    // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
+    // (`WithUsage` skips the strings it does not keep unchecked).
+    let with_usage = serde_json::from_slice::<WithUsage>(f.answer).ok();
+    let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
+    let tokens_in = f.header_tokens.0.or_else(|| usage.and_then(|u| u.input));
+    let tokens_out = f.header_tokens.1.or_else(|| usage.and_then(|u| u.output));
+    let raw_len = |b: &[u8]| {
+        serde_json::from_slice::<&RawValue>(b)
+            .ok()
+            .map(|r| r.get().len())
+    };
+    let (in_json, out_json) = if cfg.text {
+        let kept_out = !t.model_id.contains("embed") || cfg.embedding;
+        let out_json = match &with_usage {
+            _ if !kept_out => None,
+            Some(_) => {
+                let json = f.answer.trim_ascii();
+                std::str::from_utf8(json).ok().map(str::len)
+            }
+            None => raw_len(f.answer),
+        };
+        (raw_len(f.input), out_json)
+    } else {
+        (None, None)
+    };
+    record_len(
+        time_ms,
+        &t,
+        tokens_in,
+        tokens_out,
+        in_json,
+        out_json,
+        f.content_type,
+    )
 }
 
 /// The record that [`facts`] stored, as [`build`] wrote it then: the same code on the same
 /// parts. An error for facts that are damaged or of an unknown version.
 pub fn render(time_ms: i64, facts: &[u8]) -> Result<String, String> {
-    let bad = || "a stored invocation record is damaged".to_string();
-    let mut rest = facts;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let (head, tail) = rest.split_at_checked(n).ok_or_else(bad)?;
-        rest = tail;
-        Ok(head)
-    };
-    let head = take(2)?;
-    if head[0] != FACTS_V1 {
-        return Err(format!(
-            "a stored invocation record has an unknown encoding ({})",
-            head[0]
-        ));
-    }
-    let flags = head[1];
-    let mut u64_at = |bit: u8| -> Result<Option<u64>, String> {
-        let v = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?);
-        Ok((flags & bit != 0).then_some(v))
-    };
-    let header_tokens = (u64_at(F_TOKENS_IN)?, u64_at(F_TOKENS_OUT)?);
-    let mut ends = [0u32; 8];
-    for end in ends.iter_mut() {
-        *end = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
-    }
-    let mut part = || -> Result<&[u8], String> {
-        let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
-        take(n as usize)
-    };
-    let text = String::from_utf8(part()?.to_vec()).map_err(|_| bad())?;
-    let content_type = std::str::from_utf8(part()?).map_err(|_| bad())?.to_string();
-    let input = bytes::Bytes::copy_from_slice(part()?);
-    let answer = bytes::Bytes::copy_from_slice(part()?);
-    // Each part must end inside the text, in order, on a character boundary.
-    let mut start = 0;
-    for &end in &ends {
-        let end = end as usize;
-        if end < start || !text.is_char_boundary(end) {
-            return Err(bad());
-        }
-        start = end;
-    }
-    if start != text.len() {
-        return Err(bad());
-    }
-    let p = Pending {
+    let f = Facts::decode(facts)?;
+    let p = Pending::new(
         time_ms,
-        text,
-        ends,
-        input,
-        config: Arc::new(Config {
-            text: flags & F_TEXT != 0,
-            image: flags & F_IMAGE != 0,
-            embedding: flags & F_EMBEDDING != 0,
-            ..Config::default()
-        }),
-    };
+        f.texts(),
+        bytes::Bytes::copy_from_slice(f.input),
+        Arc::new(f.config()),
+    );
     let output = Output::Body {
-        bytes: answer,
-        content_type,
-        header_tokens,
+        bytes: bytes::Bytes::copy_from_slice(f.answer),
+        content_type: f.content_type.to_string(),
+        header_tokens: f.header_tokens,
     };
     Ok(build(&p, output).0)
 }
@@ -774,7 +846,8 @@ pub fn render(time_ms: i64, facts: &[u8]) -> Result<String, String> {
 /// its fields as [`Record`] declares them (`tests::facts_render_the_built_record` holds the two
 /// to each other).
 fn record_len(
-    p: &Pending,
+    time_ms: i64,
+    p: &PendingText<'_>,
     tokens_in: Option<u64>,
     tokens_out: Option<u64>,
     in_json: Option<usize>,
@@ -788,7 +861,7 @@ fn record_len(
         ("cacheReadInputTokenCount", zero),
         ("cacheWriteInputTokenCount", zero),
         ("inputBodyJson", in_json),
-        ("inputContentType", s(p.input_content_type())),
+        ("inputContentType", s(p.input_content_type)),
         ("inputTokenCount", n(tokens_in)),
     ]);
     let output = object_len(&[
@@ -797,20 +870,20 @@ fn record_len(
         ("outputTokenCount", n(tokens_out)),
     ]);
     object_len(&[
-        ("accountId", s(p.account())),
-        ("identity", Some(object_len(&[("arn", s(p.identity_arn()))]))),
-        ("inferenceRegion", p.inference_region().map(json_str_len)),
+        ("accountId", s(p.account)),
+        ("identity", Some(object_len(&[("arn", s(p.identity_arn))]))),
+        ("inferenceRegion", p.inference_region.map(json_str_len)),
         ("input", Some(input)),
-        ("modelId", s(p.model_id())),
-        ("operation", s(p.operation())),
+        ("modelId", s(p.model_id)),
+        ("operation", s(p.operation)),
         ("output", Some(output)),
-        ("region", s(p.region())),
-        ("requestId", s(p.request_id())),
+        ("region", s(p.region)),
+        ("requestId", s(p.request_id)),
         ("schemaType", s("ModelInvocationLog")),
         ("schemaVersion", s("1.0")),
         (
             "timestamp",
-            s(&crate::cloudtrail::record::iso(p.time_ms)),
+            s(&crate::cloudtrail::record::iso(time_ms)),
         ),
     ])
 }
@@ -999,7 +1072,8 @@ mod tests {
                         };
                         let (built, objects) = build(&p, output());
                         assert!(objects.is_empty());
-                        let (facts, len) = facts(&p, &output()).expect("stored as facts");
+                        let facts = facts(&p, &output()).expect("stored as facts");
+                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap());
                         assert_eq!(len, built.len(), "{built}");
                         assert_eq!(render(p.time_ms, &facts).unwrap(), built);
                         checked += 1;
@@ -1032,7 +1106,7 @@ mod tests {
         assert!(facts(&pending(text.clone(), "{}"), &out(&big)).is_none());
         assert!(facts(&pending(text.clone(), "{}"), &Output::Stream(Vec::new())).is_none());
 
-        let (f, _) = facts(&pending(text, "{}"), &out("{}")).unwrap();
+        let f = facts(&pending(text, "{}"), &out("{}")).unwrap();
         for cut in [0, 1, 2, 20, f.len() - 1] {
             assert!(render(0, &f[..cut]).is_err(), "cut at {cut}");
         }
