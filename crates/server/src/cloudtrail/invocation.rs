@@ -423,7 +423,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let mut in_body = None;
     let mut kept_out = None;
     if text {
-        let images = !cfg.image && contains(&p.input, b"\"image\"");
+        let images = !cfg.image && contains(&p.input, &IMAGE);
         in_body = if images {
             serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
                 strip_images(&mut v);
@@ -458,7 +458,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     }
     output_p.tokens = tokens_out;
     // Only a body that names requestMetadata is parsed for it.
-    let request_metadata = if contains(&p.input, b"\"requestMetadata\"") {
+    let request_metadata = if contains(&p.input, &REQUEST_METADATA) {
         serde_json::from_slice::<WithMetadata>(&p.input)
             .ok()
             .and_then(|w| w.metadata)
@@ -507,9 +507,15 @@ fn slot<'b>(
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(haystack, needle).is_some()
+fn contains(haystack: &[u8], needle: &Needle) -> bool {
+    needle.find(haystack).is_some()
 }
+
+/// The body scans' searchers, built once (building one costs more than a short body's scan).
+type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+static IMAGE: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\"image\""));
+static REQUEST_METADATA: Needle =
+    Needle::new(|| memchr::memmem::Finder::new(b"\"requestMetadata\""));
 
 /// A whole answer's token counts: its headers', else its `usage`.
 fn body_tokens(
@@ -635,11 +641,11 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
         return None;
     };
     let cfg = &p.config;
-    let images = cfg.text && !cfg.image && contains(&p.input, b"\"image\"");
+    let images = cfg.text && !cfg.image && contains(&p.input, &IMAGE);
     if p.input.len() > INLINE_MAX
         || bytes.len() > INLINE_MAX
         || images
-        || contains(&p.input, b"\"requestMetadata\"")
+        || contains(&p.input, &REQUEST_METADATA)
     {
         return None;
     }
