@@ -56,7 +56,10 @@ pub enum LogMessage {
     Text(String),
     /// `text_len`: the rendered text's length in bytes (what `storedBytes` counts, as for a
     /// text line).
-    Facts { facts: Vec<u8>, text_len: usize },
+    Facts {
+        facts: Vec<u8>,
+        text_len: usize,
+    },
 }
 
 impl LogMessage {

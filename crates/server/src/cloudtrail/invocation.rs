@@ -195,7 +195,9 @@ pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Config>> {
     if let Some(v) = parsed.get(text.as_str()) {
         return Some(v.clone());
     }
-    let v = Arc::new(Config::from_json(&serde_json::from_str::<Value>(text).ok()?));
+    let v = Arc::new(Config::from_json(
+        &serde_json::from_str::<Value>(text).ok()?,
+    ));
     if parsed.len() >= CONFIGS_MAX {
         parsed.clear();
     }
@@ -887,10 +889,7 @@ fn record_len(
         ("requestId", s(p.request_id)),
         ("schemaType", s("ModelInvocationLog")),
         ("schemaVersion", s("1.0")),
-        (
-            "timestamp",
-            s(&crate::cloudtrail::record::iso(time_ms)),
-        ),
+        ("timestamp", s(&crate::cloudtrail::record::iso(time_ms))),
     ])
 }
 
