@@ -644,6 +644,41 @@ mod tests {
         }
     }
 
+    /// A line stored as facts comes back as the same facts, numbered among text lines, and
+    /// counts its text's length, not its facts', in `storedBytes`.
+    #[test]
+    fn facts_lines_read_back_as_stored() {
+        let j = Journal::memory().unwrap();
+        let facts = LogMessage::Facts {
+            facts: vec![1, 0, 0xff],
+            text_len: 1000,
+        };
+        let mut f = line("s", 2, String::new());
+        f.message = facts.clone();
+        j.append(
+            &[],
+            &[line("s", 1, "one".into()), f, line("s", 3, "three".into())],
+            false,
+        )
+        .unwrap();
+        let got: Vec<(i64, LogMessage)> = j
+            .log_lines("a", "us-east-1", "/g", None, None, None, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.seq, l.row.message))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, LogMessage::Text("one".into())),
+                (2, facts),
+                (3, LogMessage::Text("three".into()))
+            ]
+        );
+        let g = j.log_group("a", "us-east-1", "/g").unwrap().unwrap();
+        assert_eq!(g.stored_bytes, 3 + 1000 + 5);
+    }
+
     /// Lines are stored by batch (at most lines::MAX_LINES a batch) and read back one by one:
     /// numbered from 1 in the order written (a stream's lines of one append together), paged
     /// by seq, filtered by stream and time, counted per stream and group.
