@@ -25,7 +25,7 @@ pub mod lookup;
 pub mod record;
 
 use crate::audit::AuditRecord;
-use bg_store::{Journal, LogRow, TrailRow};
+use bg_store::{Journal, LogMessage, LogRow, TrailRow};
 use parking_lot::Mutex;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -49,6 +49,8 @@ enum Msg {
     S3(invocation::S3Object),
     /// An admitted call to log: (what the request held, its answer, ingestion time).
     Invocation(Box<(invocation::Pending, invocation::Output, i64)>),
+    /// An admitted call whose record is stored as its facts (see [`deliver`]).
+    Facts(FactsLine),
     Flush(SyncSender<Result<(), String>>),
 }
 
@@ -155,6 +157,7 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
                 let (p, output, ingest_ms) = *i;
                 deliveries(&p, output, ingest_ms, &mut logs, &mut objects);
             }
+            Msg::Facts(f) => logs.extend(f.into_row()),
             Msg::Flush(a) => acks.push(a),
         };
         let started = std::time::Instant::now();
@@ -420,12 +423,63 @@ fn pending_invocation(
     })
 }
 
-/// Build the record and hand it to each configured destination.
+/// Hand an admitted call's record to each configured destination. Building the record
+/// (parsing both bodies, serializing it) is the writer's work; a record that goes to CloudWatch
+/// Logs only is not built at all but stored as its facts (invocation.rs), which are gathered
+/// here, on the request path: one buffer crosses to the writer thread instead of the pending
+/// record, its box and both bodies (freeing on another thread than the one that allocated is
+/// glibc's slow path, and it contended with the requests' allocations, issue 13).
 fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output) {
-    // Building the record (parsing both bodies, serializing it) is the writer's work: the
-    // request only queues what it already holds.
+    let ingest_ms = record::now_ms(app);
+    if p.config.group.is_some() && p.config.s3.is_none() {
+        if let Some(facts) = invocation::facts(&p, &output) {
+            app.trail.send(Msg::Facts(FactsLine {
+                facts,
+                config: p.config.clone(),
+                time_ms: p.time_ms,
+                ingest_ms,
+            }));
+            return;
+        }
+    }
     app.trail
-        .send(Msg::Invocation(Box::new((p, output, record::now_ms(app)))));
+        .send(Msg::Invocation(Box::new((p, output, ingest_ms))));
+}
+
+/// A record to store as its facts, and where.
+struct FactsLine {
+    facts: Vec<u8>,
+    config: Arc<invocation::Config>,
+    time_ms: i64,
+    ingest_ms: i64,
+}
+
+impl FactsLine {
+    /// The line (on the writer thread: its text's length needs both bodies read).
+    fn into_row(self) -> Option<LogRow> {
+        let f = match invocation::Facts::decode(&self.facts) {
+            Ok(f) => f,
+            Err(e) => {
+                // Made by `invocation::facts` just before: not reached.
+                tracing::error!(error = %e, "an invocation record was not logged");
+                return None;
+            }
+        };
+        let text_len = invocation::text_len(self.time_ms, &f);
+        let (account, region) = (f.account().to_string(), f.region().to_string());
+        Some(LogRow {
+            account,
+            region,
+            group: self.config.group.clone().unwrap_or_default(),
+            stream: invocation::STREAM.to_string(),
+            time_ms: self.time_ms,
+            ingest_ms: self.ingest_ms,
+            message: LogMessage::Facts {
+                facts: self.facts,
+                text_len,
+            },
+        })
+    }
 }
 
 /// The record of an invocation and where it goes (the writer thread's side of [`deliver`]).
@@ -436,35 +490,30 @@ fn deliveries(
     logs: &mut Vec<LogRow>,
     objects: &mut Vec<invocation::S3Object>,
 ) {
+    let line = |message| LogRow {
+        account: p.account().to_string(),
+        region: p.region().to_string(),
+        group: p.config.group.clone().unwrap_or_default(),
+        stream: invocation::STREAM.to_string(),
+        time_ms: p.time_ms,
+        ingest_ms,
+        message,
+    };
     let (mut text, offloaded) = invocation::build(p, output);
-    let s3 = p.config.get("s3Config");
-    if let Some(group) = p
-        .config
-        .pointer("/cloudWatchConfig/logGroupName")
-        .and_then(|g| g.as_str())
-    {
+    let s3 = p.config.s3.as_ref();
+    if p.config.group.is_some() {
         // The line itself when no S3 copy needs the text too.
         let message = if s3.is_some() {
             text.clone()
         } else {
             std::mem::take(&mut text)
         };
-        logs.push(LogRow {
-            account: p.account().to_string(),
-            region: p.region().to_string(),
-            group: group.to_string(),
-            stream: invocation::STREAM.to_string(),
-            time_ms: p.time_ms,
-            ingest_ms,
-            message,
-        });
+        logs.push(line(LogMessage::Text(message)));
     }
-    if let Some(s3) = s3 {
-        let bucket = s3.get("bucketName").and_then(|b| b.as_str()).unwrap_or("");
-        let prefix = s3.get("keyPrefix").and_then(|b| b.as_str()).unwrap_or("");
+    if let Some((bucket, prefix)) = s3 {
         let name = format!("{}_{}.json.gz", p.time_ms, uuid::Uuid::new_v4());
         objects.push(invocation::S3Object {
-            bucket: bucket.to_string(),
+            bucket: bucket.clone(),
             key: invocation::s3_key(prefix, p.account(), p.region(), p.time_ms, &name),
             json: text.into_bytes(),
         });

@@ -9,6 +9,7 @@ pub mod filter;
 
 use crate::audit::AuditRecord;
 use crate::auth::{self, Caller, Proto};
+use crate::cloudtrail::invocation::line_text;
 use crate::error::ApiError;
 use crate::{App, Incoming};
 use axum::body::Body;
@@ -447,10 +448,13 @@ fn get_log_events(
         )
         .map_err(internal)?;
     let last = lines.last().map_or(after, |l| l.seq);
-    let events: Vec<Value> = lines
+    let events = lines
         .iter()
-        .map(|l| json!({"timestamp": l.row.time_ms, "message": l.row.message, "ingestionTime": l.row.ingest_ms}))
-        .collect();
+        .map(|l| {
+            let message = line_text(&l.row).map_err(internal)?;
+            Ok(json!({"timestamp": l.row.time_ms, "message": message, "ingestionTime": l.row.ingest_ms}))
+        })
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     // At the end the forward token repeats the one given: what the SDK paginators stop on.
     Ok(json!({
         "events": events,
@@ -520,11 +524,16 @@ fn filter_log_events(
             after = l.seq;
             let stream_ok = streams.as_ref().is_none_or(|s| s.contains(&l.row.stream))
                 && stream_prefix.is_none_or(|p| l.row.stream.starts_with(p));
-            if stream_ok && pattern.matches(&l.row.message) {
+            if !stream_ok {
+                continue;
+            }
+            // A line stored as facts is matched on its rendered text.
+            let message = line_text(&l.row).map_err(internal)?;
+            if pattern.matches(&message) {
                 events.push(json!({
                     "logStreamName": l.row.stream,
                     "timestamp": l.row.time_ms,
-                    "message": l.row.message,
+                    "message": message,
                     "ingestionTime": l.row.ingest_ms,
                     "eventId": format!("{:056}", l.seq),
                 }));

@@ -4,7 +4,7 @@
 //!
 //!     cargo bench -p bg-store --bench journal
 
-use bg_store::{Journal, LogRow, TrailRow};
+use bg_store::{Journal, LogMessage, LogRow, TrailRow};
 use std::time::Instant;
 
 const BATCH: usize = 100;
@@ -43,7 +43,7 @@ fn line(i: usize, now: i64) -> LogRow {
         stream: "aws/bedrock/modelinvocations".into(),
         time_ms: now + i as i64,
         ingest_ms: now + i as i64,
-        message,
+        message: LogMessage::Text(message),
     }
 }
 

@@ -44,7 +44,41 @@ pub struct LogRow {
     pub stream: String,
     pub time_ms: i64,
     pub ingest_ms: i64,
-    pub message: String,
+    pub message: LogMessage,
+}
+
+/// A line's message as stored: its text, or the facts its writer renders the text from when
+/// the line is read. A model invocation record is stored as facts: building its JSON text for
+/// every logged call was most of what logging cost the journal writer (issue 13), and a line
+/// is written once and read rarely. The journal keeps facts opaque; only their writer's
+/// reader knows their encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogMessage {
+    Text(String),
+    /// `text_len`: the rendered text's length in bytes (what `storedBytes` counts, as for a
+    /// text line).
+    Facts {
+        facts: Vec<u8>,
+        text_len: usize,
+    },
+}
+
+impl LogMessage {
+    /// The length of the line's text.
+    pub fn text_len(&self) -> usize {
+        match self {
+            LogMessage::Text(t) => t.len(),
+            LogMessage::Facts { text_len, .. } => *text_len,
+        }
+    }
+
+    /// The text of a text line.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            LogMessage::Text(t) => Some(t),
+            LogMessage::Facts { .. } => None,
+        }
+    }
 }
 
 /// A stored log line with its position (the `eventId` FilterLogEvents reports).
@@ -714,8 +748,43 @@ mod tests {
             stream: stream.into(),
             time_ms,
             ingest_ms: time_ms + 1,
-            message,
+            message: LogMessage::Text(message),
         }
+    }
+
+    /// A line stored as facts comes back as the same facts, numbered among text lines, and
+    /// counts its text's length, not its facts', in `storedBytes`.
+    #[test]
+    fn facts_lines_read_back_as_stored() {
+        let j = Journal::memory().unwrap();
+        let facts = LogMessage::Facts {
+            facts: vec![1, 0, 0xff],
+            text_len: 1000,
+        };
+        let mut f = line("s", 2, String::new());
+        f.message = facts.clone();
+        j.append(
+            &[],
+            &[line("s", 1, "one".into()), f, line("s", 3, "three".into())],
+            false,
+        )
+        .unwrap();
+        let got: Vec<(i64, LogMessage)> = j
+            .log_lines("a", "us-east-1", "/g", None, None, None, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.seq, l.row.message))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, LogMessage::Text("one".into())),
+                (2, facts),
+                (3, LogMessage::Text("three".into()))
+            ]
+        );
+        let g = j.log_group("a", "us-east-1", "/g").unwrap().unwrap();
+        assert_eq!(g.stored_bytes, 3 + 1000 + 5);
     }
 
     /// Lines are stored by batch (at most lines::MAX_LINES a batch) and read back one by one:
@@ -756,7 +825,10 @@ mod tests {
                     .unwrap();
                 let Some(last) = p.last() else { break };
                 after = last.seq;
-                got.extend(p.into_iter().map(|l| (l.seq, l.row.message)));
+                got.extend(
+                    p.into_iter()
+                        .map(|l| (l.seq, l.row.message.as_text().unwrap().to_string())),
+                );
             }
             got
         };
@@ -1012,7 +1084,7 @@ mod upgrade_tests {
                     l.row.stream.as_str(),
                     l.row.time_ms,
                     l.row.ingest_ms,
-                    l.row.message.as_str(),
+                    l.row.message.as_text().unwrap(),
                 )
             })
             .collect();
@@ -1042,7 +1114,7 @@ mod upgrade_tests {
                 stream: "s1".into(),
                 time_ms: 20,
                 ingest_ms: 21,
-                message: "six".into(),
+                message: super::LogMessage::Text("six".into()),
             }],
             true,
         )
@@ -1051,6 +1123,9 @@ mod upgrade_tests {
             .log_lines("a", "us-east-1", "/g", Some("s1"), None, None, 2, 10)
             .unwrap();
         assert_eq!(lines.len(), 1);
-        assert_eq!((lines[0].seq, lines[0].row.message.as_str()), (6, "six"));
+        assert_eq!(
+            (lines[0].seq, lines[0].row.message.as_text()),
+            (6, Some("six"))
+        );
     }
 }

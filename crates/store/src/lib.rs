@@ -13,7 +13,7 @@ mod file;
 pub mod journal;
 
 pub use file::{OpenError, StateLock, APPLICATION_ID, SCHEMA_VERSION};
-pub use journal::{Journal, LogRow, TrailQuery, TrailRow};
+pub use journal::{Journal, LogMessage, LogRow, TrailQuery, TrailRow};
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,

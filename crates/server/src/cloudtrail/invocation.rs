@@ -47,7 +47,7 @@ pub struct Pending {
     text: String,
     ends: [u32; 8],
     pub input: bytes::Bytes,
-    pub config: Arc<Value>,
+    pub config: Arc<Config>,
 }
 
 /// The strings of a [`Pending`], borrowed.
@@ -67,7 +67,7 @@ impl Pending {
         time_ms: i64,
         t: PendingText<'_>,
         input: bytes::Bytes,
-        config: Arc<Value>,
+        config: Arc<Config>,
     ) -> Pending {
         let parts = [
             t.account,
@@ -125,16 +125,66 @@ impl Pending {
     }
 }
 
-/// Parsed logging configurations by their text: a logged call reads its configuration on the
+/// What a record needs of a logging configuration, read out of its JSON once: reading the
+/// JSON for each record (`Value::pointer` allocates for its path) cost the writer thread a
+/// fifth of building the record (issue 13).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// `textDataDeliveryEnabled`, `imageDataDeliveryEnabled`, `embeddingDataDeliveryEnabled`
+    /// (a flag left out is off).
+    pub text: bool,
+    pub image: bool,
+    pub embedding: bool,
+    /// The CloudWatch Logs destination's group.
+    pub group: Option<String>,
+    /// The S3 destination: (bucket, key prefix), each empty when left out.
+    pub s3: Option<(String, String)>,
+    /// Where a body over [`INLINE_MAX`] goes: `largeDataDeliveryS3Config`, else the S3
+    /// destination; (bucket, key prefix).
+    pub large: Option<(String, String)>,
+}
+
+impl Config {
+    pub fn from_json(cfg: &Value) -> Config {
+        let flag = |name: &str| cfg.get(name).and_then(Value::as_bool).unwrap_or(false);
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let cw = cfg.get("cloudWatchConfig");
+        let s3 = cfg.get("s3Config");
+        let large = cw
+            .and_then(|c| c.get("largeDataDeliveryS3Config"))
+            .or(s3)
+            .and_then(|s| {
+                Some((
+                    text(s.get("bucketName"))?,
+                    text(s.get("keyPrefix")).unwrap_or_default(),
+                ))
+            });
+        Config {
+            text: flag("textDataDeliveryEnabled"),
+            image: flag("imageDataDeliveryEnabled"),
+            embedding: flag("embeddingDataDeliveryEnabled"),
+            group: text(cw.and_then(|c| c.get("logGroupName"))),
+            s3: s3.map(|s| {
+                (
+                    text(s.get("bucketName")).unwrap_or_default(),
+                    text(s.get("keyPrefix")).unwrap_or_default(),
+                )
+            }),
+            large,
+        }
+    }
+}
+
+/// Logging configurations read by their text: a logged call reads its configuration on the
 /// request path, and parsing it each time cost more than the rest of the logging there.
 #[derive(Default)]
-pub struct Configs(Mutex<HashMap<String, Arc<Value>>>);
+pub struct Configs(Mutex<HashMap<String, Arc<Config>>>);
 
 /// Configurations kept parsed (one per account and Region in use; more are parsed again).
 const CONFIGS_MAX: usize = 256;
 
 /// The caller's logging configuration, if any.
-pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Value>> {
+pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Config>> {
     let state = app.snapshot();
     let mut key = String::with_capacity(account.len() + 1 + region.len());
     key.push_str(account);
@@ -145,16 +195,14 @@ pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Value>> {
     if let Some(v) = parsed.get(text.as_str()) {
         return Some(v.clone());
     }
-    let v = Arc::new(serde_json::from_str::<Value>(text).ok()?);
+    let v = Arc::new(Config::from_json(
+        &serde_json::from_str::<Value>(text).ok()?,
+    ));
     if parsed.len() >= CONFIGS_MAX {
         parsed.clear();
     }
     parsed.insert(text.clone(), v.clone());
     Some(v)
-}
-
-fn flag(cfg: &Value, name: &str) -> bool {
-    cfg.get(name).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// Image bytes in a Converse or native body, replaced.
@@ -352,16 +400,8 @@ enum Placed {
 /// The record (one JSON text), and the S3 objects it needs (offloaded bodies).
 pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let cfg = &p.config;
-    let text = flag(cfg, "textDataDeliveryEnabled");
-    let large = cfg
-        .pointer("/cloudWatchConfig/largeDataDeliveryS3Config")
-        .or_else(|| cfg.get("s3Config"))
-        .and_then(|s| {
-            Some((
-                s.get("bucketName")?.as_str()?,
-                s.get("keyPrefix").and_then(Value::as_str).unwrap_or(""),
-            ))
-        });
+    let text = cfg.text;
+    let large = cfg.large.as_ref();
     let mut objects = Vec::new();
     let mut place = |side: &'static str, body: &Body| -> Placed {
         if body.len() <= INLINE_MAX {
@@ -385,7 +425,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     let mut in_body = None;
     let mut kept_out = None;
     if text {
-        let images = !flag(cfg, "imageDataDeliveryEnabled") && contains(&p.input, b"\"image\"");
+        let images = !cfg.image && contains(&p.input, &IMAGE);
         in_body = if images {
             serde_json::from_slice::<Value>(&p.input).ok().map(|mut v| {
                 strip_images(&mut v);
@@ -395,7 +435,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
             Some(Body::Raw(p.input.clone()))
         };
         let embedding = p.model_id().contains("embed");
-        if !embedding || flag(cfg, "embeddingDataDeliveryEnabled") {
+        if !embedding || cfg.embedding {
             kept_out = out_body;
         }
     }
@@ -420,7 +460,7 @@ pub fn build(p: &Pending, output: Output) -> (String, Vec<S3Object>) {
     }
     output_p.tokens = tokens_out;
     // Only a body that names requestMetadata is parsed for it.
-    let request_metadata = if contains(&p.input, b"\"requestMetadata\"") {
+    let request_metadata = if contains(&p.input, &REQUEST_METADATA) {
         serde_json::from_slice::<WithMetadata>(&p.input)
             .ok()
             .and_then(|w| w.metadata)
@@ -469,8 +509,35 @@ fn slot<'b>(
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+fn contains(haystack: &[u8], needle: &Needle) -> bool {
+    needle.find(haystack).is_some()
+}
+
+/// The body scans' searchers, built once (building one costs more than a short body's scan).
+type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+static IMAGE: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\"image\""));
+static REQUEST_METADATA: Needle =
+    Needle::new(|| memchr::memmem::Finder::new(b"\"requestMetadata\""));
+
+/// A whole answer's token counts: its headers', else its `usage`.
+fn body_tokens(
+    bytes: &[u8],
+    header_tokens: (Option<u64>, Option<u64>),
+) -> (Option<u64>, Option<u64>) {
+    if let (Some(tin), Some(tout)) = header_tokens {
+        return (Some(tin), Some(tout));
+    }
+    let usage = serde_json::from_slice::<WithUsage>(bytes)
+        .ok()
+        .and_then(|w| w.usage);
+    (
+        header_tokens
+            .0
+            .or_else(|| usage.as_ref().and_then(|u| u.input)),
+        header_tokens
+            .1
+            .or_else(|| usage.as_ref().and_then(|u| u.output)),
+    )
 }
 
 /// (input tokens, output tokens, content type, body) of an answer.
@@ -481,15 +548,7 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body
             content_type,
             header_tokens,
         } => {
-            let usage = serde_json::from_slice::<WithUsage>(&bytes)
-                .ok()
-                .and_then(|w| w.usage);
-            let tin = header_tokens
-                .0
-                .or_else(|| usage.as_ref().and_then(|u| u.input));
-            let tout = header_tokens
-                .1
-                .or_else(|| usage.as_ref().and_then(|u| u.output));
+            let (tin, tout) = body_tokens(&bytes, header_tokens);
             (tin, tout, content_type, Some(Body::Raw(bytes)))
         }
         Output::Stream(raw) => {
@@ -543,6 +602,326 @@ fn read_output(output: Output) -> (Option<u64>, Option<u64>, String, Option<Body
     }
 }
 
+// ---- Records stored as facts ----
+//
+// A CloudWatch Logs line of a logged call is stored as the facts its record is made of (the
+// strings, the delivery flags, both bodies as they were sent) and rendered by [`build`] when
+// it is read ([`render`]): building every record's JSON on the journal writer cost more than
+// everything else logging does (issue 13), and a line is written once and read rarely. The
+// text's length is counted when the line is stored ([`facts`]), for `storedBytes`. Records
+// that [`build`] would give anything [`render`] cannot rebuild (bodies offloaded to S3, image
+// bytes replaced, `requestMetadata` re-serialized, a stream's chunks) or that an S3 copy needs
+// anyway are still built when written.
+
+/// A stored line's text: its own, or its record rendered from the facts it was stored as.
+pub fn line_text(row: &bg_store::LogRow) -> Result<std::borrow::Cow<'_, str>, String> {
+    match &row.message {
+        bg_store::LogMessage::Text(t) => Ok(std::borrow::Cow::Borrowed(t)),
+        bg_store::LogMessage::Facts { facts, .. } => render(row.time_ms, facts).map(Into::into),
+    }
+}
+
+/// The facts encoding's version (the first byte).
+const FACTS_V1: u8 = 1;
+const F_TEXT: u8 = 1;
+const F_IMAGE: u8 = 2;
+const F_EMBEDDING: u8 = 4;
+const F_TOKENS_IN: u8 = 8;
+const F_TOKENS_OUT: u8 = 16;
+
+/// The facts of a record, or None when the record must be built when written (see above).
+/// Only copies what the request already holds (the journal writer reads the bodies,
+/// [`text_len`]): made on the request path, so that the bodies' buffers and the pending
+/// record are freed on the thread that made them and one buffer crosses to the writer.
+pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
+    let Output::Body {
+        bytes,
+        content_type,
+        header_tokens,
+    } = output
+    else {
+        return None;
+    };
+    let cfg = &p.config;
+    let images = cfg.text && !cfg.image && contains(&p.input, &IMAGE);
+    if p.input.len() > INLINE_MAX
+        || bytes.len() > INLINE_MAX
+        || images
+        || contains(&p.input, &REQUEST_METADATA)
+    {
+        return None;
+    }
+    let parts = [
+        p.text.as_bytes(),
+        content_type.as_bytes(),
+        &p.input[..],
+        &bytes[..],
+    ];
+    let size = 2 + 16 + 4 * p.ends.len() + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
+    let mut f = Vec::with_capacity(size);
+    let flags = [
+        (cfg.text, F_TEXT),
+        (cfg.image, F_IMAGE),
+        (cfg.embedding, F_EMBEDDING),
+        (header_tokens.0.is_some(), F_TOKENS_IN),
+        (header_tokens.1.is_some(), F_TOKENS_OUT),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |a, (_, bit)| a | bit);
+    f.extend_from_slice(&[FACTS_V1, flags]);
+    f.extend_from_slice(&header_tokens.0.unwrap_or(0).to_le_bytes());
+    f.extend_from_slice(&header_tokens.1.unwrap_or(0).to_le_bytes());
+    for end in p.ends {
+        f.extend_from_slice(&end.to_le_bytes());
+    }
+    for part in parts {
+        f.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        f.extend_from_slice(part);
+    }
+    debug_assert_eq!(f.len(), size);
+    Some(f)
+}
+
+/// Stored facts, read in place.
+pub struct Facts<'a> {
+    flags: u8,
+    header_tokens: (Option<u64>, Option<u64>),
+    ends: [u32; 8],
+    text: &'a str,
+    pub content_type: &'a str,
+    pub input: &'a [u8],
+    pub answer: &'a [u8],
+}
+
+impl<'a> Facts<'a> {
+    /// An error for facts that are damaged or of an unknown version.
+    pub fn decode(facts: &'a [u8]) -> Result<Facts<'a>, String> {
+        let bad = || "a stored invocation record is damaged".to_string();
+        let mut rest = facts;
+        let mut take = |n: usize| -> Result<&'a [u8], String> {
+            let (head, tail) = rest.split_at_checked(n).ok_or_else(bad)?;
+            rest = tail;
+            Ok(head)
+        };
+        let head = take(2)?;
+        if head[0] != FACTS_V1 {
+            return Err(format!(
+                "a stored invocation record has an unknown encoding ({})",
+                head[0]
+            ));
+        }
+        let flags = head[1];
+        let mut u64_at = |bit: u8| -> Result<Option<u64>, String> {
+            let v = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?);
+            Ok((flags & bit != 0).then_some(v))
+        };
+        let header_tokens = (u64_at(F_TOKENS_IN)?, u64_at(F_TOKENS_OUT)?);
+        let mut ends = [0u32; 8];
+        for end in ends.iter_mut() {
+            *end = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+        }
+        let mut part = || -> Result<&'a [u8], String> {
+            let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
+            take(n as usize)
+        };
+        let text = std::str::from_utf8(part()?).map_err(|_| bad())?;
+        let content_type = std::str::from_utf8(part()?).map_err(|_| bad())?;
+        let input = part()?;
+        let answer = part()?;
+        // Each part must end inside the text, in order, on a character boundary.
+        let mut start = 0;
+        for &end in &ends {
+            let end = end as usize;
+            if end < start || !text.is_char_boundary(end) {
+                return Err(bad());
+            }
+            start = end;
+        }
+        if start != text.len() {
+            return Err(bad());
+        }
+        Ok(Facts {
+            flags,
+            header_tokens,
+            ends,
+            text,
+            content_type,
+            input,
+            answer,
+        })
+    }
+
+    fn part(&self, i: usize) -> &'a str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn account(&self) -> &'a str {
+        self.part(0)
+    }
+
+    pub fn region(&self) -> &'a str {
+        self.part(1)
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            text: self.flags & F_TEXT != 0,
+            image: self.flags & F_IMAGE != 0,
+            embedding: self.flags & F_EMBEDDING != 0,
+            ..Config::default()
+        }
+    }
+
+    /// The record's strings, as [`Pending::new`] took them.
+    fn texts(&self) -> PendingText<'a> {
+        PendingText {
+            account: self.part(0),
+            region: self.part(1),
+            identity_arn: self.part(2),
+            request_id: self.part(3),
+            operation: self.part(4),
+            model_id: self.part(5),
+            inference_region: Some(self.part(6)).filter(|r| !r.is_empty()),
+            input_content_type: self.part(7),
+        }
+    }
+}
+
+/// The length of the text [`render`] gives for these facts, without writing it. Reads both
+/// bodies as [`build`] does: their validity and the answer's token counts decide it.
+pub fn text_len(time_ms: i64, f: &Facts<'_>) -> usize {
+    let cfg = f.config();
+    let t = f.texts();
+    // One parse of the answer for both its token counts and whether it is JSON (`build` reads
+    // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
+    // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
+    // (`WithUsage` skips the strings it does not keep unchecked).
+    let with_usage = serde_json::from_slice::<WithUsage>(f.answer).ok();
+    let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
+    let tokens_in = f.header_tokens.0.or_else(|| usage.and_then(|u| u.input));
+    let tokens_out = f.header_tokens.1.or_else(|| usage.and_then(|u| u.output));
+    let raw_len = |b: &[u8]| {
+        serde_json::from_slice::<&RawValue>(b)
+            .ok()
+            .map(|r| r.get().len())
+    };
+    let (in_json, out_json) = if cfg.text {
+        let kept_out = !t.model_id.contains("embed") || cfg.embedding;
+        let out_json = match &with_usage {
+            _ if !kept_out => None,
+            Some(_) => {
+                let json = f.answer.trim_ascii();
+                std::str::from_utf8(json).ok().map(str::len)
+            }
+            None => raw_len(f.answer),
+        };
+        (raw_len(f.input), out_json)
+    } else {
+        (None, None)
+    };
+    record_len(
+        time_ms,
+        &t,
+        tokens_in,
+        tokens_out,
+        in_json,
+        out_json,
+        f.content_type,
+    )
+}
+
+/// The record that [`facts`] stored, as [`build`] wrote it then: the same code on the same
+/// parts. An error for facts that are damaged or of an unknown version.
+pub fn render(time_ms: i64, facts: &[u8]) -> Result<String, String> {
+    let f = Facts::decode(facts)?;
+    let p = Pending::new(
+        time_ms,
+        f.texts(),
+        bytes::Bytes::copy_from_slice(f.input),
+        Arc::new(f.config()),
+    );
+    let output = Output::Body {
+        bytes: bytes::Bytes::copy_from_slice(f.answer),
+        content_type: f.content_type.to_string(),
+        header_tokens: f.header_tokens,
+    };
+    Ok(build(&p, output).0)
+}
+
+/// The length of the text [`build`] writes for a record with these parts, without writing it:
+/// its fields as [`Record`] declares them (`tests::facts_render_the_built_record` holds the two
+/// to each other).
+fn record_len(
+    time_ms: i64,
+    p: &PendingText<'_>,
+    tokens_in: Option<u64>,
+    tokens_out: Option<u64>,
+    in_json: Option<usize>,
+    out_json: Option<usize>,
+    out_type: &str,
+) -> usize {
+    let s = |v: &str| Some(json_str_len(v));
+    let n = |v: Option<u64>| v.map(digits);
+    let zero = tokens_in.map(|_| 1);
+    let input = object_len(&[
+        ("cacheReadInputTokenCount", zero),
+        ("cacheWriteInputTokenCount", zero),
+        ("inputBodyJson", in_json),
+        ("inputContentType", s(p.input_content_type)),
+        ("inputTokenCount", n(tokens_in)),
+    ]);
+    let output = object_len(&[
+        ("outputBodyJson", out_json),
+        ("outputContentType", s(out_type)),
+        ("outputTokenCount", n(tokens_out)),
+    ]);
+    object_len(&[
+        ("accountId", s(p.account)),
+        ("identity", Some(object_len(&[("arn", s(p.identity_arn))]))),
+        ("inferenceRegion", p.inference_region.map(json_str_len)),
+        ("input", Some(input)),
+        ("modelId", s(p.model_id)),
+        ("operation", s(p.operation)),
+        ("output", Some(output)),
+        ("region", s(p.region)),
+        ("requestId", s(p.request_id)),
+        ("schemaType", s("ModelInvocationLog")),
+        ("schemaVersion", s("1.0")),
+        ("timestamp", s(&crate::cloudtrail::record::iso(time_ms))),
+    ])
+}
+
+/// `{"k":v,...}` of the fields present (keys need no escaping).
+fn object_len(fields: &[(&str, Option<usize>)]) -> usize {
+    let present = fields.iter().filter_map(|(k, v)| Some(k.len() + 3 + (*v)?));
+    let (count, sum) = present.fold((0usize, 0), |(c, s), len| (c + 1, s + len));
+    2 + sum + count.saturating_sub(1)
+}
+
+/// A string as serde_json writes it: quoted, `"` and `\` and control characters escaped
+/// (`\n`-style where JSON has a short form, else `\u00XX`).
+fn json_str_len(v: &str) -> usize {
+    2 + v
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+fn digits(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,7 +952,7 @@ mod tests {
                 input_content_type: "application/json",
             },
             bytes::Bytes::from(input.to_string()),
-            Arc::new(cfg),
+            Arc::new(Config::from_json(&cfg)),
         )
     }
 
@@ -637,5 +1016,111 @@ mod tests {
             line,
             r#"{"accountId":"1","identity":{"arn":"arn"},"inferenceRegion":"us-west-2","input":{"cacheReadInputTokenCount":0,"cacheWriteInputTokenCount":0,"inputBodyJson":{"messages":[{"role":"user","content":[{"text":"hi \"there\""}]}],"requestMetadata":{"team":"a","app":"b"}},"inputContentType":"application/json","inputTokenCount":3},"modelId":"amazon.nova-lite-v1:0","operation":"Converse","output":{"outputBodyJson":{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":4}},"outputContentType":"application/json","outputTokenCount":4},"region":"us-east-1","requestId":"rid","requestMetadata":{"app":"b","team":"a"},"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-12-02T16:44:22Z"}"#
         );
+    }
+    /// A record stored as facts renders to the bytes `build` writes for it, and the length
+    /// counted when it was stored is that text's: across the delivery flags, header and body
+    /// token counts, bodies that are not JSON (left out) or not objects, strings that need
+    /// escaping, an embedding model, and an inference Region or none.
+    #[test]
+    fn facts_render_the_built_record() {
+        let inputs = [
+            r#"{"messages":[{"role":"user","content":[{"text":"hi \"there\" \u00e9 é\n"}]}]}"#,
+            " [1, 2]\n",
+            "not json",
+            "",
+            r#"{"inputText":"x"}"#,
+        ];
+        let answers: [&[u8]; 8] = [
+            br#"{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"usage":{"inputTokens":3,"outputTokens":41234567890}}"#,
+            b"\n {\"usage\":{\"inputTokens\":7}} \r\n",
+            b"[true]",
+            b"[null]",
+            b"{",
+            br#"{"embedding":[0.1,0.2],"usage":"x"}"#,
+            b"{\"a\":\"\xff\"}",
+            br#"{"usage":{"inputTokens":1},"usage":null}"#,
+        ];
+        let configs = [
+            json!({}),
+            json!({"textDataDeliveryEnabled": true}),
+            json!({"textDataDeliveryEnabled": true, "embeddingDataDeliveryEnabled": true, "imageDataDeliveryEnabled": true}),
+        ];
+        let mut checked = 0;
+        for (c, cfg) in configs.iter().enumerate() {
+            for input in inputs {
+                for answer in answers {
+                    for header_tokens in [(None, None), (Some(5), None), (Some(12), Some(0))] {
+                        let mut p = Pending::new(
+                            1_796_229_862_123 + c as i64,
+                            PendingText {
+                                account: "111111111111",
+                                region: "us-east-1",
+                                identity_arn: "arn:aws:iam::111111111111:user/a\"b\\c\u{1}",
+                                request_id: "rid",
+                                operation: "InvokeModel",
+                                model_id: if input.contains("inputText") {
+                                    "amazon.titan-embed-text-v2:0"
+                                } else {
+                                    "amazon.nova-lite-v1:0"
+                                },
+                                inference_region: (c == 1).then_some("us-west-2"),
+                                input_content_type: "application/json\t",
+                            },
+                            bytes::Bytes::from(input.to_string()),
+                            Arc::new(Config::from_json(cfg)),
+                        );
+                        p.time_ms += checked;
+                        let output = || Output::Body {
+                            bytes: bytes::Bytes::copy_from_slice(answer),
+                            content_type: "application/json".into(),
+                            header_tokens,
+                        };
+                        let (built, objects) = build(&p, output());
+                        assert!(objects.is_empty());
+                        let facts = facts(&p, &output()).expect("stored as facts");
+                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap());
+                        assert_eq!(len, built.len(), "{built}");
+                        assert_eq!(render(p.time_ms, &facts).unwrap(), built);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 5 * 8 * 3);
+    }
+
+    /// What `build` would write differently from its parts is built when written, not stored
+    /// as facts; damaged facts are an error, not a panic.
+    #[test]
+    fn facts_only_where_the_record_can_be_rebuilt() {
+        let out = |answer: &str| Output::Body {
+            bytes: bytes::Bytes::from(answer.to_string()),
+            content_type: "application/json".into(),
+            header_tokens: (None, None),
+        };
+        let text = json!({"textDataDeliveryEnabled": true});
+        assert!(facts(&pending(text.clone(), "{}"), &out("{}")).is_some());
+        let image = r#"{"messages":[{"content":[{"image":{"source":{"bytes":"AAA"}}}]}]}"#;
+        assert!(facts(&pending(text.clone(), image), &out("{}")).is_none());
+        // Without text delivery no body is written: images do not matter.
+        assert!(facts(&pending(json!({}), image), &out("{}")).is_some());
+        let meta = r#"{"requestMetadata":{"a":"b"}}"#;
+        assert!(facts(&pending(text.clone(), meta), &out("{}")).is_none());
+        let big = format!(r#"{{"m":"{}"}}"#, "x".repeat(INLINE_MAX));
+        assert!(facts(&pending(text.clone(), &big), &out("{}")).is_none());
+        assert!(facts(&pending(text.clone(), "{}"), &out(&big)).is_none());
+        assert!(facts(&pending(text.clone(), "{}"), &Output::Stream(Vec::new())).is_none());
+
+        let f = facts(&pending(text, "{}"), &out("{}")).unwrap();
+        for cut in [0, 1, 2, 20, f.len() - 1] {
+            assert!(render(0, &f[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut other = f.clone();
+        other[0] = 2;
+        assert!(render(0, &other).unwrap_err().contains("unknown encoding"));
+        // An end past the text.
+        let mut lying = f.clone();
+        lying[18] = 0xff;
+        assert!(render(0, &lying).is_err());
     }
 }

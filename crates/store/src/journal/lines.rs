@@ -11,7 +11,7 @@
 //! logs: it compresses at several hundred MB/s, where deflate (already a dependency, for the
 //! S3 destination's gzip) costs more per line than the storage it saves.
 
-use super::{backend, LogRow, StoredLog};
+use super::{backend, LogMessage, LogRow, StoredLog};
 use bg_gates::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -23,19 +23,47 @@ const MAX_RAW: usize = 256 * 1024;
 /// What a stored batch may claim to expand to: a damaged row is reported, never allowed to
 /// allocate without bound. A line holds at most two 100 KB bodies (larger ones go to S3).
 const RAW_LIMIT: usize = 16 << 20;
-/// time, ingestion time, message length.
+/// time, ingestion time, payload length (its top bit: the payload is facts, [`FACTS`]).
 const HEADER: usize = 8 + 8 + 4;
+/// The length field's bit that marks a line stored as facts (a [`LogMessage::Facts`]): its
+/// payload is the text's length (u32) and then the facts. Lines stored before facts existed
+/// (schema version 3 as first written) never have it set: a payload is at most 16 MiB.
+const FACTS: u32 = 1 << 31;
 
-/// Appends one line's encoding to `raw`.
-fn encode(raw: &mut Vec<u8>, time_ms: i64, ingest_ms: i64, message: &str) {
-    raw.extend_from_slice(&time_ms.to_le_bytes());
-    raw.extend_from_slice(&ingest_ms.to_le_bytes());
-    raw.extend_from_slice(&(message.len() as u32).to_le_bytes());
-    raw.extend_from_slice(message.as_bytes());
+/// A stored line's payload, borrowed from its decoded batch.
+#[derive(Debug, PartialEq)]
+enum Payload<'a> {
+    Text(&'a str),
+    Facts { facts: &'a [u8], text_len: u32 },
 }
 
-/// The lines of an encoded batch: (time, ingestion time, message).
-fn decode(raw: &[u8]) -> Result<Vec<(i64, i64, &str)>, StoreError> {
+/// Appends one line's encoding to `raw`.
+fn encode(raw: &mut Vec<u8>, time_ms: i64, ingest_ms: i64, message: &LogMessage) {
+    raw.extend_from_slice(&time_ms.to_le_bytes());
+    raw.extend_from_slice(&ingest_ms.to_le_bytes());
+    match message {
+        LogMessage::Text(text) => {
+            raw.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            raw.extend_from_slice(text.as_bytes());
+        }
+        LogMessage::Facts { facts, text_len } => {
+            raw.extend_from_slice(&((4 + facts.len()) as u32 | FACTS).to_le_bytes());
+            raw.extend_from_slice(&(*text_len as u32).to_le_bytes());
+            raw.extend_from_slice(facts);
+        }
+    }
+}
+
+/// The payload bytes a message stores (what a batch's room is counted in).
+fn payload_len(message: &LogMessage) -> usize {
+    match message {
+        LogMessage::Text(text) => text.len(),
+        LogMessage::Facts { facts, .. } => 4 + facts.len(),
+    }
+}
+
+/// The lines of an encoded batch: (time, ingestion time, payload).
+fn decode(raw: &[u8]) -> Result<Vec<(i64, i64, Payload<'_>)>, StoreError> {
     let corrupt = || StoreError::Backend("a stored log batch is damaged".into());
     let mut out = Vec::new();
     let mut rest = raw;
@@ -45,13 +73,19 @@ fn decode(raw: &[u8]) -> Result<Vec<(i64, i64, &str)>, StoreError> {
         }
         let time = i64::from_le_bytes(rest[0..8].try_into().unwrap());
         let ingest = i64::from_le_bytes(rest[8..16].try_into().unwrap());
-        let len = u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
+        let field = u32::from_le_bytes(rest[16..20].try_into().unwrap());
+        let len = (field & !FACTS) as usize;
         let body = rest.get(HEADER..HEADER + len).ok_or_else(corrupt)?;
-        out.push((
-            time,
-            ingest,
-            std::str::from_utf8(body).map_err(|_| corrupt())?,
-        ));
+        let payload = if field & FACTS == 0 {
+            Payload::Text(std::str::from_utf8(body).map_err(|_| corrupt())?)
+        } else {
+            let (text_len, facts) = body.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            Payload::Facts {
+                facts,
+                text_len: u32::from_le_bytes(*text_len),
+            }
+        };
+        out.push((time, ingest, payload));
         rest = &rest[HEADER + len..];
     }
     Ok(out)
@@ -97,7 +131,8 @@ struct Batch {
     min_ms: i64,
     max_ms: i64,
     max_ingest: i64,
-    /// The messages' bytes: CloudWatch's `storedBytes`.
+    /// The messages' text bytes (a line stored as facts counts its text's length):
+    /// CloudWatch's `storedBytes`.
     bytes: i64,
 }
 
@@ -118,13 +153,13 @@ impl Batch {
         self.n == 0 || (self.n < MAX_LINES && self.raw.len() + HEADER + message_len <= MAX_RAW)
     }
 
-    fn push(&mut self, time_ms: i64, ingest_ms: i64, message: &str) {
+    fn push(&mut self, time_ms: i64, ingest_ms: i64, message: &LogMessage) {
         encode(&mut self.raw, time_ms, ingest_ms, message);
         self.n += 1;
         self.min_ms = self.min_ms.min(time_ms);
         self.max_ms = self.max_ms.max(time_ms);
         self.max_ingest = self.max_ingest.max(ingest_ms);
-        self.bytes += message.len() as i64;
+        self.bytes += message.text_len() as i64;
     }
 
     /// Writes the batch as lines `first_seq..` of `key`'s stream (nothing if it is empty) and
@@ -196,7 +231,7 @@ pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()>
                 continue;
             }
             let l = &logs[j];
-            if !batch.has_room(l.message.len()) {
+            if !batch.has_room(payload_len(&l.message)) {
                 seq += batch.write(conn, seq, &key)?;
             }
             batch.push(l.time_ms, l.ingest_ms, &l.message);
@@ -256,7 +291,7 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             if let Some(c) = current.as_mut() {
                 c.2 = seq;
             }
-            batch.push(time_ms, ingest_ms, &message);
+            batch.push(time_ms, ingest_ms, &LogMessage::Text(message));
         }
         write(&mut batch, &current)?;
     }
@@ -319,7 +354,13 @@ pub(crate) fn read(
                     stream: stream.clone(),
                     time_ms,
                     ingest_ms,
-                    message: message.to_string(),
+                    message: match message {
+                        Payload::Text(text) => LogMessage::Text(text.to_string()),
+                        Payload::Facts { facts, text_len } => LogMessage::Facts {
+                            facts: facts.to_vec(),
+                            text_len: text_len as usize,
+                        },
+                    },
                 },
             });
             if out.len() == limit {
@@ -337,24 +378,50 @@ mod tests {
     #[test]
     fn lines_round_trip_through_the_encoding() {
         let mut raw = Vec::new();
-        encode(&mut raw, -5, 7, "");
+        encode(&mut raw, -5, 7, &LogMessage::Text(String::new()));
         encode(
             &mut raw,
             1_764_748_800_000,
             1_764_748_800_001,
-            "{\"a\":\"é\"}",
+            &LogMessage::Text("{\"a\":\"é\"}".into()),
+        );
+        encode(
+            &mut raw,
+            3,
+            4,
+            &LogMessage::Facts {
+                facts: vec![0, 0xff, 1],
+                text_len: 1234,
+            },
         );
         assert_eq!(
             decode(&raw).unwrap(),
             vec![
-                (-5, 7, ""),
-                (1_764_748_800_000, 1_764_748_800_001, "{\"a\":\"é\"}")
+                (-5, 7, Payload::Text("")),
+                (
+                    1_764_748_800_000,
+                    1_764_748_800_001,
+                    Payload::Text("{\"a\":\"é\"}")
+                ),
+                (
+                    3,
+                    4,
+                    Payload::Facts {
+                        facts: &[0, 0xff, 1],
+                        text_len: 1234
+                    }
+                ),
             ]
         );
         // A cut or a length past the end is damage, not a panic.
         for cut in [1, HEADER - 1, raw.len() - 1] {
             assert!(decode(&raw[..cut]).is_err(), "cut at {cut}");
         }
+        // Facts too short to hold their text's length.
+        let mut short = raw[..HEADER].to_vec();
+        short[16..20].copy_from_slice(&(2 | FACTS).to_le_bytes());
+        short.extend_from_slice(&[1, 2]);
+        assert!(decode(&short).is_err());
         assert!(inflate(RAW_LIMIT as i64 + 1, b"").is_err());
         assert!(inflate(10, b"\x00").is_err());
     }
