@@ -20,7 +20,9 @@ pub const APPLICATION_ID: i32 = 0x4247_5354;
 /// is upgraded in place by [`initialise`] (new tables only: nothing existing changes); 3 keeps
 /// log lines by batch (`log_batches`) instead of a row each (`log_events`, whose rows a
 /// version-2 file's upgrade moves over in the same transaction); 4 keeps CloudTrail records by
-/// block (`trail_bodies`) instead of in their events' rows (moved over at upgrade too).
+/// block (`trail_bodies`) instead of in their events' rows (moved over at upgrade too), and its
+/// log batches may hold invocation records stored as their facts (`journal::lines`), which a
+/// version-3 reader would take for damage: the version bump keeps such readers out.
 pub const SCHEMA_VERSION: i32 = 4;
 
 /// The objects of a version-1 file, as `classify` lists them.
