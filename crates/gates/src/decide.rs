@@ -542,6 +542,50 @@ mod tests {
         model_id: &str,
         kind: InvokeKind,
     ) -> Decision<'a> {
+        invoke_by(
+            state,
+            quotas,
+            key,
+            protocol,
+            model_id,
+            kind,
+            "127.0.0.1",
+            true,
+        )
+    }
+
+    /// A Converse by `key` from `source_ip`, decided as serve decides (not explaining).
+    fn converse_from<'a>(
+        state: &'a State,
+        quotas: &'a Quotas,
+        key: &str,
+        source_ip: &str,
+    ) -> Decision<'a> {
+        let nova = "amazon.nova-lite-v1:0";
+        invoke_by(
+            state,
+            quotas,
+            key,
+            Protocol::Json,
+            nova,
+            InvokeKind::Converse,
+            source_ip,
+            false,
+        )
+    }
+
+    /// A model call signed by `key` (a secret ending in `-secret`, or `test`, verifies).
+    #[allow(clippy::too_many_arguments)]
+    fn invoke_by<'a>(
+        state: &'a State,
+        quotas: &'a Quotas,
+        key: &str,
+        protocol: Protocol,
+        model_id: &str,
+        kind: InvokeKind,
+        source_ip: &str,
+        explain: bool,
+    ) -> Decision<'a> {
         let sig = |secret: &str| {
             if secret.ends_with("-secret") || secret == "test" {
                 Ok(())
@@ -559,7 +603,7 @@ mod tests {
             }),
             protocol,
             region: "us-east-1",
-            source_ip: Some("127.0.0.1"),
+            source_ip: Some(source_ip),
             secure_transport: false,
             op: Operation::Invoke(Invoke {
                 kind,
@@ -575,44 +619,11 @@ mod tests {
             counters: None,
             access_known: true,
         };
-        decide_explained(&call, &snap)
-    }
-
-    /// A Converse by `key` from `source_ip`, decided as serve decides (not explaining).
-    fn converse_from<'a>(
-        state: &'a State,
-        quotas: &'a Quotas,
-        key: &str,
-        source_ip: &str,
-    ) -> Decision<'a> {
-        let sig = |_: &str| Ok(());
-        let payload = Counted(3);
-        let call = Call {
-            who: Who::Presented(Presented {
-                access_key: key,
-                session_token: None,
-                method: AuthMethod::SigV4Header,
-                signature: &sig,
-            }),
-            protocol: Protocol::Json,
-            region: "us-east-1",
-            source_ip: Some(source_ip),
-            secure_transport: false,
-            op: Operation::Invoke(Invoke {
-                kind: InvokeKind::Converse,
-                model_id: "amazon.nova-lite-v1:0",
-                payload: &payload,
-            }),
-            now: 1_800_000_000,
-        };
-        let snap = Snapshot {
-            state,
-            catalog: bg_catalog::catalog(),
-            quotas,
-            counters: None,
-            access_known: true,
-        };
-        decide(&call, &snap)
+        if explain {
+            decide_explained(&call, &snap)
+        } else {
+            decide(&call, &snap)
+        }
     }
 
     /// Issue 11: an allowed IAM decision that read no context is kept in its snapshot and

@@ -144,6 +144,23 @@ pub struct Journal {
     dir: Option<PathBuf>,
 }
 
+/// Whether `count_sql` (a `SELECT count(*) ...`) counts anything: what an upgrade step asks
+/// before it moves an older layout's rows.
+fn counts_any(conn: &Connection, count_sql: &str) -> rusqlite::Result<bool> {
+    conn.query_row(count_sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+}
+
+/// An LZ4 block that claims to expand to `raw_len` bytes, expanded; None when it is damaged:
+/// a claim past `limit` (never allowed to allocate without bound), a block that does not
+/// decode, or one of another length than claimed.
+fn inflate(raw_len: i64, data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let len = usize::try_from(raw_len).ok().filter(|n| *n <= limit)?;
+    lz4_flex::block::decompress(data, len)
+        .ok()
+        .filter(|raw| raw.len() == len)
+}
+
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -885,6 +902,14 @@ mod upgrade_tests {
     use crate::SqliteStore;
     use bg_gates::{State, Store};
 
+    /// The CloudTrail tables of versions 2 and 3 (each record in its event's row) and the
+    /// log groups.
+    const TRAIL_V2_TABLES: &str = "CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
+         CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
+         CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
+         CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
+         CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));";
+
     /// The tables of a version-1 file.
     const V1_TABLES: &str = "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
          CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -930,13 +955,9 @@ mod upgrade_tests {
         {
             let c = rusqlite::Connection::open(path).unwrap();
             c.execute_batch(V1_TABLES).unwrap();
+            c.execute_batch(TRAIL_V2_TABLES).unwrap();
             c.execute_batch(
-                "CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
-                 CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
-                 CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
-                 CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
-                 CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));
-                 CREATE TABLE log_batches (first_seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL, max_ingest INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL);
+                "                 CREATE TABLE log_batches (first_seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL, max_ingest INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL);
                  CREATE INDEX log_batch_by_group ON log_batches(account, region, grp, first_seq);
                  INSERT INTO trail_events(seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis) VALUES
                    (1, 'e1', 10, 'a', 'us-east-1', 'Converse', 'bedrock.amazonaws.com', 'u', 'AKIA1', 0, '', '', '{\"one\":1}', NULL),
@@ -1027,13 +1048,9 @@ mod upgrade_tests {
         {
             let c = rusqlite::Connection::open(path).unwrap();
             c.execute_batch(V1_TABLES).unwrap();
+            c.execute_batch(TRAIL_V2_TABLES).unwrap();
             c.execute_batch(
-                "CREATE TABLE trail_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT NOT NULL, access_key_id TEXT NOT NULL, read_only INTEGER NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL, body TEXT NOT NULL, diagnosis TEXT);
-                 CREATE INDEX trail_by_time ON trail_events(account, region, time_ms, seq);
-                 CREATE INDEX trail_by_name ON trail_events(account, region, event_name, time_ms);
-                 CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
-                 CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));
-                 CREATE TABLE log_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+                "                 CREATE TABLE log_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
                  CREATE INDEX log_by_group ON log_events(account, region, grp, seq);
                  INSERT INTO log_groups VALUES ('a', 'us-east-1', '/g', 1, NULL);
                  INSERT INTO log_events(seq, account, region, grp, stream, time_ms, ingest_ms, message) VALUES

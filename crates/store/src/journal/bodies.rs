@@ -124,15 +124,7 @@ fn record<'a>(
 }
 
 fn inflate(raw_len: i64, data: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let len = usize::try_from(raw_len).map_err(|_| corrupt())?;
-    if len > RAW_LIMIT {
-        return Err(corrupt());
-    }
-    let raw = lz4_flex::block::decompress(data, len).map_err(|_| corrupt())?;
-    if raw.len() != len {
-        return Err(corrupt());
-    }
-    Ok(raw)
+    super::inflate(raw_len, data, RAW_LIMIT).ok_or_else(corrupt)
 }
 
 /// Fills in the record of each `(seq, row)` from its block; rows keep their order. Blocks are
@@ -195,13 +187,10 @@ pub(crate) fn prune(conn: &Connection) -> rusqlite::Result<usize> {
 /// Moves a version-2 or 3 file's records (`trail_events.body`) into blocks, then drops the
 /// column. Runs inside the upgrade's transaction; nothing to do on any other file.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let old: bool = conn
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('trail_events') WHERE name = 'body'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)?;
+    let old = super::counts_any(
+        conn,
+        "SELECT count(*) FROM pragma_table_info('trail_events') WHERE name = 'body'",
+    )?;
     if !old {
         return Ok(());
     }

@@ -92,16 +92,8 @@ fn decode(raw: &[u8]) -> Result<Vec<(i64, i64, Payload<'_>)>, StoreError> {
 }
 
 fn inflate(raw_len: i64, data: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let corrupt = || StoreError::Backend("a stored log batch is damaged".into());
-    let len = usize::try_from(raw_len).map_err(|_| corrupt())?;
-    if len > RAW_LIMIT {
-        return Err(corrupt());
-    }
-    let raw = lz4_flex::block::decompress(data, len).map_err(|_| corrupt())?;
-    if raw.len() != len {
-        return Err(corrupt());
-    }
-    Ok(raw)
+    super::inflate(raw_len, data, RAW_LIMIT)
+        .ok_or_else(|| StoreError::Backend("a stored log batch is damaged".into()))
 }
 
 /// The seq the next line gets (1 in an empty table, as the version-2 `AUTOINCREMENT` did).
@@ -246,13 +238,10 @@ pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()>
 /// line's seq (FilterLogEvents' `eventId` and tokens), then drops the old table. Runs inside
 /// the upgrade's transaction; nothing to do on any other file.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let old: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_events'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)?;
+    let old = super::counts_any(
+        conn,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_events'",
+    )?;
     if !old {
         return Ok(());
     }
