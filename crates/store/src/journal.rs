@@ -910,6 +910,22 @@ mod upgrade_tests {
          CREATE INDEX trail_refusals ON trail_events(seq) WHERE diagnosis IS NOT NULL;
          CREATE TABLE log_groups (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL, retention_days INTEGER, PRIMARY KEY (account, region, name));";
 
+    /// A state file stamped `version`, holding the version-1 tables and then `tables` (its
+    /// later tables and rows), in a directory that lives as long as the returned guard.
+    fn old_file(version: i32, tables: &[&str]) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db").to_str().unwrap().to_string();
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(V1_TABLES).unwrap();
+        for t in tables {
+            c.execute_batch(t).unwrap();
+        }
+        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+            .unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+        (dir, path)
+    }
+
     /// The tables of a version-1 file.
     const V1_TABLES: &str = "CREATE TABLE entities (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
          CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -919,16 +935,8 @@ mod upgrade_tests {
     /// journal tables are added, and it is stamped with the current version.
     #[test]
     fn a_version_1_file_is_upgraded_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let path = path.to_str().unwrap();
-        {
-            let c = rusqlite::Connection::open(path).unwrap();
-            c.execute_batch(V1_TABLES).unwrap();
-            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
-                .unwrap();
-            c.pragma_update(None, "user_version", 1).unwrap();
-        }
+        let (_dir, path) = old_file(1, &[]);
+        let path = path.as_str();
         {
             let s = SqliteStore::open(path).unwrap();
             s.apply(&State::default().bootstrap_changes()).unwrap();
@@ -949,26 +957,19 @@ mod upgrade_tests {
     /// new events continue after the last seq.
     #[test]
     fn a_version_3_files_records_move_into_blocks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let path = path.to_str().unwrap();
-        {
-            let c = rusqlite::Connection::open(path).unwrap();
-            c.execute_batch(V1_TABLES).unwrap();
-            c.execute_batch(TRAIL_V2_TABLES).unwrap();
-            c.execute_batch(
-                "                 CREATE TABLE log_batches (first_seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL, max_ingest INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL);
+        let (_dir, path) = old_file(
+            3,
+            &[
+                TRAIL_V2_TABLES,
+                "CREATE TABLE log_batches (first_seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL, max_ingest INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL);
                  CREATE INDEX log_batch_by_group ON log_batches(account, region, grp, first_seq);
                  INSERT INTO trail_events(seq, event_id, time_ms, account, region, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, body, diagnosis) VALUES
                    (1, 'e1', 10, 'a', 'us-east-1', 'Converse', 'bedrock.amazonaws.com', 'u', 'AKIA1', 0, '', '', '{\"one\":1}', NULL),
                    (2, 'e2', 11, 'a', 'us-east-1', 'Converse', 'bedrock.amazonaws.com', 'u', 'AKIA1', 0, '', '', '{\"two\":2}', '{\"gate\":\"iam\"}'),
                    (4, 'e4', 12, 'a', 'us-east-1', 'GetFoundationModel', 'bedrock.amazonaws.com', 'u', 'AKIA1', 1, '', '', '{\"four\":4}', NULL);",
-            )
-            .unwrap();
-            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
-                .unwrap();
-            c.pragma_update(None, "user_version", 3).unwrap();
-        }
+            ],
+        );
+        let path = path.as_str();
         drop(SqliteStore::open(path).unwrap());
         let c = rusqlite::Connection::open(path).unwrap();
         let has_body: i64 = c
@@ -1042,15 +1043,11 @@ mod upgrade_tests {
     /// the old table; every line reads back as it was.
     #[test]
     fn a_version_2_files_log_lines_move_into_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let path = path.to_str().unwrap();
-        {
-            let c = rusqlite::Connection::open(path).unwrap();
-            c.execute_batch(V1_TABLES).unwrap();
-            c.execute_batch(TRAIL_V2_TABLES).unwrap();
-            c.execute_batch(
-                "                 CREATE TABLE log_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+        let (_dir, path) = old_file(
+            2,
+            &[
+                TRAIL_V2_TABLES,
+                "CREATE TABLE log_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
                  CREATE INDEX log_by_group ON log_events(account, region, grp, seq);
                  INSERT INTO log_groups VALUES ('a', 'us-east-1', '/g', 1, NULL);
                  INSERT INTO log_events(seq, account, region, grp, stream, time_ms, ingest_ms, message) VALUES
@@ -1058,12 +1055,9 @@ mod upgrade_tests {
                    (2, 'a', 'us-east-1', '/g', 's1', 12, 13, 'two'),
                    (3, 'a', 'us-east-1', '/g', 's2', 14, 15, 'three'),
                    (5, 'a', 'us-east-1', '/g', 's2', 16, 17, 'five');",
-            )
-            .unwrap();
-            c.pragma_update(None, "application_id", crate::APPLICATION_ID)
-                .unwrap();
-            c.pragma_update(None, "user_version", 2).unwrap();
-        }
+            ],
+        );
+        let path = path.as_str();
         drop(SqliteStore::open(path).unwrap());
         let c = rusqlite::Connection::open(path).unwrap();
         let batches: Vec<(i64, String, i64)> = c
