@@ -328,13 +328,12 @@ fn scenario_state(path: &std::path::Path, now: i64) -> Result<bg_gates::State> {
 
 /// serve's state database as it stands (the default account added as serve adds it).
 fn stored_state(path: &std::path::Path) -> Result<bg_gates::State> {
-    use bg_gates::Store;
     if !path.exists() {
         anyhow::bail!("no state database at {}", path.display());
     }
     let store = bg_store::SqliteStore::open(&path.to_string_lossy())
         .with_context(|| format!("opening {}", path.display()))?;
-    let state = bg_gates::State::from_entities(store.load()?);
+    let state = bg_gates::State::load(&store)?;
     Ok(state.with_changes(&state.start_changes()))
 }
 

@@ -1005,6 +1005,14 @@ impl State {
         s
     }
 
+    /// The state `store` holds, read entity by entity ([`crate::Store::load_each`]).
+    pub fn load(store: &dyn crate::Store) -> Result<State, crate::StoreError> {
+        let mut s = State::default();
+        store.load_each(&mut |e| s.put(e))?;
+        s.compiled = crate::authz::Compiled::build(&s);
+        Ok(s)
+    }
+
     fn put(&mut self, e: Entity) {
         match e {
             Entity::Account(a) => {

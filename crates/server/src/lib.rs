@@ -116,7 +116,7 @@ impl App {
         journal: bg_store::Journal,
         scenario: Option<&scenario::Scenario>,
     ) -> Result<Arc<App>, StoreError> {
-        let state = State::from_entities(store.load()?);
+        let state = State::load(store.as_ref())?;
         let mut backend = ScriptedBackend::new();
         if let Some(s) = scenario {
             for a in &s.answer {

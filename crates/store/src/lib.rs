@@ -224,6 +224,12 @@ const LOAD_MMAP_BYTES: i64 = 1 << 30;
 
 impl Store for SqliteStore {
     fn load(&self) -> Result<Vec<Entity>, StoreError> {
+        let mut out = Vec::new();
+        self.load_each(&mut |e| out.push(e))?;
+        Ok(out)
+    }
+
+    fn load_each(&self, each: &mut dyn FnMut(Entity)) -> Result<(), StoreError> {
         let conn = self.conn.lock();
         // The load reads every page of the file once: mapped, SQLite reads them in place
         // instead of one pread and copy per page (2,000 of them at 10,000 principals). Unmapped
@@ -237,7 +243,6 @@ impl Store for SqliteStore {
             .prepare("SELECT kind, id, body FROM entities")
             .map_err(backend)?;
         let mut rows = stmt.query([]).map_err(backend)?;
-        let mut out = Vec::new();
         // Each column is read borrowed from SQLite's row buffer: a restart with 10,000
         // principals reads 20,000 rows, and the only allocations are the entity's own.
         while let Some(row) = rows.next().map_err(backend)? {
@@ -252,7 +257,7 @@ impl Store for SqliteStore {
                 ),
                 detail: e.to_string(),
             })?;
-            out.push(e);
+            each(e);
         }
         drop(rows);
         drop(stmt);
@@ -260,7 +265,7 @@ impl Store for SqliteStore {
         // (up to SQLite's default 2 MiB); writes touch a few pages, so give the cache back.
         conn.execute_batch("PRAGMA shrink_memory; PRAGMA mmap_size = 0")
             .map_err(backend)?;
-        Ok(out)
+        Ok(())
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
