@@ -177,6 +177,17 @@ fn default_state_path() -> String {
         .into_owned()
 }
 
+/// jemalloc instead of the C library's allocator. A request allocates ~100 small blocks and
+/// frees them soon after, often on another thread; glibc's allocator spent a fifth of serve's
+/// CPU on that (its per-thread cache holds 7 blocks of a size, the rest take the arena's lists
+/// and their consolidation). Measured in the same runs (BENCHMARKS.md, issue 11): a Converse
+/// cost a fifth less CPU on the wire, and a principal less memory (772 against 854 bytes at
+/// 10,000); an empty serve holds ~2 MiB more. mimalloc was faster too but held more memory
+/// per principal, so it was not kept.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
