@@ -188,6 +188,16 @@ fn default_state_path() -> String {
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's settings, read at its first allocation. Blocks of 128 KiB and more (a large
+/// request body and what is parsed from it) come from an arena that returns their pages when
+/// they are freed, as glibc unmaps such blocks at once; jemalloc otherwise keeps freed pages
+/// for ~10 s, so a server that just read a 4 MB body held that memory on after it
+/// (`test_a_stalled_stream_reader_pins_little`). The request path's blocks are far smaller.
+/// `_RJEM_MALLOC_CONF` in the environment still overrides it.
+#[cfg(not(target_env = "msvc"))]
+#[export_name = "_rjem_malloc_conf"]
+static MALLOC_CONF: &[u8; 26] = b"oversize_threshold:131072\0";
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
