@@ -1,9 +1,15 @@
-//! The system allocator, counting: benches print allocations and bytes a call (every thread's,
-//! the journal writer's included), a figure that, unlike time, a shared machine does not blur.
-//! Included by the benches that count (`#[path]`): each bench is its own crate.
+//! serve's allocator (jemalloc, `crates/cli/src/main.rs`), counting: benches print allocations
+//! and bytes a call (every thread's, the journal writer's included), a figure that, unlike
+//! time, a shared machine does not blur; their times are then those of the allocator serve
+//! runs with. Included by the benches that count (`#[path]`): each bench is its own crate.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+#[cfg(not(target_env = "msvc"))]
+use tikv_jemallocator::Jemalloc as Inner;
+#[cfg(target_env = "msvc")]
+use std::alloc::System as Inner;
 
 pub struct Counting;
 /// On only while a batch is counted, so timed runs pay no shared counter.
@@ -17,16 +23,16 @@ unsafe impl GlobalAlloc for Counting {
             ALLOCS.fetch_add(1, Relaxed);
             BYTES.fetch_add(l.size() as u64, Relaxed);
         }
-        System.alloc(l)
+        Inner.alloc(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l)
+        Inner.dealloc(p, l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         if COUNTING.load(Relaxed) {
             ALLOCS.fetch_add(1, Relaxed);
             BYTES.fetch_add(n as u64, Relaxed);
         }
-        System.realloc(p, l, n)
+        Inner.realloc(p, l, n)
     }
 }
