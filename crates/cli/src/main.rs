@@ -785,7 +785,9 @@ fn serve(args: ServeArgs, tls_args: TlsArgs, limit_args: LimitArgs) -> Result<()
             http: listener,
             https,
         };
-        bg_server::listen::serve(app, listeners, limits, shutdown_signal()).await?;
+        bg_server::listen::serve(app.clone(), listeners, limits, shutdown_signal()).await?;
+        // Blocking (SQLite), and nothing else runs now.
+        app.shut_down().context("shutting down the state")?;
         anyhow::Ok(())
     })?;
     // The temporary CA directory of `--state :memory:` goes with `tls`.

@@ -86,6 +86,11 @@ pub trait Store: Send + Sync {
     }
     /// Apply the changes atomically (all or nothing).
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+    /// Called once nothing will be written any more (serve has stopped): a store with a log
+    /// beside its file (SQLite's WAL) folds it in, so that the next start reads no log.
+    fn fold_log(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

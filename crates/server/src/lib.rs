@@ -166,6 +166,14 @@ impl App {
         Ok(Arc::new(app))
     }
 
+    /// After the last request: every queued CloudTrail event and log line made durable, then
+    /// the store's log folded into its file ([`Store::fold_log`]), so that the next start reads
+    /// no WAL.
+    pub fn shut_down(&self) -> Result<(), StoreError> {
+        self.trail.flush().map_err(StoreError::Backend)?;
+        self.store.fold_log()
+    }
+
     pub fn snapshot(&self) -> arc_swap::Guard<Arc<State>> {
         self.snapshot.load()
     }

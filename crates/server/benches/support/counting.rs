@@ -6,10 +6,10 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-#[cfg(not(target_env = "msvc"))]
-use tikv_jemallocator::Jemalloc as Inner;
 #[cfg(target_env = "msvc")]
 use std::alloc::System as Inner;
+#[cfg(not(target_env = "msvc"))]
+use tikv_jemallocator::Jemalloc as Inner;
 
 pub struct Counting;
 /// On only while a batch is counted, so timed runs pay no shared counter.
