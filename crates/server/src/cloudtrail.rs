@@ -466,12 +466,13 @@ impl FactsLine {
             }
         };
         let text_len = invocation::text_len(self.time_ms, &f);
-        let (account, region) = (f.account().to_string(), f.region().to_string());
+        // The configuration's strings (looked up by this account and Region), shared.
+        let cfg = &self.config;
         Some(LogRow {
-            account,
-            region,
-            group: self.config.group.clone().unwrap_or_default(),
-            stream: invocation::STREAM.to_string(),
+            account: cfg.account.clone(),
+            region: cfg.region.clone(),
+            group: cfg.group.clone().unwrap_or_default(),
+            stream: invocation::STREAM_NAME.clone(),
             time_ms: self.time_ms,
             ingest_ms: self.ingest_ms,
             message: LogMessage::Facts {
@@ -491,10 +492,10 @@ fn deliveries(
     objects: &mut Vec<invocation::S3Object>,
 ) {
     let line = |message| LogRow {
-        account: p.account().to_string(),
-        region: p.region().to_string(),
+        account: p.config.account.clone(),
+        region: p.config.region.clone(),
         group: p.config.group.clone().unwrap_or_default(),
-        stream: invocation::STREAM.to_string(),
+        stream: invocation::STREAM_NAME.clone(),
         time_ms: p.time_ms,
         ingest_ms,
         message,

@@ -127,16 +127,20 @@ impl Pending {
 
 /// What a record needs of a logging configuration, read out of its JSON once: reading the
 /// JSON for each record (`Value::pointer` allocates for its path) cost the writer thread a
-/// fifth of building the record (issue 13).
+/// fifth of building the record (issue 13). Also the strings of its log lines, shared by
+/// every line instead of copied for each (issue 13).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
+    /// The account and Region configured (empty in a configuration parsed alone).
+    pub account: Arc<str>,
+    pub region: Arc<str>,
     /// `textDataDeliveryEnabled`, `imageDataDeliveryEnabled`, `embeddingDataDeliveryEnabled`
     /// (a flag left out is off).
     pub text: bool,
     pub image: bool,
     pub embedding: bool,
     /// The CloudWatch Logs destination's group.
-    pub group: Option<String>,
+    pub group: Option<Arc<str>>,
     /// The S3 destination: (bucket, key prefix), each empty when left out.
     pub s3: Option<(String, String)>,
     /// Where a body over [`INLINE_MAX`] goes: `largeDataDeliveryS3Config`, else the S3
@@ -163,7 +167,7 @@ impl Config {
             text: flag("textDataDeliveryEnabled"),
             image: flag("imageDataDeliveryEnabled"),
             embedding: flag("embeddingDataDeliveryEnabled"),
-            group: text(cw.and_then(|c| c.get("logGroupName"))),
+            group: text(cw.and_then(|c| c.get("logGroupName"))).map(Arc::from),
             s3: s3.map(|s| {
                 (
                     text(s.get("bucketName")).unwrap_or_default(),
@@ -171,14 +175,20 @@ impl Config {
                 )
             }),
             large,
+            ..Config::default()
         }
     }
 }
 
-/// Logging configurations read by their text: a logged call reads its configuration on the
-/// request path, and parsing it each time cost more than the rest of the logging there.
+/// The stream every invocation record goes to, shared like [`Config`]'s strings.
+pub static STREAM_NAME: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| Arc::from(STREAM));
+
+/// Logging configurations, parsed, by account and Region (with the text each was parsed
+/// from: a changed configuration is parsed again): a logged call reads its configuration on
+/// the request path, and parsing it each time cost more than the rest of the logging there.
 #[derive(Default)]
-pub struct Configs(Mutex<HashMap<String, Arc<Config>>>);
+pub struct Configs(Mutex<HashMap<String, (String, Arc<Config>)>>);
 
 /// Configurations kept parsed (one per account and Region in use; more are parsed again).
 const CONFIGS_MAX: usize = 256;
@@ -192,16 +202,20 @@ pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Config>> {
     key.push_str(region);
     let text = &state.logging.get(&key)?.config;
     let mut parsed = app.trail.configs.0.lock();
-    if let Some(v) = parsed.get(text.as_str()) {
-        return Some(v.clone());
+    if let Some((t, v)) = parsed.get(&key) {
+        if t == text {
+            return Some(v.clone());
+        }
     }
-    let v = Arc::new(Config::from_json(
-        &serde_json::from_str::<Value>(text).ok()?,
-    ));
+    let v = Arc::new(Config {
+        account: Arc::from(account),
+        region: Arc::from(region),
+        ..Config::from_json(&serde_json::from_str::<Value>(text).ok()?)
+    });
     if parsed.len() >= CONFIGS_MAX {
         parsed.clear();
     }
-    parsed.insert(text.clone(), v.clone());
+    parsed.insert(key, (text.clone(), v.clone()));
     Some(v)
 }
 
