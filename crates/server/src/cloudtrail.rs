@@ -288,6 +288,28 @@ pub async fn finish(
         let resp = axum::http::Response::from_parts(parts, axum::body::Body::from(bytes));
         return record_answered(app, inc, proto, time_ms, status, None, response, resp).await;
     }
+    // The answer the handler handed over for the record, as it sent it: nothing to read back.
+    let handed = match pending {
+        Some(_) if !writes && refusal.is_none() => inc.trail.take_answer(),
+        _ => None,
+    };
+    let pending = match (pending, handed) {
+        (Some(p), Some(answer)) => {
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json");
+            let output = invocation::Output::Body {
+                bytes: answer.bytes,
+                content_type: content_type.to_string(),
+                header_tokens: (None, None),
+            };
+            deliver(app, p, output, Some(answer.usage));
+            return record_answered(app, inc, proto, time_ms, status, None, None, resp).await;
+        }
+        (p, _) => p,
+    };
     let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
         let (parts, bytes) = read_answer(resp).await;
         if let Some(p) = pending {
@@ -311,7 +333,7 @@ pub async fn finish(
                     header("x-amzn-bedrock-output-token-count"),
                 ),
             };
-            deliver(app, p, output);
+            deliver(app, p, output, None);
         }
         // Only a write's answer becomes responseElements: a logged model answer is not parsed.
         let json = if writes && bytes.len() <= ELEMENTS_MAX {
@@ -404,7 +426,11 @@ fn pending_invocation(
     inc.trail.with(|n| {
         let c = n.caller.as_ref()?;
         let region = n.region.as_deref()?;
-        let config = invocation::config(app, &c.account, region)?;
+        // Looked up by the handler already, if it did.
+        let config = match &n.logging {
+            Some(config) => config.clone()?,
+            None => invocation::config(app, &c.account, region)?,
+        };
         Some(invocation::Pending::new(
             time_ms,
             invocation::PendingText {
@@ -429,7 +455,13 @@ fn pending_invocation(
 /// here, on the request path: one buffer crosses to the writer thread instead of the pending
 /// record, its box and both bodies (freeing on another thread than the one that allocated is
 /// glibc's slow path, and it contended with the requests' allocations, issue 13).
-fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output) {
+/// `known`: the usage of an answer its handler made and handed over ([`invocation::Answer`]).
+fn deliver(
+    app: &crate::App,
+    p: invocation::Pending,
+    output: invocation::Output,
+    known: Option<(u64, u64)>,
+) {
     let ingest_ms = record::now_ms(app);
     if p.config.group.is_some() && p.config.s3.is_none() {
         if let Some(facts) = invocation::facts(&p, &output) {
@@ -438,6 +470,7 @@ fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output)
                 config: p.config.clone(),
                 time_ms: p.time_ms,
                 ingest_ms,
+                known,
             }));
             return;
         }
@@ -452,6 +485,7 @@ struct FactsLine {
     config: Arc<invocation::Config>,
     time_ms: i64,
     ingest_ms: i64,
+    known: Option<(u64, u64)>,
 }
 
 impl FactsLine {
@@ -465,7 +499,7 @@ impl FactsLine {
                 return None;
             }
         };
-        let text_len = invocation::text_len(self.time_ms, &f);
+        let text_len = invocation::text_len(self.time_ms, &f, self.known);
         // The configuration's strings (looked up by this account and Region), shared.
         let cfg = &self.config;
         Some(LogRow {
@@ -539,7 +573,7 @@ fn log_stream_on_end(
         fn drop(&mut self) {
             if let Some(p) = self.pending.take() {
                 let sent = std::mem::take(&mut self.sent);
-                deliver(&self.app, p, invocation::Output::Stream(sent));
+                deliver(&self.app, p, invocation::Output::Stream(sent), None);
             }
         }
     }

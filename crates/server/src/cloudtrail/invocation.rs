@@ -239,6 +239,16 @@ fn strip_images(v: &mut Value) {
     }
 }
 
+/// A whole JSON answer that the handler made, handed to logging as it is sent (not read back
+/// from the response body, issue 13), with what the handler knows of it: `serde_json` wrote it
+/// (one compact JSON value, UTF-8) and its `usage` holds these (input, output) token counts.
+/// [`text_len`] takes this instead of parsing the answer again.
+#[derive(Clone)]
+pub struct Answer {
+    pub bytes: bytes::Bytes,
+    pub usage: (u64, u64),
+}
+
 /// Where the answer's body comes from.
 pub enum Output {
     /// A whole JSON answer, with the token counts of its headers (InvokeModel).
@@ -804,18 +814,27 @@ impl<'a> Facts<'a> {
 }
 
 /// The length of the text [`render`] gives for these facts, without writing it. Reads both
-/// bodies as [`build`] does: their validity and the answer's token counts decide it.
-pub fn text_len(time_ms: i64, f: &Facts<'_>) -> usize {
+/// bodies as [`build`] does (their validity and the answer's token counts decide it), except
+/// the answer where its maker vouched for it (`known`: the usage of an [`Answer`]).
+pub fn text_len(time_ms: i64, f: &Facts<'_>, known: Option<(u64, u64)>) -> usize {
     let cfg = f.config();
     let t = f.texts();
     // One parse of the answer for both its token counts and whether it is JSON (`build` reads
     // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
     // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
-    // (`WithUsage` skips the strings it does not keep unchecked).
-    let with_usage = serde_json::from_slice::<WithUsage>(f.answer).ok();
+    // (`WithUsage` skips the strings it does not keep unchecked). An answer the handler wrote
+    // is compact JSON with both counts: its raw JSON is all of it.
+    let with_usage = match known {
+        Some(_) => None,
+        None => serde_json::from_slice::<WithUsage>(f.answer).ok(),
+    };
     let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
-    let tokens_in = f.header_tokens.0.or_else(|| usage.and_then(|u| u.input));
-    let tokens_out = f.header_tokens.1.or_else(|| usage.and_then(|u| u.output));
+    let (body_in, body_out) = match known {
+        Some((i, o)) => (Some(i), Some(o)),
+        None => (usage.and_then(|u| u.input), usage.and_then(|u| u.output)),
+    };
+    let tokens_in = f.header_tokens.0.or(body_in);
+    let tokens_out = f.header_tokens.1.or(body_out);
     let raw_len = |b: &[u8]| {
         serde_json::from_slice::<&RawValue>(b)
             .ok()
@@ -825,6 +844,7 @@ pub fn text_len(time_ms: i64, f: &Facts<'_>) -> usize {
         let kept_out = !t.model_id.contains("embed") || cfg.embedding;
         let out_json = match &with_usage {
             _ if !kept_out => None,
+            _ if known.is_some() => Some(f.answer.len()),
             Some(_) => {
                 let json = f.answer.trim_ascii();
                 std::str::from_utf8(json).ok().map(str::len)
@@ -1092,7 +1112,7 @@ mod tests {
                         let (built, objects) = build(&p, output());
                         assert!(objects.is_empty());
                         let facts = facts(&p, &output()).expect("stored as facts");
-                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap());
+                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap(), None);
                         assert_eq!(len, built.len(), "{built}");
                         assert_eq!(render(p.time_ms, &facts).unwrap(), built);
                         checked += 1;
@@ -1101,6 +1121,94 @@ mod tests {
             }
         }
         assert_eq!(checked, 3 * 5 * 8 * 3);
+    }
+
+    /// An answer its handler made and handed over ([`Answer`]: Converse's, written by
+    /// `converse::response_bytes`) counts the length `build` writes for it from the usage the
+    /// handler knows, without the answer read again: across the delivery flags, answers with
+    /// strings to escape, tool use, token counts of every width, and an embedding model's
+    /// name (whose answer text delivery leaves out without its own flag).
+    #[test]
+    fn handed_answers_count_the_built_record() {
+        use bg_backends::{Block, Completion, StopReason, Usage};
+        let texts = [
+            "ok",
+            "",
+            "hi \"there\" \u{e9} \u{1}\n\t\\ é",
+            "{\"usage\":1}",
+        ];
+        let usages = [(0, 0), (9, 34), (4_000_000_000, 1), (1, u32::MAX - 1)];
+        let configs = [
+            json!({}),
+            json!({"textDataDeliveryEnabled": true}),
+            json!({"textDataDeliveryEnabled": true, "embeddingDataDeliveryEnabled": true}),
+        ];
+        let mut checked = 0;
+        for cfg in &configs {
+            for text in texts {
+                for (input_tokens, output_tokens) in usages {
+                    for (tool, model_id) in [
+                        (false, "amazon.nova-lite-v1:0"),
+                        (true, "amazon.titan-embed-text-v2:0"),
+                    ] {
+                        let mut content = vec![Block::Text(text.into())];
+                        if tool {
+                            content.push(Block::ToolUse {
+                                id: "t1".into(),
+                                name: "weather".into(),
+                                input: json!({"city": text}),
+                            });
+                        }
+                        let c = Completion {
+                            content,
+                            stop_reason: StopReason::EndTurn,
+                            usage: Usage {
+                                input_tokens,
+                                output_tokens,
+                            },
+                            stop_sequence: None,
+                        };
+                        let answer = Answer {
+                            bytes: crate::converse::response_bytes(&c, checked).into(),
+                            usage: (u64::from(input_tokens), u64::from(output_tokens)),
+                        };
+                        let p = Pending::new(
+                            1_796_229_862_123 + checked as i64,
+                            PendingText {
+                                account: "111111111111",
+                                region: "us-east-1",
+                                identity_arn: "arn:aws:iam::111111111111:user/a",
+                                request_id: "rid",
+                                operation: "Converse",
+                                model_id,
+                                inference_region: None,
+                                input_content_type: "application/json",
+                            },
+                            bytes::Bytes::from_static(
+                                br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+                            ),
+                            Arc::new(Config::from_json(cfg)),
+                        );
+                        let output = || Output::Body {
+                            bytes: answer.bytes.clone(),
+                            content_type: "application/json".into(),
+                            header_tokens: (None, None),
+                        };
+                        let (built, _) = build(&p, output());
+                        let facts = facts(&p, &output()).expect("stored as facts");
+                        let f = Facts::decode(&facts).unwrap();
+                        assert_eq!(
+                            text_len(p.time_ms, &f, Some(answer.usage)),
+                            built.len(),
+                            "{built}"
+                        );
+                        assert_eq!(render(p.time_ms, &facts).unwrap(), built);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 4 * 4 * 2);
     }
 
     /// What `build` would write differently from its parts is built when written, not stored
