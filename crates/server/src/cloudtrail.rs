@@ -266,6 +266,17 @@ pub async fn finish(
     let writes = named
         .as_ref()
         .is_some_and(|n| !record::read_only(&n.event_name));
+    // A Converse whose handler handed over its answer (runtime.rs): the record's facts made
+    // straight from the note and the answer, before the response goes.
+    if let Some(n) = named
+        .as_ref()
+        .filter(|_| !writes && refusal.is_none() && status == 200)
+    {
+        if let Some(answer) = inc.trail.take_answer() {
+            let resp = handed(app, &inc, n, time_ms, answer, resp);
+            return record_answered(app, inc, proto, time_ms, status, None, None, resp).await;
+        }
+    }
     let pending = match &named {
         Some(n) if refusal.is_none() && status == 200 => pending_invocation(app, &inc, n, time_ms),
         _ => None,
@@ -288,28 +299,6 @@ pub async fn finish(
         let resp = axum::http::Response::from_parts(parts, axum::body::Body::from(bytes));
         return record_answered(app, inc, proto, time_ms, status, None, response, resp).await;
     }
-    // The answer the handler handed over for the record, as it sent it: nothing to read back.
-    let handed = match pending {
-        Some(_) if !writes && refusal.is_none() => inc.trail.take_answer(),
-        _ => None,
-    };
-    let pending = match (pending, handed) {
-        (Some(p), Some(answer)) => {
-            let content_type = resp
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/json");
-            let output = invocation::Output::Body {
-                bytes: answer.bytes,
-                content_type: content_type.to_string(),
-                header_tokens: (None, None),
-            };
-            deliver(app, p, output, Some(answer.usage));
-            return record_answered(app, inc, proto, time_ms, status, None, None, resp).await;
-        }
-        (p, _) => p,
-    };
     let (resp, response) = if (writes || pending.is_some()) && refusal.is_none() && status < 300 {
         let (parts, bytes) = read_answer(resp).await;
         if let Some(p) = pending {
@@ -411,6 +400,76 @@ async fn record_answered(
     resp
 }
 
+/// Log a call whose handler handed its whole answer over ([`invocation::Answer`]): nothing is
+/// read back from the response, and a record stored as facts is made of the note's strings,
+/// the request and the answer directly, without a pending record first.
+fn handed(
+    app: &crate::App,
+    inc: &crate::Incoming,
+    named: &record::Named,
+    time_ms: i64,
+    answer: invocation::Answer,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let part = invocation::AnswerPart {
+        bytes: &answer.bytes,
+        content_type,
+        header_tokens: (None, None),
+    };
+    let facts = inc.trail.with(|n| {
+        let config = n.logging.clone().flatten()?;
+        if config.group.is_none() || config.s3.is_some() || !invocation::logged(&named.event_name) {
+            return None;
+        }
+        let t = pending_text(inc, named, n)?;
+        let facts = invocation::facts_of(&t, &config, &inc.body, &part)?;
+        Some((facts, config))
+    });
+    if let Some((facts, config)) = facts {
+        app.trail.send(Msg::Facts(FactsLine {
+            facts,
+            config,
+            time_ms,
+            ingest_ms: record::now_ms(app),
+            known: Some(answer.usage),
+        }));
+    } else if let Some(p) = pending_invocation(app, inc, named, time_ms) {
+        // Another destination, or a record built when written.
+        let output = invocation::Output::Body {
+            bytes: answer.bytes,
+            content_type: content_type.to_string(),
+            header_tokens: (None, None),
+        };
+        deliver(app, p, output, Some(answer.usage));
+    }
+    resp
+}
+
+/// The strings of a logged call's record, borrowed from the request and its note.
+fn pending_text<'a>(
+    inc: &'a crate::Incoming,
+    named: &'a record::Named,
+    n: &'a record::Noted,
+) -> Option<invocation::PendingText<'a>> {
+    let c = n.caller.as_ref()?;
+    let region = n.region.as_deref()?;
+    Some(invocation::PendingText {
+        account: &c.account,
+        region,
+        identity_arn: &c.arn,
+        request_id: &inc.request_id,
+        operation: &named.event_name,
+        model_id: named.label.as_deref().unwrap_or_default(),
+        inference_region: n.served_region.as_deref().filter(|r| *r != region),
+        input_content_type: inc.header("content-type").unwrap_or("application/json"),
+    })
+}
+
 /// An admitted model call that the caller's logging configuration asks to log.
 fn pending_invocation(
     app: &crate::App,
@@ -424,25 +483,15 @@ fn pending_invocation(
     // Only what the record needs is copied out of the note (not the whole caller), into the
     // record's one buffer.
     inc.trail.with(|n| {
-        let c = n.caller.as_ref()?;
-        let region = n.region.as_deref()?;
+        let t = pending_text(inc, named, n)?;
         // Looked up by the handler already, if it did.
         let config = match &n.logging {
             Some(config) => config.clone()?,
-            None => invocation::config(app, &c.account, region)?,
+            None => invocation::config(app, t.account, t.region)?,
         };
         Some(invocation::Pending::new(
             time_ms,
-            invocation::PendingText {
-                account: &c.account,
-                region,
-                identity_arn: &c.arn,
-                request_id: &inc.request_id,
-                operation: &named.event_name,
-                model_id: named.label.as_deref().unwrap_or_default(),
-                inference_region: n.served_region.as_deref().filter(|r| *r != region),
-                input_content_type: inc.header("content-type").unwrap_or("application/json"),
-            },
+            t,
             inc.body.clone(),
             config,
         ))

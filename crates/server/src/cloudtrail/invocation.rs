@@ -69,16 +69,7 @@ impl Pending {
         input: bytes::Bytes,
         config: Arc<Config>,
     ) -> Pending {
-        let parts = [
-            t.account,
-            t.region,
-            t.identity_arn,
-            t.request_id,
-            t.operation,
-            t.model_id,
-            t.inference_region.unwrap_or(""),
-            t.input_content_type,
-        ];
+        let parts = t.parts();
         let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut ends = [0u32; 8];
         for (end, part) in ends.iter_mut().zip(parts) {
@@ -122,6 +113,36 @@ impl Pending {
     }
     pub fn input_content_type(&self) -> &str {
         self.part(7)
+    }
+
+    /// Its strings, borrowed.
+    pub fn texts(&self) -> PendingText<'_> {
+        PendingText {
+            account: self.account(),
+            region: self.region(),
+            identity_arn: self.identity_arn(),
+            request_id: self.request_id(),
+            operation: self.operation(),
+            model_id: self.model_id(),
+            inference_region: self.inference_region(),
+            input_content_type: self.input_content_type(),
+        }
+    }
+}
+
+impl PendingText<'_> {
+    /// In the order [`Pending`] keeps them (an inference Region that is none: empty).
+    fn parts(&self) -> [&str; 8] {
+        [
+            self.account,
+            self.region,
+            self.identity_arn,
+            self.request_id,
+            self.operation,
+            self.model_id,
+            self.inference_region.unwrap_or(""),
+            self.input_content_type,
+        ]
     }
 }
 
@@ -666,23 +687,44 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
     else {
         return None;
     };
-    let cfg = &p.config;
-    let images = cfg.text && !cfg.image && contains(&p.input, &IMAGE);
-    if p.input.len() > INLINE_MAX
-        || bytes.len() > INLINE_MAX
+    let answer = AnswerPart {
+        bytes,
+        content_type,
+        header_tokens: *header_tokens,
+    };
+    facts_of(&p.texts(), &p.config, &p.input, &answer)
+}
+
+/// A whole answer as [`facts_of`] reads it.
+pub struct AnswerPart<'a> {
+    pub bytes: &'a [u8],
+    pub content_type: &'a str,
+    pub header_tokens: (Option<u64>, Option<u64>),
+}
+
+/// [`facts`] of a record's parts as they are, without a [`Pending`] made of them first (a
+/// Converse whose handler handed its answer over, cloudtrail.rs).
+pub fn facts_of(
+    t: &PendingText<'_>,
+    cfg: &Config,
+    input: &[u8],
+    answer: &AnswerPart<'_>,
+) -> Option<Vec<u8>> {
+    let images = cfg.text && !cfg.image && contains(input, &IMAGE);
+    if input.len() > INLINE_MAX
+        || answer.bytes.len() > INLINE_MAX
         || images
-        || contains(&p.input, &REQUEST_METADATA)
+        || contains(input, &REQUEST_METADATA)
     {
         return None;
     }
-    let parts = [
-        p.text.as_bytes(),
-        content_type.as_bytes(),
-        &p.input[..],
-        &bytes[..],
-    ];
-    let size = 2 + 16 + 4 * p.ends.len() + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
+    let texts = t.parts();
+    let text_len: usize = texts.iter().map(|p| p.len()).sum();
+    let parts = [answer.content_type.as_bytes(), input, answer.bytes];
+    let size =
+        2 + 16 + 4 * texts.len() + 4 + text_len + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
     let mut f = Vec::with_capacity(size);
+    let header_tokens = answer.header_tokens;
     let flags = [
         (cfg.text, F_TEXT),
         (cfg.image, F_IMAGE),
@@ -696,8 +738,16 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
     f.extend_from_slice(&[FACTS_V1, flags]);
     f.extend_from_slice(&header_tokens.0.unwrap_or(0).to_le_bytes());
     f.extend_from_slice(&header_tokens.1.unwrap_or(0).to_le_bytes());
-    for end in p.ends {
+    // Where each string ends in their concatenation, then the concatenation (as a Pending
+    // keeps them).
+    let mut end = 0u32;
+    for text in texts {
+        end += text.len() as u32;
         f.extend_from_slice(&end.to_le_bytes());
+    }
+    f.extend_from_slice(&(text_len as u32).to_le_bytes());
+    for text in texts {
+        f.extend_from_slice(text.as_bytes());
     }
     for part in parts {
         f.extend_from_slice(&(part.len() as u32).to_le_bytes());
@@ -923,8 +973,20 @@ fn record_len(
         ("requestId", s(p.request_id)),
         ("schemaType", s("ModelInvocationLog")),
         ("schemaVersion", s("1.0")),
-        ("timestamp", s(&crate::cloudtrail::record::iso(time_ms))),
+        ("timestamp", Some(iso_json_len(time_ms))),
     ])
+}
+
+/// `json_str_len(&record::iso(time_ms))` without the string: 20 characters that need no
+/// escaping for the years 0000-9999 that `iso` writes digit by digit.
+fn iso_json_len(time_ms: i64) -> usize {
+    let t = time::OffsetDateTime::from_unix_timestamp(time_ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if (0..=9999).contains(&t.year()) {
+        2 + 20
+    } else {
+        json_str_len(&crate::cloudtrail::record::iso(time_ms))
+    }
 }
 
 /// `{"k":v,...}` of the fields present (keys need no escaping).
@@ -1209,6 +1271,26 @@ mod tests {
             }
         }
         assert_eq!(checked, 3 * 4 * 4 * 2);
+    }
+
+    /// The timestamp's length counted without writing it, in and out of the years `iso`
+    /// writes digit by digit.
+    #[test]
+    fn iso_lengths_are_the_written_ones() {
+        for t in [
+            0,
+            -1,
+            1_796_229_862_123,
+            -62_167_219_200_001,
+            -62_167_219_200_000,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let iso = crate::cloudtrail::record::iso(t);
+            assert_eq!(iso_json_len(t), json_str_len(&iso), "{iso}");
+        }
     }
 
     /// What `build` would write differently from its parts is built when written, not stored
