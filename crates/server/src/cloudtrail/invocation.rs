@@ -695,7 +695,7 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
         content_type,
         header_tokens: *header_tokens,
     };
-    facts_of(&p.texts(), &p.config, &p.input, &answer)
+    facts_of(&p.texts(), &p.config, &p.input, &answer, Vec::new())
 }
 
 /// A whole answer as [`facts_of`] reads it.
@@ -706,12 +706,14 @@ pub struct AnswerPart<'a> {
 }
 
 /// [`facts`] of a record's parts as they are, without a [`Pending`] made of them first (a
-/// Converse whose handler handed its answer over, cloudtrail.rs).
+/// Converse whose handler handed its answer over, cloudtrail.rs), written into `buf` (emptied
+/// first: a buffer used before, so that none is allocated).
 pub fn facts_of(
     t: &PendingText<'_>,
     cfg: &Config,
     input: &[u8],
     answer: &AnswerPart<'_>,
+    buf: Vec<u8>,
 ) -> Option<Vec<u8>> {
     let images = cfg.text && !cfg.image && contains(input, &IMAGE);
     if input.len() > INLINE_MAX
@@ -726,7 +728,9 @@ pub fn facts_of(
     let parts = [answer.content_type.as_bytes(), input, answer.bytes];
     let size =
         2 + 16 + 4 * texts.len() + 4 + text_len + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
-    let mut f = Vec::with_capacity(size);
+    let mut f = buf;
+    f.clear();
+    f.reserve(size);
     let header_tokens = answer.header_tokens;
     let flags = [
         (cfg.text, F_TEXT),
