@@ -524,12 +524,15 @@ fn pending_invocation(
     // Only what the record needs is copied out of the note (not the whole caller), into the
     // record's one buffer.
     inc.trail.with(|n| {
-        let t = pending_text(inc, named, n)?;
-        // Looked up by the handler already, if it did.
+        // Looked up by the handler already, if it did; the strings only for a call to log.
         let config = match &n.logging {
             Some(config) => config.clone()?,
-            None => invocation::config(app, t.account, t.region)?,
+            None => {
+                let account = &n.caller.as_ref()?.account;
+                invocation::config(app, account, n.region.as_deref()?)?
+            }
         };
+        let t = pending_text(inc, named, n)?;
         Some(invocation::Pending::new(
             time_ms,
             t,
