@@ -73,6 +73,15 @@ def records(s, pattern=None, key=ROOT):
     return [json.loads(e["message"]) for e in json.loads(out)["events"]]
 
 
+def assert_stored_bytes_are_the_texts(logs):
+    """storedBytes (stream and group) is the byte length of every message as read: a record
+    stored as its facts counts the text it renders to, counted when it was written."""
+    total = sum(len(e["message"].encode()) for e in logs.filter_log_events(logGroupName=GROUP)["events"])
+    assert total > 0
+    assert [s["storedBytes"] for s in logs.describe_log_streams(logGroupName=GROUP)["logStreams"]] == [total]
+    assert [g["storedBytes"] for g in logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"]] == [total]
+
+
 @pytest.fixture
 def srv(tmp_path):
     s = start(tmp_path)
@@ -116,13 +125,15 @@ def test_an_admitted_converse_is_in_cloudwatch_logs_with_its_bodies(srv):
     ev = logs.get_log_events(logGroupName=GROUP, logStreamName="aws/bedrock/modelinvocations",
                              startFromHead=True)["events"]
     assert [json.loads(e["message"])["requestId"] for e in ev][0] == rid
+    assert_stored_bytes_are_the_texts(logs)
 
 
 def test_with_text_delivery_disabled_the_bodies_are_absent(srv):
     configure(srv, text=False)
-    _, rt, _ = clients(srv)
+    _, rt, logs = clients(srv)
     r = converse(rt, NOVA)
     rec = records(srv)[0]
+    assert_stored_bytes_are_the_texts(logs)
     assert rec["input"] == {"inputContentType": "application/json", "inputTokenCount": r["usage"]["inputTokens"],
                             "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0}
     assert rec["output"] == {"outputContentType": "application/json", "outputTokenCount": r["usage"]["outputTokens"]}

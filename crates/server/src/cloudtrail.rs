@@ -59,6 +59,8 @@ pub struct Recorder {
     tx: Mutex<Option<SyncSender<Msg>>>,
     /// Logging configurations, parsed once (see [`invocation::config`]).
     pub configs: invocation::Configs,
+    /// Buffers of facts lines the writer has stored, for the next ones (see [`FactsPool`]).
+    facts_pool: Arc<FactsPool>,
     pub journal: Arc<Journal>,
     retention_ms: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -72,13 +74,16 @@ impl Recorder {
         ));
         let j = journal.clone();
         let r = retention_ms.clone();
+        let facts_pool = Arc::new(FactsPool::default());
+        let pool = facts_pool.clone();
         std::thread::Builder::new()
             .name("bg-journal".into())
-            .spawn(move || writer(&j, &rx, &r))
+            .spawn(move || writer(&j, &rx, &r, &pool))
             .expect("spawn the journal writer");
         Recorder {
             tx: Mutex::new(Some(tx)),
             configs: Default::default(),
+            facts_pool,
             journal,
             retention_ms,
         }
@@ -140,9 +145,43 @@ impl Recorder {
     }
 }
 
+/// Buffers of facts lines, back from the writer once stored: a facts line's buffer is made on
+/// the request path and was freed on the writer thread, each time glibc's slow path for a
+/// chunk of another thread's arena, under the lock the requests' allocations take (issue 13).
+/// Bounded: at most [`POOL_MAX`] buffers of at most [`POOL_BUF_MAX`] bytes are kept.
+#[derive(Default)]
+struct FactsPool(Mutex<Vec<Vec<u8>>>);
+
+const POOL_MAX: usize = 1024;
+const POOL_BUF_MAX: usize = 4096;
+
+impl FactsPool {
+    /// A buffer to write facts into (empty when none is kept).
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().pop().unwrap_or_default()
+    }
+
+    /// The facts buffers of stored lines, kept (within the bounds) or dropped.
+    fn give(&self, logs: &mut Vec<LogRow>) {
+        let mut pool = self.0.lock();
+        for l in logs.drain(..) {
+            if let LogMessage::Facts { facts, .. } = l.message {
+                if pool.len() < POOL_MAX && facts.capacity() <= POOL_BUF_MAX {
+                    pool.push(facts);
+                }
+            }
+        }
+    }
+}
+
 /// Drain the queue in batches until every sender is gone. A failed batch is reported to the
 /// flushes that wait on it (a state write then fails rather than get ahead of lost events).
-fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomic::AtomicI64) {
+fn writer(
+    journal: &Journal,
+    rx: &Receiver<Msg>,
+    retention_ms: &std::sync::atomic::AtomicI64,
+    pool: &FactsPool,
+) {
     let mut last_prune: Option<std::time::Instant> = None;
     while let Ok(first) = rx.recv() {
         let mut events = Vec::new();
@@ -205,6 +244,7 @@ fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomi
         if let Err(e) = &result {
             tracing::error!(error = %e, events = events.len(), "journal write failed");
         }
+        pool.give(&mut logs);
         for a in acks {
             let _ = a.send(result.clone());
         }
@@ -266,6 +306,17 @@ pub async fn finish(
     let writes = named
         .as_ref()
         .is_some_and(|n| !record::read_only(&n.event_name));
+    // A Converse whose handler handed over its answer (runtime.rs): the record's facts made
+    // straight from the note and the answer, before the response goes.
+    if let Some(n) = named
+        .as_ref()
+        .filter(|_| !writes && refusal.is_none() && status == 200)
+    {
+        if let Some(answer) = inc.trail.take_answer() {
+            let resp = handed(app, &inc, n, time_ms, answer, resp);
+            return record_answered(app, inc, proto, time_ms, status, None, None, resp).await;
+        }
+    }
     let pending = match &named {
         Some(n) if refusal.is_none() && status == 200 => pending_invocation(app, &inc, n, time_ms),
         _ => None,
@@ -311,7 +362,7 @@ pub async fn finish(
                     header("x-amzn-bedrock-output-token-count"),
                 ),
             };
-            deliver(app, p, output);
+            deliver(app, p, output, None);
         }
         // Only a write's answer becomes responseElements: a logged model answer is not parsed.
         let json = if writes && bytes.len() <= ELEMENTS_MAX {
@@ -389,6 +440,77 @@ async fn record_answered(
     resp
 }
 
+/// Log a call whose handler handed its whole answer over ([`invocation::Answer`]): nothing is
+/// read back from the response, and a record stored as facts is made of the note's strings,
+/// the request and the answer directly, without a pending record first.
+fn handed(
+    app: &crate::App,
+    inc: &crate::Incoming,
+    named: &record::Named,
+    time_ms: i64,
+    answer: invocation::Answer,
+    resp: axum::http::Response<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let part = invocation::AnswerPart {
+        bytes: &answer.bytes,
+        content_type,
+        header_tokens: (None, None),
+    };
+    let facts = inc.trail.with(|n| {
+        let config = n.logging.clone().flatten()?;
+        if config.group.is_none() || config.s3.is_some() || !invocation::logged(&named.event_name) {
+            return None;
+        }
+        let t = pending_text(inc, named, n)?;
+        let buf = app.trail.facts_pool.take();
+        let facts = invocation::facts_of(&t, &config, &inc.body, &part, buf)?;
+        Some((facts, config))
+    });
+    if let Some((facts, config)) = facts {
+        app.trail.send(Msg::Facts(FactsLine {
+            facts,
+            config,
+            time_ms,
+            ingest_ms: record::now_ms(app),
+            known: Some(answer.usage),
+        }));
+    } else if let Some(p) = pending_invocation(app, inc, named, time_ms) {
+        // Another destination, or a record built when written.
+        let output = invocation::Output::Body {
+            bytes: answer.bytes,
+            content_type: content_type.to_string(),
+            header_tokens: (None, None),
+        };
+        deliver(app, p, output, Some(answer.usage));
+    }
+    resp
+}
+
+/// The strings of a logged call's record, borrowed from the request and its note.
+fn pending_text<'a>(
+    inc: &'a crate::Incoming,
+    named: &'a record::Named,
+    n: &'a record::Noted,
+) -> Option<invocation::PendingText<'a>> {
+    let c = n.caller.as_ref()?;
+    let region = n.region.as_deref()?;
+    Some(invocation::PendingText {
+        account: &c.account,
+        region,
+        identity_arn: &c.arn,
+        request_id: &inc.request_id,
+        operation: &named.event_name,
+        model_id: named.label.as_deref().unwrap_or_default(),
+        inference_region: n.served_region.as_deref().filter(|r| *r != region),
+        input_content_type: inc.header("content-type").unwrap_or("application/json"),
+    })
+}
+
 /// An admitted model call that the caller's logging configuration asks to log.
 fn pending_invocation(
     app: &crate::App,
@@ -402,21 +524,18 @@ fn pending_invocation(
     // Only what the record needs is copied out of the note (not the whole caller), into the
     // record's one buffer.
     inc.trail.with(|n| {
-        let c = n.caller.as_ref()?;
-        let region = n.region.as_deref()?;
-        let config = invocation::config(app, &c.account, region)?;
+        // Looked up by the handler already, if it did; the strings only for a call to log.
+        let config = match &n.logging {
+            Some(config) => config.clone()?,
+            None => {
+                let account = &n.caller.as_ref()?.account;
+                invocation::config(app, account, n.region.as_deref()?)?
+            }
+        };
+        let t = pending_text(inc, named, n)?;
         Some(invocation::Pending::new(
             time_ms,
-            invocation::PendingText {
-                account: &c.account,
-                region,
-                identity_arn: &c.arn,
-                request_id: &inc.request_id,
-                operation: &named.event_name,
-                model_id: named.label.as_deref().unwrap_or_default(),
-                inference_region: n.served_region.as_deref().filter(|r| *r != region),
-                input_content_type: inc.header("content-type").unwrap_or("application/json"),
-            },
+            t,
             inc.body.clone(),
             config,
         ))
@@ -429,7 +548,13 @@ fn pending_invocation(
 /// here, on the request path: one buffer crosses to the writer thread instead of the pending
 /// record, its box and both bodies (freeing on another thread than the one that allocated is
 /// glibc's slow path, and it contended with the requests' allocations, issue 13).
-fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output) {
+/// `known`: the usage of an answer its handler made and handed over ([`invocation::Answer`]).
+fn deliver(
+    app: &crate::App,
+    p: invocation::Pending,
+    output: invocation::Output,
+    known: Option<(u64, u64)>,
+) {
     let ingest_ms = record::now_ms(app);
     if p.config.group.is_some() && p.config.s3.is_none() {
         if let Some(facts) = invocation::facts(&p, &output) {
@@ -438,6 +563,7 @@ fn deliver(app: &crate::App, p: invocation::Pending, output: invocation::Output)
                 config: p.config.clone(),
                 time_ms: p.time_ms,
                 ingest_ms,
+                known,
             }));
             return;
         }
@@ -452,6 +578,7 @@ struct FactsLine {
     config: Arc<invocation::Config>,
     time_ms: i64,
     ingest_ms: i64,
+    known: Option<(u64, u64)>,
 }
 
 impl FactsLine {
@@ -465,13 +592,14 @@ impl FactsLine {
                 return None;
             }
         };
-        let text_len = invocation::text_len(self.time_ms, &f);
-        let (account, region) = (f.account().to_string(), f.region().to_string());
+        let text_len = invocation::text_len(self.time_ms, &f, self.known);
+        // The configuration's strings (looked up by this account and Region), shared.
+        let cfg = &self.config;
         Some(LogRow {
-            account,
-            region,
-            group: self.config.group.clone().unwrap_or_default(),
-            stream: invocation::STREAM.to_string(),
+            account: cfg.account.clone(),
+            region: cfg.region.clone(),
+            group: cfg.group.clone().unwrap_or_default(),
+            stream: invocation::STREAM_NAME.clone(),
             time_ms: self.time_ms,
             ingest_ms: self.ingest_ms,
             message: LogMessage::Facts {
@@ -491,10 +619,10 @@ fn deliveries(
     objects: &mut Vec<invocation::S3Object>,
 ) {
     let line = |message| LogRow {
-        account: p.account().to_string(),
-        region: p.region().to_string(),
+        account: p.config.account.clone(),
+        region: p.config.region.clone(),
         group: p.config.group.clone().unwrap_or_default(),
-        stream: invocation::STREAM.to_string(),
+        stream: invocation::STREAM_NAME.clone(),
         time_ms: p.time_ms,
         ingest_ms,
         message,
@@ -538,7 +666,7 @@ fn log_stream_on_end(
         fn drop(&mut self) {
             if let Some(p) = self.pending.take() {
                 let sent = std::mem::take(&mut self.sent);
-                deliver(&self.app, p, invocation::Output::Stream(sent));
+                deliver(&self.app, p, invocation::Output::Stream(sent), None);
             }
         }
     }

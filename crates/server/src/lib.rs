@@ -564,8 +564,8 @@ pub fn render(
     }
 }
 
-pub fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Body::from(body));
+pub fn json_response(status: u16, body: impl Into<Body>, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(body.into());
     *resp.status_mut() =
         axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
     resp.headers_mut()

@@ -522,7 +522,9 @@ fn filter_log_events(
         }
         for l in &chunk {
             after = l.seq;
-            let stream_ok = streams.as_ref().is_none_or(|s| s.contains(&l.row.stream))
+            let stream_ok = streams
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| **n == *l.row.stream))
                 && stream_prefix.is_none_or(|p| l.row.stream.starts_with(p));
             if !stream_ok {
                 continue;
@@ -531,7 +533,7 @@ fn filter_log_events(
             let message = line_text(&l.row).map_err(internal)?;
             if pattern.matches(&message) {
                 events.push(json!({
-                    "logStreamName": l.row.stream,
+                    "logStreamName": &*l.row.stream,
                     "timestamp": l.row.time_ms,
                     "message": message,
                     "ingestionTime": l.row.ingest_ms,

@@ -591,6 +591,24 @@ async fn converse(
         return Err(ApiError::new("InternalFailure", 500, "no completion").into());
     };
     let out = crate::converse::response_bytes(c, a.latency_ms);
+    // A logged call's answer is handed to its record as it is sent (with the usage it holds),
+    // not read back from the response (cloudtrail.rs, `finish`); the configuration looked up
+    // here is the one the record uses.
+    let account = &caller.identity.account;
+    let config = crate::cloudtrail::invocation::config(app, account, &caller.region);
+    if config.is_none() {
+        inc.trail.logging(None, None);
+        return Ok(json_response(200, out, &inc.request_id));
+    }
+    let out = bytes::Bytes::from(out);
+    let answer = crate::cloudtrail::invocation::Answer {
+        bytes: out.clone(),
+        usage: (
+            u64::from(c.usage.input_tokens),
+            u64::from(c.usage.output_tokens),
+        ),
+    };
+    inc.trail.logging(config, Some(answer));
     Ok(json_response(200, out, &inc.request_id))
 }
 

@@ -11,6 +11,7 @@ use bg_gates::StoreError;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub(crate) mod bodies;
 pub(crate) mod lines;
@@ -35,13 +36,14 @@ pub struct TrailRow {
     pub diagnosis: Option<String>,
 }
 
-/// One line of a CloudWatch Logs stream.
+/// One line of a CloudWatch Logs stream. Its stream's names are shared (`Arc<str>`): a writer
+/// of many lines, and a read of a page of them, makes each once, not once a line (issue 13).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogRow {
-    pub account: String,
-    pub region: String,
-    pub group: String,
-    pub stream: String,
+    pub account: Arc<str>,
+    pub region: Arc<str>,
+    pub group: Arc<str>,
+    pub stream: Arc<str>,
     pub time_ms: i64,
     pub ingest_ms: i64,
     pub message: LogMessage,
@@ -331,7 +333,7 @@ impl Journal {
             // One upsert per group of the batch, not one per line (a batch is mostly one group).
             let mut made: Vec<(&str, &str, &str)> = Vec::new();
             for l in logs {
-                let key = (l.account.as_str(), l.region.as_str(), l.group.as_str());
+                let key = (&*l.account, &*l.region, &*l.group);
                 if !made.contains(&key) {
                     group
                         .execute(params![l.account, l.region, l.group, l.time_ms])
@@ -1092,7 +1094,7 @@ mod upgrade_tests {
             .map(|l| {
                 (
                     l.seq,
-                    l.row.stream.as_str(),
+                    &*l.row.stream,
                     l.row.time_ms,
                     l.row.ingest_ms,
                     l.row.message.as_text().unwrap(),

@@ -69,16 +69,7 @@ impl Pending {
         input: bytes::Bytes,
         config: Arc<Config>,
     ) -> Pending {
-        let parts = [
-            t.account,
-            t.region,
-            t.identity_arn,
-            t.request_id,
-            t.operation,
-            t.model_id,
-            t.inference_region.unwrap_or(""),
-            t.input_content_type,
-        ];
+        let parts = t.parts();
         let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut ends = [0u32; 8];
         for (end, part) in ends.iter_mut().zip(parts) {
@@ -123,20 +114,54 @@ impl Pending {
     pub fn input_content_type(&self) -> &str {
         self.part(7)
     }
+
+    /// Its strings, borrowed.
+    pub fn texts(&self) -> PendingText<'_> {
+        PendingText {
+            account: self.account(),
+            region: self.region(),
+            identity_arn: self.identity_arn(),
+            request_id: self.request_id(),
+            operation: self.operation(),
+            model_id: self.model_id(),
+            inference_region: self.inference_region(),
+            input_content_type: self.input_content_type(),
+        }
+    }
+}
+
+impl PendingText<'_> {
+    /// In the order [`Pending`] keeps them (an inference Region that is none: empty).
+    fn parts(&self) -> [&str; 8] {
+        [
+            self.account,
+            self.region,
+            self.identity_arn,
+            self.request_id,
+            self.operation,
+            self.model_id,
+            self.inference_region.unwrap_or(""),
+            self.input_content_type,
+        ]
+    }
 }
 
 /// What a record needs of a logging configuration, read out of its JSON once: reading the
 /// JSON for each record (`Value::pointer` allocates for its path) cost the writer thread a
-/// fifth of building the record (issue 13).
+/// fifth of building the record (issue 13). Also the strings of its log lines, shared by
+/// every line instead of copied for each (issue 13).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
+    /// The account and Region configured (empty in a configuration parsed alone).
+    pub account: Arc<str>,
+    pub region: Arc<str>,
     /// `textDataDeliveryEnabled`, `imageDataDeliveryEnabled`, `embeddingDataDeliveryEnabled`
     /// (a flag left out is off).
     pub text: bool,
     pub image: bool,
     pub embedding: bool,
     /// The CloudWatch Logs destination's group.
-    pub group: Option<String>,
+    pub group: Option<Arc<str>>,
     /// The S3 destination: (bucket, key prefix), each empty when left out.
     pub s3: Option<(String, String)>,
     /// Where a body over [`INLINE_MAX`] goes: `largeDataDeliveryS3Config`, else the S3
@@ -163,7 +188,7 @@ impl Config {
             text: flag("textDataDeliveryEnabled"),
             image: flag("imageDataDeliveryEnabled"),
             embedding: flag("embeddingDataDeliveryEnabled"),
-            group: text(cw.and_then(|c| c.get("logGroupName"))),
+            group: text(cw.and_then(|c| c.get("logGroupName"))).map(Arc::from),
             s3: s3.map(|s| {
                 (
                     text(s.get("bucketName")).unwrap_or_default(),
@@ -171,14 +196,20 @@ impl Config {
                 )
             }),
             large,
+            ..Config::default()
         }
     }
 }
 
-/// Logging configurations read by their text: a logged call reads its configuration on the
-/// request path, and parsing it each time cost more than the rest of the logging there.
+/// The stream every invocation record goes to, shared like [`Config`]'s strings.
+pub static STREAM_NAME: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| Arc::from(STREAM));
+
+/// Logging configurations, parsed, by account and Region (with the text each was parsed
+/// from: a changed configuration is parsed again): a logged call reads its configuration on
+/// the request path, and parsing it each time cost more than the rest of the logging there.
 #[derive(Default)]
-pub struct Configs(Mutex<HashMap<String, Arc<Config>>>);
+pub struct Configs(Mutex<HashMap<String, (String, Arc<Config>)>>);
 
 /// Configurations kept parsed (one per account and Region in use; more are parsed again).
 const CONFIGS_MAX: usize = 256;
@@ -192,16 +223,20 @@ pub fn config(app: &App, account: &str, region: &str) -> Option<Arc<Config>> {
     key.push_str(region);
     let text = &state.logging.get(&key)?.config;
     let mut parsed = app.trail.configs.0.lock();
-    if let Some(v) = parsed.get(text.as_str()) {
-        return Some(v.clone());
+    if let Some((t, v)) = parsed.get(&key) {
+        if t == text {
+            return Some(v.clone());
+        }
     }
-    let v = Arc::new(Config::from_json(
-        &serde_json::from_str::<Value>(text).ok()?,
-    ));
+    let v = Arc::new(Config {
+        account: Arc::from(account),
+        region: Arc::from(region),
+        ..Config::from_json(&serde_json::from_str::<Value>(text).ok()?)
+    });
     if parsed.len() >= CONFIGS_MAX {
         parsed.clear();
     }
-    parsed.insert(text.clone(), v.clone());
+    parsed.insert(key, (text.clone(), v.clone()));
     Some(v)
 }
 
@@ -223,6 +258,18 @@ fn strip_images(v: &mut Value) {
         Value::Array(a) => a.iter_mut().for_each(strip_images),
         _ => {}
     }
+}
+
+/// A whole JSON answer that the handler made, handed to logging as it is sent (not read back
+/// from the response body, issue 13), with what the handler knows of it: `serde_json` wrote it
+/// (one compact JSON value, UTF-8) and its `usage` holds these (input, output) token counts.
+/// Handed only by a handler that read the request body whole as one JSON value with
+/// `serde_json` before it answered (Converse). [`text_len`] takes this instead of parsing
+/// either body again.
+#[derive(Clone)]
+pub struct Answer {
+    pub bytes: bytes::Bytes,
+    pub usage: (u64, u64),
 }
 
 /// Where the answer's body comes from.
@@ -516,6 +563,7 @@ fn contains(haystack: &[u8], needle: &Needle) -> bool {
 /// The body scans' searchers, built once (building one costs more than a short body's scan).
 type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
 static IMAGE: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\"image\""));
+static EMBED: Needle = Needle::new(|| memchr::memmem::Finder::new(b"embed"));
 static REQUEST_METADATA: Needle =
     Needle::new(|| memchr::memmem::Finder::new(b"\"requestMetadata\""));
 
@@ -642,23 +690,48 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
     else {
         return None;
     };
-    let cfg = &p.config;
-    let images = cfg.text && !cfg.image && contains(&p.input, &IMAGE);
-    if p.input.len() > INLINE_MAX
-        || bytes.len() > INLINE_MAX
+    let answer = AnswerPart {
+        bytes,
+        content_type,
+        header_tokens: *header_tokens,
+    };
+    facts_of(&p.texts(), &p.config, &p.input, &answer, Vec::new())
+}
+
+/// A whole answer as [`facts_of`] reads it.
+pub struct AnswerPart<'a> {
+    pub bytes: &'a [u8],
+    pub content_type: &'a str,
+    pub header_tokens: (Option<u64>, Option<u64>),
+}
+
+/// [`facts`] of a record's parts as they are, without a [`Pending`] made of them first (a
+/// Converse whose handler handed its answer over, cloudtrail.rs), written into `buf` (emptied
+/// first: a buffer used before, so that none is allocated).
+pub fn facts_of(
+    t: &PendingText<'_>,
+    cfg: &Config,
+    input: &[u8],
+    answer: &AnswerPart<'_>,
+    buf: Vec<u8>,
+) -> Option<Vec<u8>> {
+    let images = cfg.text && !cfg.image && contains(input, &IMAGE);
+    if input.len() > INLINE_MAX
+        || answer.bytes.len() > INLINE_MAX
         || images
-        || contains(&p.input, &REQUEST_METADATA)
+        || contains(input, &REQUEST_METADATA)
     {
         return None;
     }
-    let parts = [
-        p.text.as_bytes(),
-        content_type.as_bytes(),
-        &p.input[..],
-        &bytes[..],
-    ];
-    let size = 2 + 16 + 4 * p.ends.len() + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
-    let mut f = Vec::with_capacity(size);
+    let texts = t.parts();
+    let text_len: usize = texts.iter().map(|p| p.len()).sum();
+    let parts = [answer.content_type.as_bytes(), input, answer.bytes];
+    let size =
+        2 + 16 + 4 * texts.len() + 4 + text_len + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
+    let mut f = buf;
+    f.clear();
+    f.reserve(size);
+    let header_tokens = answer.header_tokens;
     let flags = [
         (cfg.text, F_TEXT),
         (cfg.image, F_IMAGE),
@@ -672,8 +745,16 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
     f.extend_from_slice(&[FACTS_V1, flags]);
     f.extend_from_slice(&header_tokens.0.unwrap_or(0).to_le_bytes());
     f.extend_from_slice(&header_tokens.1.unwrap_or(0).to_le_bytes());
-    for end in p.ends {
+    // Where each string ends in their concatenation, then the concatenation (as a Pending
+    // keeps them).
+    let mut end = 0u32;
+    for text in texts {
+        end += text.len() as u32;
         f.extend_from_slice(&end.to_le_bytes());
+    }
+    f.extend_from_slice(&(text_len as u32).to_le_bytes());
+    for text in texts {
+        f.extend_from_slice(text.as_bytes());
     }
     for part in parts {
         f.extend_from_slice(&(part.len() as u32).to_le_bytes());
@@ -790,34 +871,52 @@ impl<'a> Facts<'a> {
 }
 
 /// The length of the text [`render`] gives for these facts, without writing it. Reads both
-/// bodies as [`build`] does: their validity and the answer's token counts decide it.
-pub fn text_len(time_ms: i64, f: &Facts<'_>) -> usize {
+/// bodies as [`build`] does (their validity and the answer's token counts decide it), except
+/// where the answer's maker vouched for them (`known`: the usage of an [`Answer`]).
+pub fn text_len(time_ms: i64, f: &Facts<'_>, known: Option<(u64, u64)>) -> usize {
     let cfg = f.config();
     let t = f.texts();
     // One parse of the answer for both its token counts and whether it is JSON (`build` reads
     // it twice): `WithUsage` reads the whole text, so where it succeeds the answer is JSON,
     // and as raw JSON it is the text without the whitespace around it, if that is UTF-8
-    // (`WithUsage` skips the strings it does not keep unchecked).
-    let with_usage = serde_json::from_slice::<WithUsage>(f.answer).ok();
+    // (`WithUsage` skips the strings it does not keep unchecked). An answer the handler wrote
+    // is compact JSON with both counts: its raw JSON is all of it.
+    let with_usage = match known {
+        Some(_) => None,
+        None => serde_json::from_slice::<WithUsage>(f.answer).ok(),
+    };
     let usage = with_usage.as_ref().and_then(|w| w.usage.as_ref());
-    let tokens_in = f.header_tokens.0.or_else(|| usage.and_then(|u| u.input));
-    let tokens_out = f.header_tokens.1.or_else(|| usage.and_then(|u| u.output));
+    let (body_in, body_out) = match known {
+        Some((i, o)) => (Some(i), Some(o)),
+        None => (usage.and_then(|u| u.input), usage.and_then(|u| u.output)),
+    };
+    let tokens_in = f.header_tokens.0.or(body_in);
+    let tokens_out = f.header_tokens.1.or(body_out);
     let raw_len = |b: &[u8]| {
         serde_json::from_slice::<&RawValue>(b)
             .ok()
             .map(|r| r.get().len())
     };
     let (in_json, out_json) = if cfg.text {
-        let kept_out = !t.model_id.contains("embed") || cfg.embedding;
+        let kept_out = !contains(t.model_id.as_bytes(), &EMBED) || cfg.embedding;
         let out_json = match &with_usage {
             _ if !kept_out => None,
+            _ if known.is_some() => Some(f.answer.len()),
             Some(_) => {
                 let json = f.answer.trim_ascii();
                 std::str::from_utf8(json).ok().map(str::len)
             }
             None => raw_len(f.answer),
         };
-        (raw_len(f.input), out_json)
+        let in_json = match known {
+            // Read whole as one JSON value by the handler: as raw JSON it is the text without
+            // the JSON whitespace around it (the value itself starts and ends with none of
+            // what `trim_ascii` takes), if that is UTF-8 (checked still: a read checks the
+            // strings it keeps, not those it skips).
+            Some(_) => std::str::from_utf8(f.input.trim_ascii()).ok().map(str::len),
+            None => raw_len(f.input),
+        };
+        (in_json, out_json)
     } else {
         (None, None)
     };
@@ -889,8 +988,20 @@ fn record_len(
         ("requestId", s(p.request_id)),
         ("schemaType", s("ModelInvocationLog")),
         ("schemaVersion", s("1.0")),
-        ("timestamp", s(&crate::cloudtrail::record::iso(time_ms))),
+        ("timestamp", Some(iso_json_len(time_ms))),
     ])
+}
+
+/// `json_str_len(&record::iso(time_ms))` without the string: 20 characters that need no
+/// escaping for the years 0000-9999 that `iso` writes digit by digit.
+fn iso_json_len(time_ms: i64) -> usize {
+    let t = time::OffsetDateTime::from_unix_timestamp(time_ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if (0..=9999).contains(&t.year()) {
+        2 + 20
+    } else {
+        json_str_len(&crate::cloudtrail::record::iso(time_ms))
+    }
 }
 
 /// `{"k":v,...}` of the fields present (keys need no escaping).
@@ -902,15 +1013,32 @@ fn object_len(fields: &[(&str, Option<usize>)]) -> usize {
 
 /// A string as serde_json writes it: quoted, `"` and `\` and control characters escaped
 /// (`\n`-style where JSON has a short form, else `\u00XX`).
+/// Eight bytes at a time where none needs escaping (most strings of a record: the journal
+/// writer counts a dozen for every logged call, issue 13).
 fn json_str_len(v: &str) -> usize {
-    2 + v
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let escaped = |b: &u8| match b {
+        b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+        0..=0x1f => 6,
+        _ => 1,
+    };
+    // Nonzero exactly when some byte of `x` is below `n` (n <= 0x80): the classic SWAR test.
+    let below = |x: u64, n: u8| x.wrapping_sub(u64::from(n) * ONES) & !x & HIGH;
+    let mut chunks = v.as_bytes().chunks_exact(8);
+    let mut len = 2;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        let special = below(x, 0x20)
+            | below(x ^ (u64::from(b'"') * ONES), 1)
+            | below(x ^ (u64::from(b'\\') * ONES), 1);
+        len += if special == 0 {
+            8
+        } else {
+            c.iter().map(escaped).sum()
+        };
+    }
+    len + chunks.remainder().iter().map(escaped).sum::<usize>()
 }
 
 fn digits(mut v: u64) -> usize {
@@ -1078,7 +1206,7 @@ mod tests {
                         let (built, objects) = build(&p, output());
                         assert!(objects.is_empty());
                         let facts = facts(&p, &output()).expect("stored as facts");
-                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap());
+                        let len = text_len(p.time_ms, &Facts::decode(&facts).unwrap(), None);
                         assert_eq!(len, built.len(), "{built}");
                         assert_eq!(render(p.time_ms, &facts).unwrap(), built);
                         checked += 1;
@@ -1087,6 +1215,165 @@ mod tests {
             }
         }
         assert_eq!(checked, 3 * 5 * 8 * 3);
+    }
+
+    /// An answer its handler made and handed over ([`Answer`]: Converse's, written by
+    /// `converse::response_bytes`) counts the length `build` writes for it from the usage the
+    /// handler knows, without the answer read again: across the delivery flags, answers with
+    /// strings to escape, tool use, token counts of every width, and an embedding model's
+    /// name (whose answer text delivery leaves out without its own flag).
+    #[test]
+    fn handed_answers_count_the_built_record() {
+        use bg_backends::{Block, Completion, StopReason, Usage};
+        let texts = [
+            "ok",
+            "",
+            "hi \"there\" \u{e9} \u{1}\n\t\\ é",
+            "{\"usage\":1}",
+        ];
+        let usages = [(0, 0), (9, 34), (4_000_000_000, 1), (1, u32::MAX - 1)];
+        let configs = [
+            json!({}),
+            json!({"textDataDeliveryEnabled": true}),
+            json!({"textDataDeliveryEnabled": true, "embeddingDataDeliveryEnabled": true, "imageDataDeliveryEnabled": true}),
+        ];
+        // Requests the handler reads (by its typed pass and by the `Value` path), with JSON
+        // whitespace around them, escapes and non-ASCII text, a tool choice whose value the
+        // typed pass skips, and members only the `Value` path reads.
+        let inputs: [&'static [u8]; 5] = [
+            br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+            b" \r\n\t{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"h\\u00e9 \\\"q\\\" \xc3\xa9\"}]}]}\n ",
+            br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"additionalModelRequestFields":{"k":[1,2.5e3,null]}}"#,
+            br#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"iVBORw0KGgo="}}},{"text":"x"}]}]}"#,
+            br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"t","inputSchema":{"json":{"type":"object"}}}}],"toolChoice":{"auto":{"x":"\ud800 y"}}}}"#,
+        ];
+        let (mut checked, mut skipped) = (0, 0);
+        for cfg in &configs {
+            for text in texts {
+                for (input_tokens, output_tokens) in usages {
+                    for (tool, model_id) in [
+                        (false, "amazon.nova-lite-v1:0"),
+                        (true, "amazon.titan-embed-text-v2:0"),
+                    ] {
+                        let mut content = vec![Block::Text(text.into())];
+                        if tool {
+                            content.push(Block::ToolUse {
+                                id: "t1".into(),
+                                name: "weather".into(),
+                                input: json!({"city": text}),
+                            });
+                        }
+                        let c = Completion {
+                            content,
+                            stop_reason: StopReason::EndTurn,
+                            usage: Usage {
+                                input_tokens,
+                                output_tokens,
+                            },
+                            stop_sequence: None,
+                        };
+                        let answer = Answer {
+                            bytes: crate::converse::response_bytes(&c, checked).into(),
+                            usage: (u64::from(input_tokens), u64::from(output_tokens)),
+                        };
+                        let input = inputs[checked as usize % inputs.len()];
+                        // The handler hands its answer over only after reading this whole.
+                        let read = crate::converse::parse_request_bytes(input);
+                        assert!(
+                            read.is_ok(),
+                            "{:?}: {:?}",
+                            String::from_utf8_lossy(input),
+                            read.err().map(|e| e.message)
+                        );
+                        let p = Pending::new(
+                            1_796_229_862_123 + checked as i64,
+                            PendingText {
+                                account: "111111111111",
+                                region: "us-east-1",
+                                identity_arn: "arn:aws:iam::111111111111:user/a",
+                                request_id: "rid",
+                                operation: "Converse",
+                                model_id,
+                                inference_region: None,
+                                input_content_type: "application/json",
+                            },
+                            bytes::Bytes::from_static(input),
+                            Arc::new(Config::from_json(cfg)),
+                        );
+                        let output = || Output::Body {
+                            bytes: answer.bytes.clone(),
+                            content_type: "application/json".into(),
+                            header_tokens: (None, None),
+                        };
+                        let (built, _) = build(&p, output());
+                        let Some(facts) = facts(&p, &output()) else {
+                            // Image bytes replaced: built when written (tested above).
+                            assert!(p.config.text && !p.config.image && contains(input, &IMAGE));
+                            skipped += 1;
+                            checked += 1;
+                            continue;
+                        };
+                        let f = Facts::decode(&facts).unwrap();
+                        assert_eq!(
+                            text_len(p.time_ms, &f, Some(answer.usage)),
+                            built.len(),
+                            "{built}"
+                        );
+                        assert_eq!(render(p.time_ms, &facts).unwrap(), built);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        // Skipped: the image request each time it comes with text delivery alone.
+        assert_eq!((checked, skipped), (3 * 4 * 4 * 2, 7));
+    }
+
+    /// A string's length as serde_json writes it, for every byte that needs escaping at every
+    /// place in and around the eight-byte chunks, and for text that needs none.
+    #[test]
+    fn json_string_lengths_are_serde_jsons() {
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "arn:aws:iam::111111111111:user/a".into(),
+            "é€😀 naïve ~\u{7f}".into(),
+        ];
+        for b in 0u8..=0x7f {
+            for len in [1, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    let mut t = vec![b'a'; len];
+                    t[at] = b;
+                    cases.push(String::from_utf8(t).unwrap());
+                }
+            }
+        }
+        for c in &cases {
+            assert_eq!(
+                json_str_len(c),
+                serde_json::to_string(c).unwrap().len(),
+                "{c:?}"
+            );
+        }
+    }
+
+    /// The timestamp's length counted without writing it, in and out of the years `iso`
+    /// writes digit by digit.
+    #[test]
+    fn iso_lengths_are_the_written_ones() {
+        for t in [
+            0,
+            -1,
+            1_796_229_862_123,
+            -62_167_219_200_001,
+            -62_167_219_200_000,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let iso = crate::cloudtrail::record::iso(t);
+            assert_eq!(iso_json_len(t), json_str_len(&iso), "{iso}");
+        }
     }
 
     /// What `build` would write differently from its parts is built when written, not stored

@@ -39,6 +39,10 @@ pub struct Noted {
     pub served_region: Option<String>,
     /// (CloudTrail resource type, ARN) of the model or profile called.
     pub resource: Option<(&'static str, String)>,
+    /// The caller's logging configuration where the handler looked it up already (`Some(None)`:
+    /// none), and the answer it handed over for the record (cloudtrail.rs, `finish`).
+    pub logging: Option<Option<std::sync::Arc<crate::cloudtrail::invocation::Config>>>,
+    pub answer: Option<crate::cloudtrail::invocation::Answer>,
 }
 
 impl Note {
@@ -61,6 +65,23 @@ impl Note {
         let mut n = self.0.lock();
         n.resource = Some(resource);
         n.served_region = served_region;
+    }
+
+    /// The handler looked up the caller's logging configuration, and made the whole answer
+    /// that a logged call's record takes (runtime.rs).
+    pub fn logging(
+        &self,
+        config: Option<std::sync::Arc<crate::cloudtrail::invocation::Config>>,
+        answer: Option<crate::cloudtrail::invocation::Answer>,
+    ) {
+        let mut n = self.0.lock();
+        n.logging = Some(config);
+        n.answer = answer;
+    }
+
+    /// The answer handed over for the record, taken.
+    pub fn take_answer(&self) -> Option<crate::cloudtrail::invocation::Answer> {
+        self.0.lock().answer.take()
     }
 
     /// Read what was noted without copying it.

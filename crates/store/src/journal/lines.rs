@@ -14,6 +14,7 @@
 use super::{backend, LogMessage, LogRow, StoredLog};
 use bg_gates::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
 
 /// Lines a batch holds at most: a read that wants one line decodes at most this many, and a
 /// reader can bound `first_seq` from below (`first_seq > after - MAX_LINES`).
@@ -213,10 +214,10 @@ pub(crate) fn append(conn: &Connection, logs: &[LogRow]) -> rusqlite::Result<()>
             stream: &first.stream,
         };
         let same = |l: &LogRow| {
-            l.stream == key.stream
-                && l.group == key.group
-                && l.account == key.account
-                && l.region == key.region
+            *l.stream == *key.stream
+                && *l.group == *key.group
+                && *l.account == *key.account
+                && *l.region == *key.region
         };
         for j in i..logs.len() {
             if done[j] || !same(&logs[j]) {
@@ -316,12 +317,25 @@ pub(crate) fn read(
         ])
         .map_err(backend)?;
     let mut out = Vec::new();
+    // The names every line of the page shares, made once.
+    let (account, region, group): (Arc<str>, Arc<str>, Arc<str>) =
+        (account.into(), region.into(), group.into());
+    let mut last_stream: Option<Arc<str>> = None;
     while out.len() < limit {
         let Some(r) = rows.next().map_err(backend)? else {
             break;
         };
         let first: i64 = r.get(0).map_err(backend)?;
-        let stream: String = r.get(1).map_err(backend)?;
+        let stream = r
+            .get_ref(1)
+            .map_err(backend)?
+            .as_str()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let stream = match last_stream.take() {
+            Some(s) if *s == *stream => s,
+            _ => Arc::from(stream),
+        };
+        last_stream = Some(stream.clone());
         let raw_len: i64 = r.get(2).map_err(backend)?;
         let data = r
             .get_ref(3)
@@ -337,9 +351,9 @@ pub(crate) fn read(
             out.push(StoredLog {
                 seq,
                 row: LogRow {
-                    account: account.to_string(),
-                    region: region.to_string(),
-                    group: group.to_string(),
+                    account: account.clone(),
+                    region: region.clone(),
+                    group: group.clone(),
                     stream: stream.clone(),
                     time_ms,
                     ingest_ms,
