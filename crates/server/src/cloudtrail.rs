@@ -59,8 +59,6 @@ pub struct Recorder {
     tx: Mutex<Option<SyncSender<Msg>>>,
     /// Logging configurations, parsed once (see [`invocation::config`]).
     pub configs: invocation::Configs,
-    /// Buffers of facts lines the writer has stored, for the next ones (see [`FactsPool`]).
-    facts_pool: Arc<FactsPool>,
     pub journal: Arc<Journal>,
     retention_ms: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -74,16 +72,13 @@ impl Recorder {
         ));
         let j = journal.clone();
         let r = retention_ms.clone();
-        let facts_pool = Arc::new(FactsPool::default());
-        let pool = facts_pool.clone();
         std::thread::Builder::new()
             .name("bg-journal".into())
-            .spawn(move || writer(&j, &rx, &r, &pool))
+            .spawn(move || writer(&j, &rx, &r))
             .expect("spawn the journal writer");
         Recorder {
             tx: Mutex::new(Some(tx)),
             configs: Default::default(),
-            facts_pool,
             journal,
             retention_ms,
         }
@@ -145,43 +140,9 @@ impl Recorder {
     }
 }
 
-/// Buffers of facts lines, back from the writer once stored: a facts line's buffer is made on
-/// the request path and was freed on the writer thread, each time glibc's slow path for a
-/// chunk of another thread's arena, under the lock the requests' allocations take (issue 13).
-/// Bounded: at most [`POOL_MAX`] buffers of at most [`POOL_BUF_MAX`] bytes are kept.
-#[derive(Default)]
-struct FactsPool(Mutex<Vec<Vec<u8>>>);
-
-const POOL_MAX: usize = 1024;
-const POOL_BUF_MAX: usize = 4096;
-
-impl FactsPool {
-    /// A buffer to write facts into (empty when none is kept).
-    fn take(&self) -> Vec<u8> {
-        self.0.lock().pop().unwrap_or_default()
-    }
-
-    /// The facts buffers of stored lines, kept (within the bounds) or dropped.
-    fn give(&self, logs: &mut Vec<LogRow>) {
-        let mut pool = self.0.lock();
-        for l in logs.drain(..) {
-            if let LogMessage::Facts { facts, .. } = l.message {
-                if pool.len() < POOL_MAX && facts.capacity() <= POOL_BUF_MAX {
-                    pool.push(facts);
-                }
-            }
-        }
-    }
-}
-
 /// Drain the queue in batches until every sender is gone. A failed batch is reported to the
 /// flushes that wait on it (a state write then fails rather than get ahead of lost events).
-fn writer(
-    journal: &Journal,
-    rx: &Receiver<Msg>,
-    retention_ms: &std::sync::atomic::AtomicI64,
-    pool: &FactsPool,
-) {
+fn writer(journal: &Journal, rx: &Receiver<Msg>, retention_ms: &std::sync::atomic::AtomicI64) {
     let mut last_prune: Option<std::time::Instant> = None;
     while let Ok(first) = rx.recv() {
         let mut events = Vec::new();
@@ -244,7 +205,6 @@ fn writer(
         if let Err(e) = &result {
             tracing::error!(error = %e, events = events.len(), "journal write failed");
         }
-        pool.give(&mut logs);
         for a in acks {
             let _ = a.send(result.clone());
         }
@@ -467,8 +427,7 @@ fn handed(
             return None;
         }
         let t = pending_text(inc, named, n)?;
-        let buf = app.trail.facts_pool.take();
-        let facts = invocation::facts_of(&t, &config, &inc.body, &part, buf)?;
+        let facts = invocation::facts_of(&t, &config, &inc.body, &part)?;
         Some((facts, config))
     });
     if let Some((facts, config)) = facts {

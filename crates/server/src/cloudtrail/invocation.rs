@@ -695,7 +695,7 @@ pub fn facts(p: &Pending, output: &Output) -> Option<Vec<u8>> {
         content_type,
         header_tokens: *header_tokens,
     };
-    facts_of(&p.texts(), &p.config, &p.input, &answer, Vec::new())
+    facts_of(&p.texts(), &p.config, &p.input, &answer)
 }
 
 /// A whole answer as [`facts_of`] reads it.
@@ -706,14 +706,12 @@ pub struct AnswerPart<'a> {
 }
 
 /// [`facts`] of a record's parts as they are, without a [`Pending`] made of them first (a
-/// Converse whose handler handed its answer over, cloudtrail.rs), written into `buf` (emptied
-/// first: a buffer used before, so that none is allocated).
+/// Converse whose handler handed its answer over, cloudtrail.rs).
 pub fn facts_of(
     t: &PendingText<'_>,
     cfg: &Config,
     input: &[u8],
     answer: &AnswerPart<'_>,
-    buf: Vec<u8>,
 ) -> Option<Vec<u8>> {
     let images = cfg.text && !cfg.image && contains(input, &IMAGE);
     if input.len() > INLINE_MAX
@@ -728,9 +726,7 @@ pub fn facts_of(
     let parts = [answer.content_type.as_bytes(), input, answer.bytes];
     let size =
         2 + 16 + 4 * texts.len() + 4 + text_len + parts.iter().map(|b| 4 + b.len()).sum::<usize>();
-    let mut f = buf;
-    f.clear();
-    f.reserve(size);
+    let mut f = Vec::with_capacity(size);
     let header_tokens = answer.header_tokens;
     let flags = [
         (cfg.text, F_TEXT),
