@@ -6,7 +6,9 @@
 //!     cargo bench -p bg-gates --bench state_memory
 //!
 //! Prints the heap the snapshot keeps per principal beyond an empty state's (live bytes as
-//! glibc's chunks hold them: `max(32, size + 8 rounded up to 16)`), the live allocations per
+//! glibc's chunks hold them: `max(32, size + 8 rounded up to 16)`; serve's allocator is now
+//! jemalloc, whose size classes differ, so read this as a model and the harness's RSS as the
+//! measure), the live allocations per
 //! principal, and the time of the parse and of the build (median and best of 21 runs). A counting allocator, not RSS: it does not move with the machine's load.
 
 use bg_gates::state::{AccessKey, Change, Entity, Principal, State};

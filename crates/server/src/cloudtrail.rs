@@ -505,8 +505,9 @@ fn pending_invocation(
 /// (parsing both bodies, serializing it) is the writer's work; a record that goes to CloudWatch
 /// Logs only is not built at all but stored as its facts (invocation.rs), which are gathered
 /// here, on the request path: one buffer crosses to the writer thread instead of the pending
-/// record, its box and both bodies (freeing on another thread than the one that allocated is
-/// glibc's slow path, and it contended with the requests' allocations, issue 13).
+/// record, its box and both bodies (freeing on another thread than the one that allocated was
+/// glibc's slow path, contending with the requests' allocations, when serve used glibc's
+/// malloc; issue 13).
 /// `known`: the usage of an answer its handler made and handed over ([`invocation::Answer`]).
 fn deliver(
     app: &crate::App,

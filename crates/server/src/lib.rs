@@ -89,9 +89,10 @@ struct Guard {
     admin_token: String,
 }
 
-/// Returns to the system the heap pages that loading the state freed (each row's text and
-/// the load's lists): glibc keeps freed memory for reuse, and a start with 10,000 principals
-/// would otherwise hold it for the process's lifetime. Measured in BENCHMARKS.md (issue 11).
+/// Returns to the system the C heap's pages that loading the state freed (SQLite's: it
+/// allocates with the C library's malloc, which keeps freed memory for reuse, and a start with
+/// 10,000 principals would otherwise hold it for the process's lifetime). Rust's allocations
+/// are jemalloc's (crates/cli), which gives freed pages back by itself. BENCHMARKS.md, issue 11.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own free lists and has no precondition.

@@ -39,7 +39,7 @@ pub const STREAM: &str = "aws/bedrock/modelinvocations";
 /// What is known of an admitted call when its answer starts. Made on the request path and
 /// read on the journal writer's thread: its strings are kept in one buffer, so that one
 /// allocation crosses threads instead of one a string (an allocation freed on another thread
-/// than the one that made it takes glibc's slow path on both).
+/// than the one that made it took glibc's slow path on both, when serve used glibc's malloc).
 pub struct Pending {
     pub time_ms: i64,
     /// account, Region, identity ARN, request ID, operation, model ID, inference Region (empty:
