@@ -637,6 +637,20 @@ mod tests {
     /// Every way an event is read back (a LookupEvents page, by ID, the refusals) gives the
     /// record it was appended with, across blocks and appends; an event ID appended again
     /// keeps its first record; pruning drops the blocks whose events are all gone.
+
+    /// Every event `q` selects, page after page as LookupEvents' NextToken walks them.
+    fn every_page(j: &Journal, q: &TrailQuery) -> Vec<TrailRow> {
+        let mut q = q.clone();
+        let mut seen = Vec::new();
+        loop {
+            let (page, cursor) = j.lookup(&q).unwrap();
+            seen.extend(page);
+            match cursor {
+                Some(c) => q.after = Some(c),
+                None => return seen,
+            }
+        }
+    }
     #[test]
     fn records_read_back_from_their_blocks() {
         let j = Journal::memory().unwrap();
@@ -662,21 +676,16 @@ mod tests {
             ..mk(5)
         };
         j.append(&[again, mk(610)], &[], true).unwrap();
-        let mut q = TrailQuery {
+        let q = TrailQuery {
             account: "a".into(),
             region: "us-east-1".into(),
             limit: 50,
             ..Default::default()
         };
-        let mut seen = Vec::new();
-        loop {
-            let (page, cursor) = j.lookup(&q).unwrap();
-            seen.extend(page.into_iter().map(|r| (r.event_id, r.body)));
-            match cursor {
-                Some(c) => q.after = Some(c),
-                None => break,
-            }
-        }
+        let seen: Vec<_> = every_page(&j, &q)
+            .into_iter()
+            .map(|r| (r.event_id, r.body))
+            .collect();
         let want: Vec<(String, String)> =
             (0..611).rev().map(|i| (format!("e{i}"), body(i))).collect();
         assert_eq!(seen, want);
@@ -692,14 +701,7 @@ mod tests {
             .collect();
         assert_eq!(got, want);
 
-        let blocks = || -> Vec<(i64, i64)> {
-            let c = j.reader.lock();
-            let mut stmt = c
-                .prepare("SELECT first_seq, last_seq FROM trail_bodies ORDER BY first_seq")
-                .unwrap();
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            rows.collect::<Result<_, _>>().unwrap()
-        };
+        let blocks = || bodies::ranges(&j.reader.lock());
         // e5's ignored second insert still took seq 611 (AUTOINCREMENT): e610 is 612, and
         // the block skips 611
         assert_eq!(
@@ -738,18 +740,9 @@ mod tests {
             limit: 4,
             ..Default::default()
         };
-        let mut seen = Vec::new();
-        loop {
-            let (page, cursor) = j.lookup(&q).unwrap();
-            seen.extend(page.into_iter().map(|r| r.event_id));
-            match cursor {
-                Some(c) => q.after = Some(c),
-                None => break,
-            }
-        }
+        let seen: Vec<_> = every_page(&j, &q).into_iter().map(|r| r.event_id).collect();
         let want: Vec<String> = (0..25).rev().map(|i| format!("e{i}")).collect();
         assert_eq!(seen, want);
-        q.after = None;
         q.attribute = Some(("event_name", "Converse".into()));
         q.limit = 50;
         let (page, cursor) = j.lookup(&q).unwrap();
@@ -986,14 +979,7 @@ mod upgrade_tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, crate::SCHEMA_VERSION);
-        let blocks: Vec<(i64, i64)> = c
-            .prepare("SELECT first_seq, last_seq FROM trail_bodies")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(blocks, vec![(1, 4)]);
+        assert_eq!(super::bodies::ranges(&c), vec![(1, 4)]);
         let j = super::Journal::open(path).unwrap();
         let q = super::TrailQuery {
             account: "a".into(),

@@ -208,6 +208,17 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("ALTER TABLE trail_events DROP COLUMN body")
 }
 
+/// The blocks stored, as (first_seq, last_seq) in order: what the tests of blocks check.
+#[cfg(test)]
+pub(crate) fn ranges(conn: &Connection) -> Vec<(i64, i64)> {
+    conn.prepare("SELECT first_seq, last_seq FROM trail_bodies ORDER BY first_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,15 +267,8 @@ mod tests {
         block.push(&conn, 300, &big).unwrap();
         block.push(&conn, 301, "{}").unwrap();
         block.write(&conn).unwrap();
-        let got: Vec<(i64, i64)> = conn
-            .prepare("SELECT first_seq, last_seq FROM trail_bodies ORDER BY first_seq")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
         assert_eq!(
-            got,
+            ranges(&conn),
             vec![(1, MAX_RECORDS as i64), (257, 257), (300, 300), (301, 301)]
         );
     }
