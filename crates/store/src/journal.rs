@@ -634,10 +634,6 @@ mod tests {
         }
     }
 
-    /// Every way an event is read back (a LookupEvents page, by ID, the refusals) gives the
-    /// record it was appended with, across blocks and appends; an event ID appended again
-    /// keeps its first record; pruning drops the blocks whose events are all gone.
-
     /// Every event `q` selects, page after page as LookupEvents' NextToken walks them.
     fn every_page(j: &Journal, q: &TrailQuery) -> Vec<TrailRow> {
         let mut q = q.clone();
@@ -651,6 +647,10 @@ mod tests {
             }
         }
     }
+
+    /// Every way an event is read back (a LookupEvents page, by ID, the refusals) gives the
+    /// record it was appended with, across blocks and appends; an event ID appended again
+    /// keeps its first record; pruning drops the blocks whose events are all gone.
     #[test]
     fn records_read_back_from_their_blocks() {
         let j = Journal::memory().unwrap();
